@@ -1,0 +1,19 @@
+// File helpers: whole-file reads with clear errors, and atomic writes (temp file + rename).
+#pragma once
+
+#include <string>
+
+#include "dopt/status.h"
+
+namespace dopt {
+
+StatusOr<std::string> ReadFileToString(const std::string& path, size_t max_bytes = (size_t{1} << 34));
+// Writes to a temp file next to `path`, then renames it over `path`. On failure nothing is
+// left behind and an existing `path` is untouched.
+Status WriteFileAtomic(const std::string& path, const std::string& bytes);
+// True when both paths name the same existing file.
+bool SameFile(const std::string& a, const std::string& b);
+std::string DirName(const std::string& path);
+std::string JoinPath(const std::string& dir, const std::string& name);
+
+}  // namespace dopt

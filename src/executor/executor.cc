@@ -1,0 +1,135 @@
+#include "executor/executor.h"
+
+#include <algorithm>
+
+#include "ops/op.h"
+
+namespace dopt {
+
+Executor::Executor(const Graph& graph, int threads) : graph_(graph), pool_(std::make_unique<ThreadPool>(threads)) {}
+
+StatusOr<std::unique_ptr<Executor>> Executor::Create(const Graph& graph, const ExecutorOptions& options) {
+  std::unique_ptr<Executor> ex(new Executor(graph, options.num_threads));
+  const size_t nv = graph.values.size();
+  ex->constants_.resize(nv);
+  ex->last_use_.assign(nv, -1);
+  ex->keep_.assign(nv, false);
+  for (size_t v = 0; v < nv; ++v) {
+    const Value& val = graph.values[v];
+    if (val.initializer) ex->constants_[v] = ToComputeDType(*val.initializer);
+    else if (val.folded) ex->constants_[v] = *val.folded;
+  }
+  for (int o : graph.outputs) ex->keep_[o] = true;
+  ex->skip_node_.assign(graph.nodes.size(), false);
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    const Node& node = graph.nodes[i];
+    if (!node.op) return Internal(node.Describe() + ": op not resolved");
+    bool all_folded = true;
+    for (int o : node.outputs)
+      if (o >= 0 && !graph.values[o].folded) all_folded = false;
+    ex->skip_node_[i] = all_folded;
+    if (all_folded) continue;
+    for (int v : node.inputs)
+      if (v >= 0) ex->last_use_[v] = (int)i;
+  }
+  return ex;
+}
+
+Status Executor::Run(const std::map<std::string, Tensor>& feeds, std::map<std::string, Tensor>* outputs,
+                     Observer* observer, RunStats* stats) {
+  const Graph& g = graph_;
+  std::vector<Tensor> live(g.values.size());
+  size_t live_bytes = 0, peak = 0;
+  auto account = [&](const Tensor& t, bool add) {
+    if (add) {
+      live_bytes += t.nbytes();
+      peak = std::max(peak, live_bytes);
+    } else {
+      live_bytes -= t.nbytes();
+    }
+  };
+
+  for (int in : g.inputs) {
+    const Value& v = g.value(in);
+    auto it = feeds.find(v.name);
+    if (it == feeds.end()) return InvalidArgument("no data given for graph input '" + v.name + "'");
+    const Tensor& t = it->second;
+    if (ComputeDType(t.dtype()) != ComputeDType(v.dtype)) {
+      return InvalidArgument("input '" + v.name + "' is " + DTypeName(t.dtype()) + ", the model expects " +
+                             DTypeName(v.dtype));
+    }
+    if (v.rank_known) {
+      bool ok = t.rank() == (int)v.shape.size();
+      for (size_t d = 0; ok && d < v.shape.size(); ++d)
+        if (v.shape[d] >= 0 && v.shape[d] != t.dim((int)d)) ok = false;
+      if (!ok) {
+        return InvalidArgument("input '" + v.name + "' has shape " + ShapeToString(t.shape()) +
+                               ", the model expects " + ShapeToString(v.shape));
+      }
+    }
+    live[in] = ToComputeDType(t);
+    account(live[in], true);
+    if (observer) observer->OnValue(g, in, live[in]);
+  }
+  for (const auto& kv : feeds) {
+    int id = g.FindValue(kv.first);
+    if (id < 0 || std::find(g.inputs.begin(), g.inputs.end(), id) == g.inputs.end()) {
+      std::string names;
+      for (int in : g.inputs) names += (names.empty() ? "" : ", ") + g.value(in).name;
+      return InvalidArgument("'" + kv.first + "' is not an input of the model (inputs: " + names + ")");
+    }
+  }
+
+  std::vector<const Tensor*> ins;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (skip_node_[i]) continue;
+    const Node& node = g.nodes[i];
+    ins.assign(node.inputs.size(), nullptr);
+    for (size_t k = 0; k < node.inputs.size(); ++k) {
+      int v = node.inputs[k];
+      if (v < 0) continue;
+      ins[k] = !constants_[v].empty() ? &constants_[v] : &live[v];
+      if (ins[k]->empty()) return Internal(node.Describe() + ": input '" + g.value(v).name + "' was not computed");
+    }
+    KernelContext ctx(node, ins, (int)node.outputs.size(), pool_.get());
+    Status st = node.op->run(ctx);
+    if (!st.ok()) return st.WithContext(node.Describe());
+    for (size_t o = 0; o < node.outputs.size(); ++o) {
+      int v = node.outputs[o];
+      if (v < 0) continue;
+      if (!constants_[v].empty()) continue;  // folded: the constant stands
+      live[v] = std::move(ctx.outputs()[o]);
+      if (live[v].empty()) return Internal(node.Describe() + ": output " + std::to_string(o) + " not set");
+      account(live[v], true);
+      if (observer) observer->OnValue(g, v, live[v]);
+    }
+    for (int v : node.inputs) {
+      if (v >= 0 && last_use_[v] == (int)i && !keep_[v] && !live[v].empty()) {
+        account(live[v], false);
+        live[v] = Tensor();
+      }
+    }
+    // Outputs nobody reads are dropped at once.
+    for (int v : node.outputs) {
+      if (v >= 0 && last_use_[v] < 0 && !keep_[v] && !live[v].empty()) {
+        account(live[v], false);
+        live[v] = Tensor();
+      }
+    }
+  }
+
+  if (outputs) {
+    outputs->clear();
+    for (int o : g.outputs) {
+      const Value& v = g.value(o);
+      const Tensor& t = !constants_[o].empty() ? constants_[o] : live[o];
+      if (t.empty()) return Internal("graph output '" + v.name + "' was not computed");
+      DType want = v.dtype == DType::kUndefined ? t.dtype() : v.dtype;
+      (*outputs)[v.name] = t.dtype() == want ? t : t.CastTo(want);
+    }
+  }
+  if (stats) stats->peak_live_bytes = peak;
+  return Status::Ok();
+}
+
+}  // namespace dopt

@@ -1,0 +1,56 @@
+// Runs a prepared float graph on the CPU. Observers see every produced tensor, in place.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/thread_pool.h"
+#include "dopt/status.h"
+#include "ir/graph.h"
+
+namespace dopt {
+
+// Sees each tensor once, right after the node that produced it (or when fed, for graph
+// inputs). The tensor is only valid during the call: observers must not keep references.
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  virtual void OnValue(const Graph& graph, int value_id, const Tensor& tensor) = 0;
+};
+
+struct ExecutorOptions {
+  int num_threads = 0;  // <= 0: all cores
+};
+
+struct RunStats {
+  size_t peak_live_bytes = 0;  // largest sum of live activation tensors during the run
+};
+
+class Executor {
+ public:
+  // `graph` must have gone through PrepareGraph(); it must outlive the executor.
+  static StatusOr<std::unique_ptr<Executor>> Create(const Graph& graph, const ExecutorOptions& options = {});
+
+  // Feeds are keyed by graph input name; their dtype may be the declared one or float32
+  // for float16/bfloat16 inputs. Outputs come back keyed by graph output name in their
+  // declared dtype.
+  Status Run(const std::map<std::string, Tensor>& feeds, std::map<std::string, Tensor>* outputs,
+             Observer* observer = nullptr, RunStats* stats = nullptr);
+
+  ThreadPool* pool() { return pool_.get(); }
+  const Graph& graph() const { return graph_; }
+
+ private:
+  Executor(const Graph& graph, int threads);
+
+  const Graph& graph_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::vector<Tensor> constants_;   // per value id: compute-dtype constant, or empty
+  std::vector<int> last_use_;       // per value id: index of the last node reading it
+  std::vector<bool> keep_;          // per value id: graph outputs are never freed
+  std::vector<bool> skip_node_;     // nodes whose outputs are all folded constants
+};
+
+}  // namespace dopt

@@ -1,0 +1,33 @@
+#include "frontends/load_model.h"
+
+#include <algorithm>
+
+#include "frontends/onnx/onnx_frontend.h"
+
+namespace dopt {
+
+namespace {
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return (char)std::tolower(c); });
+  return s;
+}
+bool EndsWith(const std::string& s, const std::string& suf) {
+  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
+}
+}  // namespace
+
+StatusOr<Graph> LoadModel(const std::string& path, int framework) {
+  std::string lower = Lower(path);
+  if (framework != 0 && framework != 3 && framework != 5) {
+    return InvalidArgument("--framework " + std::to_string(framework) + " is not supported (3 = TensorFlow, 5 = ONNX or PyTorch)");
+  }
+  if (framework == 3 || (framework == 0 && EndsWith(lower, ".pb"))) {
+    return Unimplemented(path + ": TensorFlow frozen graphs (--framework 3) are not supported yet");
+  }
+  if (EndsWith(lower, ".py")) {
+    return Unimplemented(path + ": PyTorch models (.py + --weight) are not supported yet");
+  }
+  return LoadOnnxModel(path);
+}
+
+}  // namespace dopt

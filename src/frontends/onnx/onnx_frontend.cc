@@ -1,0 +1,516 @@
+#include "frontends/onnx/onnx_frontend.h"
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/file_util.h"
+#include "ir/shape_inference.h"
+#include "onnx.pb.h"
+
+namespace dopt {
+
+namespace {
+
+constexpr int64_t kMinIrVersion = 3;
+constexpr int64_t kMinOpset = 7;
+
+StatusOr<DType> FromOnnxType(int32_t t) {
+  switch (t) {
+    case dopt_onnx::TensorProto::FLOAT: return DType::kFloat32;
+    case dopt_onnx::TensorProto::FLOAT16: return DType::kFloat16;
+    case dopt_onnx::TensorProto::BFLOAT16: return DType::kBFloat16;
+    case dopt_onnx::TensorProto::INT8: return DType::kInt8;
+    case dopt_onnx::TensorProto::UINT8: return DType::kUInt8;
+    case dopt_onnx::TensorProto::INT16: return DType::kInt16;
+    case dopt_onnx::TensorProto::INT32: return DType::kInt32;
+    case dopt_onnx::TensorProto::INT64: return DType::kInt64;
+    case dopt_onnx::TensorProto::BOOL: return DType::kBool;
+    default: {
+      const std::string& n = dopt_onnx::TensorProto::DataType_Name((dopt_onnx::TensorProto::DataType)t);
+      return Unimplemented("data type " + (n.empty() ? std::to_string(t) : n) + " is not supported");
+    }
+  }
+}
+
+int32_t ToOnnxType(DType t) {
+  switch (t) {
+    case DType::kFloat32: return dopt_onnx::TensorProto::FLOAT;
+    case DType::kFloat16: return dopt_onnx::TensorProto::FLOAT16;
+    case DType::kBFloat16: return dopt_onnx::TensorProto::BFLOAT16;
+    case DType::kInt8: return dopt_onnx::TensorProto::INT8;
+    case DType::kUInt8: return dopt_onnx::TensorProto::UINT8;
+    case DType::kInt16: return dopt_onnx::TensorProto::INT16;
+    case DType::kInt32: return dopt_onnx::TensorProto::INT32;
+    case DType::kInt64: return dopt_onnx::TensorProto::INT64;
+    case DType::kBool: return dopt_onnx::TensorProto::BOOL;
+    default: return dopt_onnx::TensorProto::UNDEFINED;
+  }
+}
+
+StatusOr<std::string> ReadExternalData(const dopt_onnx::TensorProto& tp, const std::string& base_dir,
+                                       size_t expected) {
+  std::string location;
+  int64_t offset = 0, length = -1;
+  for (const auto& kv : tp.external_data()) {
+    if (kv.key() == "location") location = kv.value();
+    else if (kv.key() == "offset") offset = std::atoll(kv.value().c_str());
+    else if (kv.key() == "length") length = std::atoll(kv.value().c_str());
+  }
+  if (location.empty()) return InvalidArgument("external data has no 'location'");
+  if (location[0] == '/' || location.find("..") != std::string::npos)
+    return InvalidArgument("external data location '" + location + "' must be a relative path inside the model's folder");
+  std::string path = JoinPath(base_dir, location);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("external data file '" + path + "' cannot be opened");
+  in.seekg(0, std::ios::end);
+  int64_t size = (int64_t)in.tellg();
+  if (length < 0) length = (int64_t)expected;
+  if (offset < 0 || offset + length > size) {
+    return InvalidArgument("external data file '" + path + "' has " + std::to_string(size) + " bytes, need " +
+                           std::to_string(offset + length));
+  }
+  if ((size_t)length != expected) {
+    return InvalidArgument("external data length " + std::to_string(length) + " does not match the tensor's " +
+                           std::to_string(expected) + " bytes");
+  }
+  std::string data((size_t)length, '\0');
+  in.seekg(offset);
+  if (length > 0 && !in.read(&data[0], length)) return IoError("reading external data file '" + path + "' failed");
+  return data;
+}
+
+template <typename Src, typename Dst>
+void CopyConvert(const Src& src, Dst* dst) {
+  for (int i = 0; i < src.size(); ++i) dst[i] = (Dst)src.Get(i);
+}
+
+StatusOr<Tensor> TensorFromProto(const dopt_onnx::TensorProto& tp, const std::string& base_dir) {
+  auto where = [&](const Status& s) { return s.WithContext("tensor '" + tp.name() + "'"); };
+  if (tp.segment().begin() != 0 || tp.segment().end() != 0 || tp.has_segment())
+    return where(Unimplemented("segmented tensors are not supported"));
+  auto dt = FromOnnxType(tp.data_type());
+  if (!dt.ok()) return where(dt.status());
+  Shape shape(tp.dims().begin(), tp.dims().end());
+  auto n = CheckedNumElements(shape, int64_t{1} << 34);
+  if (!n.ok()) return where(n.status());
+  DType dtype = *dt;
+  size_t bytes = (size_t)*n * DTypeSize(dtype);
+  std::string external;
+  const std::string* raw = nullptr;
+  if (tp.data_location() == dopt_onnx::TensorProto::EXTERNAL) {
+    auto e = ReadExternalData(tp, base_dir, bytes);
+    if (!e.ok()) return where(e.status());
+    external = std::move(e).value();
+    raw = &external;
+  } else if (tp.has_raw_data()) {
+    raw = &tp.raw_data();
+  }
+  Tensor t(dtype, shape);
+  if (raw) {
+    if (raw->size() != bytes) {
+      return where(InvalidArgument("raw data has " + std::to_string(raw->size()) + " bytes, shape " +
+                                   ShapeToString(shape) + " of " + DTypeName(dtype) + " needs " +
+                                   std::to_string(bytes)));
+    }
+    if (bytes) std::memcpy(t.raw(), raw->data(), bytes);
+    return t;
+  }
+  auto count_error = [&](int have) {
+    return where(InvalidArgument("has " + std::to_string(have) + " values, shape " + ShapeToString(shape) +
+                                 " needs " + std::to_string(*n)));
+  };
+  switch (dtype) {
+    case DType::kFloat32:
+      if (tp.float_data_size() != *n) return count_error(tp.float_data_size());
+      CopyConvert(tp.float_data(), t.data<float>());
+      break;
+    case DType::kInt64:
+      if (tp.int64_data_size() != *n) return count_error(tp.int64_data_size());
+      CopyConvert(tp.int64_data(), t.data<int64_t>());
+      break;
+    case DType::kInt32:
+      if (tp.int32_data_size() != *n) return count_error(tp.int32_data_size());
+      CopyConvert(tp.int32_data(), t.data<int32_t>());
+      break;
+    case DType::kInt8:
+      if (tp.int32_data_size() != *n) return count_error(tp.int32_data_size());
+      CopyConvert(tp.int32_data(), t.data<int8_t>());
+      break;
+    case DType::kUInt8:
+    case DType::kBool:
+      if (tp.int32_data_size() != *n) return count_error(tp.int32_data_size());
+      CopyConvert(tp.int32_data(), t.data<uint8_t>());
+      break;
+    case DType::kInt16:
+      if (tp.int32_data_size() != *n) return count_error(tp.int32_data_size());
+      CopyConvert(tp.int32_data(), t.data<int16_t>());
+      break;
+    case DType::kFloat16:
+    case DType::kBFloat16:
+      if (tp.int32_data_size() != *n) return count_error(tp.int32_data_size());
+      CopyConvert(tp.int32_data(), t.data<uint16_t>());
+      break;
+    default:
+      return where(Unimplemented("unsupported data type"));
+  }
+  return t;
+}
+
+void TensorToProto(const Tensor& t, const std::string& name, dopt_onnx::TensorProto* tp) {
+  tp->Clear();
+  tp->set_name(name);
+  tp->set_data_type(ToOnnxType(t.dtype()));
+  for (int64_t d : t.shape()) tp->add_dims(d);
+  tp->set_raw_data(std::string(static_cast<const char*>(t.raw()), t.nbytes()));
+}
+
+Status ReadValueType(const dopt_onnx::ValueInfoProto& vi, Value* v) {
+  if (!vi.has_type()) return Status::Ok();
+  if (!vi.type().has_tensor_type()) {
+    return Unimplemented("value '" + vi.name() + "' is not a tensor (sequences, maps and optionals are not supported)");
+  }
+  const auto& tt = vi.type().tensor_type();
+  if (tt.has_elem_type() && tt.elem_type() != 0) {
+    auto dt = FromOnnxType(tt.elem_type());
+    if (!dt.ok()) return dt.status().WithContext("value '" + vi.name() + "'");
+    v->dtype = *dt;
+  }
+  if (tt.has_shape()) {
+    v->rank_known = true;
+    v->shape.clear();
+    v->dim_params.clear();
+    for (const auto& d : tt.shape().dim()) {
+      v->shape.push_back(d.has_dim_value() && d.dim_value() >= 0 ? d.dim_value() : -1);
+      v->dim_params.push_back(d.has_dim_param() ? d.dim_param() : "");
+    }
+  }
+  return Status::Ok();
+}
+
+StatusOr<Attribute> ConvertAttribute(const dopt_onnx::AttributeProto& a, const std::string& base_dir) {
+  Attribute out;
+  using A = dopt_onnx::AttributeProto;
+  A::AttributeType type = a.type();
+  if (type == A::UNDEFINED) {  // very old exporters leave the type out
+    if (a.has_f()) type = A::FLOAT;
+    else if (a.has_i()) type = A::INT;
+    else if (a.has_s()) type = A::STRING;
+    else if (a.has_t()) type = A::TENSOR;
+    else if (a.floats_size()) type = A::FLOATS;
+    else if (a.ints_size()) type = A::INTS;
+    else if (a.strings_size()) type = A::STRINGS;
+  }
+  switch (type) {
+    case A::FLOAT: out.kind = Attribute::Kind::kFloat; out.f = a.f(); break;
+    case A::INT: out.kind = Attribute::Kind::kInt; out.i = a.i(); break;
+    case A::STRING: out.kind = Attribute::Kind::kString; out.s = a.s(); break;
+    case A::TENSOR: {
+      out.kind = Attribute::Kind::kTensor;
+      auto t = TensorFromProto(a.t(), base_dir);
+      if (!t.ok()) return t.status();
+      out.t = std::move(t).value();
+      break;
+    }
+    case A::FLOATS: out.kind = Attribute::Kind::kFloats; out.floats.assign(a.floats().begin(), a.floats().end()); break;
+    case A::INTS: out.kind = Attribute::Kind::kInts; out.ints.assign(a.ints().begin(), a.ints().end()); break;
+    case A::STRINGS: out.kind = Attribute::Kind::kStrings; out.strings.assign(a.strings().begin(), a.strings().end()); break;
+    default: out.kind = Attribute::Kind::kUnsupported; break;  // graphs, sparse tensors, type protos
+  }
+  return out;
+}
+
+Status BuildGraph(const dopt_onnx::ModelProto& model, const std::string& base_dir, Graph* g) {
+  const auto& gp = model.graph();
+  g->name = gp.name();
+  std::unordered_map<std::string, int64_t> opset;
+  for (const auto& o : model.opset_import()) opset[o.domain() == "ai.onnx" ? "" : o.domain()] = o.version();
+  if (model.opset_import_size() == 0) opset[""] = 1;  // IR 3 requires opset_import; be explicit
+  int64_t default_opset = opset.count("") ? opset[""] : 0;
+  if (default_opset < kMinOpset) {
+    return Unimplemented("default-domain opset " + std::to_string(default_opset) + " is too old (dopt reads " +
+                         std::to_string(kMinOpset) + " and newer)");
+  }
+
+  for (int i = 0; i < gp.initializer_size(); ++i) {
+    const auto& tp = gp.initializer(i);
+    if (tp.name().empty()) return InvalidArgument("initializer " + std::to_string(i) + " has no name");
+    if (g->FindValue(tp.name()) >= 0) return InvalidArgument("initializer '" + tp.name() + "' is defined twice");
+    auto t = TensorFromProto(tp, base_dir);
+    if (!t.ok()) return t.status();
+    Value v;
+    v.name = tp.name();
+    v.dtype = t->dtype();
+    v.rank_known = true;
+    v.shape = t->shape();
+    v.initializer = std::move(t).value();
+    v.source_index = i;
+    g->AddValue(std::move(v));
+  }
+  if (gp.sparse_initializer_size() > 0) return Unimplemented("sparse initializers are not supported");
+
+  for (int i = 0; i < gp.input_size(); ++i) {
+    const auto& vi = gp.input(i);
+    int id = g->FindValue(vi.name());
+    if (id >= 0) continue;  // an initializer listed as input (IR < 4 style): a constant
+    Value v;
+    v.name = vi.name();
+    v.source_index = i;
+    DOPT_RETURN_IF_ERROR(ReadValueType(vi, &v));
+    if (v.dtype == DType::kUndefined) return InvalidArgument("graph input '" + vi.name() + "' has no element type");
+    g->inputs.push_back(g->AddValue(std::move(v)));
+  }
+  for (const auto& vi : gp.value_info()) {
+    if (g->FindValue(vi.name()) >= 0) continue;
+    Value v;
+    v.name = vi.name();
+    Status st = ReadValueType(vi, &v);
+    if (!st.ok()) continue;  // value_info is only a hint
+    g->AddValue(std::move(v));
+  }
+
+  auto value_id = [&](const std::string& name) {
+    int id = g->FindValue(name);
+    if (id >= 0) return id;
+    Value v;
+    v.name = name;
+    return g->AddValue(std::move(v));
+  };
+  std::unordered_set<std::string> used_names;
+  for (int i = 0; i < gp.node_size(); ++i) {
+    const auto& np = gp.node(i);
+    Node n;
+    n.op_type = np.op_type();
+    n.domain = np.domain() == "ai.onnx" ? "" : np.domain();
+    n.opset_version = opset.count(n.domain) ? (int)opset[n.domain] : 0;
+    n.name = np.name().empty() ? np.op_type() + "_" + std::to_string(i) : np.name();
+    n.source_index = i;
+    for (const auto& in : np.input()) n.inputs.push_back(in.empty() ? -1 : value_id(in));
+    for (const auto& out : np.output()) n.outputs.push_back(out.empty() ? -1 : value_id(out));
+    for (const auto& ap : np.attribute()) {
+      auto a = ConvertAttribute(ap, base_dir);
+      if (!a.ok()) return a.status().WithContext(n.Describe() + ": attribute '" + ap.name() + "'");
+      n.attributes.emplace_back(ap.name(), std::move(a).value());
+    }
+    g->AddNode(std::move(n));
+  }
+  for (int i = 0; i < gp.output_size(); ++i) {
+    const auto& vi = gp.output(i);
+    int id = g->FindValue(vi.name());
+    if (id < 0) return InvalidArgument("graph output '" + vi.name() + "' is never produced");
+    Value& v = g->value(id);
+    if (v.producer >= 0 || !v.initializer) {
+      Value declared;
+      DOPT_RETURN_IF_ERROR(ReadValueType(vi, &declared));
+      if (declared.dtype != DType::kUndefined) v.dtype = declared.dtype;
+      if (declared.rank_known) {
+        v.rank_known = true;
+        v.shape = declared.shape;
+        v.dim_params = declared.dim_params;
+      }
+    }
+    g->outputs.push_back(id);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<Graph> LoadOnnxModelFromBytes(const std::string& bytes, const std::string& name, const std::string& base_dir,
+                                       const OnnxLoadOptions& options) {
+  auto fail = [&](const Status& s) { return s.WithContext(name); };
+  auto model = std::make_unique<dopt_onnx::ModelProto>();
+  if (bytes.empty()) return fail(InvalidArgument("file is empty, not an ONNX model"));
+  if (!model->ParseFromString(bytes)) {
+    return fail(InvalidArgument("not an ONNX model: the file does not parse as an ONNX ModelProto (truncated or another format)"));
+  }
+  if (!model->has_graph()) return fail(InvalidArgument("not an ONNX model: it has no graph"));
+  if (model->ir_version() < kMinIrVersion) {
+    return fail(Unimplemented("ONNX IR version " + std::to_string(model->ir_version()) + " is not supported (dopt reads " +
+                              std::to_string(kMinIrVersion) + " and newer)"));
+  }
+  Graph g;
+  g.info.format = "onnx";
+  g.info.path = name;
+  g.info.ir_version = model->ir_version();
+  g.info.producer_name = model->producer_name();
+  g.info.producer_version = model->producer_version();
+  for (const auto& o : model->opset_import()) g.info.opsets.emplace_back(o.domain(), o.version());
+  for (const auto& m : model->metadata_props()) g.info.metadata.emplace_back(m.key(), m.value());
+  g.info.source_bytes = std::make_shared<const std::string>(bytes);
+  Status st = BuildGraph(*model, base_dir, &g);
+  if (!st.ok()) return fail(st);
+  model.reset();
+  if (options.prepare) {
+    st = PrepareGraph(g);
+    if (!st.ok()) return fail(st);
+  }
+  return g;
+}
+
+StatusOr<Graph> LoadOnnxModel(const std::string& path, const OnnxLoadOptions& options) {
+  auto bytes = ReadFileToString(path);
+  if (!bytes.ok()) return bytes.status();
+  return LoadOnnxModelFromBytes(*bytes, path, DirName(path), options);
+}
+
+namespace {
+
+void WriteValueInfo(const Value& v, dopt_onnx::ValueInfoProto* vi) {
+  vi->set_name(v.name);
+  auto* tt = vi->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(ToOnnxType(v.dtype));
+  if (v.rank_known) {
+    auto* shape = tt->mutable_shape();
+    for (size_t d = 0; d < v.shape.size(); ++d) {
+      auto* dim = shape->add_dim();
+      if (v.shape[d] >= 0) dim->set_dim_value(v.shape[d]);
+      else if (d < v.dim_params.size() && !v.dim_params[d].empty()) dim->set_dim_param(v.dim_params[d]);
+    }
+  }
+}
+
+void WriteAttribute(const std::string& name, const Attribute& a, dopt_onnx::AttributeProto* ap) {
+  using A = dopt_onnx::AttributeProto;
+  ap->set_name(name);
+  switch (a.kind) {
+    case Attribute::Kind::kFloat: ap->set_type(A::FLOAT); ap->set_f(a.f); break;
+    case Attribute::Kind::kInt: ap->set_type(A::INT); ap->set_i(a.i); break;
+    case Attribute::Kind::kString: ap->set_type(A::STRING); ap->set_s(a.s); break;
+    case Attribute::Kind::kTensor: ap->set_type(A::TENSOR); TensorToProto(a.t, "", ap->mutable_t()); break;
+    case Attribute::Kind::kFloats: ap->set_type(A::FLOATS); for (float f : a.floats) ap->add_floats(f); break;
+    case Attribute::Kind::kInts: ap->set_type(A::INTS); for (int64_t i : a.ints) ap->add_ints(i); break;
+    case Attribute::Kind::kStrings: ap->set_type(A::STRINGS); for (const auto& s : a.strings) ap->add_strings(s); break;
+    default: break;
+  }
+}
+
+bool IsExternal(const dopt_onnx::TensorProto& tp) {
+  return tp.data_location() == dopt_onnx::TensorProto::EXTERNAL;
+}
+
+}  // namespace
+
+StatusOr<std::string> SerializeOnnxModel(const Graph& g) {
+  dopt_onnx::ModelProto model;
+  dopt_onnx::GraphProto original;
+  bool have_source = g.info.format == "onnx" && g.info.source_bytes;
+  if (have_source) {
+    if (!model.ParseFromString(*g.info.source_bytes)) return Internal("source model no longer parses");
+  } else {
+    model.set_ir_version(g.info.ir_version ? g.info.ir_version : 8);
+    model.set_producer_name("dopt");
+    for (const auto& o : g.info.opsets) {
+      auto* op = model.add_opset_import();
+      op->set_domain(o.first);
+      op->set_version(o.second);
+    }
+    if (g.info.opsets.empty()) {
+      auto* op = model.add_opset_import();
+      op->set_version(13);
+    }
+  }
+  dopt_onnx::GraphProto* gp = model.mutable_graph();
+  if (have_source) {
+    // Every graph field not rebuilt below (name, doc, metadata, unknown fields) stays as read.
+    original = *gp;
+    gp->clear_node();
+    gp->clear_initializer();
+    gp->clear_input();
+    gp->clear_output();
+    gp->clear_value_info();
+  } else {
+    gp->set_name(g.name);
+  }
+  // Initializers: untouched ones exactly as read (external data is inlined), in model order.
+  std::vector<int> inits;
+  for (int v = 0; v < (int)g.values.size(); ++v)
+    if (g.values[v].initializer) inits.push_back(v);
+  std::stable_sort(inits.begin(), inits.end(), [&](int a, int b) {
+    int sa = g.values[a].source_index, sb = g.values[b].source_index;
+    bool ka = g.values[a].initializer && sa >= 0, kb = g.values[b].initializer && sb >= 0;
+    if (ka != kb) return ka;
+    return ka ? sa < sb : a < b;
+  });
+  std::unordered_set<std::string> init_names;
+  for (int v : inits) {
+    const Value& val = g.values[v];
+    init_names.insert(val.name);
+    auto* tp = gp->add_initializer();
+    bool reuse = have_source && !val.dirty && val.source_index >= 0 && val.source_index < original.initializer_size() &&
+                 original.initializer(val.source_index).name() == val.name && !IsExternal(original.initializer(val.source_index));
+    if (reuse) *tp = original.initializer(val.source_index);
+    else TensorToProto(*val.initializer, val.name, tp);
+  }
+  // Inputs: the source's list (IR < 4 models also list initializers), then any new ones.
+  std::unordered_set<std::string> written;
+  if (have_source) {
+    for (const auto& vi : original.input()) {
+      int id = g.FindValue(vi.name());
+      bool is_input = id >= 0 && std::find(g.inputs.begin(), g.inputs.end(), id) != g.inputs.end();
+      if (is_input && g.values[id].dirty) {
+        WriteValueInfo(g.values[id], gp->add_input());
+        written.insert(vi.name());
+      } else if (is_input || init_names.count(vi.name())) {
+        *gp->add_input() = vi;
+        written.insert(vi.name());
+      }
+    }
+  }
+  for (int id : g.inputs)
+    if (!written.count(g.values[id].name)) WriteValueInfo(g.values[id], gp->add_input());
+  // Outputs.
+  std::unordered_map<std::string, const dopt_onnx::ValueInfoProto*> orig_out;
+  for (const auto& vi : original.output()) orig_out[vi.name()] = &vi;
+  for (int id : g.outputs) {
+    const Value& v = g.values[id];
+    auto it = orig_out.find(v.name);
+    if (it != orig_out.end() && !v.dirty) *gp->add_output() = *it->second;
+    else WriteValueInfo(v, gp->add_output());
+  }
+  // Value infos: keep the source's entries for values that still exist.
+  for (const auto& vi : original.value_info())
+    if (g.FindValue(vi.name()) >= 0) *gp->add_value_info() = vi;
+  // Nodes.
+  for (const Node& n : g.nodes) {
+    auto* np = gp->add_node();
+    if (have_source && !n.dirty && n.source_index >= 0 && n.source_index < original.node_size()) {
+      *np = original.node(n.source_index);
+      continue;
+    }
+    np->set_name(n.name);
+    np->set_op_type(n.op_type);
+    if (!n.domain.empty()) np->set_domain(n.domain);
+    for (int v : n.inputs) np->add_input(v >= 0 ? g.values[v].name : "");
+    for (int v : n.outputs) np->add_output(v >= 0 ? g.values[v].name : "");
+    for (const auto& kv : n.attributes) WriteAttribute(kv.first, kv.second, np->add_attribute());
+  }
+  std::string out;
+  if (model.ByteSizeLong() > (size_t{2} << 30) - 1)
+    return Unimplemented("the model is larger than 2 GiB; external-data output is not supported yet");
+  if (!model.SerializeToString(&out)) return Internal("serialising the ONNX model failed");
+  return out;
+}
+
+Status SaveOnnxModel(const Graph& graph, const std::string& path) {
+  if (!graph.info.path.empty() && SameFile(graph.info.path, path))
+    return InvalidArgument(path + ": refusing to overwrite the input model");
+  auto bytes = SerializeOnnxModel(graph);
+  if (!bytes.ok()) return bytes.status().WithContext(path);
+  return WriteFileAtomic(path, *bytes);
+}
+
+}  // namespace dopt
+
+namespace dopt {
+StatusOr<Tensor> ReadOnnxTensorFile(const std::string& path) {
+  DOPT_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path));
+  dopt_onnx::TensorProto tp;
+  if (!tp.ParseFromString(bytes)) return InvalidArgument(path + ": not a serialized ONNX TensorProto");
+  auto t = TensorFromProto(tp, DirName(path));
+  if (!t.ok()) return t.status().WithContext(path);
+  return t;
+}
+}  // namespace dopt

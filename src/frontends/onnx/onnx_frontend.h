@@ -1,0 +1,33 @@
+// ONNX in and out. The protobuf types stay inside this folder.
+#pragma once
+
+#include <string>
+
+#include "dopt/status.h"
+#include "ir/graph.h"
+
+namespace dopt {
+
+struct OnnxLoadOptions {
+  bool prepare = true;  // resolve ops, sort, verify and infer shapes
+};
+
+// Reads an ONNX model (IR 3 and newer, default-domain opsets 7 and newer), with its
+// external data files, into the IR. Errors name the file and the cause.
+StatusOr<Graph> LoadOnnxModel(const std::string& path, const OnnxLoadOptions& options = {});
+StatusOr<Graph> LoadOnnxModelFromBytes(const std::string& bytes, const std::string& name,
+                                       const std::string& base_dir, const OnnxLoadOptions& options = {});
+
+// Serialises the graph as ONNX. Nodes, initializers and value infos that were loaded and
+// not changed are written exactly as they were read (unknown fields included); model-level
+// fields (opsets, metadata, producer, unknown fields) come from the source model.
+StatusOr<std::string> SerializeOnnxModel(const Graph& graph);
+// SerializeOnnxModel + atomic write; refuses to overwrite the graph's own source file.
+Status SaveOnnxModel(const Graph& graph, const std::string& path);
+
+}  // namespace dopt
+
+namespace dopt {
+// Reads a serialized ONNX TensorProto file (as in ONNX's node tests: input_0.pb).
+StatusOr<Tensor> ReadOnnxTensorFile(const std::string& path);
+}  // namespace dopt

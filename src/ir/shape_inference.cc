@@ -1,0 +1,102 @@
+#include "ir/shape_inference.h"
+
+#include "ops/op.h"
+
+namespace dopt {
+
+namespace {
+
+// Merges an inferred shape with what the model declared: known dims win, conflicts are errors.
+Status MergeInto(Value& v, const ValueInfo& inferred, const Node& node) {
+  if (inferred.dtype != DType::kUndefined) {
+    if (v.dtype != DType::kUndefined && v.dtype != inferred.dtype && v.producer >= 0 && !v.dirty) {
+      return InvalidArgument(node.Describe() + ": output '" + v.name + "' is declared " + DTypeName(v.dtype) +
+                             " but the op produces " + DTypeName(inferred.dtype));
+    }
+    v.dtype = inferred.dtype;
+  }
+  if (!inferred.rank_known) return Status::Ok();
+  if (v.rank_known && v.shape.size() == inferred.shape.size()) {
+    for (size_t i = 0; i < v.shape.size(); ++i) {
+      if (inferred.shape[i] >= 0) v.shape[i] = inferred.shape[i];
+    }
+  } else {
+    v.rank_known = true;
+    v.shape = inferred.shape;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status InferShapes(Graph& graph, const ShapeInferenceOptions& options) {
+  for (Node& node : graph.nodes) {
+    if (!node.op) return Internal(node.Describe() + ": op not resolved before shape inference");
+    std::vector<ValueInfo> ins(node.inputs.size());
+    bool all_const = true;
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      int id = node.inputs[i];
+      if (id < 0) continue;
+      const Value& v = graph.value(id);
+      ins[i].present = true;
+      ins[i].dtype = v.dtype;
+      ins[i].rank_known = v.rank_known;
+      ins[i].shape = v.shape;
+      ins[i].value = v.ConstantValue();
+      if (ins[i].value) {
+        ins[i].rank_known = true;
+        ins[i].shape = ins[i].value->shape();
+      } else {
+        all_const = false;
+      }
+    }
+    std::vector<Tensor> computed;  // constant inputs in their compute dtype
+    std::vector<const Tensor*> const_inputs;
+    if (all_const && node.op->foldable) {
+      computed.reserve(ins.size());
+      for (auto& in : ins) {
+        if (!in.present) {
+          const_inputs.push_back(nullptr);
+          continue;
+        }
+        computed.push_back(ToComputeDType(*in.value));
+        const_inputs.push_back(&computed.back());
+      }
+    }
+    InferContext ctx(node, std::move(ins), (int)node.outputs.size());
+    DOPT_RETURN_IF_ERROR(node.op->infer(ctx));
+    for (size_t o = 0; o < node.outputs.size(); ++o) {
+      if (node.outputs[o] < 0) continue;
+      DOPT_RETURN_IF_ERROR(MergeInto(graph.value(node.outputs[o]), ctx.output((int)o), node));
+    }
+    if (all_const && node.op->foldable) {
+      bool small = true;
+      for (size_t o = 0; o < node.outputs.size(); ++o) {
+        const ValueInfo& oi = ctx.output((int)o);
+        if (!oi.ShapeKnown() || NumElements(oi.shape) > options.fold_limit) small = false;
+      }
+      if (small || node.op_type == "Constant") {
+        KernelContext k(node, const_inputs, (int)node.outputs.size(), nullptr);
+        DOPT_RETURN_IF_ERROR(node.op->run(k));
+        for (size_t o = 0; o < node.outputs.size(); ++o) {
+          if (node.outputs[o] < 0) continue;
+          Value& v = graph.value(node.outputs[o]);
+          Tensor& t = k.outputs()[o];
+          v.folded = t;
+          v.rank_known = true;
+          v.shape = t.shape();
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status PrepareGraph(Graph& graph) {
+  DOPT_RETURN_IF_ERROR(graph.ResolveOps());
+  DOPT_RETURN_IF_ERROR(graph.TopoSort());
+  DOPT_RETURN_IF_ERROR(graph.Verify());
+  return InferShapes(graph);
+}
+
+}  // namespace dopt

@@ -1,0 +1,20 @@
+// Add: C = A + B with numpy broadcasting.
+#include "ops/op_util.h"
+
+namespace dopt {
+namespace {
+
+Status Infer(InferContext& ctx) { return InferBroadcastBinary(ctx, DOPT_ARITH_TYPES); }
+
+Status Run(KernelContext& ctx) {
+  return RunBinaryArith(ctx, [](auto a, auto b) { return a + b; });
+}
+
+}  // namespace
+
+const OpDef& OpDef_Add() {
+  static const OpDef def{"Add", 2, 2, 1, 1, Infer, Run};
+  return def;
+}
+
+}  // namespace dopt

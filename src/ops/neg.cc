@@ -1,0 +1,17 @@
+// Neg: not implemented yet (stub).
+#include "ops/op_util.h"
+
+namespace dopt {
+namespace {
+
+Status Infer(InferContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
+Status Run(KernelContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
+
+}  // namespace
+
+const OpDef& OpDef_Neg() {
+  static const OpDef def{"Neg", 0, 100, 0, 100, Infer, Run};
+  return def;
+}
+
+}  // namespace dopt

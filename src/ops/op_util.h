@@ -1,0 +1,129 @@
+// Shared pieces for op files: broadcasting, axis handling, elementwise kernels, checks.
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "ops/op.h"
+
+namespace dopt {
+
+// Normalises a possibly negative axis against `rank`; error names the node.
+StatusOr<int> NormalizeAxis(const Node& node, int64_t axis, int rank);
+
+// Numpy-style broadcast of shapes; unknown dims (-1) stay unknown unless the other is > 1.
+StatusOr<Shape> BroadcastShapes(const Node& node, const Shape& a, const Shape& b);
+
+// Fails unless input i has one of the listed dtypes.
+Status CheckInputDType(const InferContext& ctx, int i, std::initializer_list<DType> allowed);
+
+// Shape rule for ops whose single output has input 0's dtype and shape.
+Status InferSameAsInput0(InferContext& ctx);
+// Same, but the input must be a float type.
+Status InferFloatUnary(InferContext& ctx);
+
+// Runs y = f(x) over a float tensor, in parallel.
+template <typename F>
+Status RunFloatUnary(KernelContext& ctx, F f) {
+  const Tensor& x = ctx.input(0);
+  if (x.dtype() != DType::kFloat32) return InvalidArgument(std::string("expected float input, got ") + DTypeName(x.dtype()));
+  Tensor& y = ctx.Output(0, DType::kFloat32, x.shape());
+  const float* xp = x.data<float>();
+  float* yp = y.data<float>();
+  auto body = [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) yp[i] = f(xp[i]);
+  };
+  if (ctx.pool()) ctx.pool()->ParallelFor(x.numel(), 1 << 14, body);
+  else body(0, x.numel());
+  return Status::Ok();
+}
+
+// Broadcasting binary op over two inputs of the same dtype T: out[i] = f(a[.], b[.]).
+// Output dtype is OutT (bool comparisons would use uint8).
+struct BroadcastPlan {
+  Shape out_shape;
+  std::vector<int64_t> a_strides, b_strides;  // per output dim; 0 where broadcast
+  bool same_shape = false;
+};
+StatusOr<BroadcastPlan> PlanBroadcast(const Node& node, const Shape& a, const Shape& b);
+
+template <typename T, typename OutT, typename F>
+void RunBroadcast(const BroadcastPlan& plan, const T* a, const T* b, OutT* out, ThreadPool* pool, F f) {
+  const int64_t n = NumElements(plan.out_shape);
+  if (plan.same_shape) {
+    auto body = [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; ++i) out[i] = f(a[i], b[i]);
+    };
+    if (pool) pool->ParallelFor(n, 1 << 14, body);
+    else body(0, n);
+    return;
+  }
+  const int rank = (int)plan.out_shape.size();
+  const int64_t inner = rank ? plan.out_shape[rank - 1] : 1;
+  const int64_t as = rank ? plan.a_strides[rank - 1] : 0, bs = rank ? plan.b_strides[rank - 1] : 0;
+  const int64_t rows = inner ? n / inner : 0;
+  auto body = [&](int64_t r0, int64_t r1) {
+    std::vector<int64_t> idx(rank > 0 ? rank - 1 : 0, 0);
+    // Position idx at row r0.
+    int64_t r = r0;
+    for (int d = rank - 2; d >= 0; --d) {
+      idx[d] = r % plan.out_shape[d];
+      r /= plan.out_shape[d];
+    }
+    for (int64_t row = r0; row < r1; ++row) {
+      int64_t ao = 0, bo = 0;
+      for (int d = 0; d < rank - 1; ++d) {
+        ao += idx[d] * plan.a_strides[d];
+        bo += idx[d] * plan.b_strides[d];
+      }
+      OutT* o = out + row * inner;
+      const T* ap = a + ao;
+      const T* bp = b + bo;
+      for (int64_t i = 0; i < inner; ++i) o[i] = f(ap[i * as], bp[i * bs]);
+      for (int d = rank - 2; d >= 0; --d) {
+        if (++idx[d] < plan.out_shape[d]) break;
+        idx[d] = 0;
+      }
+    }
+  };
+  if (pool) pool->ParallelFor(rows, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, inner)), body);
+  else body(0, rows);
+}
+
+// Shape rule for broadcasting binary ops: both inputs share a dtype from `allowed`.
+Status InferBroadcastBinary(InferContext& ctx, std::initializer_list<DType> allowed);
+
+// The numeric types arithmetic ops accept (float16/bfloat16 compute as float32).
+#define DOPT_ARITH_TYPES {DType::kFloat32, DType::kFloat16, DType::kBFloat16, DType::kInt32, DType::kInt64, \
+                          DType::kInt8, DType::kUInt8}
+
+// Runs a broadcasting arithmetic op; `f` is a generic lambda (auto a, auto b) -> same type.
+template <typename F>
+Status RunBinaryArith(KernelContext& ctx, F f) {
+  const Tensor& a = ctx.input(0);
+  const Tensor& b = ctx.input(1);
+  if (a.dtype() != b.dtype()) {
+    return InvalidArgument(std::string("inputs have different types ") + DTypeName(a.dtype()) + " and " +
+                           DTypeName(b.dtype()));
+  }
+  DOPT_ASSIGN_OR_RETURN(BroadcastPlan plan, PlanBroadcast(ctx.node(), a.shape(), b.shape()));
+  Tensor& y = ctx.Output(0, a.dtype(), plan.out_shape);
+  switch (a.dtype()) {
+#define DOPT_CASE(DT, T)                                                                            \
+  case DT:                                                                                          \
+    RunBroadcast<T, T>(plan, a.data<T>(), b.data<T>(), y.data<T>(), ctx.pool(),                     \
+                       [&](T x, T z) { return (T)f(x, z); });                                       \
+    return Status::Ok();
+    DOPT_CASE(DType::kFloat32, float)
+    DOPT_CASE(DType::kInt32, int32_t)
+    DOPT_CASE(DType::kInt64, int64_t)
+    DOPT_CASE(DType::kInt8, int8_t)
+    DOPT_CASE(DType::kUInt8, uint8_t)
+#undef DOPT_CASE
+    default:
+      return InvalidArgument(std::string("unsupported input type ") + DTypeName(a.dtype()));
+  }
+}
+
+}  // namespace dopt

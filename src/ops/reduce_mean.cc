@@ -1,0 +1,17 @@
+// ReduceMean: not implemented yet (stub).
+#include "ops/op_util.h"
+
+namespace dopt {
+namespace {
+
+Status Infer(InferContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
+Status Run(KernelContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
+
+}  // namespace
+
+const OpDef& OpDef_ReduceMean() {
+  static const OpDef def{"ReduceMean", 0, 100, 0, 100, Infer, Run};
+  return def;
+}
+
+}  // namespace dopt

@@ -1,0 +1,17 @@
+// Sigmoid: not implemented yet (stub).
+#include "ops/op_util.h"
+
+namespace dopt {
+namespace {
+
+Status Infer(InferContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
+Status Run(KernelContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
+
+}  // namespace
+
+const OpDef& OpDef_Sigmoid() {
+  static const OpDef def{"Sigmoid", 0, 100, 0, 100, Infer, Run};
+  return def;
+}
+
+}  // namespace dopt
