@@ -69,6 +69,17 @@ Status InferShapes(Graph& graph, const ShapeInferenceOptions& options) {
       if (node.outputs[o] < 0) continue;
       DOPT_RETURN_IF_ERROR(MergeInto(graph.value(node.outputs[o]), ctx.output((int)o), node));
     }
+    if (!all_const && node.op->fold_from_info) {
+      std::vector<Tensor> folded;
+      DOPT_RETURN_IF_ERROR(node.op->fold_from_info(ctx, &folded));
+      for (size_t o = 0; o < folded.size() && o < node.outputs.size(); ++o) {
+        if (node.outputs[o] < 0) continue;
+        Value& v = graph.value(node.outputs[o]);
+        v.folded = folded[o];
+        v.rank_known = true;
+        v.shape = folded[o].shape();
+      }
+    }
     if (all_const && node.op->foldable) {
       bool small = true;
       for (size_t o = 0; o < node.outputs.size(); ++o) {

@@ -90,6 +90,10 @@ struct OpDef {
   Status (*run)(KernelContext&);
   // False for ops whose outputs must not be folded into constants at load time.
   bool foldable = true;
+  // Optional: computes constant outputs from static information alone (e.g. Shape from a
+  // known input shape) when the inputs are not constants. Fills `outputs` (one per output)
+  // or leaves it empty when it cannot.
+  Status (*fold_from_info)(InferContext&, std::vector<Tensor>* outputs) = nullptr;
 };
 
 // Looks an op up by ONNX-style type name ("Conv"); nullptr when dopt has no such op.
