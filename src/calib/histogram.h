@@ -1,0 +1,41 @@
+// A streaming histogram of a tensor's values for range calibration.
+//
+// Bins cover [-R, R] symmetrically around zero; when new data falls outside, R doubles and
+// pairs of bins merge, so counts stay exact and nothing is ever stored but the counts. The
+// exact minimum and maximum are tracked beside the bins.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace dopt {
+
+class Histogram {
+ public:
+  explicit Histogram(int num_bins = 2048);  // must be even
+
+  // Adds n values. NaNs are skipped; infinities are counted in min/max only.
+  void Add(const float* data, int64_t n);
+  // Adds another histogram's counts (used to merge per-thread partial histograms).
+  void Merge(const Histogram& other);
+
+  int num_bins() const { return (int)counts_.size(); }
+  double range() const { return range_; }  // R: bins span [-R, R]
+  double bin_width() const { return 2 * range_ / counts_.size(); }
+  double bin_lower(int i) const { return -range_ + i * bin_width(); }
+  const std::vector<uint64_t>& counts() const { return counts_; }
+  uint64_t total() const { return total_; }
+  float min() const { return min_; }
+  float max() const { return max_; }
+  bool empty() const { return total_ == 0; }
+
+ private:
+  void GrowTo(double needed);
+
+  std::vector<uint64_t> counts_;
+  double range_ = 0;
+  uint64_t total_ = 0;
+  float min_ = 0, max_ = 0;
+};
+
+}  // namespace dopt

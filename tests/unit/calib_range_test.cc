@@ -1,0 +1,126 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "calib/histogram.h"
+#include "calib/range_methods.h"
+
+namespace dopt {
+namespace {
+
+TEST(Histogram, GrowsByDoublingAndKeepsCountsExact) {
+  Histogram h(16);
+  std::vector<float> a = {0.1f, -0.2f, 0.3f};
+  h.Add(a.data(), 3);
+  EXPECT_DOUBLE_EQ(h.range(), 0.5);  // smallest power of two >= 0.3
+  std::vector<float> b = {3.f, -7.f, NAN};
+  h.Add(b.data(), 3);
+  EXPECT_DOUBLE_EQ(h.range(), 8.0);
+  EXPECT_EQ(h.total(), 5u);
+  uint64_t sum = 0;
+  for (auto c : h.counts()) sum += c;
+  EXPECT_EQ(sum, 5u);
+  EXPECT_FLOAT_EQ(h.min(), -7.f);
+  EXPECT_FLOAT_EQ(h.max(), 3.f);
+  // -7 lands in bin floor((-7 + 8) / 1) = 1; 3 in bin floor(11) = 11.
+  EXPECT_EQ(h.counts()[1], 1u);
+  EXPECT_EQ(h.counts()[11], 1u);
+  // 0.1, 0.3 and -0.2 all fall in the two middle bins after growth.
+  EXPECT_EQ(h.counts()[7] + h.counts()[8], 3u);
+}
+
+TEST(Histogram, MergeEqualsAddingEverything) {
+  std::mt19937 rng(1);
+  std::normal_distribution<float> nd(0, 2);
+  std::vector<float> x(5000);
+  for (auto& v : x) v = nd(rng);
+  Histogram all, p1, p2;
+  all.Add(x.data(), 5000);
+  p1.Add(x.data(), 1000);
+  p2.Add(x.data() + 1000, 4000);
+  p1.Merge(p2);
+  EXPECT_EQ(p1.counts(), all.counts());
+  EXPECT_EQ(p1.range(), all.range());
+  EXPECT_EQ(p1.min(), all.min());
+}
+
+TEST(QuantParams, AsymmetricAndSymmetricByHand) {
+  QuantParams q = ChooseQuantParams({-1.f, 3.f}, 8, false);
+  EXPECT_FLOAT_EQ(q.scale, 4.f / 255.f);
+  EXPECT_EQ(q.zero_point, -128 + 64);  // round(-128 + 1 / (4/255)) = round(-64.25) = -64
+  QuantParams s = ChooseQuantParams({-1.f, 3.f}, 8, true);
+  EXPECT_FLOAT_EQ(s.scale, 3.f / 127.f);
+  EXPECT_EQ(s.zero_point, 0);
+  QuantParams z = ChooseQuantParams({0.f, 0.f}, 8, false);
+  EXPECT_FLOAT_EQ(z.scale, 1.f);
+  QuantParams pos = ChooseQuantParams({2.f, 6.f}, 8, false);  // range is widened to include 0
+  EXPECT_FLOAT_EQ(pos.scale, 6.f / 255.f);
+  EXPECT_EQ(pos.zero_point, -128);
+}
+
+Histogram Gaussian(int n, float outlier) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd(0, 1);
+  std::vector<float> x(n);
+  for (auto& v : x) v = nd(rng);
+  x[0] = outlier;
+  Histogram h;
+  h.Add(x.data(), n);
+  return h;
+}
+
+TEST(RangeMethods, MinMaxIsExact) {
+  Histogram h = Gaussian(10000, 40.f);
+  FloatRange r = ComputeRange(h, CalibMethod::kMinMax, {});
+  EXPECT_FLOAT_EQ(r.hi, 40.f);
+  EXPECT_FLOAT_EQ(r.lo, h.min());
+}
+
+TEST(RangeMethods, ClippingMethodsIgnoreASingleOutlier) {
+  Histogram h = Gaussian(200000, 40.f);
+  for (CalibMethod m : {CalibMethod::kKL, CalibMethod::kPercentile, CalibMethod::kMSE}) {
+    FloatRange r = ComputeRange(h, m, {});
+    // MSE trades the one clipped outlier against rounding noise on 200k values, so it clips
+    // less than the distribution-shape methods (the optimum is t = 30.9 here: (40 - t)^2 against
+    // 200000 * ((t + 4.5) / 255)^2 / 12), but still well below the outlier.
+    EXPECT_LT(r.hi, m == CalibMethod::kMSE ? 35.f : 10.f) << CalibMethodName(m);
+    EXPECT_GT(r.hi, 2.f) << CalibMethodName(m);
+    EXPECT_LT(r.lo, -2.f) << CalibMethodName(m);
+    EXPECT_LE(r.lo, 0.f);
+  }
+}
+
+TEST(RangeMethods, PercentileMatchesSortedQuantile) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> ud(0, 10);
+  std::vector<float> x(100000);
+  for (auto& v : x) v = ud(rng);
+  Histogram h;
+  h.Add(x.data(), (int64_t)x.size());
+  RangeOptions o;
+  o.percentile = 99.0;
+  FloatRange r = ComputeRange(h, CalibMethod::kPercentile, o);
+  std::sort(x.begin(), x.end());
+  EXPECT_NEAR(r.hi, x[99000], 0.05);
+  EXPECT_FLOAT_EQ(r.lo, 0.f);  // data are non-negative: the range still includes 0
+}
+
+TEST(RangeMethods, MSENeverWorseThanMinMax) {
+  Histogram h = Gaussian(50000, 25.f);
+  FloatRange mm = ComputeRange(h, CalibMethod::kMinMax, {});
+  FloatRange ms = ComputeRange(h, CalibMethod::kMSE, {});
+  EXPECT_LE(HistogramQuantError(h, ChooseQuantParams(ms, 8, false)),
+            HistogramQuantError(h, ChooseQuantParams(mm, 8, false)));
+}
+
+TEST(RangeMethods, ParseNames) {
+  EXPECT_TRUE(ParseCalibMethod("kl").ok());
+  EXPECT_TRUE(ParseCalibMethod("mse").ok());
+  auto bad = ParseCalibMethod("magic");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("minmax"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dopt
