@@ -64,6 +64,24 @@ void Histogram::Add(const float* data, int64_t n) {
   total_ += (uint64_t)valid;
 }
 
+void Histogram::Add(const float* data, int64_t n, ThreadPool* pool) {
+  constexpr int64_t kGrain = 1 << 16;
+  if (!pool || pool->num_threads() <= 1 || n < 2 * kGrain) {
+    Add(data, n);
+    return;
+  }
+  const int parts = pool->num_threads();
+  const int64_t chunk = (n + parts - 1) / parts;
+  std::vector<Histogram> partial(parts, Histogram(num_bins()));
+  pool->ParallelFor(parts, 1, [&](int64_t b, int64_t e) {
+    for (int64_t p = b; p < e; ++p) {
+      int64_t s = p * chunk, t = std::min(n, s + chunk);
+      if (s < t) partial[p].Add(data + s, t - s);
+    }
+  });
+  for (const Histogram& h : partial) Merge(h);
+}
+
 void Histogram::Merge(const Histogram& other) {
   if (other.total_ == 0) return;
   if (total_ == 0 && range_ <= 0) {

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/thread_pool.h"
+
 namespace dopt {
 
 class Histogram {
@@ -16,6 +18,9 @@ class Histogram {
 
   // Adds n values. NaNs are skipped; infinities are counted in min/max only.
   void Add(const float* data, int64_t n);
+  // Same result as Add(), computed with the pool's threads (counts are integers, so the
+  // split never changes the result).
+  void Add(const float* data, int64_t n, ThreadPool* pool);
   // Adds another histogram's counts (used to merge per-thread partial histograms).
   void Merge(const Histogram& other);
 

@@ -124,3 +124,61 @@ TEST(RangeMethods, ParseNames) {
 
 }  // namespace
 }  // namespace dopt
+
+#include "calib/observers.h"
+#include "ir/shape_inference.h"
+
+namespace dopt {
+namespace {
+
+TEST(Histogram, ThreadedAddEqualsSerialAdd) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd(1, 3);
+  std::vector<float> x(300001);
+  for (auto& v : x) v = nd(rng);
+  Histogram serial, threaded;
+  serial.Add(x.data(), (int64_t)x.size());
+  ThreadPool pool(3);
+  threaded.Add(x.data(), (int64_t)x.size(), &pool);
+  EXPECT_EQ(serial.counts(), threaded.counts());
+  EXPECT_EQ(serial.range(), threaded.range());
+  EXPECT_EQ(serial.min(), threaded.min());
+  EXPECT_EQ(serial.max(), threaded.max());
+}
+
+TEST(HistogramObserver, WatchesOnlyChosenValuesAcrossRuns) {
+  Graph g;
+  Value x;
+  x.name = "x";
+  x.dtype = DType::kFloat32;
+  x.rank_known = true;
+  x.shape = {4};
+  int xid = g.AddValue(x);
+  g.inputs.push_back(xid);
+  Value y;
+  y.name = "y";
+  int yid = g.AddValue(y);
+  Node relu;
+  relu.name = "relu";
+  relu.op_type = "Relu";
+  relu.inputs = {xid};
+  relu.outputs = {yid};
+  g.AddNode(relu);
+  g.outputs.push_back(yid);
+  ASSERT_TRUE(PrepareGraph(g).ok());
+  auto ex = Executor::Create(g, {1});
+  ASSERT_TRUE(ex.ok());
+  HistogramObserver obs({yid}, 2048, nullptr);
+  std::map<std::string, Tensor> outs;
+  ASSERT_TRUE((*ex)->Run({{"x", Tensor::FromFloats({4}, {-3, 1, 2, -1})}}, &outs, &obs).ok());
+  ASSERT_TRUE((*ex)->Run({{"x", Tensor::FromFloats({4}, {5, -1, 0, 0})}}, &outs, &obs).ok());
+  EXPECT_EQ(obs.Find(xid), nullptr);
+  const Histogram* h = obs.Find(yid);
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->total(), 8u);
+  EXPECT_FLOAT_EQ(h->min(), 0.f);
+  EXPECT_FLOAT_EQ(h->max(), 5.f);
+}
+
+}  // namespace
+}  // namespace dopt
