@@ -1,16 +1,89 @@
-// Cast: not implemented yet (stub).
+// Cast: converts x to the ONNX TensorProto dtype given by `to`.
+// float -> int truncates toward zero (out-of-range values are not saturated); -> bool is
+// x != 0. float16/bfloat16 targets: Infer reports the declared dtype, Run returns float32
+// values rounded through that type (kernels never hold 16-bit float data).
+#include <cstdint>
+
 #include "ops/op_util.h"
 
 namespace dopt {
 namespace {
 
-Status Infer(InferContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
-Status Run(KernelContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
+StatusOr<DType> TargetDType(const Node& node) {
+  if (!node.HasAttr("to")) return InvalidArgument("attribute 'to' is required");
+  DOPT_ASSIGN_OR_RETURN(int64_t to, node.GetInt("to", 0));
+  switch (to) {
+    case 1: return DType::kFloat32;
+    case 2: return DType::kUInt8;
+    case 3: return DType::kInt8;
+    case 5: return DType::kInt16;
+    case 6: return DType::kInt32;
+    case 7: return DType::kInt64;
+    case 9: return DType::kBool;
+    case 10: return DType::kFloat16;
+    case 16: return DType::kBFloat16;
+    default: break;
+  }
+  const char* name = to == 4 ? "UINT16" : to == 8 ? "STRING" : to == 11 ? "DOUBLE" : to == 12 ? "UINT32"
+                   : to == 13 ? "UINT64" : to == 14 ? "COMPLEX64" : to == 15 ? "COMPLEX128" : nullptr;
+  return Unimplemented("cast to " + (name ? std::string(name) : "data type " + std::to_string(to)) +
+                       " is not supported");
+}
+
+Status Infer(InferContext& ctx) {
+  auto to_or = TargetDType(ctx.node());
+  if (!to_or.ok()) return to_or.status().WithContext(ctx.node().Describe());
+  const DType to = *to_or;
+  DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 0, {DType::kFloat32, DType::kFloat16, DType::kBFloat16, DType::kInt8,
+                                                DType::kUInt8, DType::kInt16, DType::kInt32, DType::kInt64,
+                                                DType::kBool}));
+  const ValueInfo& x = ctx.input(0);
+  if (x.rank_known) ctx.SetOutput(0, to, x.shape);
+  else ctx.SetOutputUnknownRank(0, to);
+  return Status::Ok();
+}
+
+Status Run(KernelContext& ctx) {
+  DOPT_ASSIGN_OR_RETURN(DType to, TargetDType(ctx.node()));
+  const Tensor& x = ctx.input(0);
+  if (x.dtype() == DType::kString || x.dtype() == DType::kUndefined) {
+    return InvalidArgument(std::string("cannot cast a ") + DTypeName(x.dtype()) + " tensor");
+  }
+  if (x.dtype() == to) {
+    ctx.SetOutput(0, x);  // no-op cast: share the buffer
+    return Status::Ok();
+  }
+  if (to == DType::kFloat16 || to == DType::kBFloat16) {
+    // Round through the 16-bit type, hand back float32.
+    ctx.SetOutput(0, x.CastTo(to).CastTo(DType::kFloat32));
+    return Status::Ok();
+  }
+  if (x.dtype() == DType::kFloat32 && IsInteger(to)) {
+    // Truncate toward zero through int64, then wrap to the target width. NaN gives 0 and
+    // values beyond the int64 range are clamped first, so no conversion is undefined.
+    const float* xp = x.data<float>();
+    Tensor& y = ctx.Output(0, to, x.shape());
+    return VisitNumericDType(to, [&](auto tag) -> Status {
+      using T = decltype(tag);
+      T* yp = y.data<T>();
+      ParallelForOrInline(ctx.pool(), x.numel(), 1 << 14, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          const float v = xp[i];
+          int64_t q = v != v ? 0 : v >= 9.2233720e18f ? INT64_MAX : v <= -9.2233720e18f ? INT64_MIN : (int64_t)v;
+          yp[i] = static_cast<T>(q);
+        }
+      });
+      return Status::Ok();
+    });
+  }
+  ctx.SetOutput(0, x.CastTo(to));
+  return Status::Ok();
+}
 
 }  // namespace
 
 const OpDef& OpDef_Cast() {
-  static const OpDef def{"Cast", 0, 100, 0, 100, Infer, Run};
+  static const OpDef def{"Cast", 1, 1, 1, 1, Infer, Run};
   return def;
 }
 

@@ -1,16 +1,81 @@
-// Clip: not implemented yet (stub).
+// Clip: y = min(max(x, lo), hi). Opset < 11 takes `min`/`max` float attributes; opset 11+
+// takes optional scalar inputs 1 (min) and 2 (max), either of which may be omitted.
+// Integer types are accepted (opset 12+). When lo > hi every element becomes hi; NaN passes.
+#include <limits>
+#include <type_traits>
+
 #include "ops/op_util.h"
 
 namespace dopt {
 namespace {
 
-Status Infer(InferContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
-Status Run(KernelContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
+#define DOPT_CLIP_TYPES {DType::kFloat32, DType::kFloat16, DType::kBFloat16, DType::kInt8, DType::kUInt8, \
+                         DType::kInt16, DType::kInt32, DType::kInt64}
+
+Status Infer(InferContext& ctx) {
+  const Node& node = ctx.node();
+  DOPT_RETURN_IF_ERROR(node.GetFloat("min", 0.f).status());
+  DOPT_RETURN_IF_ERROR(node.GetFloat("max", 0.f).status());
+  DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 0, DOPT_CLIP_TYPES));
+  const DType t = ctx.input(0).dtype;
+  for (int i = 1; i < 3; ++i) {
+    if (!ctx.has_input(i)) continue;
+    const ValueInfo& b = ctx.input(i);
+    if (t != DType::kUndefined && b.dtype != DType::kUndefined && b.dtype != t) {
+      return InvalidArgument(node.Describe() + ": " + (i == 1 ? "min" : "max") + " has type " +
+                             DTypeName(b.dtype) + " but the input is " + DTypeName(t));
+    }
+    if (b.ShapeKnown() && NumElements(b.shape) != 1) {
+      return InvalidArgument(node.Describe() + ": " + (i == 1 ? "min" : "max") + " must be a scalar, got shape " +
+                             ShapeToString(b.shape));
+    }
+  }
+  return InferSameAsInput0(ctx);
+}
+
+Status Run(KernelContext& ctx) {
+  const Node& node = ctx.node();
+  const Tensor& x = ctx.input(0);
+  return VisitNumericDType(x.dtype(), [&](auto tag) -> Status {
+    using T = decltype(tag);
+    T lo = std::is_floating_point_v<T> ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
+    T hi = std::is_floating_point_v<T> ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max();
+    if (node.HasAttr("min")) {
+      DOPT_ASSIGN_OR_RETURN(float v, node.GetFloat("min", 0.f));
+      lo = static_cast<T>(v);
+    }
+    if (node.HasAttr("max")) {
+      DOPT_ASSIGN_OR_RETURN(float v, node.GetFloat("max", 0.f));
+      hi = static_cast<T>(v);
+    }
+    for (int i = 1; i < 3; ++i) {
+      if (!ctx.has_input(i)) continue;
+      const Tensor& b = ctx.input(i);
+      const char* what = i == 1 ? "min" : "max";
+      if (b.dtype() != x.dtype()) {
+        return InvalidArgument(std::string(what) + " has type " + DTypeName(b.dtype()) + " but the input is " +
+                               DTypeName(x.dtype()));
+      }
+      if (b.numel() != 1) return InvalidArgument(std::string(what) + " must be a scalar, got shape " + ShapeToString(b.shape()));
+      (i == 1 ? lo : hi) = b.data<T>()[0];
+    }
+    Tensor& y = ctx.Output(0, x.dtype(), x.shape());
+    const T* xp = x.data<T>();
+    T* yp = y.data<T>();
+    ParallelForOrInline(ctx.pool(), x.numel(), 1 << 14, [&](int64_t b, int64_t e) {
+      for (int64_t k = b; k < e; ++k) {
+        T v = xp[k] < lo ? lo : xp[k];
+        yp[k] = v > hi ? hi : v;
+      }
+    });
+    return Status::Ok();
+  });
+}
 
 }  // namespace
 
 const OpDef& OpDef_Clip() {
-  static const OpDef def{"Clip", 0, 100, 0, 100, Infer, Run};
+  static const OpDef def{"Clip", 1, 3, 1, 1, Infer, Run};
   return def;
 }
 

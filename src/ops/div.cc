@@ -1,16 +1,37 @@
-// Div: not implemented yet (stub).
+// Div: C = A / B with numpy broadcasting.
+// Floats follow IEEE (x/0 = +-inf, 0/0 = NaN). Integers truncate toward zero like C; an
+// integer division by zero yields 0 instead of trapping, and MIN / -1 wraps to MIN.
+#include <type_traits>
+
 #include "ops/op_util.h"
 
 namespace dopt {
 namespace {
 
-Status Infer(InferContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
-Status Run(KernelContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
+Status Infer(InferContext& ctx) { return InferBroadcastBinary(ctx, DOPT_ARITH_TYPES); }
+
+template <typename T>
+T Divide(T a, T b) {
+  if constexpr (std::is_integral_v<T>) {
+    if (b == 0) return T(0);
+    if constexpr (std::is_signed_v<T>) {
+      // -MIN overflows; negate through the unsigned type, which wraps.
+      if (b == T(-1)) return static_cast<T>(-static_cast<std::make_unsigned_t<T>>(a));
+    }
+    return static_cast<T>(a / b);
+  } else {
+    return a / b;
+  }
+}
+
+Status Run(KernelContext& ctx) {
+  return RunBinaryArith(ctx, [](auto a, auto b) { return Divide(a, b); });
+}
 
 }  // namespace
 
 const OpDef& OpDef_Div() {
-  static const OpDef def{"Div", 0, 100, 0, 100, Infer, Run};
+  static const OpDef def{"Div", 2, 2, 1, 1, Infer, Run};
   return def;
 }
 

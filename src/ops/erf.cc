@@ -1,16 +1,19 @@
-// Erf: not implemented yet (stub).
+// Erf: y = erf(x), the Gauss error function.
+#include <cmath>
+
 #include "ops/op_util.h"
 
 namespace dopt {
 namespace {
 
-Status Infer(InferContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
-Status Run(KernelContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
+Status Run(KernelContext& ctx) {
+  return RunFloatUnary(ctx, [](float x) { return std::erf(x); });
+}
 
 }  // namespace
 
 const OpDef& OpDef_Erf() {
-  static const OpDef def{"Erf", 0, 100, 0, 100, Infer, Run};
+  static const OpDef def{"Erf", 1, 1, 1, 1, InferFloatUnary, Run};
   return def;
 }
 

@@ -1,16 +1,19 @@
-// Exp: not implemented yet (stub).
+// Exp: y = exp(x).
+#include <cmath>
+
 #include "ops/op_util.h"
 
 namespace dopt {
 namespace {
 
-Status Infer(InferContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
-Status Run(KernelContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
+Status Run(KernelContext& ctx) {
+  return RunFloatUnary(ctx, [](float x) { return std::exp(x); });
+}
 
 }  // namespace
 
 const OpDef& OpDef_Exp() {
-  static const OpDef def{"Exp", 0, 100, 0, 100, Infer, Run};
+  static const OpDef def{"Exp", 1, 1, 1, 1, InferFloatUnary, Run};
   return def;
 }
 

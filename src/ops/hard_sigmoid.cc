@@ -1,16 +1,32 @@
-// HardSigmoid: not implemented yet (stub).
+// HardSigmoid: y = max(0, min(1, alpha * x + beta)); alpha defaults to 0.2, beta to 0.5.
+#include <algorithm>
+
 #include "ops/op_util.h"
 
 namespace dopt {
 namespace {
 
-Status Infer(InferContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
-Status Run(KernelContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
+Status Infer(InferContext& ctx) {
+  DOPT_RETURN_IF_ERROR(ctx.node().GetFloat("alpha", 0.2f).status());
+  DOPT_RETURN_IF_ERROR(ctx.node().GetFloat("beta", 0.5f).status());
+  return InferFloatUnary(ctx);
+}
+
+Status Run(KernelContext& ctx) {
+  DOPT_ASSIGN_OR_RETURN(float alpha, ctx.node().GetFloat("alpha", 0.2f));
+  DOPT_ASSIGN_OR_RETURN(float beta, ctx.node().GetFloat("beta", 0.5f));
+  return RunFloatUnary(ctx, [alpha, beta](float x) {
+    float v = alpha * x + beta;
+    // Written so that NaN passes through.
+    v = v < 0.f ? 0.f : v;
+    return v > 1.f ? 1.f : v;
+  });
+}
 
 }  // namespace
 
 const OpDef& OpDef_HardSigmoid() {
-  static const OpDef def{"HardSigmoid", 0, 100, 0, 100, Infer, Run};
+  static const OpDef def{"HardSigmoid", 1, 1, 1, 1, Infer, Run};
   return def;
 }
 

@@ -1,16 +1,23 @@
-// LeakyRelu: not implemented yet (stub).
+// LeakyRelu: y = x for x >= 0, alpha * x otherwise (alpha defaults to 0.01).
 #include "ops/op_util.h"
 
 namespace dopt {
 namespace {
 
-Status Infer(InferContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
-Status Run(KernelContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
+Status Infer(InferContext& ctx) {
+  DOPT_RETURN_IF_ERROR(ctx.node().GetFloat("alpha", 0.01f).status());
+  return InferFloatUnary(ctx);
+}
+
+Status Run(KernelContext& ctx) {
+  DOPT_ASSIGN_OR_RETURN(float alpha, ctx.node().GetFloat("alpha", 0.01f));
+  return RunFloatUnary(ctx, [alpha](float x) { return x < 0.f ? alpha * x : x; });
+}
 
 }  // namespace
 
 const OpDef& OpDef_LeakyRelu() {
-  static const OpDef def{"LeakyRelu", 0, 100, 0, 100, Infer, Run};
+  static const OpDef def{"LeakyRelu", 1, 1, 1, 1, Infer, Run};
   return def;
 }
 

@@ -1,16 +1,32 @@
-// Max: not implemented yet (stub).
+// Max: elementwise largest of 1..N inputs with numpy broadcasting; float NaN propagates.
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
 #include "ops/op_util.h"
 
 namespace dopt {
 namespace {
 
-Status Infer(InferContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
-Status Run(KernelContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
+#define DOPT_MAX_TYPES {DType::kFloat32, DType::kFloat16, DType::kBFloat16, DType::kInt8, DType::kUInt8, \
+                        DType::kInt16, DType::kInt32, DType::kInt64}
+
+Status Infer(InferContext& ctx) { return InferBroadcastVariadic(ctx, DOPT_MAX_TYPES); }
+
+Status Run(KernelContext& ctx) {
+  return RunBroadcastVariadic(ctx, [](auto a, auto b) {
+    if constexpr (std::is_floating_point_v<decltype(a)>) {
+      if (std::isnan(a)) return a;
+      if (std::isnan(b)) return b;
+    }
+    return (b > a) ? b : a;
+  });
+}
 
 }  // namespace
 
 const OpDef& OpDef_Max() {
-  static const OpDef def{"Max", 0, 100, 0, 100, Infer, Run};
+  static const OpDef def{"Max", 1, std::numeric_limits<int>::max(), 1, 1, Infer, Run};
   return def;
 }
 

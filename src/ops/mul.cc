@@ -1,16 +1,19 @@
-// Mul: not implemented yet (stub).
+// Mul: C = A * B with numpy broadcasting (integer products wrap like the storage type).
 #include "ops/op_util.h"
 
 namespace dopt {
 namespace {
 
-Status Infer(InferContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
-Status Run(KernelContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
+Status Infer(InferContext& ctx) { return InferBroadcastBinary(ctx, DOPT_ARITH_TYPES); }
+
+Status Run(KernelContext& ctx) {
+  return RunBinaryArith(ctx, [](auto a, auto b) { return a * b; });
+}
 
 }  // namespace
 
 const OpDef& OpDef_Mul() {
-  static const OpDef def{"Mul", 0, 100, 0, 100, Infer, Run};
+  static const OpDef def{"Mul", 2, 2, 1, 1, Infer, Run};
   return def;
 }
 

@@ -95,3 +95,72 @@ Status InferBroadcastBinary(InferContext& ctx, std::initializer_list<DType> allo
 }
 
 }  // namespace dopt
+
+namespace dopt {
+
+StatusOr<QuantAxisLayout> GetQuantAxisLayout(const Node& node, const Shape& x, const Shape& scale,
+                                             const Shape* zero_point, int64_t axis, bool allow_unknown) {
+  QuantAxisLayout l;
+  const int64_t sn = NumElements(scale);
+  if (zero_point && *zero_point != scale && !(NumElements(*zero_point) == 1 && sn == 1)) {
+    return InvalidArgument(node.Describe() + ": zero point shape " + ShapeToString(*zero_point) +
+                           " differs from scale shape " + ShapeToString(scale));
+  }
+  if (sn == 1 && scale.size() <= 1) {  // per-tensor
+    l.inner = NumElements(x);
+    return l;
+  }
+  if (scale.size() != 1) {
+    return InvalidArgument(node.Describe() + ": scale must be a scalar or 1-D, got shape " + ShapeToString(scale));
+  }
+  DOPT_ASSIGN_OR_RETURN(l.axis, NormalizeAxis(node, axis, (int)x.size()));
+  if (x.empty()) return InvalidArgument(node.Describe() + ": per-axis scale needs an input of rank >= 1");
+  l.per_axis = true;
+  if (x[l.axis] >= 0 && x[l.axis] != scale[0]) {
+    return InvalidArgument(node.Describe() + ": scale has " + std::to_string(scale[0]) + " elements but input dim " +
+                           std::to_string(l.axis) + " of shape " + ShapeToString(x) + " is " +
+                           std::to_string(x[l.axis]));
+  }
+  if (!allow_unknown) {
+    for (int64_t d : x)
+      if (d < 0) return Internal(node.Describe() + ": unknown dim at run time");
+  }
+  l.channels = scale[0];
+  for (int i = 0; i < l.axis; ++i) l.outer *= x[i];
+  for (int i = l.axis + 1; i < (int)x.size(); ++i) l.inner *= x[i];
+  return l;
+}
+
+}  // namespace dopt
+
+namespace dopt {
+
+Status InferBroadcastVariadic(InferContext& ctx, std::initializer_list<DType> allowed) {
+  DType t = DType::kUndefined;
+  bool rank_known = true;
+  Shape shape;
+  for (int i = 0; i < ctx.num_inputs(); ++i) {
+    if (!ctx.has_input(i)) return InvalidArgument(ctx.node().Describe() + ": input " + std::to_string(i) + " is missing");
+    DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, i, allowed));
+    const ValueInfo& in = ctx.input(i);
+    if (in.dtype != DType::kUndefined) {
+      if (t != DType::kUndefined && t != in.dtype) {
+        return InvalidArgument(ctx.node().Describe() + ": inputs have different types " + DTypeName(t) + " and " +
+                               DTypeName(in.dtype));
+      }
+      t = in.dtype;
+    }
+    if (!in.rank_known) {
+      rank_known = false;
+      continue;
+    }
+    if (rank_known) {
+      DOPT_ASSIGN_OR_RETURN(shape, BroadcastShapes(ctx.node(), shape, in.shape));
+    }
+  }
+  if (rank_known) ctx.SetOutput(0, t, shape);
+  else ctx.SetOutputUnknownRank(0, t);
+  return Status::Ok();
+}
+
+}  // namespace dopt

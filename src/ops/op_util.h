@@ -127,3 +127,77 @@ Status RunBinaryArith(KernelContext& ctx, F f) {
 }
 
 }  // namespace dopt
+
+namespace dopt {
+
+// Runs fn(0, n) through the pool when there is one, else inline (shape-inference folding).
+inline void ParallelForOrInline(ThreadPool* pool, int64_t n, int64_t grain,
+                                const std::function<void(int64_t, int64_t)>& fn) {
+  if (pool) pool->ParallelFor(n, grain, fn);
+  else if (n > 0) fn(0, n);
+}
+
+// Calls f(T{}) with the C++ type T of a numeric compute dtype (float32 -> float, int8, uint8,
+// int16, int32, int64) and returns its Status; other dtypes are an InvalidArgument error.
+template <typename F>
+Status VisitNumericDType(DType t, F&& f) {
+  switch (t) {
+    case DType::kFloat32: return f(float{});
+    case DType::kInt8: return f(int8_t{});
+    case DType::kUInt8: return f(uint8_t{});
+    case DType::kInt16: return f(int16_t{});
+    case DType::kInt32: return f(int32_t{});
+    case DType::kInt64: return f(int64_t{});
+    default: return InvalidArgument(std::string("unsupported tensor type ") + DTypeName(t));
+  }
+}
+
+// Layout of QuantizeLinear/DequantizeLinear parameters against x: per-tensor when the scale
+// has one element, else per-axis (a 1-D scale of x.shape[axis] elements). x viewed as
+// [outer, channels, inner]; per-tensor is [1, 1, numel]. Unknown dims (-1) in x are accepted
+// when `allow_unknown` (shape inference), the counts are then meaningless.
+struct QuantAxisLayout {
+  bool per_axis = false;
+  int axis = 0;
+  int64_t outer = 1, channels = 1, inner = 1;
+};
+StatusOr<QuantAxisLayout> GetQuantAxisLayout(const Node& node, const Shape& x, const Shape& scale,
+                                             const Shape* zero_point, int64_t axis, bool allow_unknown = false);
+
+// Shape rule for variadic broadcasting ops (Max, Min, ...): every present input has the same
+// dtype from `allowed`; the output shape is their joint broadcast.
+Status InferBroadcastVariadic(InferContext& ctx, std::initializer_list<DType> allowed);
+
+// Runs a variadic broadcasting op left to right: y = f(f(x0, x1), x2)...; `f` is a generic
+// lambda (auto a, auto b) -> same type. One input: y shares x0's buffer.
+template <typename F>
+Status RunBroadcastVariadic(KernelContext& ctx, F f) {
+  const Tensor& x0 = ctx.input(0);
+  for (int i = 1; i < ctx.num_inputs(); ++i) {
+    if (!ctx.has_input(i)) return InvalidArgument("input " + std::to_string(i) + " is missing");
+    if (ctx.input(i).dtype() != x0.dtype()) {
+      return InvalidArgument(std::string("inputs have different types ") + DTypeName(x0.dtype()) + " and " +
+                             DTypeName(ctx.input(i).dtype()));
+    }
+  }
+  if (ctx.num_inputs() == 1) {
+    ctx.SetOutput(0, x0);
+    return Status::Ok();
+  }
+  return VisitNumericDType(x0.dtype(), [&](auto tag) -> Status {
+    using T = decltype(tag);
+    Tensor acc = x0;
+    for (int i = 1; i < ctx.num_inputs(); ++i) {
+      const Tensor& b = ctx.input(i);
+      DOPT_ASSIGN_OR_RETURN(BroadcastPlan plan, PlanBroadcast(ctx.node(), acc.shape(), b.shape()));
+      Tensor out(x0.dtype(), plan.out_shape);
+      RunBroadcast<T, T>(plan, acc.data<T>(), b.data<T>(), out.data<T>(), ctx.pool(),
+                         [&](T x, T z) { return (T)f(x, z); });
+      acc = std::move(out);
+    }
+    ctx.SetOutput(0, std::move(acc));
+    return Status::Ok();
+  });
+}
+
+}  // namespace dopt

@@ -1,16 +1,23 @@
-// Sigmoid: not implemented yet (stub).
+// Sigmoid: y = 1 / (1 + exp(-x)), evaluated so that exp never overflows.
+#include <cmath>
+
 #include "ops/op_util.h"
 
 namespace dopt {
 namespace {
 
-Status Infer(InferContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
-Status Run(KernelContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
+Status Run(KernelContext& ctx) {
+  return RunFloatUnary(ctx, [](float x) {
+    if (x >= 0.f) return 1.f / (1.f + std::exp(-x));
+    float e = std::exp(x);
+    return e / (1.f + e);
+  });
+}
 
 }  // namespace
 
 const OpDef& OpDef_Sigmoid() {
-  static const OpDef def{"Sigmoid", 0, 100, 0, 100, Infer, Run};
+  static const OpDef def{"Sigmoid", 1, 1, 1, 1, InferFloatUnary, Run};
   return def;
 }
 

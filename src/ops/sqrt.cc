@@ -1,16 +1,19 @@
-// Sqrt: not implemented yet (stub).
+// Sqrt: y = sqrt(x) (NaN for x < 0).
+#include <cmath>
+
 #include "ops/op_util.h"
 
 namespace dopt {
 namespace {
 
-Status Infer(InferContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
-Status Run(KernelContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
+Status Run(KernelContext& ctx) {
+  return RunFloatUnary(ctx, [](float x) { return std::sqrt(x); });
+}
 
 }  // namespace
 
 const OpDef& OpDef_Sqrt() {
-  static const OpDef def{"Sqrt", 0, 100, 0, 100, Infer, Run};
+  static const OpDef def{"Sqrt", 1, 1, 1, 1, InferFloatUnary, Run};
   return def;
 }
 

@@ -1,16 +1,19 @@
-// Tanh: not implemented yet (stub).
+// Tanh: y = tanh(x).
+#include <cmath>
+
 #include "ops/op_util.h"
 
 namespace dopt {
 namespace {
 
-Status Infer(InferContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
-Status Run(KernelContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
+Status Run(KernelContext& ctx) {
+  return RunFloatUnary(ctx, [](float x) { return std::tanh(x); });
+}
 
 }  // namespace
 
 const OpDef& OpDef_Tanh() {
-  static const OpDef def{"Tanh", 0, 100, 0, 100, Infer, Run};
+  static const OpDef def{"Tanh", 1, 1, 1, 1, InferFloatUnary, Run};
   return def;
 }
 

@@ -45,6 +45,14 @@ bool Exists(const std::string& p) {
 const std::map<std::string, std::string>& Skipped() {
   static const std::map<std::string, std::string> m = {
       // filled in as op files land; every entry needs a reason
+      {"test_cast_BFLOAT16_to_FLOAT", "test data stores bfloat16 as UINT16 tensors, which dopt does not read"},
+      {"test_cast_FLOAT_to_BFLOAT16", "test data stores bfloat16 as UINT16 tensors, which dopt does not read"},
+      {"test_castlike_BFLOAT16_to_FLOAT_expanded", "test data stores bfloat16 as UINT16 tensors, which dopt does not read"},
+      {"test_castlike_FLOAT_to_BFLOAT16_expanded", "test data stores bfloat16 as UINT16 tensors, which dopt does not read"},
+      {"test_training_dropout", "Dropout training mode (random masks) is not supported"},
+      {"test_training_dropout_default", "Dropout training mode (random masks) is not supported"},
+      {"test_training_dropout_default_mask", "Dropout training mode (random masks) is not supported"},
+      {"test_training_dropout_mask", "Dropout training mode (random masks) is not supported"},
   };
   return m;
 }

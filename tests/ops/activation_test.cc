@@ -1,0 +1,72 @@
+// Float unary ops: Erf, Exp, Sqrt, Tanh, Sigmoid, Neg, LeakyRelu, HardSigmoid, HardSwish.
+#include <cmath>
+
+#include "elem_op_test_util.h"
+
+namespace dopt {
+namespace {
+using namespace elemtest;
+
+std::vector<float> RunUnary(const std::string& op, const std::vector<float>& xv, Attrs attrs = {}) {
+  Node n = MakeNode(op, 1, 1, std::move(attrs));
+  Tensor x = F({(int64_t)xv.size()}, xv);
+  auto out = RunNode(n, {&x});
+  EXPECT_TRUE(out.ok()) << op << ": " << out.status().message();
+  return out.ok() ? Values<float>((*out)[0]) : std::vector<float>{};
+}
+
+TEST(Activations, ReferenceValues) {
+  const std::vector<float> xs = {-4.f, -0.5f, 0.f, 0.5f, 4.f};
+  auto erf = RunUnary("Erf", xs), ex = RunUnary("Exp", xs), th = RunUnary("Tanh", xs), sg = RunUnary("Sigmoid", xs);
+  for (size_t i = 0; i < xs.size(); ++i) {
+    EXPECT_NEAR(erf[i], std::erf((double)xs[i]), 1e-6);
+    EXPECT_NEAR(ex[i], std::exp((double)xs[i]), 1e-5 * std::exp((double)xs[i]));
+    EXPECT_NEAR(th[i], std::tanh((double)xs[i]), 1e-6);
+    EXPECT_NEAR(sg[i], 1.0 / (1.0 + std::exp(-(double)xs[i])), 1e-6);
+  }
+  auto sq = RunUnary("Sqrt", {4.f, 2.f, -1.f});
+  EXPECT_EQ(sq[0], 2.f);
+  EXPECT_FLOAT_EQ(sq[1], std::sqrt(2.f));
+  EXPECT_TRUE(std::isnan(sq[2]));
+}
+
+TEST(Activations, SigmoidSaturatesWithoutOverflow) {
+  auto sg = RunUnary("Sigmoid", {-1000.f, 1000.f, NAN});
+  EXPECT_EQ(sg[0], 0.f);
+  EXPECT_EQ(sg[1], 1.f);
+  EXPECT_TRUE(std::isnan(sg[2]));
+}
+
+TEST(Activations, LeakyReluHardSigmoidHardSwish) {
+  auto lr = RunUnary("LeakyRelu", {-10.f, 3.f});
+  EXPECT_FLOAT_EQ(lr[0], -0.1f);
+  EXPECT_EQ(lr[1], 3.f);
+  EXPECT_EQ(RunUnary("LeakyRelu", {-10.f, 3.f}, {{"alpha", AttrF(0.5f)}}), (std::vector<float>{-5.f, 3.f}));
+  // Defaults alpha 0.2, beta 0.5: 0.2 * x + 0.5 clipped to [0, 1].
+  auto hs = RunUnary("HardSigmoid", {-5.f, 0.f, 1.f, 5.f});
+  EXPECT_FLOAT_EQ(hs[0], 0.f);
+  EXPECT_FLOAT_EQ(hs[1], 0.5f);
+  EXPECT_FLOAT_EQ(hs[2], 0.7f);
+  EXPECT_FLOAT_EQ(hs[3], 1.f);
+  auto hs2 = RunUnary("HardSigmoid", {1.f}, {{"alpha", AttrF(0.5f)}, {"beta", AttrF(0.25f)}});
+  EXPECT_FLOAT_EQ(hs2[0], 0.75f);
+  // x * clip(x / 6 + 0.5, 0, 1)
+  auto hw = RunUnary("HardSwish", {-4.f, -3.f, 0.f, 1.5f, 3.f, 10.f});
+  EXPECT_EQ(hw, (std::vector<float>{0.f, 0.f, 0.f, 1.5f * 0.75f, 3.f, 10.f}));
+}
+
+TEST(Activations, NegHandlesIntsAndRejectsWrongTypes) {
+  EXPECT_EQ(RunUnary("Neg", {1.5f, -2.f}), (std::vector<float>{-1.5f, 2.f}));
+  Node n = MakeNode("Neg", 1, 1);
+  Tensor x = Make<int8_t>(DType::kInt8, {3}, {-128, 5, 0});
+  auto out = RunNode(n, {&x});
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(Values<int8_t>((*out)[0]), (std::vector<int8_t>{-128, -5, 0}));
+  EXPECT_FALSE(InferNode(n, {Info(DType::kUInt8, {3})}).ok());
+  EXPECT_FALSE(InferNode(MakeNode("Exp", 1, 1), {Info(DType::kInt32, {3})}).ok());
+  Node bad_alpha = MakeNode("LeakyRelu", 1, 1, {{"alpha", AttrS("x")}});
+  EXPECT_FALSE(InferNode(bad_alpha, {Info(DType::kFloat32, {3})}).ok());
+}
+
+}  // namespace
+}  // namespace dopt
