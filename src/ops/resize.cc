@@ -163,9 +163,14 @@ void Interpolate(const T* xp, T* yp, const Shape& in, const Shape& out, const st
   for (int d = 0; d < rank - 1; ++d) rows *= out[d];
   const DimTable& lt = tabs[rank - 1];
   const T ext = FromDouble<T>(extrap);
+  const int lk = lt.k;
+  std::vector<float> lw(lt.w.begin(), lt.w.end());
+  bool last_outside = false;
+  for (uint8_t o : lt.outside) last_outside |= o != 0;
   auto body = [&](int64_t r0, int64_t r1) {
-    std::vector<int64_t> offs;
-    std::vector<double> ws;
+    std::vector<int64_t> offs, no;
+    std::vector<float> ws, nw;
+    std::vector<float> acc(out_last);
     std::vector<int64_t> oidx(rank > 1 ? rank - 1 : 0);
     for (int64_t row = r0; row < r1; ++row) {
       T* dst = yp + row * out_last;
@@ -182,39 +187,45 @@ void Interpolate(const T* xp, T* yp, const Shape& in, const Shape& out, const st
       }
       // All (offset, weight) combinations over the outer dims.
       offs.assign(1, 0);
-      ws.assign(1, 1.0);
+      ws.assign(1, 1.f);
       for (int d = 0; d < rank - 1; ++d) {
         const DimTable& t = tabs[d];
-        const size_t n = offs.size();
-        std::vector<int64_t> no;
-        std::vector<double> nw;
-        no.reserve(n * t.k);
-        nw.reserve(n * t.k);
-        for (size_t c = 0; c < n; ++c) {
+        no.clear();
+        nw.clear();
+        for (size_t c = 0; c < offs.size(); ++c) {
           for (int k = 0; k < t.k; ++k) {
             double w = t.w[oidx[d] * t.k + k];
             if (w == 0 && t.k > 1) continue;
             no.push_back(offs[c] + t.idx[oidx[d] * t.k + k] * stride[d]);
-            nw.push_back(ws[c] * w);
+            nw.push_back((float)(ws[c] * w));
           }
         }
         offs.swap(no);
         ws.swap(nw);
       }
-      const size_t nc = offs.size();
-      for (int64_t j = 0; j < out_last; ++j) {
-        if (lt.outside[j]) {
-          dst[j] = ext;
-          continue;
+      std::fill(acc.begin(), acc.end(), 0.f);
+      for (size_t c = 0; c < offs.size(); ++c) {
+        const T* sp = xp + offs[c];
+        const float wc = ws[c];
+        const int64_t* ip = lt.idx.data();
+        const float* wp = lw.data();
+        if (lk == 1) {
+          for (int64_t j = 0; j < out_last; ++j) acc[j] += wc * wp[j] * (float)sp[ip[j]];
+        } else if (lk == 2) {
+          for (int64_t j = 0; j < out_last; ++j)
+            acc[j] += wc * (wp[2 * j] * (float)sp[ip[2 * j]] + wp[2 * j + 1] * (float)sp[ip[2 * j + 1]]);
+        } else {
+          for (int64_t j = 0; j < out_last; ++j) {
+            float a = 0;
+            for (int k = 0; k < lk; ++k) a += wp[j * lk + k] * (float)sp[ip[j * lk + k]];
+            acc[j] += wc * a;
+          }
         }
-        double acc = 0;
-        for (size_t c = 0; c < nc; ++c) {
-          const T* sp = xp + offs[c];
-          double a = 0;
-          for (int k = 0; k < lt.k; ++k) a += lt.w[j * lt.k + k] * (double)sp[lt.idx[j * lt.k + k]];
-          acc += ws[c] * a;
-        }
-        dst[j] = FromDouble<T>(acc);
+      }
+      for (int64_t j = 0; j < out_last; ++j) dst[j] = FromDouble<T>(acc[j]);
+      if (last_outside) {
+        for (int64_t j = 0; j < out_last; ++j)
+          if (lt.outside[j]) dst[j] = ext;
       }
     }
   };
@@ -233,6 +244,8 @@ void NearestCopy(const T* xp, T* yp, const Shape& in, const Shape& out, const st
   int64_t rows = 1;
   for (int d = 0; d < rank - 1; ++d) rows *= out[d];
   const DimTable& lt = tabs[rank - 1];
+  bool last_outside = false;
+  for (uint8_t o : lt.outside) last_outside |= o != 0;
   auto body = [&](int64_t r0, int64_t r1) {
     for (int64_t row = r0; row < r1; ++row) {
       T* dst = yp + row * out_last;
@@ -249,7 +262,12 @@ void NearestCopy(const T* xp, T* yp, const Shape& in, const Shape& out, const st
         continue;
       }
       const T* src = xp + off;
-      for (int64_t j = 0; j < out_last; ++j) dst[j] = lt.outside[j] ? ext : src[lt.idx[j]];
+      const int64_t* ip = lt.idx.data();
+      if (last_outside) {
+        for (int64_t j = 0; j < out_last; ++j) dst[j] = lt.outside[j] ? ext : src[ip[j]];
+      } else {
+        for (int64_t j = 0; j < out_last; ++j) dst[j] = src[ip[j]];
+      }
     }
   };
   if (pool) pool->ParallelFor(rows, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(out_last, 1)), body);

@@ -51,16 +51,20 @@ template <typename T>
 void Transpose2D(const T* src, T* dst, int64_t batch, int64_t rows, int64_t cols, ThreadPool* pool) {
   constexpr int64_t kTile = 32;
   const int64_t col_tiles = (cols + kTile - 1) / kTile;
-  const int64_t row_tiles = (rows + kTile - 1) / kTile;
-  const int64_t tasks = batch * col_tiles;
+  // Rows are cut into bands so that narrow matrices (e.g. [H*W, 3]) still spread over threads.
+  constexpr int64_t kBand = 8 * kTile;
+  const int64_t bands = (rows + kBand - 1) / kBand;
+  const int64_t tasks = batch * col_tiles * bands;
   auto body = [&](int64_t b, int64_t e) {
     for (int64_t t = b; t < e; ++t) {
-      const int64_t bi = t / col_tiles, c0 = (t % col_tiles) * kTile;
+      const int64_t bi = t / (col_tiles * bands), rest = t % (col_tiles * bands);
+      const int64_t c0 = (rest / bands) * kTile, band = rest % bands;
       const T* s = src + bi * rows * cols;
       T* d = dst + bi * rows * cols;
       const int64_t c1 = std::min(cols, c0 + kTile);
-      for (int64_t rt = 0; rt < row_tiles; ++rt) {
-        const int64_t r0 = rt * kTile, r1 = std::min(rows, r0 + kTile);
+      const int64_t rb = band * kBand, re = std::min(rows, rb + kBand);
+      for (int64_t r0 = rb; r0 < re; r0 += kTile) {
+        const int64_t r1 = std::min(re, r0 + kTile);
         for (int64_t c = c0; c < c1; ++c) {
           T* drow = d + c * rows;
           for (int64_t r = r0; r < r1; ++r) drow[r] = s[r * cols + c];
@@ -68,7 +72,8 @@ void Transpose2D(const T* src, T* dst, int64_t batch, int64_t rows, int64_t cols
       }
     }
   };
-  if (pool) pool->ParallelFor(tasks, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, rows * kTile)), body);
+  const int64_t per_task = std::max<int64_t>(1, std::min(rows, kBand) * std::min(cols, kTile));
+  if (pool) pool->ParallelFor(tasks, std::max<int64_t>(1, (1 << 14) / per_task), body);
   else body(0, tasks);
 }
 
