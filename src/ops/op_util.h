@@ -144,7 +144,7 @@ bool DispatchByElemSize(size_t elem_size, F f) {
 struct ResizeSpec {
   std::string mode = "nearest";  // nearest | linear | cubic
   std::string coord_mode = "half_pixel";
-  std::string nearest_mode = "round_prefer_floor";  // or "simple" (Resize-10 / Upsample)
+  std::string nearest_mode = "round_prefer_floor";
   float cubic_a = -0.75f;
   bool exclude_outside = false;
   float extrapolation_value = 0.f;

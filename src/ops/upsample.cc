@@ -72,7 +72,7 @@ Status Run(KernelContext& ctx) {
   DOPT_RETURN_IF_ERROR(OutShape(node, x.shape(), scales, &spec.out_shape));
   spec.scales.assign(scales.begin(), scales.end());
   spec.coord_mode = "asymmetric";
-  spec.nearest_mode = "simple";
+  spec.nearest_mode = "floor";
   Tensor y;
   DOPT_RETURN_IF_ERROR(RunResizeKernel(node, x, spec, &y, ctx.pool()));
   ctx.SetOutput(0, std::move(y));
