@@ -126,6 +126,34 @@ Status RunBinaryArith(KernelContext& ctx, F f) {
   }
 }
 
+// Calls f(T{}) with an unsigned integer type T of `elem_size` bytes (1, 2, 4 or 8), for
+// kernels that only move elements around; returns false for other sizes.
+template <typename F>
+bool DispatchByElemSize(size_t elem_size, F f) {
+  switch (elem_size) {
+    case 1: f(uint8_t{}); return true;
+    case 2: f(uint16_t{}); return true;
+    case 4: f(uint32_t{}); return true;
+    case 8: f(uint64_t{}); return true;
+    default: return false;
+  }
+}
+
+// Resize kernel shared by Resize and Upsample (defined in resize.cc). `scales` and `roi`
+// (starts then ends) have one entry per dim of x (roi only for tf_crop_and_resize).
+struct ResizeSpec {
+  std::string mode = "nearest";  // nearest | linear | cubic
+  std::string coord_mode = "half_pixel";
+  std::string nearest_mode = "round_prefer_floor";
+  float cubic_a = -0.75f;
+  bool exclude_outside = false;
+  float extrapolation_value = 0.f;
+  std::vector<float> scales;
+  std::vector<float> roi;
+  Shape out_shape;
+};
+Status RunResizeKernel(const Node& node, const Tensor& x, const ResizeSpec& spec, Tensor* y, ThreadPool* pool);
+
 }  // namespace dopt
 
 namespace dopt {
