@@ -1,16 +1,117 @@
-// BatchNormalization: not implemented yet (stub).
+// BatchNormalization (inference): y = (x - mean) / sqrt(var + epsilon) * scale + B, per
+// channel (axis 1). Opset 7's spatial=0 form (per-activation statistics) is supported;
+// training_mode=1 and the training outputs (running/saved mean and var) are not.
+#include <cmath>
+
 #include "ops/op_util.h"
 
 namespace dopt {
 namespace {
 
-Status Infer(InferContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
-Status Run(KernelContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
+#define FLOAT_TYPES {DType::kFloat32, DType::kFloat16, DType::kBFloat16}
+
+Status CheckAttrs(const Node& node, int num_outputs, const std::vector<int>* outputs) {
+  DOPT_ASSIGN_OR_RETURN(int64_t training, node.GetInt("training_mode", 0));
+  if (training != 0) {
+    return Unimplemented(node.Describe() + ": training_mode=1 is not supported (dopt runs inference only)");
+  }
+  bool extra = false;
+  if (outputs) {
+    for (size_t i = 1; i < outputs->size(); ++i)
+      if ((*outputs)[i] >= 0) extra = true;
+  } else {
+    extra = num_outputs > 1;
+  }
+  if (extra) {
+    return Unimplemented(node.Describe() +
+                         ": only output 0 (Y) is supported; the running/saved mean and variance outputs are training-only");
+  }
+  return Status::Ok();
+}
+
+Status Infer(InferContext& ctx) {
+  const Node& node = ctx.node();
+  DOPT_RETURN_IF_ERROR(CheckAttrs(node, ctx.num_outputs(), &node.outputs));
+  for (int i = 0; i < 5; ++i) DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, i, FLOAT_TYPES));
+  const ValueInfo& x = ctx.input(0);
+  if (x.rank_known && x.shape.size() < 2) {
+    return InvalidArgument(node.Describe() + ": input X must have rank >= 2, got " + ShapeToString(x.shape));
+  }
+  DOPT_ASSIGN_OR_RETURN(int64_t spatial, node.GetInt("spatial", 1));
+  if (x.rank_known && x.shape[1] >= 0 && (spatial != 0 || node.opset_version >= 9)) {
+    for (int i = 1; i < 5; ++i) {
+      const ValueInfo& p = ctx.input(i);
+      if (p.rank_known && p.shape.size() == 1 && p.shape[0] >= 0 && p.shape[0] != x.shape[1]) {
+        return InvalidArgument(node.Describe() + ": input " + std::to_string(i) + " has shape " + ShapeToString(p.shape) +
+                               " but X " + ShapeToString(x.shape) + " has " + std::to_string(x.shape[1]) + " channels");
+      }
+    }
+  }
+  return InferSameAsInput0(ctx);
+}
+
+Status Run(KernelContext& ctx) {
+  const Node& node = ctx.node();
+  DOPT_RETURN_IF_ERROR(CheckAttrs(node, ctx.num_outputs(), &node.outputs));
+  DOPT_ASSIGN_OR_RETURN(float eps, node.GetFloat("epsilon", 1e-5f));
+  const Tensor& x = ctx.input(0);
+  for (int i = 0; i < 5; ++i) {
+    if (ctx.input(i).dtype() != DType::kFloat32) {
+      return InvalidArgument(node.Describe() + ": expected float inputs, input " + std::to_string(i) + " is " +
+                             DTypeName(ctx.input(i).dtype()));
+    }
+  }
+  if (x.rank() < 2) return InvalidArgument(node.Describe() + ": input X must have rank >= 2");
+  const int64_t N = x.dim(0), C = x.dim(1);
+  const int64_t inner = (N * C) != 0 ? x.numel() / (N * C) : 0;
+  // Per-channel (C values) or, for spatial=0, per-activation (C * inner values) parameters.
+  const int64_t pn = ctx.input(1).numel();
+  const bool per_act = pn != C && pn == C * inner;
+  const int64_t want = per_act ? C * inner : C;
+  for (int i = 1; i < 5; ++i) {
+    if (ctx.input(i).numel() != want) {
+      return InvalidArgument(node.Describe() + ": input " + std::to_string(i) + " has shape " +
+                             ShapeToString(ctx.input(i).shape()) + ", expected " + std::to_string(C) + " values (X is " +
+                             ShapeToString(x.shape()) + ")");
+    }
+  }
+  const float* sc = ctx.input(1).data<float>();
+  const float* bi = ctx.input(2).data<float>();
+  const float* mu = ctx.input(3).data<float>();
+  const float* va = ctx.input(4).data<float>();
+  std::vector<float> a((size_t)want), b((size_t)want);
+  for (int64_t i = 0; i < want; ++i) {
+    a[i] = sc[i] / std::sqrt(va[i] + eps);
+    b[i] = bi[i] - mu[i] * a[i];
+  }
+  Tensor& y = ctx.Output(0, DType::kFloat32, x.shape());
+  const float* xp = x.data<float>();
+  float* yp = y.data<float>();
+  auto body = [&](int64_t s, int64_t e) {
+    for (int64_t p = s; p < e; ++p) {
+      const int64_t c = p % C;
+      const float* xi = xp + p * inner;
+      float* yi = yp + p * inner;
+      if (per_act) {
+        const float* ac = a.data() + c * inner;
+        const float* bc = b.data() + c * inner;
+        for (int64_t i = 0; i < inner; ++i) yi[i] = xi[i] * ac[i] + bc[i];
+      } else {
+        const float ac = a[c], bc = b[c];
+        for (int64_t i = 0; i < inner; ++i) yi[i] = xi[i] * ac + bc;
+      }
+    }
+  };
+  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, inner));
+  if (ctx.pool()) ctx.pool()->ParallelFor(N * C, grain, body);
+  else body(0, N * C);
+  return Status::Ok();
+}
 
 }  // namespace
 
 const OpDef& OpDef_BatchNormalization() {
-  static const OpDef def{"BatchNormalization", 0, 100, 0, 100, Infer, Run};
+  static const OpDef def{"BatchNormalization", 5, 5, 1, 5, Infer, Run};
   return def;
 }
 

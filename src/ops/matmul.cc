@@ -1,16 +1,137 @@
-// MatMul: not implemented yet (stub).
+// MatMul: numpy matmul semantics (1-D operands promoted and squeezed, batch dims broadcast).
+// float32 through SGEMM; int32/int64 with a plain loop.
+#include "kernels/gemm.h"
 #include "ops/op_util.h"
 
 namespace dopt {
 namespace {
 
-Status Infer(InferContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
-Status Run(KernelContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
+struct MatMulShapes {
+  Shape batch;      // broadcast batch dims
+  int64_t M = -1, K = -1, N = -1;
+  Shape out;
+};
+
+StatusOr<MatMulShapes> PlanShapes(const Node& node, const Shape& a, const Shape& b) {
+  if (a.empty() || b.empty()) return InvalidArgument(node.Describe() + ": MatMul inputs must have rank >= 1");
+  MatMulShapes s;
+  Shape a2 = a, b2 = b;
+  if (a.size() == 1) a2.insert(a2.begin(), 1);
+  if (b.size() == 1) b2.push_back(1);
+  s.M = a2[a2.size() - 2];
+  s.K = a2.back();
+  const int64_t kb = b2[b2.size() - 2];
+  s.N = b2.back();
+  if (s.K >= 0 && kb >= 0 && s.K != kb) {
+    return InvalidArgument(node.Describe() + ": inner dimensions differ: " + ShapeToString(a) + " x " + ShapeToString(b));
+  }
+  if (s.K < 0) s.K = kb;
+  Shape ab(a2.begin(), a2.end() - 2), bb(b2.begin(), b2.end() - 2);
+  DOPT_ASSIGN_OR_RETURN(s.batch, BroadcastShapes(node, ab, bb));
+  s.out = s.batch;
+  if (a.size() > 1) s.out.push_back(s.M);
+  if (b.size() > 1) s.out.push_back(s.N);
+  return s;
+}
+
+Status Infer(InferContext& ctx) {
+  const std::initializer_list<DType> types = {DType::kFloat32, DType::kFloat16, DType::kBFloat16, DType::kInt32,
+                                              DType::kInt64};
+  DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 0, types));
+  DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 1, types));
+  const ValueInfo& a = ctx.input(0);
+  const ValueInfo& b = ctx.input(1);
+  if (a.dtype != DType::kUndefined && b.dtype != DType::kUndefined && a.dtype != b.dtype) {
+    return InvalidArgument(ctx.node().Describe() + ": inputs have different types " + DTypeName(a.dtype) + " and " +
+                           DTypeName(b.dtype));
+  }
+  const DType dt = a.dtype != DType::kUndefined ? a.dtype : b.dtype;
+  if (!a.rank_known || !b.rank_known) {
+    ctx.SetOutputUnknownRank(0, dt);
+    return Status::Ok();
+  }
+  DOPT_ASSIGN_OR_RETURN(MatMulShapes s, PlanShapes(ctx.node(), a.shape, b.shape));
+  ctx.SetOutput(0, dt, s.out);
+  return Status::Ok();
+}
+
+template <typename T>
+void NaiveMatMul(int64_t M, int64_t N, int64_t K, const T* a, const T* b, T* c) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      T acc = 0;
+      for (int64_t k = 0; k < K; ++k) acc += a[i * K + k] * b[k * N + j];
+      c[i * N + j] = acc;
+    }
+}
+
+Status Run(KernelContext& ctx) {
+  const Tensor& a = ctx.input(0);
+  const Tensor& b = ctx.input(1);
+  const Node& node = ctx.node();
+  if (a.dtype() != b.dtype()) {
+    return InvalidArgument(node.Describe() + ": inputs have different types " + DTypeName(a.dtype()) + " and " +
+                           DTypeName(b.dtype()));
+  }
+  DOPT_ASSIGN_OR_RETURN(MatMulShapes s, PlanShapes(node, a.shape(), b.shape()));
+  Tensor& y = ctx.Output(0, a.dtype(), s.out);
+  const int64_t M = s.M, N = s.N, K = s.K;
+  if (y.numel() == 0) return Status::Ok();
+  // Batch offsets through broadcasting (strides in units of whole matrices).
+  Shape ab(a.shape().begin(), a.shape().end() - std::min<int>(2, a.rank()));
+  Shape bb(b.shape().begin(), b.shape().end() - std::min<int>(2, b.rank()));
+  DOPT_ASSIGN_OR_RETURN(BroadcastPlan plan, PlanBroadcast(node, ab, bb));
+  const int64_t nb = NumElements(s.batch);
+  const int rank = (int)s.batch.size();
+  auto offsets = [&](int64_t bi, int64_t* ao, int64_t* bo) {
+    *ao = *bo = 0;
+    for (int d = rank - 1; d >= 0; --d) {
+      int64_t idx = bi % s.batch[d];
+      bi /= s.batch[d];
+      *ao += idx * plan.a_strides[d];
+      *bo += idx * plan.b_strides[d];
+    }
+  };
+  const int64_t asz = M * K, bsz = K * N, ysz = M * N;
+  switch (a.dtype()) {
+    case DType::kFloat32: {
+      const float* ap = a.data<float>();
+      const float* bp = b.data<float>();
+      float* yp = y.data<float>();
+      const bool b_shared = NumElements(bb) == 1;
+      if (b_shared && NumElements(ab) == nb) {
+        // A's batch folds into M: one GEMM.
+        kernels::Sgemm(ctx.pool(), false, false, nb * M, N, K, 1.f, ap, K, bp, N, 0.f, yp, N);
+        return Status::Ok();
+      }
+      for (int64_t bi = 0; bi < nb; ++bi) {
+        int64_t ao, bo;
+        offsets(bi, &ao, &bo);
+        kernels::Sgemm(ctx.pool(), false, false, M, N, K, 1.f, ap + ao * asz, K, bp + bo * bsz, N, 0.f, yp + bi * ysz, N);
+      }
+      return Status::Ok();
+    }
+#define DOPT_INT_CASE(DT, T)                                                                              \
+  case DT: {                                                                                              \
+    for (int64_t bi = 0; bi < nb; ++bi) {                                                                 \
+      int64_t ao, bo;                                                                                     \
+      offsets(bi, &ao, &bo);                                                                              \
+      NaiveMatMul<T>(M, N, K, a.data<T>() + ao * asz, b.data<T>() + bo * bsz, y.data<T>() + bi * ysz);    \
+    }                                                                                                     \
+    return Status::Ok();                                                                                  \
+  }
+      DOPT_INT_CASE(DType::kInt32, int32_t)
+      DOPT_INT_CASE(DType::kInt64, int64_t)
+#undef DOPT_INT_CASE
+    default:
+      return InvalidArgument(node.Describe() + ": unsupported input type " + DTypeName(a.dtype()));
+  }
+}
 
 }  // namespace
 
 const OpDef& OpDef_MatMul() {
-  static const OpDef def{"MatMul", 0, 100, 0, 100, Infer, Run};
+  static const OpDef def{"MatMul", 2, 2, 1, 1, Infer, Run};
   return def;
 }
 

@@ -1,16 +1,80 @@
-// MaxPool: not implemented yet (stub).
+// MaxPool: 1-3 spatial dims with kernel_shape, strides, pads, auto_pad, dilations, ceil_mode
+// and storage_order; optional Indices output (int64, flat index into X).
+#include "kernels/pool.h"
+#include "kernels/spatial.h"
 #include "ops/op_util.h"
 
 namespace dopt {
 namespace {
 
-Status Infer(InferContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
-Status Run(KernelContext& ctx) { return Unimplemented(ctx.node().Describe() + ": op not implemented yet"); }
+struct Plan {
+  kernels::WindowAttrs attrs;
+  std::vector<int64_t> pads, out;
+  int64_t storage_order = 0;
+};
+
+StatusOr<Plan> MakePlan(const Node& node, const Shape& x) {
+  if (x.size() < 3) return InvalidArgument(node.Describe() + ": input X must have rank >= 3, got " + ShapeToString(x));
+  const int ns = (int)x.size() - 2;
+  if (ns > 3) return Unimplemented(node.Describe() + ": pooling over more than 3 spatial dims");
+  if (!node.HasAttr("kernel_shape")) return InvalidArgument(node.Describe() + ": kernel_shape is required");
+  Plan p;
+  DOPT_ASSIGN_OR_RETURN(p.attrs, kernels::ParseWindowAttrs(node, ns, {}, true));
+  DOPT_ASSIGN_OR_RETURN(p.storage_order, node.GetInt("storage_order", 0));
+  std::vector<int64_t> in(x.begin() + 2, x.end());
+  DOPT_RETURN_IF_ERROR(kernels::WindowOutput(node, p.attrs, in, &p.out, &p.pads));
+  return p;
+}
+
+Status Infer(InferContext& ctx) {
+  DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 0, {DType::kFloat32, DType::kFloat16, DType::kBFloat16, DType::kInt8,
+                                               DType::kUInt8}));
+  const ValueInfo& x = ctx.input(0);
+  if (!x.rank_known) {
+    for (int o = 0; o < ctx.num_outputs(); ++o) ctx.SetOutputUnknownRank(o, o == 0 ? x.dtype : DType::kInt64);
+    return Status::Ok();
+  }
+  DOPT_ASSIGN_OR_RETURN(Plan p, MakePlan(ctx.node(), x.shape));
+  Shape out = {x.shape[0], x.shape[1]};
+  out.insert(out.end(), p.out.begin(), p.out.end());
+  ctx.SetOutput(0, x.dtype, out);
+  if (ctx.num_outputs() > 1) ctx.SetOutput(1, DType::kInt64, out);
+  return Status::Ok();
+}
+
+Status Run(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  DOPT_ASSIGN_OR_RETURN(Plan p, MakePlan(ctx.node(), x.shape()));
+  Shape out = {x.dim(0), x.dim(1)};
+  out.insert(out.end(), p.out.begin(), p.out.end());
+  kernels::PoolGeom g;
+  g.planes = x.dim(0) * x.dim(1);
+  std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end());
+  g.Set(in, p.out, p.attrs.kernel, p.attrs.strides, p.attrs.dilations, p.pads);
+  Tensor& y = ctx.Output(0, x.dtype(), out);
+  int64_t* idx = nullptr;
+  if (ctx.num_outputs() > 1) idx = ctx.Output(1, DType::kInt64, out).data<int64_t>();
+  const bool col_major = p.storage_order != 0;
+  switch (x.dtype()) {
+    case DType::kFloat32:
+      kernels::MaxPool<float>(g, x.data<float>(), y.data<float>(), idx, col_major, ctx.pool());
+      break;
+    case DType::kInt8:
+      kernels::MaxPool<int8_t>(g, x.data<int8_t>(), y.data<int8_t>(), idx, col_major, ctx.pool());
+      break;
+    case DType::kUInt8:
+      kernels::MaxPool<uint8_t>(g, x.data<uint8_t>(), y.data<uint8_t>(), idx, col_major, ctx.pool());
+      break;
+    default:
+      return InvalidArgument(ctx.node().Describe() + ": unsupported input type " + DTypeName(x.dtype()));
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
 const OpDef& OpDef_MaxPool() {
-  static const OpDef def{"MaxPool", 0, 100, 0, 100, Infer, Run};
+  static const OpDef def{"MaxPool", 1, 1, 1, 2, Infer, Run};
   return def;
 }
 

@@ -1,5 +1,7 @@
 // The dopt command: flags -> request -> pipeline. Nothing else lives here.
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -43,6 +45,7 @@ struct RunArgs {
   std::vector<std::string> inputs;
   std::string output_dir;
   int num_threads = 0;
+  int repeat = 0;
 };
 
 Status RunModel(const RunArgs& a) {
@@ -73,6 +76,16 @@ Status RunModel(const RunArgs& a) {
   DOPT_ASSIGN_OR_RETURN(auto exec, dopt::Executor::Create(graph, opts));
   std::map<std::string, dopt::Tensor> outputs;
   DOPT_RETURN_IF_ERROR(exec->Run(feeds, &outputs).WithContext(a.model));
+  if (a.repeat > 0) {  // time the forward pass alone, without start-up
+    std::vector<double> ms;
+    for (int i = 0; i < a.repeat; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      DOPT_RETURN_IF_ERROR(exec->Run(feeds, &outputs).WithContext(a.model));
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    std::printf("forward_ms_median: %.3f\n", ms[ms.size() / 2]);
+  }
   for (const auto& kv : outputs) {
     std::string path = dopt::JoinPath(a.output_dir, SafeFileName(kv.first) + ".npy");
     DOPT_RETURN_IF_ERROR(dopt::WriteNpy(path, kv.second));
@@ -110,6 +123,8 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--input", run.inputs, "NAME=FILE.npy or NAME=FILE.bin (repeatable)")->required();
   run_cmd->add_option("--output_dir", run.output_dir, "folder for <output name>.npy files")->required();
   run_cmd->add_option("--num_threads", run.num_threads, "threads (default: all cores)");
+  run_cmd->add_option("--repeat", run.repeat, "run the forward N more times and print forward_ms_median")
+      ->check(CLI::NonNegativeNumber);
 
   app.require_subcommand(0, 1);
   try {

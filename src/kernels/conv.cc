@@ -1,0 +1,227 @@
+#include "kernels/conv.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/gemm.h"
+
+namespace dopt {
+namespace kernels {
+
+namespace {
+
+void ParallelOrSerial(ThreadPool* pool, int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  if (pool) pool->ParallelFor(n, grain, fn);
+  else fn(0, n);
+}
+
+// Floor division for possibly negative numerators, positive d.
+inline int64_t FloorDiv(int64_t a, int64_t d) { return a >= 0 ? a / d : -((-a + d - 1) / d); }
+
+// Range of output positions o in [0, out) with 0 <= o*s + off < in.
+inline void ValidRange(int64_t off, int64_t s, int64_t in, int64_t out, int64_t* lo, int64_t* hi) {
+  int64_t l = off >= 0 ? 0 : FloorDiv(-off + s - 1, s);
+  int64_t h = FloorDiv(in - 1 - off, s) + 1;
+  *lo = std::max<int64_t>(0, std::min(l, out));
+  *hi = std::max(*lo, std::min(h, out));
+}
+
+bool IsPointwise(const ConvGeom& g) {
+  for (int i = 0; i < 3; ++i)
+    if (g.k[i] != 1 || g.s[i] != 1 || g.pb[i] != 0 || g.in[i] != g.out[i]) return false;
+  return true;
+}
+
+// Depthwise conv with one input and one output channel per group, 2-D (depth 1).
+void DepthwiseChannel(const ConvGeom& g, const float* x, const float* w, float bias, float* y, std::vector<float>& pad) {
+  const int64_t H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2];
+  const int64_t KH = g.k[1], KW = g.k[2], SH = g.s[1], SW = g.s[2], DH = g.d[1], DW = g.d[2];
+  const int64_t PT = g.pb[1], PL = g.pb[2];
+  const int64_t HP = (OH - 1) * SH + (KH - 1) * DH + 1, WP = (OW - 1) * SW + (KW - 1) * DW + 1;
+  pad.assign((size_t)(HP * WP), 0.f);
+  for (int64_t h = 0; h < H; ++h) {
+    int64_t ph = h + PT;
+    if (ph < 0 || ph >= HP) continue;
+    int64_t w0 = std::max<int64_t>(0, -PL), w1 = std::min<int64_t>(W, WP - PL);
+    if (w1 > w0) std::memcpy(&pad[ph * WP + w0 + PL], x + h * W + w0, (size_t)(w1 - w0) * sizeof(float));
+  }
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    float* yr = y + oh * OW;
+    for (int64_t ow = 0; ow < OW; ++ow) yr[ow] = bias;
+    for (int64_t kh = 0; kh < KH; ++kh) {
+      const float* row = pad.data() + (oh * SH + kh * DH) * WP;
+      for (int64_t kw = 0; kw < KW; ++kw) {
+        const float wv = w[kh * KW + kw];
+        const float* r = row + kw * DW;
+        if (SW == 1) {
+          for (int64_t ow = 0; ow < OW; ++ow) yr[ow] += wv * r[ow];
+        } else if (SW == 2) {
+          for (int64_t ow = 0; ow < OW; ++ow) yr[ow] += wv * r[2 * ow];
+        } else {
+          for (int64_t ow = 0; ow < OW; ++ow) yr[ow] += wv * r[ow * SW];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void ConvGeom::SetSpatial(const std::vector<int64_t>& in_, const std::vector<int64_t>& out_,
+                          const std::vector<int64_t>& k_, const std::vector<int64_t>& s_,
+                          const std::vector<int64_t>& d_, const std::vector<int64_t>& pb_) {
+  const int n = (int)in_.size();
+  const int off = 3 - n;
+  for (int i = 0; i < n; ++i) {
+    in[off + i] = in_[i];
+    out[off + i] = out_[i];
+    k[off + i] = k_[i];
+    s[off + i] = s_[i];
+    d[off + i] = d_[i];
+    pb[off + i] = pb_[i];
+  }
+}
+
+void Im2Col(const ConvGeom& g, int64_t cg, const float* x, int64_t j0, int64_t j1, float* col) {
+  const int64_t ID = g.in[0], IH = g.in[1], IW = g.in[2];
+  const int64_t OH = g.out[1], OW = g.out[2];
+  const int64_t ncols = j1 - j0;
+  const int64_t insz = g.InSize();
+  float* dst = col;
+  for (int64_t c = 0; c < cg; ++c) {
+    const float* xc = x + c * insz;
+    for (int64_t kd = 0; kd < g.k[0]; ++kd)
+      for (int64_t kh = 0; kh < g.k[1]; ++kh)
+        for (int64_t kw = 0; kw < g.k[2]; ++kw) {
+          const int64_t offd = kd * g.d[0] - g.pb[0], offh = kh * g.d[1] - g.pb[1], offw = kw * g.d[2] - g.pb[2];
+          int64_t wlo, whi;
+          ValidRange(offw, g.s[2], IW, OW, &wlo, &whi);
+          int64_t j = j0;
+          float* o = dst;
+          while (j < j1) {
+            const int64_t od = j / (OH * OW), oh = (j / OW) % OH, ow0 = j % OW;
+            const int64_t run = std::min(OW - ow0, j1 - j);
+            const int64_t id = od * g.s[0] + offd, ih = oh * g.s[1] + offh;
+            if (id < 0 || id >= ID || ih < 0 || ih >= IH) {
+              std::memset(o, 0, (size_t)run * sizeof(float));
+            } else {
+              const float* xr = xc + (id * IH + ih) * IW + offw;
+              const int64_t a = std::max(ow0, std::min(wlo, ow0 + run)), b = std::max(a, std::min(whi, ow0 + run));
+              int64_t t = 0;
+              for (int64_t ow = ow0; ow < a; ++ow) o[t++] = 0.f;
+              if (g.s[2] == 1) {
+                std::memcpy(o + t, xr + a, (size_t)(b - a) * sizeof(float));
+                t += b - a;
+              } else {
+                const int64_t sw = g.s[2];
+                for (int64_t ow = a; ow < b; ++ow) o[t++] = xr[ow * sw];
+              }
+              for (int64_t ow = b; ow < ow0 + run; ++ow) o[t++] = 0.f;
+            }
+            o += run;
+            j += run;
+          }
+          dst += ncols;
+        }
+  }
+}
+
+void ConvForward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y, ThreadPool* pool) {
+  const int64_t Cg = g.C / g.G, Mg = g.M / g.G;
+  const int64_t insz = g.InSize(), outsz = g.OutSize(), ks = g.KSize();
+  const int64_t K = Cg * ks;
+
+  if (Cg == 1 && Mg == 1 && g.in[0] == 1 && g.out[0] == 1 && g.k[0] == 1) {
+    // Depthwise: one channel per group, direct kernel, parallel over (n, c).
+    ParallelOrSerial(pool, g.N * g.C, 1, [&](int64_t b, int64_t e) {
+      std::vector<float> pad;
+      for (int64_t i = b; i < e; ++i) {
+        const int64_t c = i % g.C;
+        DepthwiseChannel(g, x + i * insz, w + c * ks, bias ? bias[c] : 0.f, y + i * outsz, pad);
+      }
+    });
+    return;
+  }
+
+  const bool pointwise = IsPointwise(g);
+  for (int64_t n = 0; n < g.N; ++n) {
+    for (int64_t gi = 0; gi < g.G; ++gi) {
+      const float* xg = x + (n * g.C + gi * Cg) * insz;
+      const float* wg = w + gi * Mg * K;
+      float* yg = y + (n * g.M + gi * Mg) * outsz;
+      const float* bg = bias ? bias + gi * Mg : nullptr;
+      if (pointwise) {
+        if (bg) {
+          for (int64_t m = 0; m < Mg; ++m) std::fill(yg + m * outsz, yg + (m + 1) * outsz, bg[m]);
+        }
+        Sgemm(pool, false, false, Mg, outsz, K, 1.f, wg, K, xg, insz, bg ? 1.f : 0.f, yg, outsz);
+        continue;
+      }
+      // im2col per column block: keeps the block in cache and splits work across threads.
+      // Blocks depend only on the shape (not the thread count), so results are reproducible.
+      const int64_t cap = std::max<int64_t>(64, ((256 * 1024) / std::max<int64_t>(1, K)) / 16 * 16);
+      const int64_t blk = std::min(cap, std::max<int64_t>(64, ((outsz + 7) / 8 + 15) / 16 * 16));
+      const int64_t nblk = (outsz + blk - 1) / blk;
+      ParallelOrSerial(pool, nblk, 1, [&](int64_t b, int64_t e) {
+        std::vector<float> col;
+        for (int64_t bi = b; bi < e; ++bi) {
+          const int64_t j0 = bi * blk, j1 = std::min(outsz, j0 + blk);
+          col.resize((size_t)(K * (j1 - j0)));
+          Im2Col(g, Cg, xg, j0, j1, col.data());
+          if (bg) {
+            for (int64_t m = 0; m < Mg; ++m) std::fill(yg + m * outsz + j0, yg + m * outsz + j1, bg[m]);
+          }
+          SgemmSerial(false, false, Mg, j1 - j0, K, 1.f, wg, K, col.data(), j1 - j0, bg ? 1.f : 0.f, yg + j0, outsz);
+        }
+      });
+    }
+  }
+}
+
+void ConvTransposeForward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y,
+                          ThreadPool* pool) {
+  const int64_t Cg = g.C / g.G, Mg = g.M / g.G;
+  const int64_t insz = g.InSize(), outsz = g.OutSize(), ks = g.KSize();
+  const int64_t R = Mg * ks;  // rows of the column matrix
+  std::vector<float> col((size_t)(R * insz));
+  for (int64_t n = 0; n < g.N; ++n) {
+    for (int64_t gi = 0; gi < g.G; ++gi) {
+      const float* xg = x + (n * g.C + gi * Cg) * insz;
+      const float* wg = w + gi * Cg * R;  // [Cg, Mg*ks]
+      float* yg = y + (n * g.M + gi * Mg) * outsz;
+      // col[R, insz] = wg^T * xg
+      Sgemm(pool, true, false, R, insz, Cg, 1.f, wg, R, xg, insz, 0.f, col.data(), insz);
+      // col2im, parallel over output channels (each writes only its own plane).
+      ParallelOrSerial(pool, Mg, 1, [&](int64_t b, int64_t e) {
+        for (int64_t m = b; m < e; ++m) {
+          float* ym = yg + m * outsz;
+          const float bv = bias ? bias[gi * Mg + m] : 0.f;
+          std::fill(ym, ym + outsz, bv);
+          for (int64_t kd = 0; kd < g.k[0]; ++kd)
+            for (int64_t kh = 0; kh < g.k[1]; ++kh)
+              for (int64_t kw = 0; kw < g.k[2]; ++kw) {
+                const float* cr = col.data() + (((m * g.k[0] + kd) * g.k[1] + kh) * g.k[2] + kw) * insz;
+                const int64_t offw = kw * g.d[2] - g.pb[2];
+                for (int64_t id = 0; id < g.in[0]; ++id) {
+                  const int64_t od = id * g.s[0] + kd * g.d[0] - g.pb[0];
+                  if (od < 0 || od >= g.out[0]) continue;
+                  for (int64_t ih = 0; ih < g.in[1]; ++ih) {
+                    const int64_t oh = ih * g.s[1] + kh * g.d[1] - g.pb[1];
+                    if (oh < 0 || oh >= g.out[1]) continue;
+                    const float* c = cr + (id * g.in[1] + ih) * g.in[2];
+                    float* yr = ym + (od * g.out[1] + oh) * g.out[2];
+                    for (int64_t iw = 0; iw < g.in[2]; ++iw) {
+                      const int64_t ow = iw * g.s[2] + offw;
+                      if (ow >= 0 && ow < g.out[2]) yr[ow] += c[iw];
+                    }
+                  }
+                }
+              }
+        }
+      });
+    }
+  }
+}
+
+}  // namespace kernels
+}  // namespace dopt

@@ -1,0 +1,44 @@
+// Float convolution kernels (NC[D]HW layout, 1-3 spatial dims handled as 3-D with size-1
+// leading dims): im2col + SGEMM, a direct depthwise kernel, and transposed convolution.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/thread_pool.h"
+
+namespace dopt {
+namespace kernels {
+
+struct ConvGeom {
+  int64_t N = 1, C = 1, M = 1, G = 1;  // batch, input channels, output channels, groups
+  // Spatial geometry as 3-D (depth, height, width); missing leading dims are 1 / 0.
+  int64_t in[3] = {1, 1, 1};
+  int64_t out[3] = {1, 1, 1};
+  int64_t k[3] = {1, 1, 1};
+  int64_t s[3] = {1, 1, 1};
+  int64_t d[3] = {1, 1, 1};
+  int64_t pb[3] = {0, 0, 0};  // begin pads (end pads are implied by `out`)
+
+  // Fills the 3-D fields from per-spatial-dim vectors of length 1, 2 or 3.
+  void SetSpatial(const std::vector<int64_t>& in_, const std::vector<int64_t>& out_, const std::vector<int64_t>& k_,
+                  const std::vector<int64_t>& s_, const std::vector<int64_t>& d_, const std::vector<int64_t>& pb_);
+  int64_t InSize() const { return in[0] * in[1] * in[2]; }
+  int64_t OutSize() const { return out[0] * out[1] * out[2]; }
+  int64_t KSize() const { return k[0] * k[1] * k[2]; }
+};
+
+// y[N, M, out...] = conv(x[N, C, in...], w[M, C/G, k...]) + bias[M] (bias may be null).
+void ConvForward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y, ThreadPool* pool);
+
+// Transposed convolution: x[N, C, in...], w[C, M/G, k...], y[N, M, out...] (`out` given,
+// `pb` are the begin pads). bias may be null.
+void ConvTransposeForward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y,
+                          ThreadPool* pool);
+
+// Writes rows [all K rows] x columns [j0, j1) of the im2col matrix of one group's input
+// (channels `cg`, starting at `x`) into `col` with row stride (j1 - j0).
+void Im2Col(const ConvGeom& g, int64_t cg, const float* x, int64_t j0, int64_t j1, float* col);
+
+}  // namespace kernels
+}  // namespace dopt

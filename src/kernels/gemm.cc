@@ -1,0 +1,71 @@
+#include "kernels/gemm.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <functional>
+#include <mutex>
+
+namespace dopt {
+namespace kernels {
+
+namespace {
+void InitBlas() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+}  // namespace
+
+void SgemmSerial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                 int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
+    return;
+  }
+  InitBlas();
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (blasint)M,
+              (blasint)N, (blasint)K, alpha, A, (blasint)lda, B, (blasint)ldb, beta, C, (blasint)ldc);
+}
+
+void Sgemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+           const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  // The split depends only on the shape, never on the thread count, so that every element of
+  // C comes from the same sgemm call (OpenBLAS edge kernels may round differently).
+  const double flops = 2.0 * (double)M * (double)N * (double)K;
+  if (flops < 1e6 || (M < 32 && N < 64)) {
+    SgemmSerial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  auto run = [&](int64_t nblk, const std::function<void(int64_t, int64_t)>& fn) {
+    if (pool) pool->ParallelFor(nblk, 1, fn);
+    else fn(0, nblk);
+  };
+  if (N >= M) {
+    const int64_t nb = std::max<int64_t>(1, std::min<int64_t>(8, N / 64));
+    const int64_t bs = ((N + nb - 1) / nb + 15) / 16 * 16;
+    const int64_t nblk = (N + bs - 1) / bs;
+    run(nblk, [&](int64_t b, int64_t e) {
+      for (int64_t blk = b; blk < e; ++blk) {
+        const int64_t j0 = blk * bs, j1 = std::min(N, j0 + bs);
+        const float* Bp = trans_b ? B + j0 * ldb : B + j0;
+        SgemmSerial(trans_a, trans_b, M, j1 - j0, K, alpha, A, lda, Bp, ldb, beta, C + j0, ldc);
+      }
+    });
+  } else {
+    const int64_t nb = std::max<int64_t>(1, std::min<int64_t>(8, M / 32));
+    const int64_t bs = ((M + nb - 1) / nb + 7) / 8 * 8;
+    const int64_t nblk = (M + bs - 1) / bs;
+    run(nblk, [&](int64_t b, int64_t e) {
+      for (int64_t blk = b; blk < e; ++blk) {
+        const int64_t i0 = blk * bs, i1 = std::min(M, i0 + bs);
+        const float* Ap = trans_a ? A + i0 : A + i0 * lda;
+        SgemmSerial(trans_a, trans_b, i1 - i0, N, K, alpha, Ap, lda, B, ldb, beta, C + i0 * ldc, ldc);
+      }
+    });
+  }
+}
+
+}  // namespace kernels
+}  // namespace dopt

@@ -1,0 +1,25 @@
+// Single-precision GEMM on OpenBLAS, parallelised with dopt's own thread pool.
+// OpenBLAS is put in single-threaded mode so that the total thread count equals the pool's
+// (--num_threads); each pool thread calls sgemm on its own block of C.
+#pragma once
+
+#include <cstdint>
+
+#include "common/thread_pool.h"
+
+namespace dopt {
+namespace kernels {
+
+// C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, all row-major with leading dims.
+// Single-threaded.
+void SgemmSerial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                 int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+// Same, split over the pool (by rows of C or columns of C, whichever is larger). Each element
+// of C is computed by one sgemm call with the same K order, so results do not depend on the
+// thread count. `pool` may be null.
+void Sgemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+           const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+}  // namespace kernels
+}  // namespace dopt

@@ -1,0 +1,175 @@
+#include "kernels/pool.h"
+
+#include <algorithm>
+#include <functional>
+#include <limits>
+
+namespace dopt {
+namespace kernels {
+
+namespace {
+void ParallelOrSerial(ThreadPool* pool, int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  if (pool) pool->ParallelFor(n, grain, fn);
+  else fn(0, n);
+}
+
+// Valid kernel taps [lo, hi) for output position o in one dim: 0 <= o*s - pb + t*d < in.
+inline void Taps(int64_t o, int64_t s, int64_t pb, int64_t d, int64_t k, int64_t in, int64_t* lo, int64_t* hi) {
+  const int64_t start = o * s - pb;
+  int64_t l = start >= 0 ? 0 : (-start + d - 1) / d;
+  int64_t h = in - start <= 0 ? 0 : (in - start + d - 1) / d;
+  *lo = std::min(l, k);
+  *hi = std::max(*lo, std::min(h, k));
+}
+}  // namespace
+
+void PoolGeom::Set(const std::vector<int64_t>& in_, const std::vector<int64_t>& out_, const std::vector<int64_t>& k_,
+                   const std::vector<int64_t>& s_, const std::vector<int64_t>& d_, const std::vector<int64_t>& pads) {
+  const int n = (int)in_.size(), off = 3 - n;
+  for (int i = 0; i < n; ++i) {
+    in[off + i] = in_[i];
+    out[off + i] = out_[i];
+    k[off + i] = k_[i];
+    s[off + i] = s_[i];
+    d[off + i] = d_[i];
+    pb[off + i] = pads[i];
+    pe[off + i] = pads[n + i];
+  }
+}
+
+// Tap ranges per output position of each dim, computed once per call.
+struct TapTable {
+  std::vector<int64_t> lo[3], hi[3];
+  explicit TapTable(const PoolGeom& g) {
+    for (int d = 0; d < 3; ++d) {
+      lo[d].resize((size_t)g.out[d]);
+      hi[d].resize((size_t)g.out[d]);
+      for (int64_t o = 0; o < g.out[d]; ++o) Taps(o, g.s[d], g.pb[d], g.d[d], g.k[d], g.in[d], &lo[d][o], &hi[d][o]);
+    }
+  }
+};
+
+template <typename T>
+void MaxPool(const PoolGeom& g, const T* x, T* y, int64_t* indices, bool col_major, ThreadPool* pool) {
+  const int64_t insz = g.InSize(), outsz = g.OutSize();
+  const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, outsz));
+  const TapTable tt(g);
+  // Per tap column kw: outputs ow with 0 <= ow*s - pb + kw*d < in.
+  const int64_t sw = g.s[2];
+  std::vector<int64_t> kw_lo((size_t)g.k[2]), kw_hi((size_t)g.k[2]);
+  for (int64_t kw = 0; kw < g.k[2]; ++kw) {
+    const int64_t off = kw * g.d[2] - g.pb[2];
+    int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+    int64_t hi = g.in[2] - off <= 0 ? 0 : (g.in[2] - off + sw - 1) / sw;
+    kw_lo[kw] = std::min(lo, g.out[2]);
+    kw_hi[kw] = std::max(kw_lo[kw], std::min(hi, g.out[2]));
+  }
+  const T lowest = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
+                                                        : std::numeric_limits<T>::lowest();
+  ParallelOrSerial(pool, g.planes, grain, [&](int64_t b, int64_t e) {
+    for (int64_t p = b; p < e; ++p) {
+      const T* xp = x + p * insz;
+      T* yp = y + p * outsz;
+      int64_t* ip = indices ? indices + p * outsz : nullptr;
+      for (int64_t od = 0; od < g.out[0]; ++od) {
+        const int64_t d0 = tt.lo[0][od], d1 = tt.hi[0][od];
+        for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+          const int64_t h0 = tt.lo[1][oh], h1 = tt.hi[1][oh];
+          T* yrow = yp + (od * g.out[1] + oh) * g.out[2];
+          if (!ip) {
+            // Row-wise: for each tap column, max over the outputs where that tap is inside.
+            for (int64_t ow = 0; ow < g.out[2]; ++ow) yrow[ow] = lowest;
+            for (int64_t kd = d0; kd < d1; ++kd) {
+              const int64_t id = od * g.s[0] - g.pb[0] + kd * g.d[0];
+              for (int64_t kh = h0; kh < h1; ++kh) {
+                const int64_t ih = oh * g.s[1] - g.pb[1] + kh * g.d[1];
+                const T* row = xp + (id * g.in[1] + ih) * g.in[2];
+                for (int64_t kw = 0; kw < g.k[2]; ++kw) {
+                  const int64_t lo = kw_lo[kw], hi = kw_hi[kw];
+                  const T* r = row + kw * g.d[2] - g.pb[2];
+                  if (sw == 1) {
+                    for (int64_t ow = lo; ow < hi; ++ow) yrow[ow] = r[ow] > yrow[ow] ? r[ow] : yrow[ow];
+                  } else if (sw == 2) {
+                    for (int64_t ow = lo; ow < hi; ++ow) yrow[ow] = r[2 * ow] > yrow[ow] ? r[2 * ow] : yrow[ow];
+                  } else {
+                    for (int64_t ow = lo; ow < hi; ++ow) yrow[ow] = r[ow * sw] > yrow[ow] ? r[ow * sw] : yrow[ow];
+                  }
+                }
+              }
+            }
+            continue;
+          }
+          for (int64_t ow = 0; ow < g.out[2]; ++ow) {
+            const int64_t w0 = tt.lo[2][ow], w1 = tt.hi[2][ow];
+            T best = lowest;
+            int64_t bi = -1;
+            for (int64_t kd = d0; kd < d1; ++kd) {
+              const int64_t id = od * g.s[0] - g.pb[0] + kd * g.d[0];
+              for (int64_t kh = h0; kh < h1; ++kh) {
+                const int64_t ih = oh * g.s[1] - g.pb[1] + kh * g.d[1];
+                const T* row = xp + (id * g.in[1] + ih) * g.in[2];
+                const int64_t base = ow * g.s[2] - g.pb[2];
+                for (int64_t kw = w0; kw < w1; ++kw) {
+                  const int64_t iw = base + kw * g.d[2];
+                  const T v = row[iw];
+                  if (v > best || bi < 0) {
+                    best = v;
+                    bi = col_major ? id + g.in[0] * (ih + g.in[1] * iw) : (id * g.in[1] + ih) * g.in[2] + iw;
+                  }
+                }
+              }
+            }
+            yrow[ow] = best;
+            ip[(od * g.out[1] + oh) * g.out[2] + ow] = p * insz + std::max<int64_t>(bi, 0);
+          }
+        }
+      }
+    }
+  });
+}
+
+template void MaxPool<float>(const PoolGeom&, const float*, float*, int64_t*, bool, ThreadPool*);
+template void MaxPool<int8_t>(const PoolGeom&, const int8_t*, int8_t*, int64_t*, bool, ThreadPool*);
+template void MaxPool<uint8_t>(const PoolGeom&, const uint8_t*, uint8_t*, int64_t*, bool, ThreadPool*);
+
+void AveragePool(const PoolGeom& g, const float* x, float* y, bool count_include_pad, ThreadPool* pool) {
+  const int64_t insz = g.InSize(), outsz = g.OutSize();
+  const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, outsz));
+  const TapTable tt(g);
+  // Taps counted with padding: positions inside [-pb, in + pe).
+  auto padded = [&](int64_t o, int dim) {
+    int64_t lo, hi;
+    Taps(o, g.s[dim], 0, g.d[dim], g.k[dim], g.in[dim] + g.pb[dim] + g.pe[dim], &lo, &hi);
+    return hi - lo;
+  };
+  ParallelOrSerial(pool, g.planes, grain, [&](int64_t b, int64_t e) {
+    for (int64_t p = b; p < e; ++p) {
+      const float* xp = x + p * insz;
+      float* yp = y + p * outsz;
+      for (int64_t od = 0; od < g.out[0]; ++od) {
+        const int64_t d0 = tt.lo[0][od], d1 = tt.hi[0][od];
+        for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+          const int64_t h0 = tt.lo[1][oh], h1 = tt.hi[1][oh];
+          for (int64_t ow = 0; ow < g.out[2]; ++ow) {
+            const int64_t w0 = tt.lo[2][ow], w1 = tt.hi[2][ow];
+            float sum = 0.f;
+            for (int64_t kd = d0; kd < d1; ++kd) {
+              const int64_t id = od * g.s[0] - g.pb[0] + kd * g.d[0];
+              for (int64_t kh = h0; kh < h1; ++kh) {
+                const int64_t ih = oh * g.s[1] - g.pb[1] + kh * g.d[1];
+                const float* row = xp + (id * g.in[1] + ih) * g.in[2] + ow * g.s[2] - g.pb[2];
+                for (int64_t kw = w0; kw < w1; ++kw) sum += row[kw * g.d[2]];
+              }
+            }
+            int64_t count = count_include_pad ? padded(od, 0) * padded(oh, 1) * padded(ow, 2)
+                                              : (d1 - d0) * (h1 - h0) * (w1 - w0);
+            yp[(od * g.out[1] + oh) * g.out[2] + ow] = count > 0 ? sum / (float)count : 0.f;
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace kernels
+}  // namespace dopt

@@ -1,0 +1,87 @@
+#include "kernels/spatial.h"
+
+#include <algorithm>
+
+namespace dopt {
+namespace kernels {
+
+StatusOr<WindowAttrs> ParseWindowAttrs(const Node& node, int nspatial, const std::vector<int64_t>& kernel,
+                                       bool allow_ceil) {
+  WindowAttrs a;
+  a.nspatial = nspatial;
+  const std::string who = node.Describe() + ": ";
+  DOPT_ASSIGN_OR_RETURN(a.kernel, node.GetInts("kernel_shape", kernel));
+  if ((int)a.kernel.size() != nspatial) {
+    return InvalidArgument(who + "kernel_shape has " + std::to_string(a.kernel.size()) + " entries, expected " +
+                           std::to_string(nspatial) + " (one per spatial dim)");
+  }
+  for (int64_t k : a.kernel)
+    if (k < 1) return InvalidArgument(who + "kernel_shape entries must be >= 1");
+  DOPT_ASSIGN_OR_RETURN(a.strides, node.GetInts("strides", std::vector<int64_t>(nspatial, 1)));
+  DOPT_ASSIGN_OR_RETURN(a.dilations, node.GetInts("dilations", std::vector<int64_t>(nspatial, 1)));
+  DOPT_ASSIGN_OR_RETURN(a.pads, node.GetInts("pads", std::vector<int64_t>(2 * nspatial, 0)));
+  DOPT_ASSIGN_OR_RETURN(a.auto_pad, node.GetString("auto_pad", "NOTSET"));
+  if (a.strides.empty()) a.strides.assign(nspatial, 1);
+  if (a.dilations.empty()) a.dilations.assign(nspatial, 1);
+  if (a.pads.empty()) a.pads.assign(2 * nspatial, 0);
+  if ((int)a.strides.size() != nspatial) return InvalidArgument(who + "strides must have one entry per spatial dim");
+  if ((int)a.dilations.size() != nspatial) return InvalidArgument(who + "dilations must have one entry per spatial dim");
+  if ((int)a.pads.size() != 2 * nspatial) return InvalidArgument(who + "pads must have 2 entries per spatial dim");
+  for (int i = 0; i < nspatial; ++i) {
+    if (a.strides[i] < 1) return InvalidArgument(who + "strides must be >= 1");
+    if (a.dilations[i] < 1) return InvalidArgument(who + "dilations must be >= 1");
+  }
+  for (int64_t p : a.pads)
+    if (p < 0) return InvalidArgument(who + "pads must be >= 0");
+  if (a.auto_pad != "NOTSET" && a.auto_pad != "SAME_UPPER" && a.auto_pad != "SAME_LOWER" && a.auto_pad != "VALID") {
+    return InvalidArgument(who + "unknown auto_pad '" + a.auto_pad + "'");
+  }
+  int64_t ceil = 0;
+  if (allow_ceil) {
+    DOPT_ASSIGN_OR_RETURN(ceil, node.GetInt("ceil_mode", 0));
+  }
+  a.ceil_mode = ceil != 0;
+  return a;
+}
+
+Status WindowOutput(const Node& node, const WindowAttrs& a, const std::vector<int64_t>& in,
+                    std::vector<int64_t>* out, std::vector<int64_t>* pads_out) {
+  const int n = a.nspatial;
+  out->assign(n, -1);
+  *pads_out = a.pads;
+  for (int i = 0; i < n; ++i) {
+    const int64_t dk = (a.kernel[i] - 1) * a.dilations[i] + 1;
+    const int64_t s = a.strides[i];
+    if (in[i] < 0) continue;
+    if (a.auto_pad == "SAME_UPPER" || a.auto_pad == "SAME_LOWER") {
+      int64_t o = (in[i] + s - 1) / s;
+      int64_t total = std::max<int64_t>(0, (o - 1) * s + dk - in[i]);
+      int64_t small = total / 2, big = total - small;
+      (*pads_out)[i] = a.auto_pad == "SAME_UPPER" ? small : big;
+      (*pads_out)[i + n] = a.auto_pad == "SAME_UPPER" ? big : small;
+      (*out)[i] = o;
+      continue;
+    }
+    if (a.auto_pad == "VALID") {
+      (*pads_out)[i] = (*pads_out)[i + n] = 0;
+    }
+    const int64_t span = in[i] + (*pads_out)[i] + (*pads_out)[i + n] - dk;
+    if (span < 0) {
+      return InvalidArgument(node.Describe() + ": window of size " + std::to_string(dk) + " does not fit spatial dim " +
+                             std::to_string(i) + " of size " + std::to_string(in[i]) + " with its pads");
+    }
+    int64_t o;
+    if (a.ceil_mode) {
+      o = (span + s - 1) / s + 1;
+      // The last window must start inside the input or the begin padding.
+      if ((o - 1) * s >= in[i] + (*pads_out)[i]) --o;
+    } else {
+      o = span / s + 1;
+    }
+    (*out)[i] = o;
+  }
+  return Status::Ok();
+}
+
+}  // namespace kernels
+}  // namespace dopt

@@ -1,0 +1,37 @@
+// Window geometry shared by Conv, ConvTranspose, MaxPool and AveragePool: attribute parsing
+// (kernel_shape, strides, dilations, pads, auto_pad, ceil_mode) and output-size rules.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dopt/status.h"
+#include "ir/graph.h"
+
+namespace dopt {
+namespace kernels {
+
+struct WindowAttrs {
+  int nspatial = 0;
+  std::vector<int64_t> kernel;     // per spatial dim
+  std::vector<int64_t> strides;    // per spatial dim
+  std::vector<int64_t> dilations;  // per spatial dim
+  std::vector<int64_t> pads;       // 2*nspatial: all begins, then all ends (explicit pads)
+  std::string auto_pad = "NOTSET";
+  bool ceil_mode = false;
+};
+
+// Reads the window attributes of `node`. `nspatial` is the number of spatial dims; `kernel`
+// is used when the node has no kernel_shape (Conv takes it from the weights); pass empty to
+// require kernel_shape. `allow_dilations`/`allow_ceil` gate attributes the op does not have.
+StatusOr<WindowAttrs> ParseWindowAttrs(const Node& node, int nspatial, const std::vector<int64_t>& kernel,
+                                       bool allow_ceil);
+
+// Output spatial size of a conv/pool window over `in` (-1 = unknown, stays unknown), and the
+// pads actually applied (auto_pad resolved). `pads_out` has 2*nspatial entries.
+Status WindowOutput(const Node& node, const WindowAttrs& a, const std::vector<int64_t>& in,
+                    std::vector<int64_t>* out, std::vector<int64_t>* pads_out);
+
+}  // namespace kernels
+}  // namespace dopt

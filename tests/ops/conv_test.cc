@@ -1,0 +1,150 @@
+// Conv against a naive loop over a sweep of shapes (odd and prime sizes, strides, pads,
+// groups incl. depthwise, dilations, auto_pad, 1-D/2-D/3-D), plus error cases.
+#include "op_test_util.h"
+
+namespace dopt {
+namespace {
+
+using namespace optest;
+
+struct Case {
+  int64_t N, C, M, G;
+  std::vector<int64_t> in, k, s, d, pads;
+  bool bias;
+  std::string auto_pad = "NOTSET";
+};
+
+// Reference: direct loops over 3-D geometry (1-D/2-D padded with leading 1s).
+std::vector<float> RefConv(const Case& c, const Tensor& x, const Tensor& w, const Tensor* b, const Shape& yshape) {
+  const int ns = (int)c.in.size(), off = 3 - ns;
+  int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1}, d[3] = {1, 1, 1}, p[3] = {0, 0, 0};
+  for (int i = 0; i < ns; ++i) {
+    in[off + i] = c.in[i];
+    out[off + i] = yshape[2 + i];
+    k[off + i] = c.k[i];
+    s[off + i] = c.s[i];
+    d[off + i] = c.d[i];
+    p[off + i] = c.pads[i];
+  }
+  if (c.auto_pad == "SAME_UPPER" || c.auto_pad == "SAME_LOWER") {
+    for (int i = 0; i < 3; ++i) {
+      int64_t total = std::max<int64_t>(0, (out[i] - 1) * s[i] + (k[i] - 1) * d[i] + 1 - in[i]);
+      p[i] = c.auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+    }
+  }
+  const int64_t Cg = c.C / c.G, Mg = c.M / c.G;
+  std::vector<float> y;
+  for (int64_t n = 0; n < c.N; ++n)
+    for (int64_t m = 0; m < c.M; ++m)
+      for (int64_t od = 0; od < out[0]; ++od)
+        for (int64_t oh = 0; oh < out[1]; ++oh)
+          for (int64_t ow = 0; ow < out[2]; ++ow) {
+            double acc = b ? b->data<float>()[m] : 0.0;
+            const int64_t g = m / Mg;
+            for (int64_t cc = 0; cc < Cg; ++cc)
+              for (int64_t kd = 0; kd < k[0]; ++kd)
+                for (int64_t kh = 0; kh < k[1]; ++kh)
+                  for (int64_t kw = 0; kw < k[2]; ++kw) {
+                    int64_t id = od * s[0] - p[0] + kd * d[0], ih = oh * s[1] - p[1] + kh * d[1],
+                            iw = ow * s[2] - p[2] + kw * d[2];
+                    if (id < 0 || id >= in[0] || ih < 0 || ih >= in[1] || iw < 0 || iw >= in[2]) continue;
+                    const int64_t ci = g * Cg + cc;
+                    acc += (double)x.data<float>()[(((n * c.C + ci) * in[0] + id) * in[1] + ih) * in[2] + iw] *
+                           w.data<float>()[(((m * Cg + cc) * k[0] + kd) * k[1] + kh) * k[2] + kw];
+                  }
+            y.push_back((float)acc);
+          }
+  return y;
+}
+
+void RunCase(const Case& c, ThreadPool* pool, uint32_t seed) {
+  std::string what = "N=" + std::to_string(c.N) + " C=" + std::to_string(c.C) + " M=" + std::to_string(c.M) +
+                     " G=" + std::to_string(c.G) + " in=" + ShapeToString(c.in) + " k=" + ShapeToString(c.k) +
+                     " s=" + ShapeToString(c.s) + " d=" + ShapeToString(c.d) + " pads=" + ShapeToString(c.pads) +
+                     " " + c.auto_pad;
+  Shape xs = {c.N, c.C}, ws = {c.M, c.C / c.G};
+  xs.insert(xs.end(), c.in.begin(), c.in.end());
+  ws.insert(ws.end(), c.k.begin(), c.k.end());
+  Tensor x = Random(xs, seed), w = Random(ws, seed + 1), b = Random({c.M}, seed + 2);
+  std::vector<std::pair<std::string, Attribute>> attrs = {{"group", Int(c.G)}, {"strides", Ints(c.s)},
+                                                          {"dilations", Ints(c.d)}};
+  if (c.auto_pad == "NOTSET") attrs.push_back({"pads", Ints(c.pads)});
+  else attrs.push_back({"auto_pad", Str(c.auto_pad)});
+  if (seed % 2) attrs.push_back({"kernel_shape", Ints(c.k)});
+  Node n = MakeNode("Conv", attrs, c.bias ? 3 : 2, 1);
+  auto inf = InferNode(n, {Info(DType::kFloat32, xs), Info(DType::kFloat32, ws), Info(DType::kFloat32, {c.M})});
+  ASSERT_TRUE(inf.ok()) << inf.status().message() << " " << what;
+  auto r = RunNode(n, {&x, &w, c.bias ? &b : nullptr}, pool);
+  ASSERT_TRUE(r.ok()) << r.status().message() << " " << what;
+  const Tensor& y = (*r)[0];
+  ASSERT_EQ(y.shape(), (*inf)[0].shape) << what;
+  int64_t K = c.C / c.G;
+  for (int64_t kk : c.k) K *= kk;
+  ExpectNear(y, RefConv(c, x, w, c.bias ? &b : nullptr, y.shape()), 2e-6f * (float)K + 1e-5f, what);
+}
+
+TEST(ConvOp, SweepMatchesNaiveLoop) {
+  ThreadPool pool2(2), pool3(3);
+  std::vector<Case> cases;
+  for (int64_t sz : {1, 5, 7, 13})
+    for (int64_t k : {1, 3})
+      for (int64_t s : {1, 2})
+        for (int64_t p : {0, 1})
+          for (int64_t g : {1, 2}) {
+            if (k + 0 > sz + 2 * p) continue;
+            cases.push_back({2, 2 * g, 3 * g, g, {sz, sz + 2}, {k, k}, {s, s}, {1, 1}, {p, p, p, p}, (sz % 2) == 1});
+          }
+  // Depthwise (with and without multiplier), dilations, asymmetric pads, 1-D, 3-D, auto_pad.
+  cases.push_back({1, 5, 5, 5, {11, 9}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true});
+  cases.push_back({2, 6, 6, 6, {17, 8}, {3, 3}, {2, 2}, {1, 1}, {1, 0, 1, 2}, true});
+  cases.push_back({1, 4, 4, 4, {9, 9}, {5, 3}, {1, 3}, {2, 1}, {2, 1, 2, 1}, false});
+  cases.push_back({1, 3, 6, 3, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true});
+  cases.push_back({1, 3, 4, 1, {11, 10}, {3, 2}, {2, 1}, {2, 3}, {0, 2, 1, 0}, true});
+  cases.push_back({2, 3, 5, 1, {23}, {4}, {3}, {2}, {2, 1}, true});
+  cases.push_back({1, 2, 3, 1, {5, 4, 6}, {3, 2, 3}, {1, 2, 1}, {1, 1, 2}, {1, 0, 1, 1, 1, 0}, true});
+  cases.push_back({1, 3, 4, 1, {7, 8}, {3, 3}, {2, 2}, {1, 1}, {0, 0, 0, 0}, true, "SAME_UPPER"});
+  cases.push_back({1, 3, 4, 1, {7, 8}, {4, 4}, {2, 3}, {1, 1}, {0, 0, 0, 0}, true, "SAME_LOWER"});
+  cases.push_back({1, 3, 4, 1, {7, 8}, {3, 2}, {2, 2}, {1, 1}, {0, 0, 0, 0}, true, "VALID"});
+  cases.push_back({1, 64, 32, 1, {37, 41}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true});  // several im2col blocks
+  cases.push_back({1, 48, 40, 1, {29, 31}, {1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}, true});  // pointwise path
+  uint32_t seed = 1;
+  for (const Case& c : cases) {
+    RunCase(c, nullptr, seed);
+    RunCase(c, &pool2, seed + 7);
+    RunCase(c, &pool3, seed + 8);
+    seed += 3;
+  }
+}
+
+TEST(ConvOp, ResultsDoNotDependOnThreadCount) {
+  Tensor x = Random({1, 32, 45, 47}, 3), w = Random({24, 32, 3, 3}, 4);
+  Node n = MakeNode("Conv", {{"pads", Ints({1, 1, 1, 1})}}, 2, 1);
+  ThreadPool p2(2), p3(3);
+  auto a = RunNode(n, {&x, &w}, nullptr), b = RunNode(n, {&x, &w}, &p2), c = RunNode(n, {&x, &w}, &p3);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  for (int64_t i = 0; i < (*a)[0].numel(); ++i) {
+    ASSERT_EQ((*a)[0].data<float>()[i], (*b)[0].data<float>()[i]);
+    ASSERT_EQ((*a)[0].data<float>()[i], (*c)[0].data<float>()[i]);
+  }
+}
+
+TEST(ConvOp, ChannelMismatchNamesTheNode) {
+  Node n = MakeNode("Conv", {{"group", Int(2)}}, 2, 1);
+  auto r = InferNode(n, {Info(DType::kFloat32, {1, 6, 8, 8}), Info(DType::kFloat32, {4, 2, 3, 3})});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("test_Conv"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("channels"), std::string::npos) << r.status().message();
+}
+
+TEST(ConvOp, UnknownDimsStayUnknown) {
+  Node n = MakeNode("Conv", {{"pads", Ints({1, 1, 1, 1})}}, 2, 1);
+  auto r = InferNode(n, {Info(DType::kFloat16, {-1, 3, -1, 10}), Info(DType::kFloat16, {8, 3, 3, 3})});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ((*r)[0].shape, (Shape{-1, 8, -1, 10}));
+  EXPECT_EQ((*r)[0].dtype, DType::kFloat16);
+  auto bad = InferNode(n, {Info(DType::kInt64, {1, 3, 5, 5}), Info(DType::kFloat32, {8, 3, 3, 3})});
+  EXPECT_FALSE(bad.ok());
+}
+
+}  // namespace
+}  // namespace dopt
