@@ -39,6 +39,8 @@ Status Executor::Run(const std::map<std::string, Tensor>& feeds, std::map<std::s
                      Observer* observer, RunStats* stats) {
   const Graph& g = graph_;
   std::vector<Tensor> live(g.values.size());
+  // Views (Reshape, Identity, ...) share their input's buffer: only owners are counted.
+  std::vector<bool> counted(g.values.size(), false);
   size_t live_bytes = 0, peak = 0;
   auto account = [&](const Tensor& t, bool add) {
     if (add) {
@@ -48,6 +50,15 @@ Status Executor::Run(const std::map<std::string, Tensor>& feeds, std::map<std::s
       live_bytes -= t.nbytes();
     }
   };
+
+  for (const auto& kv : feeds) {
+    int id = g.FindValue(kv.first);
+    if (id < 0 || std::find(g.inputs.begin(), g.inputs.end(), id) == g.inputs.end()) {
+      std::string names;
+      for (int in : g.inputs) names += (names.empty() ? "" : ", ") + g.value(in).name;
+      return InvalidArgument("'" + kv.first + "' is not an input of the model (inputs: " + names + ")");
+    }
+  }
 
   for (int in : g.inputs) {
     const Value& v = g.value(in);
@@ -69,17 +80,9 @@ Status Executor::Run(const std::map<std::string, Tensor>& feeds, std::map<std::s
     }
     live[in] = ToComputeDType(t);
     account(live[in], true);
+    counted[in] = true;
     if (observer) observer->OnValue(g, in, live[in]);
   }
-  for (const auto& kv : feeds) {
-    int id = g.FindValue(kv.first);
-    if (id < 0 || std::find(g.inputs.begin(), g.inputs.end(), id) == g.inputs.end()) {
-      std::string names;
-      for (int in : g.inputs) names += (names.empty() ? "" : ", ") + g.value(in).name;
-      return InvalidArgument("'" + kv.first + "' is not an input of the model (inputs: " + names + ")");
-    }
-  }
-
   std::vector<const Tensor*> ins;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     if (skip_node_[i]) continue;
@@ -100,19 +103,27 @@ Status Executor::Run(const std::map<std::string, Tensor>& feeds, std::map<std::s
       if (!constants_[v].empty()) continue;  // folded: the constant stands
       live[v] = std::move(ctx.outputs()[o]);
       if (live[v].empty()) return Internal(node.Describe() + ": output " + std::to_string(o) + " not set");
-      account(live[v], true);
+      bool view = false;
+      for (const Tensor* in : ins)
+        if (in && in->SharesStorageWith(live[v])) view = true;
+      if (!view) {
+        account(live[v], true);
+        counted[v] = true;
+      }
       if (observer) observer->OnValue(g, v, live[v]);
     }
     for (int v : node.inputs) {
       if (v >= 0 && last_use_[v] == (int)i && !keep_[v] && !live[v].empty()) {
-        account(live[v], false);
+        if (counted[v]) account(live[v], false);
+        counted[v] = false;
         live[v] = Tensor();
       }
     }
     // Outputs nobody reads are dropped at once.
     for (int v : node.outputs) {
       if (v >= 0 && last_use_[v] < 0 && !keep_[v] && !live[v].empty()) {
-        account(live[v], false);
+        if (counted[v]) account(live[v], false);
+        counted[v] = false;
         live[v] = Tensor();
       }
     }

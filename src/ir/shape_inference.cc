@@ -71,7 +71,7 @@ Status InferShapes(Graph& graph, const ShapeInferenceOptions& options) {
     }
     if (!all_const && node.op->fold_from_info) {
       std::vector<Tensor> folded;
-      DOPT_RETURN_IF_ERROR(node.op->fold_from_info(ctx, &folded));
+      DOPT_RETURN_IF_ERROR(node.op->fold_from_info(ctx, &folded).WithContext(node.Describe()));
       for (size_t o = 0; o < folded.size() && o < node.outputs.size(); ++o) {
         if (node.outputs[o] < 0) continue;
         Value& v = graph.value(node.outputs[o]);
@@ -88,7 +88,7 @@ Status InferShapes(Graph& graph, const ShapeInferenceOptions& options) {
       }
       if (small || node.op_type == "Constant") {
         KernelContext k(node, const_inputs, (int)node.outputs.size(), nullptr);
-        DOPT_RETURN_IF_ERROR(node.op->run(k));
+        DOPT_RETURN_IF_ERROR(node.op->run(k).WithContext(node.Describe()));
         for (size_t o = 0; o < node.outputs.size(); ++o) {
           if (node.outputs[o] < 0) continue;
           Value& v = graph.value(node.outputs[o]);

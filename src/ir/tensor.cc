@@ -1,5 +1,7 @@
 #include "ir/tensor.h"
 
+#include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -35,20 +37,33 @@ std::string ShapeToString(const Shape& shape) {
 }
 
 namespace {
-std::shared_ptr<uint8_t> Allocate(size_t bytes) {
+bool PoisonUninitialized() {
+  static const bool poison = [] {
+    const char* e = std::getenv("DOPT_POISON_UNINIT");
+    return e && e[0] == '1';
+  }();
+  return poison;
+}
+
+std::shared_ptr<uint8_t> Allocate(size_t bytes, bool zero) {
   size_t padded = ((bytes + 63) / 64) * 64;
   if (padded == 0) padded = 64;
   void* p = std::aligned_alloc(64, padded);
   if (!p) throw std::bad_alloc();
-  std::memset(p, 0, padded);
+  if (zero) std::memset(p, 0, padded);
+  else if (PoisonUninitialized()) std::memset(p, 0xff, padded);
   return std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
 }
 }  // namespace
 
-Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+Tensor::Tensor(DType dtype, Shape shape) : Tensor(dtype, std::move(shape), true) {}
+
+Tensor::Tensor(DType dtype, Shape shape, bool zero) : dtype_(dtype), shape_(std::move(shape)) {
   numel_ = NumElements(shape_);
-  data_ = Allocate(nbytes());
+  data_ = Allocate(nbytes(), zero);
 }
+
+Tensor Tensor::Uninitialized(DType dtype, Shape shape) { return Tensor(dtype, std::move(shape), false); }
 
 Tensor Tensor::Scalar(float v) {
   Tensor t(DType::kFloat32, {});
@@ -85,6 +100,14 @@ template <typename T>
 double Load(const void* p, int64_t i) {
   return (double)static_cast<const T*>(p)[i];
 }
+// Truncation toward zero without undefined behaviour: NaN -> 0, out of range -> clamped.
+int64_t SafeToInt64(double v) {
+  if (std::isnan(v)) return 0;
+  if (v >= 9.2233720368547758e18) return INT64_MAX;
+  if (v <= -9.2233720368547758e18) return INT64_MIN;
+  return (int64_t)v;
+}
+
 double LoadAny(DType t, const void* p, int64_t i) {
   switch (t) {
     case DType::kFloat32: return Load<float>(p, i);
@@ -125,11 +148,11 @@ Tensor Tensor::CastTo(DType to) const {
       case DType::kFloat32: out.data<float>()[i] = (float)v; break;
       case DType::kFloat16: out.data<uint16_t>()[i] = FloatToHalf((float)v); break;
       case DType::kBFloat16: out.data<uint16_t>()[i] = FloatToBFloat16((float)v); break;
-      case DType::kInt8: out.data<int8_t>()[i] = (int8_t)(int64_t)v; break;
-      case DType::kUInt8: out.data<uint8_t>()[i] = (uint8_t)(int64_t)v; break;
-      case DType::kInt16: out.data<int16_t>()[i] = (int16_t)(int64_t)v; break;
-      case DType::kInt32: out.data<int32_t>()[i] = (int32_t)(int64_t)v; break;
-      case DType::kInt64: out.data<int64_t>()[i] = (int64_t)v; break;
+      case DType::kInt8: out.data<int8_t>()[i] = (int8_t)SafeToInt64(v); break;
+      case DType::kUInt8: out.data<uint8_t>()[i] = (uint8_t)SafeToInt64(v); break;
+      case DType::kInt16: out.data<int16_t>()[i] = (int16_t)SafeToInt64(v); break;
+      case DType::kInt32: out.data<int32_t>()[i] = (int32_t)SafeToInt64(v); break;
+      case DType::kInt64: out.data<int64_t>()[i] = SafeToInt64(v); break;
       case DType::kBool: out.data<uint8_t>()[i] = v != 0 ? 1 : 0; break;
       default: break;
     }
@@ -142,7 +165,7 @@ std::vector<int64_t> Tensor::ToInt64Vector() const {
   if (dtype_ == DType::kInt64) {
     std::memcpy(v.data(), raw(), nbytes());
   } else {
-    for (int64_t i = 0; i < numel_; ++i) v[i] = (int64_t)LoadAny(dtype_, raw(), i);
+    for (int64_t i = 0; i < numel_; ++i) v[i] = SafeToInt64(LoadAny(dtype_, raw(), i));
   }
   return v;
 }

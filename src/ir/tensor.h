@@ -25,6 +25,10 @@ class Tensor {
   // Allocates zero-initialised storage for `shape` (must be valid and known).
   Tensor(DType dtype, Shape shape);
 
+  // Storage left uninitialised, for kernels that write every element. With the environment
+  // variable DOPT_POISON_UNINIT=1 it is filled with 0xFF bytes (NaN floats) instead, so tests
+  // catch a kernel that reads or leaves an element it did not write.
+  static Tensor Uninitialized(DType dtype, Shape shape);
   static Tensor Scalar(float v);
   static Tensor FromFloats(const Shape& shape, const std::vector<float>& values);
   static Tensor FromInt64s(const Shape& shape, const std::vector<int64_t>& values);
@@ -55,6 +59,8 @@ class Tensor {
   bool SharesStorageWith(const Tensor& o) const { return data_ == o.data_; }
 
  private:
+  Tensor(DType dtype, Shape shape, bool zero);
+
   DType dtype_ = DType::kUndefined;
   Shape shape_;
   int64_t numel_ = 0;

@@ -52,7 +52,7 @@ Status Run(KernelContext& ctx) {
   g.planes = x.dim(0) * x.dim(1);
   std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end());
   g.Set(in, p.out, p.attrs.kernel, p.attrs.strides, p.attrs.dilations, p.pads);
-  Tensor& y = ctx.Output(0, DType::kFloat32, out);
+  Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, out);
   kernels::AveragePool(g, x.data<float>(), y.data<float>(), p.count_include_pad != 0, ctx.pool());
   return Status::Ok();
 }

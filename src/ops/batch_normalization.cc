@@ -84,7 +84,7 @@ Status Run(KernelContext& ctx) {
     a[i] = sc[i] / std::sqrt(va[i] + eps);
     b[i] = bi[i] - mu[i] * a[i];
   }
-  Tensor& y = ctx.Output(0, DType::kFloat32, x.shape());
+  Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, x.shape());
   const float* xp = x.data<float>();
   float* yp = y.data<float>();
   auto body = [&](int64_t s, int64_t e) {

@@ -108,7 +108,7 @@ Status Run(KernelContext& ctx) {
     }
     bias = b.data<float>();
   }
-  Tensor& y = ctx.Output(0, DType::kFloat32, p.out_shape);
+  Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, p.out_shape);
   if (y.numel() == 0) return Status::Ok();
   kernels::ConvGeom g;
   g.N = x.dim(0);

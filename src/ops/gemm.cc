@@ -71,7 +71,7 @@ Status Run(KernelContext& ctx) {
     return InvalidArgument(node.Describe() + ": inner dimensions differ: A " + ShapeToString(a.shape()) + " and B " +
                            ShapeToString(b.shape()));
   }
-  Tensor& y = ctx.Output(0, DType::kFloat32, {M, N});
+  Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, {M, N});
   float* yp = y.data<float>();
   bool use_c = false;
   if (ctx.has_input(2) && beta != 0.f) {

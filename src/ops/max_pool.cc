@@ -51,7 +51,7 @@ Status Run(KernelContext& ctx) {
   g.planes = x.dim(0) * x.dim(1);
   std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end());
   g.Set(in, p.out, p.attrs.kernel, p.attrs.strides, p.attrs.dilations, p.pads);
-  Tensor& y = ctx.Output(0, x.dtype(), out);
+  Tensor& y = ctx.OutputUninitialized(0, x.dtype(), out);
   int64_t* idx = nullptr;
   if (ctx.num_outputs() > 1) idx = ctx.Output(1, DType::kInt64, out).data<int64_t>();
   const bool col_major = p.storage_order != 0;

@@ -68,6 +68,11 @@ class KernelContext {
     outputs_[i] = Tensor(dtype, std::move(shape));
     return outputs_[i];
   }
+  // Allocates output i without clearing it: only for kernels that write every element.
+  Tensor& OutputUninitialized(int i, DType dtype, Shape shape) {
+    outputs_[i] = Tensor::Uninitialized(dtype, std::move(shape));
+    return outputs_[i];
+  }
   // Sets output i to an existing tensor (e.g. a reshaped view of an input).
   void SetOutput(int i, Tensor t) { outputs_[i] = std::move(t); }
   std::vector<Tensor>& outputs() { return outputs_; }

@@ -28,7 +28,7 @@ template <typename F>
 Status RunFloatUnary(KernelContext& ctx, F f) {
   const Tensor& x = ctx.input(0);
   if (x.dtype() != DType::kFloat32) return InvalidArgument(std::string("expected float input, got ") + DTypeName(x.dtype()));
-  Tensor& y = ctx.Output(0, DType::kFloat32, x.shape());
+  Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, x.shape());
   const float* xp = x.data<float>();
   float* yp = y.data<float>();
   auto body = [&](int64_t b, int64_t e) {
@@ -108,7 +108,7 @@ Status RunBinaryArith(KernelContext& ctx, F f) {
                            DTypeName(b.dtype()));
   }
   DOPT_ASSIGN_OR_RETURN(BroadcastPlan plan, PlanBroadcast(ctx.node(), a.shape(), b.shape()));
-  Tensor& y = ctx.Output(0, a.dtype(), plan.out_shape);
+  Tensor& y = ctx.OutputUninitialized(0, a.dtype(), plan.out_shape);
   switch (a.dtype()) {
 #define DOPT_CASE(DT, T)                                                                            \
   case DT:                                                                                          \

@@ -157,7 +157,7 @@ Status Run(KernelContext& ctx) {
     ctx.SetOutput(0, x.Reshaped(out));
     return Status::Ok();
   }
-  Tensor& y = ctx.Output(0, x.dtype(), out);
+  Tensor& y = ctx.OutputUninitialized(0, x.dtype(), out);
   bool ok = DispatchByElemSize(DTypeSize(x.dtype()), [&](auto tag) {
     using T = decltype(tag);
     const T* src = x.data<T>();
