@@ -91,3 +91,17 @@ def test_resave_refuses_to_overwrite_its_input(dopt, tmp_path):
     proc = run_dopt(dopt, "resave", "--model", model, "--output", tmp_path / "." / "m.onnx")
     assert proc.returncode == 2, describe(proc)
     assert model.read_bytes() == before
+
+
+@pytest.mark.parametrize("ir_version,opset", [(8, 13), (3, 7)])
+def test_resave_small_model(dopt, tmp_path, ir_version, opset):
+    """The round trip itself, on a model made only of ops dopt has had from the start; with
+    metadata and a doc string that must survive."""
+    import models
+
+    m = models.add_relu(ir_version=ir_version, opset=opset)
+    m.doc_string = "a small model"
+    m.model_version = 7
+    onnx.helper.set_model_props(m, {"author": "dopt tests", "license": "MIT"})
+    model = models.save(m, tmp_path / "add_relu.onnx")
+    check_roundtrip(dopt, model, tmp_path)

@@ -68,3 +68,14 @@ def test_shared_model_matches_onnxruntime(dopt, model, tmp_path):
 
 def test_bundled_example_matches_onnxruntime(dopt, tmp_path):
     check_against_ort(dopt, EXAMPLES / "tiny_cnn.onnx", tmp_path)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_small_model_matches_onnxruntime(dopt, tmp_path, dtype):
+    """The comparison itself, on a model made only of ops dopt has had from the start."""
+    import models
+    from onnx import TensorProto
+
+    model = models.save(models.add_relu(TensorProto.FLOAT if dtype == "float32" else TensorProto.FLOAT16),
+                        tmp_path / f"add_relu_{dtype}.onnx")
+    check_against_ort(dopt, model, tmp_path)

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -107,12 +108,18 @@ Status RunModel(const RunArgs& a) {
       name = spec.substr(0, eq);
       file = spec.substr(eq + 1);
     }
-    DOPT_ASSIGN_OR_RETURN(dopt::Tensor t, ReadInputFile(file));
     int id = graph.FindValue(name);
-    if (id >= 0 && t.dtype() != graph.value(id).dtype && dopt::IsFloat(t.dtype()) && dopt::IsFloat(graph.value(id).dtype)) {
+    if (id < 0 || std::find(graph.inputs.begin(), graph.inputs.end(), id) == graph.inputs.end()) {
+      std::string names;
+      for (int in : graph.inputs) names += (names.empty() ? "" : ", ") + graph.value(in).name;
+      return dopt::InvalidArgument(a.model + ": --input '" + spec + "': '" + name +
+                                   "' is not an input of the model (inputs: " + names + ")");
+    }
+    DOPT_ASSIGN_OR_RETURN(dopt::Tensor t, ReadInputFile(file));
+    if (t.dtype() != graph.value(id).dtype && dopt::IsFloat(t.dtype()) && dopt::IsFloat(graph.value(id).dtype)) {
       t = t.CastTo(graph.value(id).dtype);  // float32 data for a float16 input and the like
     }
-    if (id >= 0) DOPT_RETURN_IF_ERROR(CheckFeed(graph.value(id), t).WithContext(file));
+    DOPT_RETURN_IF_ERROR(CheckFeed(graph.value(id), t).WithContext(file));
     if (feeds.count(name)) return dopt::InvalidArgument("--input '" + spec + "': input '" + name + "' is given twice");
     feeds[name] = std::move(t);
   }
