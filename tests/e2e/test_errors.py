@@ -51,9 +51,8 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def files(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("bad_files")
+def make_bad_files(d: Path) -> Path:
+    """Writes every model and data file the cases use into folder `d`."""
     real = (EXAMPLES / "tiny_cnn.onnx").read_bytes()
     (d / "truncated.onnx").write_bytes(real[: len(real) // 2])
     (d / "random.onnx").write_bytes(np.random.default_rng(7).integers(0, 256, 4096, dtype=np.uint8).tobytes())
@@ -80,6 +79,11 @@ def files(tmp_path_factory) -> Path:
     (d / "short.bin").write_bytes(good_bin[:-40])
     (d / "small.bin").write_bytes(models.bin_bytes(x[:, :, :4, :4], magic=510))
     return d
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> Path:
+    return make_bad_files(tmp_path_factory.mktemp("bad_files"))
 
 
 def check_one_error_line(proc, must_name: str, cause: str) -> str:
