@@ -13,7 +13,7 @@ bash scripts/install_deps.sh
 
 # ccache keys on relative paths, so builds from other checkouts are reused.
 export CCACHE_BASEDIR=$PWD
-pip_flags=(--quiet --disable-pip-version-check)
+pip_flags=(--quiet --disable-pip-version-check --root-user-action=ignore)
 if "$PYTHON" -c 'import sys,sysconfig,os; sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_path("stdlib"),"EXTERNALLY-MANAGED")) else 1)'; then
   pip_flags+=(--break-system-packages)
 fi

@@ -58,7 +58,7 @@ PY
 )
 if ((${#need_pip[@]})); then
   log "installing Python packages: ${need_pip[*]}"
-  pip_flags=(--quiet --disable-pip-version-check)
+  pip_flags=(--quiet --disable-pip-version-check --root-user-action=ignore)
   # Debian's own Python refuses system-wide pip installs (PEP 668) unless told otherwise.
   if "$PYTHON" -c 'import sys,sysconfig,os; sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_path("stdlib"),"EXTERNALLY-MANAGED")) else 1)'; then
     pip_flags+=(--break-system-packages)
