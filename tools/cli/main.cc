@@ -140,7 +140,6 @@ Status RunModel(const RunArgs& a) {
     }
     paths[kv.first] = path;
   }
-  DOPT_RETURN_IF_ERROR(MakeDirs(a.output_dir));
   std::vector<std::string> protect = {a.model};
   for (const std::string& spec : a.inputs) protect.push_back(spec.substr(spec.find('=') + 1));
   for (const auto& kv : paths) {
@@ -148,6 +147,7 @@ Status RunModel(const RunArgs& a) {
       if (dopt::SameFile(kv.second, p)) return dopt::InvalidArgument(kv.second + ": refusing to overwrite an input file of this run");
     }
   }
+  DOPT_RETURN_IF_ERROR(MakeDirs(a.output_dir));
   std::vector<std::string> written;
   for (const auto& kv : outputs) {
     const std::string& path = paths[kv.first];
