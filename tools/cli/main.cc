@@ -1,8 +1,12 @@
 // The dopt command: flags -> request -> pipeline. Nothing else lives here.
 #include <CLI/CLI.hpp>
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <string>
@@ -12,6 +16,7 @@
 #include "data/bin_file.h"
 #include "executor/executor.h"
 #include "frontends/load_model.h"
+#include "frontends/onnx/onnx_frontend.h"
 #include "io/npy.h"
 
 namespace {
@@ -39,6 +44,43 @@ dopt::StatusOr<dopt::Tensor> ReadInputFile(const std::string& path) {
   return dopt::ReadNpy(path);
 }
 
+// The executor checks feeds too; checking here lets the message name the data file.
+Status CheckFeed(const dopt::Value& v, const dopt::Tensor& t) {
+  if (dopt::ComputeDType(t.dtype()) != dopt::ComputeDType(v.dtype)) {
+    return dopt::InvalidArgument(std::string("holds ") + dopt::DTypeName(t.dtype()) + " data, model input '" + v.name +
+                                 "' is " + dopt::DTypeName(v.dtype));
+  }
+  if (!v.rank_known) return Status::Ok();
+  bool ok = t.rank() == (int)v.shape.size();
+  for (size_t d = 0; ok && d < v.shape.size(); ++d)
+    if (v.shape[d] >= 0 && v.shape[d] != t.dim((int)d)) ok = false;
+  if (ok) return Status::Ok();
+  return dopt::InvalidArgument("has shape " + dopt::ShapeToString(t.shape()) + ", model input '" + v.name +
+                               "' expects " + dopt::ShapeToString(v.shape));
+}
+
+// mkdir -p.
+Status MakeDirs(const std::string& dir) {
+  if (dir.empty()) return Status::Ok();
+  struct stat st;
+  if (stat(dir.c_str(), &st) == 0) {
+    return S_ISDIR(st.st_mode) ? Status::Ok() : dopt::InvalidArgument(dir + ": exists and is not a directory");
+  }
+  std::string parent = dopt::DirName(dir);
+  if (parent != dir && parent != "." && parent != "/") DOPT_RETURN_IF_ERROR(MakeDirs(parent));
+  if (mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST) {
+    return dopt::IoError(dir + ": cannot create directory: " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+// dopt resave: model -> dopt IR -> ONNX, for round-trip tests. Not part of the documented CLI.
+Status Resave(const std::string& model, const std::string& output) {
+  if (dopt::SameFile(model, output)) return dopt::InvalidArgument(output + ": refusing to overwrite the input model");
+  DOPT_ASSIGN_OR_RETURN(dopt::Graph graph, dopt::LoadModel(model, 0));
+  return dopt::SaveOnnxModel(graph, output);
+}
+
 struct RunArgs {
   std::string model;
   int framework = 0;
@@ -49,6 +91,10 @@ struct RunArgs {
 };
 
 Status RunModel(const RunArgs& a) {
+  struct stat st;
+  if (stat(a.output_dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+    return dopt::InvalidArgument(a.output_dir + ": --output_dir exists and is not a directory");
+  }
   DOPT_ASSIGN_OR_RETURN(dopt::Graph graph, dopt::LoadModel(a.model, a.framework));
   std::map<std::string, dopt::Tensor> feeds;
   for (const std::string& spec : a.inputs) {
@@ -64,11 +110,19 @@ Status RunModel(const RunArgs& a) {
       name = spec.substr(0, eq);
       file = spec.substr(eq + 1);
     }
-    DOPT_ASSIGN_OR_RETURN(dopt::Tensor t, ReadInputFile(file));
     int id = graph.FindValue(name);
-    if (id >= 0 && t.dtype() != graph.value(id).dtype && dopt::IsFloat(t.dtype()) && dopt::IsFloat(graph.value(id).dtype)) {
+    if (id < 0 || std::find(graph.inputs.begin(), graph.inputs.end(), id) == graph.inputs.end()) {
+      std::string names;
+      for (int in : graph.inputs) names += (names.empty() ? "" : ", ") + graph.value(in).name;
+      return dopt::InvalidArgument(a.model + ": --input '" + spec + "': '" + name +
+                                   "' is not an input of the model (inputs: " + names + ")");
+    }
+    DOPT_ASSIGN_OR_RETURN(dopt::Tensor t, ReadInputFile(file));
+    if (t.dtype() != graph.value(id).dtype && dopt::IsFloat(t.dtype()) && dopt::IsFloat(graph.value(id).dtype)) {
       t = t.CastTo(graph.value(id).dtype);  // float32 data for a float16 input and the like
     }
+    DOPT_RETURN_IF_ERROR(CheckFeed(graph.value(id), t).WithContext(file));
+    if (feeds.count(name)) return dopt::InvalidArgument("--input '" + spec + "': input '" + name + "' is given twice");
     feeds[name] = std::move(t);
   }
   dopt::ExecutorOptions opts;
@@ -86,11 +140,39 @@ Status RunModel(const RunArgs& a) {
     std::sort(ms.begin(), ms.end());
     std::printf("forward_ms_median: %.3f\n", ms[ms.size() / 2]);
   }
+  // Only now, with every output computed, is anything written: a failed run leaves no files.
+  std::map<std::string, std::string> paths;  // output name -> file
+  std::map<std::string, std::string> owner;  // file -> output name
   for (const auto& kv : outputs) {
     std::string path = dopt::JoinPath(a.output_dir, SafeFileName(kv.first) + ".npy");
-    DOPT_RETURN_IF_ERROR(dopt::WriteNpy(path, kv.second));
+    auto [it, fresh] = owner.emplace(path, kv.first);
+    if (!fresh) {
+      return dopt::InvalidArgument(path + ": outputs '" + it->second + "' and '" + kv.first +
+                                   "' would both be written to this file");
+    }
+    paths[kv.first] = path;
+  }
+  std::vector<std::string> protect = {a.model};
+  for (const std::string& spec : a.inputs) protect.push_back(spec.substr(spec.find('=') + 1));
+  for (const auto& kv : paths) {
+    for (const std::string& p : protect) {
+      if (dopt::SameFile(kv.second, p)) return dopt::InvalidArgument(kv.second + ": refusing to overwrite an input file of this run");
+    }
+  }
+  DOPT_RETURN_IF_ERROR(MakeDirs(a.output_dir));
+  std::vector<std::string> written;
+  for (const auto& kv : outputs) {
+    const std::string& path = paths[kv.first];
+    Status st = dopt::WriteNpy(path, kv.second);
+    if (!st.ok()) {
+      for (const std::string& w : written) std::remove(w.c_str());
+      return st;
+    }
+    written.push_back(path);
+  }
+  for (const auto& kv : outputs) {
     std::printf("%s %s %s -> %s\n", kv.first.c_str(), dopt::DTypeName(kv.second.dtype()),
-                dopt::ShapeToString(kv.second.shape()).c_str(), path.c_str());
+                dopt::ShapeToString(kv.second.shape()).c_str(), paths[kv.first].c_str());
   }
   return Status::Ok();
 }
@@ -126,6 +208,12 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--repeat", run.repeat, "run the forward N more times and print forward_ms_median")
       ->check(CLI::NonNegativeNumber);
 
+  std::string resave_model, resave_output;
+  CLI::App* resave_cmd = app.add_subcommand("resave", "load a model into dopt's IR and write it back as ONNX (for tests)");
+  resave_cmd->group("");  // hidden from --help
+  resave_cmd->add_option("--model", resave_model, "model file")->required();
+  resave_cmd->add_option("--output", resave_output, "ONNX file to write (never the input)")->required();
+
   app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);
@@ -137,6 +225,10 @@ int main(int argc, char** argv) {
 
   if (*run_cmd) {
     Status st = RunModel(run);
+    return st.ok() ? 0 : Fail(st);
+  }
+  if (*resave_cmd) {
+    Status st = Resave(resave_model, resave_output);
     return st.ok() ? 0 : Fail(st);
   }
   if (mode < 0) {

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Installs what dopt's build and tests need on Debian 12 (run as root, or with sudo present).
+# Idempotent and non-interactive: when every Debian package is already installed, apt is not
+# touched at all, and pip only checks what is there.
+set -euo pipefail
+
+APT_PACKAGES=(
+  protobuf-compiler libprotobuf-dev
+  libopencv-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libonnx-testdata
+  libdnnl-dev libopenblas-dev libeigen3-dev
+  ccache ninja-build cmake g++ pkg-config
+)
+# numpy/onnx/onnxruntime/pytest run the end-to-end tests (in the test process only; dopt itself
+# never imports Python). scikit-build-core builds the wheel for `pip install .`.
+PIP_PACKAGES=(numpy onnx onnxruntime pytest scikit-build-core)
+
+log() { echo "install_deps: $*" >&2; }
+
+# One dpkg query for all packages; a package is present when its status is "install ok installed".
+missing=()
+declare -A installed=()
+while read -r name status; do
+  [[ $status == "install ok installed" ]] && installed[${name%%:*}]=1
+done < <(dpkg-query -W -f='${Package} ${Status}\n' "${APT_PACKAGES[@]}" 2>/dev/null || true)
+for p in "${APT_PACKAGES[@]}"; do
+  [[ -n ${installed[$p]:-} ]] || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  SUDO=()
+  if [[ $(id -u) -ne 0 ]]; then
+    if command -v sudo >/dev/null; then SUDO=(sudo); else log "need root to install: ${missing[*]}"; exit 1; fi
+  fi
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${SUDO[@]}" apt-get update -q
+  "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  log "Debian packages: all ${#APT_PACKAGES[@]} present"
+fi
+
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -m pip --version >/dev/null 2>&1; then
+  log "no pip for $PYTHON; installing python3-pip"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q && apt-get install -y -q --no-install-recommends python3-pip python3-venv
+fi
+
+# Only call pip install when something is missing (pip's own "already satisfied" check is
+# slow-ish and chatty).
+need_pip=()
+read -r -a need_pip < <("$PYTHON" - "${PIP_PACKAGES[@]}" <<'PY'
+import importlib.util, sys
+print(" ".join(p for p in sys.argv[1:] if importlib.util.find_spec(p.replace("-", "_")) is None))
+PY
+)
+if ((${#need_pip[@]})); then
+  log "installing Python packages: ${need_pip[*]}"
+  pip_flags=(--quiet --disable-pip-version-check --root-user-action=ignore)
+  # Debian's own Python refuses system-wide pip installs (PEP 668) unless told otherwise.
+  if "$PYTHON" -c 'import sys,sysconfig,os; sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_path("stdlib"),"EXTERNALLY-MANAGED")) else 1)'; then
+    pip_flags+=(--break-system-packages)
+  fi
+  "$PYTHON" -m pip install "${pip_flags[@]}" "${need_pip[@]}"
+else
+  log "Python packages: all ${#PIP_PACKAGES[@]} present"
+fi

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The test command (also what CI runs, via .ci/run):
+#   bash scripts/test.sh
+# Installs the dependencies, configures and builds with CMake (build/, Ninja, Release), runs
+# the C++ tests with ctest, then the end-to-end tests (pytest tests/e2e) against build/dopt.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PYTHON=${PYTHON:-python3}
+JOBS=${JOBS:-$(nproc)}
+bash scripts/install_deps.sh
+
+# ccache keys on relative paths, so builds from other checkouts are reused.
+export CCACHE_BASEDIR=$PWD
+echo "== configure + build (build/, Ninja, Release) ==" >&2
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DDOPT_BUILD_TESTS=ON
+cmake --build build -j "$JOBS"
+
+status=0
+echo "== ctest ==" >&2
+(cd build && ctest --output-on-failure --timeout 900 -j "$JOBS") || status=1
+
+echo "== pytest tests/e2e ==" >&2
+export DOPT_BIN=build/dopt
+set +e
+"$PYTHON" -m pytest tests/e2e -p no:cacheprovider -ra
+rc=$?
+set -e
+if ((rc == 5)); then
+  echo "test.sh: pytest collected no tests in tests/e2e: the e2e suite is missing" >&2
+  status=1
+elif ((rc != 0)); then
+  status=1
+fi
+
+if ((status == 0)); then echo "test.sh: all tests passed" >&2; else echo "test.sh: FAILED" >&2; fi
+exit $status

@@ -1,0 +1,81 @@
+// .npy and 610/510 .bin parsing: round trips and the messages for broken files.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+#include "data/bin_file.h"
+#include "io/npy.h"
+#include "ir/tensor.h"
+
+namespace dopt {
+namespace {
+
+std::string Int32s(std::initializer_list<int32_t> v) {
+  std::string s(v.size() * 4, '\0');
+  size_t i = 0;
+  for (int32_t x : v) std::memcpy(&s[4 * i++], &x, 4);  // little-endian hosts only, as dopt
+  return s;
+}
+
+bool Contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+TEST(BinFile, RoundTripsBothHeaders) {
+  Tensor t = Tensor::FromFloats({1, 2, 1, 3}, {1, 2, 3, 4, 5, -6});
+  for (int32_t magic : {kBinMagicAnyRank, kBinMagicNCHW}) {
+    auto back = ParseBinFile(SerializeBinFile(t, magic), "x.bin");
+    ASSERT_TRUE(back.ok()) << back.status().message();
+    EXPECT_EQ(back->shape(), t.shape());
+    EXPECT_EQ(back->ToDoubleVector(), t.ToDoubleVector());
+  }
+}
+
+TEST(BinFile, HeaderLayout) {
+  std::string bytes = Int32s({610, 2, 2, 1});
+  bytes += std::string(8, '\0');  // two float32 zeros
+  auto h = ParseBinHeader(bytes, "h.bin");
+  ASSERT_TRUE(h.ok()) << h.status().message();
+  EXPECT_EQ(h->magic, 610);
+  EXPECT_EQ(h->shape, (Shape{2, 1}));
+  EXPECT_EQ(h->header_bytes, 16u);
+}
+
+TEST(BinFile, BadMagicNamesFileAndCause) {
+  std::string bytes = Int32s({123, 1, 4}) + std::string(16, '\0');
+  auto t = ParseBinFile(bytes, "bad.bin");
+  ASSERT_FALSE(t.ok());
+  EXPECT_TRUE(Contains(t.status().message(), "bad.bin")) << t.status().message();
+  EXPECT_TRUE(Contains(t.status().message(), "bad magic number 123")) << t.status().message();
+}
+
+TEST(BinFile, SizeMismatchIsAnError) {
+  std::string bytes = Int32s({510, 1, 1, 2, 2}) + std::string(12, '\0');  // needs 16 data bytes
+  auto t = ParseBinFile(bytes, "short.bin");
+  ASSERT_FALSE(t.ok());
+  EXPECT_TRUE(Contains(t.status().message(), "short.bin")) << t.status().message();
+  EXPECT_FALSE(ParseBinFile("", "empty.bin").ok());
+  EXPECT_FALSE(ParseBinFile(Int32s({610, 0}), "rank0.bin").ok());
+  EXPECT_FALSE(ParseBinFile(Int32s({610, 1, -3}), "negdim.bin").ok());
+}
+
+TEST(Npy, RoundTrip) {
+  Tensor t = Tensor::FromFloats({2, 3}, {0.5f, 1, 2, 3, 4, -5});
+  auto back = ParseNpy(SerializeNpy(t), "x.npy");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->dtype(), DType::kFloat32);
+  EXPECT_EQ(back->shape(), t.shape());
+  EXPECT_EQ(back->ToDoubleVector(), t.ToDoubleVector());
+}
+
+TEST(Npy, BrokenFilesNameFileAndCause) {
+  auto t = ParseNpy("1 2 3 4\n", "text.npy");
+  ASSERT_FALSE(t.ok());
+  EXPECT_TRUE(Contains(t.status().message(), "text.npy: not a valid .npy file")) << t.status().message();
+  std::string good = SerializeNpy(Tensor::FromFloats({4}, {1, 2, 3, 4}));
+  auto cut = ParseNpy(good.substr(0, good.size() - 4), "cut.npy");
+  ASSERT_FALSE(cut.ok());
+  EXPECT_TRUE(Contains(cut.status().message(), "cut.npy")) << cut.status().message();
+}
+
+}  // namespace
+}  // namespace dopt
