@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "commands.h"
 #include "common/file_util.h"
 #include "data/bin_file.h"
 #include "executor/executor.h"
@@ -111,6 +112,7 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--output_dir", run.output_dir, "folder for <output name>.npy files")->required();
   run_cmd->add_option("--num_threads", run.num_threads, "threads (default: all cores)");
 
+  auto run_data_command = dopt_cli::AddDataCommands(app);
   app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);
@@ -120,6 +122,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (int rc = run_data_command(); rc >= 0) return rc;
   if (*run_cmd) {
     Status st = RunModel(run);
     return st.ok() ? 0 : Fail(st);
