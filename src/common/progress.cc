@@ -10,7 +10,13 @@ Progress::Progress(std::string label, int64_t total, std::FILE* out)
   start_ = last_print_ = std::chrono::steady_clock::now();
 }
 
-Progress::~Progress() { Finish(); }
+Progress::~Progress() {
+  // Not finished: an error is on its way. End a half-drawn bar so the message gets its own line.
+  if (!finished_ && tty_ && drawn_) {
+    std::fputc('\n', out_);
+    std::fflush(out_);
+  }
+}
 
 void Progress::Update(int64_t done) {
   done_ = done;
@@ -51,6 +57,7 @@ void Progress::Print(bool final) {
       std::snprintf(line, sizeof(line), "\r%s %lld %.1fs", label_.c_str(), (long long)done_, secs);
     }
     std::fputs(line, out_);
+    drawn_ = true;
     if (final) std::fputc('\n', out_);
   } else {
     if (!final && done_ == last_line_done_) return;

@@ -17,7 +17,7 @@ class Progress {
   void set_tty(bool tty) { tty_ = tty; }
   // Reports `done` items so far. Cheap when nothing needs printing.
   void Update(int64_t done);
-  // Prints the final state (once).
+  // Prints the final state (once). Without it (an error path) no final line is printed.
   void Finish();
   ~Progress();
 
@@ -26,7 +26,7 @@ class Progress {
   std::string label_;
   int64_t total_, done_ = 0, last_line_done_ = -1;
   std::FILE* out_;
-  bool tty_ = false, finished_ = false;
+  bool tty_ = false, finished_ = false, drawn_ = false;
   int last_percent_ = -1;
   std::chrono::steady_clock::time_point start_, last_print_;
 };

@@ -138,6 +138,7 @@ StatusOr<CalibConfig> ParseCalibConfig(const std::string& text, const std::strin
   google::protobuf::TextFormat::Parser parser;
   CollectErrors errors;
   parser.RecordErrorsTo(&errors);
+  parser.AllowPartialMessage(true);  // required fields are checked below, with a clearer message
   std::string stripped = StripLineComments(text);
   if (!parser.ParseFromString(stripped, &msg)) {
     if (errors.first.empty()) return InvalidArgument(where + ": cannot parse the config");
@@ -169,6 +170,7 @@ StatusOr<CalibConfig> ParseCalibConfig(const std::string& text, const std::strin
     PreprocessSpec spec;
     spec.input_type = p.input_type() == dopt_config::BINARY ? CalibInputType::kBinary : CalibInputType::kImage;
     spec.image_format = p.image_format() == dopt_config::RGB ? ColorOrder::kRGB : ColorOrder::kBGR;
+    if (!p.has_input_file_path()) return InvalidArgument(blk + " has no input_file_path (it is required)");
     spec.input_file_path = p.input_file_path();
     if (spec.input_file_path.empty()) return InvalidArgument(blk + ": input_file_path is empty");
     spec.resolved_path = AbsolutePath(spec.input_file_path[0] == '/' ? spec.input_file_path
@@ -194,7 +196,11 @@ StatusOr<CalibConfig> ParseCalibConfig(const std::string& text, const std::strin
 
 StatusOr<CalibConfig> LoadCalibConfig(const std::string& path) {
   auto bytes = ReadFileToString(path, size_t{1} << 24);
-  if (!bytes.ok()) return Status(bytes.status().code(), "cannot read --cal_conf: " + bytes.status().message());
+  if (!bytes.ok()) {
+    std::string m = bytes.status().message();
+    if (m.compare(0, path.size(), path) == 0) m = AbsolutePath(path) + m.substr(path.size());
+    return Status(bytes.status().code(), "cannot read --cal_conf: " + m);
+  }
   return ParseCalibConfig(*bytes, path);
 }
 

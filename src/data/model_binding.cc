@@ -184,7 +184,9 @@ StatusOr<CalibRequest> ResolveCalibRequest(const CalibConfig& config, const Cali
       if (c != 1 && c != 3) {
         return InvalidArgument(who + ": IMAGE data needs 1 or 3 channels, the input shape " + ShapeToString(ci.shape) +
                                " in " + (req.layout == DataLayout::kNHWC ? "NHWC" : "NCHW") + " has " + std::to_string(c) +
-                               (req.layout == DataLayout::kNCHW && ci.shape[3] == 3 ? " (is the model NHWC? pass --input_format NHWC)" : ""));
+                               (req.layout == DataLayout::kNCHW && ci.shape[3] == 3   ? " (is the model NHWC? pass --input_format NHWC)"
+                                : req.layout == DataLayout::kNHWC && ci.shape[1] == 3 ? " (is the model NCHW? drop --input_format NHWC)"
+                                                                                      : ""));
       }
       if (!ci.data.mean_value.empty() && (int64_t)ci.data.mean_value.size() != c) {
         return InvalidArgument(who + ": " + std::to_string(ci.data.mean_value.size()) + " mean_value(s) given, the input has " +
