@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "commands.h"
 #include "common/file_util.h"
 #include "data/bin_file.h"
 #include "executor/executor.h"
@@ -214,6 +215,7 @@ int main(int argc, char** argv) {
   resave_cmd->add_option("--model", resave_model, "model file")->required();
   resave_cmd->add_option("--output", resave_output, "ONNX file to write (never the input)")->required();
 
+  auto run_data_command = dopt_cli::AddDataCommands(app);
   app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);
@@ -223,6 +225,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (int rc = run_data_command(); rc >= 0) return rc;
   if (*run_cmd) {
     Status st = RunModel(run);
     return st.ok() ? 0 : Fail(st);

@@ -1,0 +1,55 @@
+// config.prototxt (the original tool's calibration config) as plain C++ structs.
+// The protobuf types stay inside calib_config.cc; the rest of dopt uses CalibConfig.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "dopt/status.h"
+
+namespace dopt {
+
+enum class CalibInputType { kImage, kBinary };
+enum class ColorOrder { kBGR, kRGB };
+
+const char* CalibInputTypeName(CalibInputType t);  // "IMAGE" / "BINARY"
+const char* ColorOrderName(ColorOrder c);          // "BGR" / "RGB"
+
+// One preprocess_parameter block: where one model input's calibration data lives and how
+// IMAGE data is normalised.
+struct PreprocessSpec {
+  CalibInputType input_type = CalibInputType::kImage;
+  ColorOrder image_format = ColorOrder::kBGR;
+  std::string input_file_path;  // as written in the config
+  std::string resolved_path;    // absolute (relative paths resolve against the config's folder)
+  std::vector<float> mean_value;          // empty: 0 for every channel
+  std::vector<float> standard_deviation;  // empty, one value, or one per channel; 0 = no division
+};
+
+struct CalibConfig {
+  std::string config_path;  // absolute
+  std::string strategy = "Quant_INT8-8";
+  int activation_bits = 8;
+  int weight_bits = 8;
+  bool use_gpu = false;  // device: USE_GPU (dopt computes on the CPU either way)
+  std::vector<PreprocessSpec> inputs;
+  std::vector<std::string> exclude_ops;  // split on ';', trimmed, de-duplicated, in order
+};
+
+// The strategies dopt accepts ("Quant_INT8-8", "Quant_INT16-8").
+const std::vector<std::string>& SupportedStrategies();
+
+// Replaces `//` comments that are outside double- or single-quoted strings by spaces up to
+// the end of the line (so line:column positions stay the same). `#` comments are left for
+// TextFormat.
+std::string StripLineComments(const std::string& text);
+
+// Parses config text. `config_path` is used in messages and to resolve relative paths.
+StatusOr<CalibConfig> ParseCalibConfig(const std::string& text, const std::string& config_path);
+// Reads and parses a config file.
+StatusOr<CalibConfig> LoadCalibConfig(const std::string& path);
+
+// Absolute form of `path` (relative to the current folder), lexically normalised.
+std::string AbsolutePath(const std::string& path);
+
+}  // namespace dopt
