@@ -51,6 +51,19 @@ void SetIntAttr(Node& n, const std::string& name, int64_t i) {
   SetAttr(n, name, std::move(a));
 }
 
+std::string UniqueNodeName(const Graph& g, const std::string& base) {
+  auto taken = [&](const std::string& s) {
+    for (const Node& n : g.nodes)
+      if (n.name == s) return true;
+    return false;
+  };
+  if (!taken(base)) return base;
+  for (int k = 1;; ++k) {
+    std::string s = base + "_" + std::to_string(k);
+    if (!taken(s)) return s;
+  }
+}
+
 std::string UniqueName(const Graph& g, const std::string& base) {
   if (g.FindValue(base) < 0) return base;
   for (int k = 1;; ++k) {
@@ -140,7 +153,10 @@ Status UpgradeSoftmax(Graph& g, int ni, int from, int to) {
       return InvalidArgument(n.Describe() + ": axis " + std::to_string(axis) + " is out of range for rank " +
                              std::to_string(r));
     int64_t a = axis < 0 ? axis + r : axis;
-    if (a == r - 1 || r == 0) {
+    // Dims after `axis` all 1 (e.g. N,C,1,1 at axis 1): the flattened rows are that axis.
+    bool trailing_ones = true;
+    for (int64_t d = a + 1; d < r; ++d) trailing_ones = trailing_ones && x.shape[d] == 1;
+    if (trailing_ones || r == 0) {
       SetIntAttr(n, "axis", axis);  // explicit: the default changed from 1 to -1
       return Status::Ok();
     }
@@ -160,7 +176,7 @@ Status UpgradeSoftmax(Graph& g, int ni, int from, int to) {
   }
   auto make = [&](const std::string& name, const std::string& type, std::vector<int> ins, int out) {
     Node m;
-    m.name = name;
+    m.name = UniqueNodeName(g, name);
     m.op_type = type;
     m.opset_version = to;
     m.inputs = std::move(ins);
@@ -373,7 +389,7 @@ Status ResizeTo11(Graph& g, int ni, int to, bool upsample_only) {
     int s_up = AddConstant(g, name + "_scales_up", Tensor::FromFloats({(int64_t)up.size()}, up));
     int mid = AddIntermediate(g, name + "_down");
     Node second;
-    second.name = name + "_up";
+    second.name = UniqueNodeName(g, name + "_up");
     second.op_type = "Resize";
     second.opset_version = to;
     second.inputs = {mid, r2, s_up};

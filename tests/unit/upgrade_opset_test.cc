@@ -215,6 +215,41 @@ TEST(UpgradeOpset, SoftmaxLastAxisOnlyChangesVersion) {
   EXPECT_EQ(*up.nodes[0].GetInt("axis", 0), -1);
 }
 
+TEST(UpgradeOpset, SoftmaxWithTrailingOnesKeepsOneNode) {
+  Builder b(7);
+  int x = b.Input("x", {2, 5, 1, 1});
+  b.Output(b.Op("Softmax", {x}, {"y"})[0]);  // axis 1 (the old default), as in SqueezeNet
+  Graph up = UpgradeAndCompare(b, {{"x", Iota({2, 5, 1, 1})}});
+  ASSERT_EQ(up.nodes.size(), 1u);
+  EXPECT_EQ(*up.nodes[0].GetInt("axis", -99), 1);
+  EXPECT_TRUE(up.nodes[0].dirty);
+}
+
+TEST(UpgradeOpset, Resize10NearestDownsampleRoundsUpAndMixedScalesSplit) {
+  // dopt's own Resize-10 kernel rounds down here (see the report), so only the structure is
+  // checked; the e2e test compares with ONNX Runtime.
+  Builder b(10);
+  int x = b.Input("x", {1, 1, 5, 7});
+  int s1 = b.Const("s1", Tensor::FromFloats({4}, {1, 1, 0.6f, 0.45f}));
+  int s2 = b.Const("s2", Tensor::FromFloats({4}, {1, 1, 0.5f, 2.f}));
+  int d = b.Op("Resize", {x, s1}, {"d"})[0];
+  b.Output(d);
+  b.Output(b.Op("Resize", {x, s2}, {"m"})[0]);
+  ASSERT_TRUE(PrepareGraph(b.g).ok());
+  Status st = UpgradeOpset(b.g, 13);
+  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_EQ(CountOps(b.g, "Resize"), 3);
+  const Node& nd = b.g.nodes[b.g.value(d).producer];
+  EXPECT_EQ(*nd.GetString("nearest_mode", ""), "ceil");
+  const Node& up = b.g.nodes[b.g.value(b.g.FindValue("m")).producer];
+  EXPECT_EQ(*up.GetString("nearest_mode", ""), "floor");
+  EXPECT_EQ(ConstValues(b.g, up.inputs[2]), (std::vector<double>{1, 1, 1, 2}));
+  const Node& down = b.g.nodes[b.g.value(up.inputs[0]).producer];
+  EXPECT_EQ(*down.GetString("nearest_mode", ""), "ceil");
+  EXPECT_EQ(ConstValues(b.g, down.inputs[2]), (std::vector<double>{1, 1, 0.5, 1}));
+  EXPECT_EQ(b.g.value(b.g.FindValue("m")).shape, (Shape{1, 1, 2, 14}));
+}
+
 TEST(UpgradeOpset, SqueezeUnsqueezeAxesBecomeInputs) {
   Builder b(11);
   int x = b.Input("x", {2, 1, 3});
@@ -231,7 +266,8 @@ TEST(UpgradeOpset, SqueezeUnsqueezeAxesBecomeInputs) {
       EXPECT_FALSE(n.dirty);
     } else {
       ASSERT_EQ(n.inputs.size(), 2u);
-      EXPECT_EQ(ConstInts(up, n.inputs[1]), n.op_type == "Squeeze" ? std::vector<int64_t>{1} : std::vector<int64_t>{0, 3});
+      std::vector<int64_t> want = n.op_type == "Squeeze" ? std::vector<int64_t>{1} : std::vector<int64_t>{0, 3};
+      EXPECT_EQ(ConstInts(up, n.inputs[1]), want);
       EXPECT_TRUE(n.dirty);
     }
   }
