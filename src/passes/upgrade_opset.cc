@@ -198,11 +198,11 @@ Status UpgradeAxesToInput(Graph& g, int ni, int from, int to) {
   if (!Crosses(from, to, 13)) return Status::Ok();
   Node& n = g.nodes[ni];
   DOPT_RETURN_IF_ERROR(NeedInputs(n, 1));
-  n.dirty = true;
   if (!n.HasAttr("axes")) {
     if (n.op_type == "Unsqueeze") return InvalidArgument(n.Describe() + ": cannot upgrade: no 'axes' attribute");
-    return Status::Ok();
+    return Status::Ok();  // squeeze every 1-dim: unchanged
   }
+  n.dirty = true;
   DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> axes, n.GetInts("axes"));
   std::string base = n.name + "_axes";
   int id = AddInt64s(g, base, axes);
@@ -218,8 +218,8 @@ Status UpgradeSplit(Graph& g, int ni, int from, int to) {
   if (!Crosses(from, to, 13)) return Status::Ok();
   Node& n = g.nodes[ni];
   DOPT_RETURN_IF_ERROR(NeedInputs(n, 1));
+  if (!n.HasAttr("split")) return Status::Ok();  // equal parts: unchanged
   n.dirty = true;
-  if (!n.HasAttr("split")) return Status::Ok();
   DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> split, n.GetInts("split"));
   int id = AddInt64s(g, n.name + "_split", split);
   Node& m = g.nodes[ni];
@@ -234,8 +234,9 @@ Status UpgradeClip(Graph& g, int ni, int from, int to) {
   if (!Crosses(from, to, 11)) return Status::Ok();
   Node& n = g.nodes[ni];
   DOPT_RETURN_IF_ERROR(NeedInputs(n, 1));
-  n.dirty = true;
   bool has_min = n.HasAttr("min"), has_max = n.HasAttr("max");
+  if (!has_min && !has_max) return Status::Ok();
+  n.dirty = true;
   DOPT_ASSIGN_OR_RETURN(float lo, n.GetFloat("min", -FLT_MAX));
   DOPT_ASSIGN_OR_RETURN(float hi, n.GetFloat("max", FLT_MAX));
   DType dt = g.value(n.inputs[0]).dtype;
