@@ -47,11 +47,11 @@ def plain_session(model: Path):
     return ort.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
-def upgrade(dopt: Path, model: Path, out: Path) -> onnx.ModelProto:
-    proc = run_dopt(dopt, "upgrade-opset", "--model", model, "--output", out, "--opset", TARGET)
+def upgrade(dopt: Path, model: Path, out: Path, target: int = TARGET) -> onnx.ModelProto:
+    proc = run_dopt(dopt, "upgrade-opset", "--model", model, "--output", out, "--opset", target)
     assert proc.returncode == 0, f"dopt upgrade-opset failed on {model}:\n{describe(proc)}"
     new = onnx.load(str(out))
-    assert default_opset(new) == TARGET
+    assert default_opset(new) == target
     onnx.checker.check_model(new, full_check=True)
     return new
 
@@ -78,10 +78,11 @@ def old_shared_models() -> list:
     return params or [pytest.param(None, marks=pytest.mark.skip(reason="no shared models with opset < 13"))]
 
 
+@pytest.mark.parametrize("target", [TARGET, 17])
 @pytest.mark.parametrize("model", old_shared_models())
-def test_shared_model(dopt, model: Path, tmp_path: Path) -> None:
-    out = tmp_path / f"{model.stem}.op{TARGET}.onnx"
-    upgrade(dopt, model, out)
+def test_shared_model(dopt, model: Path, target: int, tmp_path: Path) -> None:
+    out = tmp_path / f"{model.stem}.op{target}.onnx"
+    upgrade(dopt, model, out, target)
     s0, s1 = plain_session(model), plain_session(out)
     feeds = make_inputs(s0, model.stem)
     r0 = s0.run(None, feeds)
