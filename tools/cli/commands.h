@@ -11,4 +11,7 @@ namespace dopt_cli {
 // check-config, make-bin, inspect (tools/cli/data_commands.cc).
 std::function<int()> AddDataCommands(CLI::App& app);
 
+// upgrade-opset, hidden (tools/cli/upgrade_command.cc).
+std::function<int()> AddUpgradeCommand(CLI::App& app);
+
 }  // namespace dopt_cli
