@@ -45,8 +45,13 @@ double CoordOf(const ResizeSpec& s, int64_t x, int64_t in, int64_t out, double s
   return (x + 0.5) / scale - 0.5;  // half_pixel
 }
 
-int64_t NearestIndex(const ResizeSpec& s, double x) {
+// Resize-10's nearest mode (no nearest_mode attribute yet): rounds down when upsampling and
+// up when downsampling, as ONNX's test_resize_downsample_nearest and ONNX Runtime do.
+constexpr const char* kOpset10Nearest = "dopt.opset10";
+
+int64_t NearestIndex(const ResizeSpec& s, double x, double scale) {
   const std::string& m = s.nearest_mode;
+  if (m == kOpset10Nearest) return (int64_t)(scale >= 1.0 ? std::floor(x) : std::ceil(x));
   if (m == "floor") return (int64_t)std::floor(x);
   if (m == "ceil") return (int64_t)std::ceil(x);
   double f = std::floor(x);
@@ -74,7 +79,7 @@ DimTable BuildTable(const ResizeSpec& s, int64_t in, int64_t out, double scale, 
     int64_t* ip = &t.idx[o * t.k];
     double* wp = &t.w[o * t.k];
     if (nearest) {
-      ip[0] = std::min(std::max<int64_t>(NearestIndex(s, x), 0), in - 1);
+      ip[0] = std::min(std::max<int64_t>(NearestIndex(s, x, scale), 0), in - 1);
       wp[0] = 1;
       continue;
     }
@@ -289,7 +294,7 @@ Status RunResizeKernel(const Node& node, const Tensor& x, const ResizeSpec& spec
       std::end(kModes)) {
     return InvalidArgument(node.Describe() + ": unknown coordinate_transformation_mode '" + spec.coord_mode + "'");
   }
-  static const char* kNearest[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
+  static const char* kNearest[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil", kOpset10Nearest};
   if (std::find_if(std::begin(kNearest), std::end(kNearest), [&](const char* m) { return spec.nearest_mode == m; }) ==
       std::end(kNearest)) {
     return InvalidArgument(node.Describe() + ": unknown nearest_mode '" + spec.nearest_mode + "'");
@@ -488,12 +493,12 @@ Status Run(KernelContext& ctx) {
   ResizeSpec spec;
   DOPT_RETURN_IF_ERROR(ComputeOutput(node, x.shape(), ri, &spec.out_shape, &spec.scales));
   DOPT_ASSIGN_OR_RETURN(spec.mode, node.GetString("mode", "nearest"));
-  // Resize-10 is Upsample-9: asymmetric coordinates, nearest rounds down (as ONNX's 10->11
-  // version converter spells out).
+  // Resize-10: asymmetric coordinates; nearest rounds down when upsampling, up when
+  // downsampling (see kOpset10Nearest).
   const bool old = node.opset_version > 0 && node.opset_version < 11;
   DOPT_ASSIGN_OR_RETURN(spec.coord_mode, node.GetString("coordinate_transformation_mode",
                                                          old ? "asymmetric" : "half_pixel"));
-  DOPT_ASSIGN_OR_RETURN(spec.nearest_mode, node.GetString("nearest_mode", old ? "floor" : "round_prefer_floor"));
+  DOPT_ASSIGN_OR_RETURN(spec.nearest_mode, node.GetString("nearest_mode", old ? kOpset10Nearest : "round_prefer_floor"));
   DOPT_ASSIGN_OR_RETURN(spec.cubic_a, node.GetFloat("cubic_coeff_a", -0.75f));
   DOPT_ASSIGN_OR_RETURN(int64_t excl, node.GetInt("exclude_outside", 0));
   spec.exclude_outside = excl != 0;

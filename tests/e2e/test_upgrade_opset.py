@@ -143,7 +143,10 @@ def vi(name, shape, t=TensorProto.FLOAT):
 
 def model_of(opset, nodes, inputs, outputs, inits=()):
     g = helper.make_graph(nodes, "g", inputs, outputs, list(inits))
-    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], ir_version=4)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], ir_version=4)
+    # Outputs declared without a shape get ONNX's inferred one, so the original model itself
+    # passes the full checker (dopt's writer keeps the source's output declarations as they are).
+    return onnx.shape_inference.infer_shapes(m)
 
 
 def f32(name, a):

@@ -23,9 +23,6 @@ dopt::Status Upgrade(const UpgradeArgs& a) {
   for (const auto& o : graph.info.opsets)
     if (o.first.empty() || o.first == "ai.onnx") before = o.second;
   DOPT_RETURN_IF_ERROR(dopt::UpgradeOpset(graph, a.opset).WithContext(a.model));
-  // SerializeOnnxModel takes the model-level fields (opset_import, ir_version) from the source
-  // bytes when it has them, so the new opset would not be written: write from the IR instead.
-  graph.info.source_bytes.reset();
   DOPT_RETURN_IF_ERROR(dopt::SaveOnnxModel(graph, a.output));
   int changed = 0;
   for (const auto& n : graph.nodes) changed += n.dirty ? 1 : 0;

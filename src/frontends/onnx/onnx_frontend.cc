@@ -399,6 +399,19 @@ StatusOr<std::string> SerializeOnnxModel(const Graph& g) {
   bool have_source = g.info.format == "onnx" && g.info.source_bytes;
   if (have_source) {
     if (!model.ParseFromString(*g.info.source_bytes)) return Internal("source model no longer parses");
+    // Passes may raise the IR version or op set versions (e.g. the opset upgrade); entries
+    // that did not change are left exactly as read.
+    if (g.info.ir_version && g.info.ir_version != model.ir_version()) model.set_ir_version(g.info.ir_version);
+    for (const auto& o : g.info.opsets) {
+      dopt_onnx::OperatorSetIdProto* found = nullptr;
+      for (auto& op : *model.mutable_opset_import())
+        if (op.domain() == o.first) found = &op;
+      if (!found) {
+        found = model.add_opset_import();
+        found->set_domain(o.first);
+      }
+      if (found->version() != o.second) found->set_version(o.second);
+    }
   } else {
     model.set_ir_version(g.info.ir_version ? g.info.ir_version : 8);
     model.set_producer_name("dopt");
