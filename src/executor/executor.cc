@@ -1,12 +1,34 @@
 #include "executor/executor.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 
 #include "ops/op.h"
 
 namespace dopt {
 
-Executor::Executor(const Graph& graph, int threads) : graph_(graph), pool_(std::make_unique<ThreadPool>(threads)) {}
+Executor::Executor(const Graph& graph, int threads) : graph_(graph), pool_(std::make_unique<ThreadPool>(threads)) {
+  const char* e = std::getenv("DOPT_PROFILE");
+  profile_ = e && e[0] == '1';
+}
+
+Executor::~Executor() {
+  if (!profile_ || profile_totals_.empty()) return;
+  std::vector<std::pair<double, std::string>> rows;
+  double total = 0;
+  for (const auto& kv : profile_totals_) {
+    rows.push_back({kv.second.first, kv.first});
+    total += kv.second.first;
+  }
+  std::sort(rows.rbegin(), rows.rend());
+  std::fprintf(stderr, "DOPT_PROFILE: kernel time per op type, all runs (total %.2f ms)\n", total);
+  for (const auto& r : rows) {
+    std::fprintf(stderr, "  %-24s %10.2f ms %5.1f%%  (%ld calls)\n", r.second.c_str(), r.first,
+                 100.0 * r.first / std::max(total, 1e-9), (long)profile_totals_[r.second].second);
+  }
+}
 
 StatusOr<std::unique_ptr<Executor>> Executor::Create(const Graph& graph, const ExecutorOptions& options) {
   std::unique_ptr<Executor> ex(new Executor(graph, options.num_threads));
@@ -95,7 +117,13 @@ Status Executor::Run(const std::map<std::string, Tensor>& feeds, std::map<std::s
       if (ins[k]->empty()) return Internal(node.Describe() + ": input '" + g.value(v).name + "' was not computed");
     }
     KernelContext ctx(node, ins, (int)node.outputs.size(), pool_.get());
+    const auto t0 = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     Status st = node.op->run(ctx);
+    if (profile_) {
+      auto& e = profile_totals_[node.op_type];
+      e.first += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      e.second += 1;
+    }
     if (!st.ok()) return st.WithContext(node.Describe());
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       int v = node.outputs[o];

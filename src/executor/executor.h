@@ -39,6 +39,8 @@ class Executor {
   Status Run(const std::map<std::string, Tensor>& feeds, std::map<std::string, Tensor>* outputs,
              Observer* observer = nullptr, RunStats* stats = nullptr);
 
+  ~Executor();
+
   ThreadPool* pool() { return pool_.get(); }
   const Graph& graph() const { return graph_; }
 
@@ -51,6 +53,9 @@ class Executor {
   std::vector<int> last_use_;       // per value id: index of the last node reading it
   std::vector<bool> keep_;          // per value id: graph outputs are never freed
   std::vector<bool> skip_node_;     // nodes whose outputs are all folded constants
+  // DOPT_PROFILE=1: kernel time (ms) and call count per op type, printed on destruction.
+  bool profile_ = false;
+  std::map<std::string, std::pair<double, int64_t>> profile_totals_;
 };
 
 }  // namespace dopt
