@@ -40,10 +40,29 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// A known shape makes the output a constant, even when the input's values are not known:
+// this is what turns Shape -> Gather -> Concat -> Reshape chains into static shapes.
+Status Fold(InferContext& ctx, std::vector<Tensor>* outputs) {
+  const ValueInfo& x = ctx.input(0);
+  if (!x.rank_known) return Status::Ok();
+  int64_t b, e;
+  DOPT_RETURN_IF_ERROR(Range(ctx.node(), (int)x.shape.size(), &b, &e));
+  for (int64_t i = b; i < e; ++i)
+    if (x.shape[i] < 0) return Status::Ok();  // a dim in the range is only known at run time
+  Tensor y(DType::kInt64, {e - b});
+  for (int64_t i = b; i < e; ++i) y.data<int64_t>()[i - b] = x.shape[i];
+  outputs->push_back(std::move(y));
+  return Status::Ok();
+}
+
 }  // namespace
 
 const OpDef& OpDef_Shape() {
-  static const OpDef def{"Shape", 1, 1, 1, 1, Infer, Run};
+  static const OpDef def = [] {
+    OpDef d{"Shape", 1, 1, 1, 1, Infer, Run};
+    d.fold_from_info = Fold;
+    return d;
+  }();
   return def;
 }
 

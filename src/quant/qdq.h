@@ -1,0 +1,17 @@
+// Materialises a QuantPlan in a float graph as QuantizeLinear/DequantizeLinear pairs (QDQ):
+// activation inputs of quantized ops get Q -> DQ (one pair per tensor, shared by its
+// consumers); weights become int8 initializers behind DequantizeLinear (per channel along
+// TensorQuant::axis); biases become int32 initializers behind DequantizeLinear. Ops that are
+// not in the plan keep float inputs. Used both to export the quantized ONNX model and to
+// simulate the int8 model in dopt's own executor.
+#pragma once
+
+#include "dopt/status.h"
+#include "ir/graph.h"
+#include "quant/quant_plan.h"
+
+namespace dopt {
+
+Status InsertQDQ(Graph& graph, const QuantPlan& plan);
+
+}  // namespace dopt
