@@ -22,6 +22,12 @@ class Observer {
 
 struct ExecutorOptions {
   int num_threads = 0;  // <= 0: all cores
+  // Execution-only optimisation: the executor runs a private copy of the graph rewritten by
+  // speed passes (BatchNormalization folded into Conv, Relu/Clip/LeakyRelu fused into the
+  // Conv before them; src/passes/). The caller's graph is untouched. Observers then see the
+  // values of the rewritten graph only (no pre-activation or pre-BN tensors), so leave this
+  // off for calibration and anything else that needs every tensor.
+  bool optimize = false;
 };
 
 struct RunStats {
@@ -42,11 +48,13 @@ class Executor {
   ~Executor();
 
   ThreadPool* pool() { return pool_.get(); }
+  // The graph that runs: the caller's, or the executor's rewritten copy with `optimize`.
   const Graph& graph() const { return graph_; }
 
  private:
-  Executor(const Graph& graph, int threads);
+  Executor(std::unique_ptr<Graph> owned, const Graph& graph, int threads);
 
+  std::unique_ptr<Graph> owned_graph_;  // the optimised copy, with `optimize`
   const Graph& graph_;
   std::unique_ptr<ThreadPool> pool_;
   std::vector<Tensor> constants_;   // per value id: compute-dtype constant, or empty
