@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "kernels/convert.h"
 #include "ops/op.h"
 #include "passes/fold_batchnorm.h"
 #include "passes/fuse_conv_activation.h"
@@ -140,7 +141,12 @@ Status Executor::Run(const std::map<std::string, Tensor>& feeds, std::map<std::s
                                ", the model expects " + ShapeToString(v.shape));
       }
     }
-    live[in] = ToComputeDType(t);
+    if (t.dtype() == DType::kFloat16) {
+      live[in] = Tensor::Uninitialized(DType::kFloat32, t.shape());
+      kernels::HalfToFloatArray(t.data<uint16_t>(), live[in].data<float>(), t.numel());
+    } else {
+      live[in] = ToComputeDType(t);
+    }
     account(live[in], true);
     counted[in] = true;
     if (observer) observer->OnValue(g, in, live[in]);

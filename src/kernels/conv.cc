@@ -3,15 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/clones.h"
 #include "kernels/gemm.h"
 
-// Our own loops are built for the baseline x86-64 target; this lets GCC add an AVX2 clone
-// picked at load time on CPUs that have it (OpenBLAS dispatches by itself).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define DOPT_KERNEL_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define DOPT_KERNEL_CLONES
-#endif
 
 namespace dopt {
 namespace kernels {
@@ -238,9 +232,12 @@ void ConvForward(const ConvGeom& g, const float* x, const float* w, const float*
             B = col.data();
             ldb = nc;
           }
-          SgemmSerial(false, false, m1 - m0, nc, K, 1.f, wg + m0 * K, K, B, ldb, 0.f, yg + m0 * outsz + j0, outsz);
-          if (bg || act.kind != Activation::kNone) {
-            for (int64_t m = m0; m < m1; ++m) BiasActivate(yg + m * outsz + j0, nc, bg != nullptr, bg ? bg[m] : 0.f, act);
+          // C starts as the bias (or 0) and sgemm accumulates with beta = 1: OpenBLAS's beta = 0
+          // path zeroes C in a separate, slower pass.
+          for (int64_t m = m0; m < m1; ++m) std::fill(yg + m * outsz + j0, yg + m * outsz + j1, bg ? bg[m] : 0.f);
+          SgemmSerial(false, false, m1 - m0, nc, K, 1.f, wg + m0 * K, K, B, ldb, 1.f, yg + m0 * outsz + j0, outsz);
+          if (act.kind != Activation::kNone) {
+            for (int64_t m = m0; m < m1; ++m) BiasActivate(yg + m * outsz + j0, nc, false, 0.f, act);
           }
         }
       });
