@@ -184,10 +184,10 @@ void ConvForward(const ConvGeom& g, const float* x, const float* w, const float*
   const bool pointwise = IsPointwise(g);
   // Work is split into (row block, column block) tiles of C = W * col. The split depends only
   // on the shape, never on the thread count, so every element comes from the same sgemm call
-  // and results are reproducible. Column blocks keep an im2col block (<= 256 KiB) in cache;
+  // and results are reproducible. Column blocks (>= 4 per image where possible) keep an im2col block (<= 512 KiB) in L2;
   // row blocks are added when there are few column blocks (small late layers).
-  const int64_t cap = std::max<int64_t>(64, ((256 * 1024) / std::max<int64_t>(1, K)) / 16 * 16);
-  const int64_t blk = std::min(cap, std::max<int64_t>(64, ((outsz + 7) / 8 + 15) / 16 * 16));
+  const int64_t cap = std::max<int64_t>(64, ((512 * 1024) / std::max<int64_t>(1, K)) / 16 * 16);
+  const int64_t blk = std::min(cap, std::max<int64_t>(256, ((outsz + 3) / 4 + 15) / 16 * 16));
   const int64_t ncb = (outsz + blk - 1) / blk;
   int64_t nrb = 1;
   if (ncb < 8 && Mg >= 64) nrb = std::max<int64_t>(1, std::min<int64_t>((8 + ncb - 1) / ncb, Mg / 32));
