@@ -56,7 +56,7 @@ def make_inputs(model_path, seed=0):
     return feeds
 
 
-def time_dopt(dopt, model, npy_inputs, threads, repeat, out_dir):
+def time_dopt(dopt, model, npy_inputs, threads, repeat, out_dir, stat="median"):
     cmd = [dopt, "run", "--model", model, "--output_dir", out_dir, "--num_threads", str(threads),
            "--repeat", str(repeat)]
     for name, path in npy_inputs.items():
@@ -64,13 +64,13 @@ def time_dopt(dopt, model, npy_inputs, threads, repeat, out_dir):
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         return None, (r.stderr.strip() or r.stdout.strip())
-    m = re.search(r"forward_ms_median:\s*([0-9.]+)", r.stdout)
+    m = re.search(r"forward_ms_%s:\s*([0-9.]+)" % stat, r.stdout)
     if not m:
-        return None, "no forward_ms_median line in: " + r.stdout
+        return None, "no forward_ms_%s line in: " % stat + r.stdout
     return float(m.group(1)), cmd
 
 
-def time_ort(model, feeds, threads, repeat):
+def time_ort(model, feeds, threads, repeat, stat="median"):
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
@@ -83,7 +83,7 @@ def time_ort(model, feeds, threads, repeat):
         sess.run(None, feeds)
         ms.append((time.perf_counter() - t0) * 1e3)
     names = [o.name for o in sess.get_outputs()]
-    return statistics.median(ms), dict(zip(names, outs))
+    return (min(ms) if stat == "min" else statistics.median(ms)), dict(zip(names, outs))
 
 
 def safe_name(n):
@@ -97,9 +97,11 @@ def main():
     ap.add_argument("--models", nargs="*", default=DEFAULT_MODELS)
     ap.add_argument("--threads", nargs="*", type=int, default=[1, 2])
     ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--stat", choices=["median", "min"], default="median",
+                    help="statistic of the timed runs; min is steadier on a loaded machine")
     args = ap.parse_args()
 
-    print(f"onnxruntime {ort.__version__}, repeat {args.repeat} (median), inputs uniform [0,1) seed 0")
+    print(f"onnxruntime {ort.__version__}, repeat {args.repeat} ({args.stat}), inputs uniform [0,1) seed 0")
     print("| model | threads | dopt ms | ORT ms | dopt/ORT | max abs diff |")
     print("|---|---|---|---|---|---|")
     worst = 0.0
@@ -115,8 +117,8 @@ def main():
             for t in args.threads:
                 out_dir = os.path.join(tmp, f"out_{safe_name(mname)}_{t}")
                 os.makedirs(out_dir, exist_ok=True)
-                d_ms, info = time_dopt(args.dopt, model, npys, t, args.repeat, out_dir)
-                o_ms, o_outs = time_ort(model, feeds, t, args.repeat)
+                d_ms, info = time_dopt(args.dopt, model, npys, t, args.repeat, out_dir, args.stat)
+                o_ms, o_outs = time_ort(model, feeds, t, args.repeat, args.stat)
                 if d_ms is None:
                     print(f"| {mname} | {t} | FAILED | {o_ms:.2f} | - | {info.splitlines()[-1][:80]} |")
                     continue

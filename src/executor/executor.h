@@ -22,6 +22,12 @@ class Observer {
 
 struct ExecutorOptions {
   int num_threads = 0;  // <= 0: all cores
+  // Execution-only optimisation: the executor runs a private copy of the graph rewritten by
+  // speed passes (BatchNormalization folded into Conv, Relu/Clip/LeakyRelu fused into the
+  // Conv before them; src/passes/). The caller's graph is untouched. Observers then see the
+  // values of the rewritten graph only (no pre-activation or pre-BN tensors), so leave this
+  // off for calibration and anything else that needs every tensor.
+  bool optimize = false;
 };
 
 struct RunStats {
@@ -39,18 +45,25 @@ class Executor {
   Status Run(const std::map<std::string, Tensor>& feeds, std::map<std::string, Tensor>* outputs,
              Observer* observer = nullptr, RunStats* stats = nullptr);
 
+  ~Executor();
+
   ThreadPool* pool() { return pool_.get(); }
+  // The graph that runs: the caller's, or the executor's rewritten copy with `optimize`.
   const Graph& graph() const { return graph_; }
 
  private:
-  Executor(const Graph& graph, int threads);
+  Executor(std::unique_ptr<Graph> owned, const Graph& graph, int threads);
 
+  std::unique_ptr<Graph> owned_graph_;  // the optimised copy, with `optimize`
   const Graph& graph_;
   std::unique_ptr<ThreadPool> pool_;
   std::vector<Tensor> constants_;   // per value id: compute-dtype constant, or empty
   std::vector<int> last_use_;       // per value id: index of the last node reading it
   std::vector<bool> keep_;          // per value id: graph outputs are never freed
   std::vector<bool> skip_node_;     // nodes whose outputs are all folded constants
+  // DOPT_PROFILE=1: kernel time (ms) and call count per op type, printed on destruction.
+  bool profile_ = false;
+  std::map<std::string, std::pair<double, int64_t>> profile_totals_;
 };
 
 }  // namespace dopt

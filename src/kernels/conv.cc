@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/clones.h"
 #include "kernels/gemm.h"
+
 
 namespace dopt {
 namespace kernels {
@@ -33,7 +35,7 @@ bool IsPointwise(const ConvGeom& g) {
 }
 
 // Depthwise conv with one input and one output channel per group, 2-D (depth 1).
-void DepthwiseChannel(const ConvGeom& g, const float* x, const float* w, float bias, float* y, std::vector<float>& pad) {
+DOPT_KERNEL_CLONES void DepthwiseChannel(const ConvGeom& g, const float* x, const float* w, float bias, float* y, std::vector<float>& pad) {
   const int64_t H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2];
   const int64_t KH = g.k[1], KW = g.k[2], SH = g.s[1], SW = g.s[2], DH = g.d[1], DW = g.d[2];
   const int64_t PT = g.pb[1], PL = g.pb[2];
@@ -126,7 +128,42 @@ void Im2Col(const ConvGeom& g, int64_t cg, const float* x, int64_t j0, int64_t j
   }
 }
 
-void ConvForward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y, ThreadPool* pool) {
+namespace {
+
+template <typename F>
+DOPT_KERNEL_CLONES void ApplyEach(float* y, int64_t n, float b, F f) {
+  for (int64_t i = 0; i < n; ++i) y[i] = f(y[i] + b);
+}
+
+}  // namespace
+
+void BiasActivate(float* y, int64_t n, bool add_bias, float b, const Activation& act) {
+  if (!add_bias) b = 0.f;  // x + 0.f == x for every float but -0.f, which no activation distinguishes
+  switch (act.kind) {
+    case Activation::kNone:
+      if (add_bias) ApplyEach(y, n, b, [](float v) { return v; });
+      break;
+    case Activation::kRelu:
+      ApplyEach(y, n, b, [](float v) { return v > 0.f ? v : 0.f; });
+      break;
+    case Activation::kLeakyRelu: {
+      const float a = act.alpha;
+      ApplyEach(y, n, b, [a](float v) { return v < 0.f ? a * v : v; });
+      break;
+    }
+    case Activation::kClip: {
+      const float lo = act.lo, hi = act.hi;
+      ApplyEach(y, n, b, [lo, hi](float v) {
+        v = v < lo ? lo : v;
+        return v > hi ? hi : v;
+      });
+      break;
+    }
+  }
+}
+
+void ConvForward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y, ThreadPool* pool,
+                 const Activation& act) {
   const int64_t Cg = g.C / g.G, Mg = g.M / g.G;
   const int64_t insz = g.InSize(), outsz = g.OutSize(), ks = g.KSize();
   const int64_t K = Cg * ks;
@@ -138,40 +175,70 @@ void ConvForward(const ConvGeom& g, const float* x, const float* w, const float*
       for (int64_t i = b; i < e; ++i) {
         const int64_t c = i % g.C;
         DepthwiseChannel(g, x + i * insz, w + c * ks, bias ? bias[c] : 0.f, y + i * outsz, pad);
+        if (act.kind != Activation::kNone) BiasActivate(y + i * outsz, outsz, false, 0.f, act);
       }
     });
     return;
   }
 
   const bool pointwise = IsPointwise(g);
+  // Work is split into (row block, column block) tiles of C = W * col. The split depends only
+  // on the shape, never on the thread count, so every element comes from the same sgemm call
+  // and results are reproducible. Column blocks (>= 4 per image where possible) keep an im2col block (<= 512 KiB) in L2;
+  // row blocks are added when there are few column blocks (small late layers).
+  const int64_t cap = std::max<int64_t>(64, ((512 * 1024) / std::max<int64_t>(1, K)) / 16 * 16);
+  const int64_t blk = std::min(cap, std::max<int64_t>(256, ((outsz + 3) / 4 + 15) / 16 * 16));
+  const int64_t ncb = (outsz + blk - 1) / blk;
+  int64_t nrb = 1;
+  if (ncb < 8 && Mg >= 64) nrb = std::max<int64_t>(1, std::min<int64_t>((8 + ncb - 1) / ncb, Mg / 32));
+  const int64_t rbs = ((Mg + nrb - 1) / nrb + 15) / 16 * 16;
+  nrb = (Mg + rbs - 1) / rbs;
+  // With several row blocks, the im2col matrix is built once (block bi at col + K * j0, with
+  // row stride j1 - j0) and shared by the row blocks.
+  const bool shared_col = !pointwise && nrb > 1;
+  std::vector<float> colbuf(shared_col ? (size_t)(K * outsz) : 0);
+
   for (int64_t n = 0; n < g.N; ++n) {
     for (int64_t gi = 0; gi < g.G; ++gi) {
       const float* xg = x + (n * g.C + gi * Cg) * insz;
       const float* wg = w + gi * Mg * K;
       float* yg = y + (n * g.M + gi * Mg) * outsz;
       const float* bg = bias ? bias + gi * Mg : nullptr;
-      if (pointwise) {
-        if (bg) {
-          for (int64_t m = 0; m < Mg; ++m) std::fill(yg + m * outsz, yg + (m + 1) * outsz, bg[m]);
-        }
-        Sgemm(pool, false, false, Mg, outsz, K, 1.f, wg, K, xg, insz, bg ? 1.f : 0.f, yg, outsz);
-        continue;
-      }
-      // im2col per column block: keeps the block in cache and splits work across threads.
-      // Blocks depend only on the shape (not the thread count), so results are reproducible.
-      const int64_t cap = std::max<int64_t>(64, ((256 * 1024) / std::max<int64_t>(1, K)) / 16 * 16);
-      const int64_t blk = std::min(cap, std::max<int64_t>(64, ((outsz + 7) / 8 + 15) / 16 * 16));
-      const int64_t nblk = (outsz + blk - 1) / blk;
-      ParallelOrSerial(pool, nblk, 1, [&](int64_t b, int64_t e) {
-        std::vector<float> col;
-        for (int64_t bi = b; bi < e; ++bi) {
-          const int64_t j0 = bi * blk, j1 = std::min(outsz, j0 + blk);
-          col.resize((size_t)(K * (j1 - j0)));
-          Im2Col(g, Cg, xg, j0, j1, col.data());
-          if (bg) {
-            for (int64_t m = 0; m < Mg; ++m) std::fill(yg + m * outsz + j0, yg + m * outsz + j1, bg[m]);
+      if (shared_col) {
+        ParallelOrSerial(pool, ncb, 1, [&](int64_t b, int64_t e) {
+          for (int64_t bi = b; bi < e; ++bi) {
+            const int64_t j0 = bi * blk, j1 = std::min(outsz, j0 + blk);
+            Im2Col(g, Cg, xg, j0, j1, colbuf.data() + K * j0);
           }
-          SgemmSerial(false, false, Mg, j1 - j0, K, 1.f, wg, K, col.data(), j1 - j0, bg ? 1.f : 0.f, yg + j0, outsz);
+        });
+      }
+      ParallelOrSerial(pool, nrb * ncb, 1, [&](int64_t b, int64_t e) {
+        std::vector<float> col;
+        for (int64_t t = b; t < e; ++t) {
+          const int64_t rb = t / ncb, bi = t % ncb;
+          const int64_t m0 = rb * rbs, m1 = std::min(Mg, m0 + rbs);
+          const int64_t j0 = bi * blk, j1 = std::min(outsz, j0 + blk), nc = j1 - j0;
+          const float* B;
+          int64_t ldb;
+          if (pointwise) {
+            B = xg + j0;
+            ldb = insz;
+          } else if (shared_col) {
+            B = colbuf.data() + K * j0;
+            ldb = nc;
+          } else {
+            col.resize((size_t)(K * nc));
+            Im2Col(g, Cg, xg, j0, j1, col.data());
+            B = col.data();
+            ldb = nc;
+          }
+          // C starts as the bias (or 0) and sgemm accumulates with beta = 1: OpenBLAS's beta = 0
+          // path zeroes C in a separate, slower pass.
+          for (int64_t m = m0; m < m1; ++m) std::fill(yg + m * outsz + j0, yg + m * outsz + j1, bg ? bg[m] : 0.f);
+          SgemmSerial(false, false, m1 - m0, nc, K, 1.f, wg + m0 * K, K, B, ldb, 1.f, yg + m0 * outsz + j0, outsz);
+          if (act.kind != Activation::kNone) {
+            for (int64_t m = m0; m < m1; ++m) BiasActivate(yg + m * outsz + j0, nc, false, 0.f, act);
+          }
         }
       });
     }

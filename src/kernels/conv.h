@@ -28,8 +28,21 @@ struct ConvGeom {
   int64_t KSize() const { return k[0] * k[1] * k[2]; }
 };
 
-// y[N, M, out...] = conv(x[N, C, in...], w[M, C/G, k...]) + bias[M] (bias may be null).
-void ConvForward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y, ThreadPool* pool);
+// An elementwise activation applied to the convolution result (after the bias), fused into
+// the kernel's epilogue while the output block is still in cache.
+struct Activation {
+  enum Kind { kNone, kRelu, kClip, kLeakyRelu };
+  Kind kind = kNone;
+  float alpha = 0.f;  // LeakyRelu slope
+  float lo = 0.f, hi = 0.f;  // Clip bounds (use +-infinity for an absent bound)
+};
+
+// y[i] = act(y[i] + b) for i in [0, n); b is added only when add_bias.
+void BiasActivate(float* y, int64_t n, bool add_bias, float b, const Activation& act);
+
+// y[N, M, out...] = act(conv(x[N, C, in...], w[M, C/G, k...]) + bias[M]) (bias may be null).
+void ConvForward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y, ThreadPool* pool,
+                 const Activation& act = Activation());
 
 // Transposed convolution: x[N, C, in...], w[C, M/G, k...], y[N, M, out...] (`out` given,
 // `pb` are the begin pads). bias may be null.

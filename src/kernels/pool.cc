@@ -4,6 +4,8 @@
 #include <functional>
 #include <limits>
 
+#include "kernels/clones.h"
+
 namespace dopt {
 namespace kernels {
 
@@ -49,6 +51,12 @@ struct TapTable {
   }
 };
 
+// acc[i] = max(acc[i], r[i]) with NaN in r ignored (the comparison MaxPool uses).
+template <typename T>
+DOPT_KERNEL_CLONES void MaxInto(T* acc, const T* r, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) acc[i] = r[i] > acc[i] ? r[i] : acc[i];
+}
+
 template <typename T>
 void MaxPool(const PoolGeom& g, const T* x, T* y, int64_t* indices, bool col_major, ThreadPool* pool) {
   const int64_t insz = g.InSize(), outsz = g.OutSize();
@@ -67,6 +75,7 @@ void MaxPool(const PoolGeom& g, const T* x, T* y, int64_t* indices, bool col_maj
   const T lowest = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
                                                         : std::numeric_limits<T>::lowest();
   ParallelOrSerial(pool, g.planes, grain, [&](int64_t b, int64_t e) {
+    std::vector<T> vrow((size_t)g.in[2]);
     for (int64_t p = b; p < e; ++p) {
       const T* xp = x + p * insz;
       T* yp = y + p * outsz;
@@ -77,24 +86,27 @@ void MaxPool(const PoolGeom& g, const T* x, T* y, int64_t* indices, bool col_maj
           const int64_t h0 = tt.lo[1][oh], h1 = tt.hi[1][oh];
           T* yrow = yp + (od * g.out[1] + oh) * g.out[2];
           if (!ip) {
-            // Row-wise: for each tap column, max over the outputs where that tap is inside.
-            for (int64_t ow = 0; ow < g.out[2]; ++ow) yrow[ow] = lowest;
+            // Separable: the max over the window's input rows first (contiguous, vectorised),
+            // then, per tap column, over the outputs where that tap is inside. max is exact
+            // (and NaN never wins either way), so the order does not change the result.
+            for (int64_t iw = 0; iw < g.in[2]; ++iw) vrow[iw] = lowest;
             for (int64_t kd = d0; kd < d1; ++kd) {
               const int64_t id = od * g.s[0] - g.pb[0] + kd * g.d[0];
               for (int64_t kh = h0; kh < h1; ++kh) {
                 const int64_t ih = oh * g.s[1] - g.pb[1] + kh * g.d[1];
-                const T* row = xp + (id * g.in[1] + ih) * g.in[2];
-                for (int64_t kw = 0; kw < g.k[2]; ++kw) {
-                  const int64_t lo = kw_lo[kw], hi = kw_hi[kw];
-                  const T* r = row + kw * g.d[2] - g.pb[2];
-                  if (sw == 1) {
-                    for (int64_t ow = lo; ow < hi; ++ow) yrow[ow] = r[ow] > yrow[ow] ? r[ow] : yrow[ow];
-                  } else if (sw == 2) {
-                    for (int64_t ow = lo; ow < hi; ++ow) yrow[ow] = r[2 * ow] > yrow[ow] ? r[2 * ow] : yrow[ow];
-                  } else {
-                    for (int64_t ow = lo; ow < hi; ++ow) yrow[ow] = r[ow * sw] > yrow[ow] ? r[ow * sw] : yrow[ow];
-                  }
-                }
+                MaxInto(vrow.data(), xp + (id * g.in[1] + ih) * g.in[2], g.in[2]);
+              }
+            }
+            for (int64_t ow = 0; ow < g.out[2]; ++ow) yrow[ow] = lowest;
+            for (int64_t kw = 0; kw < g.k[2]; ++kw) {
+              const int64_t lo = kw_lo[kw], hi = kw_hi[kw];
+              const T* r = vrow.data() + kw * g.d[2] - g.pb[2];
+              if (sw == 1) {
+                MaxInto(yrow + lo, r + lo, hi - lo);
+              } else if (sw == 2) {
+                for (int64_t ow = lo; ow < hi; ++ow) yrow[ow] = r[2 * ow] > yrow[ow] ? r[2 * ow] : yrow[ow];
+              } else {
+                for (int64_t ow = lo; ow < hi; ++ow) yrow[ow] = r[ow * sw] > yrow[ow] ? r[ow * sw] : yrow[ow];
               }
             }
             continue;

@@ -1,5 +1,7 @@
 // Conv: N-D convolution (1-3 spatial dims) with groups, strides, dilations, pads, auto_pad and
 // an optional bias. Float kernels are im2col + SGEMM, or a direct depthwise kernel.
+#include <limits>
+
 #include "kernels/conv.h"
 #include "kernels/spatial.h"
 #include "ops/op_util.h"
@@ -91,6 +93,27 @@ Status Infer(InferContext& ctx) {
   return Status::Ok();
 }
 
+// The activation fused into this Conv by the executor's fuse_conv_activation pass (internal
+// attributes dopt.fused_*; see src/passes/fuse_conv_activation.h).
+StatusOr<kernels::Activation> FusedActivation(const Node& node) {
+  kernels::Activation act;
+  if (!node.HasAttr("dopt.fused_activation")) return act;
+  DOPT_ASSIGN_OR_RETURN(std::string kind, node.GetString("dopt.fused_activation", ""));
+  if (kind == "Relu") {
+    act.kind = kernels::Activation::kRelu;
+  } else if (kind == "LeakyRelu") {
+    act.kind = kernels::Activation::kLeakyRelu;
+    DOPT_ASSIGN_OR_RETURN(act.alpha, node.GetFloat("dopt.fused_alpha", 0.01f));
+  } else if (kind == "Clip") {
+    act.kind = kernels::Activation::kClip;
+    DOPT_ASSIGN_OR_RETURN(act.lo, node.GetFloat("dopt.fused_min", -std::numeric_limits<float>::infinity()));
+    DOPT_ASSIGN_OR_RETURN(act.hi, node.GetFloat("dopt.fused_max", std::numeric_limits<float>::infinity()));
+  } else {
+    return InvalidArgument(node.Describe() + ": unknown dopt.fused_activation '" + kind + "'");
+  }
+  return act;
+}
+
 Status Run(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(1);
@@ -119,7 +142,8 @@ Status Run(KernelContext& ctx) {
   std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end()), out(p.out_shape.begin() + 2, p.out_shape.end());
   std::vector<int64_t> pb(p.pads.begin(), p.pads.begin() + ns);
   g.SetSpatial(in, out, p.attrs.kernel, p.attrs.strides, p.attrs.dilations, pb);
-  kernels::ConvForward(g, x.data<float>(), w.data<float>(), bias, y.data<float>(), ctx.pool());
+  DOPT_ASSIGN_OR_RETURN(kernels::Activation act, FusedActivation(ctx.node()));
+  kernels::ConvForward(g, x.data<float>(), w.data<float>(), bias, y.data<float>(), ctx.pool(), act);
   return Status::Ok();
 }
 

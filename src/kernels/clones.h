@@ -1,0 +1,11 @@
+// Function multiversioning for dopt's own hot loops. The build targets baseline x86-64
+// (SSE2); DOPT_KERNEL_CLONES makes GCC also emit an AVX2 version of the function and pick one
+// at load time from the CPU (OpenBLAS dispatches by itself). Results of the two versions may
+// differ only where the compiler would contract or reorder, which these loops avoid.
+#pragma once
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define DOPT_KERNEL_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define DOPT_KERNEL_CLONES
+#endif

@@ -1,0 +1,198 @@
+// ExecutorOptions::optimize: the executor runs a rewritten copy (BN folded, activations fused
+// into Conv) whose outputs match the plain run; the caller's graph is untouched; results do
+// not depend on the thread count. Also the bulk float16 conversion used for inputs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "executor/executor.h"
+#include "ir/shape_inference.h"
+#include "kernels/convert.h"
+
+namespace dopt {
+namespace {
+
+Tensor Rand(const Shape& s, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  Tensor t(DType::kFloat32, s);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
+  return t;
+}
+
+Attribute Ints(std::vector<int64_t> v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kInts;
+  a.ints = std::move(v);
+  return a;
+}
+Attribute Flt(float f) {
+  Attribute a;
+  a.kind = Attribute::Kind::kFloat;
+  a.f = f;
+  return a;
+}
+
+struct Builder {
+  Graph g;
+  int Act(const std::string& name, Shape s) {
+    Value v;
+    v.name = name;
+    v.dtype = DType::kFloat32;
+    v.rank_known = true;
+    v.shape = std::move(s);
+    return g.AddValue(std::move(v));
+  }
+  int Const(const std::string& name, Tensor t) {
+    Value v;
+    v.name = name;
+    v.dtype = DType::kFloat32;
+    v.rank_known = true;
+    v.shape = t.shape();
+    v.initializer = std::move(t);
+    return g.AddValue(std::move(v));
+  }
+  int Unknown(const std::string& name) {
+    Value v;
+    v.name = name;
+    return g.AddValue(std::move(v));
+  }
+  void Node(const std::string& type, std::vector<int> ins, std::vector<int> outs,
+            std::vector<std::pair<std::string, Attribute>> attrs = {}) {
+    dopt::Node n;
+    n.name = type + std::to_string(g.nodes.size());
+    n.op_type = type;
+    n.opset_version = 13;
+    n.inputs = std::move(ins);
+    n.outputs = std::move(outs);
+    n.attributes = std::move(attrs);
+    g.AddNode(std::move(n));
+  }
+};
+
+// x[1,8,12,12] -> Conv3x3 -> BN -> Relu -> Conv1x1(96) -> Clip(0,6) -> Conv3x3 dw-ish(group 4)
+// -> LeakyRelu -> out1; also Conv1x1 -> out2 (a graph output) -> Relu -> out3 (not fused).
+Graph MakeGraph() {
+  Builder b;
+  int x = b.Act("x", {1, 8, 12, 12});
+  b.g.inputs = {x};
+  int c1 = b.Unknown("c1"), n1 = b.Unknown("n1"), r1 = b.Unknown("r1");
+  b.Node("Conv", {x, b.Const("w1", Rand({16, 8, 3, 3}, 1)), b.Const("b1", Rand({16}, 2))}, {c1},
+         {{"pads", Ints({1, 1, 1, 1})}});
+  Tensor var = Rand({16}, 6);
+  for (int64_t i = 0; i < 16; ++i) var.data<float>()[i] = std::fabs(var.data<float>()[i]) + 0.1f;
+  b.Node("BatchNormalization",
+         {c1, b.Const("s", Rand({16}, 3)), b.Const("bb", Rand({16}, 4)), b.Const("m", Rand({16}, 5)), b.Const("v", var)},
+         {n1});
+  b.Node("Relu", {n1}, {r1});
+  int c2 = b.Unknown("c2"), r2 = b.Unknown("r2");
+  b.Node("Conv", {r1, b.Const("w2", Rand({96, 16, 1, 1}, 7))}, {c2});
+  b.Node("Clip", {c2, b.Const("lo", Tensor::Scalar(0.f)), b.Const("hi", Tensor::Scalar(0.5f))}, {r2});
+  int c3 = b.Unknown("c3"), out1 = b.Unknown("out1");
+  b.Node("Conv", {r2, b.Const("w3", Rand({96, 24, 3, 3}, 8)), b.Const("b3", Rand({96}, 9))}, {c3},
+         {{"pads", Ints({1, 1, 1, 1})}, {"group", Ints({})}});
+  b.g.nodes.back().attributes.pop_back();
+  Attribute grp;
+  grp.kind = Attribute::Kind::kInt;
+  grp.i = 4;
+  b.g.nodes.back().attributes.push_back({"group", grp});
+  b.Node("LeakyRelu", {c3}, {out1}, {{"alpha", Flt(0.2f)}});
+  int out2 = b.Unknown("out2"), out3 = b.Unknown("out3");
+  b.Node("Conv", {r1, b.Const("w4", Rand({8, 16, 1, 1}, 10))}, {out2});
+  b.Node("Relu", {out2}, {out3});
+  b.g.outputs = {out1, out2, out3};
+  Status st = PrepareGraph(b.g);
+  EXPECT_TRUE(st.ok()) << st.message();
+  return b.g;
+}
+
+std::map<std::string, Tensor> RunModel(const Graph& g, bool optimize, int threads, size_t* nodes = nullptr) {
+  ExecutorOptions o;
+  o.num_threads = threads;
+  o.optimize = optimize;
+  auto ex = Executor::Create(g, o);
+  EXPECT_TRUE(ex.ok()) << ex.status().message();
+  if (nodes) *nodes = (*ex)->graph().nodes.size();
+  std::map<std::string, Tensor> outs;
+  Status st = (*ex)->Run({{"x", Rand({1, 8, 12, 12}, 99)}}, &outs);
+  EXPECT_TRUE(st.ok()) << st.message();
+  return outs;
+}
+
+TEST(ExecutionOptimize, SameOutputsFewerNodesCallerGraphUntouched) {
+  Graph g = MakeGraph();
+  const size_t before = g.nodes.size();
+  size_t plain_nodes = 0, opt_nodes = 0;
+  auto plain = RunModel(g, false, 1, &plain_nodes);
+  auto opt = RunModel(g, true, 1, &opt_nodes);
+  EXPECT_EQ(g.nodes.size(), before);
+  EXPECT_EQ(plain_nodes, before);
+  EXPECT_EQ(opt_nodes, before - 4);  // BN, Relu, Clip, LeakyRelu gone; Relu after out2 stays
+  for (const Node& n : g.nodes) EXPECT_FALSE(n.HasAttr("dopt.fused_activation")) << n.Describe();
+  ASSERT_EQ(plain.size(), 3u);
+  for (const auto& kv : plain) {
+    const Tensor& a = kv.second;
+    const Tensor& b = opt.at(kv.first);
+    ASSERT_EQ(a.shape(), b.shape()) << kv.first;
+    const double tol = 1e-4;  // BN folding rounds differently
+    for (int64_t i = 0; i < a.numel(); ++i)
+      ASSERT_NEAR(a.data<float>()[i], b.data<float>()[i], tol * (1 + std::fabs(a.data<float>()[i]))) << kv.first << i;
+  }
+  // Clip(0, 0.5) really applied, LeakyRelu really applied.
+  float mx = -1, mn = 1;
+  for (int64_t i = 0; i < opt["out1"].numel(); ++i) mn = std::min(mn, opt["out1"].data<float>()[i]);
+  for (int64_t i = 0; i < opt["out3"].numel(); ++i) mx = std::max(mx, opt["out3"].data<float>()[i]);
+  EXPECT_LT(mn, 0.f);
+  EXPECT_GE(mx, 0.f);
+}
+
+TEST(ExecutionOptimize, FusedActivationEqualsSeparateRelu) {
+  Graph g = MakeGraph();
+  // Without BN (only fusion differs), the fused outputs must be bit-identical: drop BN by
+  // checking out3 = Relu(out2), computed by the unfused Relu in both runs.
+  auto opt = RunModel(g, true, 1);
+  for (int64_t i = 0; i < opt["out2"].numel(); ++i) {
+    float v = opt["out2"].data<float>()[i];
+    EXPECT_EQ(opt["out3"].data<float>()[i], v > 0 ? v : 0.f);
+  }
+}
+
+TEST(ExecutionOptimize, ResultsDoNotDependOnThreadCount) {
+  Graph g = MakeGraph();
+  auto one = RunModel(g, true, 1);
+  auto two = RunModel(g, true, 2);
+  auto three = RunModel(g, true, 3);
+  for (const auto& kv : one) {
+    ASSERT_EQ(0, std::memcmp(kv.second.raw(), two.at(kv.first).raw(), kv.second.nbytes())) << kv.first;
+    ASSERT_EQ(0, std::memcmp(kv.second.raw(), three.at(kv.first).raw(), kv.second.nbytes())) << kv.first;
+  }
+}
+
+TEST(ExecutionOptimize, RepeatedRunsGiveTheSameResult) {
+  Graph g = MakeGraph();
+  ExecutorOptions o;
+  o.num_threads = 2;
+  o.optimize = true;
+  auto ex = Executor::Create(g, o);
+  ASSERT_TRUE(ex.ok());
+  std::map<std::string, Tensor> a, b;
+  ASSERT_TRUE((*ex)->Run({{"x", Rand({1, 8, 12, 12}, 99)}}, &a).ok());
+  ASSERT_TRUE((*ex)->Run({{"x", Rand({1, 8, 12, 12}, 99)}}, &b).ok());
+  for (const auto& kv : a) ASSERT_EQ(0, std::memcmp(kv.second.raw(), b.at(kv.first).raw(), kv.second.nbytes()));
+}
+
+TEST(HalfToFloatArray, MatchesScalarConversionForAllValues) {
+  std::vector<uint16_t> h(65536);
+  for (int i = 0; i < 65536; ++i) h[i] = (uint16_t)i;
+  std::vector<float> f(65536);
+  kernels::HalfToFloatArray(h.data(), f.data(), 65536);
+  for (int i = 0; i < 65536; ++i) {
+    float want = HalfToFloat((uint16_t)i);
+    ASSERT_EQ(0, std::memcmp(&want, &f[i], 4)) << std::hex << i;
+  }
+}
+
+}  // namespace
+}  // namespace dopt
