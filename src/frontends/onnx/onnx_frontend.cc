@@ -474,6 +474,11 @@ StatusOr<std::string> SerializeOnnxModel(const Graph& g) {
   }
   for (int id : g.inputs)
     if (!written.count(g.values[id].name)) WriteValueInfo(g.values[id], gp->add_input());
+  // IR < 4 requires every initializer to be listed among the graph inputs too.
+  if (model.ir_version() < 4) {
+    for (int v : inits)
+      if (!written.count(g.values[v].name)) WriteValueInfo(g.values[v], gp->add_input());
+  }
   // Outputs.
   std::unordered_map<std::string, const dopt_onnx::ValueInfoProto*> orig_out;
   for (const auto& vi : original.output()) orig_out[vi.name()] = &vi;
