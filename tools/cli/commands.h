@@ -5,10 +5,22 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
 
 namespace dopt_cli {
 
 // check-config, make-bin, inspect (tools/cli/data_commands.cc).
 std::function<int()> AddDataCommands(CLI::App& app);
+
+}  // namespace dopt_cli
+
+namespace dopt_cli {
+
+// The original tool's quantization flags (`dopt -m 0 ...`, tools/cli/quantize_command.cc).
+struct QuantizeFlags {
+  int mode = -1, framework = 0;
+  std::string model, weight, cal_conf, output, input_format, input_shape, out_nodes, compress_conf;
+};
+int RunQuantizeCommand(const QuantizeFlags& flags);
 
 }  // namespace dopt_cli

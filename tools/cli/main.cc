@@ -238,5 +238,6 @@ int main(int argc, char** argv) {
     std::cout << app.help();
     return 2;
   }
-  return Fail(dopt::Unimplemented("quantization (-m 0) is not implemented yet; use 'dopt run' to run a float model"));
+  return dopt_cli::RunQuantizeCommand(
+      {mode, framework, model, weight, cal_conf, output, input_format, input_shape, out_nodes, compress_conf});
 }
