@@ -98,6 +98,7 @@ def float32_opset13(src, dst):
     keep = [i for i in m.graph.input if i.name not in init_names]
     del m.graph.input[:]
     m.graph.input.extend(keep)
+    m.ir_version = max(m.ir_version, 7)
     m = version_converter.convert_version(m, 13)
     onnx.checker.check_model(m)
     onnx.save(m, dst)
