@@ -12,6 +12,9 @@ namespace dopt_cli {
 // check-config, make-bin, inspect (tools/cli/data_commands.cc).
 std::function<int()> AddDataCommands(CLI::App& app);
 
+// qdq-export, hidden: writes the QDQ model of a model + compress_conf (tools/cli/qdq_commands.cc).
+std::function<int()> AddQdqCommands(CLI::App& app);
+
 }  // namespace dopt_cli
 
 namespace dopt_cli {
