@@ -26,4 +26,7 @@ struct QuantizeFlags {
 };
 int RunQuantizeCommand(const QuantizeFlags& flags);
 
+// upgrade-opset, hidden (tools/cli/upgrade_command.cc).
+std::function<int()> AddUpgradeCommand(CLI::App& app);
+
 }  // namespace dopt_cli
