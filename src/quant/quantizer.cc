@@ -16,10 +16,10 @@
 #include "passes/apply_exclusions.h"
 #include "passes/compute_quant_params.h"
 #include "passes/cut_graph.h"
-#include "passes/fold_batchnorm.h"
 #include "passes/mark_quantizable.h"
 #include "passes/upgrade_opset.h"
 #include "quant/compress_conf.h"
+#include "quant/prepare.h"
 #include "quant/qdq.h"
 #include "quant/quant_selection.h"
 
@@ -123,9 +123,13 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   {
     std::vector<std::pair<std::string, Shape>> shapes;
     for (const CalibInput& in : req.inputs) shapes.emplace_back(in.name, in.shape);
+    PassManager cut;
+    cut.Add(std::make_unique<CutGraphPass>(shapes, req.out_nodes));
+    DOPT_RETURN_IF_ERROR(cut.Run(graph, &sum.passes).WithContext(o.model));
+    // The rewrites the int8 simulation (dopt run --compress_conf) repeats: plan names refer
+    // to the graph after them.
+    DOPT_RETURN_IF_ERROR(PrepareForQuantization(graph, &sum.passes).WithContext(o.model));
     PassManager pm;
-    pm.Add(std::make_unique<CutGraphPass>(shapes, req.out_nodes));
-    pm.Add(std::make_unique<FoldBatchNormPass>());
     pm.Add(std::make_unique<MarkQuantizablePass>(&sel));
     pm.Add(std::make_unique<ApplyExclusionsPass>(req.exclude_ops, &sel));
     DOPT_RETURN_IF_ERROR(pm.Run(graph, &sum.passes).WithContext(o.model));
@@ -177,6 +181,9 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   // compress_conf, both serialized before anything is written.
   if (!plan.ops.empty() && sum.source_opset < 13) {
     DOPT_RETURN_IF_ERROR(UpgradeOpset(graph, 13).WithContext(o.model + ": upgrading to opset 13 for QDQ"));
+    // SerializeOnnxModel takes opset_import and ir_version from the source bytes when it has
+    // them; write the model-level fields from the IR instead so the new opset is recorded.
+    graph.info.source_bytes.reset();
   }
   DOPT_RETURN_IF_ERROR(InsertQDQ(graph, plan).WithContext(o.model));
   sum.output_opset = DefaultOpset(graph);
