@@ -22,7 +22,7 @@ preprocess_parameter: {
   input_file_path: "calib.bin"   // relative to this file's folder
 }
 // dopt's own fields (all optional):
-// calibration_method: "percentile"   // minmax | kl | percentile | mse
+// calibration_method: "mse"   // minmax | kl | percentile | mse (default mse)
 // percentile: 99.99
 // per_channel: true
 // symmetric_activations: false

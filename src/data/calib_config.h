@@ -28,7 +28,7 @@ struct PreprocessSpec {
 
 // The calibration method used when the config does not set calibration_method (chosen by
 // measurement, see docs/quantization.md).
-inline constexpr const char* kDefaultCalibrationMethod = "percentile";
+inline constexpr const char* kDefaultCalibrationMethod = "mse";
 
 struct CalibConfig {
   std::string config_path;  // absolute
