@@ -347,7 +347,9 @@ class QdqBuilder {
     DOPT_ASSIGN_OR_RETURN(int xq, ActivationPair(node, node.inputs[xi], op.input));
     DOPT_ASSIGN_OR_RETURN(int wq, WeightDQ(node, node.inputs[wi], op.weight));
     int bq = -1;
-    if (bi >= 0) DOPT_ASSIGN_OR_RETURN(bq, BiasDQ(node, node.inputs[bi], op));
+    if (bi >= 0) {
+      DOPT_ASSIGN_OR_RETURN(bq, BiasDQ(node, node.inputs[bi], op));
+    }
     Node& n = g_.nodes[ni];
     n.inputs[xi] = xq;
     n.inputs[wi] = wq;
