@@ -230,6 +230,7 @@ int main(int argc, char** argv) {
 
   auto run_data_command = dopt_cli::AddDataCommands(app);
   auto run_qdq_command = dopt_cli::AddQdqCommands(app);
+  auto run_upgrade_command = dopt_cli::AddUpgradeCommand(app);
   app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);
@@ -241,6 +242,7 @@ int main(int argc, char** argv) {
 
   if (int rc = run_data_command(); rc >= 0) return rc;
   if (int rc = run_qdq_command(); rc >= 0) return rc;
+  if (int rc = run_upgrade_command(); rc >= 0) return rc;
   if (*run_cmd) {
     Status st = RunModel(run);
     return st.ok() ? 0 : Fail(st);
@@ -253,5 +255,6 @@ int main(int argc, char** argv) {
     std::cout << app.help();
     return 2;
   }
-  return Fail(dopt::Unimplemented("quantization (-m 0) is not implemented yet; use 'dopt run' to run a float model"));
+  return dopt_cli::RunQuantizeCommand(
+      {mode, framework, model, weight, cal_conf, output, input_format, input_shape, out_nodes, compress_conf});
 }
