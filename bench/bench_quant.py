@@ -18,11 +18,14 @@ preprocessing, one run:
 * ORT: quantize_static(QDQ, per_channel=True, int8 activations and weights), once per
   calibration method (MinMax, Entropy, Percentile), each in a child process.
 * dopt: `dopt -m 0 --framework 5 ... --compress_conf` in a child process (the original tool's
-  flags). When this dopt cannot quantize yet, its row says 'not available'.
-* Wall time and peak RSS are those of the child process (os.wait4's rusage: ru_maxrss), so
-  they include model loading, calibration and writing the model.
+  flags), once with dopt's default calibration method and once per method set through the
+  config's calibration_method field (minmax, kl, percentile, mse). When this dopt cannot
+  quantize yet, its row says 'not available'.
+* Wall time and peak RSS are those of the child process (os.wait4's rusage: ru_maxrss, taken
+  in a small helper process so the child does not inherit this script's pages), so they
+  include start-up, model loading, calibration and writing the model.
 
-Example (about 5 minutes on 2 cores):
+Example (about 6 minutes on 2 cores):
   python3 bench/bench_quant.py --dopt build/dopt
 """
 import argparse
@@ -120,8 +123,11 @@ def top1(model, x, labels):
 
 # ---- child processes ----
 
-def run_child(cmd):
-    """Runs cmd; returns (exit code, wall s, peak RSS MiB of exactly this child via wait4, output)."""
+def measure(cmd):
+    """In a small helper process: runs cmd, returns (exit code, wall s, peak RSS MiB of exactly
+    that child from os.wait4, output). The helper matters: a child forked straight from this
+    script would start with the script's own resident pages (the evaluation images) and
+    ru_maxrss would count them."""
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     chunks = []
@@ -133,6 +139,15 @@ def run_child(cmd):
     _, status, ru = os.wait4(p.pid, 0)
     p.returncode = os.waitstatus_to_exitcode(status)
     return p.returncode, time.perf_counter() - t0, ru.ru_maxrss / 1024.0, b"".join(chunks).decode(errors="replace")
+
+
+def run_child(cmd):
+    """measure(cmd) in a fresh helper interpreter (see measure)."""
+    import json
+    p = subprocess.run([sys.executable, os.path.abspath(__file__), "--measure", "--"] + list(cmd),
+                       capture_output=True, text=True)
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    return r["rc"], r["wall"], r["rss"], r["log"]
 
 
 def ort_child(method, model, calib_bin, out):
@@ -168,7 +183,14 @@ def main():
     ap.add_argument("--methods", nargs="*", default=ORT_METHODS, help="ORT calibration methods")
     ap.add_argument("--dopt_conf_extra", default="", help="extra NotrainParameter lines for dopt's config")
     ap.add_argument("--keep", help="keep the work files in this folder")
+    ap.add_argument("--dopt_methods", nargs="*", default=["", "minmax", "kl", "percentile", "mse"],
+                    help="dopt calibration_method values ('' = dopt's default)")
     ap.add_argument("--ort-child", nargs=4, metavar=("METHOD", "MODEL", "CALIB_BIN", "OUT"), help=argparse.SUPPRESS)
+    if len(sys.argv) > 2 and sys.argv[1] == "--measure":
+        import json
+        rc, wall, rss, log = measure(sys.argv[3:])
+        print(json.dumps({"rc": rc, "wall": wall, "rss": rss, "log": log[-4000:]}))
+        return 0
     a = ap.parse_args()
     if a.ort_child:
         ort_child(*a.ort_child)
@@ -185,23 +207,30 @@ def main():
     print(f"model: {MODEL} -> float32 opset 13; calibration images: 100; evaluation images: {xe.shape[0]}", flush=True)
     rows = [("float32 (ORT)", "-", "-", top1(fmodel, xe, ye)), ("float16 original (ORT)", "-", "-", top1(MODEL, xe, ye))]
 
-    # dopt
-    conf = os.path.join(work, "dopt_config.prototxt")
-    with open(conf, "w") as f:
-        f.write('strategy: "Quant_INT8-8"\ndevice: USE_CPU\n')
-        f.write(f'preprocess_parameter: {{\n  input_type: BINARY\n  input_file_path: "{calib_bin}"\n}}\n')
-        if a.dopt_conf_extra:
-            f.write(a.dopt_conf_extra + "\n")
-    qd = os.path.join(work, "dopt_int8.onnx")
-    rc, wall, rss, log = run_child([dopt, "-m", "0", "--framework", "5", "--model", fmodel, "--cal_conf", conf,
-                                    "--output", qd, "--input_format", "NCHW", "--input_shape", "data_0: 1,3,224,224",
-                                    "--compress_conf", os.path.join(work, "dopt_param")])
-    if rc == 0 and os.path.exists(qd):
-        rows.append(("dopt -m 0 (default method)", f"{wall:.1f}", f"{rss:.0f}", top1(qd, xe, ye)))
-    else:
-        last = [l for l in log.splitlines() if l.strip()][-1:] or [""]
-        print(f"dopt: not available ({last[0]})", flush=True)
-        rows.append(("dopt -m 0", "not available", "not available", None))
+    # dopt, once per calibration method
+    for dm in a.dopt_methods:
+        tag = dm or "default"
+        conf = os.path.join(work, f"dopt_config_{tag}.prototxt")
+        with open(conf, "w") as f:
+            f.write('strategy: "Quant_INT8-8"\ndevice: USE_CPU\n')
+            f.write(f'preprocess_parameter: {{\n  input_type: BINARY\n  input_file_path: "{calib_bin}"\n}}\n')
+            if dm:
+                f.write(f'calibration_method: "{dm}"\n')
+            if a.dopt_conf_extra:
+                f.write(a.dopt_conf_extra + "\n")
+        qd = os.path.join(work, f"dopt_{tag}.onnx")
+        rc, wall, rss, log = run_child([dopt, "-m", "0", "--framework", "5", "--model", fmodel, "--cal_conf", conf,
+                                        "--output", qd, "--input_format", "NCHW", "--input_shape", "data_0: 1,3,224,224",
+                                        "--compress_conf", os.path.join(work, f"dopt_{tag}.param")])
+        if rc == 0 and os.path.exists(qd):
+            rows.append((f"dopt -m 0, {tag}", f"{wall:.1f}", f"{rss:.0f}", top1(qd, xe, ye)))
+            print(f"dopt {tag}: {wall:.1f} s, {rss:.0f} MiB", flush=True)
+        else:
+            last = [l for l in log.splitlines() if l.strip()][-1:] or [""]
+            print(f"dopt {tag}: not available ({last[0]})", flush=True)
+            rows.append((f"dopt -m 0, {tag}", "not available", "not available", None))
+            if "not implemented" in last[0]:
+                break
 
     for m in a.methods:
         qo = os.path.join(work, f"ort_{m}.onnx")

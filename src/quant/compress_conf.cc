@@ -52,14 +52,15 @@ Status CheckTensor(const TensorQuant& q, const std::string& where) {
 
 // ---- text and JSON ----
 
-std::string Num(double v) {
+// Text shows 6 significant digits; JSON 9, enough to give back every float32 exactly.
+std::string Num(double v, int digits = 6) {
   if (!std::isfinite(v)) return std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf";
   char b[40];
-  std::snprintf(b, sizeof(b), "%.9g", v);
+  std::snprintf(b, sizeof(b), "%.*g", digits, v);
   return b;
 }
 
-std::string JsonNum(double v) { return std::isfinite(v) ? Num(v) : "null"; }
+std::string JsonNum(double v) { return std::isfinite(v) ? Num(v, 9) : "null"; }
 
 std::string JsonStr(const std::string& s) {
   std::string o = "\"";
@@ -216,7 +217,6 @@ StatusOr<std::string> SerializeCompressConf(const QuantPlan& plan) {
     p->set_weight_input_index(op.weight_input_index);
     ToProto(op.input, p->mutable_activation());
     ToProto(op.weight, p->mutable_weight());
-    p->set_has_bias(op.has_bias);
     if (op.has_bias) ToProto(op.bias, p->mutable_bias());
   }
   for (const ExcludedOp& e : plan.excluded) {
@@ -259,7 +259,7 @@ StatusOr<QuantPlan> ParseCompressConf(const std::string& bytes, const std::strin
     q.input = FromProto(op.activation());
     q.weight = FromProto(op.weight());
     if (q.weight.tensor.empty()) q.weight.tensor = op.weight_name();
-    q.has_bias = op.has_bias();
+    q.has_bias = op.has_bias();  // the bias message is present
     if (q.has_bias) q.bias = FromProto(op.bias());
     const std::string where = name + ": op '" + q.node + "'";
     DOPT_RETURN_IF_ERROR(CheckTensor(q.input, where + " activation"));

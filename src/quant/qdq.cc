@@ -236,7 +236,6 @@ class QdqBuilder {
     AddNode("DequantizeLinear", base + "_DequantizeLinear", {q_id, s_id, z_id}, dq, attrs);
     const DType wt = g_.value(w).dtype;
     int out = IsHalf(wt) ? AddCast(dq, wt, base + "_dequantized_" + (wt == DType::kFloat16 ? "fp16" : "bf16")) : dq;
-    touched_.push_back(w);
     w_cache_[key] = out;
     return out;
   }
@@ -306,7 +305,6 @@ class QdqBuilder {
     AddNode("DequantizeLinear", base + "_DequantizeLinear", {q_id, s_id}, dq, attrs);
     const DType bt = g_.value(b).dtype;
     int out = IsHalf(bt) ? AddCast(dq, bt, base + "_dequantized_" + (bt == DType::kFloat16 ? "fp16" : "bf16")) : dq;
-    touched_.push_back(b);
     b_cache_[key] = out;
     return out;
   }
@@ -347,7 +345,9 @@ class QdqBuilder {
     DOPT_ASSIGN_OR_RETURN(int xq, ActivationPair(node, node.inputs[xi], op.input));
     DOPT_ASSIGN_OR_RETURN(int wq, WeightDQ(node, node.inputs[wi], op.weight));
     int bq = -1;
-    if (bi >= 0) DOPT_ASSIGN_OR_RETURN(bq, BiasDQ(node, node.inputs[bi], op));
+    if (bi >= 0) {
+      DOPT_ASSIGN_OR_RETURN(bq, BiasDQ(node, node.inputs[bi], op));
+    }
     Node& n = g_.nodes[ni];
     n.inputs[xi] = xq;
     n.inputs[wi] = wq;
@@ -356,11 +356,12 @@ class QdqBuilder {
     return Status::Ok();
   }
 
-  // Weights and biases that no node reads any more are dropped from the model.
+  // Initializers that no node reads (the float weights and biases replaced here, and those a
+  // graph pass such as BatchNormalization folding left behind) are dropped from the model.
   void DropUnusedInitializers() {
     auto consumers = g_.Consumers();
     std::unordered_set<int> outs(g_.outputs.begin(), g_.outputs.end());
-    for (int v : touched_) {
+    for (int v = 0; v < (int)g_.values.size(); ++v) {
       Value& val = g_.value(v);
       if (!val.initializer || !consumers[v].empty() || outs.count(v)) continue;
       val.initializer.reset();
@@ -373,7 +374,6 @@ class QdqBuilder {
   int opset_;
   std::unordered_set<std::string> node_names_;
   std::map<std::string, int> act_cache_, w_cache_, b_cache_;
-  std::vector<int> touched_;
 };
 
 }  // namespace

@@ -50,7 +50,7 @@ def plan_text(plan: dict) -> str:
     for op in plan["ops"]:
         body = [f"name: {_quote(op['name'])}", f"type: {_quote(op['type'])}", f"weight_name: {_quote(op['weight']['tensor'])}",
                 f"weight_input_index: {op['weight_input_index']}", "activation " + _tensor_text(op["activation"]),
-                "weight " + _tensor_text(op["weight"]), f"has_bias: {'true' if 'bias' in op else 'false'}"]
+                "weight " + _tensor_text(op["weight"])]
         if "bias" in op:
             body.append("bias " + _tensor_text(op["bias"]))
         lines.append("op { " + " ".join(body) + " }")

@@ -69,7 +69,9 @@ TEST(CompressConf, RoundTrip) {
     EXPECT_EQ(q->ops[i].has_bias, p.ops[i].has_bias);
     EXPECT_TRUE(Same(q->ops[i].input, p.ops[i].input)) << i;
     EXPECT_TRUE(Same(q->ops[i].weight, p.ops[i].weight)) << i;
-    if (p.ops[i].has_bias) EXPECT_TRUE(Same(q->ops[i].bias, p.ops[i].bias)) << i;
+    if (p.ops[i].has_bias) {
+      EXPECT_TRUE(Same(q->ops[i].bias, p.ops[i].bias)) << i;
+    }
   }
   ASSERT_EQ(q->excluded.size(), 2u);
   EXPECT_EQ(q->excluded[1].node, "conv9");

@@ -57,7 +57,7 @@ Graph TwoConvs(DType dt = DType::kFloat32) {
   x.rank_known = true;
   x.shape = {1, 2, 2, 2};
   g.inputs.push_back(g.AddValue(x));
-  int w = add("w", Floats(dt, {3, 2, 1, 1}, {1.25f, 1.75f, 100.f, -0.375f, -100.f, 0.5f}));
+  int w = add("w", Floats(dt, {3, 2, 1, 1}, {1.25f, 1.75f, 100.f, -0.375f, -200.f, 0.5f}));
   int b = add("b", Floats(dt, {3}, {1.0f, -0.3f, 7.0f}));
   int w2 = add("w2", Floats(dt, {1, 2, 1, 1}, {0.75f, -0.25f}));
   int y1 = add("y1"), y2 = add("y2"), r = add("r");
@@ -138,7 +138,7 @@ TEST(InsertQDQ, WeightsBiasAndSharedActivation) {
   // w / scale per output channel, ties to even, saturated:
   //   ch0 s=0.5:  1.25 -> 2.5 -> 2,   1.75 -> 3.5 -> 4
   //   ch1 s=0.25: 100 -> 400 -> 127,  -0.375 -> -1.5 -> -2
-  //   ch2 s=1:    -100 -> -128,       0.5 -> 0
+  //   ch2 s=1:    -200 -> -128,       0.5 -> 0
   EXPECT_EQ(InitValues(g, "w_quantized"), (std::vector<double>{2, 4, 127, -2, -128, 0}));
   EXPECT_EQ(g.value(g.FindValue("w_quantized")).dtype, DType::kInt8);
   EXPECT_EQ(InitValues(g, "w_scale"), (std::vector<double>{0.5, 0.25, 1.0}));
