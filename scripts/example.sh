@@ -2,9 +2,13 @@
 # The main job: install dopt with pip and run it on the bundled example model.
 #   bash scripts/example.sh
 # Installs the build dependencies, runs `pip install .` (scikit-build-core builds the C++
-# project with CMake and puts the `dopt` executable on PATH), then runs
-#   dopt run --model examples/tiny_cnn.onnx --input input=examples/input.npy --output_dir out/
-# and prints the outputs.
+# project with CMake and puts the `dopt` executable on PATH), then quantizes the bundled model
+# with the original tool's flags:
+#   dopt -m 0 --framework 5 --model examples/tiny_cnn.onnx --cal_conf examples/config.prototxt
+#        --output out/tiny_cnn_int8.onnx --input_format NCHW --input_shape "input: 1,1,8,8"
+#        --out_nodes "probs" --compress_conf out/tiny_cnn_param
+# (calibration data: examples/calib.bin, 32 samples), prints dopt's summary and the
+# compress_conf, and runs the float and the int8 model on examples/input.npy side by side.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -29,21 +33,25 @@ echo "example: using $DOPT ($("$DOPT" --version))" >&2
 if [[ ! -f examples/tiny_cnn.onnx || ! -f examples/input.npy ]]; then
   "$PYTHON" examples/make_tiny_cnn.py
 fi
+if [[ ! -f examples/calib.bin || ! -f examples/config.prototxt ]]; then
+  "$PYTHON" examples/make_calibration.py
+fi
 
 rm -rf out
 mkdir -p out
 set -x
-"$DOPT" run --model examples/tiny_cnn.onnx --input input=examples/input.npy --output_dir out/
+"$DOPT" -m 0 --framework 5 --model examples/tiny_cnn.onnx --cal_conf examples/config.prototxt \
+  --output out/tiny_cnn_int8.onnx --input_format NCHW --input_shape "input: 1,1,8,8" \
+  --out_nodes "probs" --compress_conf out/tiny_cnn_param
+"$DOPT" inspect out/tiny_cnn_param
+"$DOPT" run --model examples/tiny_cnn.onnx --input input=examples/input.npy --output_dir out/float
+"$DOPT" run --model out/tiny_cnn_int8.onnx --input input=examples/input.npy --output_dir out/int8
 { set +x; } 2>/dev/null
 
 "$PYTHON" - <<'PY'
-import glob
 import numpy as np
 np.set_printoptions(precision=5, suppress=True, linewidth=100)
-for f in sorted(glob.glob("out/*.npy")):
-    a = np.load(f)
-    print(f"{f}: {a.dtype} {list(a.shape)}")
-    print(a)
-    if a.ndim == 2 and a.shape[0] == 1:
-        print(f"  argmax = {int(a.argmax())}, sum = {float(a.sum()):.5f}")
+f, q = np.load("out/float/probs.npy"), np.load("out/int8/probs.npy")
+print(f"float probs: {f}\nint8  probs: {q}")
+print(f"max |float - int8| = {float(np.abs(f - q).max()):.5f}")
 PY

@@ -4,6 +4,7 @@
 #include <google/protobuf/text_format.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -191,6 +192,29 @@ StatusOr<CalibConfig> ParseCalibConfig(const std::string& text, const std::strin
   }
   std::vector<std::string> entries(msg.exclude_op().begin(), msg.exclude_op().end());
   cfg.exclude_ops = SplitExcludeOps(entries);
+
+  // dopt extensions.
+  if (msg.has_calibration_method()) {
+    static const std::vector<std::string> kMethods = {"minmax", "kl", "percentile", "mse"};
+    std::string m = msg.calibration_method();
+    for (char& c : m) c = (char)std::tolower((unsigned char)c);
+    if (m == "entropy") m = "kl";
+    if (std::find(kMethods.begin(), kMethods.end(), m) == kMethods.end()) {
+      return InvalidArgument(where + ": unknown calibration_method \"" + msg.calibration_method() +
+                             "\"; supported: minmax, kl, percentile, mse");
+    }
+    cfg.calibration_method = m;
+  }
+  cfg.percentile = msg.percentile();
+  if (!(cfg.percentile > 50.f && cfg.percentile <= 100.f)) {
+    return InvalidArgument(where + ": percentile " + FloatStr(cfg.percentile) + " must be above 50 and at most 100");
+  }
+  cfg.per_channel = msg.per_channel();
+  cfg.symmetric_activations = msg.symmetric_activations();
+  cfg.max_calibration_samples = msg.max_calibration_samples();
+  if (cfg.max_calibration_samples < 0) {
+    return InvalidArgument(where + ": max_calibration_samples must be >= 0 (0 = every sample)");
+  }
   return cfg;
 }
 

@@ -26,6 +26,10 @@ struct PreprocessSpec {
   std::vector<float> standard_deviation;  // empty, one value, or one per channel; 0 = no division
 };
 
+// The calibration method used when the config does not set calibration_method (chosen by
+// measurement, see docs/quantization.md).
+inline constexpr const char* kDefaultCalibrationMethod = "mse";
+
 struct CalibConfig {
   std::string config_path;  // absolute
   std::string strategy = "Quant_INT8-8";
@@ -34,6 +38,13 @@ struct CalibConfig {
   bool use_gpu = false;  // device: USE_GPU (dopt computes on the CPU either way)
   std::vector<PreprocessSpec> inputs;
   std::vector<std::string> exclude_ops;  // split on ';', trimmed, de-duplicated, in order
+
+  // dopt extensions (config fields >= 100; the original tool's configs set none of them).
+  std::string calibration_method = kDefaultCalibrationMethod;  // minmax | kl | percentile | mse
+  float percentile = 99.99f;            // for "percentile", in (50, 100]
+  bool per_channel = true;              // weights: one scale per output channel (else per tensor)
+  bool symmetric_activations = false;   // activations: zero point 0 (else asymmetric with an offset)
+  int64_t max_calibration_samples = 0;  // 0: every sample on offer
 };
 
 // The strategies dopt accepts ("Quant_INT8-8", "Quant_INT16-8").

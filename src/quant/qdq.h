@@ -12,6 +12,14 @@
 
 namespace dopt {
 
+struct QdqOptions {
+  // Refuse plans the model's ONNX opset cannot express (per-channel needs opset 13, 16-bit
+  // activations opset 21). The int8 simulation turns this off: dopt's executor runs
+  // QuantizeLinear/DequantizeLinear of any form whatever the model's opset.
+  bool check_opset = true;
+};
+
 Status InsertQDQ(Graph& graph, const QuantPlan& plan);
+Status InsertQDQ(Graph& graph, const QuantPlan& plan, const QdqOptions& options);
 
 }  // namespace dopt

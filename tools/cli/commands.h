@@ -5,11 +5,26 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
 
 namespace dopt_cli {
 
 // check-config, make-bin, inspect (tools/cli/data_commands.cc).
 std::function<int()> AddDataCommands(CLI::App& app);
+
+// qdq-export, hidden: writes the QDQ model of a model + compress_conf (tools/cli/qdq_commands.cc).
+std::function<int()> AddQdqCommands(CLI::App& app);
+
+}  // namespace dopt_cli
+
+namespace dopt_cli {
+
+// The original tool's quantization flags (`dopt -m 0 ...`, tools/cli/quantize_command.cc).
+struct QuantizeFlags {
+  int mode = -1, framework = 0;
+  std::string model, weight, cal_conf, output, input_format, input_shape, out_nodes, compress_conf;
+};
+int RunQuantizeCommand(const QuantizeFlags& flags);
 
 // upgrade-opset, hidden (tools/cli/upgrade_command.cc).
 std::function<int()> AddUpgradeCommand(CLI::App& app);

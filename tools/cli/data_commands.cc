@@ -1,6 +1,7 @@
 // Calibration-data subcommands: check-config (the dry run), make-bin and inspect.
 #include <sys/stat.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -20,6 +21,7 @@
 #include "data/sample_source.h"
 #include "frontends/load_model.h"
 #include "io/npy.h"
+#include "quant/compress_conf.h"
 
 namespace dopt_cli {
 
@@ -235,8 +237,31 @@ Status MakeBin(const MakeBinArgs& a) {
 
 // ---- inspect ----
 
-Status Inspect(const std::string& path) {
-  DOPT_ASSIGN_OR_RETURN(dopt::BinHeader h, dopt::ReadBinHeader(path));
+// A compress_conf file (the quantization parameters): printed readably or as JSON.
+Status InspectCompressConf(const std::string& path, bool json, const Status& bin_error) {
+  auto plan = dopt::ReadCompressConf(path);
+  if (!plan.ok()) {
+    if (plan.status().code() == dopt::StatusCode::kUnimplemented) return plan.status();
+    std::string lower = path;
+    for (char& c : lower) c = (char)std::tolower((unsigned char)c);
+    if (lower.size() >= 4 && lower.compare(lower.size() - 4, 4, ".bin") == 0) return bin_error;
+    return dopt::InvalidArgument(path + ": neither a calibration .bin file (" + bin_error.message() +
+                                 ") nor a compress_conf file");
+  }
+  if (!json) std::printf("file:         %s\n", dopt::AbsolutePath(path).c_str());
+  std::fputs(dopt::CompressConfToText(*plan, json).c_str(), stdout);
+  return Status::Ok();
+}
+
+Status Inspect(const std::string& path, bool json) {
+  auto header = dopt::ReadBinHeader(path);
+  if (!header.ok()) {
+    const dopt::StatusCode code = header.status().code();
+    if (code == dopt::StatusCode::kNotFound || code == dopt::StatusCode::kIoError) return header.status();
+    return InspectCompressConf(path, json, header.status());
+  }
+  if (json) return dopt::InvalidArgument(path + ": --json is for compress_conf files; this is a calibration .bin file");
+  const dopt::BinHeader& h = *header;
   std::ifstream in(path, std::ios::binary);
   if (!in) return dopt::IoError(path + ": cannot open for reading");
   in.seekg((std::streamoff)h.header_bytes);
@@ -304,8 +329,11 @@ std::function<int()> AddDataCommands(CLI::App& app) {
   mk->add_option("-o,--output", mb->output, "the .bin to write")->required();
 
   auto inspect_path = std::make_shared<std::string>();
-  CLI::App* ins = app.add_subcommand("inspect", "print a .bin file's header, shape and value statistics");
-  ins->add_option("file", *inspect_path, "the .bin file")->required();
+  auto inspect_json = std::make_shared<bool>(false);
+  CLI::App* ins = app.add_subcommand(
+      "inspect", "print a calibration .bin file's header and statistics, or a compress_conf file's parameters");
+  ins->add_option("file", *inspect_path, "a .bin file or a compress_conf file")->required();
+  ins->add_flag("--json", *inspect_json, "print a compress_conf file as JSON");
 
   return [=]() -> int {
     Status st;
@@ -314,7 +342,7 @@ std::function<int()> AddDataCommands(CLI::App& app) {
     } else if (*mk) {
       st = MakeBin(*mb);
     } else if (*ins) {
-      st = Inspect(*inspect_path);
+      st = Inspect(*inspect_path, *inspect_json);
     } else {
       return -1;
     }

@@ -19,6 +19,9 @@
 #include "frontends/load_model.h"
 #include "frontends/onnx/onnx_frontend.h"
 #include "io/npy.h"
+#include "quant/compress_conf.h"
+#include "quant/prepare.h"
+#include "quant/qdq.h"
 
 namespace {
 
@@ -89,6 +92,7 @@ struct RunArgs {
   std::string output_dir;
   int num_threads = 0;
   int repeat = 0;
+  std::string compress_conf;  // simulate the int8 model described by this file
 };
 
 Status RunModel(const RunArgs& a) {
@@ -97,6 +101,13 @@ Status RunModel(const RunArgs& a) {
     return dopt::InvalidArgument(a.output_dir + ": --output_dir exists and is not a directory");
   }
   DOPT_ASSIGN_OR_RETURN(dopt::Graph graph, dopt::LoadModel(a.model, a.framework));
+  if (!a.compress_conf.empty()) {  // the int8 model: same preparation as -m 0, then Q/DQ
+    DOPT_ASSIGN_OR_RETURN(dopt::QuantPlan plan, dopt::ReadCompressConf(a.compress_conf));
+    DOPT_RETURN_IF_ERROR(dopt::PrepareForQuantization(graph).WithContext(a.model));
+    dopt::QdqOptions qo;
+    qo.check_opset = false;
+    DOPT_RETURN_IF_ERROR(dopt::InsertQDQ(graph, plan, qo).WithContext(a.compress_conf));
+  }
   std::map<std::string, dopt::Tensor> feeds;
   for (const std::string& spec : a.inputs) {
     size_t eq = spec.find('=');
@@ -207,6 +218,8 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--input", run.inputs, "NAME=FILE.npy or NAME=FILE.bin (repeatable)")->required();
   run_cmd->add_option("--output_dir", run.output_dir, "folder for <output name>.npy files")->required();
   run_cmd->add_option("--num_threads", run.num_threads, "threads (default: all cores)");
+  run_cmd->add_option("--compress_conf", run.compress_conf,
+                      "simulate the int8 model: apply this compress_conf's quantization (Q/DQ) before running");
   run_cmd->add_option("--repeat", run.repeat, "run the forward N more times and print forward_ms_median")
       ->check(CLI::NonNegativeNumber);
 
@@ -217,6 +230,7 @@ int main(int argc, char** argv) {
   resave_cmd->add_option("--output", resave_output, "ONNX file to write (never the input)")->required();
 
   auto run_data_command = dopt_cli::AddDataCommands(app);
+  auto run_qdq_command = dopt_cli::AddQdqCommands(app);
   auto run_upgrade_command = dopt_cli::AddUpgradeCommand(app);
   app.require_subcommand(0, 1);
   try {
@@ -228,6 +242,7 @@ int main(int argc, char** argv) {
   }
 
   if (int rc = run_data_command(); rc >= 0) return rc;
+  if (int rc = run_qdq_command(); rc >= 0) return rc;
   if (int rc = run_upgrade_command(); rc >= 0) return rc;
   if (*run_cmd) {
     Status st = RunModel(run);
@@ -241,5 +256,6 @@ int main(int argc, char** argv) {
     std::cout << app.help();
     return 2;
   }
-  return Fail(dopt::Unimplemented("quantization (-m 0) is not implemented yet; use 'dopt run' to run a float model"));
+  return dopt_cli::RunQuantizeCommand(
+      {mode, framework, model, weight, cal_conf, output, input_format, input_shape, out_nodes, compress_conf});
 }

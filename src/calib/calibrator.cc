@@ -1,0 +1,110 @@
+#include "calib/calibrator.h"
+
+#include <cstring>
+#include <memory>
+
+#include "calib/observers.h"
+#include "common/progress.h"
+#include "executor/executor.h"
+#include "ir/shape_inference.h"
+
+namespace dopt {
+
+namespace {
+
+// The first `n` samples (dim 0) of a float32 batch.
+Tensor Prefix(const Tensor& t, int64_t n) {
+  Shape s = t.shape();
+  s[0] = n;
+  Tensor out(DType::kFloat32, s);
+  std::memcpy(out.raw(), t.raw(), out.nbytes());
+  return out;
+}
+
+// An executor for one batch size: the graph itself when its inputs already have it, else a
+// copy re-shaped (and re-prepared) for it.
+struct Runner {
+  std::unique_ptr<Graph> copy;
+  std::unique_ptr<Executor> exec;
+};
+
+StatusOr<Runner> MakeRunner(const Graph& graph, int64_t batch, const ExecutorOptions& eo) {
+  Runner r;
+  bool same = true;
+  for (int id : graph.inputs) {
+    const Value& v = graph.value(id);
+    if (!v.rank_known || v.shape.empty() || v.shape[0] != batch) same = false;
+  }
+  const Graph* g = &graph;
+  if (!same) {
+    r.copy = std::make_unique<Graph>(graph);
+    for (Value& v : r.copy->values) v.folded.reset();
+    for (int id : r.copy->inputs) {
+      Value& v = r.copy->value(id);
+      if (v.rank_known && !v.shape.empty()) v.shape[0] = batch;
+    }
+    Status st = PrepareGraph(*r.copy);
+    if (!st.ok()) return st.WithContext("preparing the graph for a batch of " + std::to_string(batch));
+    g = r.copy.get();
+  }
+  DOPT_ASSIGN_OR_RETURN(r.exec, Executor::Create(*g, eo));
+  return r;
+}
+
+}  // namespace
+
+StatusOr<CalibrationResult> Calibrate(const Graph& graph, const std::vector<std::string>& tensors,
+                                      CalibrationStream& stream, const CalibratorOptions& o) {
+  std::vector<int> ids;
+  for (const std::string& t : tensors) {
+    int id = graph.FindValue(t);
+    if (id < 0) return Internal("calibration: no tensor '" + t + "' in the graph");
+    ids.push_back(id);
+  }
+  ExecutorOptions eo;
+  eo.num_threads = o.num_threads;
+  std::map<int64_t, Runner> runners;  // by batch size
+  std::unique_ptr<HistogramObserver> observer;
+
+  int64_t total = stream.num_samples();
+  if (o.max_samples > 0 && o.max_samples < total) total = o.max_samples;
+  Progress progress("calibrating", total);
+  if (!o.progress) progress.set_tty(false);
+  CalibrationResult res;
+  std::map<std::string, Tensor> feeds, outputs;
+  while (res.samples < total) {
+    DOPT_ASSIGN_OR_RETURN(bool more, stream.NextBatch(&feeds));
+    if (!more) break;
+    int64_t b = feeds.begin()->second.dim(0);
+    if (res.samples + b > total) {
+      b = total - res.samples;
+      for (auto& kv : feeds) kv.second = Prefix(kv.second, b);
+    }
+    auto it = runners.find(b);
+    if (it == runners.end()) {
+      DOPT_ASSIGN_OR_RETURN(Runner r, MakeRunner(graph, b, eo));
+      it = runners.emplace(b, std::move(r)).first;
+    }
+    // One observer for every runner: value ids are the same in the copies.
+    if (!observer) observer = std::make_unique<HistogramObserver>(ids, o.num_bins, it->second.exec->pool());
+    outputs.clear();
+    Status st = it->second.exec->Run(feeds, &outputs, observer.get());
+    if (!st.ok()) return st.WithContext("calibration batch " + std::to_string(res.batches + 1));
+    res.samples += b;
+    ++res.batches;
+    if (o.progress) progress.Update(res.samples);
+  }
+  if (o.progress) progress.Finish();
+  res.skipped = stream.samples_skipped();
+  if (res.samples == 0) return InvalidArgument("calibration: the calibration data yielded no usable sample");
+  for (int id : ids) {
+    const Histogram* h = observer->Find(id);
+    if (!h || h->empty()) continue;
+    const std::string& name = graph.value(id).name;
+    res.ranges[name] = ComputeRange(*h, o.method, o.range);
+    res.minmax[name] = {h->min(), h->max()};
+  }
+  return res;
+}
+
+}  // namespace dopt

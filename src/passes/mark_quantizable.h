@@ -1,0 +1,23 @@
+// Marks the ops to quantize: Conv, ConvTranspose, Gemm and MatMul whose weight is a float
+// initializer and whose other operand is a float activation. Ops of those types that do not
+// qualify are recorded as excluded with the reason. Unnamed (or duplicate-named) quantizable
+// nodes get a unique name, since the plan refers to ops by name; that is the only change
+// it makes to the graph.
+#pragma once
+
+#include "passes/pass.h"
+#include "quant/quant_selection.h"
+
+namespace dopt {
+
+class MarkQuantizablePass : public Pass {
+ public:
+  explicit MarkQuantizablePass(QuantSelection* selection) : sel_(selection) {}
+  const char* name() const override { return "mark_quantizable"; }
+  StatusOr<int> Run(Graph& graph) override;
+
+ private:
+  QuantSelection* sel_;
+};
+
+}  // namespace dopt

@@ -1,0 +1,281 @@
+#include "quant/compress_conf.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "common/file_util.h"
+#include "compress_conf.pb.h"
+
+namespace dopt {
+
+namespace {
+
+constexpr const char* kFormat = "dopt.compress_conf";
+constexpr uint32_t kFormatVersion = 1;
+
+void ToProto(const TensorQuant& q, dopt_compress::TensorQuantParam* p) {
+  p->set_tensor(q.tensor);
+  p->set_bits(q.bits);
+  p->set_symmetric(q.symmetric);
+  p->set_axis(q.axis);
+  for (float s : q.scales) p->add_scale(s);
+  for (int32_t z : q.zero_points) p->add_offset(z);
+  if (q.range_min != 0 || q.range_max != 0) {
+    p->set_range_min(q.range_min);
+    p->set_range_max(q.range_max);
+  }
+}
+
+TensorQuant FromProto(const dopt_compress::TensorQuantParam& p) {
+  TensorQuant q;
+  q.tensor = p.tensor();
+  q.bits = p.bits();
+  q.symmetric = p.symmetric();
+  q.axis = p.axis();
+  q.scales.assign(p.scale().begin(), p.scale().end());
+  q.zero_points.assign(p.offset().begin(), p.offset().end());
+  q.range_min = p.range_min();
+  q.range_max = p.range_max();
+  return q;
+}
+
+Status CheckTensor(const TensorQuant& q, const std::string& where) {
+  if (q.bits != 8 && q.bits != 16 && q.bits != 32)
+    return InvalidArgument(where + ": bits " + std::to_string(q.bits) + " (8, 16 or 32 expected)");
+  if (!q.zero_points.empty() && q.zero_points.size() != q.scales.size()) {
+    return InvalidArgument(where + ": " + std::to_string(q.scales.size()) + " scale(s) but " +
+                           std::to_string(q.zero_points.size()) + " offset(s)");
+  }
+  if (q.axis < -1) return InvalidArgument(where + ": axis " + std::to_string(q.axis));
+  return Status::Ok();
+}
+
+// ---- text and JSON ----
+
+// Text shows 6 significant digits; JSON 9, enough to give back every float32 exactly.
+std::string Num(double v, int digits = 6) {
+  if (!std::isfinite(v)) return std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf";
+  char b[40];
+  std::snprintf(b, sizeof(b), "%.*g", digits, v);
+  return b;
+}
+
+std::string JsonNum(double v) { return std::isfinite(v) ? Num(v, 9) : "null"; }
+
+std::string JsonStr(const std::string& s) {
+  std::string o = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': o += "\\\""; break;
+      case '\\': o += "\\\\"; break;
+      case '\n': o += "\\n"; break;
+      case '\r': o += "\\r"; break;
+      case '\t': o += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char b[8];
+          std::snprintf(b, sizeof(b), "\\u%04x", c);
+          o += b;
+        } else {
+          o += (char)c;
+        }
+    }
+  }
+  return o + "\"";
+}
+
+template <typename T>
+std::string JsonArray(const std::vector<T>& v) {
+  std::string o = "[";
+  for (size_t i = 0; i < v.size(); ++i) o += (i ? ", " : "") + JsonNum((double)v[i]);
+  return o + "]";
+}
+
+std::string JsonTensor(const TensorQuant& q, const std::string& ind) {
+  std::string o = "{\n";
+  o += ind + "  \"tensor\": " + JsonStr(q.tensor) + ",\n";
+  o += ind + "  \"bits\": " + std::to_string(q.bits) + ",\n";
+  o += ind + "  \"symmetric\": " + (q.symmetric ? "true" : "false") + ",\n";
+  o += ind + "  \"axis\": " + std::to_string(q.axis) + ",\n";
+  o += ind + "  \"scales\": " + JsonArray(q.scales) + ",\n";
+  o += ind + "  \"offsets\": " + JsonArray(q.zero_points) + ",\n";
+  o += ind + "  \"range_min\": " + JsonNum(q.range_min) + ",\n";
+  o += ind + "  \"range_max\": " + JsonNum(q.range_max) + "\n";
+  return o + ind + "}";
+}
+
+std::string ToJson(const QuantPlan& p) {
+  std::string o = "{\n";
+  o += "  \"format\": " + JsonStr(kFormat) + ",\n";
+  o += "  \"format_version\": " + std::to_string(kFormatVersion) + ",\n";
+  o += "  \"tool_version\": " + JsonStr(p.tool_version) + ",\n";
+  o += "  \"strategy\": " + JsonStr(p.strategy) + ",\n";
+  o += "  \"framework\": " + std::to_string(p.framework) + ",\n";
+  o += "  \"source_model\": " + JsonStr(p.source_model) + ",\n";
+  o += "  \"source_sha256\": " + JsonStr(p.source_sha256) + ",\n";
+  o += "  \"calibration_method\": " + JsonStr(p.calibration_method) + ",\n";
+  o += "  \"calibration_samples\": " + std::to_string(p.calibration_samples) + ",\n";
+  o += "  \"activation_bits\": " + std::to_string(p.activation_bits) + ",\n";
+  o += "  \"weight_bits\": " + std::to_string(p.weight_bits) + ",\n";
+  o += std::string("  \"per_channel\": ") + (p.per_channel ? "true" : "false") + ",\n";
+  o += std::string("  \"symmetric_activations\": ") + (p.symmetric_activations ? "true" : "false") + ",\n";
+  o += "  \"ops\": [";
+  for (size_t i = 0; i < p.ops.size(); ++i) {
+    const QuantizedOp& op = p.ops[i];
+    o += i ? ",\n    {\n" : "\n    {\n";
+    o += "      \"name\": " + JsonStr(op.node) + ",\n";
+    o += "      \"type\": " + JsonStr(op.op_type) + ",\n";
+    o += "      \"weight_name\": " + JsonStr(op.weight.tensor) + ",\n";
+    o += "      \"weight_input_index\": " + std::to_string(op.weight_input_index) + ",\n";
+    o += "      \"activation\": " + JsonTensor(op.input, "      ") + ",\n";
+    o += "      \"weight\": " + JsonTensor(op.weight, "      ");
+    if (op.has_bias) o += ",\n      \"bias\": " + JsonTensor(op.bias, "      ");
+    o += "\n    }";
+  }
+  o += p.ops.empty() ? "],\n" : "\n  ],\n";
+  o += "  \"excluded\": [";
+  for (size_t i = 0; i < p.excluded.size(); ++i) {
+    const ExcludedOp& e = p.excluded[i];
+    o += std::string(i ? "," : "") + "\n    {\"name\": " + JsonStr(e.node) + ", \"type\": " + JsonStr(e.op_type) +
+         ", \"reason\": " + JsonStr(e.reason) + "}";
+  }
+  o += p.excluded.empty() ? "]\n" : "\n  ]\n";
+  return o + "}\n";
+}
+
+std::string ScaleList(const std::vector<float>& v, size_t max_shown = 8) {
+  std::string o;
+  for (size_t i = 0; i < v.size() && i < max_shown; ++i) o += (i ? " " : "") + Num(v[i]);
+  if (v.size() > max_shown) o += " ... (" + std::to_string(v.size() - max_shown) + " more)";
+  return o;
+}
+
+std::string TextTensor(const TensorQuant& q, bool activation) {
+  std::string o = "'" + q.tensor + "' " + std::to_string(q.bits) + "-bit " + (q.symmetric ? "symmetric" : "asymmetric");
+  if (q.axis < 0 && q.scales.size() == 1) {
+    o += ", scale " + Num(q.scales[0]) + ", offset " + std::to_string(q.zero_points.empty() ? 0 : q.zero_points[0]);
+  } else {
+    float mn = q.scales.empty() ? 0 : q.scales[0], mx = mn;
+    for (float s : q.scales) mn = std::min(mn, s), mx = std::max(mx, s);
+    o += ", " + std::to_string(q.scales.size()) + " channel(s) along axis " + std::to_string(q.axis) + ", scales " +
+         Num(mn) + " to " + Num(mx) + ": " + ScaleList(q.scales);
+    bool zero = true;
+    for (int32_t z : q.zero_points) zero = zero && z == 0;
+    o += zero ? ", offsets 0" : ", offsets non-zero";
+  }
+  if (activation) o += ", range [" + Num(q.range_min) + ", " + Num(q.range_max) + "]";
+  return o;
+}
+
+std::string ToText(const QuantPlan& p) {
+  std::string o;
+  o += "format:       " + std::string(kFormat) + " v" + std::to_string(kFormatVersion) + "\n";
+  o += "tool:         " + p.tool_version + "\n";
+  o += "strategy:     " + p.strategy + " (activations " + std::to_string(p.activation_bits) + "-bit, weights " +
+       std::to_string(p.weight_bits) + "-bit)\n";
+  o += "framework:    " + std::to_string(p.framework) + "\n";
+  o += "source model: " + p.source_model + "\n";
+  o += "sha256:       " + p.source_sha256 + "\n";
+  o += "calibration:  " + p.calibration_method + ", " + std::to_string(p.calibration_samples) + " sample(s)\n";
+  o += std::string("weights:      ") + (p.per_channel ? "per channel" : "per tensor") + ", symmetric\n";
+  o += std::string("activations:  per tensor, ") + (p.symmetric_activations ? "symmetric" : "asymmetric (with offset)") + "\n";
+  o += "quantized ops: " + std::to_string(p.ops.size()) + "\n";
+  for (size_t i = 0; i < p.ops.size(); ++i) {
+    const QuantizedOp& op = p.ops[i];
+    o += "  [" + std::to_string(i + 1) + "] " + op.node + " (" + op.op_type + ")\n";
+    o += "      activation " + TextTensor(op.input, true) + "\n";
+    o += "      weight     " + TextTensor(op.weight, false) + " (input " + std::to_string(op.weight_input_index) + ")\n";
+    if (op.has_bias) o += "      bias       " + TextTensor(op.bias, false) + "\n";
+  }
+  o += "excluded ops: " + std::to_string(p.excluded.size()) + "\n";
+  for (const ExcludedOp& e : p.excluded) o += "  " + e.node + " (" + e.op_type + "): " + e.reason + "\n";
+  return o;
+}
+
+}  // namespace
+
+StatusOr<std::string> SerializeCompressConf(const QuantPlan& plan) {
+  dopt_compress::CompressConf c;
+  c.set_format(kFormat);
+  c.set_format_version(kFormatVersion);
+  c.set_tool_version(plan.tool_version);
+  c.set_strategy(plan.strategy);
+  c.set_framework(plan.framework);
+  c.set_source_model(plan.source_model);
+  c.set_source_sha256(plan.source_sha256);
+  c.set_calibration_method(plan.calibration_method);
+  c.set_calibration_samples(plan.calibration_samples);
+  c.set_activation_bits(plan.activation_bits);
+  c.set_weight_bits(plan.weight_bits);
+  c.set_per_channel(plan.per_channel);
+  c.set_symmetric_activations(plan.symmetric_activations);
+  for (const QuantizedOp& op : plan.ops) {
+    auto* p = c.add_op();
+    p->set_name(op.node);
+    p->set_type(op.op_type);
+    p->set_weight_name(op.weight.tensor);
+    p->set_weight_input_index(op.weight_input_index);
+    ToProto(op.input, p->mutable_activation());
+    ToProto(op.weight, p->mutable_weight());
+    if (op.has_bias) ToProto(op.bias, p->mutable_bias());
+  }
+  for (const ExcludedOp& e : plan.excluded) {
+    auto* p = c.add_excluded();
+    p->set_name(e.node);
+    p->set_type(e.op_type);
+    p->set_reason(e.reason);
+  }
+  std::string out;
+  if (!c.SerializeToString(&out)) return Internal("serialising the compress_conf failed");
+  return out;
+}
+
+StatusOr<QuantPlan> ParseCompressConf(const std::string& bytes, const std::string& name) {
+  dopt_compress::CompressConf c;
+  if (bytes.empty() || !c.ParseFromString(bytes) || c.format() != kFormat) {
+    return InvalidArgument(name + ": not a compress_conf file (a binary dopt.compress_conf protobuf)");
+  }
+  if (c.format_version() > kFormatVersion) {
+    return Unimplemented(name + ": compress_conf format version " + std::to_string(c.format_version()) +
+                         " is newer than this dopt reads (" + std::to_string(kFormatVersion) + ")");
+  }
+  QuantPlan p;
+  p.tool_version = c.tool_version();
+  p.strategy = c.strategy();
+  p.framework = c.framework();
+  p.source_model = c.source_model();
+  p.source_sha256 = c.source_sha256();
+  p.calibration_method = c.calibration_method();
+  p.calibration_samples = c.calibration_samples();
+  p.activation_bits = c.activation_bits();
+  p.weight_bits = c.weight_bits();
+  p.per_channel = c.per_channel();
+  p.symmetric_activations = c.symmetric_activations();
+  for (const auto& op : c.op()) {
+    QuantizedOp q;
+    q.node = op.name();
+    q.op_type = op.type();
+    q.weight_input_index = op.weight_input_index();
+    q.input = FromProto(op.activation());
+    q.weight = FromProto(op.weight());
+    if (q.weight.tensor.empty()) q.weight.tensor = op.weight_name();
+    q.has_bias = op.has_bias();  // the bias message is present
+    if (q.has_bias) q.bias = FromProto(op.bias());
+    const std::string where = name + ": op '" + q.node + "'";
+    DOPT_RETURN_IF_ERROR(CheckTensor(q.input, where + " activation"));
+    DOPT_RETURN_IF_ERROR(CheckTensor(q.weight, where + " weight"));
+    if (q.has_bias) DOPT_RETURN_IF_ERROR(CheckTensor(q.bias, where + " bias"));
+    p.ops.push_back(std::move(q));
+  }
+  for (const auto& e : c.excluded()) p.excluded.push_back({e.name(), e.type(), e.reason()});
+  return p;
+}
+
+StatusOr<QuantPlan> ReadCompressConf(const std::string& path) {
+  DOPT_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path, size_t{1} << 31));
+  return ParseCompressConf(bytes, path);
+}
+
+std::string CompressConfToText(const QuantPlan& plan, bool json) { return json ? ToJson(plan) : ToText(plan); }
+
+}  // namespace dopt

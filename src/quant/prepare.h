@@ -1,0 +1,18 @@
+// The graph preparation that quantization works on. The QuantPlan's tensor and node names
+// refer to the graph AFTER these passes, so the quantizer (-m 0) and the int8 simulation
+// (dopt run --compress_conf) must both call this same function before using a plan.
+#pragma once
+
+#include <vector>
+
+#include "dopt/status.h"
+#include "ir/graph.h"
+#include "passes/pass.h"
+
+namespace dopt {
+
+// Runs the passes that rewrite the float model before quantization (today: fold
+// BatchNormalization into the preceding Conv/ConvTranspose), in a fixed order.
+Status PrepareForQuantization(Graph& graph, std::vector<PassReport>* reports = nullptr);
+
+}  // namespace dopt

@@ -1,0 +1,209 @@
+#include "quant/quantizer.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <set>
+
+#include "calib/calibrator.h"
+#include "common/file_util.h"
+#include "common/sha256.h"
+#include "data/calib_config.h"
+#include "data/calibration_stream.h"
+#include "frontends/load_model.h"
+#include "frontends/onnx/onnx_frontend.h"
+#include "passes/apply_exclusions.h"
+#include "passes/compute_quant_params.h"
+#include "passes/cut_graph.h"
+#include "passes/mark_quantizable.h"
+#include "passes/upgrade_opset.h"
+#include "quant/compress_conf.h"
+#include "quant/prepare.h"
+#include "quant/qdq.h"
+#include "quant/quant_selection.h"
+
+namespace dopt {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+bool Exists(const std::string& p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0;
+}
+
+bool IsDir(const std::string& p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// Same path once made absolute, or the same existing file (links).
+bool SamePath(const std::string& a, const std::string& b) {
+  return AbsolutePath(a) == AbsolutePath(b) || SameFile(a, b);
+}
+
+std::string BaseName(const std::string& p) {
+  size_t s = p.find_last_of('/');
+  return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+Status CheckFlags(const QuantizeOptions& o) {
+  if (o.model.empty()) return InvalidArgument("-m 0: --model is required");
+  if (o.cal_conf.empty()) return InvalidArgument("-m 0: --cal_conf is required (the calibration config, config.prototxt)");
+  if (o.output.empty()) return InvalidArgument("-m 0: --output is required (the quantized model to write)");
+  if (o.framework != 0 && o.framework != 3 && o.framework != 5) {
+    return InvalidArgument("--framework " + std::to_string(o.framework) + " is not supported (3 = TensorFlow, 5 = PyTorch or ONNX)");
+  }
+  if (!Exists(o.model)) return NotFound("--model " + AbsolutePath(o.model) + " does not exist");
+  if (!Exists(o.cal_conf)) return NotFound("--cal_conf " + AbsolutePath(o.cal_conf) + " does not exist");
+  struct Out {
+    const char* flag;
+    const std::string& path;
+  };
+  std::vector<Out> outs = {{"--output", o.output}};
+  if (!o.compress_conf.empty()) outs.push_back({"--compress_conf", o.compress_conf});
+  for (const Out& out : outs) {
+    if (SamePath(out.path, o.model)) return InvalidArgument(out.flag + std::string(" ") + out.path + " is the input model; refusing to overwrite it");
+    if (SamePath(out.path, o.cal_conf)) return InvalidArgument(out.flag + std::string(" ") + out.path + " is the calibration config; refusing to overwrite it");
+    if (IsDir(out.path)) return InvalidArgument(out.flag + std::string(" ") + out.path + " is a directory");
+    std::string dir = DirName(AbsolutePath(out.path));
+    if (!IsDir(dir)) return NotFound(out.flag + std::string(" ") + out.path + ": the folder " + dir + " does not exist");
+  }
+  if (!o.compress_conf.empty() && SamePath(o.output, o.compress_conf)) {
+    return InvalidArgument("--output and --compress_conf name the same file " + o.output);
+  }
+  return Status::Ok();
+}
+
+int DefaultOpset(const Graph& g) {
+  for (const auto& [domain, version] : g.info.opsets)
+    if (domain.empty() || domain == "ai.onnx") return (int)version;
+  return 0;
+}
+
+}  // namespace
+
+StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
+  auto t_start = Clock::now();
+  DOPT_RETURN_IF_ERROR(CheckFlags(o));
+  DOPT_ASSIGN_OR_RETURN(CalibConfig cfg, LoadCalibConfig(o.cal_conf));
+  DOPT_ASSIGN_OR_RETURN(Graph graph, LoadModel(o.model, o.framework));
+  if (graph.info.format != "onnx") {
+    return Unimplemented(o.model + ": quantized output is written as ONNX only so far (this model is " +
+                         graph.info.format + ")");
+  }
+  DOPT_ASSIGN_OR_RETURN(CalibRequest req, ResolveCalibRequest(cfg, o.flags, ModelNamesFromGraph(graph)));
+  DOPT_ASSIGN_OR_RETURN(CalibMethod method, ParseCalibMethod(cfg.calibration_method));
+
+  QuantizeSummary sum;
+  sum.source_opset = DefaultOpset(graph);
+  QuantPlan& plan = sum.plan;
+  plan.tool_version = kToolVersion;
+  plan.strategy = cfg.strategy;
+  plan.framework = o.framework ? o.framework : 5;
+  plan.source_model = BaseName(o.model);
+  if (graph.info.source_bytes) {
+    plan.source_sha256 = Sha256Hex(*graph.info.source_bytes);
+  } else {
+    DOPT_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(o.model));
+    plan.source_sha256 = Sha256Hex(bytes);
+  }
+  plan.calibration_method = CalibMethodName(method);
+  plan.activation_bits = cfg.activation_bits;
+  plan.weight_bits = cfg.weight_bits;
+  plan.per_channel = cfg.per_channel;
+  plan.symmetric_activations = cfg.symmetric_activations || cfg.activation_bits > 8;
+
+  // Graph passes up to the choice of ops.
+  QuantSelection sel;
+  {
+    std::vector<std::pair<std::string, Shape>> shapes;
+    for (const CalibInput& in : req.inputs) shapes.emplace_back(in.name, in.shape);
+    PassManager cut;
+    cut.Add(std::make_unique<CutGraphPass>(shapes, req.out_nodes));
+    DOPT_RETURN_IF_ERROR(cut.Run(graph, &sum.passes).WithContext(o.model));
+    // The rewrites the int8 simulation (dopt run --compress_conf) repeats: plan names refer
+    // to the graph after them.
+    DOPT_RETURN_IF_ERROR(PrepareForQuantization(graph, &sum.passes).WithContext(o.model));
+    PassManager pm;
+    pm.Add(std::make_unique<MarkQuantizablePass>(&sel));
+    pm.Add(std::make_unique<ApplyExclusionsPass>(req.exclude_ops, &sel));
+    DOPT_RETURN_IF_ERROR(pm.Run(graph, &sum.passes).WithContext(o.model));
+  }
+
+  // Calibration: observe the activation input of every op still selected.
+  std::vector<std::string> observe;
+  std::set<std::string> seen;
+  for (const QuantCandidate& c : sel.ops) {
+    const Node* n = nullptr;
+    for (const Node& node : graph.nodes)
+      if (node.name == c.node) n = &node;
+    if (!n) return Internal("quantized op '" + c.node + "' vanished");
+    const std::string& t = graph.value(n->inputs[c.activation_input]).name;
+    if (seen.insert(t).second) observe.push_back(t);
+  }
+  std::map<std::string, FloatRange> ranges;
+  if (!observe.empty()) {
+    auto t0 = Clock::now();
+    DOPT_ASSIGN_OR_RETURN(auto stream, OpenCalibrationStream(req));
+    CalibratorOptions co;
+    co.method = method;
+    co.range.percentile = cfg.percentile;
+    co.range.quant_levels = 1 << cfg.activation_bits;
+    co.range.symmetric = plan.symmetric_activations;
+    co.max_samples = cfg.max_calibration_samples;
+    co.num_threads = o.num_threads;
+    co.progress = o.progress;
+    DOPT_ASSIGN_OR_RETURN(CalibrationResult cr, Calibrate(graph, observe, *stream, co));
+    ranges = std::move(cr.ranges);
+    plan.calibration_samples = (int)cr.samples;
+    sum.samples_skipped = cr.skipped;
+    sum.batches = cr.batches;
+    sum.calibration_seconds = Seconds(t0);
+  }
+
+  {
+    QuantParamOptions qo;
+    qo.activation_bits = cfg.activation_bits;
+    qo.weight_bits = cfg.weight_bits;
+    qo.per_channel = cfg.per_channel;
+    qo.symmetric_activations = cfg.symmetric_activations;
+    PassManager pm;
+    pm.Add(std::make_unique<ComputeQuantParamsPass>(&sel, &ranges, qo, &plan));
+    DOPT_RETURN_IF_ERROR(pm.Run(graph, &sum.passes).WithContext(o.model));
+  }
+
+  // Outputs: the QDQ model (opset 13 at least, for per-channel DequantizeLinear) and the
+  // compress_conf, both serialized before anything is written.
+  if (!plan.ops.empty() && sum.source_opset < 13) {
+    DOPT_RETURN_IF_ERROR(UpgradeOpset(graph, 13).WithContext(o.model + ": upgrading to opset 13 for QDQ"));
+    // SerializeOnnxModel takes opset_import and ir_version from the source bytes when it has
+    // them; write the model-level fields from the IR instead so the new opset is recorded.
+    graph.info.source_bytes.reset();
+  }
+  DOPT_RETURN_IF_ERROR(InsertQDQ(graph, plan).WithContext(o.model));
+  sum.output_opset = DefaultOpset(graph);
+  DOPT_ASSIGN_OR_RETURN(std::string model_bytes, SerializeOnnxModel(graph));
+  std::string conf_bytes;
+  if (!o.compress_conf.empty()) {
+    DOPT_ASSIGN_OR_RETURN(conf_bytes, SerializeCompressConf(plan));
+  }
+  DOPT_RETURN_IF_ERROR(WriteFileAtomic(o.output, model_bytes));
+  if (!o.compress_conf.empty()) {
+    Status st = WriteFileAtomic(o.compress_conf, conf_bytes);
+    if (!st.ok()) {
+      std::remove(o.output.c_str());
+      return st;
+    }
+    sum.compress_conf = AbsolutePath(o.compress_conf);
+  }
+  sum.output = AbsolutePath(o.output);
+  sum.total_seconds = Seconds(t_start);
+  return sum;
+}
+
+}  // namespace dopt

@@ -1,0 +1,44 @@
+// The quantization pipeline for `dopt -m 0`: flags and config -> float graph -> passes
+// (cut, fold BatchNormalization, mark quantizable, exclusions) -> calibration -> params ->
+// QDQ ONNX model + compress_conf. The CLI only parses flags and prints the summary.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "data/model_binding.h"
+#include "dopt/status.h"
+#include "passes/pass.h"
+#include "quant/quant_plan.h"
+
+namespace dopt {
+
+inline constexpr const char* kToolVersion = "0.1.0";
+
+struct QuantizeOptions {
+  std::string model;          // --model
+  int framework = 0;          // --framework (0: from the file name)
+  std::string cal_conf;       // --cal_conf
+  std::string output;         // --output: the QDQ ONNX model
+  std::string compress_conf;  // --compress_conf: may be empty (then not written)
+  CalibFlags flags;           // --input_shape, --input_format, --out_nodes
+  int num_threads = 0;        // <= 0: all cores
+  bool progress = true;
+};
+
+struct QuantizeSummary {
+  QuantPlan plan;
+  std::vector<PassReport> passes;
+  int64_t samples_skipped = 0;
+  int64_t batches = 0;
+  int source_opset = 0;    // default-domain opset of the input model
+  int output_opset = 0;    // of the written model
+  double calibration_seconds = 0, total_seconds = 0;
+  std::string output, compress_conf;  // absolute paths written ("" when not written)
+};
+
+// Runs the whole pipeline. Nothing is written unless every step succeeds; the input model is
+// never overwritten.
+StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& options);
+
+}  // namespace dopt
