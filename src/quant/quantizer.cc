@@ -181,9 +181,6 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   // compress_conf, both serialized before anything is written.
   if (!plan.ops.empty() && sum.source_opset < 13) {
     DOPT_RETURN_IF_ERROR(UpgradeOpset(graph, 13).WithContext(o.model + ": upgrading to opset 13 for QDQ"));
-    // SerializeOnnxModel takes opset_import and ir_version from the source bytes when it has
-    // them; write the model-level fields from the IR instead so the new opset is recorded.
-    graph.info.source_bytes.reset();
   }
   DOPT_RETURN_IF_ERROR(InsertQDQ(graph, plan).WithContext(o.model));
   sum.output_opset = DefaultOpset(graph);

@@ -29,13 +29,7 @@ Status QdqExport(const QdqExportArgs& a) {
   DOPT_ASSIGN_OR_RETURN(dopt::Graph graph, dopt::LoadModel(a.model, a.framework));
   DOPT_RETURN_IF_ERROR(dopt::PrepareForQuantization(graph).WithContext(a.model));
   DOPT_RETURN_IF_ERROR(dopt::InsertQDQ(graph, plan).WithContext(a.compress_conf));
-  if (graph.info.ir_version < 7) {
-    // QDQ needs opset >= 13, released with IR 7; IR < 4 would also require every new
-    // initializer to be listed as a graph input. SerializeOnnxModel takes ir_version and
-    // opset_import from the source bytes when it has them, so write from the IR instead.
-    graph.info.ir_version = 7;
-    graph.info.source_bytes.reset();
-  }
+  if (graph.info.ir_version < 7) graph.info.ir_version = 7;  // QDQ needs opset >= 13, released with IR 7
   DOPT_RETURN_IF_ERROR(dopt::SaveOnnxModel(graph, a.output));
   std::printf("wrote %s: %zu quantized op(s)\n", a.output.c_str(), plan.ops.size());
   return Status::Ok();

@@ -474,10 +474,13 @@ StatusOr<std::string> SerializeOnnxModel(const Graph& g) {
   }
   for (int id : g.inputs)
     if (!written.count(g.values[id].name)) WriteValueInfo(g.values[id], gp->add_input());
-  // IR < 4 requires every initializer to be listed among the graph inputs too.
+  // IR < 4 requires initializers to be listed among the graph inputs too: do so for the ones
+  // dopt added or changed (the source's own list is kept as it was).
   if (model.ir_version() < 4) {
-    for (int v : inits)
-      if (!written.count(g.values[v].name)) WriteValueInfo(g.values[v], gp->add_input());
+    for (int v : inits) {
+      const Value& val = g.values[v];
+      if ((val.source_index < 0 || val.dirty) && !written.count(val.name)) WriteValueInfo(val, gp->add_input());
+    }
   }
   // Outputs.
   std::unordered_map<std::string, const dopt_onnx::ValueInfoProto*> orig_out;
