@@ -6,6 +6,8 @@
 //
 // For each layer (all with a fused Relu), it prints the minimum time over `repeat` runs of:
 //   dopt     kernels::ConvForward (NCHW in/out), dopt's ThreadPool with `threads` threads
+//   dopt_dnnl kernels::ConvForwardOneDnn (what Conv now runs; -1 where it declines, then the
+//            total counts the dopt time)
 //   dnnl_nchw oneDNN convolution with NCHW source/destination, weights in the layout
 //            oneDNN picks (reordered once, outside the timing), Relu as an eltwise post-op
 //   dnnl_blk oneDNN convolution with src/dst in the layout it picks (blocked nChw8c), plus
@@ -27,6 +29,7 @@
 
 #include "dnnl.hpp"
 #include "kernels/conv.h"
+#include "kernels/conv_onednn.h"
 
 namespace {
 
@@ -82,9 +85,9 @@ int main(int argc, char** argv) {
   stream strm(eng);
   std::unique_ptr<dopt::ThreadPool> pool(threads > 1 ? new dopt::ThreadPool(threads) : nullptr);
   std::printf("threads=%d repeat=%d (min ms)\n", threads, repeat);
-  std::printf("%-10s %-28s %8s %9s %8s %9s %6s %6s  %s\n", "model", "layer", "dopt", "dnnl_nchw", "dnnl_blk",
+  std::printf("%-10s %-28s %8s %9s %9s %8s %9s %6s %6s  %s\n", "model", "layer", "dopt", "dopt_dnnl", "dnnl_nchw", "dnnl_blk",
               "dnnl_core", "nchw/d", "blk/d", "impl nchw | blocked | same-1-vs-T | maxdiff");
-  double tot[4] = {0, 0, 0, 0};
+  double tot[5] = {0, 0, 0, 0, 0};
   for (const Layer& L : kLayers) {
     const int O = (L.H + 2 * L.P - L.D * (L.K - 1) - 1) / L.S + 1;
     const int OW = (L.W + 2 * L.P - L.D * (L.K - 1) - 1) / L.S + 1;
@@ -105,6 +108,14 @@ int main(int argc, char** argv) {
       dopt::kernels::ConvForward(g, x.data(), w.data(), b.data(), yd.data(), pool.get(), act);
     });
 
+    std::vector<float> yo(yd.size());
+    double t_ours = -1;
+    if (dopt::kernels::ConvForwardOneDnn(g, x.data(), w.data(), b.data(), yo.data(), pool.get(), act)) {
+      t_ours = MinMs(repeat, [&] {
+        dopt::kernels::ConvForwardOneDnn(g, x.data(), w.data(), b.data(), yo.data(), pool.get(), act);
+      });
+    }
+    tot[4] += t_ours > 0 ? t_ours : t_dopt;
     memory::dims src_d = {1, L.C, L.H, L.W}, dst_d = {1, L.M, O, OW}, bia_d = {L.M};
     memory::dims wei_d = L.G == 1 ? memory::dims{L.M, L.C, L.K, L.K}
                                   : memory::dims{L.G, L.M / L.G, L.C / L.G, L.K, L.K};
@@ -166,12 +177,12 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < yd.size(); ++i) maxdiff = std::max(maxdiff, std::fabs(yd[i] - yn[i]));
     char name[64];
     std::snprintf(name, sizeof name, "%dx%dx%d->%d k%d s%d d%d g%d", L.C, L.H, L.W, L.M, L.K, L.S, L.D, L.G);
-    std::printf("%-10s %-28s %8.3f %9.3f %8.3f %9.3f %6.2f %6.2f  %s | %s | %s | %.1e\n", L.model, name, t_dopt,
-                t_nchw, t_blk, t_core, t_nchw / t_dopt, t_blk / t_dopt, pdn.impl_info_str(), pdb.impl_info_str(),
+    std::printf("%-10s %-28s %8.3f %9.3f %9.3f %8.3f %9.3f %6.2f %6.2f  %s | %s | %s | %.1e\n", L.model, name, t_dopt,
+                t_ours, t_nchw, t_blk, t_core, t_nchw / t_dopt, t_blk / t_dopt, pdn.impl_info_str(), pdb.impl_info_str(),
                 same ? "same" : "DIFF", maxdiff);
     tot[0] += t_dopt; tot[1] += t_nchw; tot[2] += t_blk; tot[3] += t_core;
   }
-  std::printf("%-10s %-28s %8.3f %9.3f %8.3f %9.3f\n", "total", "(one of each listed shape)", tot[0], tot[1], tot[2],
-              tot[3]);
+  std::printf("%-10s %-28s %8.3f %9.3f %9.3f %8.3f %9.3f\n", "total", "(one of each listed shape)", tot[0], tot[4],
+              tot[1], tot[2], tot[3]);
   return 0;
 }
