@@ -1,8 +1,10 @@
 // Conv: N-D convolution (1-3 spatial dims) with groups, strides, dilations, pads, auto_pad and
-// an optional bias. Float kernels are im2col + SGEMM, or a direct depthwise kernel.
+// an optional bias. Float kernels: oneDNN for 2-D 3x3 / strided / depthwise convs where it
+// applies (kernels/conv_onednn.h), else im2col + SGEMM or a direct depthwise kernel.
 #include <limits>
 
 #include "kernels/conv.h"
+#include "kernels/conv_onednn.h"
 #include "kernels/spatial.h"
 #include "ops/op_util.h"
 
@@ -143,7 +145,9 @@ Status Run(KernelContext& ctx) {
   std::vector<int64_t> pb(p.pads.begin(), p.pads.begin() + ns);
   g.SetSpatial(in, out, p.attrs.kernel, p.attrs.strides, p.attrs.dilations, pb);
   DOPT_ASSIGN_OR_RETURN(kernels::Activation act, FusedActivation(ctx.node()));
-  kernels::ConvForward(g, x.data<float>(), w.data<float>(), bias, y.data<float>(), ctx.pool(), act);
+  if (!kernels::ConvForwardOneDnn(g, x.data<float>(), w.data<float>(), bias, y.data<float>(), ctx.pool(), act)) {
+    kernels::ConvForward(g, x.data<float>(), w.data<float>(), bias, y.data<float>(), ctx.pool(), act);
+  }
   return Status::Ok();
 }
 
