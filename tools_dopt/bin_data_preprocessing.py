@@ -7,38 +7,17 @@
         [--input_format NCHW|NHWC] -o calib.bin [--magic 610|510]
 
 All arguments go to `dopt make-bin` unchanged (see `dopt make-bin --help`). The dopt binary is
-found through the DOPT_BIN environment variable, else on PATH.
+found through the DOPT_BIN environment variable, else on PATH, else build/dopt (tools_dopt/dopt_entry.py).
 """
 import os
-import shutil
-import subprocess
 import sys
 
-
-def find_dopt():
-    env = os.environ.get("DOPT_BIN")
-    if env:
-        return env
-    found = shutil.which("dopt")
-    if found:
-        return found
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    local = os.path.join(here, "build", "dopt")
-    return local if os.path.exists(local) else None
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dopt_entry  # noqa: E402
 
 
 def main(argv):
-    dopt = find_dopt()
-    if not dopt:
-        sys.stderr.write("bin_data_preprocessing.py: error: cannot find the dopt binary; set DOPT_BIN or put dopt on PATH\n")
-        return 2
-    try:
-        return subprocess.call([dopt, "make-bin"] + argv)
-    except OSError as e:
-        sys.stderr.write("bin_data_preprocessing.py: error: cannot run %s: %s\n" % (dopt, e.strerror))
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return dopt_entry.forward("bin_data_preprocessing.py", ["make-bin"] + list(argv))
 
 
 if __name__ == "__main__":

@@ -83,5 +83,19 @@ Status WindowOutput(const Node& node, const WindowAttrs& a, const std::vector<in
   return Status::Ok();
 }
 
+StatusOr<PoolPlan> PlanPool(const Node& node, const Shape& x) {
+  if (x.size() < 3) return InvalidArgument(node.Describe() + ": input X must have rank >= 3, got " + ShapeToString(x));
+  const int ns = (int)x.size() - 2;
+  if (ns > 3) return Unimplemented(node.Describe() + ": pooling over more than 3 spatial dims");
+  if (!node.HasAttr("kernel_shape")) return InvalidArgument(node.Describe() + ": kernel_shape is required");
+  PoolPlan p;
+  DOPT_ASSIGN_OR_RETURN(p.attrs, ParseWindowAttrs(node, ns, {}, true));
+  std::vector<int64_t> in(x.begin() + 2, x.end());
+  DOPT_RETURN_IF_ERROR(WindowOutput(node, p.attrs, in, &p.out, &p.pads));
+  p.out_shape = {x[0], x[1]};
+  p.out_shape.insert(p.out_shape.end(), p.out.begin(), p.out.end());
+  return p;
+}
+
 }  // namespace kernels
 }  // namespace dopt

@@ -33,5 +33,14 @@ StatusOr<WindowAttrs> ParseWindowAttrs(const Node& node, int nspatial, const std
 Status WindowOutput(const Node& node, const WindowAttrs& a, const std::vector<int64_t>& in,
                     std::vector<int64_t>* out, std::vector<int64_t>* pads_out);
 
+// Window plan of MaxPool / AveragePool over X = [N, C, spatial...] (1-3 spatial dims,
+// kernel_shape required): attributes, the pads applied, and the output shape [N, C, out...].
+struct PoolPlan {
+  WindowAttrs attrs;
+  std::vector<int64_t> pads, out;  // out: spatial output sizes
+  Shape out_shape;
+};
+StatusOr<PoolPlan> PlanPool(const Node& node, const Shape& x);
+
 }  // namespace kernels
 }  // namespace dopt

@@ -7,22 +7,14 @@
 namespace dopt {
 namespace {
 
-struct Plan {
-  kernels::WindowAttrs attrs;
-  std::vector<int64_t> pads, out;
+struct Plan : kernels::PoolPlan {
   int64_t count_include_pad = 0;
 };
 
 StatusOr<Plan> MakePlan(const Node& node, const Shape& x) {
-  if (x.size() < 3) return InvalidArgument(node.Describe() + ": input X must have rank >= 3, got " + ShapeToString(x));
-  const int ns = (int)x.size() - 2;
-  if (ns > 3) return Unimplemented(node.Describe() + ": pooling over more than 3 spatial dims");
-  if (!node.HasAttr("kernel_shape")) return InvalidArgument(node.Describe() + ": kernel_shape is required");
   Plan p;
-  DOPT_ASSIGN_OR_RETURN(p.attrs, kernels::ParseWindowAttrs(node, ns, {}, true));
+  DOPT_ASSIGN_OR_RETURN(static_cast<kernels::PoolPlan&>(p), kernels::PlanPool(node, x));
   DOPT_ASSIGN_OR_RETURN(p.count_include_pad, node.GetInt("count_include_pad", 0));
-  std::vector<int64_t> in(x.begin() + 2, x.end());
-  DOPT_RETURN_IF_ERROR(kernels::WindowOutput(node, p.attrs, in, &p.out, &p.pads));
   return p;
 }
 
@@ -34,8 +26,7 @@ Status Infer(InferContext& ctx) {
     return Status::Ok();
   }
   DOPT_ASSIGN_OR_RETURN(Plan p, MakePlan(ctx.node(), x.shape));
-  Shape out = {x.shape[0], x.shape[1]};
-  out.insert(out.end(), p.out.begin(), p.out.end());
+  const Shape& out = p.out_shape;
   ctx.SetOutput(0, x.dtype, out);
   return Status::Ok();
 }
@@ -46,8 +37,7 @@ Status Run(KernelContext& ctx) {
     return InvalidArgument(ctx.node().Describe() + ": expected float input, got " + DTypeName(x.dtype()));
   }
   DOPT_ASSIGN_OR_RETURN(Plan p, MakePlan(ctx.node(), x.shape()));
-  Shape out = {x.dim(0), x.dim(1)};
-  out.insert(out.end(), p.out.begin(), p.out.end());
+  const Shape& out = p.out_shape;
   kernels::PoolGeom g;
   g.planes = x.dim(0) * x.dim(1);
   std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end());
