@@ -1,4 +1,4 @@
-// Default-domain opset upgrade. One rule per op of src/ops/ops.inc: the versions (7..17) at
+// Default-domain opset upgrade. One rule per op of src/ops/ops.inc: the versions (7..21) at
 // which its signature or meaning changed, each with a rewrite that keeps the results exact.
 // Sources: ONNX's Changelog.md / Operators.md and the adapters of ONNX's version converter.
 #include "passes/upgrade_opset.h"
@@ -213,17 +213,47 @@ Status UpgradeAxesToInput(Graph& g, int ni, int from, int to) {
   return Status::Ok();
 }
 
-// Split 13: split attribute -> optional int64 input.
+// Split 13: split attribute -> optional int64 input. Split 18: with no split input, the
+// num_outputs attribute is required (equal parts; ONNX's Split_17_18 adapter sets it to the
+// number of outputs). Parts are then the same as before: older versions required an even split.
 Status UpgradeSplit(Graph& g, int ni, int from, int to) {
-  if (!Crosses(from, to, 13)) return Status::Ok();
   Node& n = g.nodes[ni];
   DOPT_RETURN_IF_ERROR(NeedInputs(n, 1));
-  if (!n.HasAttr("split")) return Status::Ok();  // equal parts: unchanged
-  n.dirty = true;
-  DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> split, n.GetInts("split"));
-  int id = AddInt64s(g, n.name + "_split", split);
+  if (Crosses(from, to, 13) && n.HasAttr("split")) {
+    n.dirty = true;
+    DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> split, n.GetInts("split"));
+    int id = AddInt64s(g, n.name + "_split", split);
+    Node& m = g.nodes[ni];
+    RemoveAttr(m, "split");
+    m.inputs.resize(1);
+    SetInput(m, 1, id);
+  }
   Node& m = g.nodes[ni];
-  RemoveAttr(m, "split");
+  if (Crosses(from, to, 18) && (m.inputs.size() < 2 || m.inputs[1] < 0) && !m.HasAttr("num_outputs")) {
+    TrimTrailing(m.inputs);
+    SetIntAttr(m, "num_outputs", (int64_t)m.outputs.size());
+    m.dirty = true;
+  }
+  return Status::Ok();
+}
+
+// ReduceMean 18: axes attribute -> optional int64 input (none: every axis, as before, since
+// noop_with_empty_axes defaults to 0).
+Status UpgradeReduceMean(Graph& g, int ni, int from, int to) {
+  if (!Crosses(from, to, 18)) return Status::Ok();
+  Node& n = g.nodes[ni];
+  DOPT_RETURN_IF_ERROR(NeedInputs(n, 1));
+  if (!n.HasAttr("axes")) return Status::Ok();
+  n.dirty = true;
+  DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> axes, n.GetInts("axes"));
+  Node& m0 = g.nodes[ni];
+  if (axes.empty()) {  // an empty list: every axis, like no attribute
+    RemoveAttr(m0, "axes");
+    return Status::Ok();
+  }
+  int id = AddInt64s(g, m0.name + "_axes", axes);
+  Node& m = g.nodes[ni];
+  RemoveAttr(m, "axes");
   m.inputs.resize(1);
   SetInput(m, 1, id);
   return Status::Ok();
@@ -500,10 +530,16 @@ struct Rule {
 // Add/Sub/Mul/Div/Pow/Max/Min/Neg/Exp/Sqrt/Erf/Relu/Sigmoid/Tanh/LeakyRelu/PRelu/Identity/
 // Cast/MatMul (types only; broadcasting was numpy-style from 7/8 on), AveragePool/MaxPool/
 // Conv/ConvTranspose/GlobalAveragePool (attributes added with old defaults), Concat/Flatten/
-// Gather/Transpose/ReduceMean (negative axes added; ReduceMean's axes input is 18), Gemm (C
-// optional at 11), Reshape (allowzero=0 by default at 14), Shape (start/end at 15),
-// Constant/ConstantOfShape/HardSigmoid/HardSwish, QuantizeLinear/DequantizeLinear (axis at
-// 13 only matters for the 1-D scales that 10 did not allow).
+// Gather/Transpose (negative axes added), Gemm (C optional at 11), Reshape (allowzero=0 by
+// default at 14), Shape (start/end at 15), Constant/ConstantOfShape/HardSigmoid/HardSwish,
+// QuantizeLinear/DequantizeLinear (axis at 13 only matters for the 1-D scales that 10 did not
+// allow). 18..21, as ONNX's version converter (compatible adapters): Pad 18 (optional axes
+// input), 19 (wrap mode), 21 (types); Resize 18 (antialias, axes, keep_aspect_ratio_policy),
+// 19 (half_pixel_symmetric); AveragePool 19 (dilations); Cast 19 (saturate), 21;
+// QuantizeLinear/DequantizeLinear 19 (saturate, float8), 21 (block_size, output_dtype, int16/
+// int4); Constant/Identity/Reshape/Shape 19, 21; ConstantOfShape 20, 21; Flatten/Squeeze/
+// Unsqueeze/Transpose 21: new types or optional attributes with the old defaults. Rewritten at
+// 18: ReduceMean (axes input) and Split (num_outputs).
 const Rule kRules[] = {
     {"Add", nullptr},
     {"AveragePool", nullptr},
@@ -538,7 +574,7 @@ const Rule kRules[] = {
     {"Pow", nullptr},
     {"PRelu", nullptr},
     {"QuantizeLinear", nullptr},
-    {"ReduceMean", nullptr},
+    {"ReduceMean", UpgradeReduceMean},
     {"Relu", nullptr},
     {"Reshape", nullptr},
     {"Resize", UpgradeResize},
@@ -569,7 +605,9 @@ int64_t IrVersionFor(int opset) {
   if (opset == 10) return 5;
   if (opset == 11) return 6;
   if (opset <= 14) return 7;
-  return 8;
+  if (opset <= 18) return 8;
+  if (opset <= 20) return 9;
+  return 10;
 }
 
 }  // namespace

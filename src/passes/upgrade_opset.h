@@ -12,7 +12,7 @@ namespace dopt {
 
 // Oldest and newest default-domain opsets UpgradeOpset handles.
 constexpr int kUpgradeMinOpset = 7;
-constexpr int kUpgradeMaxOpset = 17;
+constexpr int kUpgradeMaxOpset = 21;
 
 // Rewrites every default-domain node to `target_opset` (kUpgradeMinOpset..kUpgradeMaxOpset,
 // not older than any node's current version): changed and new nodes are marked dirty, new

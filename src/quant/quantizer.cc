@@ -177,10 +177,13 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
     DOPT_RETURN_IF_ERROR(pm.Run(graph, &sum.passes).WithContext(o.model));
   }
 
-  // Outputs: the QDQ model (opset 13 at least, for per-channel DequantizeLinear) and the
-  // compress_conf, both serialized before anything is written.
-  if (!plan.ops.empty() && sum.source_opset < 13) {
-    DOPT_RETURN_IF_ERROR(UpgradeOpset(graph, 13).WithContext(o.model + ": upgrading to opset 13 for QDQ"));
+  // Outputs: the QDQ model (opset 13 at least, for per-channel DequantizeLinear; 21 for the
+  // int16 QuantizeLinear/DequantizeLinear of 16-bit activations) and the compress_conf, both
+  // serialized before anything is written.
+  const int qdq_opset = cfg.activation_bits > 8 ? 21 : 13;
+  if (!plan.ops.empty() && sum.source_opset < qdq_opset) {
+    DOPT_RETURN_IF_ERROR(UpgradeOpset(graph, qdq_opset)
+                             .WithContext(o.model + ": upgrading to opset " + std::to_string(qdq_opset) + " for QDQ"));
   }
   DOPT_RETURN_IF_ERROR(InsertQDQ(graph, plan).WithContext(o.model));
   sum.output_opset = DefaultOpset(graph);

@@ -1,4 +1,4 @@
-"""`dopt upgrade-opset` (hidden): an old model upgraded to opset 13 must pass
+"""`dopt upgrade-opset` (hidden): an old model upgraded to opset 13 (and 17, 18, 21) must pass
 onnx.checker.check_model(full_check=True) and give the same results in ONNX Runtime as before.
 
 Three sets: the shared real models with opset < 13 (ORT on the original vs ORT on the
@@ -47,11 +47,15 @@ def plain_session(model: Path):
     return ort.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
+IR_FOR_OPSET = {13: 7, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10}  # the IR version each opset was released with
+
+
 def upgrade(dopt: Path, model: Path, out: Path, target: int = TARGET) -> onnx.ModelProto:
     proc = run_dopt(dopt, "upgrade-opset", "--model", model, "--output", out, "--opset", target)
     assert proc.returncode == 0, f"dopt upgrade-opset failed on {model}:\n{describe(proc)}"
     new = onnx.load(str(out))
     assert default_opset(new) == target
+    assert new.ir_version >= IR_FOR_OPSET[target]
     onnx.checker.check_model(new, full_check=True)
     return new
 
@@ -78,7 +82,7 @@ def old_shared_models() -> list:
     return params or [pytest.param(None, marks=pytest.mark.skip(reason="no shared models with opset < 13"))]
 
 
-@pytest.mark.parametrize("target", [TARGET, 17])
+@pytest.mark.parametrize("target", [TARGET, 17, 18, 21])
 @pytest.mark.parametrize("model", old_shared_models())
 def test_shared_model(dopt, model: Path, target: int, tmp_path: Path) -> None:
     out = tmp_path / f"{model.stem}.op{target}.onnx"
@@ -212,6 +216,13 @@ CASES = {
         7, [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], spatial=1, epsilon=1e-3)],
         [vi("x", [2, 3, 2, 2])], [vi("y", None)],
         [f32("s", [1.5, 0.5, 2]), f32("b", [0.1, -0.2, 0]), f32("m", [0.3, 0.4, -1]), f32("v", [2, 0.5, 1])]),
+    "reducemean11_axes": lambda: model_of(
+        11, [helper.make_node("ReduceMean", ["x"], ["a"], axes=[-1, 1], keepdims=0),
+             helper.make_node("ReduceMean", ["x"], ["b"])], [vi("x", [2, 3, 4])], [vi("a", None), vi("b", None)]),
+    "split11_equal_and_sizes": lambda: model_of(
+        11, [helper.make_node("Split", ["x"], ["a", "b", "c"], axis=1),
+             helper.make_node("Split", ["x"], ["d", "e"], axis=1, split=[2, 4])],
+        [vi("x", [2, 6])], [vi("a", None), vi("b", None), vi("c", None), vi("d", None), vi("e", None)]),
     "mixed_unchanged_ops9": lambda: model_of(
         9, [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
             helper.make_node("MaxPool", ["c"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
@@ -224,13 +235,21 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("target", [TARGET, 21])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_rewrite(dopt, case: str, tmp_path: Path) -> None:
+def test_rewrite(dopt, case: str, target: int, tmp_path: Path) -> None:
     m = CASES[case]()
     src = tmp_path / f"{case}.onnx"
     onnx.save(m, str(src))
-    out = tmp_path / f"{case}.op{TARGET}.onnx"
-    new = upgrade(dopt, src, out)
+    out = tmp_path / f"{case}.op{target}.onnx"
+    new = upgrade(dopt, src, out, target)
+    if target >= 18:
+        for n in new.graph.node:
+            attrs = {a.name for a in n.attribute}
+            if n.op_type == "ReduceMean":
+                assert "axes" not in attrs
+            if n.op_type == "Split" and len(n.input) < 2:
+                assert "num_outputs" in attrs
     old_ops = {n.op_type for n in m.graph.node}
     if "Upsample" in old_ops:
         assert "Upsample" not in {n.op_type for n in new.graph.node}

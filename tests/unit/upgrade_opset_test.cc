@@ -463,12 +463,97 @@ TEST(UpgradeOpset, UnchangedOpsOnlyGetTheNewVersionAndNewNamesAreUnique) {
   EXPECT_EQ(up.info.ir_version, 7);
 }
 
+TEST(UpgradeOpset, ReduceMeanAxesBecomeInputAt18) {
+  Builder b(13);
+  int x = b.Input("x", {2, 3, 4});
+  int m = b.Op("ReduceMean", {x}, {"m"}, {{"axes", IntsA({-1, 1})}, {"keepdims", IntA(0)}})[0];
+  int all = b.Op("ReduceMean", {x}, {"all"})[0];  // no axes: every axis, stays without input
+  b.Output(m);
+  b.Output(all);
+  Graph up = UpgradeAndCompare(b, {{"x", Iota({2, 3, 4})}}, 18);
+  for (const Node& n : up.nodes) {
+    EXPECT_FALSE(n.HasAttr("axes")) << n.Describe();
+    if (n.outputs[0] == up.FindValue("all")) {
+      EXPECT_EQ(n.inputs.size(), 1u);
+    } else {
+      ASSERT_EQ(n.inputs.size(), 2u);
+      EXPECT_EQ(ConstInts(up, n.inputs[1]), (std::vector<int64_t>{-1, 1}));
+      EXPECT_TRUE(n.dirty);
+    }
+  }
+  EXPECT_EQ(up.value(up.FindValue("m")).shape, (Shape{2}));
+  EXPECT_EQ(up.value(up.FindValue("all")).shape, (Shape{1, 1, 1}));
+  EXPECT_EQ(up.info.ir_version, 8);
+}
+
+TEST(UpgradeOpset, ReduceMeanBefore18IsLeftAloneAt17) {
+  Builder b(11);
+  int x = b.Input("x", {2, 3});
+  b.Output(b.Op("ReduceMean", {x}, {"m"}, {{"axes", IntsA({1})}})[0]);
+  Graph up = UpgradeAndCompare(b, {{"x", Iota({2, 3})}}, 17);
+  const Node& n = NodeOf(up, "ReduceMean");
+  EXPECT_TRUE(n.HasAttr("axes"));
+  EXPECT_EQ(n.inputs.size(), 1u);
+}
+
+TEST(UpgradeOpset, SplitGetsNumOutputsAt18) {
+  Builder b(11);
+  int x = b.Input("x", {2, 6});
+  auto eq = b.Op("Split", {x}, {"a", "b", "c"}, {{"axis", IntA(1)}});
+  auto sz = b.Op("Split", {x}, {"d", "e"}, {{"axis", IntA(1)}, {"split", IntsA({1, 5})}});
+  for (int id : eq) b.Output(id);
+  for (int id : sz) b.Output(id);
+  Graph up = UpgradeAndCompare(b, {{"x", Iota({2, 6})}}, 21);
+  for (const Node& n : up.nodes) {
+    EXPECT_FALSE(n.HasAttr("split")) << n.Describe();
+    if (n.outputs.size() == 3) {
+      EXPECT_EQ(n.inputs.size(), 1u);
+      auto k = n.GetInt("num_outputs", -1);
+      ASSERT_TRUE(k.ok());
+      EXPECT_EQ(*k, 3);
+    } else {
+      EXPECT_FALSE(n.HasAttr("num_outputs"));
+      ASSERT_EQ(n.inputs.size(), 2u);
+      EXPECT_EQ(ConstInts(up, n.inputs[1]), (std::vector<int64_t>{1, 5}));
+    }
+  }
+  EXPECT_EQ(up.value(up.FindValue("c")).shape, (Shape{2, 2}));
+}
+
+TEST(UpgradeOpset, To21KeepsResultsAndRaisesIrVersion) {
+  Builder b(9);
+  int x = b.Input("x", {1, 2, 4, 4});
+  int w = b.Const("w", Iota({3, 2, 3, 3}, 0.1f, -0.5f));
+  int c = b.Op("Conv", {x, w}, {"c"}, {{"pads", IntsA({1, 1, 1, 1})}})[0];
+  int p = b.Op("AveragePool", {c}, {"p"}, {{"kernel_shape", IntsA({2, 2})}, {"strides", IntsA({2, 2})}})[0];
+  int r = b.Op("Pad", {p}, {"r"}, {{"pads", IntsA({0, 0, 1, 0, 0, 0, 0, 1})}})[0];
+  int m = b.Op("ReduceMean", {r}, {"m"}, {{"axes", IntsA({2, 3})}})[0];
+  int f = b.Op("Flatten", {m}, {"f"})[0];
+  int s = b.Op("Shape", {f}, {"s"})[0];
+  b.Output(b.Op("Reshape", {f, s}, {"y"})[0]);
+  Graph up = UpgradeAndCompare(b, {{"x", Iota({1, 2, 4, 4})}}, 21);
+  EXPECT_EQ(up.info.ir_version, 10);
+  EXPECT_EQ(NodeOf(up, "ReduceMean").inputs.size(), 2u);
+  EXPECT_EQ(NodeOf(up, "Pad").inputs.size(), 2u);
+}
+
+TEST(UpgradeOpset, IrVersionFollowsTheTarget) {
+  for (auto [target, ir] : std::vector<std::pair<int, int64_t>>{{17, 8}, {18, 8}, {19, 9}, {20, 9}, {21, 10}}) {
+    Builder b(13);
+    int x = b.Input("x", {2});
+    b.Output(b.Op("Relu", {x}, {"y"})[0]);
+    ASSERT_TRUE(PrepareGraph(b.g).ok());
+    ASSERT_TRUE(UpgradeOpset(b.g, target).ok()) << target;
+    EXPECT_EQ(b.g.info.ir_version, ir) << target;
+  }
+}
+
 TEST(UpgradeOpset, RejectsBadTargetsAndNewerNodes) {
   Builder b(13);
   int x = b.Input("x", {2});
   b.Output(b.Op("Relu", {x}, {"y"})[0]);
   ASSERT_TRUE(PrepareGraph(b.g).ok());
-  EXPECT_FALSE(UpgradeOpset(b.g, 18).ok());
+  EXPECT_FALSE(UpgradeOpset(b.g, kUpgradeMaxOpset + 1).ok());
   EXPECT_FALSE(UpgradeOpset(b.g, 6).ok());
   Status st = UpgradeOpset(b.g, 11);
   ASSERT_FALSE(st.ok());
