@@ -6,6 +6,7 @@
 #include <random>
 
 #include "executor/executor.h"
+#include "frontends/onnx/onnx_frontend.h"
 #include "ir/shape_inference.h"
 #include "passes/fold_affine.h"
 #include "quant/prepare.h"
@@ -318,6 +319,28 @@ TEST(FoldAffine, PrepareForQuantizationRunsIt) {
   EXPECT_EQ(rep[1].pass, "fold_affine");
   EXPECT_EQ(rep[1].changes, 1);
   EXPECT_EQ(b.g.nodes.size(), 1u);
+}
+
+TEST(FoldAffine, MnistConvBiasAddsFoldAndOutputsAreUnchanged) {
+  std::string path = std::string(DOPT_SOURCE_DIR) + "/../shared/testdata/models/onnx/mnist_cntk.onnx";
+  auto g = LoadOnnxModel(path);
+  if (!g.ok()) GTEST_SKIP() << g.status().message();
+  std::map<std::string, Tensor> feeds{{"Input3", RandomInput({1, 1, 28, 28}, 9)}};
+  auto before = RunGraph(*g, feeds);
+  const size_t nodes = g->nodes.size();
+  std::vector<PassReport> rep;
+  Status st = PrepareForQuantization(*g, &rep);
+  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_EQ(rep.size(), 2u);
+  EXPECT_EQ(rep[1].changes, 2);  // Conv -> Add([C,1,1]) twice; the MatMul -> Add stays
+  EXPECT_EQ(g->nodes.size(), nodes - 2);
+  auto after = RunGraph(*g, feeds);
+  for (const auto& kv : before) EXPECT_LT(MaxAbsDiff(after[kv.first], kv.second), 1e-4) << kv.first;
+  auto bytes = SerializeOnnxModel(*g);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+  auto again = LoadOnnxModelFromBytes(*bytes, "folded.onnx", ".");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->nodes.size(), nodes - 2);
 }
 
 }  // namespace
