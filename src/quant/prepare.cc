@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "passes/fold_affine.h"
 #include "passes/fold_batchnorm.h"
 
 namespace dopt {
@@ -9,6 +10,7 @@ namespace dopt {
 Status PrepareForQuantization(Graph& graph, std::vector<PassReport>* reports) {
   PassManager pm;
   pm.Add(std::make_unique<FoldBatchNormPass>());
+  pm.Add(std::make_unique<FoldAffinePass>());
   return pm.Run(graph, reports);
 }
 

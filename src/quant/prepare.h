@@ -11,8 +11,9 @@
 
 namespace dopt {
 
-// Runs the passes that rewrite the float model before quantization (today: fold
-// BatchNormalization into the preceding Conv/ConvTranspose), in a fixed order.
+// Runs the passes that rewrite the float model before quantization, in a fixed order: fold
+// BatchNormalization into the preceding Conv/ConvTranspose, then fold Mul/Div/Add/Sub by
+// per-channel constants into the preceding Conv/ConvTranspose/Gemm (fold_affine).
 Status PrepareForQuantization(Graph& graph, std::vector<PassReport>* reports = nullptr);
 
 }  // namespace dopt
