@@ -40,6 +40,10 @@ void PrintSummary(const dopt::QuantizeOptions& o, const dopt::QuantizeSummary& s
     if (r.pass == "fold_batchnorm" && r.changes > 0) {
       std::printf("  folded:        %s into the preceding Conv\n", Plural((size_t)r.changes, "BatchNormalization", "BatchNormalizations").c_str());
     }
+    if (r.pass == "fold_affine" && r.changes > 0) {
+      std::printf("  folded:        %s by constants into the preceding Conv/Gemm\n",
+                  Plural((size_t)r.changes, "Mul/Add/Sub/Div", "Mul/Add/Sub/Div ops").c_str());
+    }
   }
   std::printf("  quantized:     %s%s\n", Plural(p.ops.size(), "op", "ops").c_str(), types.empty() ? "" : (" (" + types + ")").c_str());
   std::printf("  left in float: %s\n", Plural(p.excluded.size(), "op", "ops").c_str());
