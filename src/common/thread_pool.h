@@ -1,6 +1,7 @@
 // A fixed-size pool for intra-op parallelism. The calling thread takes part in the work.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -29,13 +30,15 @@ class ThreadPool {
 
   int num_threads_;
   std::vector<std::thread> workers_;
+  // Workers spin briefly on `generation_` before sleeping on the condition variable, so the
+  // back-to-back parallel regions of a forward pass do not pay a wake-up each.
   std::mutex mu_;
   std::condition_variable cv_work_, cv_done_;
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   int64_t job_n_ = 0, job_chunk_ = 0, job_chunks_ = 0;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
 };
 
 }  // namespace dopt
