@@ -4,19 +4,6 @@ namespace dopt {
 
 namespace {
 
-const Tensor* Initializer(const Graph& g, int id) {
-  if (id < 0) return nullptr;
-  const Value& v = g.value(id);
-  return v.initializer ? &*v.initializer : nullptr;
-}
-
-int CountUses(const std::vector<std::vector<int>>& consumers, const Graph& g, int value) {
-  int n = (int)consumers[value].size();
-  for (int o : g.outputs)
-    if (o == value) ++n;
-  return n;
-}
-
 // The constant `k` as one value per channel of an output of rank `rank` whose channel axis is 1,
 // or false when it does not broadcast that way (or would enlarge the output).
 bool PerChannel(const Tensor& k, int rank, int64_t channels, std::vector<double>* out) {
@@ -40,7 +27,7 @@ void StoreInput(Graph& g, int ni, int slot, const std::vector<std::vector<int>>&
                 const Tensor& t, DType dt, const std::string& fresh_name) {
   Node& node = g.nodes[ni];
   int id = slot < (int)node.inputs.size() ? node.inputs[slot] : -1;
-  if (id >= 0 && CountUses(consumers, g, id) == 1) {
+  if (id >= 0 && CountUses(g, consumers, id) == 1) {
     Value& v = g.value(id);
     v.initializer = t.CastTo(dt);
     v.dtype = dt;
@@ -72,14 +59,14 @@ StatusOr<bool> TryFold(Graph& g, int ni, const std::vector<std::vector<int>>& co
     const bool gemm = p.op_type == "Gemm", convt = p.op_type == "ConvTranspose";
     if (p.op_type != "Conv" && !convt && !gemm) continue;
     if (p.outputs.size() != 1 || p.outputs[0] != x || p.inputs.size() < 2) continue;
-    if (CountUses(consumers, g, x) != 1) continue;  // the raw output is needed elsewhere
+    if (CountUses(g, consumers, x) != 1) continue;  // the raw output is needed elsewhere
     if (!IsFloat(g.value(x).dtype)) continue;
     const Tensor* k = g.value(kid).ConstantValue();
     if (!k || !IsFloat(k->dtype())) continue;
-    const Tensor* w = Initializer(g, p.inputs[1]);
+    const Tensor* w = InitializerOf(g, p.inputs[1]);
     if (!w || !IsFloat(w->dtype())) continue;
     const int bid = p.inputs.size() > 2 ? p.inputs[2] : -1;
-    const Tensor* b = Initializer(g, bid);
+    const Tensor* b = InitializerOf(g, bid);
     if (bid >= 0 && (!b || !IsFloat(b->dtype()))) continue;
 
     int64_t cout = 0;

@@ -4,24 +4,6 @@
 
 namespace dopt {
 
-namespace {
-
-// The initializer behind value `id` as float32, or nullptr when it is not a model constant.
-const Tensor* Initializer(const Graph& g, int id) {
-  if (id < 0) return nullptr;
-  const Value& v = g.value(id);
-  return v.initializer ? &*v.initializer : nullptr;
-}
-
-int CountUses(const std::vector<std::vector<int>>& consumers, const Graph& g, int value) {
-  int n = (int)consumers[value].size();
-  for (int o : g.outputs)
-    if (o == value) ++n;
-  return n;
-}
-
-}  // namespace
-
 StatusOr<int> FoldBatchNormPass::Run(Graph& g) {
   auto consumers = g.Consumers();
   std::vector<int> dead;
@@ -35,14 +17,14 @@ StatusOr<int> FoldBatchNormPass::Run(Graph& g) {
     Node& conv = g.nodes[ci];
     bool transposed = conv.op_type == "ConvTranspose";
     if (conv.op_type != "Conv" && !transposed) continue;
-    if (CountUses(consumers, g, x) != 1) continue;  // the raw conv output is needed elsewhere
+    if (CountUses(g, consumers, x) != 1) continue;  // the raw conv output is needed elsewhere
     DOPT_ASSIGN_OR_RETURN(int64_t training, bn.GetInt("training_mode", 0));
     if (training) continue;
-    const Tensor* w = Initializer(g, conv.inputs[1]);
-    const Tensor* b = conv.inputs.size() > 2 ? Initializer(g, conv.inputs[2]) : nullptr;
+    const Tensor* w = InitializerOf(g, conv.inputs[1]);
+    const Tensor* b = conv.inputs.size() > 2 ? InitializerOf(g, conv.inputs[2]) : nullptr;
     if (!w || (conv.inputs.size() > 2 && conv.inputs[2] >= 0 && !b)) continue;
-    const Tensor *scale = Initializer(g, bn.inputs[1]), *bias = Initializer(g, bn.inputs[2]),
-                 *mean = Initializer(g, bn.inputs[3]), *var = Initializer(g, bn.inputs[4]);
+    const Tensor *scale = InitializerOf(g, bn.inputs[1]), *bias = InitializerOf(g, bn.inputs[2]),
+                 *mean = InitializerOf(g, bn.inputs[3]), *var = InitializerOf(g, bn.inputs[4]);
     if (!scale || !bias || !mean || !var || w->rank() < 2) continue;
     DOPT_ASSIGN_OR_RETURN(float eps, bn.GetFloat("epsilon", 1e-5f));
     DOPT_ASSIGN_OR_RETURN(int64_t group, conv.GetInt("group", 1));
@@ -80,13 +62,13 @@ StatusOr<int> FoldBatchNormPass::Run(Graph& g) {
     DType bdt = b ? b->dtype() : wdt;
 
     int wid = conv.inputs[1];
-    if (CountUses(consumers, g, wid) == 1) {
+    if (CountUses(g, consumers, wid) == 1) {
       g.value(wid).initializer = wf.CastTo(wdt);
       g.value(wid).dirty = true;
     } else {
       conv.inputs[1] = AddInitializer(g, g.value(wid).name + "_bnfolded", wf.CastTo(wdt));
     }
-    if (b && CountUses(consumers, g, conv.inputs[2]) == 1) {
+    if (b && CountUses(g, consumers, conv.inputs[2]) == 1) {
       g.value(conv.inputs[2]).initializer = bf.CastTo(bdt);
       g.value(conv.inputs[2]).dirty = true;
     } else {

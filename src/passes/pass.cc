@@ -39,6 +39,19 @@ int AddInitializer(Graph& graph, const std::string& name, Tensor t) {
   return graph.AddValue(std::move(v));
 }
 
+const Tensor* InitializerOf(const Graph& graph, int id) {
+  if (id < 0) return nullptr;
+  const Value& v = graph.value(id);
+  return v.initializer ? &*v.initializer : nullptr;
+}
+
+int CountUses(const Graph& graph, const std::vector<std::vector<int>>& consumers, int value) {
+  int n = (int)consumers[value].size();
+  for (int o : graph.outputs)
+    if (o == value) ++n;
+  return n;
+}
+
 void RemoveNodes(Graph& graph, std::vector<int> idx) {
   std::sort(idx.begin(), idx.end());
   idx.erase(std::unique(idx.begin(), idx.end()), idx.end());

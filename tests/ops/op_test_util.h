@@ -3,11 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "executor/executor.h"
 #include "ops/op.h"
 
 namespace dopt {
@@ -89,6 +91,26 @@ inline void ExpectNear(const Tensor& got, const std::vector<float>& want, float 
   for (size_t i = 0; i < want.size(); ++i) {
     ASSERT_NEAR(g[i], want[i], tol * (1.f + std::abs(want[i]))) << what << " at " << i;
   }
+}
+
+// Runs a prepared graph once on one thread; failures are test failures.
+inline std::map<std::string, Tensor> RunGraph(const Graph& g, const std::map<std::string, Tensor>& feeds) {
+  auto ex = Executor::Create(g, {1});
+  EXPECT_TRUE(ex.ok()) << ex.status().message();
+  std::map<std::string, Tensor> outs;
+  if (!ex.ok()) return outs;
+  Status st = (*ex)->Run(feeds, &outs);
+  EXPECT_TRUE(st.ok()) << st.message();
+  return outs;
+}
+
+// Uniform [-1, 1) float32 tensor from a fixed seed.
+inline Tensor RandomInput(const Shape& s, int seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> ud(-1, 1);
+  Tensor t(DType::kFloat32, s);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = ud(rng);
+  return t;
 }
 
 }  // namespace optest

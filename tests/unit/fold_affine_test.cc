@@ -2,6 +2,8 @@
 // weights and bias worked out by hand, outputs unchanged, and the cases it must leave alone.
 #include <gtest/gtest.h>
 
+#include "../ops/op_test_util.h"
+
 #include <cmath>
 #include <random>
 
@@ -14,23 +16,8 @@
 namespace dopt {
 namespace {
 
-std::map<std::string, Tensor> RunGraph(const Graph& g, const std::map<std::string, Tensor>& feeds) {
-  auto ex = Executor::Create(g, {1});
-  EXPECT_TRUE(ex.ok()) << ex.status().message();
-  std::map<std::string, Tensor> outs;
-  if (!ex.ok()) return outs;
-  Status st = (*ex)->Run(feeds, &outs);
-  EXPECT_TRUE(st.ok()) << st.message();
-  return outs;
-}
-
-Tensor RandomInput(const Shape& s, int seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> ud(-1, 1);
-  Tensor t(DType::kFloat32, s);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = ud(rng);
-  return t;
-}
+using optest::RandomInput;
+using optest::RunGraph;
 
 double MaxAbsDiff(const Tensor& a, const Tensor& b) {
   EXPECT_EQ(a.numel(), b.numel());

@@ -3,6 +3,8 @@
 // the outputs are the same, plus the structure the ONNX writer will see.
 #include <gtest/gtest.h>
 
+#include "../ops/op_test_util.h"
+
 #include <cmath>
 #include <map>
 #include <string>
@@ -14,6 +16,9 @@
 
 namespace dopt {
 namespace {
+
+using optest::RandomInput;
+using optest::RunGraph;
 
 Attribute IntA(int64_t i) {
   Attribute a;
@@ -103,16 +108,6 @@ Tensor Iota(const Shape& s, float scale = 0.37f, float offset = -1.f) {
   float* p = t.data<float>();
   for (int64_t i = 0; i < t.numel(); ++i) p[i] = offset + scale * (float)((i * 7) % 11) + 0.01f * (float)i;
   return t;
-}
-
-std::map<std::string, Tensor> RunGraph(const Graph& g, const std::map<std::string, Tensor>& feeds) {
-  auto exec = Executor::Create(g);
-  EXPECT_TRUE(exec.ok()) << exec.status().message();
-  std::map<std::string, Tensor> out;
-  if (!exec.ok()) return out;
-  Status st = (*exec)->Run(feeds, &out);
-  EXPECT_TRUE(st.ok()) << st.message();
-  return out;
 }
 
 void ExpectSame(const std::map<std::string, Tensor>& a, const std::map<std::string, Tensor>& b) {
