@@ -9,15 +9,8 @@
 namespace dopt {
 namespace {
 
-Status CheckAttrs(const Node& node) {
-  DOPT_ASSIGN_OR_RETURN(int64_t block, node.GetInt("block_size", 0));
-  if (block != 0) return Unimplemented(node.Describe() + ": blocked quantization (block_size) is not supported");
-  return node.GetInt("axis", 1).status();
-}
-
 Status Infer(InferContext& ctx) {
   const Node& node = ctx.node();
-  DOPT_RETURN_IF_ERROR(CheckAttrs(node));
   DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 0, {DType::kInt8, DType::kUInt8, DType::kInt16, DType::kInt32}));
   DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 1, {DType::kFloat32, DType::kFloat16, DType::kBFloat16}));
   const ValueInfo& x = ctx.input(0);
@@ -29,12 +22,7 @@ Status Infer(InferContext& ctx) {
                              DTypeName(x.dtype));
     }
   }
-  if (x.rank_known && s.ShapeKnown() && (!ctx.has_input(2) || ctx.input(2).ShapeKnown())) {
-    DOPT_ASSIGN_OR_RETURN(int64_t axis, node.GetInt("axis", 1));
-    DOPT_RETURN_IF_ERROR(
-        GetQuantAxisLayout(node, x.shape, s.shape, ctx.has_input(2) ? &ctx.input(2).shape : nullptr, axis, true)
-            .status());
-  }
+  DOPT_RETURN_IF_ERROR(CheckQuantAxisInputs(ctx));
   const DType out = s.dtype == DType::kUndefined ? DType::kFloat32 : s.dtype;
   if (x.rank_known) ctx.SetOutput(0, out, x.shape);
   else ctx.SetOutputUnknownRank(0, out);
@@ -59,7 +47,6 @@ void Dequantize(const Q* x, const float* scale, const Q* zp, const QuantAxisLayo
 
 Status Run(KernelContext& ctx) {
   const Node& node = ctx.node();
-  DOPT_RETURN_IF_ERROR(CheckAttrs(node));
   DOPT_ASSIGN_OR_RETURN(int64_t axis, node.GetInt("axis", 1));
   const Tensor& x = ctx.input(0);
   const Tensor& scale = ctx.input(1);

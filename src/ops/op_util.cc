@@ -163,4 +163,16 @@ Status InferBroadcastVariadic(InferContext& ctx, std::initializer_list<DType> al
   return Status::Ok();
 }
 
+Status CheckQuantAxisInputs(const InferContext& ctx) {
+  const Node& node = ctx.node();
+  DOPT_ASSIGN_OR_RETURN(int64_t block, node.GetInt("block_size", 0));
+  if (block != 0) return Unimplemented(node.Describe() + ": blocked quantization (block_size) is not supported");
+  DOPT_ASSIGN_OR_RETURN(int64_t axis, node.GetInt("axis", 1));
+  const ValueInfo& x = ctx.input(0);
+  const ValueInfo& s = ctx.input(1);
+  const bool zp = ctx.has_input(2);
+  if (!x.rank_known || !s.ShapeKnown() || (zp && !ctx.input(2).ShapeKnown())) return Status::Ok();
+  return GetQuantAxisLayout(node, x.shape, s.shape, zp ? &ctx.input(2).shape : nullptr, axis, true).status();
+}
+
 }  // namespace dopt

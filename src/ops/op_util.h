@@ -191,6 +191,9 @@ struct QuantAxisLayout {
 };
 StatusOr<QuantAxisLayout> GetQuantAxisLayout(const Node& node, const Shape& x, const Shape& scale,
                                              const Shape* zero_point, int64_t axis, bool allow_unknown = false);
+// Shared shape rule of QuantizeLinear / DequantizeLinear: rejects block_size, reads `axis`
+// and, where the shapes are known, checks scale / zero point against input 0 along it.
+Status CheckQuantAxisInputs(const InferContext& ctx);
 
 // Shape rule for variadic broadcasting ops (Max, Min, ...): every present input has the same
 // dtype from `allowed`; the output shape is their joint broadcast.

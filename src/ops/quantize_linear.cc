@@ -26,15 +26,8 @@ StatusOr<DType> OutputDType(const Node& node, DType zero_point) {
   }
 }
 
-Status CheckAttrs(const Node& node) {
-  DOPT_ASSIGN_OR_RETURN(int64_t block, node.GetInt("block_size", 0));
-  if (block != 0) return Unimplemented(node.Describe() + ": blocked quantization (block_size) is not supported");
-  return node.GetInt("axis", 1).status();
-}
-
 Status Infer(InferContext& ctx) {
   const Node& node = ctx.node();
-  DOPT_RETURN_IF_ERROR(CheckAttrs(node));
   DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 0, {DType::kFloat32, DType::kFloat16, DType::kBFloat16, DType::kInt32}));
   DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 1, DOPT_QL_FLOAT_TYPES));
   DType zp = DType::kUndefined;
@@ -44,14 +37,8 @@ Status Infer(InferContext& ctx) {
     if (zp == DType::kUndefined) return InvalidArgument(node.Describe() + ": zero point has no known type");
   }
   DOPT_ASSIGN_OR_RETURN(DType out, OutputDType(node, zp));
+  DOPT_RETURN_IF_ERROR(CheckQuantAxisInputs(ctx));
   const ValueInfo& x = ctx.input(0);
-  const ValueInfo& s = ctx.input(1);
-  if (x.rank_known && s.ShapeKnown() && (!ctx.has_input(2) || ctx.input(2).ShapeKnown())) {
-    DOPT_ASSIGN_OR_RETURN(int64_t axis, node.GetInt("axis", 1));
-    DOPT_RETURN_IF_ERROR(
-        GetQuantAxisLayout(node, x.shape, s.shape, ctx.has_input(2) ? &ctx.input(2).shape : nullptr, axis, true)
-            .status());
-  }
   if (x.rank_known) ctx.SetOutput(0, out, x.shape);
   else ctx.SetOutputUnknownRank(0, out);
   return Status::Ok();
@@ -83,7 +70,6 @@ void Quantize(const float* x, const float* scale, const Tensor* zp, const QuantA
 
 Status Run(KernelContext& ctx) {
   const Node& node = ctx.node();
-  DOPT_RETURN_IF_ERROR(CheckAttrs(node));
   DOPT_ASSIGN_OR_RETURN(int64_t axis, node.GetInt("axis", 1));
   const Tensor& x_in = ctx.input(0);
   const Tensor& scale = ctx.input(1);

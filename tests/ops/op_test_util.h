@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -91,6 +92,31 @@ inline void ExpectNear(const Tensor& got, const std::vector<float>& want, float 
   for (size_t i = 0; i < want.size(); ++i) {
     ASSERT_NEAR(g[i], want[i], tol * (1.f + std::abs(want[i]))) << what << " at " << i;
   }
+}
+
+// Adds a value to a hand-built graph: an initializer when `init` is given, else a plain value.
+inline int AddTestValue(Graph& g, const std::string& name, std::optional<Tensor> init = std::nullopt) {
+  Value v;
+  v.name = name;
+  if (init) {
+    v.dtype = init->dtype();
+    v.rank_known = true;
+    v.shape = init->shape();
+    v.initializer = std::move(init);
+  }
+  return g.AddValue(std::move(v));
+}
+
+// Adds a graph input with a known dtype and shape.
+inline int AddTestInput(Graph& g, const std::string& name, DType dtype, Shape shape) {
+  Value v;
+  v.name = name;
+  v.dtype = dtype;
+  v.rank_known = true;
+  v.shape = std::move(shape);
+  int id = g.AddValue(std::move(v));
+  g.inputs.push_back(id);
+  return id;
 }
 
 // Runs a prepared graph once on one thread; failures are test failures.

@@ -60,22 +60,9 @@ TEST(FoldBatchNorm, UltraFaceOutputsUnchanged) {
 TEST(FoldBatchNorm, ConvWithoutBiasGetsOneAndSharedOutputIsLeftAlone) {
   Graph g;
   auto add_value = [&](const std::string& n, std::optional<Tensor> init = std::nullopt) {
-    Value v;
-    v.name = n;
-    if (init) {
-      v.dtype = init->dtype();
-      v.rank_known = true;
-      v.shape = init->shape();
-      v.initializer = std::move(init);
-    }
-    return g.AddValue(std::move(v));
+    return optest::AddTestValue(g, n, std::move(init));
   };
-  Value x;
-  x.name = "x";
-  x.dtype = DType::kFloat32;
-  x.rank_known = true;
-  x.shape = {1, 2, 3, 3};
-  g.inputs.push_back(g.AddValue(x));
+  optest::AddTestInput(g, "x", DType::kFloat32, {1, 2, 3, 3});
   int w = add_value("w", Tensor::FromFloats({2, 2, 1, 1}, {1, 2, 3, 4}));
   int c = add_value("c");
   int sc = add_value("s", Tensor::FromFloats({2}, {2, 0.5f}));

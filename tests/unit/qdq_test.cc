@@ -2,6 +2,8 @@
 // hand, one Q/DQ pair per shared activation, float16 models, opset errors.
 #include <gtest/gtest.h>
 
+#include "../ops/op_test_util.h"
+
 #include <cmath>
 
 #include "executor/executor.h"
@@ -41,22 +43,9 @@ Tensor Floats(DType dt, const Shape& s, const std::vector<float>& v) {
 Graph TwoConvs(DType dt = DType::kFloat32) {
   Graph g;
   auto add = [&](const std::string& n, std::optional<Tensor> init = std::nullopt) {
-    Value v;
-    v.name = n;
-    if (init) {
-      v.dtype = init->dtype();
-      v.rank_known = true;
-      v.shape = init->shape();
-      v.initializer = std::move(init);
-    }
-    return g.AddValue(std::move(v));
+    return optest::AddTestValue(g, n, std::move(init));
   };
-  Value x;
-  x.name = "x";
-  x.dtype = dt;
-  x.rank_known = true;
-  x.shape = {1, 2, 2, 2};
-  g.inputs.push_back(g.AddValue(x));
+  optest::AddTestInput(g, "x", dt, {1, 2, 2, 2});
   int w = add("w", Floats(dt, {3, 2, 1, 1}, {1.25f, 1.75f, 100.f, -0.375f, -200.f, 0.5f}));
   int b = add("b", Floats(dt, {3}, {1.0f, -0.3f, 7.0f}));
   int w2 = add("w2", Floats(dt, {1, 2, 1, 1}, {0.75f, -0.25f}));
