@@ -14,7 +14,11 @@ APT_PACKAGES=(
 )
 # numpy/onnx/onnxruntime/pytest run the end-to-end tests (in the test process only; dopt itself
 # never imports Python). scikit-build-core builds the wheel for `pip install .`.
-PIP_PACKAGES=(numpy onnx onnxruntime pytest scikit-build-core)
+# tensorflow-cpu proves the TensorFlow path's outputs in TF; torch (pinned: the CPU build, a
+# bare `torch` pulls a multi-GB CUDA build) runs the PyTorch path's helper and proves its .pt.
+# An entry is "pip spec" or "pip spec@import name" when the two differ.
+PIP_PACKAGES=(numpy onnx onnxruntime pytest scikit-build-core
+  "tensorflow-cpu==2.21.0@tensorflow" "torch==2.13.0@torch")
 
 log() { echo "install_deps: $*" >&2; }
 
@@ -53,7 +57,10 @@ fi
 need_pip=()
 read -r -a need_pip < <("$PYTHON" - "${PIP_PACKAGES[@]}" <<'PY'
 import importlib.util, sys
-print(" ".join(p for p in sys.argv[1:] if importlib.util.find_spec(p.replace("-", "_")) is None))
+def module(entry):
+    spec, _, mod = entry.partition("@")
+    return mod or spec.split("=")[0].replace("-", "_")
+print(" ".join(e.split("@")[0] for e in sys.argv[1:] if importlib.util.find_spec(module(e)) is None))
 PY
 )
 if ((${#need_pip[@]})); then

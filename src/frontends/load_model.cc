@@ -17,6 +17,15 @@ bool EndsWith(const std::string& s, const std::string& suf) {
 }  // namespace
 
 StatusOr<Graph> LoadModel(const std::string& path, int framework) {
+  ModelSource src;
+  src.path = path;
+  src.framework = framework;
+  return LoadModel(src);
+}
+
+StatusOr<Graph> LoadModel(const ModelSource& source) {
+  const std::string& path = source.path;
+  const int framework = source.framework;
   std::string lower = Lower(path);
   if (framework != 0 && framework != 3 && framework != 5) {
     return InvalidArgument("--framework " + std::to_string(framework) + " is not supported (3 = TensorFlow, 5 = ONNX or PyTorch)");

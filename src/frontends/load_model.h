@@ -9,6 +9,19 @@
 
 namespace dopt {
 
+// Everything a frontend may need to turn the user's files into an IR graph.
+struct ModelSource {
+  std::string path;         // --model: .onnx, .pb or .py
+  int framework = 0;        // --framework (0: from the file name)
+  std::string weight;       // --weight: PyTorch weights (.pth) for a .py model
+  std::string input_shape;  // --input_shape as given (PyTorch export needs the shapes)
+  std::string model_class;  // --model_class: picks the module in a .py with several candidates
+};
+
+// Graph.info.format is "onnx", "tf" or "pytorch"; exporters (quant/exporters.h) write the
+// quantized model back in that format.
+StatusOr<Graph> LoadModel(const ModelSource& source);
+// Shorthand for models that need nothing but a path (ONNX, TensorFlow).
 StatusOr<Graph> LoadModel(const std::string& path, int framework);
 
 }  // namespace dopt

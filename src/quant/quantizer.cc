@@ -12,15 +12,13 @@
 #include "data/calib_config.h"
 #include "data/calibration_stream.h"
 #include "frontends/load_model.h"
-#include "frontends/onnx/onnx_frontend.h"
 #include "passes/apply_exclusions.h"
 #include "passes/compute_quant_params.h"
 #include "passes/cut_graph.h"
 #include "passes/mark_quantizable.h"
-#include "passes/upgrade_opset.h"
 #include "quant/compress_conf.h"
 #include "quant/prepare.h"
-#include "quant/qdq.h"
+#include "quant/exporters.h"
 #include "quant/quant_selection.h"
 
 namespace dopt {
@@ -91,11 +89,16 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   auto t_start = Clock::now();
   DOPT_RETURN_IF_ERROR(CheckFlags(o));
   DOPT_ASSIGN_OR_RETURN(CalibConfig cfg, LoadCalibConfig(o.cal_conf));
-  DOPT_ASSIGN_OR_RETURN(Graph graph, LoadModel(o.model, o.framework));
-  if (graph.info.format != "onnx") {
-    return Unimplemented(o.model + ": quantized output is written as ONNX only so far (this model is " +
-                         graph.info.format + ")");
-  }
+  ModelSource source;
+  source.path = o.model;
+  source.framework = o.framework;
+  source.weight = o.weight;
+  source.input_shape = o.flags.input_shape;
+  source.model_class = o.model_class;
+  DOPT_ASSIGN_OR_RETURN(Graph graph, LoadModel(source));
+  StatusOr<ExportFn> found = FindExporter(graph.info.format);
+  if (!found.ok()) return found.status().WithContext(o.model);
+  const ExportFn export_fn = *found;
   DOPT_ASSIGN_OR_RETURN(CalibRequest req, ResolveCalibRequest(cfg, o.flags, ModelNamesFromGraph(graph)));
   DOPT_ASSIGN_OR_RETURN(CalibMethod method, ParseCalibMethod(cfg.calibration_method));
 
@@ -177,17 +180,17 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
     DOPT_RETURN_IF_ERROR(pm.Run(graph, &sum.passes).WithContext(o.model));
   }
 
-  // Outputs: the QDQ model (opset 13 at least, for per-channel DequantizeLinear; 21 for the
-  // int16 QuantizeLinear/DequantizeLinear of 16-bit activations) and the compress_conf, both
-  // serialized before anything is written.
-  const int qdq_opset = cfg.activation_bits > 8 ? 21 : 13;
-  if (!plan.ops.empty() && sum.source_opset < qdq_opset) {
-    DOPT_RETURN_IF_ERROR(UpgradeOpset(graph, qdq_opset)
-                             .WithContext(o.model + ": upgrading to opset " + std::to_string(qdq_opset) + " for QDQ"));
-  }
-  DOPT_RETURN_IF_ERROR(InsertQDQ(graph, plan).WithContext(o.model));
-  sum.output_opset = DefaultOpset(graph);
-  DOPT_ASSIGN_OR_RETURN(std::string model_bytes, SerializeOnnxModel(graph));
+  // Outputs: the model in its own format and the compress_conf, both serialized before
+  // anything is written.
+  ExportOptions eo;
+  eo.activation_bits = cfg.activation_bits;
+  eo.model_path = o.model;
+  eo.weight_path = o.weight;
+  eo.output_path = o.output;
+  DOPT_ASSIGN_OR_RETURN(ExportedModel exported, export_fn(graph, plan, eo));
+  sum.output_opset = exported.output_opset;
+  sum.output_format = exported.format_note;
+  const std::string& model_bytes = exported.bytes;
   std::string conf_bytes;
   if (!o.compress_conf.empty()) {
     DOPT_ASSIGN_OR_RETURN(conf_bytes, SerializeCompressConf(plan));

@@ -19,7 +19,9 @@ struct QuantizeOptions {
   std::string model;          // --model
   int framework = 0;          // --framework (0: from the file name)
   std::string cal_conf;       // --cal_conf
-  std::string output;         // --output: the QDQ ONNX model
+  std::string weight;         // --weight: PyTorch weights for a .py model
+  std::string model_class;    // --model_class: the module to take from a .py (extension flag)
+  std::string output;         // --output: the quantized model, in the input's format
   std::string compress_conf;  // --compress_conf: may be empty (then not written)
   CalibFlags flags;           // --input_shape, --input_format, --out_nodes
   int num_threads = 0;        // <= 0: all cores
@@ -32,7 +34,8 @@ struct QuantizeSummary {
   int64_t samples_skipped = 0;
   int64_t batches = 0;
   int source_opset = 0;    // default-domain opset of the input model
-  int output_opset = 0;    // of the written model
+  int output_opset = 0;    // of the written model (ONNX)
+  std::string output_format;  // "ONNX", "TensorFlow GraphDef", "TorchScript"
   double calibration_seconds = 0, total_seconds = 0;
   std::string output, compress_conf;  // absolute paths written ("" when not written)
 };

@@ -203,6 +203,9 @@ int main(int argc, char** argv) {
   app.add_option("--framework", framework, "3 = TensorFlow, 5 = PyTorch or ONNX");
   app.add_option("--model", model, "model file: .pb, .py or .onnx");
   app.add_option("--weight", weight, "PyTorch weights (.pth)");
+  std::string model_class;
+  app.add_option("--model_class", model_class,
+                 "PyTorch: the nn.Module class or factory function in --model to quantize (when the file has several)");
   app.add_option("--cal_conf", cal_conf, "calibration config (config.prototxt)");
   app.add_option("--output", output, "quantized model to write");
   app.add_option("--input_format", input_format, "NCHW or NHWC")->check(CLI::IsMember({"NCHW", "NHWC"}));
@@ -257,5 +260,5 @@ int main(int argc, char** argv) {
     return 2;
   }
   return dopt_cli::RunQuantizeCommand(
-      {mode, framework, model, weight, cal_conf, output, input_format, input_shape, out_nodes, compress_conf});
+      {mode, framework, model, weight, cal_conf, output, input_format, input_shape, out_nodes, compress_conf, model_class});
 }

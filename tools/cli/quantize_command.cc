@@ -48,8 +48,12 @@ void PrintSummary(const dopt::QuantizeOptions& o, const dopt::QuantizeSummary& s
   std::printf("  quantized:     %s%s\n", Plural(p.ops.size(), "op", "ops").c_str(), types.empty() ? "" : (" (" + types + ")").c_str());
   std::printf("  left in float: %s\n", Plural(p.excluded.size(), "op", "ops").c_str());
   for (const auto& e : p.excluded) std::printf("    %s (%s): %s\n", e.node.c_str(), e.op_type.c_str(), e.reason.c_str());
-  std::printf("  model:         %s (opset %d%s)\n", s.output.c_str(), s.output_opset,
-              s.output_opset != s.source_opset ? (", upgraded from " + std::to_string(s.source_opset)).c_str() : "");
+  if (s.output_opset > 0) {
+    std::printf("  model:         %s (%s, opset %d%s)\n", s.output.c_str(), s.output_format.c_str(), s.output_opset,
+                s.output_opset != s.source_opset ? (", upgraded from " + std::to_string(s.source_opset)).c_str() : "");
+  } else {
+    std::printf("  model:         %s (%s)\n", s.output.c_str(), s.output_format.c_str());
+  }
   std::printf("  compress_conf: %s\n", s.compress_conf.empty() ? "(not written: no --compress_conf)" : s.compress_conf.c_str());
   std::printf("  time:          %.2f s\n", s.total_seconds);
 }
@@ -68,6 +72,8 @@ int RunQuantizeCommand(const QuantizeFlags& f) {
   o.model = f.model;
   o.framework = f.framework;
   o.cal_conf = f.cal_conf;
+  o.weight = f.weight;
+  o.model_class = f.model_class;
   o.output = f.output;
   o.compress_conf = f.compress_conf;
   o.flags.input_shape = f.input_shape;
