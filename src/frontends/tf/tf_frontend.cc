@@ -148,7 +148,7 @@ Status Build(const dopt_tf::GraphDef& gd, const std::string& name, const TfLoadO
         bool ok = !v.rank_known || v.shape.size() == c->second.size();
         for (size_t d = 0; ok && v.rank_known && d < v.shape.size(); ++d) ok = v.shape[d] < 0 || v.shape[d] == c->second[d];
         if (!ok) {
-          return InvalidArgument("--input_shape gives '" + n.name() + "' the shape " + ShapeToString(c->second) +
+          return InvalidArgument("input '" + n.name() + "' is given the shape " + ShapeToString(c->second) +
                                  ", the model's is " + ShapeToString(v.shape));
         }
         v.rank_known = true;
