@@ -71,17 +71,17 @@ def test_kws_from_mfcc(dopt, tmp_path, name):
     if not pb.is_file():
         pytest.skip(f"{pb} missing")
     mfccs = M.kws_mfcc_inputs(pb, n_noisy=2)
-    assert mfccs[0].shape == (1, 49, 10)
-    preds = set()
+    # [1,49,10] for the CNNs, [1,25,10] for kws_dnn_s (its front end uses a longer stride).
+    assert mfccs[0].shape in ((1, 49, 10), (1, 25, 10))
+    outs = []
     for i, m in enumerate(mfccs):
         d = tmp_path / str(i)
         d.mkdir()
         (ref,) = M.run_tf_pb(pb, {"Mfcc": m}, ["labels_softmax"])
         got = dopt_run(dopt, pb, {"Mfcc": m}, d)["labels_softmax"]
         close(got, ref, f"{name} input {i}")
-        preds.add(int(np.argmax(ref)))
-    # The inputs differ enough to matter (not all the same class for every graph is fine, but
-    # the outputs must differ).
+        outs.append(ref)
+    assert np.abs(outs[0] - outs[1]).max() > 1e-3, "silence and noise gave the same output: a weak test input"
 
 
 @pytest.mark.parametrize("name,feed,out", [("mnist_fc_layers", "X", "output"), ("autoencoder_ae0", "X", "output")])
@@ -91,17 +91,6 @@ def test_shared_mlps(dopt, tmp_path, name, feed, out):
         pytest.skip(f"{pb} missing")
     x = np.random.default_rng(0).random((3, 784), dtype=np.float32)
     check_against_tf(dopt, pb, {feed: x}, [out], tmp_path)
-
-
-def test_kws_without_cut_names_the_unsupported_ops(dopt, tmp_path):
-    pb = M.TF_MODELS / "kws_cnn_s.pb"
-    np.save(tmp_path / "x.npy", np.zeros((1, 49, 10), np.float32))
-    proc = run_dopt(dopt, "run", "--model", pb, "--input", f"Reshape={tmp_path / 'x.npy'}", "--output_dir", tmp_path / "o")
-    # 'Reshape' is an inner tensor here: the cut works whatever its name.
-    assert proc.returncode in (0, 2), describe(proc)
-    proc = run_dopt(dopt, "-m", "0", "--framework", "3", "--model", pb, "--cal_conf", tmp_path / "none.prototxt",
-                    "--output", tmp_path / "q.pb")
-    assert proc.returncode == 2
 
 
 # ---- Keras models frozen ---------------------------------------------------------------------
@@ -346,4 +335,4 @@ def test_error_input_shape_conflicts_with_placeholder(dopt, tmp_path):
     pb = M.TF_MODELS / "mnist_fc_layers.pb"
     np.save(tmp_path / "x.npy", np.zeros((1, 785), np.float32))
     line = one_error_line(run_dopt(dopt, "run", "--model", pb, "--input", f"X={tmp_path / 'x.npy'}", "--output_dir", tmp_path / "o"))
-    assert "input 'X' is given the shape [1,785], the model's is [-1,784]" in line, line
+    assert "input 'X' is given the shape [1,785], the model's is [?,784]" in line, line

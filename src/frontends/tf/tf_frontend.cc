@@ -246,9 +246,13 @@ StatusOr<std::string> SerializeTfGraphDef(const Graph& graph) {
   if (graph.info.format != "tf" || !graph.info.source_bytes) {
     return InvalidArgument("the graph was not loaded from a TensorFlow GraphDef");
   }
-  DOPT_ASSIGN_OR_RETURN(dopt_tf::GraphDef gd, ParseGraphDef(*graph.info.source_bytes, graph.info.path));
+  return ReserializeTfGraphDef(*graph.info.source_bytes, graph.info.path);
+}
+
+StatusOr<std::string> ReserializeTfGraphDef(const std::string& bytes, const std::string& name) {
+  DOPT_ASSIGN_OR_RETURN(dopt_tf::GraphDef gd, ParseGraphDef(bytes, name));
   std::string out;
-  if (!gd.SerializeToString(&out)) return Internal(graph.info.path + ": cannot serialize the GraphDef");
+  if (!gd.SerializeToString(&out)) return Internal(name + ": cannot serialize the GraphDef");
   return out;
 }
 
