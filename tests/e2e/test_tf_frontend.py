@@ -148,7 +148,9 @@ def g_transpose_conv(x):
 
 def g_pool(x):
     return (tf.nn.max_pool2d(x, 3, 2, "SAME"), tf.nn.avg_pool2d(x, 3, 2, "SAME"), tf.nn.avg_pool2d(x, [2, 3], [1, 2], "VALID"),
-            tf.reduce_mean(x, axis=[1, 2], keepdims=True), tf.reduce_mean(x, axis=[1, 2]), tf.reduce_mean(x, axis=3))
+            tf.reduce_mean(x, axis=[1, 2], keepdims=True), tf.reduce_mean(x, axis=[1, 2]), tf.reduce_mean(x, axis=3),
+            tf.reduce_sum(tf.nn.relu(x), axis=[1, 2], keepdims=True), tf.reduce_max(tf.nn.relu(x), axis=1),
+            tf.reduce_max(tf.nn.conv2d(x, W33, 1, "SAME"), axis=-1), tf.reduce_sum(tf.nn.conv2d(x, W33, 1, "SAME"), axis=[1]))
 
 
 def g_batchnorm(x):

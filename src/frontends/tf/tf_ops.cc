@@ -420,7 +420,7 @@ Status Reduce(TfBuilder& b, const NodeDef& n) {
   int out = b.Add1(n.name(), kOp, {nchw ? x.nchw : x.tf, ax}, OutName(n, out_nchw), {{"keepdims", AttrInt(keep ? 1 : 0)}});
   return Result(b, n, out, out_nchw);
 }
-constexpr char kReduceMean[] = "ReduceMean";
+constexpr char kReduceMean[] = "ReduceMean", kReduceSum[] = "ReduceSum", kReduceMax[] = "ReduceMax";
 
 // ---- padding ----
 
@@ -711,6 +711,8 @@ const std::map<std::string, TfOpFn>& Table() {
       {"BatchMatMul", MatMulOp},
       {"BatchMatMulV2", MatMulOp},
       {"Mean", Reduce<kReduceMean>},
+      {"Sum", Reduce<kReduceSum>},
+      {"Max", Reduce<kReduceMax>},
       {"Pad", PadOp},
       {"PadV2", PadOp},
       {"MirrorPad", PadOp},
