@@ -154,6 +154,12 @@ Status Build(const dopt_tf::GraphDef& gd, const std::string& name, const TfLoadO
         v.rank_known = true;
         v.shape = c->second;
       }
+      if (v.rank_known) {
+        Shape known;
+        for (int64_t d : v.shape) known.push_back(d < 0 ? 1 : d);
+        auto ne = CheckedNumElements(known, int64_t(1) << 40);
+        if (!ne.ok()) return ne.status().WithContext(DescribeTfNode(n));
+      }
       int id = g->AddValue(std::move(v));
       g->inputs.push_back(id);
       b.SetTensor(n.name(), TfTensor{id, -1});
