@@ -349,6 +349,34 @@ TEST(TfFrontend, TensorContentSizeMismatchAndHugeShapesAreErrors) {
   EXPECT_FALSE(g.ok());
 }
 
+TEST(TfFrontend, MutatedRealGraphsNeverCrash) {
+  std::string path = std::string(DOPT_SOURCE_DIR) + "/../shared/testdata/models/tf/kws_ds_cnn_s.pb";
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) GTEST_SKIP() << path << " missing";
+  std::string bytes;
+  char buf[65536];
+  for (size_t k; (k = std::fread(buf, 1, sizeof buf, f)) > 0;) bytes.append(buf, k);
+  std::fclose(f);
+  TfLoadOptions opt;
+  opt.inputs = {{"Mfcc", {1, 49, 10}}};
+  std::mt19937 rng(11);
+  int loaded = 0;
+  for (int i = 0; i < 300; ++i) {
+    std::string b = bytes;
+    const int flips = 1 + (int)(rng() % 4);
+    for (int k = 0; k < flips; ++k) b[rng() % b.size()] ^= (char)(1u << (rng() % 8));
+    if (rng() % 5 == 0) b.resize(rng() % b.size());
+    auto g = LoadTfModelFromBytes(b, "mutated.pb", opt);
+    if (g.ok()) {
+      ++loaded;
+      EXPECT_FALSE(g->outputs.empty());
+    } else {
+      EXPECT_EQ(g.status().message().rfind("mutated.pb", 0), 0u) << g.status().message();
+    }
+  }
+  EXPECT_GT(loaded, 0);  // most flips land in weights: those graphs still load
+}
+
 TEST(TfFrontend, UnknownFieldsSurviveSerialize) {
   auto bytes = WriteGraphDef({TfPlaceholderNode("x", {2}), {"out", "Relu", {"x"}, {}}});
   ASSERT_TRUE(bytes.ok());

@@ -63,10 +63,10 @@ Status Build(const dopt_tf::GraphDef& gd, const std::string& name, const TfLoadO
       outputs.push_back(Normalize(o));
     }
   } else {
+    // Nodes only control edges use (asserts, savers) are not outputs either.
     std::vector<bool> consumed(gd.node_size(), false);
     for (const auto& n : gd.node())
       for (const std::string& in : n.input()) {
-        if (IsControl(in)) continue;
         auto it = index.find(NodeOf(in));
         if (it != index.end()) consumed[it->second] = true;
       }
