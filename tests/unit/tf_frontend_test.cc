@@ -377,6 +377,19 @@ TEST(TfFrontend, MutatedRealGraphsNeverCrash) {
   EXPECT_GT(loaded, 0);  // most flips land in weights: those graphs still load
 }
 
+TEST(TfFrontend, InvalidUtf8NamesLoadWithoutProtobufLogging) {
+  // TF's protos are proto3 (string fields must be UTF-8); dopt reads them as proto2 so that a
+  // malformed name never makes protobuf print to stderr (the CLI prints one line).
+  auto bytes = WriteGraphDef({TfPlaceholderNode("x\xff", {2}), {"out\xfe", "Relu", {"x\xff"}, {}}});
+  ASSERT_TRUE(bytes.ok());
+  testing::internal::CaptureStderr();
+  auto g = LoadTfModelFromBytes(*bytes, "utf8.pb");
+  std::string err = testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_EQ(err, "");
+  EXPECT_EQ(g->value(g->outputs[0]).name, "out\xfe");
+}
+
 TEST(TfFrontend, UnknownFieldsSurviveSerialize) {
   auto bytes = WriteGraphDef({TfPlaceholderNode("x", {2}), {"out", "Relu", {"x"}, {}}});
   ASSERT_TRUE(bytes.ok());
