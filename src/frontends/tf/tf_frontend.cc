@@ -257,8 +257,8 @@ StatusOr<std::string> SerializeTfGraphDef(const Graph& graph) {
 
 StatusOr<std::string> ReserializeTfGraphDef(const std::string& bytes, const std::string& name) {
   DOPT_ASSIGN_OR_RETURN(dopt_tf::GraphDef gd, ParseGraphDef(bytes, name));
-  std::string out;
-  if (!gd.SerializeToString(&out)) return Internal(name + ": cannot serialize the GraphDef");
+  auto out = SerializeGraphDef(gd);
+  if (!out.ok()) return out.status().WithContext(name);
   return out;
 }
 

@@ -34,9 +34,7 @@ StatusOr<std::string> WriteGraphDef(const std::vector<TfNodeSpec>& nodes, int pr
       }
     }
   }
-  std::string out;
-  if (!gd.SerializeToString(&out)) return Internal("cannot serialize the GraphDef");
-  return out;
+  return SerializeGraphDef(gd);
 }
 
 TfNodeSpec TfConstNode(const std::string& name, Tensor t) {

@@ -2,6 +2,9 @@
 
 #include <cstring>
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 namespace dopt {
 
 StatusOr<dopt_tf::GraphDef> ParseGraphDef(const std::string& bytes, const std::string& name) {
@@ -131,6 +134,19 @@ StatusOr<dopt_tf::TensorProto> TensorToProto(const Tensor& t) {
   for (int64_t d : t.shape()) tp.mutable_tensor_shape()->add_dim()->set_size(d);
   tp.set_tensor_content(std::string(static_cast<const char*>(t.raw()), t.nbytes()));
   return tp;
+}
+
+StatusOr<std::string> SerializeGraphDef(const dopt_tf::GraphDef& gd) {
+  std::string out;
+  bool ok;
+  {
+    google::protobuf::io::StringOutputStream sos(&out);
+    google::protobuf::io::CodedOutputStream cos(&sos);
+    cos.SetSerializationDeterministic(true);
+    ok = gd.SerializeToCodedStream(&cos);
+  }
+  if (!ok) return Internal("cannot serialize the GraphDef");
+  return out;
 }
 
 std::string DescribeTfNode(const dopt_tf::NodeDef& n) { return "node '" + n.name() + "' (" + n.op() + ")"; }

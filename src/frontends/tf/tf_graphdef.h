@@ -25,6 +25,10 @@ StatusOr<Tensor> TensorFromProto(const dopt_tf::TensorProto& tp, int64_t max_ele
 // Writes a tensor as a TensorProto with tensor_content (float32/int types).
 StatusOr<dopt_tf::TensorProto> TensorToProto(const Tensor& t);
 
+// Serializes deterministically (map entries sorted by key, as TensorFlow writes them), so that
+// an unchanged GraphDef is written back byte for byte.
+StatusOr<std::string> SerializeGraphDef(const dopt_tf::GraphDef& gd);
+
 // "node 'name' (Op)".
 std::string DescribeTfNode(const dopt_tf::NodeDef& n);
 
