@@ -390,6 +390,30 @@ TEST(TfFrontend, InvalidUtf8NamesLoadWithoutProtobufLogging) {
   EXPECT_EQ(g->value(g->outputs[0]).name, "out\xfe");
 }
 
+TEST(TfFrontend, PlaceholderWithDefaultIsItsDefaultUnlessCut) {
+  std::vector<TfNodeSpec> nodes;
+  nodes.push_back(TfPlaceholderNode("x", {2}));
+  nodes.push_back(TfConstNode("one", Tensor::FromFloats({2}, {1.f, 2.f})));
+  nodes.push_back({"scale", "PlaceholderWithDefault", {"one"}, {{"shape", A::ShapeOf({2})}}});
+  nodes.push_back({"out", "Mul", {"x", "scale"}, {}});
+  auto bytes = WriteGraphDef(nodes);
+  ASSERT_TRUE(bytes.ok());
+  auto g = LoadTfModelFromBytes(*bytes, "pwd.pb");
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  ASSERT_EQ(g->inputs.size(), 1u);
+  auto y = optest::RunGraph(*g, {{"x", Tensor::FromFloats({2}, {3.f, 4.f})}}).at("out");
+  EXPECT_EQ(y.data<float>()[0], 3.f);
+  EXPECT_EQ(y.data<float>()[1], 8.f);
+  TfLoadOptions opt;
+  opt.inputs = {{"scale", {2}}};
+  auto cut = LoadTfModelFromBytes(*bytes, "pwd.pb", opt);
+  ASSERT_TRUE(cut.ok()) << cut.status().message();
+  EXPECT_EQ(cut->inputs.size(), 2u);
+  y = optest::RunGraph(*cut, {{"x", Tensor::FromFloats({2}, {3.f, 4.f})}, {"scale", Tensor::FromFloats({2}, {0.5f, 0.f})}}).at("out");
+  EXPECT_EQ(y.data<float>()[0], 1.5f);
+  EXPECT_EQ(y.data<float>()[1], 0.f);
+}
+
 TEST(TfFrontend, UnknownFieldsSurviveSerialize) {
   auto bytes = WriteGraphDef({TfPlaceholderNode("x", {2}), {"out", "Relu", {"x"}, {}}});
   ASSERT_TRUE(bytes.ok());

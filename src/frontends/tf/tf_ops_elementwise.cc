@@ -160,6 +160,8 @@ void RegisterTfElementwiseOps(std::map<std::string, TfOpFn>* t) {
       {"IdentityN", IdentityOp},
       {"StopGradient", IdentityOp},
       {"Snapshot", IdentityOp},
+      {"CheckNumerics", IdentityOp},
+      {"PlaceholderWithDefault", IdentityOp},  // its default, unless named as an input (a cut)
       {"NoOp", NoOp},
       {"Relu", Simple<kRelu>},
       {"Relu6", Relu6},
