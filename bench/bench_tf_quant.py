@@ -13,9 +13,12 @@ models/tflite/resnet8_cifar10_int8.tflite) and VWW MobileNetV1 x0.25 96x96
   TF runs each q.pb. TFLite's int8 model runs in tf.lite.Interpreter, its input quantized with
   the scale/zero point of its input_details and its output dequantized.
 * Preprocessing: dopt's IMAGE loader (`dopt make-bin --images`, RGB, bilinear resize, NHWC),
-  once; every tool reads the same float data. ResNet-8 takes raw 0..255 RGB. VWW: the script
-  measures which of 0..255 and 0..1 gives the float model confident outputs (and TFLite's
-  int8 input scale says 1/255): 0..1.
+  once; every tool reads the same float data. ResNet-8 takes raw 0..255 RGB (TFLite int8 input
+  scale 1, zero point -128). VWW takes 0..1 (x / 255): TFLite's int8 input scale is 1/255 (zero
+  point -128), as in MLPerf Tiny's training (rescale 1/255). The script prints the float
+  model's mean top probability and share of 'person' for both ranges: 0..255 looks *more*
+  confident (0.98) but calls 61 % of ImageNet images 'person' (saturated inputs), 0..1 gives
+  0.89 and 7 %, plausible for ImageNet classes; so confidence alone would mislead.
 * ResNet-8: CIFAR-10 test images (images/cifar10-test/<class>/, class index = alphabetical
   folder order). Calibration: every 20th image (100, 10 per class); evaluation: the others
   (1900, or --eval N). Top-1 of float (TF), dopt int8 (TF on dopt's .pb), TFLite int8.
