@@ -174,6 +174,41 @@ Status Build(const dopt_tf::GraphDef& gd, const std::string& name, const TfLoadO
   return Status::Ok();
 }
 
+// A copy of `g` without the values nothing uses any more (the TF-layout twins of NCHW
+// results that nothing reads, the TF-layout weights behind converted ones).
+Graph Compact(Graph& g) {
+  std::vector<bool> used(g.values.size(), false);
+  for (int id : g.inputs) used[id] = true;
+  for (int id : g.outputs) used[id] = true;
+  for (const Node& n : g.nodes) {
+    for (int id : n.inputs) if (id >= 0) used[id] = true;
+    for (int id : n.outputs) if (id >= 0) used[id] = true;
+  }
+  Graph out;
+  out.name = g.name;
+  out.info = g.info;
+  std::vector<int> map(g.values.size(), -1);
+  for (size_t i = 0; i < g.values.size(); ++i) {
+    if (!used[i]) continue;
+    Value v = std::move(g.values[i]);
+    v.producer = -1;
+    map[i] = out.AddValue(std::move(v));
+  }
+  auto remap = [&](std::vector<int>& ids) {
+    for (int& id : ids) id = id >= 0 ? map[id] : -1;
+  };
+  for (Node& n : g.nodes) {
+    remap(n.inputs);
+    remap(n.outputs);
+    out.AddNode(std::move(n));
+  }
+  out.inputs = g.inputs;
+  out.outputs = g.outputs;
+  remap(out.inputs);
+  remap(out.outputs);
+  return out;
+}
+
 }  // namespace
 
 std::pair<int64_t, int64_t> TfSamePadding(int64_t in, int64_t k, int64_t stride, int64_t dilation) {
@@ -194,6 +229,7 @@ StatusOr<Graph> LoadTfModelFromBytes(const std::string& bytes, const std::string
   CutGraphPass dce({}, {});
   auto changed = dce.Run(g);
   if (!changed.ok()) return changed.status().WithContext(name);
+  g = Compact(g);
   if (options.prepare) {
     for (Value& v : g.values) v.folded.reset();
     DOPT_RETURN_IF_ERROR(PrepareGraph(g).WithContext(name));

@@ -99,6 +99,10 @@ Status IdentityOp(TfBuilder& b, const NodeDef& n) {
   for (int i = 0; i < k; ++i) {
     DOPT_ASSIGN_OR_RETURN(TfTensor x, b.Input(n, i));
     std::string out = TfBuilder::TensorName(n.name(), i);
+    if (const Tensor* c = b.ConstOf(x.tf)) {  // Const -> Identity (weights' /read): a constant, at any size
+      b.SetResult(n.name(), i, b.Const(out, *c));
+      continue;
+    }
     int id = b.Add1(i == 0 ? n.name() : Sub(n, "identity_" + std::to_string(i)), "Identity", {x.tf}, out);
     b.SetTensor(out, TfTensor{id, x.nchw});  // an NCHW form, if any, is shared
   }
