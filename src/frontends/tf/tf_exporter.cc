@@ -230,9 +230,9 @@ class TfQuantWriter {
     int di = info->data_input;
     if (di < 0) {
       for (int i = 0; i < std::min(2, tn->input_size()) && di < 0; ++i)
-        if (ed_.ResolveIdentity(tn->input(i)) == x) di = i;
+        if (ed_.ReadsTensor(tn->input(i), x)) di = i;
     }
-    if (di < 0 || di >= tn->input_size() || ed_.ResolveIdentity(tn->input(di)) != x) {
+    if (di < 0 || di >= tn->input_size() || !ed_.ReadsTensor(tn->input(di), x)) {
       return InvalidArgument(what + ": the plan's activation '" + x + "' is not its data input");
     }
     TfWeightKind kind = info->kind;

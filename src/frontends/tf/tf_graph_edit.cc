@@ -96,16 +96,17 @@ std::vector<std::string> TfGraphEditor::ReadersOfOtherOutputs(const std::string&
   return out;
 }
 
-std::string TfGraphEditor::ResolveIdentity(const std::string& input) {
+bool TfGraphEditor::ReadsTensor(const std::string& input, const std::string& tensor) {
   TfTensorRef r = ParseTfInput(input);
-  for (int hops = 0; hops < 64 && r.index == 0; ++hops) {
-    const dopt_tf::NodeDef* n = Find(r.node);
-    if (!n || n->op() != "Identity" || n->input_size() < 1) break;
-    TfTensorRef next = ParseTfInput(n->input(0));
-    if (next.control) break;
-    r = next;
+  if (r.control) return false;
+  for (int hops = 0; hops < 64; ++hops) {
+    if (TfTensorName(r.node, r.index) == tensor) return true;
+    const dopt_tf::NodeDef* n = r.index == 0 ? Find(r.node) : nullptr;
+    if (!n || n->op() != "Identity" || n->input_size() < 1) return false;
+    r = ParseTfInput(n->input(0));
+    if (r.control) return false;
   }
-  return TfTensorName(r.node, r.index);
+  return false;
 }
 
 int TfGraphEditor::PruneUnused(const std::vector<std::string>& candidates) {

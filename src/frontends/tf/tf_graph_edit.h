@@ -46,8 +46,9 @@ class TfGraphEditor {
   std::vector<std::pair<dopt_tf::NodeDef*, int>> Consumers(const std::string& node, int index);
   // Every data input that reads any output of `node` other than output 0, as "consumer (input)".
   std::vector<std::string> ReadersOfOtherOutputs(const std::string& node);
-  // The tensor `input` reads, looking through Identity nodes (canonical name, see TfTensorName).
-  std::string ResolveIdentity(const std::string& input);
+  // Whether `input` reads tensor `tensor` (canonical name, see TfTensorName), directly or
+  // through a chain of Identity nodes.
+  bool ReadsTensor(const std::string& input, const std::string& tensor);
   // Removes, transitively, Const and Identity nodes among `candidates` that nothing reads any more
   // (no data or control input names them). Returns how many were removed.
   int PruneUnused(const std::vector<std::string>& candidates);
