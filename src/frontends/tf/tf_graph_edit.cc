@@ -33,6 +33,16 @@ namespace {
 
 dopt_tf::AttrValue& Attr(dopt_tf::NodeDef* n, const std::string& key) { return (*n->mutable_attr())[key]; }
 
+// Side-effect-free ops whose dead copies may be pruned: constants, their reads, and the
+// arithmetic of decomposed BatchNorms (gamma * rsqrt(var + eps), beta - mean * k).
+bool IsPure(const std::string& op) {
+  static const char* const kPure[] = {"Const", "Identity", "Mul", "Add", "AddV2", "Sub", "RealDiv", "Rsqrt",
+                                      "Sqrt", "Reciprocal", "Square", "Neg", "Reshape", "Cast"};
+  for (const char* p : kPure)
+    if (op == p) return true;
+  return false;
+}
+
 }  // namespace
 
 void SetTypeAttr(dopt_tf::NodeDef* n, const std::string& key, int tf_type) {
@@ -120,12 +130,22 @@ int TfGraphEditor::PruneUnused(const std::vector<std::string>& candidates) {
       if (gd_->node(i).name() == name) idx = i;
     if (idx < 0) continue;
     const dopt_tf::NodeDef& n = gd_->node(idx);
-    if (n.op() != "Const" && n.op() != "Identity") continue;
+    if (!IsPure(n.op())) continue;
     bool used = false;
     for (const auto& m : gd_->node())
-      for (const std::string& in : m.input())
-        if (ParseTfInput(in).node == name) used = true;
+      for (const std::string& in : m.input()) {
+        TfTensorRef r = ParseTfInput(in);
+        if (r.node == name && !r.control) used = true;
+      }
     if (used) continue;
+    // Control edges on a pure op order nothing that matters (frozen Keras graphs
+    // have a NoOp waiting on every variable read): they go with the node.
+    const std::string control = "^" + name;
+    for (auto& m : *gd_->mutable_node()) {
+      auto* ins = m.mutable_input();
+      for (int i = ins->size() - 1; i >= 0; --i)
+        if (ins->Get(i) == control) ins->DeleteSubrange(i, 1);
+    }
     for (const std::string& in : n.input()) work.push_back(ParseTfInput(in).node);
     gd_->mutable_node()->DeleteSubrange(idx, 1);
     ++removed;

@@ -1,5 +1,5 @@
 // Small GraphDef editing helpers for the TF exporter: tensor names ("N", "N:k", "^N"),
-// consumers, Identity look-through, attribute setters, and pruning of constants left unused.
+// consumers, Identity look-through, attribute setters, and pruning of what edits left unused.
 // Includes the generated protobuf header: only files in src/frontends/tf/ may include this one.
 #pragma once
 
@@ -49,8 +49,9 @@ class TfGraphEditor {
   // Whether `input` reads tensor `tensor` (canonical name, see TfTensorName), directly or
   // through a chain of Identity nodes.
   bool ReadsTensor(const std::string& input, const std::string& tensor);
-  // Removes, transitively, Const and Identity nodes among `candidates` that nothing reads any more
-  // (no data or control input names them). Returns how many were removed.
+  // Removes, transitively, side-effect-free nodes (Const, Identity, and the elementwise
+  // arithmetic of decomposed BatchNorms) among `candidates` that no data input reads any more;
+  // control inputs naming them are dropped with them. Returns how many were removed.
   int PruneUnused(const std::vector<std::string>& candidates);
 
  private:
