@@ -103,7 +103,17 @@ def keras_application(name: str, size: int = 96):
     tf = _tf()
     tf.keras.utils.set_random_seed(0)
     ctor = getattr(tf.keras.applications, name)
-    return ctor(weights=None, input_shape=(size, size, 3), classes=10)
+    model = ctor(weights=None, input_shape=(size, size, 3), classes=10)
+    # Fresh BatchNormalization layers are identities (mean 0, var 1, gamma 1, beta 0): give them
+    # real statistics so that a wrong BN conversion shows.
+    rng = np.random.default_rng(1)
+    for layer in model.layers:
+        if isinstance(layer, tf.keras.layers.BatchNormalization):
+            ws = layer.get_weights()
+            c = ws[0].shape
+            layer.set_weights([rng.uniform(0.5, 1.5, c).astype(np.float32), rng.normal(0, 0.1, c).astype(np.float32),
+                               rng.normal(0, 0.1, c).astype(np.float32), rng.uniform(0.5, 1.5, c).astype(np.float32)][:len(ws)])
+    return model
 
 
 def run_tf_pb(pb, feeds: dict, outputs: list):

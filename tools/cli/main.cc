@@ -85,8 +85,12 @@ Status MakeDirs(const std::string& dir) {
 // dopt resave: model -> dopt IR -> ONNX, for round-trip tests. Not part of the documented CLI.
 Status Resave(const std::string& model, const std::string& output) {
   if (dopt::SameFile(model, output)) return dopt::InvalidArgument(output + ": refusing to overwrite the input model");
+  if (model.size() >= 3 && model.compare(model.size() - 3, 3, ".pb") == 0) {  // TF: the GraphDef parsed and written back
+    DOPT_ASSIGN_OR_RETURN(std::string bytes, dopt::ReadFileToString(model));
+    DOPT_ASSIGN_OR_RETURN(std::string out, dopt::ReserializeTfGraphDef(bytes, model));
+    return dopt::WriteFileAtomic(output, out);
+  }
   DOPT_ASSIGN_OR_RETURN(dopt::Graph graph, dopt::LoadModel(model, 0));
-  if (graph.info.format == "tf") return dopt::SaveTfGraphDef(graph, output);
   return dopt::SaveOnnxModel(graph, output);
 }
 

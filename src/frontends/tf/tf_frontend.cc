@@ -148,7 +148,7 @@ Status Build(const dopt_tf::GraphDef& gd, const std::string& name, const TfLoadO
         bool ok = !v.rank_known || v.shape.size() == c->second.size();
         for (size_t d = 0; ok && v.rank_known && d < v.shape.size(); ++d) ok = v.shape[d] < 0 || v.shape[d] == c->second[d];
         if (!ok) {
-          return InvalidArgument("--input_shape gives '" + n.name() + "' the shape " + ShapeToString(c->second) +
+          return InvalidArgument("input '" + n.name() + "' is given the shape " + ShapeToString(c->second) +
                                  ", the model's is " + ShapeToString(v.shape));
         }
         v.rank_known = true;
@@ -246,9 +246,13 @@ StatusOr<std::string> SerializeTfGraphDef(const Graph& graph) {
   if (graph.info.format != "tf" || !graph.info.source_bytes) {
     return InvalidArgument("the graph was not loaded from a TensorFlow GraphDef");
   }
-  DOPT_ASSIGN_OR_RETURN(dopt_tf::GraphDef gd, ParseGraphDef(*graph.info.source_bytes, graph.info.path));
+  return ReserializeTfGraphDef(*graph.info.source_bytes, graph.info.path);
+}
+
+StatusOr<std::string> ReserializeTfGraphDef(const std::string& bytes, const std::string& name) {
+  DOPT_ASSIGN_OR_RETURN(dopt_tf::GraphDef gd, ParseGraphDef(bytes, name));
   std::string out;
-  if (!gd.SerializeToString(&out)) return Internal(graph.info.path + ": cannot serialize the GraphDef");
+  if (!gd.SerializeToString(&out)) return Internal(name + ": cannot serialize the GraphDef");
   return out;
 }
 

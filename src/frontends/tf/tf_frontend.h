@@ -59,6 +59,9 @@ StatusOr<Graph> LoadTfModelFromBytes(const std::string& bytes, const std::string
 // The source GraphDef (graph.info.source_bytes) parsed and serialized again: the same
 // message, unknown fields included. For `dopt resave` on a .pb.
 StatusOr<std::string> SerializeTfGraphDef(const Graph& graph);
+// Parses GraphDef bytes and serializes them again (what `dopt resave` does for a .pb: no
+// conversion, so graphs that need a cut to convert can be resaved too).
+StatusOr<std::string> ReserializeTfGraphDef(const std::string& bytes, const std::string& name);
 // SerializeTfGraphDef + atomic write; refuses to overwrite the graph's own source file.
 Status SaveTfGraphDef(const Graph& graph, const std::string& path);
 

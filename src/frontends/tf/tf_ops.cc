@@ -156,6 +156,12 @@ Status Rsqrt(TfBuilder& b, const NodeDef& n) {
 Status Square(TfBuilder& b, const NodeDef& n) {
   return Unary(b, n, [&](int x, const std::string& out) -> StatusOr<int> { return b.Add1(n.name(), "Mul", {x, x}, out); });
 }
+Status Abs(TfBuilder& b, const NodeDef& n) {  // max(x, -x)
+  return Unary(b, n, [&](int x, const std::string& out) -> StatusOr<int> {
+    int neg = b.Add1(Sub(n, "neg"), "Neg", {x}, Sub(n, "neg"));
+    return b.Add1(n.name(), "Max", {x, neg}, out);
+  });
+}
 Status CastOp(TfBuilder& b, const NodeDef& n) {
   auto* a = A(n, "DstT");
   if (!a) return InvalidArgument(DescribeTfNode(n) + ": has no DstT");
@@ -414,7 +420,7 @@ Status Reduce(TfBuilder& b, const NodeDef& n) {
   int out = b.Add1(n.name(), kOp, {nchw ? x.nchw : x.tf, ax}, OutName(n, out_nchw), {{"keepdims", AttrInt(keep ? 1 : 0)}});
   return Result(b, n, out, out_nchw);
 }
-constexpr char kReduceMean[] = "ReduceMean";
+constexpr char kReduceMean[] = "ReduceMean", kReduceSum[] = "ReduceSum", kReduceMax[] = "ReduceMax";
 
 // ---- padding ----
 
@@ -682,6 +688,7 @@ const std::map<std::string, TfOpFn>& Table() {
       {"Exp", Simple<kExp>},
       {"Rsqrt", Rsqrt},
       {"Square", Square},
+      {"Abs", Abs},
       {"Cast", CastOp},
       {"Softmax", Softmax},
       {"Add", Binary<kAdd>},
@@ -704,6 +711,8 @@ const std::map<std::string, TfOpFn>& Table() {
       {"BatchMatMul", MatMulOp},
       {"BatchMatMulV2", MatMulOp},
       {"Mean", Reduce<kReduceMean>},
+      {"Sum", Reduce<kReduceSum>},
+      {"Max", Reduce<kReduceMax>},
       {"Pad", PadOp},
       {"PadV2", PadOp},
       {"MirrorPad", PadOp},
