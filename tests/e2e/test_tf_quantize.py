@@ -252,6 +252,33 @@ def test_small_net_quantized_pb_runs_in_tf_and_matches_dopt(dopt, tmp_path, froz
     assert np.abs(got - ref).max() < 0.1 * np.abs(ref).max() + 1e-3
 
 
+def test_conv2d_transpose_and_plain_matmul(dopt, tmp_path):
+    """Conv2DBackpropInput (filter HWOI, per-channel scales on dim 2) + BiasAdd + FusedBatchNorm,
+    and a MatMul without transpose_b ([K, N] weights)."""
+    rng = np.random.default_rng(4)
+    c = lambda a: tf.constant(np.asarray(a, np.float32))  # noqa: E731
+    wt, bt = c(rng.normal(0, 0.3, (3, 3, 6, 4))), c(rng.normal(0, 0.1, 6))
+    bn = _bn_consts(rng, 6)
+    w2 = c(rng.normal(0, 0.3, (3, 3, 6, 5)))
+    wm = c(rng.normal(0, 0.3, (5, 3)))
+
+    def f(x):
+        y = tf.nn.conv2d_transpose(x, wt, [1, 16, 16, 6], 2, "SAME")
+        y = tf.raw_ops.FusedBatchNormV3(x=tf.nn.bias_add(y, bt), scale=bn[0], offset=bn[1], mean=bn[2], variance=bn[3],
+                                        epsilon=1e-3, is_training=False)[0]
+        y = tf.nn.relu(tf.nn.conv2d(tf.nn.relu(y), w2, 1, "SAME"))
+        return tf.matmul(tf.reduce_mean(y, [1, 2]), wm)
+    pb = tmp_path / "convt.pb"
+    ins, outs = tfm.freeze_function(f, [tf.TensorSpec([1, 8, 8, 4], tf.float32, name="x")], pb)
+    conf = write_conf(tmp_path, make_bin(dopt, tmp_path, rng.uniform(0, 1, (8, 8, 8, 4))))
+    _, q, param = quantize(dopt, tmp_path, pb, conf, f"{ins[0]}: 1,8,8,4", outs[0])
+    plan = plan_of(dopt, param)
+    assert sorted(op["type"] for op in plan["ops"]) == ["Conv", "ConvTranspose", "MatMul"]
+    check_structure(pb, q, plan, ins, outs)
+    x = rng.uniform(0, 1, (1, 8, 8, 4)).astype(np.float32)
+    compare_with_simulation(dopt, tmp_path, pb, q, param, plan, {ins[0]: x}, outs)
+
+
 def test_int16_activations(dopt, tmp_path, frozen_cache_dir):  # noqa: F811
     """Quant_INT16-8: 16-bit FakeQuantWithMinMaxVars; far closer to float than int8."""
     pb, ins, outs = frozen_small_net(frozen_cache_dir)
