@@ -279,15 +279,24 @@ def test_conv2d_transpose_and_plain_matmul(dopt, tmp_path):
     compare_with_simulation(dopt, tmp_path, pb, q, param, plan, {ins[0]: x}, outs)
 
 
-def test_int16_activations(dopt, tmp_path, frozen_cache_dir):  # noqa: F811
-    """Quant_INT16-8: 16-bit FakeQuantWithMinMaxVars; far closer to float than int8."""
+@pytest.mark.parametrize("strategy,extra", [("Quant_INT16-8", ""),
+                                            ("Quant_INT8-8", "per_channel: false\nsymmetric_activations: true\n")],
+                         ids=["int16", "per-tensor-symmetric"])
+def test_other_quantization_options(dopt, tmp_path, frozen_cache_dir, strategy, extra):  # noqa: F811
+    """Quant_INT16-8 (16-bit FakeQuantWithMinMaxVars), and per-tensor weights (scalar scale)
+    with symmetric activations: TF still matches dopt's simulation."""
     pb, ins, outs = frozen_small_net(frozen_cache_dir)
     rng = np.random.default_rng(2)
-    conf = write_conf(tmp_path, make_bin(dopt, tmp_path, rng.uniform(0, 1, (16, 16, 16, 3))), strategy="Quant_INT16-8")
+    conf = write_conf(tmp_path, make_bin(dopt, tmp_path, rng.uniform(0, 1, (16, 16, 16, 3))), extra, strategy=strategy)
     _, q, param = quantize(dopt, tmp_path, pb, conf, f"{ins[0]}: 1,16,16,3", outs[0])
     plan = plan_of(dopt, param)
-    fq = [n for n in graph_def(q).node if n.op == FAKE_QUANT]
-    assert fq and all(n.attr["num_bits"].i == 16 for n in fq)
+    nodes = {n.name: n for n in graph_def(q).node}
+    fq = [n for n in nodes.values() if n.op == FAKE_QUANT]
+    assert fq and all(n.attr["num_bits"].i == (16 if strategy == "Quant_INT16-8" else 8) for n in fq)
+    if extra:
+        scales = [n for name, n in nodes.items() if name.endswith("/dopt_weight_scale")]
+        assert scales and all(not n.attr["value"].tensor.tensor_shape.dim for n in scales)  # scalars
+        assert all(op["activation"]["offsets"] == [0] for op in plan["ops"])
     x = rng.uniform(0, 1, (1, 16, 16, 3)).astype(np.float32)
     compare_with_simulation(dopt, tmp_path, pb, q, param, plan, {ins[0]: x}, outs)
 
