@@ -121,10 +121,15 @@ def quantize(dopt, work, pb, calib_bin, inp, out, hw, method):
             f.write(f'calibration_method: "{method}"\n')
     q = os.path.join(work, f"q_{tag}.pb")
     t0 = time.time()
-    run([dopt, "-m", "0", "--framework", "3", "--model", pb, "--cal_conf", conf, "--output", q,
+    out_text = run([dopt, "-m", "0", "--framework", "3", "--model", pb, "--cal_conf", conf, "--output", q,
          "--input_format", "NHWC", "--input_shape", f"{inp}: 1,{hw},{hw},3", "--out_nodes", out,
          "--compress_conf", os.path.join(work, f"param_{tag}")])
-    return q, time.time() - t0
+    secs = time.time() - t0
+    if method == "default":
+        for line in out_text.splitlines():
+            if line.strip().startswith(("quantized:", "left in float:", "folded:")):
+                print("  dopt:", line.strip())
+    return q, secs
 
 
 def cosine(a, b):
