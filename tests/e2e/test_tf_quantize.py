@@ -120,6 +120,7 @@ def check_structure(float_pb: Path, q_pb: Path, plan: dict, inputs, outputs):
         assert qn[name].device == node.device
     for t in list(inputs) + list(outputs):
         assert t.split(":")[0] in qn, t
+    assert q.versions == f.versions and q.library == f.library
     placeholders = lambda g: sorted(n.name for n in g.node if n.op == "Placeholder")  # noqa: E731
     assert placeholders(q) == placeholders(f)
     acts = {strip_nchw(op["activation"]["tensor"]) for op in plan["ops"]}
