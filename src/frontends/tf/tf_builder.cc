@@ -95,6 +95,7 @@ int TfBuilder::Const(const std::string& name, Tensor t) {
 Status TfBuilder::InferNew() {
   ShapeInferenceOptions o;
   o.first_node = inferred_;
+  o.fold_limit = int64_t(1) << 24;  // constant sub-graphs feeding weights (Reshape of a kernel) fold too
   inferred_ = g_->nodes.size();
   for (size_t i = o.first_node; i < g_->nodes.size(); ++i)
     if (!g_->nodes[i].op) return Internal("no IR op " + g_->nodes[i].op_type + " for " + g_->nodes[i].Describe());

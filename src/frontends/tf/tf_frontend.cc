@@ -63,10 +63,10 @@ Status Build(const dopt_tf::GraphDef& gd, const std::string& name, const TfLoadO
       outputs.push_back(Normalize(o));
     }
   } else {
+    // Nodes only control edges use (asserts, savers) are not outputs either.
     std::vector<bool> consumed(gd.node_size(), false);
     for (const auto& n : gd.node())
       for (const std::string& in : n.input()) {
-        if (IsControl(in)) continue;
         auto it = index.find(NodeOf(in));
         if (it != index.end()) consumed[it->second] = true;
       }
@@ -153,6 +153,12 @@ Status Build(const dopt_tf::GraphDef& gd, const std::string& name, const TfLoadO
         }
         v.rank_known = true;
         v.shape = c->second;
+      }
+      if (v.rank_known) {
+        Shape known;
+        for (int64_t d : v.shape) known.push_back(d < 0 ? 1 : d);
+        auto ne = CheckedNumElements(known, int64_t(1) << 40);
+        if (!ne.ok()) return ne.status().WithContext(DescribeTfNode(n));
       }
       int id = g->AddValue(std::move(v));
       g->inputs.push_back(id);

@@ -99,6 +99,11 @@ StatusOr<Tensor> TensorFromProto(const dopt_tf::TensorProto& tp, int64_t max_ele
     }
     return t;
   }
+  // A short *_val list is broadcast: bound what a few bytes of input can make us allocate.
+  if (n > (int64_t(1) << 26)) {
+    return InvalidArgument("tensor of shape " + ShapeToString(shape) + " given by " +
+                           "a short value list is too large (over 2^26 elements)");
+  }
   Tensor t(dt, shape);
   Status st;
   switch (tp.dtype() > 100 ? tp.dtype() - 100 : tp.dtype()) {
