@@ -443,7 +443,7 @@ def test_error_folded_batchnorm_other_output_read(dopt, tmp_path):
     tfm.freeze_function(f, [tf.TensorSpec([1, 8, 8, 3], tf.float32, name="x")], pb)
     conf = write_conf(tmp_path, make_bin(dopt, tmp_path, rng.uniform(0, 1, (4, 8, 8, 3))))
     proc, q, _ = quantize(dopt, tmp_path, pb, conf, "x: 1,8,8,3", "y", check=False)
-    assert proc.returncode != 0
+    assert proc.returncode == 2, describe(proc)
     err = proc.stderr.strip().splitlines()[-1]
     assert err.startswith("dopt: error:") and "FusedBatchNormV3" in err and "other outputs are read by" in err, err
     assert not q.exists()
@@ -462,7 +462,7 @@ def test_error_folded_conv_output_read_twice(dopt, tmp_path):
     tfm.freeze_function(f, [tf.TensorSpec([1, 8, 8, 3], tf.float32, name="x")], pb)
     conf = write_conf(tmp_path, make_bin(dopt, tmp_path, rng.uniform(0, 1, (4, 8, 8, 3))))
     proc, q, _ = quantize(dopt, tmp_path, pb, conf, "x: 1,8,8,3", "y", check=False)
-    assert proc.returncode != 0
+    assert proc.returncode == 2, describe(proc)
     err = proc.stderr.strip().splitlines()[-1]
     assert err.startswith("dopt: error:") and "readers in the GraphDef" in err, err
     assert not q.exists()
