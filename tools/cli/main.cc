@@ -168,6 +168,10 @@ Status RunModel(const RunArgs& a) {
       file = spec.substr(eq + 1);
     }
     int id = graph.FindValue(name);
+    if (id < 0 && name.size() > 2 && name.compare(name.size() - 2, 2, ":0") == 0) {  // TF's "x:0" is "x"
+      name.resize(name.size() - 2);
+      id = graph.FindValue(name);
+    }
     if (id < 0 || std::find(graph.inputs.begin(), graph.inputs.end(), id) == graph.inputs.end()) {
       std::string names;
       for (int in : graph.inputs) names += (names.empty() ? "" : ", ") + graph.value(in).name;

@@ -26,6 +26,9 @@
 //      DepthwiseConv2dNative HWCM -> [C*M,1,H,W], Conv2DBackpropInput HWOI -> IOHW, each
 //      named "F/dopt_oihw"; MatMul transpose_b=true pre-transposes the constant B into "B/dopt_t".
 //      Constant operands of NCHW binary ops are initializers "<const>/dopt_nchw".
+// For exporters in this folder: tf_graphdef.h parses source_bytes again (ParseGraphDef) and
+// converts tensors (TensorFromProto / TensorToProto); tf_graph_writer.h builds GraphDefs from
+// plain C++ node specs.
 // TF Const nodes become initializers named like the node. Ops that only feed what a cut
 // point replaces are never converted (DecodeWav / AudioSpectrogram / Mfcc in front of a
 // cut at "Mfcc"); an unsupported op the chosen outputs need is an error naming node and op.
