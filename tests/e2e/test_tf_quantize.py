@@ -404,6 +404,9 @@ def test_kws_ds_cnn_cut_at_mfcc(dopt, tmp_path):
     fn = {n.name: n for n in graph_def(pb).node}
     for name in ("wav_data", "Mfcc"):
         assert qn[name] == fn[name]
+    wav = {"wav_data": tfm.SILENCE_WAV.read_bytes()}
+    (ref,), (got,) = tfm.run_tf_pb(pb, wav, ["labels_softmax"]), tfm.run_tf_pb(q, wav, ["labels_softmax"])
+    assert np.argmax(got) == np.argmax(ref) and np.abs(got - ref).max() < 0.05
     # The cut graph's int8 simulation in dopt (`dopt run` fed at Mfcc) is what TF computes.
     test = kws_front_end_inputs(pb, 8, seed=1)
     refs, gots = [], []
