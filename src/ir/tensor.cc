@@ -6,6 +6,8 @@
 #include <cstring>
 #include <new>
 
+#include "common/limits.h"
+
 namespace dopt {
 
 StatusOr<int64_t> CheckedNumElements(const Shape& shape, int64_t limit) {
@@ -22,8 +24,14 @@ StatusOr<int64_t> CheckedNumElements(const Shape& shape, int64_t limit) {
 }
 
 int64_t NumElements(const Shape& shape) {
+  // Saturates instead of overflowing: a hostile declared shape must not be undefined behaviour
+  // wherever it is compared against a limit.
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape) {
+    int64_t m;
+    if (__builtin_mul_overflow(n, d, &m)) return (n < 0) != (d < 0) ? INT64_MIN : INT64_MAX;
+    n = m;
+  }
   return n;
 }
 
@@ -60,6 +68,8 @@ Tensor::Tensor(DType dtype, Shape shape) : Tensor(dtype, std::move(shape), true)
 
 Tensor::Tensor(DType dtype, Shape shape, bool zero) : dtype_(dtype), shape_(std::move(shape)) {
   numel_ = NumElements(shape_);
+  // Callers validate shapes (CheckedNumElements) before allocating; this is the last line.
+  if (numel_ < 0 || numel_ > kMaxTensorElements) throw std::bad_alloc();
   data_ = Allocate(nbytes(), zero);
 }
 

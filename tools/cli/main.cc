@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "common/file_util.h"
+#include "common/signal_cleanup.h"
 #include "data/bin_file.h"
 #include "executor/executor.h"
 #include "frontends/load_model.h"
@@ -193,6 +194,8 @@ Status RunModel(const RunArgs& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Ctrl-C / SIGTERM / SIGHUP: temp files are removed, no partial output is left.
+  dopt::InstallSignalCleanup();
   CLI::App app{"dopt: post-training INT8 quantization for ONNX, TensorFlow and PyTorch models"};
   app.set_version_flag("--version", std::string("dopt 0.1.0"));
 
@@ -212,6 +215,9 @@ int main(int argc, char** argv) {
   app.add_option("--input_shape", input_shape, "\"in1: n,c,h,w; in2: ...\"");
   app.add_option("--out_nodes", out_nodes, "\"out1; out2\"");
   app.add_option("--compress_conf", compress_conf, "quantization parameters file to write");
+  int quantize_threads = 0;
+  app.add_option("--num_threads", quantize_threads, "calibration threads (default: all cores; the output is the same for any count)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--device_idx", device_idx, "GPU index (the CPU is used until a GPU backend exists)");
 
   RunArgs run;
@@ -260,5 +266,5 @@ int main(int argc, char** argv) {
     return 2;
   }
   return dopt_cli::RunQuantizeCommand(
-      {mode, framework, model, weight, cal_conf, output, input_format, input_shape, out_nodes, compress_conf, model_class});
+      {mode, framework, model, weight, cal_conf, output, input_format, input_shape, out_nodes, compress_conf, model_class, quantize_threads});
 }

@@ -1,12 +1,16 @@
 #include "frontends/onnx/onnx_frontend.h"
 
+#include <google/protobuf/io/coded_stream.h>
+
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <fstream>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "common/file_util.h"
+#include "common/limits.h"
 #include "ir/shape_inference.h"
 #include "onnx.pb.h"
 
@@ -68,9 +72,10 @@ StatusOr<std::string> ReadExternalData(const dopt_onnx::TensorProto& tp, const s
   in.seekg(0, std::ios::end);
   int64_t size = (int64_t)in.tellg();
   if (length < 0) length = (int64_t)expected;
-  if (offset < 0 || offset + length > size) {
+  // No offset + length: both come from the file and may be anything.
+  if (offset < 0 || size < 0 || offset > size || length > size - offset) {
     return InvalidArgument("external data file '" + path + "' has " + std::to_string(size) + " bytes, need " +
-                           std::to_string(offset + length));
+                           std::to_string(offset) + " + " + std::to_string(length));
   }
   if ((size_t)length != expected) {
     return InvalidArgument("external data length " + std::to_string(length) + " does not match the tensor's " +
@@ -94,7 +99,7 @@ StatusOr<Tensor> TensorFromProto(const dopt_onnx::TensorProto& tp, const std::st
   auto dt = FromOnnxType(tp.data_type());
   if (!dt.ok()) return where(dt.status());
   Shape shape(tp.dims().begin(), tp.dims().end());
-  auto n = CheckedNumElements(shape, int64_t{1} << 34);
+  auto n = CheckedNumElements(shape, kMaxTensorElements);
   if (!n.ok()) return where(n.status());
   DType dtype = *dt;
   size_t bytes = (size_t)*n * DTypeSize(dtype);
@@ -108,13 +113,15 @@ StatusOr<Tensor> TensorFromProto(const dopt_onnx::TensorProto& tp, const std::st
   } else if (tp.has_raw_data()) {
     raw = &tp.raw_data();
   }
-  Tensor t(dtype, shape);
+  // The data is checked against the declared shape before anything of the declared size is
+  // allocated: a header may claim billions of elements that the file does not hold.
   if (raw) {
     if (raw->size() != bytes) {
       return where(InvalidArgument("raw data has " + std::to_string(raw->size()) + " bytes, shape " +
                                    ShapeToString(shape) + " of " + DTypeName(dtype) + " needs " +
                                    std::to_string(bytes)));
     }
+    Tensor t = Tensor::Uninitialized(dtype, shape);
     if (bytes) std::memcpy(t.raw(), raw->data(), bytes);
     return t;
   }
@@ -122,6 +129,14 @@ StatusOr<Tensor> TensorFromProto(const dopt_onnx::TensorProto& tp, const std::st
     return where(InvalidArgument("has " + std::to_string(have) + " values, shape " + ShapeToString(shape) +
                                  " needs " + std::to_string(*n)));
   };
+  int have = 0;
+  switch (dtype) {
+    case DType::kFloat32: have = tp.float_data_size(); break;
+    case DType::kInt64: have = tp.int64_data_size(); break;
+    default: have = tp.int32_data_size(); break;
+  }
+  if (have != *n) return count_error(have);
+  Tensor t(dtype, shape);
   switch (dtype) {
     case DType::kFloat32:
       if (tp.float_data_size() != *n) return count_error(tp.float_data_size());
@@ -323,8 +338,17 @@ StatusOr<Graph> LoadOnnxModelFromBytes(const std::string& bytes, const std::stri
   auto fail = [&](const Status& s) { return s.WithContext(name); };
   auto model = std::make_unique<dopt_onnx::ModelProto>();
   if (bytes.empty()) return fail(InvalidArgument("file is empty, not an ONNX model"));
-  if (!model->ParseFromString(bytes)) {
-    return fail(InvalidArgument("not an ONNX model: the file does not parse as an ONNX ModelProto (truncated or another format)"));
+  if (bytes.size() > (size_t)INT_MAX) {
+    return fail(InvalidArgument("file has " + std::to_string(bytes.size()) +
+                                " bytes; an ONNX protobuf is at most 2 GiB (larger weights go in external data files)"));
+  }
+  // An explicit nesting limit: subgraphs (If/Loop/Scan) nest messages three deep per level.
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()), (int)bytes.size());
+  in.SetRecursionLimit(kMaxProtoRecursion);
+  if (!model->ParseFromCodedStream(&in) || !in.ConsumedEntireMessage()) {
+    return fail(InvalidArgument("not an ONNX model: the file does not parse as an ONNX ModelProto (truncated, another "
+                                "format, or messages nested deeper than " + std::to_string(kMaxProtoRecursion) +
+                                " levels, i.e. subgraphs nested deeper than " + std::to_string(kMaxGraphNesting) + ")"));
   }
   if (!model->has_graph()) return fail(InvalidArgument("not an ONNX model: it has no graph"));
   if (model->ir_version() < kMinIrVersion) {
