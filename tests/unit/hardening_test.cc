@@ -3,7 +3,10 @@
 // tests/e2e/test_hostile_inputs.py, which builds the models with the onnx package.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <climits>
 #include <cstdio>
@@ -95,6 +98,39 @@ TEST(SignalCleanup, RegistryHoldsAndReleasesPaths) {
   EXPECT_TRUE(RegisterTempFile(paths[0]));
   UnregisterTempFile(paths[0]);
   EXPECT_FALSE(RegisterTempFile(std::string(5000, 'x')));  // longer than the handler's buffer
+}
+
+// A signal that lands while a temp file exists removes it, and the process still dies of the
+// signal. Run in a child process: the handler re-raises with the default action.
+TEST(SignalCleanup, SignalRemovesRegisteredTempFilesAndReRaises) {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    std::string kept = TempPath("kept_" + std::to_string(sig));
+    std::string temp = TempPath("temp_" + std::to_string(sig) + ".dopt-tmp-1");
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      std::signal(sig, SIG_DFL);
+      InstallSignalCleanup();
+      for (const std::string& p : {kept, temp}) {
+        FILE* f = std::fopen(p.c_str(), "wb");
+        if (!f) ::_exit(10);
+        std::fclose(f);
+      }
+      if (!RegisterTempFile(temp)) ::_exit(11);
+      std::raise(sig);
+      ::_exit(12);  // not reached
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFSIGNALED(status)) << "signal " << sig << ": child status " << status;
+    if (WIFSIGNALED(status)) {
+      EXPECT_EQ(WTERMSIG(status), sig);
+    }
+    EXPECT_NE(::access(temp.c_str(), F_OK), 0) << temp << " survived signal " << sig;
+    EXPECT_EQ(::access(kept.c_str(), F_OK), 0) << "an unregistered file was removed";
+    std::remove(kept.c_str());
+    std::remove(temp.c_str());
+  }
 }
 
 TEST(SignalCleanup, WriteFileAtomicLeavesOnlyTheOutput) {
