@@ -22,6 +22,7 @@ cmake --build "$BUILD" -j "${JOBS:-2}" --target fuzzers
 
 rm -rf "$OUT/seeds"
 bash fuzz/make_corpus.sh "$OUT/seeds" "${DOPT_BIN:-build/dopt}"
+rm -rf "$OUT/findings"
 mkdir -p "$OUT/findings"
 found=0
 for t in "${TARGETS[@]}"; do
