@@ -1,11 +1,10 @@
 // The compress_conf reader, the text/JSON views of `dopt inspect`, and re-serialisation.
-#include <cstddef>
-#include <cstdint>
 #include <string>
 
 #include "quant/compress_conf.h"
+#include "fuzz_target.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+DOPT_FUZZ_TARGET(compress_conf) {
   std::string bytes(reinterpret_cast<const char*>(data), size);
   auto plan = dopt::ParseCompressConf(bytes, "fuzz.compress_conf");
   if (!plan.ok()) return 0;

@@ -1,18 +1,17 @@
 // --input_shape, --out_nodes and exclude_op list parsing, plus the "did you mean" helpers.
-#include <cstddef>
-#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "data/flag_parsing.h"
+#include "fuzz_target.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+DOPT_FUZZ_TARGET(flag_parsing) {
   std::string text(reinterpret_cast<const char*>(data), size);
   auto shapes = dopt::ParseInputShape(text);
   if (shapes.ok()) {
     for (const auto& e : *shapes)
       for (int64_t d : e.dims)
-        if (d <= 0) __builtin_trap();  // documented: all dims positive
+        DOPT_FUZZ_CHECK(d > 0);  // documented: all dims positive
   }
   auto nodes = dopt::ParseOutNodes(text);
   std::vector<std::string> ops = dopt::SplitExcludeOps({text});

@@ -1,13 +1,12 @@
 // The ONNX loader through graph building, op resolution, sorting and shape inference
 // (LoadOnnxModelFromBytes with prepare = true). External data resolves against a folder that
 // does not exist, so no file outside the input is read.
-#include <cstddef>
-#include <cstdint>
 #include <string>
 
 #include "frontends/onnx/onnx_frontend.h"
+#include "fuzz_target.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+DOPT_FUZZ_TARGET(onnx_loader) {
   std::string bytes(reinterpret_cast<const char*>(data), size);
   dopt::OnnxLoadOptions options;
   options.prepare = true;
