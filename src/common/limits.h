@@ -22,6 +22,7 @@ inline constexpr int kMaxBinRank = 8;
 inline constexpr int kMaxGraphNesting = 32;
 // Protobuf message nesting accepted when parsing a model: each subgraph level is three
 // messages (GraphProto > NodeProto > AttributeProto), plus the tensor/type messages below it.
-inline constexpr int kMaxProtoRecursion = 3 * kMaxGraphNesting + 4;
+// Deeper input fails to parse without recursing further; the loader then names the depth.
+inline constexpr int kMaxProtoRecursion = 3 * kMaxGraphNesting + 16;
 
 }  // namespace dopt

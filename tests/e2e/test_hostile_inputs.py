@@ -160,7 +160,16 @@ def test_ten_thousand_nested_subgraphs(dopt, tmp_path):
     path = tmp_path / "nested.onnx"
     path.write_bytes(nested_if_model(10000))
     msg = resave(dopt, path, tmp_path)
-    assert "subgraphs nested deeper than 32" in msg, msg
+    assert "nested 10000 deep" in msg and "at most 32 levels" in msg, msg
+
+
+@pytest.mark.parametrize("depth", [33, 40, 200])
+def test_nesting_just_past_the_limit_names_its_depth(dopt, tmp_path, depth):
+    path = tmp_path / "nested.onnx"
+    path.write_bytes(nested_if_model(depth))
+    msg = resave(dopt, path, tmp_path)
+    # 33 levels still parse (protobuf's own limit has headroom): then If is the error.
+    assert f"nested {depth} deep" in msg or (depth == 33 and "(If)" in msg), msg
 
 
 def test_shallow_nested_subgraphs_still_parse(dopt, tmp_path):

@@ -1,6 +1,7 @@
 #include "frontends/onnx/onnx_frontend.h"
 
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
 
 #include <algorithm>
 #include <climits>
@@ -331,6 +332,53 @@ Status BuildGraph(const dopt_onnx::ModelProto& model, const std::string& base_di
   return Status::Ok();
 }
 
+// How deep subgraphs nest in serialized ModelProto bytes, read with protobuf's wire reader and
+// an explicit stack (no recursion, so any depth is safe): ModelProto.graph (7) > GraphProto.node
+// (1) > NodeProto.attribute (5) > AttributeProto.g (6) / graphs (11) > GraphProto > ... Used only
+// to explain a parse that failed; bytes that are not a model give some small number.
+int SubgraphDepth(const std::string& bytes) {
+  using google::protobuf::internal::WireFormatLite;
+  enum Kind { kModel, kGraph, kNode, kAttribute };
+  struct Frame {
+    Kind kind;
+    google::protobuf::io::CodedInputStream::Limit limit;
+    int depth;
+  };
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            (int)std::min(bytes.size(), (size_t)INT_MAX));
+  std::vector<Frame> stack = {{kModel, -1, 0}};
+  int deepest = 0;
+  while (!stack.empty()) {
+    Frame f = stack.back();
+    uint32_t tag = in.ReadTag();
+    if (tag == 0) {  // the end of this message, or bad bytes
+      if (f.limit < 0 || in.BytesUntilLimit() != 0) break;
+      in.PopLimit(f.limit);
+      stack.pop_back();
+      continue;
+    }
+    uint32_t field = WireFormatLite::GetTagFieldNumber(tag);
+    bool delimited = WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
+    Kind child = kModel;
+    if (delimited) {
+      if (f.kind == kModel && field == 7) child = kGraph;
+      else if (f.kind == kGraph && field == 1) child = kNode;
+      else if (f.kind == kNode && field == 5) child = kAttribute;
+      else if (f.kind == kAttribute && (field == 6 || field == 11)) child = kGraph;
+    }
+    if (child == kModel) {
+      if (!WireFormatLite::SkipField(&in, tag)) break;
+      continue;
+    }
+    uint32_t length = 0;
+    if (!in.ReadVarint32(&length) || length > (uint32_t)INT_MAX) break;
+    int depth = f.depth + (f.kind == kAttribute ? 1 : 0);
+    deepest = std::max(deepest, depth);
+    stack.push_back({child, in.PushLimit((int)length), depth});
+  }
+  return deepest;
+}
+
 }  // namespace
 
 StatusOr<Graph> LoadOnnxModelFromBytes(const std::string& bytes, const std::string& name, const std::string& base_dir,
@@ -346,9 +394,12 @@ StatusOr<Graph> LoadOnnxModelFromBytes(const std::string& bytes, const std::stri
   google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()), (int)bytes.size());
   in.SetRecursionLimit(kMaxProtoRecursion);
   if (!model->ParseFromCodedStream(&in) || !in.ConsumedEntireMessage()) {
-    return fail(InvalidArgument("not an ONNX model: the file does not parse as an ONNX ModelProto (truncated, another "
-                                "format, or messages nested deeper than " + std::to_string(kMaxProtoRecursion) +
-                                " levels, i.e. subgraphs nested deeper than " + std::to_string(kMaxGraphNesting) + ")"));
+    int depth = SubgraphDepth(bytes);
+    if (depth > kMaxGraphNesting) {
+      return fail(InvalidArgument("subgraphs (If/Loop/Scan bodies) are nested " + std::to_string(depth) +
+                                  " deep; dopt reads at most " + std::to_string(kMaxGraphNesting) + " levels"));
+    }
+    return fail(InvalidArgument("not an ONNX model: the file does not parse as an ONNX ModelProto (truncated or another format)"));
   }
   if (!model->has_graph()) return fail(InvalidArgument("not an ONNX model: it has no graph"));
   if (model->ir_version() < kMinIrVersion) {
