@@ -34,6 +34,20 @@ for p in pathlib.Path("tests").rglob("*"):
             (pathlib.Path(sys.argv[1]) / f"test_{n}.prototxt").write_text(m.group(1)); n += 1
 PY
 
+cat > "$OUT/calib_config/all_fields.prototxt" <<'CFG'
+strategy: "Quant_INT16-8"  // a comment with "quotes" and 'single'
+device: USE_GPU
+# a hash comment
+preprocess_parameter { input_type: IMAGE image_format: RGB mean_value: 104 mean_value: 113 mean_value: 123
+  standard_deviation: 58.4 standard_deviation: 57.1 standard_deviation: 57.4 input_file_path: "imgs/" }
+preprocess_parameter: { input_type: BINARY input_file_path: "/abs/calib.bin" }
+exclude_op: "conv1；conv2; conv3"
+exclude_op: "fc"
+calibration_method: "percentile" percentile: 99.9 per_channel: false symmetric_activations: true
+max_calibration_samples: 16
+CFG
+printf 'strategy: "Quant_INT8-8"\npreprocess_parameter {\n  input_file_path: "a//b" // x\n}\n' > "$OUT/calib_config/slashes.prototxt"
+
 # flag_parsing: --input_shape / --out_nodes strings.
 k=0
 for s in "data: 1,3,224,224" "in1: 1,3,32,32; in2: 1,10" "x:0: 1,224,224,3" "a；b；c" "input：1，3，8，8" \
@@ -58,7 +72,7 @@ if [[ -x $DOPT ]]; then
     sed "s|calib.bin|$PWD/examples/calib.bin|; s|^// calibration_method.*|calibration_method: \"$method\"|" \
       examples/config.prototxt > "$tmp/c_$method.prototxt"
     "$DOPT" -m 0 --framework 5 --model examples/tiny_cnn.onnx --cal_conf "$tmp/c_$method.prototxt" \
-      --output "$tmp/q_$method.onnx" --compress_conf "$OUT/compress_conf/tiny_cnn_$method.compress_conf" >/dev/null
+      --output "$tmp/q_$method.onnx" --compress_conf "$OUT/compress_conf/tiny_cnn_$method.compress_conf" >/dev/null 2>&1
     cp "$tmp/q_$method.onnx" "$OUT/onnx_loader/tiny_cnn_qdq_$method.onnx"
   done
   rm -rf "$tmp"
