@@ -14,6 +14,8 @@ OUT=${DOPT_FUZZ_OUT:-$BUILD/fuzz-out}
 TARGETS=(bin_file calib_config flag_parsing onnx_loader compress_conf)
 
 export CCACHE_BASEDIR=$PWD
+# -g objects would otherwise be cached per build folder (build-asan, build-fuzz, build-tsan).
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 if [[ ! -f $BUILD/build.ninja ]]; then
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
     -DDOPT_FUZZ=ON -DDOPT_BUILD_TESTS=OFF -DDOPT_WERROR=OFF >/dev/null

@@ -12,6 +12,8 @@ WHAT=${1:-all}
 JOBS=${JOBS:-$(nproc)}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 export CCACHE_BASEDIR=$PWD
+# -g objects would otherwise be cached per build folder (build-asan, build-fuzz, build-tsan).
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 status=0
 t0=$SECONDS
 
