@@ -30,3 +30,16 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
     set(OpenMP_gomp_LIBRARY "${_dopt_gomp}" CACHE FILEPATH "")
   endif()
 endif()
+
+# The tests' own files at -O1 under sanitizers: gtest-heavy files are slow to compile with
+# instrumentation at -O2, and -O1 is what the sanitizers recommend anyway (dopt's code keeps
+# the build type's flags, so the fuzz targets and the tests share its objects).
+if(DOPT_SANITIZE)
+  file(GLOB_RECURSE _dopt_test_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/tests/unit/*.cc
+       ${CMAKE_CURRENT_SOURCE_DIR}/tests/ops/*.cc)
+  set_source_files_properties(${_dopt_test_sources} PROPERTIES COMPILE_OPTIONS "-O1")
+endif()
+# TSan: -O1 everywhere (faster to build, and what TSan's documentation uses).
+if(DOPT_SANITIZE STREQUAL "thread")
+  add_compile_options(-O1)
+endif()
