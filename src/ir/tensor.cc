@@ -83,13 +83,13 @@ Tensor Tensor::Scalar(float v) {
 
 Tensor Tensor::FromFloats(const Shape& shape, const std::vector<float>& values) {
   Tensor t(DType::kFloat32, shape);
-  std::memcpy(t.raw(), values.data(), std::min(values.size(), (size_t)t.numel()) * 4);
+  if (size_t n = std::min(values.size(), (size_t)t.numel())) std::memcpy(t.raw(), values.data(), n * 4);
   return t;
 }
 
 Tensor Tensor::FromInt64s(const Shape& shape, const std::vector<int64_t>& values) {
   Tensor t(DType::kInt64, shape);
-  std::memcpy(t.raw(), values.data(), std::min(values.size(), (size_t)t.numel()) * 8);
+  if (size_t n = std::min(values.size(), (size_t)t.numel())) std::memcpy(t.raw(), values.data(), n * 8);
   return t;
 }
 
@@ -173,7 +173,7 @@ Tensor Tensor::CastTo(DType to) const {
 std::vector<int64_t> Tensor::ToInt64Vector() const {
   std::vector<int64_t> v((size_t)numel_);
   if (dtype_ == DType::kInt64) {
-    std::memcpy(v.data(), raw(), nbytes());
+    if (numel_ > 0) std::memcpy(v.data(), raw(), nbytes());  // v.data() is null when empty
   } else {
     for (int64_t i = 0; i < numel_; ++i) v[i] = SafeToInt64(LoadAny(dtype_, raw(), i));
   }
