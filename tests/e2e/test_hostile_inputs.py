@@ -179,3 +179,22 @@ def test_shallow_nested_subgraphs_still_parse(dopt, tmp_path):
     onnx.load_model_from_string(path.read_bytes())  # the bytes are a valid ModelProto
     msg = resave(dopt, path, tmp_path)
     assert "unsupported op" in msg and "(If)" in msg and "deeper than" not in msg, msg
+
+
+def test_huge_tensor_computed_at_run_time_is_an_error(dopt, tmp_path):
+    # ConstantOfShape of 10^12 elements: too big to fold at load time, so `dopt run` meets it
+    # in the executor; the allocation is refused with one error line, not a crash.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [1_000_000, 1_000_000])
+    nodes = [helper.make_node("ConstantOfShape", ["shape"], ["big"]), helper.make_node("Add", ["big", "x"], ["y"])]
+    g = helper.make_graph(nodes, "g", [x], [y], [shape])
+    model = save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), tmp_path / "huge.onnx")
+    np.save(tmp_path / "x.npy", np.ones(1, np.float32))
+    out = tmp_path / "out"
+    proc = subprocess.run([str(dopt), "run", "--model", str(model), "--input", f"x={tmp_path / 'x.npy'}",
+                           "--output_dir", str(out)], capture_output=True, text=True, timeout=120, preexec_fn=limited)
+    assert proc.returncode == 2, describe(proc)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("dopt: error: ") and "out of memory" in lines[0], describe(proc)
+    assert not out.exists()

@@ -9,11 +9,13 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <new>
 #include <string>
 #include <vector>
 
 #include "commands.h"
 #include "common/file_util.h"
+#include "common/limits.h"
 #include "common/signal_cleanup.h"
 #include "data/bin_file.h"
 #include "executor/executor.h"
@@ -193,9 +195,7 @@ Status RunModel(const RunArgs& a) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  // Ctrl-C / SIGTERM / SIGHUP: temp files are removed, no partial output is left.
-  dopt::InstallSignalCleanup();
+static int Main(int argc, char** argv) {
   CLI::App app{"dopt: post-training INT8 quantization for ONNX, TensorFlow and PyTorch models"};
   app.set_version_flag("--version", std::string("dopt 0.1.0"));
 
@@ -267,4 +267,18 @@ int main(int argc, char** argv) {
   }
   return dopt_cli::RunQuantizeCommand(
       {mode, framework, model, weight, cal_conf, output, input_format, input_shape, out_nodes, compress_conf, model_class, quantize_threads});
+}
+
+int main(int argc, char** argv) {
+  // Ctrl-C / SIGTERM / SIGHUP: temp files are removed, no partial output is left.
+  dopt::InstallSignalCleanup();
+  try {
+    return Main(argc, argv);
+  } catch (const std::bad_alloc&) {
+    // A tensor above dopt's element limit (src/common/limits.h) or the machine's memory, e.g.
+    // a model whose ops compute a huge output at run time. Nothing has been written.
+    std::fprintf(stderr, "dopt: error: out of memory: a tensor is larger than %lld elements or than the free memory\n",
+                 (long long)dopt::kMaxTensorElements);
+    return 2;
+  }
 }
