@@ -11,6 +11,7 @@ APT_PACKAGES=(
   libonnx-testdata
   libdnnl-dev libopenblas-dev libeigen3-dev
   ccache ninja-build cmake g++ pkg-config
+  clang-14 libclang-rt-14-dev libomp-14-dev  # libFuzzer + sanitizer runtimes (fuzz/, docs/reliability.md)
 )
 # numpy/onnx/onnxruntime/pytest run the end-to-end tests (in the test process only; dopt itself
 # never imports Python). scikit-build-core builds the wheel for `pip install .`.

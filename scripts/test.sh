@@ -2,7 +2,8 @@
 # The test command (also what CI runs, via .ci/run):
 #   bash scripts/test.sh
 # Installs the dependencies, configures and builds with CMake (build/, Ninja, Release), runs
-# the C++ tests with ctest, then the end-to-end tests (pytest tests/e2e) against build/dopt.
+# the C++ tests with ctest, then the end-to-end tests (pytest tests/e2e) against build/dopt, then
+# the sanitizer builds and fuzz targets (scripts/sanitize.sh; DOPT_SKIP_SANITIZE=1 skips them).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -31,6 +32,12 @@ if ((rc == 5)); then
   status=1
 elif ((rc != 0)); then
   status=1
+fi
+
+# ASan+UBSan (whole C++ suite + 60 s per fuzz target) and TSan (threaded tests) builds.
+if [[ ${DOPT_SKIP_SANITIZE:-0} != 1 ]]; then
+  echo "== sanitizers + fuzzing (scripts/sanitize.sh) ==" >&2
+  bash scripts/sanitize.sh all || status=1
 fi
 
 if ((status == 0)); then echo "test.sh: all tests passed" >&2; else echo "test.sh: FAILED" >&2; fi

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <random>
 
+#include "common/signal_cleanup.h"
+
 namespace dopt {
 
 StatusOr<std::string> ReadFileToString(const std::string& path, size_t max_bytes) {
@@ -27,6 +29,8 @@ StatusOr<std::string> ReadFileToString(const std::string& path, size_t max_bytes
 Status WriteFileAtomic(const std::string& path, const std::string& bytes) {
   std::random_device rd;
   std::string tmp = path + ".dopt-tmp-" + std::to_string(getpid()) + "-" + std::to_string(rd() % 1000000);
+  // Registered before it exists: a signal during the write removes it (common/signal_cleanup.h).
+  ScopedTempFileRegistration registration(tmp);
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) return IoError(path + ": cannot create output file: " + std::strerror(errno));
   size_t n = bytes.empty() ? 0 : std::fwrite(bytes.data(), 1, bytes.size(), f);

@@ -3,11 +3,12 @@
 
 #include <string>
 
+#include "common/limits.h"
 #include "dopt/status.h"
 
 namespace dopt {
 
-StatusOr<std::string> ReadFileToString(const std::string& path, size_t max_bytes = (size_t{1} << 34));
+StatusOr<std::string> ReadFileToString(const std::string& path, size_t max_bytes = kMaxFileBytes);
 // Writes to a temp file next to `path`, then renames it over `path`. On failure nothing is
 // left behind and an existing `path` is untouched.
 Status WriteFileAtomic(const std::string& path, const std::string& bytes);

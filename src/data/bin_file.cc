@@ -10,6 +10,8 @@
 #include <fstream>
 
 #include "common/file_util.h"
+#include "common/limits.h"
+#include "common/signal_cleanup.h"
 
 namespace dopt {
 
@@ -35,7 +37,9 @@ StatusOr<BinHeader> ParseBinHeaderPrefix(const std::string& bytes, uint64_t file
   h.magic = ReadI32(bytes, 0);
   if (h.magic == kBinMagicAnyRank) {
     int32_t rank = ReadI32(bytes, 4);
-    if (rank < 1 || rank > 8) return bad("610 header gives rank " + std::to_string(rank) + ", expected 1 to 8");
+    if (rank < 1 || rank > kMaxBinRank) {
+      return bad("610 header gives rank " + std::to_string(rank) + ", expected 1 to " + std::to_string(kMaxBinRank));
+    }
     h.header_bytes = 8 + 4 * (size_t)rank;
     if (file_size < h.header_bytes || bytes.size() < h.header_bytes) {
       return bad("file has " + std::to_string(file_size) + " bytes, the 610 header of rank " + std::to_string(rank) +
@@ -56,7 +60,7 @@ StatusOr<BinHeader> ParseBinHeaderPrefix(const std::string& bytes, uint64_t file
       return bad("dim " + std::to_string(i) + " of the header is " + std::to_string(h.shape[i]) + ", dims must be positive");
     }
   }
-  auto n = CheckedNumElements(h.shape, int64_t{1} << 36);
+  auto n = CheckedNumElements(h.shape, kMaxTensorElements);
   if (!n.ok()) return bad("header shape " + ShapeToString(h.shape) + " is too large");
   size_t expected = h.header_bytes + 4 * (size_t)*n;
   if (file_size != expected) {
@@ -73,7 +77,7 @@ StatusOr<BinHeader> ReadBinHeader(const std::string& path) {
   if (S_ISDIR(st.st_mode)) return InvalidArgument(path + ": is a directory, expected a .bin file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return IoError(path + ": cannot open for reading: " + std::strerror(errno));
-  std::string prefix(8 + 4 * 8, '\0');
+  std::string prefix(8 + 4 * kMaxBinRank, '\0');
   in.read(&prefix[0], (std::streamsize)prefix.size());
   prefix.resize((size_t)in.gcount());
   return ParseBinHeaderPrefix(prefix, (uint64_t)st.st_size, path);
@@ -106,6 +110,7 @@ BinWriter::~BinWriter() {
     std::fclose(f_);
     std::remove(tmp_.c_str());
   }
+  if (!tmp_.empty()) UnregisterTempFile(tmp_);
 }
 
 Status BinWriter::Open(const std::string& path, int32_t magic, const Shape& sample_shape) {
@@ -121,6 +126,7 @@ Status BinWriter::Open(const std::string& path, int32_t magic, const Shape& samp
   magic_ = magic;
   sample_shape_ = sample_shape;
   tmp_ = path + ".dopt-tmp-" + std::to_string(getpid());
+  RegisterTempFile(tmp_);  // removed on SIGINT/SIGTERM/SIGHUP until Finish or the destructor
   f_ = std::fopen(tmp_.c_str(), "wb");
   if (!f_) return IoError(path + ": cannot create output file: " + std::strerror(errno));
   return WriteHeader();

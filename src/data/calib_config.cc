@@ -219,7 +219,7 @@ StatusOr<CalibConfig> ParseCalibConfig(const std::string& text, const std::strin
 }
 
 StatusOr<CalibConfig> LoadCalibConfig(const std::string& path) {
-  auto bytes = ReadFileToString(path, size_t{1} << 24);
+  auto bytes = ReadFileToString(path, kMaxConfigBytes);
   if (!bytes.ok()) {
     std::string m = bytes.status().message();
     if (m.compare(0, path.size(), path) == 0) m = AbsolutePath(path) + m.substr(path.size());

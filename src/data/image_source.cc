@@ -89,7 +89,7 @@ class ImageFolderSource : public SampleSource {
   StatusOr<FetchResult> Next(float* dst) override {
     if (pos_ >= files_.size()) return FetchResult::kEnd;
     std::string path = JoinPath(folder_, files_[pos_++]);
-    auto bytes = ReadFileToString(path, size_t{1} << 31);
+    auto bytes = ReadFileToString(path, kMaxSmallFileBytes);
     Status st = bytes.ok() ? DecodeAndPreprocessImage(*bytes, path, pp_, dst) : bytes.status();
     if (!st.ok()) {
       if (warn_) warn_("input '" + input_ + "': skipping " + st.message());

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <new>
 
+#include "common/limits.h"
+
 namespace dopt {
 
 StatusOr<int64_t> CheckedNumElements(const Shape& shape, int64_t limit) {
@@ -22,8 +24,14 @@ StatusOr<int64_t> CheckedNumElements(const Shape& shape, int64_t limit) {
 }
 
 int64_t NumElements(const Shape& shape) {
+  // Saturates instead of overflowing: a hostile declared shape must not be undefined behaviour
+  // wherever it is compared against a limit.
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape) {
+    int64_t m;
+    if (__builtin_mul_overflow(n, d, &m)) return (n < 0) != (d < 0) ? INT64_MIN : INT64_MAX;
+    n = m;
+  }
   return n;
 }
 
@@ -60,6 +68,8 @@ Tensor::Tensor(DType dtype, Shape shape) : Tensor(dtype, std::move(shape), true)
 
 Tensor::Tensor(DType dtype, Shape shape, bool zero) : dtype_(dtype), shape_(std::move(shape)) {
   numel_ = NumElements(shape_);
+  // Callers validate shapes (CheckedNumElements) before allocating; this is the last line.
+  if (numel_ < 0 || numel_ > kMaxTensorElements) throw std::bad_alloc();
   data_ = Allocate(nbytes(), zero);
 }
 
@@ -73,13 +83,13 @@ Tensor Tensor::Scalar(float v) {
 
 Tensor Tensor::FromFloats(const Shape& shape, const std::vector<float>& values) {
   Tensor t(DType::kFloat32, shape);
-  std::memcpy(t.raw(), values.data(), std::min(values.size(), (size_t)t.numel()) * 4);
+  if (size_t n = std::min(values.size(), (size_t)t.numel())) std::memcpy(t.raw(), values.data(), n * 4);
   return t;
 }
 
 Tensor Tensor::FromInt64s(const Shape& shape, const std::vector<int64_t>& values) {
   Tensor t(DType::kInt64, shape);
-  std::memcpy(t.raw(), values.data(), std::min(values.size(), (size_t)t.numel()) * 8);
+  if (size_t n = std::min(values.size(), (size_t)t.numel())) std::memcpy(t.raw(), values.data(), n * 8);
   return t;
 }
 
@@ -163,7 +173,7 @@ Tensor Tensor::CastTo(DType to) const {
 std::vector<int64_t> Tensor::ToInt64Vector() const {
   std::vector<int64_t> v((size_t)numel_);
   if (dtype_ == DType::kInt64) {
-    std::memcpy(v.data(), raw(), nbytes());
+    if (numel_ > 0) std::memcpy(v.data(), raw(), nbytes());  // v.data() is null when empty
   } else {
     for (int64_t i = 0; i < numel_; ++i) v[i] = SafeToInt64(LoadAny(dtype_, raw(), i));
   }

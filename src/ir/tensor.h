@@ -16,7 +16,7 @@ using Shape = std::vector<int64_t>;
 // Number of elements of a fully known shape, or an error when a dim is negative or the
 // product overflows int64 / exceeds `limit` elements.
 StatusOr<int64_t> CheckedNumElements(const Shape& shape, int64_t limit = (int64_t{1} << 40));
-int64_t NumElements(const Shape& shape);  // for already-validated shapes
+int64_t NumElements(const Shape& shape);  // for validated shapes (saturates at INT64_MAX on overflow)
 std::string ShapeToString(const Shape& shape);
 
 class Tensor {

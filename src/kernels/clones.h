@@ -4,7 +4,9 @@
 // differ only where the compiler would contract or reorder, which these loops avoid.
 #pragma once
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// Not under ThreadSanitizer: the ifunc resolvers run during relocation, before the TSan
+// runtime is initialised, and crash the instrumented binary at load time.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define DOPT_KERNEL_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define DOPT_KERNEL_CLONES

@@ -35,6 +35,7 @@ Status Infer(InferContext& ctx) {
     return Status::Ok();
   }
   DOPT_ASSIGN_OR_RETURN(int axis, NormalizeAxis(node, axis_attr, rank));
+  if (rank == 0) return InvalidArgument(node.Describe() + ": inputs must have rank >= 1");
   Shape out(rank, -1);
   int64_t sum = 0;
   bool sum_known = true;
@@ -70,6 +71,7 @@ Status Run(KernelContext& ctx) {
   const Tensor& x0 = ctx.input(0);
   const int rank = x0.rank();
   DOPT_ASSIGN_OR_RETURN(int axis, NormalizeAxis(node, axis_attr, rank));
+  if (rank == 0) return InvalidArgument(node.Describe() + ": inputs must have rank >= 1");
   Shape out = x0.shape();
   out[axis] = 0;
   for (int i = 0; i < ctx.num_inputs(); ++i) {

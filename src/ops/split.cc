@@ -57,6 +57,7 @@ Status Infer(InferContext& ctx) {
   }
   DOPT_ASSIGN_OR_RETURN(int64_t axis_attr, node.GetInt("axis", 0));
   DOPT_ASSIGN_OR_RETURN(int axis, NormalizeAxis(node, axis_attr, (int)x.shape.size()));
+  if (x.shape.empty()) return InvalidArgument(node.Describe() + ": input must have rank >= 1");
   std::vector<int64_t> split;
   bool have_split = false, split_unknown = false;
   if (ctx.has_input(1)) {
@@ -88,6 +89,7 @@ Status Run(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   DOPT_ASSIGN_OR_RETURN(int64_t axis_attr, node.GetInt("axis", 0));
   DOPT_ASSIGN_OR_RETURN(int axis, NormalizeAxis(node, axis_attr, x.rank()));
+  if (x.rank() == 0) return InvalidArgument(node.Describe() + ": input must have rank >= 1");
   std::vector<int64_t> split;
   bool have_split = false;
   if (ctx.has_input(1)) {

@@ -272,7 +272,7 @@ StatusOr<QuantPlan> ParseCompressConf(const std::string& bytes, const std::strin
 }
 
 StatusOr<QuantPlan> ReadCompressConf(const std::string& path) {
-  DOPT_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path, size_t{1} << 31));
+  DOPT_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path, kMaxSmallFileBytes));
   return ParseCompressConf(bytes, path);
 }
 

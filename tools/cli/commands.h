@@ -24,6 +24,7 @@ struct QuantizeFlags {
   int mode = -1, framework = 0;
   std::string model, weight, cal_conf, output, input_format, input_shape, out_nodes, compress_conf;
   std::string model_class;  // extension: which nn.Module of a .py to quantize
+  int num_threads = 0;      // extension: calibration threads (0: all cores)
 };
 int RunQuantizeCommand(const QuantizeFlags& flags);
 

@@ -9,11 +9,14 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <new>
 #include <string>
 #include <vector>
 
 #include "commands.h"
 #include "common/file_util.h"
+#include "common/limits.h"
+#include "common/signal_cleanup.h"
 #include "data/bin_file.h"
 #include "executor/executor.h"
 #include "frontends/load_model.h"
@@ -241,7 +244,7 @@ Status RunModel(const RunArgs& a) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int Main(int argc, char** argv) {
   CLI::App app{"dopt: post-training INT8 quantization for ONNX, TensorFlow and PyTorch models"};
   app.set_version_flag("--version", std::string("dopt 0.1.0"));
 
@@ -261,6 +264,9 @@ int main(int argc, char** argv) {
   app.add_option("--input_shape", input_shape, "\"in1: n,c,h,w; in2: ...\"");
   app.add_option("--out_nodes", out_nodes, "\"out1; out2\"");
   app.add_option("--compress_conf", compress_conf, "quantization parameters file to write");
+  int quantize_threads = 0;
+  app.add_option("--num_threads", quantize_threads, "calibration threads (default: all cores; the output is the same for any count)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--device_idx", device_idx, "GPU index (the CPU is used until a GPU backend exists)");
 
   RunArgs run;
@@ -310,5 +316,19 @@ int main(int argc, char** argv) {
     return 2;
   }
   return dopt_cli::RunQuantizeCommand(
-      {mode, framework, model, weight, cal_conf, output, input_format, input_shape, out_nodes, compress_conf, model_class});
+      {mode, framework, model, weight, cal_conf, output, input_format, input_shape, out_nodes, compress_conf, model_class, quantize_threads});
+}
+
+int main(int argc, char** argv) {
+  // Ctrl-C / SIGTERM / SIGHUP: temp files are removed, no partial output is left.
+  dopt::InstallSignalCleanup();
+  try {
+    return Main(argc, argv);
+  } catch (const std::bad_alloc&) {
+    // A tensor above dopt's element limit (src/common/limits.h) or the machine's memory, e.g.
+    // a model whose ops compute a huge output at run time. Nothing has been written.
+    std::fprintf(stderr, "dopt: error: out of memory: a tensor is larger than %lld elements or than the free memory\n",
+                 (long long)dopt::kMaxTensorElements);
+    return 2;
+  }
 }

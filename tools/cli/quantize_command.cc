@@ -76,6 +76,7 @@ int RunQuantizeCommand(const QuantizeFlags& f) {
   o.model_class = f.model_class;
   o.output = f.output;
   o.compress_conf = f.compress_conf;
+  o.num_threads = f.num_threads;
   o.flags.input_shape = f.input_shape;
   o.flags.input_format = f.input_format;
   o.flags.out_nodes = f.out_nodes;

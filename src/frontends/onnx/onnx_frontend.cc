@@ -1,12 +1,17 @@
 #include "frontends/onnx/onnx_frontend.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <fstream>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "common/file_util.h"
+#include "common/limits.h"
 #include "ir/shape_inference.h"
 #include "onnx.pb.h"
 
@@ -68,9 +73,10 @@ StatusOr<std::string> ReadExternalData(const dopt_onnx::TensorProto& tp, const s
   in.seekg(0, std::ios::end);
   int64_t size = (int64_t)in.tellg();
   if (length < 0) length = (int64_t)expected;
-  if (offset < 0 || offset + length > size) {
+  // No offset + length: both come from the file and may be anything.
+  if (offset < 0 || size < 0 || offset > size || length > size - offset) {
     return InvalidArgument("external data file '" + path + "' has " + std::to_string(size) + " bytes, need " +
-                           std::to_string(offset + length));
+                           std::to_string(offset) + " + " + std::to_string(length));
   }
   if ((size_t)length != expected) {
     return InvalidArgument("external data length " + std::to_string(length) + " does not match the tensor's " +
@@ -94,7 +100,7 @@ StatusOr<Tensor> TensorFromProto(const dopt_onnx::TensorProto& tp, const std::st
   auto dt = FromOnnxType(tp.data_type());
   if (!dt.ok()) return where(dt.status());
   Shape shape(tp.dims().begin(), tp.dims().end());
-  auto n = CheckedNumElements(shape, int64_t{1} << 34);
+  auto n = CheckedNumElements(shape, kMaxTensorElements);
   if (!n.ok()) return where(n.status());
   DType dtype = *dt;
   size_t bytes = (size_t)*n * DTypeSize(dtype);
@@ -108,13 +114,15 @@ StatusOr<Tensor> TensorFromProto(const dopt_onnx::TensorProto& tp, const std::st
   } else if (tp.has_raw_data()) {
     raw = &tp.raw_data();
   }
-  Tensor t(dtype, shape);
+  // The data is checked against the declared shape before anything of the declared size is
+  // allocated: a header may claim billions of elements that the file does not hold.
   if (raw) {
     if (raw->size() != bytes) {
       return where(InvalidArgument("raw data has " + std::to_string(raw->size()) + " bytes, shape " +
                                    ShapeToString(shape) + " of " + DTypeName(dtype) + " needs " +
                                    std::to_string(bytes)));
     }
+    Tensor t = Tensor::Uninitialized(dtype, shape);
     if (bytes) std::memcpy(t.raw(), raw->data(), bytes);
     return t;
   }
@@ -122,6 +130,14 @@ StatusOr<Tensor> TensorFromProto(const dopt_onnx::TensorProto& tp, const std::st
     return where(InvalidArgument("has " + std::to_string(have) + " values, shape " + ShapeToString(shape) +
                                  " needs " + std::to_string(*n)));
   };
+  int have = 0;
+  switch (dtype) {
+    case DType::kFloat32: have = tp.float_data_size(); break;
+    case DType::kInt64: have = tp.int64_data_size(); break;
+    default: have = tp.int32_data_size(); break;
+  }
+  if (have != *n) return count_error(have);
+  Tensor t(dtype, shape);
   switch (dtype) {
     case DType::kFloat32:
       if (tp.float_data_size() != *n) return count_error(tp.float_data_size());
@@ -316,6 +332,53 @@ Status BuildGraph(const dopt_onnx::ModelProto& model, const std::string& base_di
   return Status::Ok();
 }
 
+// How deep subgraphs nest in serialized ModelProto bytes, read with protobuf's wire reader and
+// an explicit stack (no recursion, so any depth is safe): ModelProto.graph (7) > GraphProto.node
+// (1) > NodeProto.attribute (5) > AttributeProto.g (6) / graphs (11) > GraphProto > ... Used only
+// to explain a parse that failed; bytes that are not a model give some small number.
+int SubgraphDepth(const std::string& bytes) {
+  using google::protobuf::internal::WireFormatLite;
+  enum Kind { kModel, kGraph, kNode, kAttribute };
+  struct Frame {
+    Kind kind;
+    google::protobuf::io::CodedInputStream::Limit limit;
+    int depth;
+  };
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            (int)std::min(bytes.size(), (size_t)INT_MAX));
+  std::vector<Frame> stack = {{kModel, -1, 0}};
+  int deepest = 0;
+  while (!stack.empty()) {
+    Frame f = stack.back();
+    uint32_t tag = in.ReadTag();
+    if (tag == 0) {  // the end of this message, or bad bytes
+      if (f.limit < 0 || in.BytesUntilLimit() != 0) break;
+      in.PopLimit(f.limit);
+      stack.pop_back();
+      continue;
+    }
+    uint32_t field = WireFormatLite::GetTagFieldNumber(tag);
+    bool delimited = WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
+    Kind child = kModel;
+    if (delimited) {
+      if (f.kind == kModel && field == 7) child = kGraph;
+      else if (f.kind == kGraph && field == 1) child = kNode;
+      else if (f.kind == kNode && field == 5) child = kAttribute;
+      else if (f.kind == kAttribute && (field == 6 || field == 11)) child = kGraph;
+    }
+    if (child == kModel) {
+      if (!WireFormatLite::SkipField(&in, tag)) break;
+      continue;
+    }
+    uint32_t length = 0;
+    if (!in.ReadVarint32(&length) || length > (uint32_t)INT_MAX) break;
+    int depth = f.depth + (f.kind == kAttribute ? 1 : 0);
+    deepest = std::max(deepest, depth);
+    stack.push_back({child, in.PushLimit((int)length), depth});
+  }
+  return deepest;
+}
+
 }  // namespace
 
 StatusOr<Graph> LoadOnnxModelFromBytes(const std::string& bytes, const std::string& name, const std::string& base_dir,
@@ -323,7 +386,19 @@ StatusOr<Graph> LoadOnnxModelFromBytes(const std::string& bytes, const std::stri
   auto fail = [&](const Status& s) { return s.WithContext(name); };
   auto model = std::make_unique<dopt_onnx::ModelProto>();
   if (bytes.empty()) return fail(InvalidArgument("file is empty, not an ONNX model"));
-  if (!model->ParseFromString(bytes)) {
+  if (bytes.size() > (size_t)INT_MAX) {
+    return fail(InvalidArgument("file has " + std::to_string(bytes.size()) +
+                                " bytes; an ONNX protobuf is at most 2 GiB (larger weights go in external data files)"));
+  }
+  // An explicit nesting limit: subgraphs (If/Loop/Scan) nest messages three deep per level.
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()), (int)bytes.size());
+  in.SetRecursionLimit(kMaxProtoRecursion);
+  if (!model->ParseFromCodedStream(&in) || !in.ConsumedEntireMessage()) {
+    int depth = SubgraphDepth(bytes);
+    if (depth > kMaxGraphNesting) {
+      return fail(InvalidArgument("subgraphs (If/Loop/Scan bodies) are nested " + std::to_string(depth) +
+                                  " deep; dopt reads at most " + std::to_string(kMaxGraphNesting) + " levels"));
+    }
     return fail(InvalidArgument("not an ONNX model: the file does not parse as an ONNX ModelProto (truncated or another format)"));
   }
   if (!model->has_graph()) return fail(InvalidArgument("not an ONNX model: it has no graph"));

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Seed corpora for the fuzz targets, generated (never committed): one folder per target.
+#   bash fuzz/make_corpus.sh OUT_DIR [DOPT_BIN]
+# DOPT_BIN (default build/dopt, optional): used to make .bin files with `dopt make-bin` and
+# compress_conf files by quantizing examples/tiny_cnn.onnx.
+# Sources: the ONNX node-test models (libonnx-testdata), the shared small ONNX models, the
+# configs in ../shared/testdata/configs and examples/, tests/data/fuzz_regressions/.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+OUT=${1:?usage: make_corpus.sh OUT_DIR [DOPT_BIN]}
+DOPT=${2:-build/dopt}
+SHARED=../shared/testdata
+mkdir -p "$OUT"/{bin_file,calib_config,flag_parsing,onnx_loader,compress_conf}
+
+# onnx_loader: every small node-test model (< 16 KiB), the small shared models (< 256 KiB).
+i=0
+while IFS= read -r f; do
+  cp "$f" "$OUT/onnx_loader/node_$((i++)).onnx"
+done < <(find /usr/share/libonnx-testdata -name model.onnx -size -16k 2>/dev/null | sort)
+find "$SHARED/models/onnx" -name '*.onnx' -size -256k -exec cp {} "$OUT/onnx_loader/" \; 2>/dev/null || true
+cp examples/tiny_cnn.onnx "$OUT/onnx_loader/"
+
+# calib_config: the shared and bundled configs, plus the config texts used by the tests.
+cp "$SHARED"/configs/*.prototxt "$OUT/calib_config/" 2>/dev/null || true
+cp examples/config.prototxt "$OUT/calib_config/example.prototxt"
+python3 - "$OUT/calib_config" <<'PY'
+import re, sys, pathlib
+# Raw string literals in the C++ tests that look like configs.
+n = 0
+for p in pathlib.Path("tests").rglob("*"):
+    if p.suffix not in (".cc", ".py"): continue
+    for m in re.finditer(r'R"\((.*?)\)"', p.read_text(errors="ignore"), re.S):
+        if "preprocess_parameter" in m.group(1) or "strategy" in m.group(1):
+            (pathlib.Path(sys.argv[1]) / f"test_{n}.prototxt").write_text(m.group(1)); n += 1
+PY
+
+cat > "$OUT/calib_config/all_fields.prototxt" <<'CFG'
+strategy: "Quant_INT16-8"  // a comment with "quotes" and 'single'
+device: USE_GPU
+# a hash comment
+preprocess_parameter { input_type: IMAGE image_format: RGB mean_value: 104 mean_value: 113 mean_value: 123
+  standard_deviation: 58.4 standard_deviation: 57.1 standard_deviation: 57.4 input_file_path: "imgs/" }
+preprocess_parameter: { input_type: BINARY input_file_path: "/abs/calib.bin" }
+exclude_op: "conv1；conv2; conv3"
+exclude_op: "fc"
+calibration_method: "percentile" percentile: 99.9 per_channel: false symmetric_activations: true
+max_calibration_samples: 16
+CFG
+printf 'strategy: "Quant_INT8-8"\npreprocess_parameter {\n  input_file_path: "a//b" // x\n}\n' > "$OUT/calib_config/slashes.prototxt"
+
+# flag_parsing: --input_shape / --out_nodes strings.
+k=0
+for s in "data: 1,3,224,224" "in1: 1,3,32,32; in2: 1,10" "x:0: 1,224,224,3" "a；b；c" "input：1，3，8，8" \
+         "out1; out2" " ; ;a" "n: 2147483647,2147483647,2147483647" "a:1;a:2"; do
+  printf '%s' "$s" > "$OUT/flag_parsing/seed_$((k++))"
+done
+
+# bin_file: tiny 610 / 510 files written here, and `dopt make-bin` output.
+python3 - "$OUT/bin_file" <<'PY'
+import struct, sys
+d = sys.argv[1]
+open(f"{d}/any_rank.bin", "wb").write(struct.pack("<ii", 610, 3) + struct.pack("<3i", 2, 2, 2) + struct.pack("<8f", *range(8)))
+open(f"{d}/nchw.bin", "wb").write(struct.pack("<5i", 510, 1, 1, 2, 2) + struct.pack("<4f", 1, 2, 3, 4))
+open(f"{d}/rank1.bin", "wb").write(struct.pack("<iii", 610, 1, 1) + struct.pack("<f", 0.5))
+PY
+if [[ -x $DOPT ]]; then
+  "$DOPT" make-bin --npy examples/input.npy -o "$OUT/bin_file/make_bin_610.bin" >/dev/null
+  "$DOPT" make-bin --npy examples/input.npy --magic 510 -o "$OUT/bin_file/make_bin_510.bin" >/dev/null 2>&1 || true
+  # compress_conf: quantize the bundled example with a few configs.
+  tmp=$(mktemp -d)
+  for method in minmax mse; do
+    sed "s|calib.bin|$PWD/examples/calib.bin|; s|^// calibration_method.*|calibration_method: \"$method\"|" \
+      examples/config.prototxt > "$tmp/c_$method.prototxt"
+    "$DOPT" -m 0 --framework 5 --model examples/tiny_cnn.onnx --cal_conf "$tmp/c_$method.prototxt" \
+      --output "$tmp/q_$method.onnx" --compress_conf "$OUT/compress_conf/tiny_cnn_$method.compress_conf" >/dev/null 2>&1
+    cp "$tmp/q_$method.onnx" "$OUT/onnx_loader/tiny_cnn_qdq_$method.onnx"
+  done
+  rm -rf "$tmp"
+else
+  echo "make_corpus.sh: no $DOPT; .bin and compress_conf seeds are only the hand-made ones" >&2
+fi
+
+# Past findings are seeds too.
+for t in bin_file calib_config flag_parsing onnx_loader compress_conf; do
+  if [[ -d tests/data/fuzz_regressions/$t ]]; then cp tests/data/fuzz_regressions/$t/* "$OUT/$t/" 2>/dev/null || true; fi
+done
+for t in "$OUT"/*/; do echo "make_corpus.sh: $(basename "$t"): $(ls "$t" | wc -l) seeds" >&2; done

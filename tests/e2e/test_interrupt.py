@@ -1,0 +1,60 @@
+"""Interruption: SIGINT (Ctrl-C), SIGTERM or SIGHUP during calibration leaves no output and no
+temp file, and dopt dies of the signal (docs/reliability.md)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import SHARED_MODELS, dopt_bin
+
+MODEL = SHARED_MODELS / "ultraface_slim_320_nopost.onnx"
+IMAGES = SHARED_MODELS.parents[1] / "images" / "imagenet-sample"  # ~1000 images: a minute or more
+
+
+def default_signals():
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, signal.SIG_DFL)  # not inherited as ignored (nohup, CI runners)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_signal_during_calibration_leaves_nothing(tmp_path, sig):
+    if not MODEL.is_file() or not IMAGES.is_dir():
+        pytest.skip(f"shared test data missing: {MODEL}, {IMAGES}")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    conf = tmp_path / "config.prototxt"
+    conf.write_text(f'''strategy: "Quant_INT8-8"
+preprocess_parameter {{ input_type: IMAGE mean_value: 127 mean_value: 127 mean_value: 127 standard_deviation: 128 input_file_path: "{IMAGES}/" }}
+''')
+    proc = subprocess.Popen([str(dopt_bin()), "-m", "0", "--framework", "5", "--model", str(MODEL), "--cal_conf",
+                             str(conf), "--output", str(out_dir / "q.onnx"), "--compress_conf",
+                             str(out_dir / "q.compress_conf"), "--num_threads", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_signals)
+    seen = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            if not line:
+                break
+            seen.append(line)
+            if line.startswith("calibrating:"):  # the first progress line: calibration is running
+                break
+        assert any(s.startswith("calibrating:") for s in seen), "".join(seen)
+        assert proc.poll() is None, "dopt finished before it could be interrupted:\n" + "".join(seen)
+        time.sleep(0.5)  # well inside calibration (1000 images take a minute or more)
+        os.kill(proc.pid, sig)
+        proc.stderr.read()
+        rc = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert rc == -sig, f"exit {rc}, expected death by {sig.name}"
+    assert sorted(p.name for p in out_dir.iterdir()) == [], list(out_dir.iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.prototxt", "out"]
