@@ -10,7 +10,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT=${1:?usage: make_corpus.sh OUT_DIR [DOPT_BIN]}
 DOPT=${2:-build/dopt}
 SHARED=../shared/testdata
-mkdir -p "$OUT"/{bin_file,calib_config,flag_parsing,onnx_loader,compress_conf}
+mkdir -p "$OUT"/{bin_file,calib_config,flag_parsing,onnx_loader,compress_conf,tf_graphdef}
 
 # onnx_loader: every small node-test model (< 16 KiB), the small shared models (< 256 KiB).
 i=0
@@ -19,6 +19,42 @@ while IFS= read -r f; do
 done < <(find /usr/share/libonnx-testdata -name model.onnx -size -16k 2>/dev/null | sort)
 find "$SHARED/models/onnx" -name '*.onnx' -size -256k -exec cp {} "$OUT/onnx_loader/" \; 2>/dev/null || true
 cp examples/tiny_cnn.onnx "$OUT/onnx_loader/"
+
+# tf_graphdef: the small shared frozen graphs (KWS: loaded whole and cut at Mfcc), and small
+# graphs covering the frontend's op table, written by TensorFlow when it is installed.
+find "$SHARED/models/tf" -name '*.pb' -size -400k -exec cp {} "$OUT/tf_graphdef/" \; 2>/dev/null || true
+python3 - "$OUT/tf_graphdef" <<'PY' 2>/dev/null || echo "make_corpus.sh: no TensorFlow; tf_graphdef seeds are the shared graphs only" >&2
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import tensorflow as tf
+d = sys.argv[1]
+def save(name, fn, *specs):
+    g = tf.function(fn).get_concrete_function(*specs).graph.as_graph_def()
+    open(f"{d}/{name}.pb", "wb").write(g.SerializeToString())
+x4 = tf.TensorSpec([1, 8, 8, 3], tf.float32, name="x")
+w = tf.constant(0.1, shape=[3, 3, 3, 4]); dw = tf.constant(0.1, shape=[3, 3, 4, 1])
+def conv(x):
+    y = tf.nn.conv2d(x, w, 1, "SAME"); y = tf.nn.bias_add(y, tf.ones([4]))
+    y, _, _ = tf.compat.v1.nn.fused_batch_norm(y, tf.ones([4]), tf.zeros([4]), tf.zeros([4]), tf.ones([4]), is_training=False)
+    y = tf.nn.relu6(tf.nn.depthwise_conv2d(y, dw, [1, 2, 2, 1], "VALID"))
+    y = tf.nn.max_pool2d(y, 2, 1, "SAME") + tf.nn.avg_pool2d(y, 2, 1, "SAME")
+    return tf.nn.softmax(tf.reduce_mean(y, [1, 2]))
+save("conv", conv, x4)
+def shapes(x):
+    s = tf.shape(x); y = tf.reshape(x, tf.stack([s[0], -1]))
+    z = tf.concat(tf.split(y, 2, axis=1), 0)
+    return tf.strided_slice(z, [0, 1], [2, -1], [1, 2], shrink_axis_mask=1), tf.transpose(x, [0, 3, 1, 2])
+save("shapes", shapes, x4)
+def resize(x):
+    p = tf.pad(x, [[0, 0], [1, 2], [2, 1], [0, 0]], mode="REFLECT")
+    a = tf.compat.v1.image.resize_bilinear(p, [5, 7], half_pixel_centers=True)
+    b = tf.compat.v1.image.resize_nearest_neighbor(p, [5, 7], align_corners=True)
+    return tf.expand_dims(tf.squeeze(tf.unstack(a + b, axis=3)[0]), 0)
+save("resize", resize, x4)
+def dense(x):
+    return tf.nn.leaky_relu(tf.matmul(x, tf.ones([3, 6]), transpose_b=True)) * tf.math.rsqrt(tf.fill([1, 3], 4.0))
+save("dense", dense, tf.TensorSpec([2, 6], tf.float32, name="x"))
+PY
 
 # calib_config: the shared and bundled configs, plus the config texts used by the tests.
 cp "$SHARED"/configs/*.prototxt "$OUT/calib_config/" 2>/dev/null || true
@@ -81,7 +117,7 @@ else
 fi
 
 # Past findings are seeds too.
-for t in bin_file calib_config flag_parsing onnx_loader compress_conf; do
+for t in bin_file calib_config flag_parsing onnx_loader compress_conf tf_graphdef; do
   if [[ -d tests/data/fuzz_regressions/$t ]]; then cp tests/data/fuzz_regressions/$t/* "$OUT/$t/" 2>/dev/null || true; fi
 done
 for t in "$OUT"/*/; do echo "make_corpus.sh: $(basename "$t"): $(ls "$t" | wc -l) seeds" >&2; done

@@ -18,6 +18,7 @@
 #include "../../fuzz/compress_conf_fuzzer.cc"
 #include "../../fuzz/flag_parsing_fuzzer.cc"
 #include "../../fuzz/onnx_loader_fuzzer.cc"
+#include "../../fuzz/tf_graphdef_fuzzer.cc"
 
 namespace {
 
@@ -54,5 +55,6 @@ TEST(FuzzRegressions, CalibConfig) { Replay("calib_config", DoptFuzz_calib_confi
 TEST(FuzzRegressions, FlagParsing) { Replay("flag_parsing", DoptFuzz_flag_parsing); }
 TEST(FuzzRegressions, OnnxLoader) { Replay("onnx_loader", DoptFuzz_onnx_loader); }
 TEST(FuzzRegressions, CompressConf) { Replay("compress_conf", DoptFuzz_compress_conf); }
+TEST(FuzzRegressions, TfGraphDef) { Replay("tf_graphdef", DoptFuzz_tf_graphdef); }
 
 }  // namespace
