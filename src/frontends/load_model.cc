@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "frontends/onnx/onnx_frontend.h"
+#include "frontends/pytorch/pytorch_frontend.h"
 
 namespace dopt {
 
@@ -34,7 +35,7 @@ StatusOr<Graph> LoadModel(const ModelSource& source) {
     return Unimplemented(path + ": TensorFlow frozen graphs (--framework 3) are not supported yet");
   }
   if (EndsWith(lower, ".py")) {
-    return Unimplemented(path + ": PyTorch models (.py + --weight) are not supported yet");
+    return LoadPyTorchModel(source);
   }
   return LoadOnnxModel(path);
 }

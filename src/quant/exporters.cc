@@ -1,6 +1,7 @@
 #include "quant/exporters.h"
 
 #include "frontends/onnx/onnx_frontend.h"
+#include "frontends/pytorch/pytorch_exporter.h"
 #include "passes/upgrade_opset.h"
 #include "quant/qdq.h"
 
@@ -22,6 +23,7 @@ struct ExporterEntry {
 // One line per output format.
 const ExporterEntry kExporters[] = {
     {"onnx", &ExportOnnxQdq},
+    {"pytorch", &ExportPyTorch},
 };
 
 }  // namespace
