@@ -7,6 +7,7 @@
 #include "data/calib_config.h"
 #include "frontends/pytorch/pytorch_names.h"
 #include "frontends/pytorch/torch_helper_process.h"
+#include "io/npy.h"
 
 namespace dopt {
 
@@ -49,7 +50,8 @@ std::string TensorQuantJson(const TensorQuant& q, const Shape& shape) {
 
 }  // namespace
 
-StatusOr<std::string> TorchPlanJson(const Graph& graph, const QuantPlan& plan) {
+StatusOr<std::string> TorchPlanJson(const Graph& graph, const QuantPlan& plan,
+                                    std::vector<std::pair<std::string, Tensor>>* weight_files) {
   std::ostringstream o;
   o << "{\"activation_bits\": " << plan.activation_bits << ", \"ops\": [";
   bool first = true;
@@ -64,21 +66,28 @@ StatusOr<std::string> TorchPlanJson(const Graph& graph, const QuantPlan& plan) {
                              ") runs no Conv/Linear module's weight, so the TorchScript model cannot quantize it; "
                              "leave it in float with exclude_op in the config");
     }
-    // The op's output now is the output of whatever was folded into it (BatchNormalization).
+    // A BatchNorm module right after it whose node is gone was folded into it.
     std::string fold_bn;
-    const std::string& out = graph.value(node->outputs[0]).name;
-    const std::string out_module = TorchMetadata(graph, kTorchModuleOfValue + out);
-    if (out_module.empty()) {
-      return InvalidArgument("quantized op '" + op.node + "': an operation without a module (output '" + out +
-                             "') was folded into it, which the TorchScript model cannot reproduce; leave it in "
-                             "float with exclude_op '" + module + "'");
+    const std::string bn = TorchMetadata(graph, kTorchBatchNormAfter + op.node);
+    if (!bn.empty()) {
+      const std::string bn_module = bn.substr(0, bn.find('\t')), bn_node = bn.substr(bn.find('\t') + 1);
+      bool gone = true;
+      for (const Node& n : graph.nodes)
+        if (n.name == bn_node) gone = false;
+      if (gone) fold_bn = bn_module;
     }
-    if (out_module != module) fold_bn = out_module;
-    Shape wshape;
+    const Tensor* w = nullptr;
     if (op.weight_input_index < (int)node->inputs.size() && node->inputs[op.weight_input_index] >= 0)
-      wshape = graph.value(node->inputs[op.weight_input_index]).shape;
+      w = graph.value(node->inputs[op.weight_input_index]).ConstantValue();
+    if (!w) return Internal("quantized op '" + op.node + "' has no constant weight");
+    // dopt's weight after its folds (BatchNorm, Mul/Add by constants): the helper checks its own
+    // folded weight against it and carries any other per-channel factor into the weight scales.
+    const std::string weight_file = "weight_" + std::to_string(weight_files->size()) + ".npy";
+    weight_files->emplace_back(weight_file, w->CastTo(DType::kFloat32));
+    const Shape& wshape = w->shape();
     o << (first ? "" : ",") << "\n {\"node\": " << JsonString(op.node) << ", \"op_type\": " << JsonString(op.op_type)
       << ", \"module\": " << JsonString(module) << ", \"fold_bn\": " << (fold_bn.empty() ? "null" : JsonString(fold_bn))
+      << ", \"weight_file\": " << JsonString(weight_file)
       << ",\n  \"input\": " << TensorQuantJson(op.input, {}) << ",\n  \"weight\": " << TensorQuantJson(op.weight, wshape)
       << "}";
     first = false;
@@ -90,11 +99,13 @@ StatusOr<std::string> TorchPlanJson(const Graph& graph, const QuantPlan& plan) {
 StatusOr<ExportedModel> ExportPyTorch(Graph& graph, const QuantPlan& plan, const ExportOptions& o) {
   const std::string weight = o.weight_path.empty() ? TorchMetadata(graph, kTorchWeight) : o.weight_path;
   const std::string context = o.model_path + " (weights " + weight + ")";
-  StatusOr<std::string> json = TorchPlanJson(graph, plan);
+  std::vector<std::pair<std::string, Tensor>> weights;
+  StatusOr<std::string> json = TorchPlanJson(graph, plan, &weights);
   if (!json.ok()) return json.status().WithContext(o.model_path);
   DOPT_ASSIGN_OR_RETURN(TempDir dir, TempDir::Create());
   const std::string plan_path = JoinPath(dir.path(), "plan.json"), pt_path = JoinPath(dir.path(), "model.pt");
   DOPT_RETURN_IF_ERROR(WriteFileAtomic(plan_path, *json));
+  for (const auto& [file, tensor] : weights) DOPT_RETURN_IF_ERROR(WriteNpy(JoinPath(dir.path(), file), tensor));
   Status st = RunTorchHelper({"build-pt", "--model", AbsolutePath(o.model_path), "--weight", AbsolutePath(weight),
                               "--model_class", TorchMetadata(graph, kTorchModelClass), "--input_shape",
                               TorchMetadata(graph, kTorchInputShape), "--plan", plan_path, "--output", pt_path},

@@ -3,6 +3,10 @@
 // Conv/Linear (see docs/quantization.md). The helper builds it from dopt's plan (a JSON file).
 #pragma once
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "dopt/status.h"
 #include "ir/graph.h"
 #include "quant/exporters.h"
@@ -13,7 +17,9 @@ namespace dopt {
 StatusOr<ExportedModel> ExportPyTorch(Graph& graph, const QuantPlan& plan, const ExportOptions& options);
 
 // The plan as the helper reads it: per quantized op its module, the BatchNorm module folded into
-// it (or null), the input's per-tensor and the weight's per-channel parameters.
-StatusOr<std::string> TorchPlanJson(const Graph& graph, const QuantPlan& plan);
+// it (or null), the input's per-tensor and the weight's per-channel parameters, and the .npy
+// file (added to weight_files) with dopt's folded weight.
+StatusOr<std::string> TorchPlanJson(const Graph& graph, const QuantPlan& plan,
+                                    std::vector<std::pair<std::string, Tensor>>* weight_files);
 
 }  // namespace dopt

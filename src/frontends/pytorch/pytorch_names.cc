@@ -68,8 +68,20 @@ int NameNodesAfterModules(Graph& g, const std::map<std::string, std::string>& mo
       ++renamed;
     }
     g.info.metadata.emplace_back(kTorchModuleOfNode + n.name, m);
-    for (int out : n.outputs)
-      if (out >= 0) g.info.metadata.emplace_back(kTorchModuleOfValue + g.value(out).name, m);
+  }
+  // A BatchNorm module that alone reads a Conv module's output: dopt may fold it into the Conv.
+  auto consumers = g.Consumers();
+  for (const Node& n : g.nodes) {
+    const std::string m = TorchMetadata(g, kTorchModuleOfNode + n.name);
+    if (m.empty() || n.outputs.empty() || n.outputs[0] < 0) continue;
+    const std::vector<int>& users = consumers[n.outputs[0]];
+    if (users.size() != 1) continue;
+    const Node& user = g.nodes[users[0]];
+    const std::string bn = TorchMetadata(g, kTorchModuleOfNode + user.name);
+    auto type = modules.find(bn);
+    if (type != modules.end() && type->second.find("BatchNorm") != std::string::npos) {
+      g.info.metadata.emplace_back(kTorchBatchNormAfter + n.name, bn + "\t" + user.name);
+    }
   }
   return renamed;
 }

@@ -11,7 +11,8 @@ namespace dopt {
 
 // Metadata keys (prefix + name).
 inline constexpr const char* kTorchModuleOfNode = "dopt.pytorch.module_of_node:";    // node -> module
-inline constexpr const char* kTorchModuleOfValue = "dopt.pytorch.module_of_value:";  // node output -> module
+// Conv node -> "<BatchNorm module>\t<its node>" when that BatchNorm alone reads the Conv's output.
+inline constexpr const char* kTorchBatchNormAfter = "dopt.pytorch.batchnorm_after:";
 inline constexpr const char* kTorchModelClass = "dopt.pytorch.model_class";
 inline constexpr const char* kTorchInputShape = "dopt.pytorch.input_shape";
 inline constexpr const char* kTorchWeight = "dopt.pytorch.weight";
@@ -22,7 +23,7 @@ inline constexpr const char* kTorchWeight = "dopt.pytorch.weight";
 std::string ModuleOfNode(const Graph& g, const Node& n, const std::map<std::string, std::string>& modules);
 
 // Renames every node that runs a module's weight after that module (a second node of the same
-// module gets `<module>#2`) and records node -> module and output value -> module in
+// module gets `<module>#2`) and records node -> module and Conv -> following BatchNorm in
 // graph.info.metadata. Returns the number of renamed nodes.
 int NameNodesAfterModules(Graph& g, const std::map<std::string, std::string>& modules);
 
