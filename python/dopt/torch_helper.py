@@ -499,6 +499,8 @@ def cmd_build_pt(args):
             w.calls = 0
 
     model.register_forward_pre_hook(reset)
+    for prm in model.parameters():
+        prm.requires_grad_(False)  # an inference model: outputs carry no autograd history
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
