@@ -402,10 +402,31 @@ def carry_other_folds(torch, op, m, wq, plan_dir):
                           "per-channel factor (largest difference %.3g)" % (op["node"], op["module"], resid))
     if (k - 1).abs().max().item() > 1e-5:
         wq = dict(wq, scales=[float(sc / abs(kc)) if kc != 0 else float(sc) for sc, kc in zip(wq["scales"], k.tolist())])
-    return wq
+    return wq, k
 
 
-def make_wrapper(torch, inner, acts, weight):
+def quantized_bias(torch, m, op, k, plan_dir):
+    """The bias as an int8 backend adds it: dopt's (folded) bias b_d rounded to the int32 grid
+    (scale = input scale x weight scale per channel). Our bias b_t sits before the other folds
+    (b_d = k * b_t + c), so it moves by the rounding error / k. None when the op has no bias."""
+    import numpy as np
+
+    bq = op.get("bias")
+    if bq is None or m.bias is None or not op.get("bias_file"):
+        return None
+    bd = torch.from_numpy(np.load(os.path.join(plan_dir, op["bias_file"]))).double().reshape(-1)
+    b = m.bias.detach().double()
+    s = torch.tensor(bq["scales"], dtype=torch.float32).double()
+    if s.numel() == 1:
+        s = s.expand_as(bd)
+    if s.numel() != b.numel() or bd.numel() != b.numel() or k.numel() not in (1, b.numel()) or (s <= 0).any():
+        return None
+    err = torch.round(bd / s).clamp(-2147483648.0, 2147483647.0) * s - bd
+    safe_k = torch.where(k == 0, torch.ones_like(k), k)
+    return (b + torch.where(k == 0, torch.zeros_like(err), err / safe_k)).float()
+
+
+def make_wrapper(torch, inner, acts, weight, bias_q):
     nn = torch.nn
     F = nn.functional
 
@@ -421,6 +442,8 @@ def make_wrapper(torch, inner, acts, weight):
             self.register_buffer("w_zero_point", torch.tensor(weight["zero_points"], dtype=torch.int32))
             self.w_axis = weight["axis"]
             self.w_qmin, self.w_qmax = qrange(weight.get("bits", 8))
+            self.has_bias_q = bias_q is not None
+            self.register_buffer("bias_q", bias_q if bias_q is not None else torch.zeros(0))
 
         def forward(self, x):
             # Tracing runs this once per call, so the scale of each call ends up in the graph.
@@ -430,12 +453,13 @@ def make_wrapper(torch, inner, acts, weight):
             w = torch.fake_quantize_per_channel_affine(self.inner.weight, self.w_scale, self.w_zero_point,
                                                        self.w_axis, self.w_qmin, self.w_qmax)
             m = self.inner
+            b = self.bias_q if self.has_bias_q else m.bias
             if isinstance(m, nn.Linear):
-                return F.linear(x, w, m.bias)
+                return F.linear(x, w, b)
             if isinstance(m, nn.modules.conv._ConvTransposeNd):
                 fn = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[w.dim() - 2]
-                return fn(x, w, m.bias, m.stride, m.padding, m.output_padding, m.groups, m.dilation)
-            return m._conv_forward(x, w, m.bias)
+                return fn(x, w, b, m.stride, m.padding, m.output_padding, m.groups, m.dilation)
+            return m._conv_forward(x, w, b)
 
     return FakeQuant()
 
@@ -481,7 +505,8 @@ def cmd_build_pt(args):
                 raise HelperError("quantized op '%s': weight shape %s in dopt's plan, module '%s' has %s"
                                   % (ops[0]["node"], plan_shape, mname, list(m.weight.shape)))
         wq = dict(wq, axis=axis)
-        wq = carry_other_folds(torch, ops[0], m, wq, os.path.dirname(os.path.abspath(args.plan)))
+        plan_dir = os.path.dirname(os.path.abspath(args.plan))
+        wq, k = carry_other_folds(torch, ops[0], m, wq, plan_dir)
         if axis < 0:
             wq = dict(wq, axis=0, scales=wq["scales"] * m.weight.shape[0], zero_points=wq["zero_points"] * m.weight.shape[0])
         acts = []
@@ -489,7 +514,7 @@ def cmd_build_pt(args):
             a = op["input"]
             lo, hi = qrange(a.get("bits", 8))
             acts.append((float(a["scales"][0]), int(a["zero_points"][0]), lo, hi))
-        w = make_wrapper(torch, m, acts, wq)
+        w = make_wrapper(torch, m, acts, wq, quantized_bias(torch, m, ops[0], k, plan_dir))
         parent, attr = parent_of(model, mname)
         setattr(parent, attr, w)
         wrappers[mname] = (w, len(ops))

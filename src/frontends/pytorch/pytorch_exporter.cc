@@ -48,6 +48,13 @@ std::string TensorQuantJson(const TensorQuant& q, const Shape& shape) {
   return o.str();
 }
 
+// The node input named `name` (the bias in the plan); -1 when none.
+int FindInput(const Graph& g, const Node& n, const std::string& name) {
+  for (size_t i = 1; i < n.inputs.size(); ++i)
+    if (n.inputs[i] >= 0 && (g.value(n.inputs[i]).name == name || (name.empty() && i == 2))) return n.inputs[i];
+  return -1;
+}
+
 }  // namespace
 
 StatusOr<std::string> TorchPlanJson(const Graph& graph, const QuantPlan& plan,
@@ -88,8 +95,17 @@ StatusOr<std::string> TorchPlanJson(const Graph& graph, const QuantPlan& plan,
     o << (first ? "" : ",") << "\n {\"node\": " << JsonString(op.node) << ", \"op_type\": " << JsonString(op.op_type)
       << ", \"module\": " << JsonString(module) << ", \"fold_bn\": " << (fold_bn.empty() ? "null" : JsonString(fold_bn))
       << ", \"weight_file\": " << JsonString(weight_file)
-      << ",\n  \"input\": " << TensorQuantJson(op.input, {}) << ",\n  \"weight\": " << TensorQuantJson(op.weight, wshape)
-      << "}";
+      << ",\n  \"input\": " << TensorQuantJson(op.input, {}) << ",\n  \"weight\": " << TensorQuantJson(op.weight, wshape);
+    if (op.has_bias) {
+      const int bid = FindInput(graph, *node, op.bias.tensor);
+      const Tensor* b = bid >= 0 ? graph.value(bid).ConstantValue() : nullptr;
+      if (b) {
+        const std::string bias_file = "bias_" + std::to_string(weight_files->size()) + ".npy";
+        weight_files->emplace_back(bias_file, b->CastTo(DType::kFloat32));
+        o << ",\n  \"bias_file\": " << JsonString(bias_file) << ", \"bias\": " << TensorQuantJson(op.bias, {});
+      }
+    }
+    o << "}";
     first = false;
   }
   o << "\n]}\n";
