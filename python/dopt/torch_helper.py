@@ -465,6 +465,8 @@ def make_wrapper(torch, inner, acts, weight, bias_q):
 
 
 def cmd_build_pt(args):
+    import numpy as np
+
     torch, model, _, names, inputs = prepare(args, quiet=True)
     nn = torch.nn
     with open(args.plan) as f:
@@ -513,7 +515,8 @@ def cmd_build_pt(args):
         for op in ops:
             a = op["input"]
             lo, hi = qrange(a.get("bits", 8))
-            acts.append((float(a["scales"][0]), int(a["zero_points"][0]), lo, hi))
+            # dopt's scales are float32: the same value here, not the nearest double to its decimal.
+            acts.append((float(np.float32(a["scales"][0])), int(a["zero_points"][0]), lo, hi))
         w = make_wrapper(torch, m, acts, wq, quantized_bias(torch, m, ops[0], k, plan_dir))
         parent, attr = parent_of(model, mname)
         setattr(parent, attr, w)

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "common/file_util.h"
@@ -9,8 +10,36 @@
 #include "frontends/onnx/onnx_frontend.h"
 #include "frontends/pytorch/pytorch_names.h"
 #include "frontends/pytorch/torch_helper_process.h"
+#include "passes/pass.h"
 
 namespace dopt {
+
+namespace {
+
+// torch.onnx deduplicates parameters with equal values: the second one becomes
+// `name = Identity(first)`. dopt's passes want every weight to be an initializer of its own
+// (a BatchNorm whose bias is such a copy would not fold), so the copies are made real again.
+int UndoInitializerDedup(Graph& g) {
+  std::vector<int> dead;
+  for (int i = 0; i < (int)g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    if (n.op_type != "Identity" || n.inputs.size() != 1 || n.outputs.size() != 1 || n.inputs[0] < 0) continue;
+    const Value& in = g.value(n.inputs[0]);
+    Value& out = g.value(n.outputs[0]);
+    if (!in.initializer || out.initializer ||
+        std::find(g.outputs.begin(), g.outputs.end(), n.outputs[0]) != g.outputs.end())
+      continue;
+    out.initializer = *in.initializer;
+    out.folded.reset();
+    out.producer = -1;
+    out.dirty = true;
+    dead.push_back(i);
+  }
+  RemoveNodes(g, dead);
+  return (int)dead.size();
+}
+
+}  // namespace
 
 StatusOr<Graph> LoadPyTorchModel(const ModelSource& source) {
   const std::string context = source.path + (source.weight.empty() ? "" : " (weights " + source.weight + ")");
@@ -42,6 +71,7 @@ StatusOr<Graph> LoadPyTorchModel(const ModelSource& source) {
   StatusOr<Graph> loaded = LoadOnnxModelFromBytes(onnx, source.path, dir.path());
   if (!loaded.ok()) return loaded.status().WithContext(context + ": the model exported by torch.onnx");
   Graph g = std::move(*loaded);
+  UndoInitializerDedup(g);
   NameNodesAfterModules(g, modules);
   g.info.format = "pytorch";
   g.info.path = source.path;
