@@ -100,7 +100,7 @@ def test_torchvision_arch(dopt, tmp_path, arch):
 def test_two_inputs_tuple_and_dict(dopt, tmp_path, cls):
     import torch
 
-    model = build("multi_io.py", cls, seed=1)
+    model = build("multi_io.py", cls, seed=1).eval()
     with torch.no_grad():
         model.bn.running_mean.uniform_(-0.3, 0.3)
         model.bn.running_var.uniform_(0.5, 2.0)
