@@ -4,8 +4,8 @@ be installed beside torch 2.13, so the architectures are written there with torc
 and state-dict names; random init with a fixed seed, BatchNorm statistics from real images) and
 on two-input models returning a tuple and a dict.
 
-For each: the .pt loads with torch.jit.load in a fresh interpreter that cannot import the model's
-code, matches `dopt run --compress_conf` (dopt's own int8 simulation of the same plan), and stays
+For each: the .pt loads with torch.jit.load (for the torchvision nets in a fresh interpreter that
+cannot import the model's code, whose folder is deleted first), matches `dopt run --compress_conf` (dopt's own int8 simulation of the same plan), and stays
 close to the float model on real ImageNet images."""
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 
 from conftest import describe, run_dopt
 from torch_cases import (TORCH_MODELS, binary_config, calibrate_batchnorm, conf_ops, cosine, imagenet_batch,
-                         imagenet_names, make_bin, needs_torch, quantize, run_pt_fresh)
+                         imagenet_names, make_bin, needs_torch, quantize, run_pt, run_pt_fresh)
 
 pytestmark = needs_torch
 
@@ -128,7 +128,7 @@ def test_two_inputs_tuple_and_dict(dopt, tmp_path, cls):
                     "--input", f"extra={tmp_path / 'extra.npy'}", "--output_dir", tmp_path / "sim",
                     "--compress_conf", tmp_path / "param")
     assert proc.returncode == 0, describe(proc)
-    info = run_pt_fresh(tmp_path / "q.pt", [tmp_path / "image.npy", tmp_path / "extra.npy"], tmp_path / "pt")
+    info = run_pt(tmp_path / "q.pt", [tmp_path / "image.npy", tmp_path / "extra.npy"], tmp_path / "pt")
     ref = float_outputs(model, [image, extra])
     if cls == "TupleNet":
         assert info["type"] == "tuple" and info["outputs"] == ["output_0", "output_1"]

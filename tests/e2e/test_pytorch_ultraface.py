@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import describe, ort_session, run_dopt
-from torch_cases import SHARED, TORCH_MODELS, conf_ops, cosine, needs_torch, quantize, read_bin610, run_pt_fresh
+from torch_cases import SHARED, TORCH_MODELS, conf_ops, cosine, needs_torch, quantize, read_bin610, run_pt
 
 pytestmark = needs_torch
 
@@ -111,7 +111,7 @@ def test_rfb_pt_matches_simulation_and_float(dopt, quantized, face_input, tmp_pa
     proc = run_dopt(dopt, "run", "--model", py, "--weight", pth, "--input", f"input={face_input}",
                     "--output_dir", tmp_path / "sim", "--compress_conf", d / "param_pt")
     assert proc.returncode == 0, describe(proc)
-    info = run_pt_fresh(d / "q.pt", [face_input], tmp_path / "pt")
+    info = run_pt(d / "q.pt", [face_input], tmp_path / "pt")
     assert info["type"] == "tuple" and info["outputs"] == ["output_0", "output_1"]
     ref = ort_session(onnx_file).run(None, {"input": np.load(face_input)})
     for i, name in enumerate(info["outputs"]):

@@ -141,6 +141,23 @@ print(json.dumps({"type": type(out).__name__, "outputs": names}))
 """
 
 
+def run_pt(pt: Path, input_files, out_dir: Path) -> dict:
+    """torch.jit.load + forward in this process (the fresh-process check is run_pt_fresh)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    saved = sys.argv
+    sys.argv = ["run_pt", str(pt), str(out_dir), *map(str, input_files)]
+    try:
+        import contextlib
+        import io
+
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            exec(_RUN_PT, {})
+    finally:
+        sys.argv = saved
+    return json.loads(buf.getvalue().strip().splitlines()[-1])
+
+
 def run_pt_fresh(pt: Path, input_files, out_dir: Path) -> dict:
     """torch.jit.load + forward in a fresh, isolated interpreter (-I: no PYTHONPATH, no script
     folder on sys.path) run in an empty folder: the model's own .py cannot be imported."""
