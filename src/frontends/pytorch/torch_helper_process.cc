@@ -80,12 +80,15 @@ StatusOr<std::string> FindTorchHelper() {
       globfree(&g);
     }
   }
-  // The source tree this file was compiled from: src/frontends/pytorch/ -> repository root.
-  tried.push_back(DirName(DirName(DirName(DirName(__FILE__)))) + "/python/dopt/torch_helper.py");
+#ifdef DOPT_SOURCE_DIR
+  tried.push_back(std::string(DOPT_SOURCE_DIR) + "/python/dopt/torch_helper.py");  // the source tree built from
+#endif
   for (const std::string& p : tried)
     if (IsFile(p)) return p;
-  return NotFound("the PyTorch helper torch_helper.py was not found (looked next to the dopt executable and in " +
-                  tried.back() + "); set DOPT_TORCH_HELPER to its path");
+  std::string where;
+  for (const std::string& p : tried) where += (where.empty() ? "" : ", ") + p;
+  return NotFound("the PyTorch helper torch_helper.py was not found (looked in: " + where +
+                  "); set DOPT_TORCH_HELPER to its path");
 }
 
 Status RunTorchHelper(const std::vector<std::string>& args, const std::string& work_dir) {
