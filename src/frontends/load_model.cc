@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "data/flag_parsing.h"
 #include "frontends/onnx/onnx_frontend.h"
+#include "frontends/tf/tf_frontend.h"
 #include "frontends/pytorch/pytorch_frontend.h"
 
 namespace dopt {
@@ -32,7 +34,17 @@ StatusOr<Graph> LoadModel(const ModelSource& source) {
     return InvalidArgument("--framework " + std::to_string(framework) + " is not supported (3 = TensorFlow, 5 = ONNX or PyTorch)");
   }
   if (framework == 3 || (framework == 0 && EndsWith(lower, ".pb"))) {
-    return Unimplemented(path + ": TensorFlow frozen graphs (--framework 3) are not supported yet");
+    // Cut points and outputs are applied while converting, so that ops only upstream of a
+    // cut (audio decoding in front of "Mfcc", say) never need converting.
+    TfLoadOptions opt;
+    if (!TrimSpaces(source.input_shape).empty()) {
+      DOPT_ASSIGN_OR_RETURN(std::vector<InputShapeEntry> shapes, ParseInputShape(source.input_shape));
+      for (const InputShapeEntry& e : shapes) opt.inputs.emplace_back(e.name, e.dims);
+    }
+    if (!TrimSpaces(source.out_nodes).empty()) {
+      DOPT_ASSIGN_OR_RETURN(opt.outputs, ParseOutNodes(source.out_nodes));
+    }
+    return LoadTfModel(path, opt);
   }
   if (EndsWith(lower, ".py")) {
     return LoadPyTorchModel(source);

@@ -15,6 +15,7 @@ struct ModelSource {
   int framework = 0;        // --framework (0: from the file name)
   std::string weight;       // --weight: PyTorch weights (.pth) for a .py model
   std::string input_shape;  // --input_shape as given (PyTorch export needs the shapes)
+  std::string out_nodes;    // --out_nodes as given (a TF graph is converted only up to them)
   std::string model_class;  // --model_class: picks the module in a .py with several candidates
 };
 

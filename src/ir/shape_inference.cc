@@ -30,7 +30,8 @@ Status MergeInto(Value& v, const ValueInfo& inferred, const Node& node) {
 }  // namespace
 
 Status InferShapes(Graph& graph, const ShapeInferenceOptions& options) {
-  for (Node& node : graph.nodes) {
+  for (size_t ni = options.first_node; ni < graph.nodes.size(); ++ni) {
+    Node& node = graph.nodes[ni];
     if (!node.op) return Internal(node.Describe() + ": op not resolved before shape inference");
     std::vector<ValueInfo> ins(node.inputs.size());
     bool all_const = true;

@@ -10,6 +10,8 @@ namespace dopt {
 struct ShapeInferenceOptions {
   // Outputs with at most this many elements whose inputs are all constant are folded.
   int64_t fold_limit = 1 << 16;
+  // Nodes before this index are taken as already inferred (frontends that infer as they build).
+  size_t first_node = 0;
 };
 
 Status InferShapes(Graph& graph, const ShapeInferenceOptions& options = {});

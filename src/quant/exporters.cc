@@ -1,6 +1,7 @@
 #include "quant/exporters.h"
 
 #include "frontends/onnx/onnx_frontend.h"
+#include "frontends/tf/tf_exporter.h"
 #include "frontends/pytorch/pytorch_exporter.h"
 #include "passes/upgrade_opset.h"
 #include "quant/qdq.h"
@@ -23,6 +24,7 @@ struct ExporterEntry {
 // One line per output format.
 const ExporterEntry kExporters[] = {
     {"onnx", &ExportOnnxQdq},
+    {"tf", &ExportTfGraphDef},
     {"pytorch", &ExportPyTorch},
 };
 

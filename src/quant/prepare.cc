@@ -1,5 +1,6 @@
 #include "quant/prepare.h"
 
+#include <map>
 #include <memory>
 
 #include "passes/fold_affine.h"
@@ -7,11 +8,37 @@
 
 namespace dopt {
 
+namespace {
+
+// Enough for any chain a real model has (Conv -> Add -> BatchNormalization -> Mul ...): each
+// round folds at least one node, and a chain of k foldable nodes needs at most k rounds.
+constexpr int kMaxRounds = 16;
+
+}  // namespace
+
 Status PrepareForQuantization(Graph& graph, std::vector<PassReport>* reports) {
-  PassManager pm;
-  pm.Add(std::make_unique<FoldBatchNormPass>());
-  pm.Add(std::make_unique<FoldAffinePass>());
-  return pm.Run(graph, reports);
+  // Repeated until nothing changes: TensorFlow graphs give Conv -> Add(bias) ->
+  // BatchNormalization, where the BatchNormalization only becomes foldable once fold_affine has
+  // moved the Add into the Conv. Reports sum each pass's changes over the rounds.
+  std::map<std::string, int> total;
+  std::vector<std::string> order;
+  for (int round = 0; round < kMaxRounds; ++round) {
+    PassManager pm;
+    pm.Add(std::make_unique<FoldBatchNormPass>());
+    pm.Add(std::make_unique<FoldAffinePass>());
+    std::vector<PassReport> r;
+    DOPT_RETURN_IF_ERROR(pm.Run(graph, &r));
+    int changes = 0;
+    for (const PassReport& p : r) {
+      if (!total.count(p.pass)) order.push_back(p.pass);
+      total[p.pass] += p.changes;
+      changes += p.changes;
+    }
+    if (changes == 0) break;
+  }
+  if (reports)
+    for (const std::string& p : order) reports->push_back({p, total[p]});
+  return Status::Ok();
 }
 
 }  // namespace dopt

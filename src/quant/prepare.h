@@ -13,7 +13,9 @@ namespace dopt {
 
 // Runs the passes that rewrite the float model before quantization, in a fixed order: fold
 // BatchNormalization into the preceding Conv/ConvTranspose, then fold Mul/Div/Add/Sub by
-// per-channel constants into the preceding Conv/ConvTranspose/Gemm (fold_affine).
+// per-channel constants into the preceding Conv/ConvTranspose/Gemm (fold_affine); both are
+// repeated until neither changes anything, so Conv -> Add(bias) -> BatchNormalization (the
+// TensorFlow Conv2D -> BiasAdd -> FusedBatchNorm pattern) folds entirely into the Conv.
 Status PrepareForQuantization(Graph& graph, std::vector<PassReport>* reports = nullptr);
 
 }  // namespace dopt

@@ -94,6 +94,7 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   source.framework = o.framework;
   source.weight = o.weight;
   source.input_shape = o.flags.input_shape;
+  source.out_nodes = o.flags.out_nodes;
   source.model_class = o.model_class;
   DOPT_ASSIGN_OR_RETURN(Graph graph, LoadModel(source));
   StatusOr<ExportFn> found = FindExporter(graph.info.format);

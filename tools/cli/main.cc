@@ -18,7 +18,11 @@
 #include "executor/executor.h"
 #include "frontends/load_model.h"
 #include "frontends/onnx/onnx_frontend.h"
+#include "frontends/tf/tf_frontend.h"
+#include "data/flag_parsing.h"
 #include "io/npy.h"
+#include "passes/cut_graph.h"
+#include "passes/pass.h"
 #include "quant/compress_conf.h"
 #include "quant/prepare.h"
 #include "quant/qdq.h"
@@ -81,6 +85,11 @@ Status MakeDirs(const std::string& dir) {
 // dopt resave: model -> dopt IR -> ONNX, for round-trip tests. Not part of the documented CLI.
 Status Resave(const std::string& model, const std::string& output) {
   if (dopt::SameFile(model, output)) return dopt::InvalidArgument(output + ": refusing to overwrite the input model");
+  if (model.size() >= 3 && model.compare(model.size() - 3, 3, ".pb") == 0) {  // TF: the GraphDef parsed and written back
+    DOPT_ASSIGN_OR_RETURN(std::string bytes, dopt::ReadFileToString(model));
+    DOPT_ASSIGN_OR_RETURN(std::string out, dopt::ReserializeTfGraphDef(bytes, model));
+    return dopt::WriteFileAtomic(output, out);
+  }
   DOPT_ASSIGN_OR_RETURN(dopt::Graph graph, dopt::LoadModel(model, 0));
   return dopt::SaveOnnxModel(graph, output);
 }
@@ -93,6 +102,7 @@ struct RunArgs {
   int num_threads = 0;
   int repeat = 0;
   std::string compress_conf;  // simulate the int8 model described by this file
+  std::string out_nodes;      // "a; b": outputs other than the model's own
   std::string weight;         // PyTorch: the .pth of a .py model
   std::string model_class;    // PyTorch: the module to run
 };
@@ -118,15 +128,47 @@ Status RunModel(const RunArgs& a) {
   if (stat(a.output_dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
     return dopt::InvalidArgument(a.output_dir + ": --output_dir exists and is not a directory");
   }
+  // NAME=FILE inputs that name inner tensors cut the graph there (a TF graph run from "Mfcc"):
+  // their files' shapes are the cut shapes.
   dopt::ModelSource source;
   source.path = a.model;
   source.framework = a.framework;
+  source.out_nodes = a.out_nodes;
   source.weight = a.weight;
   source.model_class = a.model_class;
+  std::vector<std::pair<std::string, dopt::Shape>> cut_shapes;
+  for (const std::string& spec : a.inputs) {
+    size_t eq = spec.find('=');
+    if (eq == std::string::npos) continue;
+    DOPT_ASSIGN_OR_RETURN(dopt::Tensor t, ReadInputFile(spec.substr(eq + 1)));
+    bool positive = t.rank() > 0;
+    for (int64_t d : t.shape()) positive = positive && d > 0;
+    if (!positive) continue;
+    cut_shapes.emplace_back(spec.substr(0, eq), t.shape());
+    std::string dims;
+    for (int64_t d : t.shape()) dims += (dims.empty() ? "" : ",") + std::to_string(d);
+    source.input_shape += (source.input_shape.empty() ? "" : "; ") + spec.substr(0, eq) + ": " + dims;
+  }
   if (a.model.size() >= 3 && a.model.compare(a.model.size() - 3, 3, ".py") == 0) {
     DOPT_ASSIGN_OR_RETURN(source.input_shape, InputShapeFromFiles(a.inputs));
   }
   DOPT_ASSIGN_OR_RETURN(dopt::Graph graph, dopt::LoadModel(source));
+  {
+    std::vector<std::pair<std::string, dopt::Shape>> inner;
+    for (const auto& kv : cut_shapes) {
+      int id = graph.FindValue(kv.first);
+      if (id >= 0 && graph.value(id).producer >= 0) inner.push_back(kv);
+    }
+    std::vector<std::string> outs;
+    if (!dopt::TrimSpaces(a.out_nodes).empty()) {
+      DOPT_ASSIGN_OR_RETURN(outs, dopt::ParseOutNodes(a.out_nodes));
+    }
+    if (!inner.empty() || !outs.empty()) {
+      dopt::PassManager cut;
+      cut.Add(std::make_unique<dopt::CutGraphPass>(inner, outs));
+      DOPT_RETURN_IF_ERROR(cut.Run(graph).WithContext(a.model));
+    }
+  }
   if (!a.compress_conf.empty()) {  // the int8 model: same preparation as -m 0, then Q/DQ
     DOPT_ASSIGN_OR_RETURN(dopt::QuantPlan plan, dopt::ReadCompressConf(a.compress_conf));
     DOPT_RETURN_IF_ERROR(dopt::PrepareForQuantization(graph).WithContext(a.model));
@@ -149,6 +191,10 @@ Status RunModel(const RunArgs& a) {
       file = spec.substr(eq + 1);
     }
     int id = graph.FindValue(name);
+    if (id < 0 && name.size() > 2 && name.compare(name.size() - 2, 2, ":0") == 0) {  // TF's "x:0" is "x"
+      name.resize(name.size() - 2);
+      id = graph.FindValue(name);
+    }
     if (id < 0 || std::find(graph.inputs.begin(), graph.inputs.end(), id) == graph.inputs.end()) {
       std::string names;
       for (int in : graph.inputs) names += (names.empty() ? "" : ", ") + graph.value(in).name;
@@ -251,11 +297,12 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--num_threads", run.num_threads, "threads (default: all cores)");
   run_cmd->add_option("--compress_conf", run.compress_conf,
                       "simulate the int8 model: apply this compress_conf's quantization (Q/DQ) before running");
+  run_cmd->add_option("--out_nodes", run.out_nodes, "\"out1; out2\": write these tensors instead of the model outputs");
   run_cmd->add_option("--repeat", run.repeat, "run the forward N more times and print forward_ms_median")
       ->check(CLI::NonNegativeNumber);
 
   std::string resave_model, resave_output;
-  CLI::App* resave_cmd = app.add_subcommand("resave", "load a model into dopt's IR and write it back as ONNX (for tests)");
+  CLI::App* resave_cmd = app.add_subcommand("resave", "load a model into dopt's IR and write it back (ONNX; a TF .pb as a GraphDef) (for tests)");
   resave_cmd->group("");  // hidden from --help
   resave_cmd->add_option("--model", resave_model, "model file")->required();
   resave_cmd->add_option("--output", resave_output, "ONNX file to write (never the input)")->required();

@@ -1,0 +1,289 @@
+// TF convolutions, pooling, batch norm, resizes (computed in NCHW), matrix products,
+// reductions and padding.
+#include <algorithm>
+#include <cmath>
+
+#include "frontends/tf/tf_op_util.h"
+
+namespace dopt {
+
+namespace {
+
+using namespace tfop;  // NOLINT
+
+// ---- convolution, pooling, batch norm (computed in NCHW) ----
+
+struct Spatial {
+  std::vector<int64_t> strides = {1, 1}, dilations = {1, 1}, pads = {0, 0, 0, 0};
+};
+// strides / dilations / padding of a 2-D conv or pool; `k` = kernel [kh, kw]; in = [h, w] (-1: unknown).
+StatusOr<Spatial> GetSpatial(const NodeDef& n, const std::vector<int64_t>& k, const std::vector<int64_t>& in,
+                             const char* strides_key) {
+  Spatial s;
+  const bool nhwc = Nhwc(n);
+  const int h = nhwc ? 1 : 2, w = nhwc ? 2 : 3;
+  auto st = AttrList(n, strides_key);
+  if (!st.empty()) {
+    if (st.size() != 4) return InvalidArgument(DescribeTfNode(n) + ": " + strides_key + " must have 4 values");
+    s.strides = {st[h], st[w]};
+  }
+  auto dl = AttrList(n, "dilations");
+  if (!dl.empty()) {
+    if (dl.size() != 4) return InvalidArgument(DescribeTfNode(n) + ": dilations must have 4 values");
+    s.dilations = {dl[h], dl[w]};
+  }
+  for (int64_t v : s.strides) if (v <= 0) return InvalidArgument(DescribeTfNode(n) + ": strides must be positive");
+  for (int64_t v : s.dilations) if (v <= 0) return InvalidArgument(DescribeTfNode(n) + ": dilations must be positive");
+  std::string pad = AttrS(n, "padding", "VALID");
+  if (pad == "SAME") {
+    for (int d = 0; d < 2; ++d) {
+      if (in[d] < 0) return Unimplemented(DescribeTfNode(n) + ": SAME padding needs known spatial dims (give --input_shape)");
+      auto [bef, aft] = TfSamePads(in[d], k[d], s.strides[d], s.dilations[d]);
+      s.pads[d] = bef;
+      s.pads[d + 2] = aft;
+    }
+  } else if (pad == "EXPLICIT") {
+    auto e = AttrList(n, "explicit_paddings");
+    if (e.size() != 8) return InvalidArgument(DescribeTfNode(n) + ": explicit_paddings must have 8 values");
+    s.pads = {e[2 * h], e[2 * w], e[2 * h + 1], e[2 * w + 1]};
+    for (int64_t v : s.pads) if (v < 0) return InvalidArgument(DescribeTfNode(n) + ": negative explicit_paddings");
+  } else if (pad != "VALID") {
+    return InvalidArgument(DescribeTfNode(n) + ": padding '" + pad + "' is not SAME, VALID or EXPLICIT");
+  }
+  return s;
+}
+// Input value in channels-first layout (NCHW form for NHWC nodes) and its [h, w].
+StatusOr<std::pair<int, std::vector<int64_t>>> ChannelsFirstInput(TfBuilder& b, const NodeDef& n, int i) {
+  DOPT_ASSIGN_OR_RETURN(TfTensor x, b.Input(n, i));
+  int id = x.tf;
+  if (Nhwc(n)) {
+    DOPT_ASSIGN_OR_RETURN(id, b.Nchw(InName(n, i)));
+  }
+  if (b.Rank(id) != 4) return InvalidArgument(DescribeTfNode(n) + ": input must have rank 4");
+  return std::make_pair(id, std::vector<int64_t>{b.V(id).shape[2], b.V(id).shape[3]});
+}
+
+// kind: 0 Conv2D, 1 DepthwiseConv2dNative
+template <int kKind>
+Status ConvOp(TfBuilder& b, const NodeDef& n) {
+  DOPT_ASSIGN_OR_RETURN(auto xin, ChannelsFirstInput(b, n, 0));
+  DOPT_ASSIGN_OR_RETURN(const Tensor* f, ConstIn(b, n, 1, "the filter"));
+  if (f->rank() != 4) return InvalidArgument(DescribeTfNode(n) + ": filter must have rank 4, has shape " + ShapeToString(f->shape()));
+  const int64_t kh = f->dim(0), kw = f->dim(1), ci = f->dim(2), m = f->dim(3);
+  const int64_t c = b.V(xin.first).shape[1];
+  Tensor w = TransposeTensor(*f, {3, 2, 0, 1});  // HWIO -> OIHW
+  int64_t group = 1;
+  if (kKind == 1) {  // HWCM -> [C*M, 1, H, W]
+    w = TransposeTensor(*f, {2, 3, 0, 1}).Reshaped({ci * m, 1, kh, kw});
+    group = ci;
+  } else if (c > 0 && ci > 0 && c != ci) {
+    if (c % ci) return InvalidArgument(DescribeTfNode(n) + ": input has " + std::to_string(c) + " channels, filter " + std::to_string(ci));
+    group = c / ci;
+  }
+  if (kKind == 1 && c > 0 && c != ci) return InvalidArgument(DescribeTfNode(n) + ": input has " + std::to_string(c) + " channels, filter " + std::to_string(ci));
+  DOPT_ASSIGN_OR_RETURN(Spatial s, GetSpatial(n, {kh, kw}, xin.second, "strides"));
+  int wid = b.Const(InName(n, 1) + "/dopt_oihw", std::move(w));
+  const bool nhwc = Nhwc(n);
+  int out = b.Add1(n.name(), "Conv", {xin.first, wid}, OutName(n, nhwc),
+                   {{"kernel_shape", AttrInts({kh, kw})}, {"strides", AttrInts(s.strides)},
+                    {"dilations", AttrInts(s.dilations)}, {"pads", AttrInts(s.pads)}, {"group", AttrInt(group)}});
+  return Result(b, n, out, nhwc);
+}
+
+Status Conv2DBackpropInput(TfBuilder& b, const NodeDef& n) {
+  DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> sizes, ConstInts(b, n, 0, "input_sizes"));
+  DOPT_ASSIGN_OR_RETURN(const Tensor* f, ConstIn(b, n, 1, "the filter"));
+  DOPT_ASSIGN_OR_RETURN(auto xin, ChannelsFirstInput(b, n, 2));
+  if (f->rank() != 4 || sizes.size() != 4) return InvalidArgument(DescribeTfNode(n) + ": filter and input_sizes must have rank 4 / 4 values");
+  const bool nhwc = Nhwc(n);
+  std::vector<int64_t> out_hw = {sizes[nhwc ? 1 : 2], sizes[nhwc ? 2 : 3]};
+  const int64_t kh = f->dim(0), kw = f->dim(1);
+  DOPT_ASSIGN_OR_RETURN(Spatial s, GetSpatial(n, {kh, kw}, out_hw, "strides"));
+  std::vector<int64_t> opad(2);
+  for (int d = 0; d < 2; ++d) {
+    if (xin.second[d] < 0) return Unimplemented(DescribeTfNode(n) + ": needs known spatial dims");
+    int64_t full = (xin.second[d] - 1) * s.strides[d] + ((d ? kw : kh) - 1) * s.dilations[d] + 1 -
+                   s.pads[d] - s.pads[d + 2];
+    opad[d] = out_hw[d] - full;
+    if (opad[d] < 0 || opad[d] >= std::max(s.strides[d], s.dilations[d])) {
+      return InvalidArgument(DescribeTfNode(n) + ": input_sizes do not match the output of the forward convolution");
+    }
+  }
+  int wid = b.Const(InName(n, 1) + "/dopt_oihw", TransposeTensor(*f, {3, 2, 0, 1}));  // HWOI -> IOHW
+  int out = b.Add1(n.name(), "ConvTranspose", {xin.first, wid}, OutName(n, nhwc),
+                   {{"kernel_shape", AttrInts({kh, kw})}, {"strides", AttrInts(s.strides)},
+                    {"dilations", AttrInts(s.dilations)}, {"pads", AttrInts(s.pads)},
+                    {"output_padding", AttrInts(opad)}});
+  return Result(b, n, out, nhwc);
+}
+
+template <bool kMaxPool>
+Status Pool(TfBuilder& b, const NodeDef& n) {
+  DOPT_ASSIGN_OR_RETURN(auto xin, ChannelsFirstInput(b, n, 0));
+  auto ks = AttrList(n, "ksize");
+  if (ks.size() != 4) return InvalidArgument(DescribeTfNode(n) + ": ksize must have 4 values");
+  const bool nhwc = Nhwc(n);
+  std::vector<int64_t> k = {ks[nhwc ? 1 : 2], ks[nhwc ? 2 : 3]};
+  if ((nhwc ? ks[0] * ks[3] : ks[0] * ks[1]) != 1) return Unimplemented(DescribeTfNode(n) + ": pooling over batch or channels");
+  for (int64_t v : k) if (v <= 0) return InvalidArgument(DescribeTfNode(n) + ": ksize must be positive");
+  DOPT_ASSIGN_OR_RETURN(Spatial s, GetSpatial(n, k, xin.second, "strides"));
+  std::vector<std::pair<std::string, Attribute>> attrs = {
+      {"kernel_shape", AttrInts(k)}, {"strides", AttrInts(s.strides)}, {"pads", AttrInts(s.pads)}};
+  if (!kMaxPool) attrs.push_back({"count_include_pad", AttrInt(0)});  // TF averages the valid taps only
+  int out = b.Add1(n.name(), kMaxPool ? "MaxPool" : "AveragePool", {xin.first}, OutName(n, nhwc), attrs);
+  return Result(b, n, out, nhwc);
+}
+
+Status FusedBatchNorm(TfBuilder& b, const NodeDef& n) {
+  if (AttrB(n, "is_training", true)) {  // TF's default is true: frozen inference graphs say false
+    return Unimplemented(DescribeTfNode(n) + ": is_training=true (batch statistics) is not supported; freeze the graph for inference");
+  }
+  DOPT_ASSIGN_OR_RETURN(auto xin, ChannelsFirstInput(b, n, 0));
+  std::vector<int> ins = {xin.first};
+  for (int i = 1; i <= 4; ++i) {
+    DOPT_ASSIGN_OR_RETURN(int id, In(b, n, i));
+    ins.push_back(id);
+  }
+  const bool nhwc = Nhwc(n);
+  int out = b.Add1(n.name(), "BatchNormalization", ins, OutName(n, nhwc),
+                   {{"epsilon", AttrFloat(AttrF(n, "epsilon", 1e-4f))}});
+  return Result(b, n, out, nhwc);
+}
+
+// ---- matrix products ----
+
+StatusOr<int> SwapLast2(TfBuilder& b, const NodeDef& n, int i, const std::string& suffix) {
+  DOPT_ASSIGN_OR_RETURN(int id, In(b, n, i));
+  int r = b.Rank(id);
+  if (r < 2) return InvalidArgument(DescribeTfNode(n) + ": transposed operand needs a known rank >= 2");
+  std::vector<int64_t> perm(r);
+  for (int d = 0; d < r; ++d) perm[d] = d;
+  std::swap(perm[r - 1], perm[r - 2]);
+  if (const Tensor* c = b.ConstOf(id)) {
+    std::vector<int> p(perm.begin(), perm.end());
+    return b.Const(InName(n, i) + "/dopt_t", TransposeTensor(*c, p));
+  }
+  return b.Add1(Sub(n, suffix), "Transpose", {id}, Sub(n, suffix), {{"perm", AttrInts(perm)}});
+}
+Status MatMulOp(TfBuilder& b, const NodeDef& n) {
+  const bool batch = n.op() != "MatMul";
+  const bool ta = AttrB(n, batch ? "adj_x" : "transpose_a", false), tb = AttrB(n, batch ? "adj_y" : "transpose_b", false);
+  int x, y;
+  if (ta) { DOPT_ASSIGN_OR_RETURN(x, SwapLast2(b, n, 0, "ta")); } else { DOPT_ASSIGN_OR_RETURN(x, In(b, n, 0)); }
+  if (tb) { DOPT_ASSIGN_OR_RETURN(y, SwapLast2(b, n, 1, "tb")); } else { DOPT_ASSIGN_OR_RETURN(y, In(b, n, 1)); }
+  return Result(b, n, b.Add1(n.name(), "MatMul", {x, y}, n.name()), false);
+}
+
+// ---- reductions ----
+
+template <const char* kOp>
+Status Reduce(TfBuilder& b, const NodeDef& n) {
+  DOPT_ASSIGN_OR_RETURN(TfTensor x, b.Input(n, 0));
+  DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> axes, ConstInts(b, n, 1, "reduction_indices"));
+  const bool keep = AttrB(n, "keep_dims", false);
+  int r = b.Rank(x.tf);
+  bool nchw = x.nchw >= 0 && r == 4;
+  bool out_nchw = false;
+  if (nchw) {
+    static const int64_t kToNchw[4] = {0, 2, 3, 1};
+    std::vector<bool> red(4, false);
+    for (int64_t& a : axes) {
+      if (a < -4 || a > 3) return InvalidArgument(DescribeTfNode(n) + ": axis out of range");
+      a = kToNchw[a < 0 ? a + 4 : a];
+      red[a] = true;
+    }
+    if (keep) {
+      out_nchw = true;
+    } else {  // the kept dims must come out in TF's order
+      std::vector<int> nhwc_order, nchw_order;
+      for (int d : {0, 2, 3, 1}) if (!red[d]) nhwc_order.push_back(d);
+      for (int d : {0, 1, 2, 3}) if (!red[d]) nchw_order.push_back(d);
+      if (nhwc_order != nchw_order) {
+        nchw = false;
+        DOPT_ASSIGN_OR_RETURN(axes, ConstInts(b, n, 1, "reduction_indices"));
+      }
+    }
+  }
+  int ax = b.ConstI64(Sub(n, "axes"), axes);
+  int out = b.Add1(n.name(), kOp, {nchw ? x.nchw : x.tf, ax}, OutName(n, out_nchw), {{"keepdims", AttrInt(keep ? 1 : 0)}});
+  return Result(b, n, out, out_nchw);
+}
+constexpr char kReduceMean[] = "ReduceMean", kReduceSum[] = "ReduceSum", kReduceMax[] = "ReduceMax";
+
+// ---- padding ----
+
+Status PadOp(TfBuilder& b, const NodeDef& n) {
+  DOPT_ASSIGN_OR_RETURN(TfTensor x, b.Input(n, 0));
+  DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> p, ConstInts(b, n, 1, "paddings"));
+  const int r = (int)p.size() / 2;
+  if (p.size() % 2 || (b.Rank(x.tf) >= 0 && b.Rank(x.tf) != r)) return InvalidArgument(DescribeTfNode(n) + ": paddings must have shape [rank, 2]");
+  std::string mode = "constant";
+  if (n.op() == "MirrorPad") {
+    std::string m = AttrS(n, "mode", "REFLECT");
+    if (m != "REFLECT") return Unimplemented(DescribeTfNode(n) + ": MirrorPad mode " + m + " is not supported (REFLECT is)");
+    mode = "reflect";
+  }
+  const bool nchw = x.nchw >= 0 && r == 4;
+  std::vector<int> order(r);
+  for (int d = 0; d < r; ++d) order[d] = d;
+  if (nchw) order = {0, 3, 1, 2};
+  std::vector<int64_t> pads(2 * r);
+  for (int d = 0; d < r; ++d) {
+    pads[d] = p[2 * order[d]];
+    pads[d + r] = p[2 * order[d] + 1];
+  }
+  std::vector<int> ins = {nchw ? x.nchw : x.tf, b.ConstI64(Sub(n, "pads"), pads)};
+  if (n.op() == "PadV2") {
+    DOPT_ASSIGN_OR_RETURN(int cv, In(b, n, 2));
+    ins.push_back(cv);
+  }
+  return Result(b, n, b.Add1(n.name(), "Pad", ins, OutName(n, nchw), {{"mode", AttrStr(mode)}}), nchw);
+}
+
+template <bool kBilinear>
+Status ResizeOp(TfBuilder& b, const NodeDef& n) {
+  DOPT_ASSIGN_OR_RETURN(TfTensor x0, b.Input(n, 0));
+  DOPT_ASSIGN_OR_RETURN(int x, b.Nchw(InName(n, 0)));
+  (void)x0;
+  DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> size, ConstInts(b, n, 1, "size"));
+  if (size.size() != 2) return InvalidArgument(DescribeTfNode(n) + ": size must have 2 values");
+  const Shape& s = b.V(x).shape;
+  if (s[0] < 0 || s[1] < 0) return Unimplemented(DescribeTfNode(n) + ": needs known batch and channels");
+  const bool ac = AttrB(n, "align_corners", false), hp = AttrB(n, "half_pixel_centers", false);
+  if (ac && hp) return InvalidArgument(DescribeTfNode(n) + ": align_corners and half_pixel_centers are exclusive");
+  std::string coord = ac ? "align_corners" : hp ? (kBilinear ? "half_pixel" : "tf_half_pixel_for_nn") : "asymmetric";
+  std::vector<std::pair<std::string, Attribute>> attrs = {{"mode", AttrStr(kBilinear ? "linear" : "nearest")},
+                                                          {"coordinate_transformation_mode", AttrStr(coord)}};
+  if (!kBilinear) attrs.push_back({"nearest_mode", AttrStr(ac ? "round_prefer_ceil" : "floor")});
+  int sizes = b.ConstI64(Sub(n, "sizes"), {s[0], s[1], size[0], size[1]});
+  int out = b.Add1(n.name(), "Resize", {x, -1, -1, sizes}, OutName(n, true), attrs);
+  return Result(b, n, out, true);
+}
+
+}  // namespace
+
+void RegisterTfNnOps(std::map<std::string, TfOpFn>* t) {
+  t->insert({
+      {"Conv2D", ConvOp<0>},
+      {"DepthwiseConv2dNative", ConvOp<1>},
+      {"Conv2DBackpropInput", Conv2DBackpropInput},
+      {"MaxPool", Pool<true>},
+      {"AvgPool", Pool<false>},
+      {"FusedBatchNorm", FusedBatchNorm},
+      {"FusedBatchNormV2", FusedBatchNorm},
+      {"FusedBatchNormV3", FusedBatchNorm},
+      {"MatMul", MatMulOp},
+      {"BatchMatMul", MatMulOp},
+      {"BatchMatMulV2", MatMulOp},
+      {"Mean", Reduce<kReduceMean>},
+      {"Sum", Reduce<kReduceSum>},
+      {"Max", Reduce<kReduceMax>},
+      {"Pad", PadOp},
+      {"PadV2", PadOp},
+      {"MirrorPad", PadOp},
+      {"ResizeBilinear", ResizeOp<true>},
+      {"ResizeNearestNeighbor", ResizeOp<false>},
+  });
+}
+
+}  // namespace dopt
