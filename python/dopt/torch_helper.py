@@ -381,8 +381,9 @@ def fold_bn(torch, conv, bn):
 
 def carry_other_folds(torch, op, m, wq, plan_dir):
     """dopt may also have folded per-channel Mul/Add by constants into the op (code in forward(),
-    not a module). Its weight is then k * (our weight) per channel: fake-quantizing our weight
-    with scale / |k| gives the same grid, and forward() still applies k afterwards."""
+    not a module). Its weight is then k * (our weight) per output channel: fake-quantizing our
+    weight per channel with scale / |k| gives the same grid (per-tensor plans too), and forward()
+    still applies k afterwards. Returns the weight parameters to use and k."""
     import numpy as np
 
     wd = torch.from_numpy(np.load(os.path.join(plan_dir, op["weight_file"]))).double()
@@ -390,18 +391,20 @@ def carry_other_folds(torch, op, m, wq, plan_dir):
     if wd.shape != wt.shape:
         wd = wd.t()
     axis = wq["axis"]
-    if axis >= 0:
-        wd_c, wt_c = wd.transpose(0, axis).reshape(wd.shape[axis], -1), wt.transpose(0, axis).reshape(wt.shape[axis], -1)
-    else:
-        wd_c, wt_c = wd.reshape(1, -1), wt.reshape(1, -1)
+    ch = axis if axis >= 0 else (1 if isinstance(m, torch.nn.modules.conv._ConvTransposeNd) else 0)
+    wd_c, wt_c = wd.transpose(0, ch).reshape(wd.shape[ch], -1), wt.transpose(0, ch).reshape(wt.shape[ch], -1)
     den = (wt_c * wt_c).sum(1)
     k = torch.where(den > 0, (wd_c * wt_c).sum(1) / den.clamp_min(1e-300), torch.ones_like(den))
     resid = (wd_c - k[:, None] * wt_c).abs().max().item()
     if resid > 1e-4 * max(wd.abs().max().item(), 1e-12):
         raise HelperError("quantized op '%s': dopt's weight differs from module '%s''s weight by more than a "
                           "per-channel factor (largest difference %.3g)" % (op["node"], op["module"], resid))
-    if (k - 1).abs().max().item() > 1e-5:
-        wq = dict(wq, scales=[float(sc / abs(kc)) if kc != 0 else float(sc) for sc, kc in zip(wq["scales"], k.tolist())])
+    if (k - 1).abs().max().item() > 1e-5 or axis < 0:
+        n = k.numel()
+        scales = wq["scales"] if axis >= 0 else wq["scales"] * n
+        zps = wq["zero_points"] if axis >= 0 else wq["zero_points"] * n
+        wq = dict(wq, axis=ch, zero_points=zps,
+                  scales=[float(sc / abs(kc)) if kc != 0 else float(sc) for sc, kc in zip(scales, k.tolist())])
     return wq, k
 
 
@@ -502,15 +505,13 @@ def cmd_build_pt(args):
         plan_shape = wq.get("shape", [])
         if list(plan_shape) != list(m.weight.shape):
             if len(plan_shape) == 2 and list(plan_shape[::-1]) == list(m.weight.shape):
-                axis = 1 - axis  # MatMul weight [in, out] vs Linear [out, in]
+                axis = 1 - axis if axis >= 0 else axis  # MatMul weight [in, out] vs Linear [out, in]
             else:
                 raise HelperError("quantized op '%s': weight shape %s in dopt's plan, module '%s' has %s"
                                   % (ops[0]["node"], plan_shape, mname, list(m.weight.shape)))
         wq = dict(wq, axis=axis)
         plan_dir = os.path.dirname(os.path.abspath(args.plan))
         wq, k = carry_other_folds(torch, ops[0], m, wq, plan_dir)
-        if axis < 0:
-            wq = dict(wq, axis=0, scales=wq["scales"] * m.weight.shape[0], zero_points=wq["zero_points"] * m.weight.shape[0])
         acts = []
         for op in ops:
             a = op["input"]

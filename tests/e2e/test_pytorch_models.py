@@ -96,8 +96,9 @@ def test_torchvision_arch(dopt, tmp_path, arch):
     assert np.abs(got - ref).max() > 0
 
 
-@pytest.mark.parametrize("cls", ["TupleNet", "DictNet"])
-def test_two_inputs_tuple_and_dict(dopt, tmp_path, cls):
+@pytest.mark.parametrize("cls,per_channel", [("TupleNet", True), ("DictNet", True), ("DictNet", False)],
+                         ids=["tuple", "dict", "dict-per-tensor-weights"])
+def test_two_inputs_tuple_and_dict(dopt, tmp_path, cls, per_channel):
     import torch
 
     model = build("multi_io.py", cls, seed=1).eval()
@@ -111,7 +112,7 @@ def test_two_inputs_tuple_and_dict(dopt, tmp_path, cls):
     rng = np.random.default_rng(0)
     bins = [make_bin(dopt, rng.random((8, 3, 8, 8), dtype=np.float32), tmp_path / "ci.bin"),
             make_bin(dopt, rng.standard_normal((8, 10)).astype(np.float32), tmp_path / "ce.bin")]
-    conf = binary_config(tmp_path / "c.prototxt", bins)
+    conf = binary_config(tmp_path / "c.prototxt", bins, "" if per_channel else "per_channel: false\n")
     proc = quantize(dopt, TORCH_MODELS / "multi_io.py", tmp_path / "w.pth", conf, tmp_path / "q.pt",
                     "image: 1,3,8,8; extra: 1,10", "--model_class", cls, compress_conf=tmp_path / "param")
     assert proc.returncode == 0, describe(proc)
