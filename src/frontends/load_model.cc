@@ -5,6 +5,7 @@
 #include "data/flag_parsing.h"
 #include "frontends/onnx/onnx_frontend.h"
 #include "frontends/tf/tf_frontend.h"
+#include "frontends/pytorch/pytorch_frontend.h"
 
 namespace dopt {
 
@@ -46,7 +47,7 @@ StatusOr<Graph> LoadModel(const ModelSource& source) {
     return LoadTfModel(path, opt);
   }
   if (EndsWith(lower, ".py")) {
-    return Unimplemented(path + ": PyTorch models (.py + --weight) are not supported yet");
+    return LoadPyTorchModel(source);
   }
   return LoadOnnxModel(path);
 }

@@ -2,6 +2,7 @@
 
 #include "frontends/onnx/onnx_frontend.h"
 #include "frontends/tf/tf_exporter.h"
+#include "frontends/pytorch/pytorch_exporter.h"
 #include "passes/upgrade_opset.h"
 #include "quant/qdq.h"
 
@@ -24,6 +25,7 @@ struct ExporterEntry {
 const ExporterEntry kExporters[] = {
     {"onnx", &ExportOnnxQdq},
     {"tf", &ExportTfGraphDef},
+    {"pytorch", &ExportPyTorch},
 };
 
 }  // namespace

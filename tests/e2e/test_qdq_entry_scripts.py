@@ -41,7 +41,7 @@ def test_onnx_script_runs_a_model(dopt, tmp_path):
 
 @pytest.mark.parametrize("flavour,model,framework,what", [
     ("tf", "frozen.pb", "3", "not a TensorFlow GraphDef (protobuf parse failed)"),
-    ("pytorch", "net.py", "5", "PyTorch models (.py + --weight) are not supported yet"),
+    ("pytorch", "net.py", "5", "a PyTorch model needs its weights: give the .pth file with --weight"),
 ])
 def test_tf_and_pytorch_fail_clearly(dopt, tmp_path, flavour, model, framework, what):
     (tmp_path / model).write_text("not a model")

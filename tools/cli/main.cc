@@ -106,7 +106,25 @@ struct RunArgs {
   int repeat = 0;
   std::string compress_conf;  // simulate the int8 model described by this file
   std::string out_nodes;      // "a; b": outputs other than the model's own
+  std::string weight;         // PyTorch: the .pth of a .py model
+  std::string model_class;    // PyTorch: the module to run
 };
+
+// A PyTorch model is exported for fixed input shapes: those of the --input files
+// ("NAME: d0,d1,...; ..." as --input_shape; a lone unnamed file is forward()'s first input).
+dopt::StatusOr<std::string> InputShapeFromFiles(const std::vector<std::string>& inputs) {
+  std::string text;
+  for (const std::string& spec : inputs) {
+    size_t eq = spec.find('=');
+    std::string name = eq == std::string::npos ? "" : spec.substr(0, eq);
+    std::string file = eq == std::string::npos ? spec : spec.substr(eq + 1);
+    DOPT_ASSIGN_OR_RETURN(dopt::Tensor t, ReadInputFile(file));
+    std::string dims;
+    for (int d = 0; d < t.rank(); ++d) dims += (d ? "," : "") + std::to_string(t.dim(d));
+    text += (text.empty() ? "" : "; ") + name + ": " + dims;
+  }
+  return text;
+}
 
 Status RunModel(const RunArgs& a) {
   struct stat st;
@@ -119,6 +137,8 @@ Status RunModel(const RunArgs& a) {
   source.path = a.model;
   source.framework = a.framework;
   source.out_nodes = a.out_nodes;
+  source.weight = a.weight;
+  source.model_class = a.model_class;
   std::vector<std::pair<std::string, dopt::Shape>> cut_shapes;
   for (const std::string& spec : a.inputs) {
     size_t eq = spec.find('=');
@@ -131,6 +151,9 @@ Status RunModel(const RunArgs& a) {
     std::string dims;
     for (int64_t d : t.shape()) dims += (dims.empty() ? "" : ",") + std::to_string(d);
     source.input_shape += (source.input_shape.empty() ? "" : "; ") + spec.substr(0, eq) + ": " + dims;
+  }
+  if (a.model.size() >= 3 && a.model.compare(a.model.size() - 3, 3, ".py") == 0) {
+    DOPT_ASSIGN_OR_RETURN(source.input_shape, InputShapeFromFiles(a.inputs));
   }
   DOPT_ASSIGN_OR_RETURN(dopt::Graph graph, dopt::LoadModel(source));
   {
@@ -275,6 +298,8 @@ static int Main(int argc, char** argv) {
   run_cmd->add_option("--framework", run.framework, "3 = TensorFlow, 5 = PyTorch or ONNX (default: from the file name)");
   run_cmd->add_option("--input", run.inputs, "NAME=FILE.npy or NAME=FILE.bin (repeatable)")->required();
   run_cmd->add_option("--output_dir", run.output_dir, "folder for <output name>.npy files")->required();
+  run_cmd->add_option("--weight", run.weight, "PyTorch weights (.pth) of a .py model");
+  run_cmd->add_option("--model_class", run.model_class, "PyTorch: the nn.Module class or factory function in --model");
   run_cmd->add_option("--num_threads", run.num_threads, "threads (default: all cores)");
   run_cmd->add_option("--compress_conf", run.compress_conf,
                       "simulate the int8 model: apply this compress_conf's quantization (Q/DQ) before running");

@@ -1,0 +1,576 @@
+"""PyTorch side of dopt's PyTorch path (--framework 5 with a .py model and a .pth).
+
+The dopt executable runs this file as a subprocess (``$DOPT_PYTHON`` or ``python3``); dopt
+itself never loads Python. Two sub-commands:
+
+``export``   import the user's .py, build the model, load the .pth, check ``--input_shape``
+             against ``forward()``'s parameters and export the model to ONNX (the TorchScript
+             exporter, eval mode, BatchNorm kept as its own node so every Conv/Linear keeps its
+             parameter name). Writes ``model.onnx``, ``model.map`` (tab-separated lines for the
+             C++ side: inputs, outputs, modules) and ``model.json`` (input names and output
+             structure).
+``build-pt`` build the same model again, fold the BatchNorm modules that dopt folded, make each
+             quantized Conv/Linear fake-quantize its input (per tensor) and its weight (per
+             channel) with the scales of dopt's plan (a JSON file written by dopt), trace it and
+             save it as a TorchScript archive.
+
+Errors are printed as one line ``dopt-helper: error: <cause>`` (exit status 2); warnings as
+``dopt: warning: <text>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import inspect
+import json
+import os
+import re
+import sys
+import warnings
+
+FACTORY_NAMES = ("get_model", "build_model", "create_model")
+CHECKPOINT_KEYS = ("state_dict", "model", "model_state_dict", "net")
+
+
+class HelperError(Exception):
+    pass
+
+
+def warn(text):
+    print("dopt: warning: " + text, file=sys.stderr, flush=True)
+
+
+def import_torch():
+    try:
+        import torch  # noqa: F401
+    except Exception as e:  # ImportError, or a broken install
+        raise HelperError(
+            "PyTorch cannot be imported by %s (%s: %s); install it with "
+            "'pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu' (the CPU build), "
+            "or point DOPT_PYTHON at an interpreter that has it" % (sys.executable, type(e).__name__, e))
+    return torch
+
+
+# ---------------------------------------------------------------- the user's model
+
+def import_user_file(path):
+    path = os.path.abspath(path)
+    folder = os.path.dirname(path)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    name = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise HelperError("cannot import %s as a Python module" % path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    try:
+        spec.loader.exec_module(mod)
+    except Exception as e:
+        raise HelperError("importing the model file failed: %s: %s" % (type(e).__name__, e))
+    return mod
+
+
+def required_args(fn):
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in sig.parameters.values()
+            if p.default is inspect.Parameter.empty
+            and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            and p.name != "self"]
+
+
+def build(obj, what):
+    req = required_args(obj)
+    if req:
+        raise HelperError("%s needs constructor arguments (%s); add a factory function get_model() to the file "
+                          "that builds it, or give defaults" % (what, ", ".join(req)))
+    try:
+        return obj()
+    except Exception as e:
+        raise HelperError("building %s failed: %s: %s" % (what, type(e).__name__, e))
+
+
+def find_model(mod, model_class):
+    torch = import_torch()
+    nn = torch.nn
+    if model_class:
+        obj = getattr(mod, model_class, None)
+        if obj is None:
+            raise HelperError("--model_class %s: no such class or function in the file" % model_class)
+        if isinstance(obj, nn.Module):
+            return obj, model_class
+        if inspect.isclass(obj) and not issubclass(obj, nn.Module):
+            raise HelperError("--model_class %s is not a torch.nn.Module subclass" % model_class)
+        if not callable(obj):
+            raise HelperError("--model_class %s is neither a class nor a function" % model_class)
+        m = build(obj, "--model_class %s" % model_class)
+        if not isinstance(m, nn.Module):
+            raise HelperError("--model_class %s returned %s, not a torch.nn.Module" % (model_class, type(m).__name__))
+        return m, model_class
+
+    instances = [(k, v) for k, v in vars(mod).items() if isinstance(v, nn.Module) and not k.startswith("_")]
+    if len(instances) == 1:
+        return instances[0][1], instances[0][0]
+    if len(instances) > 1:
+        raise HelperError("several module-level nn.Module instances (%s); pick one with --model_class"
+                          % ", ".join(k for k, _ in instances))
+    for fname in FACTORY_NAMES:
+        fn = getattr(mod, fname, None)
+        if inspect.isfunction(fn):
+            m = build(fn, "%s()" % fname)
+            if not isinstance(m, nn.Module):
+                raise HelperError("%s() returned %s, not a torch.nn.Module" % (fname, type(m).__name__))
+            return m, fname
+    classes = [(k, v) for k, v in vars(mod).items()
+               if inspect.isclass(v) and issubclass(v, nn.Module) and v.__module__ == mod.__name__]
+    if not classes:
+        raise HelperError("no model found: the file defines no nn.Module subclass, no module-level nn.Module "
+                          "instance and no factory function (%s)" % ", ".join(FACTORY_NAMES))
+    # Drop the classes another class of the file uses (its building blocks).
+    sources = {}
+    for k, v in classes:
+        try:
+            sources[k] = inspect.getsource(v)
+        except (OSError, TypeError):
+            sources[k] = ""
+    top = [(k, v) for k, v in classes
+           if not any(o != k and re.search(r"\b%s\b" % re.escape(k), src) for o, src in sources.items())]
+    if not top:
+        top = classes
+    buildable = [(k, v) for k, v in top if not required_args(v)]
+    if len(buildable) == 1:
+        return build(buildable[0][1], "class %s" % buildable[0][0]), buildable[0][0]
+    if len(buildable) > 1:
+        raise HelperError("several candidate models (%s); pick one with --model_class"
+                          % ", ".join(k for k, _ in buildable))
+    desc = "; ".join("%s(%s)" % (k, ", ".join(required_args(v))) for k, v in top)
+    raise HelperError("the candidate model classes need constructor arguments: %s; add a get_model() factory "
+                      "to the file or pick a class or function with --model_class" % desc)
+
+
+def load_checkpoint(path, quiet):
+    torch = import_torch()
+    if not os.path.isfile(path):
+        raise HelperError("the weight file does not exist")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if not quiet:
+            warn("%s: torch.load(weights_only=True) failed (%s); loading it with full unpickling, which runs "
+                 "code stored in the file: use it only with files you trust" % (path, first[:200]))
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as e2:
+            raise HelperError("cannot read the weights: %s: %s" % (type(e2).__name__, str(e2).splitlines()[0] if str(e2) else ""))
+    return obj
+
+
+def state_dict_of(obj):
+    torch = import_torch()
+    if isinstance(obj, torch.nn.Module):
+        return obj.state_dict()
+    if isinstance(obj, dict):
+        if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+            return obj
+        for k in CHECKPOINT_KEYS:
+            if k in obj:
+                return state_dict_of(obj[k])
+        raise HelperError("the checkpoint is a dict without tensors or any of the keys %s (keys: %s)"
+                          % ("/".join(CHECKPOINT_KEYS), ", ".join(list(map(str, obj.keys()))[:10])))
+    raise HelperError("the weight file holds a %s, not a state dict, checkpoint or nn.Module" % type(obj).__name__)
+
+
+def short_list(names, n=8):
+    names = list(names)
+    s = ", ".join(names[:n])
+    return s + (" and %d more" % (len(names) - n) if len(names) > n else "")
+
+
+def load_weights(model, path, quiet=False):
+    sd = state_dict_of(load_checkpoint(path, quiet))
+    expected = set(model.state_dict().keys())
+    if not (set(sd) & expected) and all(k.startswith("module.") for k in sd):
+        sd = {k[len("module."):]: v for k, v in sd.items()}
+    missing = sorted(expected - set(sd))
+    unexpected = sorted(set(sd) - expected)
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append("missing keys: " + short_list(missing))
+        if unexpected:
+            parts.append("unexpected keys: " + short_list(unexpected))
+        raise HelperError("the weights do not match the model (%s)" % "; ".join(parts))
+    try:
+        model.load_state_dict(sd, strict=True)
+    except Exception as e:
+        msg = " ".join(str(e).split())
+        raise HelperError("loading the weights failed: %s" % msg[:600])
+
+
+# ---------------------------------------------------------------- inputs and outputs
+
+def parse_input_shape(text):
+    text = (text or "").replace("\uff1a", ":").replace("\uff1b", ";").replace("\uff0c", ",")
+    out = []
+    for entry in text.split(";"):
+        entry = entry.strip()
+        if not entry:
+            continue
+        name, _, dims = entry.rpartition(":")
+        try:
+            shape = [int(d) for d in dims.replace(" ", "").split(",") if d]
+        except ValueError:
+            raise HelperError("--input_shape '%s': dims must be integers" % entry)
+        out.append((name.strip(), shape))
+    return out
+
+
+def forward_params(model):
+    sig = inspect.signature(model.forward)
+    return [p for p in sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def example_inputs(model, input_shape, seed=0):
+    torch = import_torch()
+    params = forward_params(model)
+    names = [p.name for p in params]
+    shapes = parse_input_shape(input_shape)
+    if not shapes:
+        raise HelperError("--input_shape is required for PyTorch models (forward() takes %s)" % ", ".join(names))
+    if len(shapes) == 1 and not shapes[0][0] and names:
+        shapes = [(names[0], shapes[0][1])]
+    given = dict(shapes)
+    for n in given:
+        if n not in names:
+            raise HelperError("--input_shape names '%s', which is not a parameter of %s.forward() (parameters: %s)"
+                              % (n, type(model).__name__, ", ".join(names)))
+    used = []
+    for p in params:
+        if p.name in given:
+            used.append(p.name)
+        elif p.default is inspect.Parameter.empty:
+            raise HelperError("--input_shape gives no shape for forward() parameter '%s' (parameters: %s)"
+                              % (p.name, ", ".join(names)))
+        else:
+            break  # later parameters keep their defaults
+    for n in given:
+        if n not in used:
+            raise HelperError("--input_shape: forward() parameter '%s' comes after one that was not given" % n)
+    g = torch.Generator().manual_seed(seed)
+    return used, tuple(torch.rand(*given[n], generator=g) for n in used)
+
+
+def sanitize(name):
+    return re.sub(r"[^A-Za-z0-9_.\-]", "_", str(name)) or "output"
+
+
+def describe_outputs(out, prefix="output"):
+    """(structure, flat names) of a forward() result."""
+    torch = import_torch()
+    if isinstance(out, torch.Tensor):
+        return {"kind": "tensor", "name": prefix}, [prefix]
+    if isinstance(out, (tuple, list)):
+        items, names = [], []
+        for i, v in enumerate(out):
+            s, n = describe_outputs(v, "%s_%d" % (prefix, i))
+            items.append(s)
+            names += n
+        return {"kind": "tuple" if isinstance(out, tuple) else "list", "items": items}, names
+    if isinstance(out, dict):
+        items, names = [], []
+        for k, v in out.items():
+            s, n = describe_outputs(v, sanitize(k) if prefix == "output" else "%s_%s" % (prefix, sanitize(k)))
+            items.append({"key": str(k), "value": s})
+            names += n
+        return {"kind": "dict", "items": items}, names
+    raise HelperError("forward() returns a %s; only tensors and tuples, lists and dicts of tensors are supported"
+                      % type(out).__name__)
+
+
+def prepare(args, quiet=False):
+    torch = import_torch()
+    mod = import_user_file(args.model)
+    model, found_as = find_model(mod, args.model_class)
+    load_weights(model, args.weight, quiet)
+    model.eval()
+    names, inputs = example_inputs(model, args.input_shape)
+    return torch, model, found_as, names, inputs
+
+
+# ---------------------------------------------------------------- export
+
+def cmd_export(args):
+    torch, model, found_as, names, inputs = prepare(args)
+    with torch.no_grad():
+        try:
+            out = model(*inputs)
+        except Exception as e:
+            raise HelperError("forward() failed on inputs of the --input_shape shapes: %s: %s"
+                              % (type(e).__name__, " ".join(str(e).split())[:300]))
+    structure, out_names = describe_outputs(out)
+    if len(set(out_names)) != len(out_names):
+        raise HelperError("forward()'s outputs have clashing names: %s" % ", ".join(out_names))
+    onnx_path = os.path.join(args.out_dir, "model.onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            # TorchScript-based exporter (torch 2.13 still ships it; the torch.export-based one
+            # needs onnxscript). PRESERVE on an eval-mode model skips the exporter's Conv+BN fusion,
+            # so every Conv/Linear weight keeps its parameter name (dopt folds BN itself).
+            torch.onnx.export(model, inputs, onnx_path, dynamo=False, input_names=names, output_names=out_names,
+                              opset_version=13, training=torch.onnx.TrainingMode.PRESERVE,
+                              do_constant_folding=True)
+        except Exception as e:
+            raise HelperError("exporting to ONNX failed: %s: %s" % (type(e).__name__, " ".join(str(e).split())[:400]))
+    with open(os.path.join(args.out_dir, "model.json"), "w") as f:
+        json.dump({"model": found_as, "inputs": names, "input_shapes": [list(t.shape) for t in inputs],
+                   "outputs": out_names, "structure": structure}, f, indent=1)
+    with open(os.path.join(args.out_dir, "model.map"), "w") as f:
+        for n in names:
+            f.write("input\t%s\n" % n)
+        for n in out_names:
+            f.write("output\t%s\n" % n)
+        for n, m in model.named_modules():
+            if n and not list(m.children()):
+                f.write("module\t%s\t%s\n" % (n, type(m).__name__))
+
+
+# ---------------------------------------------------------------- build-pt
+
+def qrange(bits):
+    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+
+def parent_of(model, name):
+    parent = model
+    parts = name.split(".")
+    for p in parts[:-1]:
+        parent = getattr(parent, p)
+    return parent, parts[-1]
+
+
+def fold_bn(torch, conv, bn):
+    nn = torch.nn
+    with torch.no_grad():
+        var = bn.running_var.double()
+        gamma = bn.weight.double() if bn.weight is not None else torch.ones_like(var)
+        beta = bn.bias.double() if bn.bias is not None else torch.zeros_like(var)
+        k = gamma / torch.sqrt(var + bn.eps)
+        w = conv.weight.double()
+        transposed = isinstance(conv, nn.modules.conv._ConvTransposeNd)
+        if transposed:  # [Cin, Cout/g, k...]
+            g = conv.groups
+            cin, cpg = w.shape[0], w.shape[1]
+            w = w.reshape(g, cin // g, cpg, *w.shape[2:]) * k.reshape(g, 1, cpg, *([1] * (w.dim() - 2)))
+            w = w.reshape(cin, cpg, *w.shape[3:])
+        else:
+            w = w * k.reshape(-1, *([1] * (w.dim() - 1)))
+        b = conv.bias.double() if conv.bias is not None else torch.zeros_like(var)
+        b = (b - bn.running_mean.double()) * k + beta
+        conv.weight.copy_(w.to(conv.weight.dtype))
+        if conv.bias is None:
+            conv.bias = nn.Parameter(b.to(conv.weight.dtype))
+        else:
+            conv.bias.copy_(b.to(conv.bias.dtype))
+
+
+def carry_other_folds(torch, op, m, wq, plan_dir):
+    """dopt may also have folded per-channel Mul/Add by constants into the op (code in forward(),
+    not a module). Its weight is then k * (our weight) per output channel: fake-quantizing our
+    weight per channel with scale / |k| gives the same grid (per-tensor plans too), and forward()
+    still applies k afterwards. Returns the weight parameters to use and k."""
+    import numpy as np
+
+    wd = torch.from_numpy(np.load(os.path.join(plan_dir, op["weight_file"]))).double()
+    wt = m.weight.detach().double()
+    if wd.shape != wt.shape:
+        wd = wd.t()
+    axis = wq["axis"]
+    ch = axis if axis >= 0 else (1 if isinstance(m, torch.nn.modules.conv._ConvTransposeNd) else 0)
+    wd_c, wt_c = wd.transpose(0, ch).reshape(wd.shape[ch], -1), wt.transpose(0, ch).reshape(wt.shape[ch], -1)
+    den = (wt_c * wt_c).sum(1)
+    k = torch.where(den > 0, (wd_c * wt_c).sum(1) / den.clamp_min(1e-300), torch.ones_like(den))
+    resid = (wd_c - k[:, None] * wt_c).abs().max().item()
+    if resid > 1e-4 * max(wd.abs().max().item(), 1e-12):
+        raise HelperError("quantized op '%s': dopt's weight differs from module '%s''s weight by more than a "
+                          "per-channel factor (largest difference %.3g)" % (op["node"], op["module"], resid))
+    if (k - 1).abs().max().item() > 1e-5 or axis < 0:
+        n = k.numel()
+        scales = wq["scales"] if axis >= 0 else wq["scales"] * n
+        zps = wq["zero_points"] if axis >= 0 else wq["zero_points"] * n
+        wq = dict(wq, axis=ch, zero_points=zps,
+                  scales=[float(sc / abs(kc)) if kc != 0 else float(sc) for sc, kc in zip(scales, k.tolist())])
+    return wq, k
+
+
+def quantized_bias(torch, m, op, k, plan_dir):
+    """The bias as an int8 backend adds it: dopt's (folded) bias b_d rounded to the int32 grid
+    (scale = input scale x weight scale per channel). Our bias b_t sits before the other folds
+    (b_d = k * b_t + c), so it moves by the rounding error / k. None when the op has no bias."""
+    import numpy as np
+
+    bq = op.get("bias")
+    if bq is None or m.bias is None or not op.get("bias_file"):
+        return None
+    bd = torch.from_numpy(np.load(os.path.join(plan_dir, op["bias_file"]))).double().reshape(-1)
+    b = m.bias.detach().double()
+    s = torch.tensor(bq["scales"], dtype=torch.float32).double()
+    if s.numel() == 1:
+        s = s.expand_as(bd)
+    if s.numel() != b.numel() or bd.numel() != b.numel() or k.numel() not in (1, b.numel()) or (s <= 0).any():
+        return None
+    err = torch.round(bd / s).clamp(-2147483648.0, 2147483647.0) * s - bd
+    safe_k = torch.where(k == 0, torch.ones_like(k), k)
+    return (b + torch.where(k == 0, torch.zeros_like(err), err / safe_k)).float()
+
+
+def make_wrapper(torch, inner, acts, weight, bias_q):
+    nn = torch.nn
+    F = nn.functional
+
+    class FakeQuant(nn.Module):
+        """dopt's int8 op: input fake-quantized per tensor, weight per channel."""
+
+        def __init__(self):
+            super().__init__()
+            self.inner = inner
+            self.calls = 0
+            self.act = acts  # one (scale, zero point, qmin, qmax) per call of the module
+            self.register_buffer("w_scale", torch.tensor(weight["scales"], dtype=torch.float32))
+            self.register_buffer("w_zero_point", torch.tensor(weight["zero_points"], dtype=torch.int32))
+            self.w_axis = weight["axis"]
+            self.w_qmin, self.w_qmax = qrange(weight.get("bits", 8))
+            self.has_bias_q = bias_q is not None
+            self.register_buffer("bias_q", bias_q if bias_q is not None else torch.zeros(0))
+
+        def forward(self, x):
+            # Tracing runs this once per call, so the scale of each call ends up in the graph.
+            s, z, lo, hi = self.act[min(self.calls, len(self.act) - 1)]
+            self.calls += 1
+            x = torch.fake_quantize_per_tensor_affine(x, s, z, lo, hi)
+            w = torch.fake_quantize_per_channel_affine(self.inner.weight, self.w_scale, self.w_zero_point,
+                                                       self.w_axis, self.w_qmin, self.w_qmax)
+            m = self.inner
+            b = self.bias_q if self.has_bias_q else m.bias
+            if isinstance(m, nn.Linear):
+                return F.linear(x, w, b)
+            if isinstance(m, nn.modules.conv._ConvTransposeNd):
+                fn = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[w.dim() - 2]
+                return fn(x, w, b, m.stride, m.padding, m.output_padding, m.groups, m.dilation)
+            return m._conv_forward(x, w, b)
+
+    return FakeQuant()
+
+
+def cmd_build_pt(args):
+    import numpy as np
+
+    torch, model, _, names, inputs = prepare(args, quiet=True)
+    nn = torch.nn
+    with open(args.plan) as f:
+        plan = json.load(f)
+    modules = dict(model.named_modules())
+    by_module = {}
+    for op in plan["ops"]:
+        by_module.setdefault(op["module"], []).append(op)
+    supported = (nn.Linear, nn.modules.conv._ConvNd)
+    # BatchNorm folding first, exactly where dopt folded.
+    folded = set()
+    for mname, ops in by_module.items():
+        m = modules.get(mname)
+        if m is None:
+            raise HelperError("quantized op '%s' (%s) maps to no module of the model" % (ops[0]["node"], ops[0]["op_type"]))
+        if not isinstance(m, supported):
+            raise HelperError("quantized op '%s' maps to module '%s' (%s), which is not a Conv or Linear"
+                              % (ops[0]["node"], mname, type(m).__name__))
+        bn_name = ops[0].get("fold_bn")
+        if bn_name and bn_name not in folded:
+            bn = modules.get(bn_name)
+            if not isinstance(bn, nn.modules.batchnorm._BatchNorm):
+                raise HelperError("dopt folded '%s' into '%s', but it is not a BatchNorm module" % (bn_name, mname))
+            fold_bn(torch, m, bn)
+            parent, attr = parent_of(model, bn_name)
+            setattr(parent, attr, nn.Identity())
+            folded.add(bn_name)
+    wrappers = {}
+    for mname, ops in by_module.items():
+        m = modules[mname]
+        wq = ops[0]["weight"]
+        axis = wq["axis"]
+        plan_shape = wq.get("shape", [])
+        if list(plan_shape) != list(m.weight.shape):
+            if len(plan_shape) == 2 and list(plan_shape[::-1]) == list(m.weight.shape):
+                axis = 1 - axis if axis >= 0 else axis  # MatMul weight [in, out] vs Linear [out, in]
+            else:
+                raise HelperError("quantized op '%s': weight shape %s in dopt's plan, module '%s' has %s"
+                                  % (ops[0]["node"], plan_shape, mname, list(m.weight.shape)))
+        wq = dict(wq, axis=axis)
+        plan_dir = os.path.dirname(os.path.abspath(args.plan))
+        wq, k = carry_other_folds(torch, ops[0], m, wq, plan_dir)
+        acts = []
+        for op in ops:
+            a = op["input"]
+            lo, hi = qrange(a.get("bits", 8))
+            # dopt's scales are float32: the same value here, not the nearest double to its decimal.
+            acts.append((float(np.float32(a["scales"][0])), int(a["zero_points"][0]), lo, hi))
+        w = make_wrapper(torch, m, acts, wq, quantized_bias(torch, m, ops[0], k, plan_dir))
+        parent, attr = parent_of(model, mname)
+        setattr(parent, attr, w)
+        wrappers[mname] = (w, len(ops))
+
+    def reset(_module, _inputs):
+        for w, _ in wrappers.values():
+            w.calls = 0
+
+    model.register_forward_pre_hook(reset)
+    for prm in model.parameters():
+        prm.requires_grad_(False)  # an inference model: outputs carry no autograd history
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            traced = torch.jit.trace(model, inputs, strict=False, check_trace=False)
+        except Exception as e:
+            raise HelperError("tracing the quantized model failed: %s: %s" % (type(e).__name__, " ".join(str(e).split())[:400]))
+    for mname, (w, n) in wrappers.items():
+        if w.calls != n:
+            raise HelperError("module '%s' ran %d time(s) while tracing, dopt's plan quantizes %d call(s) of it"
+                              % (mname, w.calls, n))
+    torch.jit.save(traced, args.output)
+
+
+# ---------------------------------------------------------------- main
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="dopt-torch-helper")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    for name in ("export", "build-pt"):
+        s = sub.add_parser(name)
+        s.add_argument("--model", required=True)
+        s.add_argument("--weight", required=True)
+        s.add_argument("--model_class", default="")
+        s.add_argument("--input_shape", default="")
+        if name == "export":
+            s.add_argument("--out_dir", required=True)
+        else:
+            s.add_argument("--plan", required=True)
+            s.add_argument("--output", required=True)
+    args = p.parse_args(argv)
+    try:
+        import_torch()
+        if args.cmd == "export":
+            cmd_export(args)
+        else:
+            cmd_build_pt(args)
+    except HelperError as e:
+        print("dopt-helper: error: " + " ".join(str(e).split()), file=sys.stderr, flush=True)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+#include "frontends/pytorch/pytorch_exporter.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include "common/file_util.h"
+#include "data/calib_config.h"
+#include "frontends/pytorch/pytorch_names.h"
+#include "frontends/pytorch/torch_helper_process.h"
+#include "io/npy.h"
+
+namespace dopt {
+
+namespace {
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if ((unsigned char)c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", (unsigned char)c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string JsonFloat(float f) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.9g", (double)f);  // round-trips a float exactly
+  return buf;
+}
+
+std::string TensorQuantJson(const TensorQuant& q, const Shape& shape) {
+  std::ostringstream o;
+  o << "{\"bits\": " << q.bits << ", \"axis\": " << q.axis << ", \"scales\": [";
+  for (size_t i = 0; i < q.scales.size(); ++i) o << (i ? ", " : "") << JsonFloat(q.scales[i]);
+  o << "], \"zero_points\": [";
+  for (size_t i = 0; i < q.zero_points.size(); ++i) o << (i ? ", " : "") << q.zero_points[i];
+  o << "], \"shape\": [";
+  for (size_t i = 0; i < shape.size(); ++i) o << (i ? ", " : "") << shape[i];
+  o << "]}";
+  return o.str();
+}
+
+// The node input named `name` (the bias in the plan); -1 when none.
+int FindInput(const Graph& g, const Node& n, const std::string& name) {
+  for (size_t i = 1; i < n.inputs.size(); ++i)
+    if (n.inputs[i] >= 0 && (g.value(n.inputs[i]).name == name || (name.empty() && i == 2))) return n.inputs[i];
+  return -1;
+}
+
+}  // namespace
+
+StatusOr<std::string> TorchPlanJson(const Graph& graph, const QuantPlan& plan,
+                                    std::vector<std::pair<std::string, Tensor>>* weight_files) {
+  std::ostringstream o;
+  o << "{\"activation_bits\": " << plan.activation_bits << ", \"ops\": [";
+  bool first = true;
+  for (const QuantizedOp& op : plan.ops) {
+    const Node* node = nullptr;
+    for (const Node& n : graph.nodes)
+      if (n.name == op.node) node = &n;
+    if (!node) return Internal("quantized op '" + op.node + "' is not in the graph");
+    const std::string module = TorchMetadata(graph, kTorchModuleOfNode + op.node);
+    if (module.empty()) {
+      return InvalidArgument("quantized op '" + op.node + "' (" + op.op_type +
+                             ") runs no Conv/Linear module's weight, so the TorchScript model cannot quantize it; "
+                             "leave it in float with exclude_op in the config");
+    }
+    // A BatchNorm module right after it whose node is gone was folded into it.
+    std::string fold_bn;
+    const std::string bn = TorchMetadata(graph, kTorchBatchNormAfter + op.node);
+    if (!bn.empty()) {
+      const std::string bn_module = bn.substr(0, bn.find('\t')), bn_node = bn.substr(bn.find('\t') + 1);
+      bool gone = true;
+      for (const Node& n : graph.nodes)
+        if (n.name == bn_node) gone = false;
+      if (gone) fold_bn = bn_module;
+    }
+    const Tensor* w = nullptr;
+    if (op.weight_input_index < (int)node->inputs.size() && node->inputs[op.weight_input_index] >= 0)
+      w = graph.value(node->inputs[op.weight_input_index]).ConstantValue();
+    if (!w) return Internal("quantized op '" + op.node + "' has no constant weight");
+    // dopt's weight after its folds (BatchNorm, Mul/Add by constants): the helper checks its own
+    // folded weight against it and carries any other per-channel factor into the weight scales.
+    const std::string weight_file = "weight_" + std::to_string(weight_files->size()) + ".npy";
+    weight_files->emplace_back(weight_file, w->CastTo(DType::kFloat32));
+    const Shape& wshape = w->shape();
+    o << (first ? "" : ",") << "\n {\"node\": " << JsonString(op.node) << ", \"op_type\": " << JsonString(op.op_type)
+      << ", \"module\": " << JsonString(module) << ", \"fold_bn\": " << (fold_bn.empty() ? "null" : JsonString(fold_bn))
+      << ", \"weight_file\": " << JsonString(weight_file)
+      << ",\n  \"input\": " << TensorQuantJson(op.input, {}) << ",\n  \"weight\": " << TensorQuantJson(op.weight, wshape);
+    if (op.has_bias) {
+      const int bid = FindInput(graph, *node, op.bias.tensor);
+      const Tensor* b = bid >= 0 ? graph.value(bid).ConstantValue() : nullptr;
+      if (b) {
+        const std::string bias_file = "bias_" + std::to_string(weight_files->size()) + ".npy";
+        weight_files->emplace_back(bias_file, b->CastTo(DType::kFloat32));
+        o << ",\n  \"bias_file\": " << JsonString(bias_file) << ", \"bias\": " << TensorQuantJson(op.bias, {});
+      }
+    }
+    o << "}";
+    first = false;
+  }
+  o << "\n]}\n";
+  return o.str();
+}
+
+StatusOr<ExportedModel> ExportPyTorch(Graph& graph, const QuantPlan& plan, const ExportOptions& o) {
+  const std::string weight = o.weight_path.empty() ? TorchMetadata(graph, kTorchWeight) : o.weight_path;
+  const std::string context = o.model_path + " (weights " + weight + ")";
+  std::vector<std::pair<std::string, Tensor>> weights;
+  StatusOr<std::string> json = TorchPlanJson(graph, plan, &weights);
+  if (!json.ok()) return json.status().WithContext(o.model_path);
+  DOPT_ASSIGN_OR_RETURN(TempDir dir, TempDir::Create());
+  const std::string plan_path = JoinPath(dir.path(), "plan.json"), pt_path = JoinPath(dir.path(), "model.pt");
+  DOPT_RETURN_IF_ERROR(WriteFileAtomic(plan_path, *json));
+  for (const auto& [file, tensor] : weights) DOPT_RETURN_IF_ERROR(WriteNpy(JoinPath(dir.path(), file), tensor));
+  Status st = RunTorchHelper({"build-pt", "--model", AbsolutePath(o.model_path), "--weight", AbsolutePath(weight),
+                              "--model_class", TorchMetadata(graph, kTorchModelClass), "--input_shape",
+                              TorchMetadata(graph, kTorchInputShape), "--plan", plan_path, "--output", pt_path},
+                             dir.path());
+  if (!st.ok()) return st.WithContext(context + ": writing the TorchScript model");
+  ExportedModel out;
+  DOPT_ASSIGN_OR_RETURN(out.bytes, ReadFileToString(pt_path));
+  out.format_note = "TorchScript";
+  return out;
+}
+
+}  // namespace dopt
