@@ -1,4 +1,4 @@
-// What ReduceSum and ReduceMax share: axes (attribute before the opset that moved them to
+// What ReduceMean, ReduceSum and ReduceMax share: axes (attribute before the opset that moved them to
 // input 1, input 1 after; none = all dims unless noop_with_empty_axes=1), keepdims (default
 // 1), float only, one output element per task (results do not depend on the thread count).
 // `Acc` provides: static double Init(); static double Add(double acc, float x);
@@ -97,6 +97,16 @@ Status Run(KernelContext& ctx) {
   }
   const float* xp = x.data<float>();
   float* yp = y.data<float>();
+  // Reduced dims that are the innermost and contiguous make the inner loop a plain scan (same
+  // order as the general walk, so the same result).
+  const bool tail = !rdims.empty() && [&] {
+    int64_t acc = 1;
+    for (int k = (int)rdims.size() - 1; k >= 0; --k) {
+      if (rstride[k] != acc) return false;
+      acc *= rdims[k];
+    }
+    return true;
+  }();
   auto body = [&](int64_t b, int64_t e) {
     std::vector<int64_t> ridx(rdims.size());
     for (int64_t o = b; o < e; ++o) {
@@ -106,6 +116,12 @@ Status Run(KernelContext& ctx) {
         rem /= kdims[k];
       }
       double acc = Acc::Init();
+      if (tail) {
+        const float* p = xp + off;
+        for (int64_t i = 0; i < count; ++i) acc = Acc::Add(acc, p[i]);
+        yp[o] = Acc::Done(acc, count);
+        continue;
+      }
       std::fill(ridx.begin(), ridx.end(), 0);
       for (int64_t i = 0; i < count; ++i) {
         acc = Acc::Add(acc, xp[off]);

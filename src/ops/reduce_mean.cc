@@ -1,154 +1,22 @@
 // ReduceMean: mean over `axes` (attribute before opset 18, input 1 from 18; none = all dims
 // unless noop_with_empty_axes=1), keepdims (default 1). Float only; sums in double, one
-// output element per task, so results do not depend on the thread count.
-#include <algorithm>
+// output element per task, so results do not depend on the thread count. An empty reduction
+// gives NaN.
+#include <cmath>
 
-#include "ops/op_util.h"
+#include "ops/reduce_common.h"
 
 namespace dopt {
 namespace {
-
-// Reduced-dim flags; *noop set when the op is an identity.
-StatusOr<std::vector<bool>> ReducedDims(const Node& node, int rank, const std::vector<int64_t>& axes, bool* noop) {
-  DOPT_ASSIGN_OR_RETURN(int64_t noop_empty, node.GetInt("noop_with_empty_axes", 0));
-  *noop = axes.empty() && noop_empty != 0;
-  std::vector<bool> red(rank, axes.empty() && !*noop);
-  for (int64_t a : axes) {
-    if (a < -rank || a >= rank) {
-      return InvalidArgument(node.Describe() + ": axis " + std::to_string(a) + " is out of range for rank " +
-                             std::to_string(rank));
-    }
-    red[a < 0 ? a + rank : a] = true;
-  }
-  return red;
-}
-
-Shape OutShape(const Shape& in, const std::vector<bool>& red, bool keep) {
-  Shape out;
-  for (size_t d = 0; d < in.size(); ++d) {
-    if (!red[d]) out.push_back(in[d]);
-    else if (keep) out.push_back(1);
-  }
-  return out;
-}
-
-Status Infer(InferContext& ctx) {
-  const Node& node = ctx.node();
-  DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 0, {DType::kFloat32, DType::kFloat16, DType::kBFloat16}));
-  const ValueInfo& x = ctx.input(0);
-  DOPT_ASSIGN_OR_RETURN(int64_t keep, node.GetInt("keepdims", 1));
-  std::vector<int64_t> axes;
-  if (ctx.has_input(1)) {
-    DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 1, {DType::kInt64}));
-    if (!ctx.input(1).value) {
-      if (keep && x.rank_known) ctx.SetOutput(0, x.dtype, Shape(x.shape.size(), -1));
-      else ctx.SetOutputUnknownRank(0, x.dtype);
-      return Status::Ok();
-    }
-    axes = ctx.input(1).value->ToInt64Vector();
-  } else {
-    DOPT_ASSIGN_OR_RETURN(axes, node.GetInts("axes"));
-  }
-  if (!x.rank_known) {
-    ctx.SetOutputUnknownRank(0, x.dtype);
-    return Status::Ok();
-  }
-  bool noop = false;
-  DOPT_ASSIGN_OR_RETURN(std::vector<bool> red, ReducedDims(node, (int)x.shape.size(), axes, &noop));
-  ctx.SetOutput(0, x.dtype, noop ? x.shape : OutShape(x.shape, red, keep != 0));
-  return Status::Ok();
-}
-
-Status Run(KernelContext& ctx) {
-  const Node& node = ctx.node();
-  const Tensor& x = ctx.input(0);
-  if (x.dtype() != DType::kFloat32) {
-    return InvalidArgument(node.Describe() + ": expected float input, got " + DTypeName(x.dtype()));
-  }
-  DOPT_ASSIGN_OR_RETURN(int64_t keep, node.GetInt("keepdims", 1));
-  std::vector<int64_t> axes;
-  if (ctx.has_input(1)) {
-    axes = ctx.input(1).ToInt64Vector();
-  } else {
-    DOPT_ASSIGN_OR_RETURN(axes, node.GetInts("axes"));
-  }
-  const int rank = x.rank();
-  bool noop = false;
-  DOPT_ASSIGN_OR_RETURN(std::vector<bool> red, ReducedDims(node, rank, axes, &noop));
-  if (noop) {
-    ctx.SetOutput(0, x);
-    return Status::Ok();
-  }
-  Tensor& y = ctx.Output(0, DType::kFloat32, OutShape(x.shape(), red, keep != 0));
-  // Kept dims (output order) and reduced dims, with their input strides.
-  std::vector<int64_t> stride(rank, 1);
-  for (int d = rank - 2; d >= 0; --d) stride[d] = stride[d + 1] * x.dim(d + 1);
-  Shape kdims, rdims;
-  std::vector<int64_t> kstride, rstride;
-  for (int d = 0; d < rank; ++d) {
-    if (x.dim(d) == 1) continue;
-    if (red[d]) {
-      rdims.push_back(x.dim(d));
-      rstride.push_back(stride[d]);
-    } else {
-      kdims.push_back(x.dim(d));
-      kstride.push_back(stride[d]);
-    }
-  }
-  int64_t rcount = 1;
-  for (int64_t d : rdims) rcount *= d;
-  int64_t reduced_total = 1;  // includes size-0 reduced dims
-  for (int d = 0; d < rank; ++d)
-    if (red[d]) reduced_total *= x.dim(d);
-  const int64_t n_out = y.numel();
-  const float* xp = x.data<float>();
-  float* yp = y.data<float>();
-  // Reduced dims that are the innermost and contiguous make the inner loop a plain sum.
-  const bool tail = !rdims.empty() && rstride.back() == 1 && [&] {
-    int64_t acc = 1;
-    for (int k = (int)rdims.size() - 1; k >= 0; --k) {
-      if (rstride[k] != acc) return false;
-      acc *= rdims[k];
-    }
-    return true;
-  }();
-  auto body = [&](int64_t b, int64_t e) {
-    std::vector<int64_t> ridx(rdims.size());
-    for (int64_t o = b; o < e; ++o) {
-      int64_t rem = o, base = 0;
-      for (int k = (int)kdims.size() - 1; k >= 0; --k) {
-        base += (rem % kdims[k]) * kstride[k];
-        rem /= kdims[k];
-      }
-      double sum = 0;
-      if (tail) {
-        const float* p = xp + base;
-        for (int64_t i = 0; i < rcount; ++i) sum += p[i];
-      } else if (reduced_total > 0) {
-        std::fill(ridx.begin(), ridx.end(), 0);
-        int64_t off = base;
-        for (int64_t i = 0; i < rcount; ++i) {
-          sum += xp[off];
-          for (int k = (int)rdims.size() - 1; k >= 0; --k) {
-            off += rstride[k];
-            if (++ridx[k] < rdims[k]) break;
-            off -= ridx[k] * rstride[k];
-            ridx[k] = 0;
-          }
-        }
-      }
-      yp[o] = reduced_total > 0 ? (float)(sum / (double)reduced_total) : std::nanf("");
-    }
-  };
-  if (ctx.pool()) ctx.pool()->ParallelFor(n_out, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(rcount, 1)), body);
-  else body(0, n_out);
-  return Status::Ok();
-}
-
+struct MeanAcc {
+  static double Init() { return 0; }
+  static double Add(double a, float x) { return a + x; }
+  static float Done(double a, int64_t count) { return count > 0 ? (float)(a / (double)count) : std::nanf(""); }
+};
 }  // namespace
 
 const OpDef& OpDef_ReduceMean() {
-  static const OpDef def{"ReduceMean", 1, 2, 1, 1, Infer, Run};
+  static const OpDef def{"ReduceMean", 1, 2, 1, 1, reduce_common::Infer, reduce_common::Run<MeanAcc>};
   return def;
 }
 
