@@ -296,7 +296,8 @@ StatusOr<ExportedModel> ExportTfGraphDef(Graph& graph, const QuantPlan& plan, co
   DOPT_RETURN_IF_ERROR(w.Apply(plan).WithContext(o.model_path));
   ExportedModel out;
   out.format_note = "TensorFlow GraphDef (FakeQuantWithMinMaxVars activations, int8 weights)";
-  if (!gd.SerializeToString(&out.bytes)) return Internal(o.model_path + ": could not serialize the quantized GraphDef");
+  // Deterministic: attr maps written in key order, so the same inputs give the same bytes.
+  DOPT_ASSIGN_OR_RETURN(out.bytes, SerializeGraphDef(gd));
   return out;
 }
 
