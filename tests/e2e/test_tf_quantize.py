@@ -212,8 +212,10 @@ def frozen_resnet8(cache):
     return tfm.cached(cache, "resnet8", lambda p: tfm.freeze_h5(h5, p))
 
 
-def frozen_mobilenetv2(cache):
-    return tfm.cached(cache, "mobilenetv2_96", lambda p: tfm.freeze_keras(tfm.keras_application("MobileNetV2", 96), p))
+def frozen_application(cache, name):
+    """A keras.applications architecture (weights=None) at 96x96, frozen in the test."""
+    key = {"MobileNetV2": "mobilenetv2_96"}.get(name, name.lower() + "_96")
+    return tfm.cached(cache, key, lambda p: tfm.freeze_keras(tfm.keras_application(name, 96), p))
 
 
 def image_array(dopt, tmp: Path, folder: Path, n: int, hw: int, extra=(), name="imgs", skip=0) -> np.ndarray:
@@ -340,13 +342,13 @@ def test_fake_quant_reproduces_dopt_grid(dopt, tmp_path, frozen_cache_dir):  # n
     assert exact_scale >= 1
 
 
-@pytest.mark.parametrize("which", ["resnet8", "mobilenetv2"])
+@pytest.mark.parametrize("which", ["resnet8", "MobileNetV2", "ResNet50V2", "EfficientNetB0"])
 def test_keras_models(dopt, tmp_path, frozen_cache_dir, which):  # noqa: F811
     if which == "resnet8":
         pb, ins, outs = frozen_resnet8(frozen_cache_dir)
         folder, hw, extra = SHARED / "images" / "cifar10-test", 32, ()
     else:
-        pb, ins, outs = frozen_mobilenetv2(frozen_cache_dir)
+        pb, ins, outs = frozen_application(frozen_cache_dir, which)
         folder, hw, extra = SHARED / "images" / "imagenet-sample", 96, ("--mean_value", "127.5,127.5,127.5",
                                                                          "--standard_deviation", "127.5")
     if not folder.is_dir():

@@ -111,9 +111,17 @@ bool TfGraphEditor::ReadsTensor(const std::string& input, const std::string& ten
   if (r.control) return false;
   for (int hops = 0; hops < 64; ++hops) {
     if (TfTensorName(r.node, r.index) == tensor) return true;
-    const dopt_tf::NodeDef* n = r.index == 0 ? Find(r.node) : nullptr;
-    if (!n || n->op() != "Identity" || n->input_size() < 1) return false;
-    r = ParseTfInput(n->input(0));
+    // Pass-through ops the frontend maps to their input: output k of IdentityN is its input k.
+    const dopt_tf::NodeDef* n = Find(r.node);
+    if (!n) return false;
+    static const std::set<std::string> kPassThrough = {"Identity", "IdentityN", "StopGradient", "Snapshot",
+                                                       "CheckNumerics", "PlaceholderWithDefault"};
+    if (!kPassThrough.count(n->op())) return false;
+    const bool many = n->op() == "IdentityN";  // output k passes input k through
+    if (!many && r.index != 0) return false;
+    const int k = many ? r.index : 0;
+    if (k >= n->input_size()) return false;
+    r = ParseTfInput(n->input(k));
     if (r.control) return false;
   }
   return false;
