@@ -414,6 +414,29 @@ TEST(TfFrontend, PlaceholderWithDefaultIsItsDefaultUnlessCut) {
   EXPECT_EQ(y.data<float>()[1], 0.f);
 }
 
+// MirrorPad: REFLECT leaves the edge out, SYMMETRIC repeats it (worked out by hand).
+TEST(TfFrontend, MirrorPadReflectAndSymmetric) {
+  for (const char* mode : {"REFLECT", "SYMMETRIC"}) {
+    SCOPED_TRACE(mode);
+    std::vector<TfNodeSpec> nodes;
+    nodes.push_back(TfPlaceholderNode("x", {1, 3}));
+    Tensor pads(DType::kInt32, {2, 2});
+    const int32_t pv[4] = {0, 0, 2, 1};
+    for (int i = 0; i < 4; ++i) pads.data<int32_t>()[i] = pv[i];
+    nodes.push_back(TfConstNode("pads", pads));
+    nodes.push_back({"out", "MirrorPad", {"x", "pads"}, {{"T", A::Type(DType::kFloat32)}, {"mode", A::Str(mode)}}});
+    auto bytes = WriteGraphDef(nodes);
+    ASSERT_TRUE(bytes.ok());
+    auto g = LoadTfModelFromBytes(*bytes, "pad.pb");
+    ASSERT_TRUE(g.ok()) << g.status().message();
+    auto y = optest::RunGraph(*g, {{"x", Tensor::FromFloats({1, 3}, {1.f, 2.f, 3.f})}}).at("out");
+    const std::vector<float> want = std::string(mode) == "REFLECT" ? std::vector<float>{3, 2, 1, 2, 3, 2}
+                                                                   : std::vector<float>{2, 1, 1, 2, 3, 3};
+    ASSERT_EQ(y.shape(), (Shape{1, 6}));
+    for (int i = 0; i < 6; ++i) EXPECT_EQ(y.data<float>()[i], want[i]) << i;
+  }
+}
+
 TEST(TfFrontend, UnknownFieldsSurviveSerialize) {
   auto bytes = WriteGraphDef({TfPlaceholderNode("x", {2}), {"out", "Relu", {"x"}, {}}});
   ASSERT_TRUE(bytes.ok());

@@ -2,6 +2,7 @@
 // reductions and padding.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "frontends/tf/tf_op_util.h"
 
@@ -212,16 +213,47 @@ constexpr char kReduceMean[] = "ReduceMean", kReduceSum[] = "ReduceSum", kReduce
 
 // ---- padding ----
 
+// MirrorPad SYMMETRIC (the edge value repeated, unlike ONNX's reflect): per padded dim, the
+// first `before` values reversed, the tensor, the last `after` values reversed, concatenated
+// (Slice with step -1 reverses). `pads` in ONNX order (all befores, then all afters).
+Status SymmetricPad(TfBuilder& b, const NodeDef& n, int x, const std::vector<int64_t>& pads, bool nchw) {
+  const int r = (int)pads.size() / 2;
+  for (int d = 0; d < r; ++d) {
+    const int64_t before = pads[d], after = pads[d + r];
+    if (before < 0 || after < 0) return InvalidArgument(DescribeTfNode(n) + ": MirrorPad paddings must not be negative");
+    if (before == 0 && after == 0) continue;
+    const std::string dim = std::to_string(d);
+    std::vector<int> parts;
+    auto reversed = [&](const std::string& what, int64_t start, int64_t end) {
+      return b.Add1(Sub(n, what + dim), "Slice",
+                    {x, b.ConstI64(Sub(n, what + dim + "_starts"), {start}), b.ConstI64(Sub(n, what + dim + "_ends"), {end}),
+                     b.ConstI64(Sub(n, what + dim + "_axes"), {d}), b.ConstI64(Sub(n, what + dim + "_steps"), {-1})},
+                    Sub(n, what + dim));
+    };
+    if (before > 0) parts.push_back(reversed("head", before - 1, std::numeric_limits<int64_t>::min()));
+    parts.push_back(x);
+    if (after > 0) parts.push_back(reversed("tail", -1, -1 - after));
+    x = b.Add1(Sub(n, "cat" + dim), "Concat", parts, Sub(n, "cat" + dim), {{"axis", AttrInt(d)}});
+  }
+  // The last step carries the node's own name and output.
+  int out = b.Add1(n.name(), "Identity", {x}, OutName(n, nchw));
+  return Result(b, n, out, nchw);
+}
+
 Status PadOp(TfBuilder& b, const NodeDef& n) {
   DOPT_ASSIGN_OR_RETURN(TfTensor x, b.Input(n, 0));
   DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> p, ConstInts(b, n, 1, "paddings"));
   const int r = (int)p.size() / 2;
   if (p.size() % 2 || (b.Rank(x.tf) >= 0 && b.Rank(x.tf) != r)) return InvalidArgument(DescribeTfNode(n) + ": paddings must have shape [rank, 2]");
   std::string mode = "constant";
+  bool symmetric = false;
   if (n.op() == "MirrorPad") {
     std::string m = AttrS(n, "mode", "REFLECT");
-    if (m != "REFLECT") return Unimplemented(DescribeTfNode(n) + ": MirrorPad mode " + m + " is not supported (REFLECT is)");
+    if (m != "REFLECT" && m != "SYMMETRIC") {
+      return InvalidArgument(DescribeTfNode(n) + ": MirrorPad mode " + m + " is not REFLECT or SYMMETRIC");
+    }
     mode = "reflect";
+    symmetric = m == "SYMMETRIC";
   }
   const bool nchw = x.nchw >= 0 && r == 4;
   std::vector<int> order(r);
@@ -232,6 +264,7 @@ Status PadOp(TfBuilder& b, const NodeDef& n) {
     pads[d] = p[2 * order[d]];
     pads[d + r] = p[2 * order[d] + 1];
   }
+  if (symmetric) return SymmetricPad(b, n, nchw ? x.nchw : x.tf, pads, nchw);
   std::vector<int> ins = {nchw ? x.nchw : x.tf, b.ConstI64(Sub(n, "pads"), pads)};
   if (n.op() == "PadV2") {
     DOPT_ASSIGN_OR_RETURN(int cv, In(b, n, 2));
