@@ -8,6 +8,7 @@
 
 #include "calib/calibrator.h"
 #include "common/file_util.h"
+#include "common/signal_cleanup.h"
 #include "common/sha256.h"
 #include "data/calib_config.h"
 #include "data/calibration_stream.h"
@@ -198,6 +199,9 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   }
   DOPT_RETURN_IF_ERROR(WriteFileAtomic(o.output, model_bytes));
   if (!o.compress_conf.empty()) {
+    // Until the compress_conf is in place too, a signal removes the model just written: the two
+    // files appear together or not at all.
+    ScopedTempFileRegistration model_until_conf(o.output);
     Status st = WriteFileAtomic(o.compress_conf, conf_bytes);
     if (!st.ok()) {
       std::remove(o.output.c_str());
