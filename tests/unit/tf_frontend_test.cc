@@ -437,6 +437,20 @@ TEST(TfFrontend, MirrorPadReflectAndSymmetric) {
   }
 }
 
+// Fuzz finding: a node named like an output reference ("x:1") made the output search look up
+// node "x" (std::out_of_range). Such names are an error naming the node.
+TEST(TfFrontend, NodeNameWithOutputSuffixIsAnError) {
+  std::vector<TfNodeSpec> nodes;
+  nodes.push_back(TfPlaceholderNode("x", {2}));
+  nodes.push_back({"y:1", "Identity", {"x"}, {}});
+  auto bytes = WriteGraphDef(nodes);
+  ASSERT_TRUE(bytes.ok());
+  auto g = LoadTfModelFromBytes(*bytes, "bad.pb");
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("'y:1', which is not a valid TensorFlow node name"), std::string::npos)
+      << g.status().message();
+}
+
 TEST(TfFrontend, UnknownFieldsSurviveSerialize) {
   auto bytes = WriteGraphDef({TfPlaceholderNode("x", {2}), {"out", "Relu", {"x"}, {}}});
   ASSERT_TRUE(bytes.ok());

@@ -46,6 +46,11 @@ Status Build(const dopt_tf::GraphDef& gd, const std::string& name, const TfLoadO
   for (int i = 0; i < gd.node_size(); ++i) {
     const auto& n = gd.node(i);
     if (n.name().empty()) return InvalidArgument("node " + std::to_string(i) + " has no name");
+    // A name must read back as itself when used as an input ("x:1" would be output 1 of x).
+    if (NodeOf(n.name()) != n.name() || IsControl(n.name())) {
+      return InvalidArgument("node " + std::to_string(i) + " has the name '" + n.name() +
+                             "', which is not a valid TensorFlow node name (':<digits>' suffix or leading '^')");
+    }
     if (!index.emplace(n.name(), i).second) return InvalidArgument("two nodes are named '" + n.name() + "'");
   }
   // Cut points.
