@@ -42,6 +42,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
+from bench_quant import read_bin  # noqa: E402  (the 610 .bin reader, one copy)
 SHARED = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "testdata"))
 METHODS = ["default", "minmax", "kl", "percentile", "mse"]
 
@@ -51,14 +52,6 @@ def run(cmd):
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, cmd))}\n{p.stdout}\n{p.stderr}")
     return p.stdout
-
-
-def read_bin(path):
-    with open(path, "rb") as f:
-        magic, rank = np.frombuffer(f.read(8), "<i4")
-        assert magic == 610, path
-        dims = tuple(int(d) for d in np.frombuffer(f.read(4 * rank), "<i4"))
-        return np.frombuffer(f.read(), "<f4").reshape(dims)
 
 
 def images_to_array(dopt, files, work, name, hw, extra=()):

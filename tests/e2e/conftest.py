@@ -133,3 +133,13 @@ def write_inputs(feeds: dict[str, np.ndarray], folder: Path) -> list[str]:
         np.save(f, x)
         args += ["--input", f"{name}={f}"]
     return args
+
+
+def read_bin610(path) -> np.ndarray:
+    """A 610 .bin file (int32 magic 610, rank, dims; float32 data) as a numpy array."""
+    raw = Path(path).read_bytes()
+    head = np.frombuffer(raw[:8], dtype="<i4")
+    assert head[0] == 610, path
+    rank = int(head[1])
+    dims = np.frombuffer(raw[8:8 + 4 * rank], dtype="<i4")
+    return np.frombuffer(raw[8 + 4 * rank:], dtype="<f4").reshape(dims).copy()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from calib_cases import write_bin
 from conftest import SHARED_MODELS, describe, run_dopt
 
 MODEL = SHARED_MODELS / "ultraface_slim_320_nopost.onnx"
@@ -53,17 +54,6 @@ def _digests(paths):
     return tuple(hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in paths)
 
 
-def _bin610(path: Path, array):
-    """A 610 calibration file (int32 magic, rank, dims, float32 data) written directly."""
-    import struct
-
-    import numpy as np
-
-    a = np.ascontiguousarray(array, dtype="<f4")
-    path.write_bytes(struct.pack(f"<ii{a.ndim}i", 610, a.ndim, *a.shape) + a.tobytes())
-    return path
-
-
 def test_tensorflow_output_same_bytes_across_thread_counts(dopt, tmp_path):
     """The TF path: the quantized .pb and the compress_conf of the KWS DS-CNN (cut at Mfcc) do
     not depend on the run or on --num_threads. No TensorFlow is needed: dopt reads and writes
@@ -77,7 +67,7 @@ def test_tensorflow_output_same_bytes_across_thread_counts(dopt, tmp_path):
     bins = tmp_path / "bins"
     bins.mkdir()
     for i in range(6):  # Mfcc-like features: a spread of magnitudes, not all in [0, 1)
-        _bin610(bins / f"s{i}.bin", rng.normal(0, 8, size=(1, 49, 10)))
+        write_bin(bins / f"s{i}.bin", 610, (1, 49, 10), rng.normal(0, 8, size=490))
     conf = tmp_path / "config.prototxt"
     conf.write_text('strategy: "Quant_INT8-8"\npreprocess_parameter { input_type: BINARY input_file_path: "bins/" }\n')
     digests = {}
@@ -110,7 +100,7 @@ def test_pytorch_output_same_bytes_across_thread_counts(dopt, tmp_path):
     bins = tmp_path / "bins"
     bins.mkdir()
     for i in range(3):
-        _bin610(bins / f"s{i}.bin", rng.uniform(-1, 1, size=(1, 3, 240, 320)))
+        write_bin(bins / f"s{i}.bin", 610, (1, 3, 240, 320), rng.uniform(-1, 1, size=3 * 240 * 320))
     conf = tmp_path / "config.prototxt"
     conf.write_text('strategy: "Quant_INT8-8"\npreprocess_parameter { input_type: BINARY input_file_path: "bins/" }\n')
     digests = {}

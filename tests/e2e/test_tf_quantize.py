@@ -15,13 +15,12 @@ Skipped without TensorFlow. dopt runs as a subprocess only.
 from __future__ import annotations
 
 import json
-import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import describe, run_dopt
+from conftest import describe, read_bin610 as read_bin, run_dopt
 
 tf = pytest.importorskip("tensorflow")
 import tf_models as tfm  # noqa: E402
@@ -32,15 +31,6 @@ FAKE_QUANT = "FakeQuantWithMinMaxVars"
 
 
 # ---------------------------------------------------------------- helpers
-
-def read_bin(path: Path) -> np.ndarray:
-    """A 610 .bin file as a float32 array (header: 610, rank, dims)."""
-    b = Path(path).read_bytes()
-    magic, rank = struct.unpack_from("<ii", b, 0)
-    assert magic == 610
-    dims = struct.unpack_from("<" + "i" * rank, b, 8)
-    return np.frombuffer(b, np.float32, offset=8 + 4 * rank).reshape(dims)
-
 
 def make_bin(dopt, tmp: Path, arr: np.ndarray, name="calib") -> Path:
     np.save(tmp / f"{name}.npy", arr.astype(np.float32))

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT, describe, run_dopt
+from conftest import REPO_ROOT, describe, read_bin610, run_dopt
 
 TORCH_MODELS = Path(__file__).resolve().parent / "torch_models"
 SHARED = REPO_ROOT.parent / "shared" / "testdata"
@@ -55,15 +55,6 @@ def make_bin(dopt, array: np.ndarray, path: Path) -> Path:
     proc = run_dopt(dopt, "make-bin", "--npy", npy, "-o", path)
     assert proc.returncode == 0, describe(proc)
     return path
-
-
-def read_bin610(path: Path) -> np.ndarray:
-    raw = path.read_bytes()
-    head = np.frombuffer(raw[:8], dtype="<i4")
-    assert head[0] == 610, path
-    rank = int(head[1])
-    dims = np.frombuffer(raw[8:8 + 4 * rank], dtype="<i4")
-    return np.frombuffer(raw[8 + 4 * rank:], dtype="<f4").reshape(dims).copy()
 
 
 def imagenet_batch(dopt, tmp: Path, names, size=224) -> np.ndarray:
