@@ -10,7 +10,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT=${1:?usage: make_corpus.sh OUT_DIR [DOPT_BIN]}
 DOPT=${2:-build/dopt}
 SHARED=../shared/testdata
-mkdir -p "$OUT"/{bin_file,calib_config,flag_parsing,onnx_loader,compress_conf,tf_graphdef}
+mkdir -p "$OUT"/{bin_file,calib_config,flag_parsing,onnx_loader,compress_conf,tf_graphdef,npy}
 
 # onnx_loader: every small node-test model (< 16 KiB), the small shared models (< 256 KiB).
 i=0
@@ -116,8 +116,33 @@ else
   echo "make_corpus.sh: no $DOPT; .bin and compress_conf seeds are only the hand-made ones" >&2
 fi
 
+# npy: the bundled example input, and small arrays of every dtype and format version that dopt
+# reads (written here byte by byte, so no NumPy is needed).
+cp examples/input.npy "$OUT/npy/"
+python3 - "$OUT/npy" <<'PY'
+import struct, sys
+d = sys.argv[1]
+def npy(name, descr, shape, data, version=1, fortran="False"):
+    dims = ", ".join(str(x) for x in shape) + ("," if len(shape) == 1 else "")
+    h = "{'descr': '%s', 'fortran_order': %s, 'shape': (%s), }" % (descr, fortran, dims)
+    h += " " * ((64 - (len(h) + 11 + (2 if version > 1 else 0)) % 64) % 64) + "\n"
+    lenf = struct.pack("<H", len(h)) if version == 1 else struct.pack("<I", len(h))
+    open(f"{d}/{name}.npy", "wb").write(b"\x93NUMPY" + bytes([version, 0]) + lenf + h.encode() + data)
+npy("f4_2x3", "<f4", (2, 3), struct.pack("<6f", *range(6)))
+npy("f8_4", "<f8", (4,), struct.pack("<4d", 1.5, -2, 3, 1e300))
+npy("f2_2", "<f2", (2,), struct.pack("<2e", 0.5, -1))
+npy("i1_3", "|i1", (3,), bytes([1, 255, 128]))
+npy("u1_2x2", "|u1", (2, 2), bytes([0, 1, 2, 255]))
+npy("i2_2", "<i2", (2,), struct.pack("<2h", -3, 7))
+npy("i4_scalar", "<i4", (), struct.pack("<i", 42))
+npy("i8_empty", "<i8", (0, 3), b"")
+npy("b1_2", "|b1", (2,), bytes([0, 1]))
+npy("v2_f4", "<f4", (1,), struct.pack("<f", 2.0), version=2)
+npy("v3_f4", "<f4", (1, 1), struct.pack("<f", 3.0), version=3)
+PY
+
 # Past findings are seeds too.
-for t in bin_file calib_config flag_parsing onnx_loader compress_conf tf_graphdef; do
+for t in bin_file calib_config flag_parsing onnx_loader compress_conf tf_graphdef npy; do
   if [[ -d tests/data/fuzz_regressions/$t ]]; then cp tests/data/fuzz_regressions/$t/* "$OUT/$t/" 2>/dev/null || true; fi
 done
 for t in "$OUT"/*/; do echo "make_corpus.sh: $(basename "$t"): $(ls "$t" | wc -l) seeds" >&2; done

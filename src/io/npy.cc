@@ -33,7 +33,8 @@ StatusOr<DType> DTypeFromDescr(const std::string& d) {
   return InvalidArgument("unsupported .npy dtype '" + d + "' (use float32, float16, int8/16/32/64, uint8 or bool)");
 }
 
-// Finds 'key': value in the header dict; returns the raw value text.
+// Finds 'key': value in the header dict; returns the raw value text (a quoted string, a
+// parenthesised tuple, or a bare word up to the next ',' or '}').
 bool FindKey(const std::string& h, const std::string& key, std::string* value) {
   size_t p = h.find("'" + key + "'");
   if (p == std::string::npos) return false;
@@ -41,13 +42,48 @@ bool FindKey(const std::string& h, const std::string& key, std::string* value) {
   if (p == std::string::npos) return false;
   ++p;
   while (p < h.size() && h[p] == ' ') ++p;
+  if (p >= h.size()) return false;
   size_t e = p;
-  if (h[p] == '(') e = h.find(')', p) + 1;
-  else if (h[p] == '\'') e = h.find('\'', p + 1) + 1;
-  else while (e < h.size() && h[e] != ',' && h[e] != '}') ++e;
-  if (e == std::string::npos || e == 0) return false;
+  if (h[p] == '(' || h[p] == '\'') {
+    e = h.find(h[p] == '(' ? ')' : '\'', p + 1);
+    if (e == std::string::npos) return false;
+    ++e;
+  } else {
+    while (e < h.size() && h[e] != ',' && h[e] != '}') ++e;
+    while (e > p && h[e - 1] == ' ') --e;
+  }
   *value = h.substr(p, e - p);
   return true;
+}
+
+// The shape tuple as NumPy writes it: "()", "(3,)", "(2, 3)" (Python 2's "3L" accepted).
+// Each dim at most 2^40, so sizes computed from it cannot overflow.
+StatusOr<Shape> ParseShapeTuple(const std::string& s) {
+  if (s.size() < 2 || s.front() != '(' || s.back() != ')') return InvalidArgument("shape " + s + " is not a tuple");
+  Shape shape;
+  std::string inner = s.substr(1, s.size() - 2);
+  size_t start = 0;
+  while (start <= inner.size()) {
+    size_t comma = inner.find(',', start);
+    std::string item = inner.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    size_t b = item.find_first_not_of(' '), e = item.find_last_not_of(' ');
+    item = b == std::string::npos ? "" : item.substr(b, e - b + 1);
+    if (!item.empty() && item.back() == 'L') item.pop_back();
+    bool last = comma == std::string::npos;
+    if (item.empty()) {
+      // Only "()" and a trailing comma ("(3,)") leave an empty item.
+      if (last && (shape.size() > 0 || inner.find_first_not_of(' ') == std::string::npos)) break;
+      return InvalidArgument("shape " + s + " has an empty dim");
+    }
+    if (item.size() > 13 || item.find_first_not_of("0123456789") != std::string::npos)
+      return InvalidArgument("shape " + s + ": dim '" + item + "' is not an integer in [0, 2^40]");
+    int64_t d = std::stoll(item);
+    if (d > (int64_t{1} << 40)) return InvalidArgument("shape " + s + ": dim " + item + " is larger than 2^40");
+    shape.push_back(d);
+    if (last) break;
+    start = comma + 1;
+  }
+  return shape;
 }
 
 }  // namespace
@@ -73,19 +109,15 @@ StatusOr<Tensor> ParseNpy(const std::string& bytes, const std::string& name) {
   std::string descr, fortran, shape_s;
   if (!FindKey(h, "descr", &descr) || !FindKey(h, "fortran_order", &fortran) || !FindKey(h, "shape", &shape_s))
     return bad("header lacks descr, fortran_order or shape");
-  if (fortran.find("True") != std::string::npos) return bad("Fortran-ordered arrays are not supported (save with np.ascontiguousarray)");
+  if (fortran == "True") return bad("Fortran-ordered arrays are not supported (save with np.ascontiguousarray)");
+  if (fortran != "False") return bad("fortran_order is '" + fortran + "', not True or False");
+  if (descr.size() < 2 || descr.front() != '\'' || descr.back() != '\'') return bad("descr is not a quoted dtype string: " + descr);
   descr = descr.substr(1, descr.size() - 2);
   auto dt = DTypeFromDescr(descr);
   if (!dt.ok()) return dt.status().WithContext(name);
-  Shape shape;
-  std::string num;
-  for (char c : shape_s) {
-    if (c >= '0' && c <= '9') num += c;
-    else if (!num.empty()) {
-      shape.push_back(std::stoll(num));
-      num.clear();
-    }
-  }
+  auto parsed_shape = ParseShapeTuple(shape_s);
+  if (!parsed_shape.ok()) return bad(parsed_shape.status().message());
+  Shape shape = std::move(*parsed_shape);
   auto n = CheckedNumElements(shape);
   if (!n.ok()) return n.status().WithContext(name);
   bool is_f64 = *dt == DType::kUndefined;

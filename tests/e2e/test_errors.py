@@ -44,6 +44,7 @@ CASES = {
     "input-npy-wrong-dtype": Case("run", "add_relu.onnx", "input", r"holds int32 data, model input 'input' is float32", "int32.npy"),
     "input-npy-not-npy": Case("run", "add_relu.onnx", "input", r"not a valid \.npy file: missing the \\x93NUMPY magic", "text.npy"),
     "input-npy-truncated": Case("run", "add_relu.onnx", "input", r"not a valid \.npy file: data has \d+ bytes", "truncated.npy"),
+    "input-npy-bad-header": Case("run", "add_relu.onnx", "input", r"not a valid \.npy file: shape \(99999999999999999999999,\): dim '99999999999999999999999' is not an integer in \[0, 2\^40\]", "bad_header.npy"),
     "input-missing": Case("run", "add_relu.onnx", "input", r"No such file or directory", "missing.npy"),
     "input-bin-bad-magic": Case("run", "add_relu.onnx", "input", r"bad magic number 123, expected 610 or 510", "magic.bin"),
     "input-bin-size-mismatch": Case("run", "add_relu.onnx", "input", r"file has \d+ bytes, header shape \[1,1,8,8\]", "short.bin"),
@@ -74,6 +75,8 @@ def make_bad_files(d: Path) -> Path:
     (d / "text.npy").write_text("1 2 3 4\n")
     full = (d / "good.npy").read_bytes()
     (d / "truncated.npy").write_bytes(full[:-16])
+    header = b"{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999,), }\n"
+    (d / "bad_header.npy").write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + bytes(4))
     good_bin = models.bin_bytes(x)
     (d / "magic.bin").write_bytes(models.bin_bytes(x, magic=123))
     (d / "short.bin").write_bytes(good_bin[:-40])

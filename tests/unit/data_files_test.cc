@@ -77,5 +77,53 @@ TEST(Npy, BrokenFilesNameFileAndCause) {
   EXPECT_TRUE(Contains(cut.status().message(), "cut.npy")) << cut.status().message();
 }
 
+// A version 1.0 .npy with the given header dict text and data bytes.
+std::string NpyWithHeader(const std::string& dict, const std::string& data) {
+  std::string h = dict + "\n";
+  std::string out = "\x93NUMPY";
+  out += (char)1;
+  out += (char)0;
+  out += (char)(h.size() & 0xff);
+  out += (char)(h.size() >> 8);
+  return out + h + data;
+}
+
+TEST(Npy, ShapeTuplesAsNumPyWritesThem) {
+  struct Case { const char* shape; Shape want; size_t bytes; } cases[] = {
+      {"()", {}, 4}, {"(3,)", {3}, 12}, {"(2, 3)", {2, 3}, 24}, {"(2L, 1L)", {2, 1}, 8}, {"(0, 5)", {0, 5}, 0}};
+  for (const auto& c : cases) {
+    auto t = ParseNpy(NpyWithHeader(std::string("{'descr': '<f4', 'fortran_order': False, 'shape': ") + c.shape + ", }",
+                                    std::string(c.bytes, '\0')),
+                      "a.npy");
+    ASSERT_TRUE(t.ok()) << c.shape << ": " << t.status().message();
+    EXPECT_EQ(t->shape(), c.want) << c.shape;
+  }
+}
+
+// Found by the npy fuzzer (an empty descr threw std::out_of_range from substr) and written
+// after it (a dim too long for stoll threw too): every malformed header is an error naming the
+// file and the cause, never an exception.
+TEST(Npy, MalformedHeadersAreErrorsNotExceptions) {
+  struct Case { const char* dict; const char* cause; } cases[] = {
+      {"{'descr':, 'fortran_order': False, 'shape': (1,), }", "descr is not a quoted dtype string"},
+      {"{'descr': '', 'fortran_order': False, 'shape': (1,), }", "unsupported .npy dtype ''"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999,), }", "is not an integer in [0, 2^40]"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2199023255552, 0), }", "larger than 2^40"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }", "dim '-1' is not an integer"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (1,,), }", "has an empty dim"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': 7, }", "is not a tuple"},
+      {"{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1,), }", "fortran_order is 'Maybe'"},
+      {"{'descr': '<f4', 'fortran_order': True, 'shape': (1,), }", "Fortran-ordered"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': ", "is not a tuple"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (1, }", "header lacks"},
+  };
+  for (const auto& c : cases) {
+    auto t = ParseNpy(NpyWithHeader(c.dict, std::string(4, '\0')), "bad.npy");
+    ASSERT_FALSE(t.ok()) << c.dict;
+    EXPECT_TRUE(Contains(t.status().message(), "bad.npy")) << t.status().message();
+    EXPECT_TRUE(Contains(t.status().message(), c.cause)) << c.dict << " -> " << t.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace dopt

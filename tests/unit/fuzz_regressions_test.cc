@@ -17,6 +17,7 @@
 #include "../../fuzz/calib_config_fuzzer.cc"
 #include "../../fuzz/compress_conf_fuzzer.cc"
 #include "../../fuzz/flag_parsing_fuzzer.cc"
+#include "../../fuzz/npy_fuzzer.cc"
 #include "../../fuzz/onnx_loader_fuzzer.cc"
 #include "../../fuzz/tf_graphdef_fuzzer.cc"
 
@@ -56,5 +57,6 @@ TEST(FuzzRegressions, FlagParsing) { Replay("flag_parsing", DoptFuzz_flag_parsin
 TEST(FuzzRegressions, OnnxLoader) { Replay("onnx_loader", DoptFuzz_onnx_loader); }
 TEST(FuzzRegressions, CompressConf) { Replay("compress_conf", DoptFuzz_compress_conf); }
 TEST(FuzzRegressions, TfGraphDef) { Replay("tf_graphdef", DoptFuzz_tf_graphdef); }
+TEST(FuzzRegressions, Npy) { Replay("npy", DoptFuzz_npy); }
 
 }  // namespace
