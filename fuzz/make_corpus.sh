@@ -10,7 +10,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT=${1:?usage: make_corpus.sh OUT_DIR [DOPT_BIN]}
 DOPT=${2:-build/dopt}
 SHARED=../shared/testdata
-mkdir -p "$OUT"/{bin_file,calib_config,flag_parsing,onnx_loader,compress_conf,tf_graphdef,npy}
+mkdir -p "$OUT"/{bin_file,calib_config,flag_parsing,onnx_loader,compress_conf,tf_graphdef,npy,onnx_run}
 
 # onnx_loader: every small node-test model (< 16 KiB), the small shared models (< 256 KiB).
 i=0
@@ -142,7 +142,9 @@ npy("v3_f4", "<f4", (1, 1), struct.pack("<f", 3.0), version=3)
 PY
 
 # Past findings are seeds too.
-for t in bin_file calib_config flag_parsing onnx_loader compress_conf tf_graphdef npy; do
+for t in bin_file calib_config flag_parsing onnx_loader compress_conf tf_graphdef npy onnx_run; do
   if [[ -d tests/data/fuzz_regressions/$t ]]; then cp tests/data/fuzz_regressions/$t/* "$OUT/$t/" 2>/dev/null || true; fi
 done
+# onnx_run (the executor) starts from every model the loader target starts from.
+cp "$OUT"/onnx_loader/* "$OUT/onnx_run/"
 for t in "$OUT"/*/; do echo "make_corpus.sh: $(basename "$t"): $(ls "$t" | wc -l) seeds" >&2; done

@@ -19,6 +19,7 @@
 #include "../../fuzz/flag_parsing_fuzzer.cc"
 #include "../../fuzz/npy_fuzzer.cc"
 #include "../../fuzz/onnx_loader_fuzzer.cc"
+#include "../../fuzz/onnx_run_fuzzer.cc"
 #include "../../fuzz/tf_graphdef_fuzzer.cc"
 
 namespace {
@@ -58,5 +59,6 @@ TEST(FuzzRegressions, OnnxLoader) { Replay("onnx_loader", DoptFuzz_onnx_loader);
 TEST(FuzzRegressions, CompressConf) { Replay("compress_conf", DoptFuzz_compress_conf); }
 TEST(FuzzRegressions, TfGraphDef) { Replay("tf_graphdef", DoptFuzz_tf_graphdef); }
 TEST(FuzzRegressions, Npy) { Replay("npy", DoptFuzz_npy); }
+TEST(FuzzRegressions, OnnxRun) { Replay("onnx_run", DoptFuzz_onnx_run); }
 
 }  // namespace
