@@ -4,10 +4,12 @@
 
 #include "../ops/op_test_util.h"
 
+#include <climits>
 #include <cmath>
 #include <random>
 
 #include "frontends/tf/tf_frontend.h"
+#include "frontends/tf/tf_tensor_ref.h"
 #include "frontends/tf/tf_graph_writer.h"
 #include "passes/fold_affine.h"
 #include "passes/fold_batchnorm.h"
@@ -449,6 +451,28 @@ TEST(TfFrontend, NodeNameWithOutputSuffixIsAnError) {
   ASSERT_FALSE(g.ok());
   EXPECT_NE(g.status().message().find("'y:1', which is not a valid TensorFlow node name"), std::string::npos)
       << g.status().message();
+}
+
+// Found by review after the npy finding (std::stoi on file data): an output index past INT_MAX
+// in a NodeDef input threw std::out_of_range from the TF exporter's graph editing (which reads
+// every node's inputs, also those the IR never converted). It saturates; the frontend reports
+// such a reference as a tensor that does not exist.
+TEST(TfFrontend, OutputIndexPastIntMaxSaturatesAndIsAnError) {
+  TfTensorRef r = ParseTfInput("x:99999999999");
+  EXPECT_EQ(r.node, "x");
+  EXPECT_EQ(r.index, INT_MAX);
+  EXPECT_FALSE(r.control);
+  EXPECT_EQ(ParseTfInput("x:0002").index, 2);
+  EXPECT_EQ(ParseTfInput("a:b:3").node, "a:b");
+  EXPECT_EQ(ParseTfInput("^c").control, true);
+  std::vector<TfNodeSpec> nodes;
+  nodes.push_back(TfPlaceholderNode("x", {2}));
+  nodes.push_back({"y", "Relu", {"x:99999999999"}, {}});
+  auto bytes = WriteGraphDef(nodes);
+  ASSERT_TRUE(bytes.ok());
+  auto g = LoadTfModelFromBytes(*bytes, "bad.pb");
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("x:99999999999"), std::string::npos) << g.status().message();
 }
 
 TEST(TfFrontend, UnknownFieldsSurviveSerialize) {

@@ -1,33 +1,11 @@
 #include "frontends/tf/tf_graph_edit.h"
 
+#include <algorithm>
 #include <set>
 
 #include "frontends/tf/tf_graphdef.h"
 
 namespace dopt {
-
-TfTensorRef ParseTfInput(const std::string& s) {
-  TfTensorRef r;
-  std::string n = s;
-  if (!n.empty() && n[0] == '^') {
-    r.control = true;
-    r.node = n.substr(1);
-    return r;
-  }
-  size_t colon = n.rfind(':');
-  if (colon != std::string::npos && colon + 1 < n.size() &&
-      n.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
-    r.node = n.substr(0, colon);
-    r.index = std::stoi(n.substr(colon + 1));
-  } else {
-    r.node = n;
-  }
-  return r;
-}
-
-std::string TfTensorName(const std::string& node, int index) {
-  return index == 0 ? node : node + ":" + std::to_string(index);
-}
 
 namespace {
 

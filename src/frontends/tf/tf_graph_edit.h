@@ -1,5 +1,4 @@
-// Small GraphDef editing helpers for the TF exporter: tensor names ("N", "N:k", "^N"),
-// consumers, Identity look-through, attribute setters, and pruning of what edits left unused.
+// Small GraphDef editing helpers for the TF exporter: consumers, Identity look-through, attribute setters, and pruning of what edits left unused.
 // Includes the generated protobuf header: only files in src/frontends/tf/ may include this one.
 #pragma once
 
@@ -9,21 +8,11 @@
 #include <vector>
 
 #include "dopt/status.h"
+#include "frontends/tf/tf_tensor_ref.h"
 #include "ir/tensor.h"
 #include "tf_graph.pb.h"
 
 namespace dopt {
-
-struct TfTensorRef {
-  std::string node;
-  int index = 0;
-  bool control = false;  // "^node"
-};
-
-// Parses a NodeDef input string ("N", "N:k", "^N").
-TfTensorRef ParseTfInput(const std::string& s);
-// The canonical name of output `index` of `node`: "N" for 0, "N:k" otherwise (dopt's IR names).
-std::string TfTensorName(const std::string& node, int index);
 
 void SetTypeAttr(dopt_tf::NodeDef* n, const std::string& key, int tf_type);
 void SetFloatAttr(dopt_tf::NodeDef* n, const std::string& key, float v);
