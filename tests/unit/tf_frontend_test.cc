@@ -295,6 +295,15 @@ TEST(TfFrontend, StridedSliceMasksGiveTfShapes) {
     for (int j = 0; j < 2; ++j) EXPECT_EQ(y.data<float>()[h * 2 + j], x.data<float>()[(h * 6 + 1 + 2 * j) * 3 + 2]);
 }
 
+// Writes `nodes` as a GraphDef and expects loading it to fail with a message containing `needle`.
+void ExpectLoadError(const std::vector<TfNodeSpec>& nodes, const std::string& needle) {
+  auto bytes = WriteGraphDef(nodes);
+  ASSERT_TRUE(bytes.ok());
+  auto g = LoadTfModelFromBytes(*bytes, "bad.pb");
+  ASSERT_FALSE(g.ok()) << needle;
+  EXPECT_NE(g.status().message().find(needle), std::string::npos) << g.status().message();
+}
+
 TEST(TfFrontend, MalformedGraphsAreErrorsNotCrashes) {
   // Random bytes.
   std::mt19937 rng(7);
@@ -306,13 +315,7 @@ TEST(TfFrontend, MalformedGraphsAreErrorsNotCrashes) {
       EXPECT_EQ(g.status().message().rfind("random.pb", 0), 0u) << g.status().message();
     }
   }
-  auto expect_error = [](const std::vector<TfNodeSpec>& nodes, const std::string& needle) {
-    auto bytes = WriteGraphDef(nodes);
-    ASSERT_TRUE(bytes.ok());
-    auto g = LoadTfModelFromBytes(*bytes, "bad.pb");
-    ASSERT_FALSE(g.ok()) << needle;
-    EXPECT_NE(g.status().message().find(needle), std::string::npos) << g.status().message();
-  };
+  auto expect_error = ExpectLoadError;
   // A cycle.
   expect_error({TfPlaceholderNode("x", {2}), {"a", "Add", {"x", "b"}, {}}, {"b", "Relu", {"a"}, {}},
                 {"out", "Relu", {"b"}, {}}},
@@ -442,15 +445,8 @@ TEST(TfFrontend, MirrorPadReflectAndSymmetric) {
 // Fuzz finding: a node named like an output reference ("x:1") made the output search look up
 // node "x" (std::out_of_range). Such names are an error naming the node.
 TEST(TfFrontend, NodeNameWithOutputSuffixIsAnError) {
-  std::vector<TfNodeSpec> nodes;
-  nodes.push_back(TfPlaceholderNode("x", {2}));
-  nodes.push_back({"y:1", "Identity", {"x"}, {}});
-  auto bytes = WriteGraphDef(nodes);
-  ASSERT_TRUE(bytes.ok());
-  auto g = LoadTfModelFromBytes(*bytes, "bad.pb");
-  ASSERT_FALSE(g.ok());
-  EXPECT_NE(g.status().message().find("'y:1', which is not a valid TensorFlow node name"), std::string::npos)
-      << g.status().message();
+  ExpectLoadError({TfPlaceholderNode("x", {2}), {"y:1", "Identity", {"x"}, {}}},
+                  "'y:1', which is not a valid TensorFlow node name");
 }
 
 // Found by review after the npy finding (std::stoi on file data): an output index past INT_MAX
@@ -465,14 +461,7 @@ TEST(TfFrontend, OutputIndexPastIntMaxSaturatesAndIsAnError) {
   EXPECT_EQ(ParseTfInput("x:0002").index, 2);
   EXPECT_EQ(ParseTfInput("a:b:3").node, "a:b");
   EXPECT_EQ(ParseTfInput("^c").control, true);
-  std::vector<TfNodeSpec> nodes;
-  nodes.push_back(TfPlaceholderNode("x", {2}));
-  nodes.push_back({"y", "Relu", {"x:99999999999"}, {}});
-  auto bytes = WriteGraphDef(nodes);
-  ASSERT_TRUE(bytes.ok());
-  auto g = LoadTfModelFromBytes(*bytes, "bad.pb");
-  ASSERT_FALSE(g.ok());
-  EXPECT_NE(g.status().message().find("x:99999999999"), std::string::npos) << g.status().message();
+  ExpectLoadError({TfPlaceholderNode("x", {2}), {"y", "Relu", {"x:99999999999"}, {}}}, "x:99999999999");
 }
 
 TEST(TfFrontend, UnknownFieldsSurviveSerialize) {
