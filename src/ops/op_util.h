@@ -51,6 +51,8 @@ StatusOr<BroadcastPlan> PlanBroadcast(const Node& node, const Shape& a, const Sh
 template <typename T, typename OutT, typename F>
 void RunBroadcast(const BroadcastPlan& plan, const T* a, const T* b, OutT* out, ThreadPool* pool, F f) {
   const int64_t n = NumElements(plan.out_shape);
+  // Nothing to compute; also, the row positioning below divides by every outer dim.
+  if (n == 0) return;
   if (plan.same_shape) {
     auto body = [&](int64_t s, int64_t e) {
       for (int64_t i = s; i < e; ++i) out[i] = f(a[i], b[i]);

@@ -73,6 +73,7 @@ template <typename TA, typename TB>
 void RunPow(const BroadcastPlan& plan, const TA* a, const TB* b, TA* out, ThreadPool* pool) {
   const int rank = (int)plan.out_shape.size();
   const int64_t n = NumElements(plan.out_shape);
+  if (n == 0) return;  // the positioning below divides by every dim
   if (plan.same_shape) {
     ParallelForOrInline(pool, n, 1 << 14, [&](int64_t s, int64_t e) {
       for (int64_t i = s; i < e; ++i) out[i] = PowOne(a[i], b[i]);

@@ -46,5 +46,21 @@ TEST(MulSub, BroadcastAndTypeCheck) {
   EXPECT_FALSE(InferNode(MakeNode("Mul", 2, 1), {Info(DType::kBool, {2}), Info(DType::kBool, {2})}).ok());
 }
 
+// Fuzz finding (tf_graphdef, constant folding): a broadcast whose output has a zero outer dim
+// and a non-zero inner one divided by that zero dim while positioning its first row (SIGFPE).
+// Pow has its own broadcasting loop with the same positioning.
+TEST(MulSub, BroadcastToAnEmptyOutput) {
+  struct Case { Shape a, b, out; } cases[] = {
+      {{0, 3}, {1, 3}, {0, 3}}, {{2, 0, 3}, {3}, {2, 0, 3}}, {{4, 1}, {0, 1, 1}, {0, 4, 1}}, {{0}, {1}, {0}}};
+  for (const auto& c : cases) {
+    Tensor a(DType::kFloat32, c.a), b(DType::kFloat32, c.b);
+    for (const char* op : {"Mul", "Sub", "Add", "Div", "Pow"}) {
+      auto out = RunNode(MakeNode(op, 2, 1), {&a, &b});
+      ASSERT_TRUE(out.ok()) << op << ": " << out.status().message();
+      EXPECT_EQ((*out)[0].shape(), c.out) << op;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace dopt
