@@ -6,6 +6,7 @@
 // legitimately gives another shape than the model declares.)
 #include <map>
 #include <string>
+#include <vector>
 
 #include "executor/executor.h"
 #include "frontends/onnx/onnx_frontend.h"
