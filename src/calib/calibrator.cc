@@ -6,7 +6,7 @@
 #include "calib/observers.h"
 #include "common/progress.h"
 #include "executor/executor.h"
-#include "ir/shape_inference.h"
+#include "ops/shape_inference.h"
 
 namespace dopt {
 

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <queue>
 
-#include "ops/op.h"
 
 namespace dopt {
 
@@ -175,45 +174,12 @@ Status Graph::TopoSort() {
   return Status::Ok();
 }
 
-Status Graph::ResolveOps() {
-  std::string unknown;
-  int count = 0;
-  for (Node& node : nodes) {
-    node.op = FindOpDef(node.domain, node.op_type);
-    if (!node.op) {
-      if (count < 10) {
-        if (!unknown.empty()) unknown += ", ";
-        unknown += "'" + node.name + "' (" + (node.domain.empty() ? "" : node.domain + ".") + node.op_type + ")";
-      }
-      ++count;
-    }
-  }
-  if (count > 0) {
-    return Unimplemented("unsupported op" + std::string(count > 1 ? "s" : "") + " in " + std::to_string(count) +
-                         " node" + (count > 1 ? "s" : "") + ": " + unknown + (count > 10 ? ", ..." : ""));
-  }
-  return Status::Ok();
-}
-
 Status Graph::Verify() const {
   std::vector<int> defined(values.size(), 0);
   for (int v : inputs) defined[v] = 1;
   for (size_t v = 0; v < values.size(); ++v)
     if (values[v].initializer) defined[v] = 1;
   for (const Node& node : nodes) {
-    if (!node.op) return Internal(node.Describe() + ": op not resolved");
-    const OpDef& d = *node.op;
-    int nin = (int)node.inputs.size(), nout = (int)node.outputs.size();
-    if (nin < d.min_inputs || nin > d.max_inputs) {
-      return InvalidArgument(node.Describe() + ": has " + std::to_string(nin) + " inputs, the op takes " +
-                             std::to_string(d.min_inputs) + " to " + std::to_string(d.max_inputs));
-    }
-    if (nout < d.min_outputs || nout > d.max_outputs) {
-      return InvalidArgument(node.Describe() + ": has " + std::to_string(nout) + " outputs, the op gives " +
-                             std::to_string(d.min_outputs) + " to " + std::to_string(d.max_outputs));
-    }
-    for (int i = 0; i < std::min(nin, d.min_inputs); ++i)
-      if (node.inputs[i] < 0) return InvalidArgument(node.Describe() + ": required input " + std::to_string(i) + " is missing");
     for (int v : node.inputs)
       if (v >= 0 && !defined[v])
         return InvalidArgument(node.Describe() + ": input '" + values[v].name + "' is used before it is defined");

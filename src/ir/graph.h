@@ -63,7 +63,7 @@ struct Node {
   std::vector<int> inputs;  // value ids; -1 for an omitted optional input
   std::vector<int> outputs; // value ids; -1 for an omitted optional output
   std::vector<std::pair<std::string, Attribute>> attributes;  // in model order
-  const OpDef* op = nullptr;  // resolved by ResolveOps()
+  const OpDef* op = nullptr;  // opaque here; set by ResolveOps() (ops/op.h)
   int source_index = -1;
   bool dirty = false;
 
@@ -108,11 +108,9 @@ class Graph {
   // Recomputes producer links and sorts nodes topologically; errors on cycles and on
   // values with two producers or used before any definition.
   Status TopoSort();
-  // Checks structure: ids in range, each value defined once, outputs defined, op resolved
-  // and input/output counts within the op's limits.
+  // Checks structure: ids in range, each value defined once, every input defined before
+  // use, graph outputs defined. (Op-level checks: VerifyOps in ops/op.h.)
   Status Verify() const;
-  // Resolves node.op from the op list; reports every unknown op by node name and type.
-  Status ResolveOps();
   // Value ids consumed by each node, per value (for lifetimes and passes).
   std::vector<std::vector<int>> Consumers() const;
 

@@ -1,19 +1,19 @@
 // AveragePool: 1-3 spatial dims with kernel_shape, strides, pads, auto_pad, ceil_mode,
 // count_include_pad and (opset 19) dilations.
 #include "kernels/pool.h"
-#include "kernels/spatial.h"
+#include "ops/window_attrs.h"
 #include "ops/op_util.h"
 
 namespace dopt {
 namespace {
 
-struct Plan : kernels::PoolPlan {
+struct Plan : PoolPlan {
   int64_t count_include_pad = 0;
 };
 
 StatusOr<Plan> MakePlan(const Node& node, const Shape& x) {
   Plan p;
-  DOPT_ASSIGN_OR_RETURN(static_cast<kernels::PoolPlan&>(p), kernels::PlanPool(node, x));
+  DOPT_ASSIGN_OR_RETURN(static_cast<PoolPlan&>(p), PlanPool(node, x));
   DOPT_ASSIGN_OR_RETURN(p.count_include_pad, node.GetInt("count_include_pad", 0));
   return p;
 }

@@ -5,7 +5,7 @@
 
 #include "kernels/conv.h"
 #include "kernels/conv_onednn.h"
-#include "kernels/spatial.h"
+#include "ops/window_attrs.h"
 #include "ops/op_util.h"
 
 namespace dopt {
@@ -15,7 +15,7 @@ namespace {
 
 struct ConvPlan {
   int64_t group = 1;
-  kernels::WindowAttrs attrs;
+  WindowAttrs attrs;
   Shape out_shape;               // -1 where unknown
   std::vector<int64_t> pads;     // resolved, 2*nspatial
 };
@@ -41,7 +41,7 @@ StatusOr<ConvPlan> Plan(const Node& node, const Shape& x, const Shape& w, bool w
     kernel_known = false;
   }
   if (!kernel_known && !node.HasAttr("kernel_shape")) wk.assign(ns, 1);  // placeholder; output unknown
-  DOPT_ASSIGN_OR_RETURN(p.attrs, kernels::ParseWindowAttrs(node, ns, wk, false));
+  DOPT_ASSIGN_OR_RETURN(p.attrs, ParseWindowAttrs(node, ns, wk, false));
   if (kernel_known && node.HasAttr("kernel_shape")) {
     for (int i = 0; i < ns; ++i)
       if (p.attrs.kernel[i] != wk[i]) {
@@ -50,7 +50,7 @@ StatusOr<ConvPlan> Plan(const Node& node, const Shape& x, const Shape& w, bool w
   }
   if (kernel_known || node.HasAttr("kernel_shape")) {
     std::vector<int64_t> in(x.begin() + 2, x.end()), out;
-    DOPT_RETURN_IF_ERROR(kernels::WindowOutput(node, p.attrs, in, &out, &p.pads));
+    DOPT_RETURN_IF_ERROR(WindowOutput(node, p.attrs, in, &out, &p.pads));
     p.out_shape = {x[0], -1};
     p.out_shape.insert(p.out_shape.end(), out.begin(), out.end());
   } else {

@@ -1,19 +1,19 @@
 // MaxPool: 1-3 spatial dims with kernel_shape, strides, pads, auto_pad, dilations, ceil_mode
 // and storage_order; optional Indices output (int64, flat index into X).
 #include "kernels/pool.h"
-#include "kernels/spatial.h"
+#include "ops/window_attrs.h"
 #include "ops/op_util.h"
 
 namespace dopt {
 namespace {
 
-struct Plan : kernels::PoolPlan {
+struct Plan : PoolPlan {
   int64_t storage_order = 0;
 };
 
 StatusOr<Plan> MakePlan(const Node& node, const Shape& x) {
   Plan p;
-  DOPT_ASSIGN_OR_RETURN(static_cast<kernels::PoolPlan&>(p), kernels::PlanPool(node, x));
+  DOPT_ASSIGN_OR_RETURN(static_cast<PoolPlan&>(p), PlanPool(node, x));
   DOPT_ASSIGN_OR_RETURN(p.storage_order, node.GetInt("storage_order", 0));
   return p;
 }

@@ -106,4 +106,11 @@ const OpDef* FindOpDef(const std::string& domain, const std::string& op_type);
 // Every op in the list, in list order.
 const std::vector<const OpDef*>& AllOpDefs();
 
+// Resolves node.op of every node from the op list; reports every unknown op by node name and
+// type.
+Status ResolveOps(Graph& graph);
+// Checks each node against its resolved op: input/output counts within the op's limits and
+// required inputs present.
+Status VerifyOps(const Graph& graph);
+
 }  // namespace dopt

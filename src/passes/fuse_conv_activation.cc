@@ -6,13 +6,6 @@ namespace dopt {
 
 namespace {
 
-Attribute FloatAttr(float f) {
-  Attribute a;
-  a.kind = Attribute::Kind::kFloat;
-  a.f = f;
-  return a;
-}
-
 // Reads a Clip bound: attribute (opset < 11) or constant scalar input; false when the bound is
 // given by a non-constant input (then the Clip is not fused).
 bool ClipBound(const Graph& g, const Node& clip, int input, const char* attr, bool* present, float* v) {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "ir/shape_inference.h"
+#include "ops/shape_inference.h"
 
 namespace dopt {
 
@@ -18,48 +18,6 @@ Status PassManager::Run(Graph& graph, std::vector<PassReport>* reports) {
     }
   }
   return Status::Ok();
-}
-
-std::string UniqueValueName(const Graph& graph, const std::string& base) {
-  if (graph.FindValue(base) < 0) return base;
-  for (int i = 1;; ++i) {
-    std::string n = base + "_" + std::to_string(i);
-    if (graph.FindValue(n) < 0) return n;
-  }
-}
-
-int AddInitializer(Graph& graph, const std::string& name, Tensor t) {
-  Value v;
-  v.name = UniqueValueName(graph, name);
-  v.dtype = t.dtype();
-  v.rank_known = true;
-  v.shape = t.shape();
-  v.initializer = std::move(t);
-  v.dirty = true;
-  return graph.AddValue(std::move(v));
-}
-
-const Tensor* InitializerOf(const Graph& graph, int id) {
-  if (id < 0) return nullptr;
-  const Value& v = graph.value(id);
-  return v.initializer ? &*v.initializer : nullptr;
-}
-
-int CountUses(const Graph& graph, const std::vector<std::vector<int>>& consumers, int value) {
-  int n = (int)consumers[value].size();
-  for (int o : graph.outputs)
-    if (o == value) ++n;
-  return n;
-}
-
-void RemoveNodes(Graph& graph, std::vector<int> idx) {
-  std::sort(idx.begin(), idx.end());
-  idx.erase(std::unique(idx.begin(), idx.end()), idx.end());
-  for (auto it = idx.rbegin(); it != idx.rend(); ++it) graph.nodes.erase(graph.nodes.begin() + *it);
-  for (auto& v : graph.values) v.producer = -1;
-  for (int i = 0; i < (int)graph.nodes.size(); ++i)
-    for (int o : graph.nodes[i].outputs)
-      if (o >= 0) graph.values[o].producer = i;
 }
 
 }  // namespace dopt

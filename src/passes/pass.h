@@ -7,6 +7,7 @@
 
 #include "dopt/status.h"
 #include "ir/graph.h"
+#include "ir/graph_edit.h"  // the graph-editing API passes use
 
 namespace dopt {
 
@@ -33,17 +34,5 @@ class PassManager {
  private:
   std::vector<std::unique_ptr<Pass>> passes_;
 };
-
-// Graph-editing helpers shared by passes.
-// A value name not yet used in the graph, built from `base`.
-std::string UniqueValueName(const Graph& graph, const std::string& base);
-// Adds a constant (initializer) value and returns its id.
-int AddInitializer(Graph& graph, const std::string& name, Tensor t);
-// The initializer behind value `id`, or nullptr when it is not a model constant.
-const Tensor* InitializerOf(const Graph& graph, int id);
-// How many nodes read `value`, plus one if it is a graph output (consumers = graph.Consumers()).
-int CountUses(const Graph& graph, const std::vector<std::vector<int>>& consumers, int value);
-// Removes the nodes at the given indices (any order); values stay (unused ones are harmless).
-void RemoveNodes(Graph& graph, std::vector<int> node_indices);
 
 }  // namespace dopt

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "ir/shape_inference.h"
+#include "ops/shape_inference.h"
 
 namespace dopt {
 namespace {

@@ -15,7 +15,7 @@
 
 #include "executor/executor.h"
 #include "frontends/onnx/onnx_frontend.h"
-#include "ir/shape_inference.h"
+#include "ops/shape_inference.h"
 #include "ops/op.h"
 
 namespace dopt {

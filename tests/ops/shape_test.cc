@@ -18,7 +18,7 @@ TEST(ShapeOp, StartEndAreClamped) {
 }  // namespace
 }  // namespace dopt
 
-#include "ir/shape_inference.h"
+#include "ops/shape_inference.h"
 
 namespace dopt {
 namespace {

@@ -126,7 +126,7 @@ TEST(RangeMethods, ParseNames) {
 }  // namespace dopt
 
 #include "calib/observers.h"
-#include "ir/shape_inference.h"
+#include "ops/shape_inference.h"
 
 namespace dopt {
 namespace {

@@ -8,7 +8,7 @@
 #include <random>
 
 #include "executor/executor.h"
-#include "ir/shape_inference.h"
+#include "ops/shape_inference.h"
 #include "kernels/convert.h"
 
 namespace dopt {

@@ -9,7 +9,7 @@
 
 #include "executor/executor.h"
 #include "frontends/onnx/onnx_frontend.h"
-#include "ir/shape_inference.h"
+#include "ops/shape_inference.h"
 #include "passes/fold_affine.h"
 #include "quant/prepare.h"
 

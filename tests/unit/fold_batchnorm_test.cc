@@ -8,7 +8,7 @@
 
 #include "executor/executor.h"
 #include "frontends/onnx/onnx_frontend.h"
-#include "ir/shape_inference.h"
+#include "ops/shape_inference.h"
 #include "passes/fold_batchnorm.h"
 
 namespace dopt {

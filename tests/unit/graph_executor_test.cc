@@ -7,7 +7,7 @@
 
 #include "common/thread_pool.h"
 #include "executor/executor.h"
-#include "ir/shape_inference.h"
+#include "ops/shape_inference.h"
 
 namespace dopt {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <cmath>
 
-#include "ir/shape_inference.h"
+#include "ops/shape_inference.h"
 #include "quant/prepare.h"
 
 namespace dopt {

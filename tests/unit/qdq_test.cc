@@ -8,8 +8,8 @@
 
 #include "executor/executor.h"
 #include "frontends/onnx/onnx_frontend.h"
-#include "ir/shape_inference.h"
-#include "quant/qdq.h"
+#include "ops/shape_inference.h"
+#include "frontends/onnx/qdq_writer.h"
 
 namespace dopt {
 namespace {

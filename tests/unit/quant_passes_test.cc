@@ -5,11 +5,11 @@
 
 #include <map>
 
-#include "ir/shape_inference.h"
-#include "passes/apply_exclusions.h"
-#include "passes/compute_quant_params.h"
+#include "ops/shape_inference.h"
+#include "quant/apply_exclusions.h"
+#include "quant/compute_quant_params.h"
 #include "passes/cut_graph.h"
-#include "passes/mark_quantizable.h"
+#include "quant/mark_quantizable.h"
 
 namespace dopt {
 namespace {

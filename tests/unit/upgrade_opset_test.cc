@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "executor/executor.h"
-#include "ir/shape_inference.h"
+#include "ops/shape_inference.h"
 #include "passes/upgrade_opset.h"
 
 namespace dopt {

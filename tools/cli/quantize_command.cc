@@ -1,12 +1,12 @@
 // `dopt -m 0 ...`: the original tool's quantization command. Flags -> QuantizeOptions ->
-// QuantizeModel (src/quant/quantizer.h) -> a short summary on stdout.
+// QuantizeModel (src/pipeline/quantizer.h) -> a short summary on stdout.
 #include <cstdio>
 #include <map>
 #include <string>
 
 #include "commands.h"
 #include "data/calib_config.h"
-#include "quant/quantizer.h"
+#include "pipeline/quantizer.h"
 
 namespace dopt_cli {
 

@@ -12,7 +12,7 @@
 
 #include "common/file_util.h"
 #include "common/limits.h"
-#include "ir/shape_inference.h"
+#include "ops/shape_inference.h"
 #include "onnx.pb.h"
 
 namespace dopt {

@@ -9,7 +9,7 @@
 
 #include "dopt/status.h"
 #include "ir/graph.h"
-#include "quant/exporters.h"
+#include "quant/export.h"
 #include "quant/quant_plan.h"
 
 namespace dopt {

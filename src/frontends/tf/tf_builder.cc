@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "ir/shape_inference.h"
+#include "ops/shape_inference.h"
 #include "ops/op.h"
 
 namespace dopt {

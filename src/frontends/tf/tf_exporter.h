@@ -8,7 +8,7 @@
 // docs/quantization.md ("TensorFlow output").
 #pragma once
 
-#include "quant/exporters.h"
+#include "quant/export.h"
 
 namespace dopt {
 

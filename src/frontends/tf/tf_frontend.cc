@@ -6,7 +6,7 @@
 
 #include "common/file_util.h"
 #include "frontends/tf/tf_builder.h"
-#include "ir/shape_inference.h"
+#include "ops/shape_inference.h"
 #include "passes/cut_graph.h"
 
 namespace dopt {

@@ -1,4 +1,4 @@
-#include "quant/qdq.h"
+#include "frontends/onnx/qdq_writer.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,8 +6,10 @@
 #include <map>
 #include <unordered_set>
 
-#include "ir/shape_inference.h"
-#include "passes/pass.h"
+#include "ops/shape_inference.h"
+#include "frontends/onnx/onnx_frontend.h"
+#include "ir/graph_edit.h"
+#include "passes/upgrade_opset.h"
 
 namespace dopt {
 
@@ -18,12 +20,9 @@ constexpr int64_t kOnnxFloat = 1;
 constexpr int64_t kOnnxFloat16 = 10;
 constexpr int64_t kOnnxBFloat16 = 16;
 
-int DefaultOpset(const Graph& g) {
-  for (const auto& o : g.info.opsets)
-    if (o.first.empty() || o.first == "ai.onnx") return (int)o.second;
-  int v = 0;
-  for (const Node& n : g.nodes)
-    if (n.domain.empty()) v = std::max(v, n.opset_version);
+// The opset new Q/DQ nodes are written at: the model's, or 13 when it names none.
+int QdqOpset(const Graph& g) {
+  int v = DefaultOpset(g);
   return v > 0 ? v : 13;
 }
 
@@ -36,9 +35,7 @@ std::string FloatsKey(const TensorQuant& q) {
 
 class QdqBuilder {
  public:
-  QdqBuilder(Graph& g, const QdqOptions& opt) : g_(g), opt_(opt), opset_(DefaultOpset(g)) {
-    for (const Node& n : g.nodes) node_names_.insert(n.name);
-  }
+  QdqBuilder(Graph& g, const QdqOptions& opt) : g_(g), opt_(opt), opset_(QdqOpset(g)), namer_(g) {}
 
   Status Apply(const QuantPlan& plan) {
     std::map<std::string, int> node_by_name;
@@ -62,42 +59,11 @@ class QdqBuilder {
   }
 
  private:
-  std::string NodeName(const std::string& base) {
-    std::string n = base;
-    for (int i = 1; node_names_.count(n); ++i) n = base + "_" + std::to_string(i);
-    node_names_.insert(n);
-    return n;
-  }
-
-  int NewValue(const std::string& base, DType dtype, const Value& like) {
-    Value v;
-    v.name = UniqueValueName(g_, base);
-    v.dtype = dtype;
-    v.rank_known = like.rank_known;
-    v.shape = like.shape;
-    v.dim_params = like.dim_params;
-    v.dirty = true;
-    return g_.AddValue(std::move(v));
-  }
+  int NewValue(const std::string& base, DType dtype, const Value& like) { return AddValueLike(g_, base, like, dtype); }
 
   void AddNode(const std::string& op_type, const std::string& name, std::vector<int> inputs, int output,
-               std::vector<std::pair<std::string, Attribute>> attrs = {}) {
-    Node n;
-    n.name = NodeName(name);
-    n.op_type = op_type;
-    n.opset_version = opset_;
-    n.inputs = std::move(inputs);
-    n.outputs = {output};
-    n.attributes = std::move(attrs);
-    n.dirty = true;
-    g_.AddNode(std::move(n));
-  }
-
-  static Attribute IntAttr(int64_t i) {
-    Attribute a;
-    a.kind = Attribute::Kind::kInt;
-    a.i = i;
-    return a;
+               AttrList attrs = {}) {
+    g_.AddNode(MakeNode(op_type, namer_.Take(name), std::move(inputs), {output}, std::move(attrs), opset_));
   }
 
   // Cast `in` to float32 (to16 = false) or back to `float_type` (to16 = true); returns the new value.
@@ -231,7 +197,7 @@ class QdqBuilder {
     int s_id = AddInitializer(g_, base + "_scale", std::move(scale));
     int z_id = AddInitializer(g_, base + "_zero_point", std::move(zp));
     int dq = NewValue(base + "_dequantized", DType::kFloat32, g_.value(w));
-    std::vector<std::pair<std::string, Attribute>> attrs;
+    AttrList attrs;
     if (axis >= 0) attrs.emplace_back("axis", IntAttr(axis));
     AddNode("DequantizeLinear", base + "_DequantizeLinear", {q_id, s_id, z_id}, dq, attrs);
     const DType wt = g_.value(w).dtype;
@@ -300,7 +266,7 @@ class QdqBuilder {
     int q_id = AddInitializer(g_, base + "_quantized", std::move(qb));
     int s_id = AddInitializer(g_, base + "_scale", std::move(scale));
     int dq = NewValue(base + "_dequantized", DType::kFloat32, g_.value(b));
-    std::vector<std::pair<std::string, Attribute>> attrs;
+    AttrList attrs;
     if (per_channel) attrs.emplace_back("axis", IntAttr(axis < 0 ? 0 : axis));
     AddNode("DequantizeLinear", base + "_DequantizeLinear", {q_id, s_id}, dq, attrs);
     const DType bt = g_.value(b).dtype;
@@ -372,7 +338,7 @@ class QdqBuilder {
   Graph& g_;
   QdqOptions opt_;
   int opset_;
-  std::unordered_set<std::string> node_names_;
+  NodeNamer namer_;
   std::map<std::string, int> act_cache_, w_cache_, b_cache_;
 };
 
@@ -388,5 +354,21 @@ Status InsertQDQ(Graph& graph, const QuantPlan& plan, const QdqOptions& options)
 }
 
 Status InsertQDQ(Graph& graph, const QuantPlan& plan) { return InsertQDQ(graph, plan, QdqOptions{}); }
+
+StatusOr<ExportedModel> ExportOnnxQdq(Graph& graph, const QuantPlan& plan, const ExportOptions& o) {
+  // Opset 13 at least, for per-channel DequantizeLinear; 21 for the int16
+  // QuantizeLinear/DequantizeLinear of 16-bit activations.
+  const int qdq_opset = o.activation_bits > 8 ? 21 : 13;
+  if (!plan.ops.empty() && DefaultOpset(graph) < qdq_opset) {
+    DOPT_RETURN_IF_ERROR(UpgradeOpset(graph, qdq_opset)
+                             .WithContext(o.model_path + ": upgrading to opset " + std::to_string(qdq_opset) + " for QDQ"));
+  }
+  DOPT_RETURN_IF_ERROR(InsertQDQ(graph, plan).WithContext(o.model_path));
+  ExportedModel out;
+  out.output_opset = DefaultOpset(graph);
+  out.format_note = "ONNX";
+  DOPT_ASSIGN_OR_RETURN(out.bytes, SerializeOnnxModel(graph));
+  return out;
+}
 
 }  // namespace dopt

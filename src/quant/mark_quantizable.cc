@@ -1,4 +1,4 @@
-#include "passes/mark_quantizable.h"
+#include "quant/mark_quantizable.h"
 
 #include <algorithm>
 #include <set>

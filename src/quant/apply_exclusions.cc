@@ -1,4 +1,4 @@
-#include "passes/apply_exclusions.h"
+#include "quant/apply_exclusions.h"
 
 #include <set>
 #include <unordered_map>

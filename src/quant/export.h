@@ -1,7 +1,7 @@
-// Writers of the quantized model, one per source format: the model goes out in the format it
-// came in (ONNX -> QDQ ONNX, TensorFlow .pb -> .pb with fake quantisation, PyTorch .py/.pth ->
-// TorchScript .pt). Each exporter turns the float graph (after the quantizer's passes) and the
-// QuantPlan into the bytes of the output file; the quantizer writes them atomically.
+// What a writer of a quantized model is given and returns. Each frontend's writer (ONNX QDQ,
+// TensorFlow GraphDef, TorchScript) turns the float graph (after the quantizer's passes) and the
+// QuantPlan into the bytes of the output file; the pipeline writes them atomically. No format
+// is known here: the table of writers is src/pipeline/exporters.cc.
 #pragma once
 
 #include <string>
@@ -26,11 +26,5 @@ struct ExportedModel {
 };
 
 using ExportFn = StatusOr<ExportedModel> (*)(Graph& graph, const QuantPlan& plan, const ExportOptions& options);
-
-// The exporter for graph.info.format, or an Unimplemented error naming the format.
-StatusOr<ExportFn> FindExporter(const std::string& format);
-
-// The ONNX exporter (QDQ at opset 13, or 21 for 16-bit activations).
-StatusOr<ExportedModel> ExportOnnxQdq(Graph& graph, const QuantPlan& plan, const ExportOptions& options);
 
 }  // namespace dopt

@@ -8,6 +8,7 @@
 
 #include "dopt/status.h"
 #include "ir/graph.h"
+#include "quant/export.h"
 #include "quant/quant_plan.h"
 
 namespace dopt {
@@ -21,5 +22,9 @@ struct QdqOptions {
 
 Status InsertQDQ(Graph& graph, const QuantPlan& plan);
 Status InsertQDQ(Graph& graph, const QuantPlan& plan, const QdqOptions& options);
+
+// The ONNX writer of a quantized model: QDQ at opset 13 (upgrading older models), or 21 for
+// 16-bit activations, serialized as an ONNX ModelProto.
+StatusOr<ExportedModel> ExportOnnxQdq(Graph& graph, const QuantPlan& plan, const ExportOptions& options);
 
 }  // namespace dopt

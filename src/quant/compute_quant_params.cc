@@ -1,4 +1,4 @@
-#include "passes/compute_quant_params.h"
+#include "quant/compute_quant_params.h"
 
 #include <unordered_map>
 

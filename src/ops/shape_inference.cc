@@ -1,4 +1,4 @@
-#include "ir/shape_inference.h"
+#include "ops/shape_inference.h"
 
 #include "ops/op.h"
 
@@ -105,8 +105,9 @@ Status InferShapes(Graph& graph, const ShapeInferenceOptions& options) {
 }
 
 Status PrepareGraph(Graph& graph) {
-  DOPT_RETURN_IF_ERROR(graph.ResolveOps());
+  DOPT_RETURN_IF_ERROR(ResolveOps(graph));
   DOPT_RETURN_IF_ERROR(graph.TopoSort());
+  DOPT_RETURN_IF_ERROR(VerifyOps(graph));
   DOPT_RETURN_IF_ERROR(graph.Verify());
   return InferShapes(graph);
 }

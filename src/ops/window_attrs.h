@@ -10,7 +10,6 @@
 #include "ir/graph.h"
 
 namespace dopt {
-namespace kernels {
 
 struct WindowAttrs {
   int nspatial = 0;
@@ -42,5 +41,4 @@ struct PoolPlan {
 };
 StatusOr<PoolPlan> PlanPool(const Node& node, const Shape& x);
 
-}  // namespace kernels
 }  // namespace dopt

@@ -1,9 +1,8 @@
-#include "kernels/spatial.h"
+#include "ops/window_attrs.h"
 
 #include <algorithm>
 
 namespace dopt {
-namespace kernels {
 
 StatusOr<WindowAttrs> ParseWindowAttrs(const Node& node, int nspatial, const std::vector<int64_t>& kernel,
                                        bool allow_ceil) {
@@ -97,5 +96,4 @@ StatusOr<PoolPlan> PlanPool(const Node& node, const Shape& x) {
   return p;
 }
 
-}  // namespace kernels
 }  // namespace dopt

@@ -1,4 +1,4 @@
-#include "quant/quantizer.h"
+#include "pipeline/quantizer.h"
 
 #include <sys/stat.h>
 
@@ -13,13 +13,14 @@
 #include "data/calib_config.h"
 #include "data/calibration_stream.h"
 #include "frontends/load_model.h"
-#include "passes/apply_exclusions.h"
-#include "passes/compute_quant_params.h"
+#include "ir/graph_edit.h"
+#include "quant/apply_exclusions.h"
+#include "quant/compute_quant_params.h"
 #include "passes/cut_graph.h"
-#include "passes/mark_quantizable.h"
+#include "quant/mark_quantizable.h"
 #include "quant/compress_conf.h"
 #include "quant/prepare.h"
-#include "quant/exporters.h"
+#include "pipeline/exporters.h"
 #include "quant/quant_selection.h"
 
 namespace dopt {
@@ -76,12 +77,6 @@ Status CheckFlags(const QuantizeOptions& o) {
     return InvalidArgument("--output and --compress_conf name the same file " + o.output);
   }
   return Status::Ok();
-}
-
-int DefaultOpset(const Graph& g) {
-  for (const auto& [domain, version] : g.info.opsets)
-    if (domain.empty() || domain == "ai.onnx") return (int)version;
-  return 0;
 }
 
 }  // namespace
