@@ -131,8 +131,8 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
     DOPT_RETURN_IF_ERROR(PrepareForQuantization(graph, &sum.passes).WithContext(o.model));
     PassManager pm;
     pm.Add(std::make_unique<MarkQuantizablePass>(&sel));
-    pm.Add(std::make_unique<ApplyExclusionsPass>(req.exclude_ops, &sel));
     DOPT_RETURN_IF_ERROR(pm.Run(graph, &sum.passes).WithContext(o.model));
+    ApplyExclusions(graph, req.exclude_ops, &sel);
   }
 
   // Calibration: observe the activation input of every op still selected.
@@ -172,9 +172,7 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
     qo.weight_bits = cfg.weight_bits;
     qo.per_channel = cfg.per_channel;
     qo.symmetric_activations = cfg.symmetric_activations;
-    PassManager pm;
-    pm.Add(std::make_unique<ComputeQuantParamsPass>(&sel, &ranges, qo, &plan));
-    DOPT_RETURN_IF_ERROR(pm.Run(graph, &sum.passes).WithContext(o.model));
+    DOPT_RETURN_IF_ERROR(ComputeQuantParams(graph, sel, ranges, qo, &plan).WithContext(o.model));
   }
 
   // Outputs: the model in its own format and the compress_conf, both serialized before

@@ -5,13 +5,13 @@
 
 namespace dopt {
 
-StatusOr<int> ApplyExclusionsPass::Run(Graph& g) {
-  if (names_.empty()) return 0;
-  std::set<std::string> names(names_.begin(), names_.end());
+void ApplyExclusions(const Graph& g, const std::vector<std::string>& names_list, QuantSelection* sel) {
+  if (names_list.empty()) return;
+  std::set<std::string> names(names_list.begin(), names_list.end());
   std::unordered_map<std::string, const Node*> by_name;
   for (const Node& n : g.nodes) by_name.emplace(n.name, &n);
   std::vector<QuantCandidate> kept;
-  for (const QuantCandidate& c : sel_->ops) {
+  for (const QuantCandidate& c : sel->ops) {
     std::string reason;
     if (names.count(c.node)) {
       reason = "exclude_op in the config (node name)";
@@ -26,11 +26,10 @@ StatusOr<int> ApplyExclusionsPass::Run(Graph& g) {
     if (reason.empty()) {
       kept.push_back(c);
     } else {
-      sel_->excluded.push_back({c.node, c.op_type, reason});
+      sel->excluded.push_back({c.node, c.op_type, reason});
     }
   }
-  sel_->ops = std::move(kept);
-  return 0;  // the graph itself is unchanged
+  sel->ops = std::move(kept);
 }
 
 }  // namespace dopt

@@ -8,21 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "passes/pass.h"
+#include "ir/graph.h"
 #include "quant/quant_selection.h"
 
 namespace dopt {
 
-class ApplyExclusionsPass : public Pass {
- public:
-  ApplyExclusionsPass(std::vector<std::string> names, QuantSelection* selection)
-      : names_(std::move(names)), sel_(selection) {}
-  const char* name() const override { return "apply_exclusions"; }
-  StatusOr<int> Run(Graph& graph) override;
-
- private:
-  std::vector<std::string> names_;
-  QuantSelection* sel_;
-};
+// An analysis, not a graph pass: reads `graph`, edits only `selection`.
+void ApplyExclusions(const Graph& graph, const std::vector<std::string>& names, QuantSelection* selection);
 
 }  // namespace dopt

@@ -6,29 +6,30 @@
 
 namespace dopt {
 
-StatusOr<int> ComputeQuantParamsPass::Run(Graph& g) {
+Status ComputeQuantParams(const Graph& g, const QuantSelection& selection, const std::map<std::string, FloatRange>& ranges,
+                          const QuantParamOptions& opt, QuantPlan* plan) {
   std::unordered_map<std::string, int> by_name;
   for (int i = 0; i < (int)g.nodes.size(); ++i) by_name.emplace(g.nodes[i].name, i);
-  plan_->excluded = sel_->excluded;
-  plan_->ops.clear();
-  const bool symmetric = opt_.symmetric_activations || opt_.activation_bits > 8;
-  for (const QuantCandidate& c : sel_->ops) {
+  plan->excluded = selection.excluded;
+  plan->ops.clear();
+  const bool symmetric = opt.symmetric_activations || opt.activation_bits > 8;
+  for (const QuantCandidate& c : selection.ops) {
     auto it = by_name.find(c.node);
     if (it == by_name.end()) return Internal("quantized op '" + c.node + "' is no longer in the graph");
     const Node& n = g.nodes[it->second];
     const Value& act = g.value(n.inputs[c.activation_input]);
     const Value& w = g.value(n.inputs[c.weight_input]);
-    auto r = ranges_->find(act.name);
-    if (r == ranges_->end()) {
-      plan_->excluded.push_back({c.node, c.op_type, "activation '" + act.name + "' was not observed during calibration"});
+    auto r = ranges.find(act.name);
+    if (r == ranges.end()) {
+      plan->excluded.push_back({c.node, c.op_type, "activation '" + act.name + "' was not observed during calibration"});
       continue;
     }
     QuantizedOp op;
     op.node = c.node;
     op.op_type = c.op_type;
     op.weight_input_index = c.weight_input;
-    op.input = ActivationQuant(act.name, r->second, opt_.activation_bits, symmetric);
-    auto wq = WeightQuant(w.name, *w.initializer, c.weight_axis, opt_.per_channel, opt_.weight_bits);
+    op.input = ActivationQuant(act.name, r->second, opt.activation_bits, symmetric);
+    auto wq = WeightQuant(w.name, *w.initializer, c.weight_axis, opt.per_channel, opt.weight_bits);
     if (!wq.ok()) return wq.status().WithContext(n.Describe());
     op.weight = std::move(*wq);
     if (c.bias_input >= 0) {
@@ -38,9 +39,9 @@ StatusOr<int> ComputeQuantParamsPass::Run(Graph& g) {
       op.has_bias = true;
       op.bias = std::move(*bq);
     }
-    plan_->ops.push_back(std::move(op));
+    plan->ops.push_back(std::move(op));
   }
-  return 0;
+  return Status::Ok();
 }
 
 }  // namespace dopt

@@ -9,7 +9,8 @@
 #include <string>
 
 #include "calib/range_methods.h"
-#include "passes/pass.h"
+#include "dopt/status.h"
+#include "ir/graph.h"
 #include "quant/quant_plan.h"
 #include "quant/quant_selection.h"
 
@@ -22,20 +23,10 @@ struct QuantParamOptions {
   bool symmetric_activations = false;
 };
 
-class ComputeQuantParamsPass : public Pass {
- public:
-  // `ranges`: calibrated range per activation tensor name.
-  ComputeQuantParamsPass(const QuantSelection* selection, const std::map<std::string, FloatRange>* ranges,
-                         QuantParamOptions options, QuantPlan* plan)
-      : sel_(selection), ranges_(ranges), opt_(options), plan_(plan) {}
-  const char* name() const override { return "compute_quant_params"; }
-  StatusOr<int> Run(Graph& graph) override;
-
- private:
-  const QuantSelection* sel_;
-  const std::map<std::string, FloatRange>* ranges_;
-  QuantParamOptions opt_;
-  QuantPlan* plan_;
-};
+// An analysis, not a graph pass: reads `graph`, `selection` and the calibrated range of each
+// activation tensor (`ranges`, by tensor name) and fills `plan`'s ops and excluded ops.
+Status ComputeQuantParams(const Graph& graph, const QuantSelection& selection,
+                          const std::map<std::string, FloatRange>& ranges, const QuantParamOptions& options,
+                          QuantPlan* plan);
 
 }  // namespace dopt

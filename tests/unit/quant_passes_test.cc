@@ -152,8 +152,8 @@ TEST(QuantPasses, ExclusionsByNodeNameAndByWeightName) {
   QuantSelection sel;
   PassManager pm;
   pm.Add(std::make_unique<MarkQuantizablePass>(&sel));
-  pm.Add(std::make_unique<ApplyExclusionsPass>(std::vector<std::string>{"conv", "mm.B", "relu"}, &sel));
   ASSERT_TRUE(pm.Run(g).ok());
+  ApplyExclusions(g, {"conv", "mm.B", "relu"}, &sel);
   ASSERT_EQ(sel.ops.size(), 1u);
   EXPECT_EQ(sel.ops[0].node, "fc");
   std::map<std::string, std::string> why;
@@ -171,8 +171,7 @@ TEST(QuantPasses, ComputeParamsFromRanges) {
   ASSERT_TRUE(mark.Run(g).ok());
   std::map<std::string, FloatRange> ranges = {{"x", {-1.f, 3.f}}, {"f", {0.f, 6.f}}};  // "g" never observed
   QuantPlan plan;
-  ComputeQuantParamsPass pass(&sel, &ranges, QuantParamOptions{}, &plan);
-  ASSERT_TRUE(pass.Run(g).ok());
+  ASSERT_TRUE(ComputeQuantParams(g, sel, ranges, QuantParamOptions{}, &plan).ok());
   ASSERT_EQ(plan.ops.size(), 2u);
   const QuantizedOp& conv = plan.ops[0];
   EXPECT_EQ(conv.node, "conv");
@@ -202,8 +201,7 @@ TEST(QuantPasses, ComputeParamsFromRanges) {
   o.per_channel = false;
   o.activation_bits = 16;
   QuantPlan p16;
-  ComputeQuantParamsPass pass16(&sel, &ranges, o, &p16);
-  ASSERT_TRUE(pass16.Run(g).ok());
+  ASSERT_TRUE(ComputeQuantParams(g, sel, ranges, o, &p16).ok());
   EXPECT_EQ(p16.ops[0].weight.scales.size(), 1u);
   EXPECT_EQ(p16.ops[0].weight.axis, -1);
   EXPECT_EQ(p16.ops[0].input.bits, 16);
