@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Entry script at the original tool's path for PyTorch models (--framework 5, --model m.py --weight m.pth). dopt has no PyTorch frontend yet:
-dopt stops with a one-line 'not supported yet' error (exit code 2) until it does.
+"""Entry script at the original tool's path for PyTorch models (--framework 5, --model m.py --weight m.pth).
+dopt loads the module through its PyTorch helper (torch 2.13, CPU) and writes the quantized model
+as a TorchScript .pt with fake quantisation at the quantized Conv/Linear layers, plus the
+compress_conf.
 
 All flags go to `dopt` unchanged (see tools_dopt/dopt_entry.py and `dopt --help`).
 """

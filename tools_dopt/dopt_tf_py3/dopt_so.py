@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Entry script at the original tool's path for TensorFlow frozen graphs (--framework 3, --model m.pb). dopt has no TensorFlow frontend yet:
-dopt stops with a one-line 'not supported yet' error (exit code 2) until it does.
+"""Entry script at the original tool's path for TensorFlow frozen graphs (--framework 3, --model m.pb).
+dopt reads the GraphDef natively (no TensorFlow needed) and writes the quantized model back as a
+.pb with fake quantisation, plus the compress_conf.
 
 All flags go to `dopt` unchanged (see tools_dopt/dopt_entry.py and `dopt --help`).
 """
