@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "ir/graph_edit.h"
 #include "ops/shape_inference.h"
 #include "ops/op.h"
 
@@ -82,14 +83,7 @@ std::vector<int> TfBuilder::AddNode(const std::string& name, const std::string& 
 int TfBuilder::Const(const std::string& name, Tensor t) {
   int id = g_->FindValue(name);
   if (id >= 0 && g_->value(id).initializer) return id;
-  Value v;
-  v.name = name;
-  for (int i = 1; g_->FindValue(v.name) >= 0; ++i) v.name = name + "_" + std::to_string(i);
-  v.dtype = t.dtype();
-  v.rank_known = true;
-  v.shape = t.shape();
-  v.initializer = std::move(t);
-  return g_->AddValue(std::move(v));
+  return AddInitializer(*g_, name, std::move(t));
 }
 
 Status TfBuilder::InferNew() {
