@@ -8,6 +8,7 @@
 #include <random>
 
 #include "executor/executor.h"
+#include "ir/graph_edit.h"
 #include "ops/shape_inference.h"
 #include "kernels/convert.h"
 
@@ -22,19 +23,6 @@ Tensor Rand(const Shape& s, uint32_t seed) {
   return t;
 }
 
-Attribute Ints(std::vector<int64_t> v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-Attribute Flt(float f) {
-  Attribute a;
-  a.kind = Attribute::Kind::kFloat;
-  a.f = f;
-  return a;
-}
-
 struct Builder {
   Graph g;
   int Act(const std::string& name, Shape s) {
@@ -45,30 +33,10 @@ struct Builder {
     v.shape = std::move(s);
     return g.AddValue(std::move(v));
   }
-  int Const(const std::string& name, Tensor t) {
-    Value v;
-    v.name = name;
-    v.dtype = DType::kFloat32;
-    v.rank_known = true;
-    v.shape = t.shape();
-    v.initializer = std::move(t);
-    return g.AddValue(std::move(v));
-  }
-  int Unknown(const std::string& name) {
-    Value v;
-    v.name = name;
-    return g.AddValue(std::move(v));
-  }
-  void Node(const std::string& type, std::vector<int> ins, std::vector<int> outs,
-            std::vector<std::pair<std::string, Attribute>> attrs = {}) {
-    dopt::Node n;
-    n.name = type + std::to_string(g.nodes.size());
-    n.op_type = type;
-    n.opset_version = 13;
-    n.inputs = std::move(ins);
-    n.outputs = std::move(outs);
-    n.attributes = std::move(attrs);
-    g.AddNode(std::move(n));
+  int Const(const std::string& name, Tensor t) { return AddInitializer(g, name, std::move(t)); }
+  int Unknown(const std::string& name) { return AddIntermediate(g, name); }
+  void Node(const std::string& type, std::vector<int> ins, std::vector<int> outs, AttrList attrs = {}) {
+    g.AddNode(MakeNode(type, type + std::to_string(g.nodes.size()), std::move(ins), std::move(outs), std::move(attrs), 13));
   }
 };
 
@@ -80,7 +48,7 @@ Graph MakeGraph() {
   b.g.inputs = {x};
   int c1 = b.Unknown("c1"), n1 = b.Unknown("n1"), r1 = b.Unknown("r1");
   b.Node("Conv", {x, b.Const("w1", Rand({16, 8, 3, 3}, 1)), b.Const("b1", Rand({16}, 2))}, {c1},
-         {{"pads", Ints({1, 1, 1, 1})}});
+         {{"pads", IntsAttr({1, 1, 1, 1})}});
   Tensor var = Rand({16}, 6);
   for (int64_t i = 0; i < 16; ++i) var.data<float>()[i] = std::fabs(var.data<float>()[i]) + 0.1f;
   b.Node("BatchNormalization",
@@ -92,13 +60,8 @@ Graph MakeGraph() {
   b.Node("Clip", {c2, b.Const("lo", Tensor::Scalar(0.f)), b.Const("hi", Tensor::Scalar(0.5f))}, {r2});
   int c3 = b.Unknown("c3"), out1 = b.Unknown("out1");
   b.Node("Conv", {r2, b.Const("w3", Rand({96, 24, 3, 3}, 8)), b.Const("b3", Rand({96}, 9))}, {c3},
-         {{"pads", Ints({1, 1, 1, 1})}, {"group", Ints({})}});
-  b.g.nodes.back().attributes.pop_back();
-  Attribute grp;
-  grp.kind = Attribute::Kind::kInt;
-  grp.i = 4;
-  b.g.nodes.back().attributes.push_back({"group", grp});
-  b.Node("LeakyRelu", {c3}, {out1}, {{"alpha", Flt(0.2f)}});
+         {{"pads", IntsAttr({1, 1, 1, 1})}, {"group", IntAttr(4)}});
+  b.Node("LeakyRelu", {c3}, {out1}, {{"alpha", FloatAttr(0.2f)}});
   int out2 = b.Unknown("out2"), out3 = b.Unknown("out3");
   b.Node("Conv", {r1, b.Const("w4", Rand({8, 16, 1, 1}, 10))}, {out2});
   b.Node("Relu", {out2}, {out3});
