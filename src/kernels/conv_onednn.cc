@@ -238,6 +238,7 @@ std::shared_ptr<Entry> Build(const ConvGeom& g, const float* w, const Activation
       e->in_chunks.push_back(std::move(ch));
     }
   }
+  if (e->pds.empty()) return e;
   const auto& pd0 = e->pds.front();
   e->info = std::string(pd0.impl_info_str()) + " src " + LayoutName(pd0.src_desc()) + " dst " +
             LayoutName(pd0.dst_desc()) + ", " + std::to_string(e->blocks.size()) + " block" +
@@ -250,6 +251,7 @@ bool Handled(const ConvGeom& g) {
   if (!Enabled() || ReferenceKernelsForced()) return false;
   // 2-D only, not pointwise (1x1 stride 1 stays on OpenBLAS: no gain there), dense or depthwise.
   if (g.in[0] != 1 || g.out[0] != 1 || g.k[0] != 1) return false;
+  if (g.C <= 0 || g.M <= 0 || g.G <= 0 || g.in[1] <= 0 || g.in[2] <= 0 || g.out[1] <= 0 || g.out[2] <= 0) return false;
   if (g.k[1] == 1 && g.k[2] == 1 && g.s[1] == 1 && g.s[2] == 1) return false;
   const bool depthwise = g.G > 1 && g.G == g.C && g.G == g.M;
   return g.G == 1 || depthwise;
