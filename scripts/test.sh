@@ -3,7 +3,10 @@
 #   bash scripts/test.sh
 # Installs the dependencies, configures and builds with CMake (build/, Ninja, Release), runs
 # the C++ tests with ctest, then the end-to-end tests (pytest tests/e2e) against build/dopt, then
-# the sanitizer builds and fuzz targets (scripts/sanitize.sh; DOPT_SKIP_SANITIZE=1 skips them).
+# the C++ tests and the e2e files that check forward outputs numerically once more with
+# DOPT_REFERENCE_KERNELS=1 (reference kernels instead of oneDNN / OpenBLAS: an optimised kernel
+# can then never hide a bug in the reference, or the other way round), then the sanitizer
+# builds and fuzz targets (scripts/sanitize.sh; DOPT_SKIP_SANITIZE=1 skips them).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -33,6 +36,16 @@ if ((rc == 5)); then
 elif ((rc != 0)); then
   status=1
 fi
+
+# The same checks with the reference kernels forced (src/common/kernel_options.h): the whole
+# C++ suite, and the e2e files that compare forward outputs with ONNX Runtime / TensorFlow or
+# across thread counts (about 3 minutes on 2 cores; the PyTorch files are left out for time).
+echo "== reference kernels (DOPT_REFERENCE_KERNELS=1): ctest + numeric e2e ==" >&2
+(cd build && DOPT_REFERENCE_KERNELS=1 ctest --output-on-failure --timeout 900 -j "$JOBS") || status=1
+REFERENCE_E2E=(test_vs_onnxruntime.py test_onnx_versions.py test_qdq_export.py test_qdq_quantize.py
+               test_quantize_cli.py test_quantize_int16.py test_run_cut.py test_resize_opset10.py
+               test_determinism.py test_tf_frontend.py)
+DOPT_REFERENCE_KERNELS=1 "$PYTHON" -m pytest "${REFERENCE_E2E[@]/#/tests/e2e/}" -p no:cacheprovider -ra || status=1
 
 # ASan+UBSan (whole C++ suite + 60 s per fuzz target) and TSan (threaded tests) builds.
 if [[ ${DOPT_SKIP_SANITIZE:-0} != 1 ]]; then

@@ -3,13 +3,16 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <vector>
 
+#include "common/kernel_options.h"
 #include "dnnl.hpp"
 
 namespace dopt {
@@ -31,32 +34,78 @@ dnnl::engine& Engine() {
   return eng;
 }
 
+std::atomic<int> g_layout{(int)OneDnnLayout::kPreferred};  // SetConvOneDnnLayoutForTesting
+
+Tag TagOf(OneDnnLayout l) {
+  switch (l) {
+    case OneDnnLayout::kNchw: return Tag::nchw;
+    case OneDnnLayout::kNhwc: return Tag::nhwc;
+    case OneDnnLayout::kNChw8c: return Tag::nChw8c;
+    case OneDnnLayout::kNChw16c: return Tag::nChw16c;
+    case OneDnnLayout::kPreferred: break;
+  }
+  return Tag::any;
+}
+
+// The name of a 4-D desc's layout among the common ones, for DescribeConvOneDnn.
+std::string LayoutName(const memory::desc& d) {
+  const memory::dims dims = d.dims();
+  const std::pair<Tag, const char*> known[] = {{Tag::nchw, "nchw"},     {Tag::nhwc, "nhwc"},
+                                               {Tag::nChw4c, "nChw4c"}, {Tag::nChw8c, "nChw8c"},
+                                               {Tag::nChw16c, "nChw16c"}};
+  for (const auto& k : known)
+    if (d == memory::desc(dims, kF32, k.first)) return k.second;
+  return "other";
+}
+
+// The channel (dim 1) block size of a desc: 16 for nChw16c, 1 for plain layouts.
+int64_t ChannelBlock(const memory::desc& d) {
+  if (d.data.format_kind != dnnl_blocked) return 1;
+  const auto& b = d.data.format_desc.blocking;
+  int64_t blk = 1;
+  for (int i = 0; i < b.inner_nblks; ++i)
+    if (b.inner_idxs[i] == 1) blk *= b.inner_blks[i];
+  return blk;
+}
+
+int64_t RoundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
 // One output-channel block: a primitive (shared by blocks of the same size) and its weights.
 struct Block {
   int64_t m0 = 0, mb = 0;  // output channels [m0, m0 + mb)
-  int prim = 0;            // index into Entry::prims (and Entry::out_reorders)
+  int prim = 0;            // index into Entry::prims (and the per-primitive vectors)
   memory wei;
 };
 
-// Input channels [c0, c0 + cc) of the NCHW -> nChw8c source reorder.
+// Rows [h0, h0 + hh) of the dense source reorder (NCHW -> the primitives' source layout).
 struct InChunk {
-  int64_t c0 = 0, cc = 0;
-  int re = 0;  // index into Entry::in_reorders
+  memory::desc from, to;  // sub-memory descs of the whole image (their offsets are inside)
+  dnnl::reorder re;
 };
 
 struct Entry {
   bool supported = false;
   std::vector<float> wcopy;  // the weights this entry was built from
   bool depthwise = false;
-  bool src_blocked = false;  // src in nChw8c (else NCHW, e.g. the 3-channel first layer)
-  std::vector<dnnl::convolution_forward> prims;
-  std::vector<dnnl::convolution_forward::primitive_desc> pds;
-  std::vector<Block> blocks;
-  std::vector<dnnl::reorder> out_reorders;  // per prim: its nChw8c dst -> NCHW slice of y
-  std::vector<memory::desc> out_descs;      // their destination descs
+  std::string info;  // for DescribeConvOneDnn
+  // Dense: the source desc shared by every block ({1, C, H, W}); reordered into when not plain
+  // NCHW (src_reorder), in row chunks.
+  memory::desc src_desc;
+  bool src_reorder = false;
   std::vector<InChunk> in_chunks;
-  std::vector<dnnl::reorder> in_reorders;
-  std::vector<memory::desc> in_src_descs, in_dst_descs;
+  // Per primitive (one per distinct block size).
+  std::vector<dnnl::convolution_forward::primitive_desc> pds;
+  std::vector<dnnl::convolution_forward> prims;
+  // Depthwise: NCHW channel slice -> the primitive's source (none when that is plain NCHW).
+  std::vector<bool> dw_in_reorder;
+  std::vector<memory::desc> dw_in_descs;
+  std::vector<dnnl::reorder> dw_in_reorders;
+  // The primitive's destination -> its channels of the NCHW output (none when the destination
+  // is plain NCHW: the primitive then writes there directly).
+  std::vector<bool> out_reorder;
+  std::vector<memory::desc> out_descs;
+  std::vector<dnnl::reorder> out_reorders;
+  std::vector<Block> blocks;
   std::vector<float> zero_bias;
 };
 
@@ -74,19 +123,12 @@ bool Enabled() {
   return on;
 }
 
-int64_t Round8(int64_t v) { return (v + 7) / 8 * 8; }
-
-std::shared_ptr<Entry> Build(const ConvGeom& g, const float* w, const Activation& act) {
+std::shared_ptr<Entry> Build(const ConvGeom& g, const float* w, const Activation& act, OneDnnLayout layout) {
   auto e = std::make_shared<Entry>();
   const int64_t Cg = g.C / g.G, ks = g.KSize();
   e->wcopy.assign(w, w + g.M * Cg * ks);
   e->depthwise = g.G > 1;
-  const int64_t OH = g.out[1], OW = g.out[2];
-  // Blocks of output channels: about 4 per conv (multiples of 8), fixed by the shape.
-  // Dense: 2 blocks (each block re-reads the whole input, so more blocks cost input reuse);
-  // depthwise: 4 (its blocks share nothing).
-  const int64_t nblk = e->depthwise ? 4 : 2;
-  const int64_t ob = std::max<int64_t>(8, Round8((g.M + nblk - 1) / nblk));
+  const int64_t H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2];
   e->zero_bias.assign((size_t)g.M, 0.f);
 
   dnnl::primitive_attr attr;
@@ -107,6 +149,34 @@ std::shared_ptr<Entry> Build(const ConvGeom& g, const float* w, const Activation
     if (pr[i] <= -g.s[1 + i]) return e;
     pr[i] = std::max<memory::dim>(0, pr[i]);
   }
+  const Tag forced = TagOf(layout);
+  // A primitive for `mb` output channels (depthwise: also mb input channels); `src` fixes its
+  // source desc, else the layout is oneDNN's choice (or the forced one).
+  auto make_pd = [&](int64_t mb, const memory::desc* src) {
+    const int64_t cin = e->depthwise ? mb : g.C;
+    memory::dims src_d = {1, cin, H, W}, dst_d = {1, mb, OH, OW}, bia_d = {mb};
+    memory::dims wei_d = e->depthwise ? memory::dims{mb, 1, 1, g.k[1], g.k[2]} : memory::dims{mb, g.C, g.k[1], g.k[2]};
+    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                      src ? *src : memory::desc(src_d, kF32, forced), {wei_d, kF32, Tag::any},
+                                      {bia_d, kF32, Tag::x}, {dst_d, kF32, forced}, st, dl, pl, pr);
+    return dnnl::convolution_forward::primitive_desc(d, attr, Engine());
+  };
+
+  // The whole convolution first, to learn the layouts oneDNN prefers on this CPU.
+  const auto probe = make_pd(g.M, nullptr);
+  // Blocks of output channels: about 2 per dense conv (each block re-reads the whole input, so
+  // more blocks cost input reuse), 4 per depthwise one (its blocks share nothing). Their size
+  // is a multiple of the channel block of the preferred layouts (16 for plain ones), so only the
+  // last block of an odd channel count is padded; it depends on the shape and the CPU, never on
+  // the thread count.
+  int64_t unit = std::lcm(ChannelBlock(probe.src_desc()), ChannelBlock(probe.dst_desc()));
+  unit = std::max<int64_t>(8, unit == 1 ? 16 : unit);
+  const int64_t nblk = e->depthwise ? 4 : 2;
+  const int64_t ob = std::max<int64_t>(unit, RoundUp((g.M + nblk - 1) / nblk, unit));
+  if (!e->depthwise) {
+    e->src_desc = probe.src_desc();
+    e->src_reorder = !(e->src_desc == memory::desc({1, g.C, H, W}, kF32, Tag::nchw));
+  }
 
   std::map<int64_t, int> prim_of_size;
   for (int64_t m0 = 0; m0 < g.M; m0 += ob) {
@@ -115,32 +185,34 @@ std::shared_ptr<Entry> Build(const ConvGeom& g, const float* w, const Activation
     b.mb = std::min(ob, g.M - m0);
     auto it = prim_of_size.find(b.mb);
     if (it == prim_of_size.end()) {
-      const int64_t cin = e->depthwise ? b.mb : g.C;
-      memory::dims src_d = {1, cin, g.in[1], g.in[2]}, dst_d = {1, b.mb, OH, OW}, bia_d = {b.mb};
-      memory::dims wei_d = e->depthwise ? memory::dims{b.mb, 1, 1, g.k[1], g.k[2]}
-                                        : memory::dims{b.mb, g.C, g.k[1], g.k[2]};
-      dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                        {src_d, kF32, Tag::any}, {wei_d, kF32, Tag::any}, {bia_d, kF32, Tag::x},
-                                        {dst_d, kF32, Tag::any}, st, dl, pl, pr);
-      dnnl::convolution_forward::primitive_desc pd(d, attr, Engine());
-      // Only the layouts our reorders handle: src nChw8c (or plain NCHW), dst nChw8c.
-      const bool src_blk = pd.src_desc() == memory::desc(src_d, kF32, Tag::nChw8c);
-      const bool src_plain = pd.src_desc() == memory::desc(src_d, kF32, Tag::nchw);
-      if (pd.dst_desc() != memory::desc(dst_d, kF32, Tag::nChw8c) || !(src_blk || src_plain)) return e;
-      if (e->pds.empty()) e->src_blocked = src_blk;
-      else if (e->src_blocked != src_blk) return e;
-      if (src_blk && g.C % 8 != 0) return e;
+      // Dense blocks all read the one reordered source, so its layout is fixed for all.
+      auto pd = make_pd(b.mb, e->depthwise ? nullptr : &e->src_desc);
+      const memory::dims dst_d = {1, b.mb, OH, OW};
       prim_of_size[b.mb] = (int)e->pds.size();
-      e->pds.push_back(pd);
-      e->prims.emplace_back(pd);
-      // dst block -> channels [m0, m0 + mb) of the NCHW output (strided plain layout).
-      memory::desc ydesc(dst_d, kF32, memory::dims{g.M * OH * OW, OH * OW, OW, 1});
-      e->out_reorders.emplace_back(dnnl::reorder::primitive_desc(Engine(), pd.dst_desc(), Engine(), ydesc));
+      if (e->depthwise) {
+        // Input channels [m0, m0 + mb) are contiguous planes of the NCHW input.
+        const memory::desc plain({1, b.mb, H, W}, kF32, Tag::nchw);
+        const bool re = !(pd.src_desc() == plain);
+        e->dw_in_reorder.push_back(re);
+        e->dw_in_descs.push_back(plain);
+        e->dw_in_reorders.push_back(re ? dnnl::reorder(dnnl::reorder::primitive_desc(Engine(), plain, Engine(),
+                                                                                     pd.src_desc()))
+                                       : dnnl::reorder());
+      }
+      // Destination -> channels [m0, m0 + mb) of the NCHW output (strided plain layout).
+      const memory::desc ydesc(dst_d, kF32, memory::dims{g.M * OH * OW, OH * OW, OW, 1});
+      const bool out_re = !(pd.dst_desc() == memory::desc(dst_d, kF32, Tag::nchw));
+      e->out_reorder.push_back(out_re);
       e->out_descs.push_back(ydesc);
+      e->out_reorders.push_back(
+          out_re ? dnnl::reorder(dnnl::reorder::primitive_desc(Engine(), pd.dst_desc(), Engine(), ydesc))
+                 : dnnl::reorder());
+      e->prims.emplace_back(pd);
+      e->pds.push_back(pd);
       it = prim_of_size.find(b.mb);
     }
     b.prim = it->second;
-    const auto& pd = e->pds[b.prim];
+    const auto& pd = e->pds[(size_t)b.prim];
     memory::dims wei_d = e->depthwise ? memory::dims{b.mb, 1, 1, g.k[1], g.k[2]}
                                       : memory::dims{b.mb, g.C, g.k[1], g.k[2]};
     memory usr({wei_d, kF32, e->depthwise ? Tag::goihw : Tag::oihw}, Engine(),
@@ -151,41 +223,48 @@ std::shared_ptr<Entry> Build(const ConvGeom& g, const float* w, const Activation
     s.wait();
     e->blocks.push_back(std::move(b));
   }
-  if (e->src_blocked) {
-    // Source reorder in about 4 channel chunks (multiples of 8; a reorder is exact, so the
-    // split does not affect results).
-    const int64_t cc = Round8((g.C + 3) / 4);
-    std::map<int64_t, int> re_of_size;
-    for (int64_t c0 = 0; c0 < g.C; c0 += cc) {
+  if (e->src_reorder) {
+    // Source reorder in up to 4 row chunks (sub-memories of the whole image in both layouts, so
+    // any layout that does not block H works; a reorder is exact and zero-fills channel padding,
+    // so the split does not affect results).
+    const memory::desc plain({1, g.C, H, W}, kF32, Tag::nchw);
+    const int64_t hc = (H + 3) / 4;
+    for (int64_t h0 = 0; h0 < H; h0 += hc) {
+      const memory::dims sub = {1, g.C, std::min(hc, H - h0), W}, off = {0, 0, h0, 0};
       InChunk ch;
-      ch.c0 = c0;
-      ch.cc = std::min(cc, g.C - c0);
-      auto it = re_of_size.find(ch.cc);
-      if (it == re_of_size.end()) {
-        memory::dims d = {1, ch.cc, g.in[1], g.in[2]};
-        const int64_t HW = g.in[1] * g.in[2];
-        memory::desc xdesc(d, kF32, memory::dims{g.C * HW, HW, g.in[2], 1});
-        re_of_size[ch.cc] = (int)e->in_reorders.size();
-        memory::desc bdesc(d, kF32, Tag::nChw8c);
-        e->in_reorders.emplace_back(dnnl::reorder::primitive_desc(Engine(), xdesc, Engine(), bdesc));
-        e->in_src_descs.push_back(xdesc);
-        e->in_dst_descs.push_back(bdesc);
-        it = re_of_size.find(ch.cc);
-      }
-      ch.re = it->second;
-      e->in_chunks.push_back(ch);
+      ch.from = plain.submemory_desc(sub, off);
+      ch.to = e->src_desc.submemory_desc(sub, off);
+      ch.re = dnnl::reorder(dnnl::reorder::primitive_desc(Engine(), ch.from, Engine(), ch.to));
+      e->in_chunks.push_back(std::move(ch));
     }
   }
+  if (e->pds.empty()) return e;
+  const auto& pd0 = e->pds.front();
+  e->info = std::string(pd0.impl_info_str()) + " src " + LayoutName(pd0.src_desc()) + " dst " +
+            LayoutName(pd0.dst_desc()) + ", " + std::to_string(e->blocks.size()) + " block" +
+            (e->blocks.size() == 1 ? "" : "s");
   e->supported = true;
   return e;
+}
+
+bool Handled(const ConvGeom& g) {
+  if (!Enabled() || ReferenceKernelsForced()) return false;
+  // 2-D only, not pointwise (1x1 stride 1 stays on OpenBLAS: no gain there), dense or depthwise.
+  if (g.in[0] != 1 || g.out[0] != 1 || g.k[0] != 1) return false;
+  if (g.C <= 0 || g.M <= 0 || g.G <= 0 || g.in[1] <= 0 || g.in[2] <= 0 || g.out[1] <= 0 || g.out[2] <= 0) return false;
+  if (g.k[1] == 1 && g.k[2] == 1 && g.s[1] == 1 && g.s[2] == 1) return false;
+  const bool depthwise = g.G > 1 && g.G == g.C && g.G == g.M;
+  return g.G == 1 || depthwise;
 }
 
 std::shared_ptr<Entry> Lookup(const ConvGeom& g, const float* w, const Activation& act) {
   float fa[3] = {act.alpha, act.lo, act.hi};
   int32_t ia[3];
   std::memcpy(ia, fa, sizeof ia);
+  const auto layout = (OneDnnLayout)g_layout.load();
   Key key = {(int64_t)(intptr_t)w, g.C, g.M, g.G, g.in[1], g.in[2], g.out[1], g.out[2], g.k[1], g.k[2],
-             g.s[1], g.s[2], g.d[1], g.d[2], g.pb[1], g.pb[2], (int64_t)act.kind, ia[0], ia[1], ia[2]};
+             g.s[1], g.s[2], g.d[1], g.d[2], g.pb[1], g.pb[2], (int64_t)act.kind, ia[0], ia[1], ia[2],
+             (int64_t)layout};
   const size_t wn = (size_t)(g.M * (g.C / g.G) * g.KSize());
   std::lock_guard<std::mutex> lock(g_mu);
   auto it = g_cache->find(key);
@@ -195,7 +274,7 @@ std::shared_ptr<Entry> Lookup(const ConvGeom& g, const float* w, const Activatio
   }
   std::shared_ptr<Entry> e;
   try {
-    e = Build(g, w, act);
+    e = Build(g, w, act, layout);
   } catch (const dnnl::error&) {
     e = std::make_shared<Entry>();
     e->wcopy.assign(w, w + wn);
@@ -209,14 +288,7 @@ std::shared_ptr<Entry> Lookup(const ConvGeom& g, const float* w, const Activatio
 
 bool ConvForwardOneDnn(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y,
                        ThreadPool* pool, const Activation& act) {
-  if (!Enabled()) return false;
-  // 2-D only, not pointwise (1x1 stride 1 stays on OpenBLAS: no gain there), dense or depthwise,
-  // output channels a multiple of 8.
-  if (g.in[0] != 1 || g.out[0] != 1 || g.k[0] != 1) return false;
-  if (g.k[1] == 1 && g.k[2] == 1 && g.s[1] == 1 && g.s[2] == 1) return false;
-  const bool depthwise = g.G > 1 && g.G == g.C && g.G == g.M;
-  if (g.G != 1 && !depthwise) return false;
-  if (g.M % 8 != 0 || (depthwise && g.C % 8 != 0)) return false;
+  if (!Handled(g)) return false;
   // Before anything runs oneDNN code on this thread (also the weight reorders in Build): with
   // more than one OpenMP thread, libgomp would start a team whose idle workers spin.
   omp_set_num_threads(1);
@@ -224,59 +296,83 @@ bool ConvForwardOneDnn(const ConvGeom& g, const float* x, const float* w, const 
   if (!e->supported) return false;
 
   const int64_t HW = g.in[1] * g.in[2], OHW = g.out[1] * g.out[2];
-  std::unique_ptr<float[]> xb(e->src_blocked ? new float[(size_t)(g.C * HW)] : nullptr);
+  std::unique_ptr<float[]> xb(e->src_reorder ? new float[e->src_desc.get_size() / sizeof(float)] : nullptr);
   const float* b_all = bias ? bias : e->zero_bias.data();
   for (int64_t n = 0; n < g.N; ++n) {
     const float* xn = x + n * g.C * HW;
     float* yn = y + n * g.M * OHW;
-    if (e->src_blocked) {
+    if (e->src_reorder) {
       ParallelOrSerial(pool, (int64_t)e->in_chunks.size(), [&](int64_t c0, int64_t c1) {
         omp_set_num_threads(1);
         thread_local dnnl::stream strm(Engine());
         for (int64_t ci = c0; ci < c1; ++ci) {
           const InChunk& ch = e->in_chunks[(size_t)ci];
-          memory ms(e->in_src_descs[(size_t)ch.re], Engine(), const_cast<float*>(xn + ch.c0 * HW));
-          memory md(e->in_dst_descs[(size_t)ch.re], Engine(), xb.get() + ch.c0 * HW);
-          e->in_reorders[(size_t)ch.re].execute(strm, ms, md);
+          memory ms(ch.from, Engine(), const_cast<float*>(xn));
+          memory md(ch.to, Engine(), xb.get());
+          ch.re.execute(strm, ms, md);
           strm.wait();
         }
       });
     }
-    const float* src_all = e->src_blocked ? xb.get() : xn;
+    const float* src_all = e->src_reorder ? xb.get() : xn;
     ParallelOrSerial(pool, (int64_t)e->blocks.size(), [&](int64_t b0, int64_t b1) {
       omp_set_num_threads(1);  // each primitive runs on this pool thread alone
       thread_local dnnl::stream strm(Engine());
-      std::unique_ptr<float[]> yb;
-      size_t yb_size = 0;
+      std::vector<float> xs, yb;
       std::vector<uint8_t> scratch;
       for (int64_t bi = b0; bi < b1; ++bi) {
         const Block& b = e->blocks[(size_t)bi];
-        const auto& pd = e->pds[(size_t)b.prim];
-        // Depthwise: the block's input channels are contiguous in nChw8c (m0 is a multiple of 8).
-        const float* src = e->depthwise ? src_all + b.m0 * HW : src_all;
-        if (yb_size < (size_t)(b.mb * OHW)) {
-          yb_size = (size_t)(b.mb * OHW);
-          yb.reset(new float[yb_size]);
+        const size_t p = (size_t)b.prim;
+        const auto& pd = e->pds[p];
+        const float* src = src_all;
+        if (e->depthwise) {
+          // The block's input channels: contiguous planes of x, reordered when needed.
+          src = xn + b.m0 * HW;
+          if (e->dw_in_reorder[p]) {
+            xs.resize(pd.src_desc().get_size() / sizeof(float));
+            memory ms(e->dw_in_descs[p], Engine(), const_cast<float*>(src));
+            memory md(pd.src_desc(), Engine(), xs.data());
+            e->dw_in_reorders[p].execute(strm, ms, md);
+            src = xs.data();
+          }
+        }
+        float* dst = yn + b.m0 * OHW;  // a plain NCHW destination is written in place
+        if (e->out_reorder[p]) {
+          yb.resize(pd.dst_desc().get_size() / sizeof(float));
+          dst = yb.data();
         }
         scratch.resize(pd.scratchpad_desc().get_size());
         memory msrc(pd.src_desc(), Engine(), const_cast<float*>(src));
         memory mbia(pd.bias_desc(), Engine(), const_cast<float*>(b_all + b.m0));
-        memory mdst(pd.dst_desc(), Engine(), yb.get());
+        memory mdst(pd.dst_desc(), Engine(), dst);
         memory mscr(pd.scratchpad_desc(), Engine(), scratch.data());
-        e->prims[(size_t)b.prim].execute(strm, {{DNNL_ARG_SRC, msrc},
-                                                {DNNL_ARG_WEIGHTS, b.wei},
-                                                {DNNL_ARG_BIAS, mbia},
-                                                {DNNL_ARG_DST, mdst},
-                                                {DNNL_ARG_SCRATCHPAD, mscr}});
-        // nChw8c block -> its channels of the NCHW output.
-        const dnnl::reorder& re = e->out_reorders[(size_t)b.prim];
-        memory my(e->out_descs[(size_t)b.prim], Engine(), yn + b.m0 * OHW);
-        re.execute(strm, mdst, my);
+        e->prims[p].execute(strm, {{DNNL_ARG_SRC, msrc},
+                                   {DNNL_ARG_WEIGHTS, b.wei},
+                                   {DNNL_ARG_BIAS, mbia},
+                                   {DNNL_ARG_DST, mdst},
+                                   {DNNL_ARG_SCRATCHPAD, mscr}});
+        if (e->out_reorder[p]) {
+          memory my(e->out_descs[p], Engine(), yn + b.m0 * OHW);
+          e->out_reorders[p].execute(strm, mdst, my);
+        }
         strm.wait();
       }
     });
   }
   return true;
+}
+
+std::string DescribeConvOneDnn(const ConvGeom& g, const float* w, const Activation& act) {
+  if (!Handled(g)) return "";
+  omp_set_num_threads(1);
+  std::shared_ptr<Entry> e = Lookup(g, w, act);
+  return e->supported ? e->info : "";
+}
+
+void SetConvOneDnnLayoutForTesting(OneDnnLayout layout) {
+  g_layout.store((int)layout);
+  std::lock_guard<std::mutex> lock(g_mu);
+  g_cache->clear();
 }
 
 }  // namespace kernels

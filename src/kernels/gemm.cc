@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <functional>
 #include <mutex>
+#include <vector>
+
+#include "common/kernel_options.h"
 
 namespace dopt {
 namespace kernels {
@@ -16,12 +19,60 @@ void InitBlas() {
 }
 }  // namespace
 
+void SgemmReference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                    int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  // Tiles of kRows rows x kCols columns of C, accumulated in a local array (16 KiB, in L1) so
+  // that each loaded row segment of op(B) serves kRows rows of C. op(B) with trans_b is first
+  // copied into a K x kCols panel so the inner loop reads it contiguously.
+  constexpr int64_t kRows = 4, kCols = 256;
+  float acc[kRows][kCols];
+  std::vector<float> panel;
+  for (int64_t j0 = 0; j0 < N; j0 += kCols) {
+    const int64_t nj = std::min(kCols, N - j0);
+    const float* bp = B + j0;  // row p of the column block: bp + p * bstride
+    int64_t bstride = ldb;
+    if (trans_b) {
+      panel.resize((size_t)(std::max<int64_t>(K, 0) * nj));
+      for (int64_t j = 0; j < nj; ++j)
+        for (int64_t p = 0; p < K; ++p) panel[(size_t)(p * nj + j)] = B[(j0 + j) * ldb + p];
+      bp = panel.data();
+      bstride = nj;
+    }
+    for (int64_t i0 = 0; i0 < M; i0 += kRows) {
+      const int64_t ni = std::min(kRows, M - i0);
+      for (int64_t r = 0; r < ni; ++r) std::fill(acc[r], acc[r] + nj, 0.f);
+      for (int64_t p = 0; p < K; ++p) {
+        const float* b = bp + p * bstride;
+        for (int64_t r = 0; r < ni; ++r) {
+          const float a = trans_a ? A[p * lda + i0 + r] : A[(i0 + r) * lda + p];
+          float* ar = acc[r];
+          for (int64_t j = 0; j < nj; ++j) ar[j] += a * b[j];
+        }
+      }
+      for (int64_t r = 0; r < ni; ++r) {
+        float* c = C + (i0 + r) * ldc + j0;
+        const float* ar = acc[r];
+        if (beta == 0.f) {
+          for (int64_t j = 0; j < nj; ++j) c[j] = alpha * ar[j];
+        } else {
+          for (int64_t j = 0; j < nj; ++j) c[j] = alpha * ar[j] + beta * c[j];
+        }
+      }
+    }
+  }
+}
+
 void SgemmSerial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
+    return;
+  }
+  if (ReferenceKernelsForced()) {
+    SgemmReference(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
   InitBlas();

@@ -1,6 +1,8 @@
 // Single-precision GEMM on OpenBLAS, parallelised with dopt's own thread pool.
 // OpenBLAS is put in single-threaded mode so that the total thread count equals the pool's
 // (--num_threads); each pool thread calls sgemm on its own block of C.
+// With DOPT_REFERENCE_KERNELS=1 (common/kernel_options.h) every call runs SgemmReference
+// instead of OpenBLAS.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +17,13 @@ namespace kernels {
 void SgemmSerial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
-// Same, split over the pool (by rows of C or columns of C, whichever is larger). Each element
+// The reference kernel: plain loops, each element of C summed in order k = 0..K-1 in float,
+// then C = alpha * sum + beta * C (C is not read when beta == 0). Single-threaded; what
+// SgemmSerial runs when the reference kernels are forced.
+void SgemmReference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                    int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+// Same as SgemmSerial, split over the pool (by rows of C or columns of C, whichever is larger). Each element
 // of C is computed by one sgemm call with the same K order, so results do not depend on the
 // thread count. `pool` may be null.
 void Sgemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,

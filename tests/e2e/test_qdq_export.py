@@ -97,7 +97,8 @@ def check_vs_ort(dopt, model: Path, q: Path, conf: Path, d: Path, scale: float =
     across an int8 rounding boundary and the flipped level propagates; most outputs stay
     identical (median difference 0). ORT runs q.onnx with graph optimisations off, i.e. the
     Q/DQ ops as written: its fused integer kernels (QLinearConv, on AVX2 hosts) differ from
-    the QDQ graph's own arithmetic by several steps on the same models."""
+    the QDQ graph's own arithmetic by several steps on the same models. A float16 model (ORT
+    computes it in float16, dopt in float32) gets two steps for both the share and the median."""
     steps = 2.0 if any(i.type == "tensor(float16)" for i in ort_session(model).get_inputs()) else 1.0
     worst = 0.0
     import onnxruntime as ort
@@ -133,7 +134,7 @@ def check_vs_ort(dopt, model: Path, q: Path, conf: Path, d: Path, scale: float =
             else:
                 within = float((d_all <= steps * step * 1.001).mean())
                 assert within >= share, f"{name}: {within:.4f} of the outputs within {steps} step(s) of ORT"
-                assert float(np.median(d_all)) <= 1e-3 * step, f"{name}: median |dopt - ORT| = {np.median(d_all)}"
+                assert float(np.median(d_all)) <= 1e-3 * steps * step, f"{name}: median |dopt - ORT| = {np.median(d_all)}"
     return worst
 
 
