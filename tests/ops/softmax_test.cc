@@ -1,25 +1,23 @@
 #include <cmath>
 
-#include "common/thread_pool.h"
-#include "elem_op_test_util.h"
+#include "check_op.h"
 
 namespace dopt {
 namespace {
-using namespace elemtest;
+using namespace optest;
 
 // x of shape [2, 3, 2] with values 0..11.
 Tensor X() {
   std::vector<float> v(12);
   for (int i = 0; i < 12; ++i) v[i] = (float)i * 0.5f;
-  return F({2, 3, 2}, v);
+  return Tensor::FromFloats({2, 3, 2}, v);
 }
 
 TEST(Softmax, Opset13NormalisesAlongAxis) {
-  Node n = MakeNode("Softmax", 1, 1, {{"axis", AttrI(1)}}, 13);
   Tensor x = X();
-  auto out = RunNode(n, {&x});
-  ASSERT_TRUE(out.ok()) << out.status().message();
-  auto y = Values<float>((*out)[0]);
+  std::vector<Tensor> out;
+  ASSERT_TRUE(CheckOp(OpCase("Softmax", 13).Attr("axis", IntAttr(1)).Input(x), &out));
+  auto y = Values<float>(out[0]);
   auto xv = Values<float>(x);
   for (int b = 0; b < 2; ++b)
     for (int w = 0; w < 2; ++w) {
@@ -33,11 +31,10 @@ TEST(Softmax, Opset13NormalisesAlongAxis) {
 }
 
 TEST(Softmax, OldOpsetCoercesTo2D) {
-  Node n = MakeNode("Softmax", 1, 1, {}, 11);  // axis 1: rows of 6 elements
   Tensor x = X();
-  auto out = RunNode(n, {&x});
-  ASSERT_TRUE(out.ok()) << out.status().message();
-  auto y = Values<float>((*out)[0]);
+  std::vector<Tensor> out;
+  ASSERT_TRUE(CheckOp(OpCase("Softmax", 11).Input(x), &out));  // axis 1: rows of 6 elements
+  auto y = Values<float>(out[0]);
   auto xv = Values<float>(x);
   for (int b = 0; b < 2; ++b) {
     double sum = 0;
@@ -49,14 +46,10 @@ TEST(Softmax, OldOpsetCoercesTo2D) {
 TEST(Softmax, LargeValuesAreStableAndThreadIndependent) {
   std::vector<float> v(4 * 5000);
   for (size_t i = 0; i < v.size(); ++i) v[i] = 1000.f + (float)(i % 7);
-  Tensor x = F({4, 5000}, v);
-  Node n = MakeNode("Softmax", 1, 1);
-  ThreadPool pool(3);
-  auto a = RunNode(n, {&x}, &pool);
-  auto b = RunNode(n, {&x});
-  ASSERT_TRUE(a.ok() && b.ok());
-  auto ya = Values<float>((*a)[0]);
-  EXPECT_EQ(ya, Values<float>((*b)[0]));
+  Tensor x = Tensor::FromFloats({4, 5000}, v);
+  std::vector<Tensor> out;
+  ASSERT_TRUE(CheckOp(OpCase("Softmax").Input(x).Threads({3}), &out));
+  auto ya = Values<float>(out[0]);
   for (float f : ya) ASSERT_TRUE(std::isfinite(f));
   double sum = 0;
   for (int k = 0; k < 5000; ++k) sum += ya[k];
@@ -64,11 +57,9 @@ TEST(Softmax, LargeValuesAreStableAndThreadIndependent) {
 }
 
 TEST(Softmax, RejectsBadAxisAndIntInput) {
-  Node n = MakeNode("Softmax", 1, 1, {{"axis", AttrI(3)}});
-  EXPECT_FALSE(InferNode(n, {Info(DType::kFloat32, {2, 3})}).ok());
-  Node ok = MakeNode("Softmax", 1, 1);
-  EXPECT_FALSE(InferNode(ok, {Info(DType::kInt32, {2, 3})}).ok());
-  EXPECT_TRUE(InferNode(ok, {UnknownRank(DType::kFloat32)}).ok());
+  EXPECT_FALSE(InferOp(OpCase("Softmax").Attr("axis", IntAttr(3)), {Info(DType::kFloat32, {2, 3})}).ok());
+  EXPECT_FALSE(InferOp(OpCase("Softmax"), {Info(DType::kInt32, {2, 3})}).ok());
+  EXPECT_TRUE(InferOp(OpCase("Softmax"), {UnknownRank(DType::kFloat32)}).ok());
 }
 
 }  // namespace
