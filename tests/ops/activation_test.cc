@@ -53,6 +53,32 @@ TEST(Activations, LeakyReluHardSigmoidHardSwish) {
   EXPECT_EQ(hw, (std::vector<float>{0.f, 0.f, 0.f, 1.5f * 0.75f, 3.f, 10.f}));
 }
 
+// Every unary op on a tensor big enough to be split across threads, against std:: in double.
+TEST(Activations, LargeInputsMatchTheFormulas) {
+  Tensor x = Random({3, 7, 1031}, 17, -6.f, 6.f);
+  auto ref = [](double (*f)(double)) {
+    return [f](const std::vector<Tensor>& in) {
+      Tensor y(DType::kFloat32, in[0].shape());
+      for (int64_t i = 0; i < y.numel(); ++i) y.data<float>()[i] = (float)f(in[0].data<float>()[i]);
+      return std::vector<Tensor>{y};
+    };
+  };
+  struct U { const char* op; double (*f)(double); } ops[] = {
+      {"Erf", [](double v) { return std::erf(v); }},
+      {"Exp", [](double v) { return std::exp(v); }},
+      {"Tanh", [](double v) { return std::tanh(v); }},
+      {"Sigmoid", [](double v) { return 1.0 / (1.0 + std::exp(-v)); }},
+      {"Neg", [](double v) { return -v; }},
+      {"Relu", [](double v) { return std::max(v, 0.0); }},
+      {"LeakyRelu", [](double v) { return v < 0 ? 0.01 * v : v; }},
+      {"HardSigmoid", [](double v) { return std::min(1.0, std::max(0.0, 0.2 * v + 0.5)); }},
+      {"HardSwish", [](double v) { return v * std::min(1.0, std::max(0.0, v / 6 + 0.5)); }},
+  };
+  for (const U& u : ops) EXPECT_TRUE(CheckOp(OpCase(u.op).Input(x).Reference(ref(u.f), Tol::Near(2e-6))));
+  Tensor pos = Random({5, 2053}, 18, 0.f, 100.f);
+  EXPECT_TRUE(CheckOp(OpCase("Sqrt").Input(pos).Reference(ref([](double v) { return std::sqrt(v); }), Tol::Near(1e-7))));
+}
+
 TEST(Activations, NegHandlesIntsAndRejectsWrongTypes) {
   EXPECT_EQ(RunUnary("Neg", {1.5f, -2.f}), (std::vector<float>{-1.5f, 2.f}));
   Tensor x = Make<int8_t>(DType::kInt8, {3}, {-128, 5, 0});

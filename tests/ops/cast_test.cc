@@ -40,6 +40,17 @@ TEST(Cast, IntToFloatAndSameTypeShares) {
   EXPECT_TRUE(out[0].SharesStorageWith(x));
 }
 
+// float32 -> integer types on a tensor split across threads (the kernel's own truncating
+// loop) against Tensor::CastTo.
+TEST(Cast, FloatToIntegersMatchCastTo) {
+  Tensor x = Random({4, 9001}, 5, -100.f, 100.f);
+  const std::pair<DType, int64_t> types[] = {{DType::kInt8, 3}, {DType::kInt16, 5}, {DType::kInt32, 6}, {DType::kInt64, 7}};
+  for (auto [to, onnx] : types)
+    EXPECT_TRUE(CheckOp(OpCase("Cast").Attr("to", IntAttr(onnx)).Input(x).Expect(x.CastTo(to)).Label(DTypeName(to))));
+  Tensor pos = Random({4, 9001}, 6, 0.f, 255.f);
+  EXPECT_TRUE(CheckOp(OpCase("Cast").Attr("to", IntAttr(2)).Input(pos).Expect(pos.CastTo(DType::kUInt8)).Label("uint8")));
+}
+
 TEST(Cast, UnsupportedTargetsAreClearErrors) {
   for (int64_t to : {8, 11, 12, 99}) {
     auto info = InferOp(OpCase("Cast").Attr("to", IntAttr(to)), {Info(DType::kFloat32, {2})});

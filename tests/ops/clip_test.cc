@@ -34,6 +34,24 @@ TEST(Clip, Int8AndMinAboveMax) {
   EXPECT_TRUE(CheckOp(OpCase("Clip").Inputs({x, lo2, hi2}).Expect(Make<int8_t>(DType::kInt8, {4}, {2, 2, 2, 2}))));
 }
 
+// A tensor split across threads, with both bounds and with one of them omitted.
+TEST(Clip, LargeInputMatchesMinMax) {
+  Tensor x = Random({3, 11003}, 8, -4.f, 4.f);
+  for (int which = 0; which < 3; ++which) {
+    const float lo = which == 1 ? -INFINITY : -1.5f, hi = which == 2 ? INFINITY : 0.75f;
+    OpCase c = OpCase("Clip").Input(x);
+    if (which == 1) c.Omitted();
+    else c.Input(Tensor::Scalar(lo));
+    if (which != 2) c.Input(Tensor::Scalar(hi));
+    auto ref = [&](const std::vector<Tensor>& in) {
+      Tensor y(DType::kFloat32, in[0].shape());
+      for (int64_t i = 0; i < y.numel(); ++i) y.data<float>()[i] = std::min(hi, std::max(lo, in[0].data<float>()[i]));
+      return std::vector<Tensor>{y};
+    };
+    EXPECT_TRUE(CheckOp(c.Reference(ref, Tol::Exact()).Label("bounds " + std::to_string(which))));
+  }
+}
+
 TEST(Clip, RejectsNonScalarBoundsAndMixedTypes) {
   OpCase c("Clip");
   EXPECT_FALSE(InferOp(c, {Info(DType::kFloat32, {4}), Info(DType::kFloat32, {2}), Info(DType::kFloat32, {})}).ok());

@@ -135,6 +135,32 @@ TEST(ConvOp, SweepMatchesNaiveLoop) {
   }
 }
 
+// Channel counts around the kernels' block sizes (1, 3, 7, 8, 9, 15, 16, 17), strides, groups and
+// depthwise convolutions (multiplier 1 and 2), in the style of XNNPACK's testers: every case
+// against RefConv within eps * K * max|x| * max|w|.
+TEST(ConvOp, ChannelEdgeSweep) {
+  const int64_t channels[] = {1, 3, 7, 8, 9, 15, 16, 17};
+  std::vector<Case> cases;
+  for (int64_t C : channels)
+    for (int64_t M : channels)
+      for (int64_t k : {1, 3})
+        for (int64_t s : {1, 2})
+          cases.push_back({1, C, M, 1, {7, 9}, {k, k}, {s, s}, {1, 1}, {k / 2, k / 2, k / 2, k / 2}, (C + M) % 2 == 0});
+  for (int64_t C : channels)
+    for (int64_t mult : {1, 2})
+      for (int64_t s : {1, 2})
+        cases.push_back({1, C, C * mult, C, {9, 8}, {3, 3}, {s, s}, {1, 1}, {1, 1, 1, 1}, s == 1});
+  for (int64_t G : {2, 4})
+    for (int64_t Cg : {1, 3, 4})
+      for (int64_t Mg : {1, 2, 5})
+        cases.push_back({2, G * Cg, G * Mg, G, {6, 7}, {3, 3}, {1, 2}, {1, 1}, {1, 1, 1, 1}, true});
+  uint32_t seed = 1000;
+  for (const Case& c : cases) {
+    RunCase(c, seed, {}, 1e-6);
+    seed += 3;
+  }
+}
+
 // The case of the old thread test: one convolution big enough to be split, on 1 (no pool), 2
 // and 3 threads, bit-identical (CheckOp's thread check).
 TEST(ConvOp, ResultsDoNotDependOnThreadCount) {

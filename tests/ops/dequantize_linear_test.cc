@@ -46,6 +46,28 @@ TEST(DequantizeLinear, PerAxisAxis0AndAxis1) {
   }
 }
 
+// Per-tensor and per-channel (axis 1) on tensors split across threads, against (q - zp) * s.
+TEST(DequantizeLinear, LargePerChannelMatchesFormula) {
+  const int64_t C = 5;
+  Tensor x = Random({2, C, 4099}, 11, -128.f, 128.f).CastTo(DType::kInt8);
+  Tensor s = Random({C}, 12, 0.01f, 0.5f);
+  Tensor zp = Make<int8_t>(DType::kInt8, {C}, {-3, 0, 7, -128, 127});
+  auto ref = [](const std::vector<Tensor>& in) {
+    const Tensor& q = in[0];
+    const int64_t C = in[1].numel(), inner = q.dim(2);
+    Tensor y(DType::kFloat32, q.shape());
+    for (int64_t i = 0; i < q.numel(); ++i) {
+      const int64_t c = C == 1 ? 0 : (i / inner) % C;
+      y.data<float>()[i] = (float)(q.data<int8_t>()[i] - in[2].data<int8_t>()[c]) * in[1].data<float>()[c];
+    }
+    return std::vector<Tensor>{y};
+  };
+  EXPECT_TRUE(CheckOp(OpCase("DequantizeLinear").Inputs({x, s, zp}).Reference(ref, Tol::Exact()).Label("per channel")));
+  Tensor s1 = Tensor::FromFloats({}, {0.125f});
+  Tensor zp1 = Make<int8_t>(DType::kInt8, {}, {-9});
+  EXPECT_TRUE(CheckOp(OpCase("DequantizeLinear").Inputs({x, s1, zp1}).Reference(ref, Tol::Exact()).Label("per tensor")));
+}
+
 TEST(DequantizeLinear, InferReportsScaleDTypeAndChecksZeroPoint) {
   OpCase c("DequantizeLinear");
   auto info = InferOp(c, {Info(DType::kInt8, {1, 4, -1}), Info(DType::kFloat16, {4}), Info(DType::kInt8, {4})});

@@ -53,5 +53,45 @@ TEST(MulSub, BroadcastToAnEmptyOutput) {
   }
 }
 
+// The four binary ops over broadcast patterns (scalar, row, column, inner and outer size-1
+// dims) on tensors big enough to be split across threads, against index arithmetic in double.
+TEST(MulSub, BroadcastSweepMatchesIndexArithmetic) {
+  struct Case { Shape a, b; } cases[] = {{{3, 5, 601}, {}},        {{3, 5, 601}, {601}},      {{3, 5, 601}, {5, 1}},
+                                         {{3, 1, 601}, {1, 7, 1}}, {{1}, {4, 3, 1301}},       {{2, 3, 4, 353}, {2, 1, 4, 1}},
+                                         {{7, 2011}, {7, 2011}}};
+  uint32_t seed = 70;
+  for (const auto& c : cases) {
+    Tensor a = Random(c.a, seed++), b = Random(c.b, seed++, 0.5f, 2.f);
+    const size_t r = std::max(c.a.size(), c.b.size());
+    Shape as = c.a, bs = c.b, os(r);
+    while (as.size() < r) as.insert(as.begin(), 1);
+    while (bs.size() < r) bs.insert(bs.begin(), 1);
+    for (size_t d = 0; d < r; ++d) os[d] = std::max(as[d], bs[d]);
+    for (const char* op : {"Add", "Sub", "Mul", "Div"}) {
+      const std::string name = op;
+      auto ref = [&](const std::vector<Tensor>& in) {
+        Tensor y(DType::kFloat32, os);
+        std::vector<int64_t> idx(r);
+        for (int64_t i = 0; i < y.numel(); ++i) {
+          int64_t rem = i, ai = 0, bi = 0, am = 1, bm = 1;
+          for (int d = (int)r - 1; d >= 0; --d) {
+            const int64_t k = rem % os[d];
+            rem /= os[d];
+            ai += (as[d] == 1 ? 0 : k) * am;
+            bi += (bs[d] == 1 ? 0 : k) * bm;
+            am *= as[d];
+            bm *= bs[d];
+          }
+          const double x = in[0].data<float>()[ai], z = in[1].data<float>()[bi];
+          y.data<float>()[i] = (float)(name == "Add" ? x + z : name == "Sub" ? x - z : name == "Mul" ? x * z : x / z);
+        }
+        return std::vector<Tensor>{y};
+      };
+      EXPECT_TRUE(CheckOp(OpCase(op).Inputs({a, b}).Reference(ref, Tol::Exact())
+                              .Label(ShapeToString(c.a) + " " + op + " " + ShapeToString(c.b))));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace dopt

@@ -1,4 +1,5 @@
-// Gemm: alpha/beta/transA/transB and C broadcast against a naive loop; C optional; errors.
+// Gemm: alpha/beta/transA/transB and C broadcast against a naive loop; C optional; errors;
+// edge sizes around the kernels' blocks.
 #include <array>
 
 #include "check_op.h"
@@ -55,6 +56,33 @@ TEST(GemmOp, SweepMatchesNaiveLoop) {
                                   &y));
               ASSERT_EQ(y[0].shape(), (Shape{M, N}));
             }
+}
+
+// M, N, K over 1, 3, 7, 8, 9, 15, 16, 17 (XNNPACK-style edges around the kernels' blocks), plus
+// shapes big enough for the threaded split, within eps * K * max|a| * max|b|.
+TEST(GemmOp, EdgeSizeSweep) {
+  const int64_t sizes[] = {1, 3, 7, 8, 9, 15, 16, 17};
+  std::vector<std::array<int64_t, 3>> shapes;
+  for (int64_t M : sizes)
+    for (int64_t N : sizes)
+      for (int64_t K : sizes) shapes.push_back({M, N, K});
+  shapes.push_back({33, 257, 65});
+  shapes.push_back({129, 70, 63});
+  shapes.push_back({1, 1025, 512});
+  shapes.push_back({300, 17, 200});
+  uint32_t seed = 500;
+  for (const auto& [M, N, K] : shapes) {
+    const bool ta = seed % 2, tb = (seed / 2) % 2, with_c = (seed / 4) % 2;
+    Tensor a = Random(ta ? Shape{K, M} : Shape{M, K}, seed), b = Random(tb ? Shape{N, K} : Shape{K, N}, seed + 1),
+           c = Random({N}, seed + 2);
+    seed += 3;
+    OpCase oc = OpCase("Gemm").Attr("transA", IntAttr(ta)).Attr("transB", IntAttr(tb)).Inputs({a, b});
+    if (with_c) oc.Input(c);
+    const double budget = 4 * 1.2e-7 * (double)K * MaxAbs(a) * MaxAbs(b) + (with_c ? 1.2e-7 : 0);
+    EXPECT_TRUE(CheckOp(oc.Expect(RefGemm(a, b, with_c ? c : Tensor(), ta, tb, 1, 1), Tol::Abs(budget))
+                            .Label("M=" + std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K) +
+                                   " ta=" + std::to_string(ta) + " tb=" + std::to_string(tb) + (with_c ? " C" : ""))));
+  }
 }
 
 TEST(GemmOp, OptionalCAndErrors) {

@@ -17,5 +17,27 @@ TEST(GlobalAveragePoolOp, MeansOverSpatialDims) {
   EXPECT_FALSE(InferOp(OpCase("GlobalAveragePool"), {Info(DType::kInt64, {1, 2, 3})}).ok());
 }
 
+// Many planes (split across threads) of 1-D, 2-D and 3-D extent, against a double sum.
+TEST(GlobalAveragePoolOp, LargeInputsMatchMean) {
+  for (const Shape& s : {Shape{2, 37, 500}, Shape{3, 17, 13, 11}, Shape{1, 64, 3, 5, 7}}) {
+    auto ref = [](const std::vector<Tensor>& in) {
+      Shape os = {in[0].dim(0), in[0].dim(1)};
+      int64_t plane = 1;
+      for (int d = 2; d < in[0].rank(); ++d) {
+        plane *= in[0].dim(d);
+        os.push_back(1);
+      }
+      Tensor y(DType::kFloat32, os);
+      for (int64_t p = 0; p < y.numel(); ++p) {
+        double sum = 0;
+        for (int64_t k = 0; k < plane; ++k) sum += in[0].data<float>()[p * plane + k];
+        y.data<float>()[p] = (float)(sum / (double)plane);
+      }
+      return std::vector<Tensor>{y};
+    };
+    EXPECT_TRUE(CheckOp(OpCase("GlobalAveragePool").Input(Random(s, 91)).Reference(ref, Tol::Abs(1e-6)).Label(ShapeToString(s))));
+  }
+}
+
 }  // namespace
 }  // namespace dopt

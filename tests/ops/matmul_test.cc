@@ -1,4 +1,5 @@
-// MatMul: numpy semantics (1-D operands, batch broadcasting) against a naive loop; int types.
+// MatMul: numpy semantics (1-D operands, batch broadcasting) against a naive loop; int types;
+// edge sizes around the kernels' blocks.
 #include "check_op.h"
 
 namespace dopt {
@@ -62,6 +63,40 @@ TEST(MatMulOp, BroadcastSweep) {
                             .Label(ShapeToString(c.a) + "x" + ShapeToString(c.b)),
                         &out));
     EXPECT_EQ(out[0].shape(), c.out);
+  }
+}
+
+// M, N, K over 1, 3, 7, 8, 9, 15, 16, 17 with and without a broadcast batch, plus shapes big
+// enough for the threaded split, within eps * K * max|a| * max|b|.
+TEST(MatMulOp, EdgeSizeSweep) {
+  const int64_t sizes[] = {1, 3, 7, 8, 9, 15, 16, 17};
+  struct C { Shape a, b; };
+  std::vector<C> cases;
+  for (int64_t M : sizes)
+    for (int64_t N : sizes)
+      for (int64_t K : sizes) {
+        const int form = (int)((M + 2 * N + 3 * K) % 3);
+        if (form == 0) cases.push_back({{M, K}, {K, N}});
+        else if (form == 1) cases.push_back({{3, M, K}, {K, N}});
+        else cases.push_back({{2, 1, M, K}, {3, K, N}});
+      }
+  cases.push_back({{2, 65, 257}, {257, 33}});
+  cases.push_back({{1, 1025}, {1025, 300}});
+  cases.push_back({{4, 40, 70}, {4, 70, 130}});
+  uint32_t seed = 900;
+  for (const C& c : cases) {
+    Tensor a = Random(c.a, seed), b = Random(c.b, seed + 1);
+    seed += 2;
+    Shape ba(c.a.begin(), c.a.end() - 2), bb(c.b.begin(), c.b.end() - 2), out;
+    while (ba.size() < bb.size()) ba.insert(ba.begin(), 1);
+    while (bb.size() < ba.size()) bb.insert(bb.begin(), 1);
+    for (size_t d = 0; d < ba.size(); ++d) out.push_back(std::max(ba[d], bb[d]));
+    out.push_back(c.a[c.a.size() - 2]);
+    out.push_back(c.b.back());
+    const int64_t K = c.a.back();
+    EXPECT_TRUE(CheckOp(OpCase("MatMul").Inputs({a, b})
+                            .Expect(RefMatMul(a, b, out), Tol::Abs(4 * 1.2e-7 * (double)K * MaxAbs(a) * MaxAbs(b)))
+                            .Label(ShapeToString(c.a) + "x" + ShapeToString(c.b))));
   }
 }
 

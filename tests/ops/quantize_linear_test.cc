@@ -73,6 +73,9 @@ TEST(QuantizeLinear, PerAxisAxis1MatchesIndependentLoop) {
   Tensor s = Tensor::FromFloats({C}, {0.5f, 1.f, 0.25f});
   Tensor zp = Make<uint8_t>(DType::kUInt8, {C}, {0, 10, 250});
   EXPECT_TRUE(CheckOp(OpCase("QuantizeLinear").Inputs({x, s, zp}).Reference(RefQuantizeUInt8Axis1, Tol::Exact())));
+  // The same on a tensor split across threads.
+  Tensor big = Random({3, C, 7001}, 44, -40.f, 40.f);
+  EXPECT_TRUE(CheckOp(OpCase("QuantizeLinear").Inputs({big, s, zp}).Reference(RefQuantizeUInt8Axis1, Tol::Exact()).Label("large")));
 }
 
 TEST(QuantizeLinear, ResultDoesNotDependOnThreads) {

@@ -37,5 +37,17 @@ TEST(Resize, InferFromScalesWithUnknownBatch) {
   EXPECT_EQ((*inf)[0].shape, (Shape{-1, 3, 10, 14}));
 }
 
+// Nearest and linear modes, up and down, on planes enough to be split across threads: the
+// harness's reference-vs-optimised, thread and shape checks (values are covered above and by
+// the ONNX node tests).
+TEST(Resize, ModesAndScalesAcrossThreads) {
+  Tensor x = Random({2, 9, 23, 31}, 70);
+  for (const char* mode : {"nearest", "linear"})
+    for (float sc : {0.5f, 1.5f, 3.f})
+      EXPECT_TRUE(CheckOp(OpCase("Resize").Attr("mode", StringAttr(mode)).Input(x).Omitted()
+                              .Input(Tensor::FromFloats({4}, {1, 1, sc, sc}))
+                              .Label(std::string(mode) + " x" + std::to_string(sc))));
+}
+
 }  // namespace
 }  // namespace dopt

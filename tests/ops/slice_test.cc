@@ -28,5 +28,43 @@ TEST(Slice, NegativeStepAndClampingAndOldAttrs) {
   EXPECT_FALSE(RunOp(OpCase("Slice", 13).Inputs({x, s2, e2, ax, zero})).ok());
 }
 
+// Steps of both signs on every axis of a 3-D tensor big enough to be split, against index
+// arithmetic.
+TEST(Slice, StepsMatchIndexArithmetic) {
+  Tensor x = Random({9, 13, 257}, 50);
+  struct Case { int64_t start, end, axis, step; } cases[] = {
+      {1, 8, 0, 2}, {-1, -100, 0, -3}, {0, 13, 1, 5}, {12, 0, 1, -1}, {3, 250, 2, 7}, {-2, 0, 2, -4}, {2, 3, -1, 1}};
+  for (const Case& c : cases) {
+    auto ref = [c](const std::vector<Tensor>& in) {
+      const Tensor& t = in[0];
+      const int ax = (int)(c.axis < 0 ? c.axis + 3 : c.axis);
+      const int64_t n = t.dim(ax);
+      auto clamp = [](int64_t v, int64_t lo, int64_t hi) { return std::min(hi, std::max(lo, v)); };
+      int64_t b = c.start < 0 ? c.start + n : c.start, e = c.end < 0 ? c.end + n : c.end;
+      b = c.step > 0 ? clamp(b, 0, n) : clamp(b, 0, n - 1);
+      e = c.step > 0 ? clamp(e, 0, n) : clamp(e, -1, n - 1);
+      std::vector<int64_t> picks;
+      for (int64_t k = b; c.step > 0 ? k < e : k > e; k += c.step) picks.push_back(k);
+      Shape os = t.shape();
+      os[ax] = (int64_t)picks.size();
+      Tensor y(DType::kFloat32, os);
+      float* yp = y.data<float>();
+      int64_t outer = 1, inner = 1;
+      for (int d = 0; d < ax; ++d) outer *= t.dim(d);
+      for (int d = ax + 1; d < 3; ++d) inner *= t.dim(d);
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t k : picks)
+          for (int64_t i = 0; i < inner; ++i) *yp++ = t.data<float>()[(o * n + k) * inner + i];
+      return std::vector<Tensor>{y};
+    };
+    EXPECT_TRUE(CheckOp(OpCase("Slice")
+                            .Inputs({x, Tensor::FromInt64s({1}, {c.start}), Tensor::FromInt64s({1}, {c.end}),
+                                     Tensor::FromInt64s({1}, {c.axis}), Tensor::FromInt64s({1}, {c.step})})
+                            .Reference(ref, Tol::Exact())
+                            .Label(std::to_string(c.start) + ":" + std::to_string(c.end) + ":" + std::to_string(c.step) +
+                                   " axis " + std::to_string(c.axis))));
+  }
+}
+
 }  // namespace
 }  // namespace dopt
