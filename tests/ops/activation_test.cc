@@ -1,18 +1,16 @@
 // Float unary ops: Erf, Exp, Sqrt, Tanh, Sigmoid, Neg, LeakyRelu, HardSigmoid, HardSwish.
 #include <cmath>
 
-#include "elem_op_test_util.h"
+#include "check_op.h"
 
 namespace dopt {
 namespace {
-using namespace elemtest;
+using namespace optest;
 
-std::vector<float> RunUnary(const std::string& op, const std::vector<float>& xv, Attrs attrs = {}) {
-  Node n = MakeNode(op, 1, 1, std::move(attrs));
-  Tensor x = F({(int64_t)xv.size()}, xv);
-  auto out = RunNode(n, {&x});
-  EXPECT_TRUE(out.ok()) << op << ": " << out.status().message();
-  return out.ok() ? Values<float>((*out)[0]) : std::vector<float>{};
+std::vector<float> RunUnary(const std::string& op, const std::vector<float>& xv, AttrList attrs = {}) {
+  std::vector<Tensor> out;
+  EXPECT_TRUE(CheckOp(OpCase(op).Attrs(std::move(attrs)).Input(Tensor::FromFloats({(int64_t)xv.size()}, xv)), &out));
+  return out.empty() ? std::vector<float>{} : Values<float>(out[0]);
 }
 
 TEST(Activations, ReferenceValues) {
@@ -41,31 +39,53 @@ TEST(Activations, LeakyReluHardSigmoidHardSwish) {
   auto lr = RunUnary("LeakyRelu", {-10.f, 3.f});
   EXPECT_FLOAT_EQ(lr[0], -0.1f);
   EXPECT_EQ(lr[1], 3.f);
-  EXPECT_EQ(RunUnary("LeakyRelu", {-10.f, 3.f}, {{"alpha", AttrF(0.5f)}}), (std::vector<float>{-5.f, 3.f}));
+  EXPECT_EQ(RunUnary("LeakyRelu", {-10.f, 3.f}, {{"alpha", FloatAttr(0.5f)}}), (std::vector<float>{-5.f, 3.f}));
   // Defaults alpha 0.2, beta 0.5: 0.2 * x + 0.5 clipped to [0, 1].
   auto hs = RunUnary("HardSigmoid", {-5.f, 0.f, 1.f, 5.f});
   EXPECT_FLOAT_EQ(hs[0], 0.f);
   EXPECT_FLOAT_EQ(hs[1], 0.5f);
   EXPECT_FLOAT_EQ(hs[2], 0.7f);
   EXPECT_FLOAT_EQ(hs[3], 1.f);
-  auto hs2 = RunUnary("HardSigmoid", {1.f}, {{"alpha", AttrF(0.5f)}, {"beta", AttrF(0.25f)}});
+  auto hs2 = RunUnary("HardSigmoid", {1.f}, {{"alpha", FloatAttr(0.5f)}, {"beta", FloatAttr(0.25f)}});
   EXPECT_FLOAT_EQ(hs2[0], 0.75f);
   // x * clip(x / 6 + 0.5, 0, 1)
   auto hw = RunUnary("HardSwish", {-4.f, -3.f, 0.f, 1.5f, 3.f, 10.f});
   EXPECT_EQ(hw, (std::vector<float>{0.f, 0.f, 0.f, 1.5f * 0.75f, 3.f, 10.f}));
 }
 
+// Every unary op on a tensor big enough to be split across threads, against std:: in double.
+TEST(Activations, LargeInputsMatchTheFormulas) {
+  Tensor x = Random({3, 7, 1031}, 17, -6.f, 6.f);
+  auto ref = [](double (*f)(double)) {
+    return [f](const std::vector<Tensor>& in) {
+      Tensor y(DType::kFloat32, in[0].shape());
+      for (int64_t i = 0; i < y.numel(); ++i) y.data<float>()[i] = (float)f(in[0].data<float>()[i]);
+      return std::vector<Tensor>{y};
+    };
+  };
+  struct U { const char* op; double (*f)(double); } ops[] = {
+      {"Erf", [](double v) { return std::erf(v); }},
+      {"Exp", [](double v) { return std::exp(v); }},
+      {"Tanh", [](double v) { return std::tanh(v); }},
+      {"Sigmoid", [](double v) { return 1.0 / (1.0 + std::exp(-v)); }},
+      {"Neg", [](double v) { return -v; }},
+      {"Relu", [](double v) { return std::max(v, 0.0); }},
+      {"LeakyRelu", [](double v) { return v < 0 ? 0.01 * v : v; }},
+      {"HardSigmoid", [](double v) { return std::min(1.0, std::max(0.0, 0.2 * v + 0.5)); }},
+      {"HardSwish", [](double v) { return v * std::min(1.0, std::max(0.0, v / 6 + 0.5)); }},
+  };
+  for (const U& u : ops) EXPECT_TRUE(CheckOp(OpCase(u.op).Input(x).Reference(ref(u.f), Tol::Near(2e-6))));
+  Tensor pos = Random({5, 2053}, 18, 0.f, 100.f);
+  EXPECT_TRUE(CheckOp(OpCase("Sqrt").Input(pos).Reference(ref([](double v) { return std::sqrt(v); }), Tol::Near(1e-7))));
+}
+
 TEST(Activations, NegHandlesIntsAndRejectsWrongTypes) {
   EXPECT_EQ(RunUnary("Neg", {1.5f, -2.f}), (std::vector<float>{-1.5f, 2.f}));
-  Node n = MakeNode("Neg", 1, 1);
   Tensor x = Make<int8_t>(DType::kInt8, {3}, {-128, 5, 0});
-  auto out = RunNode(n, {&x});
-  ASSERT_TRUE(out.ok());
-  EXPECT_EQ(Values<int8_t>((*out)[0]), (std::vector<int8_t>{-128, -5, 0}));
-  EXPECT_FALSE(InferNode(n, {Info(DType::kUInt8, {3})}).ok());
-  EXPECT_FALSE(InferNode(MakeNode("Exp", 1, 1), {Info(DType::kInt32, {3})}).ok());
-  Node bad_alpha = MakeNode("LeakyRelu", 1, 1, {{"alpha", AttrS("x")}});
-  EXPECT_FALSE(InferNode(bad_alpha, {Info(DType::kFloat32, {3})}).ok());
+  EXPECT_TRUE(CheckOp(OpCase("Neg").Input(x).Expect(Make<int8_t>(DType::kInt8, {3}, {-128, -5, 0}))));
+  EXPECT_FALSE(InferOp(OpCase("Neg"), {Info(DType::kUInt8, {3})}).ok());
+  EXPECT_FALSE(InferOp(OpCase("Exp"), {Info(DType::kInt32, {3})}).ok());
+  EXPECT_FALSE(InferOp(OpCase("LeakyRelu").Attr("alpha", StringAttr("x")), {Info(DType::kFloat32, {3})}).ok());
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // AveragePool against a naive loop (count_include_pad, ceil_mode, pads, auto_pad).
-#include "op_test_util.h"
+#include "check_op.h"
 #include "pool_ref.h"
 
 namespace dopt {
@@ -8,7 +8,6 @@ namespace {
 using namespace optest;
 
 TEST(AveragePoolOp, SweepMatchesNaiveLoop) {
-  ThreadPool pool(2);
   uint32_t seed = 31;
   for (int64_t H : {4, 7, 11})
     for (int64_t K : {2, 3})
@@ -24,29 +23,39 @@ TEST(AveragePoolOp, SweepMatchesNaiveLoop) {
                 if (ceil && (o - 1) * S >= in + P) --o;
                 return o;
               };
-              Tensor x = Random({1, 4, H, W}, seed++);
-              Node n = MakeNode("AveragePool",
-                                {{"kernel_shape", Ints({K, K})}, {"strides", Ints({S, S})}, {"pads", Ints({P, P, P, P})},
-                                 {"count_include_pad", Int(inc)}, {"ceil_mode", Int(ceil)}},
-                                1, 1);
-              auto r = RunNode(n, {&x}, seed % 2 ? &pool : nullptr);
-              ASSERT_TRUE(r.ok()) << r.status().message();
               const int64_t OH = osz(H), OW = osz(W);
-              ASSERT_EQ((*r)[0].shape(), (Shape{1, 4, OH, OW}));
-              ExpectNear((*r)[0], RefPool2D(x.data<float>(), 4, H, W, OH, OW, K, K, S, S, 1, 1, P, P, P, P, inc ? 2 : 1),
-                         1e-6f, "avg");
+              Tensor x = Random({1, 4, H, W}, seed++);
+              auto ref = [&](const std::vector<Tensor>& in) {
+                return std::vector<Tensor>{Tensor::FromFloats(
+                    {1, 4, OH, OW},
+                    RefPool2D(in[0].data<float>(), 4, H, W, OH, OW, K, K, S, S, 1, 1, P, P, P, P, inc ? 2 : 1))};
+              };
+              std::vector<Tensor> y;
+              ASSERT_TRUE(CheckOp(OpCase("AveragePool")
+                                      .Attr("kernel_shape", IntsAttr({K, K}))
+                                      .Attr("strides", IntsAttr({S, S}))
+                                      .Attr("pads", IntsAttr({P, P, P, P}))
+                                      .Attr("count_include_pad", IntAttr(inc))
+                                      .Attr("ceil_mode", IntAttr(ceil))
+                                      .Input(x)
+                                      .Reference(ref, Tol::Near(1e-6))
+                                      .Label("H=" + std::to_string(H) + " K=" + std::to_string(K) + " S=" +
+                                             std::to_string(S) + " P=" + std::to_string(P) + " inc=" +
+                                             std::to_string(inc) + " ceil=" + std::to_string(ceil)),
+                                  &y));
+              ASSERT_EQ(y[0].shape(), (Shape{1, 4, OH, OW}));
             }
 }
 
 TEST(AveragePoolOp, SameUpperAndBadInput) {
   Tensor x = Tensor::FromFloats({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
-  Node n = MakeNode("AveragePool", {{"kernel_shape", Ints({2, 2})}, {"auto_pad", Str("SAME_UPPER")}, {"strides", Ints({2, 2})}},
-                    1, 1);
-  auto r = RunNode(n, {&x});
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  ExpectNear((*r)[0], {3, 4.5f, 7.5f, 9}, 1e-6f, "same_upper");
-  EXPECT_FALSE(InferNode(n, {Info(DType::kInt32, {1, 1, 3, 3})}).ok());
-  EXPECT_FALSE(InferNode(n, {Info(DType::kFloat32, {3, 3})}).ok());
+  OpCase c = OpCase("AveragePool")
+                 .Attr("kernel_shape", IntsAttr({2, 2}))
+                 .Attr("auto_pad", StringAttr("SAME_UPPER"))
+                 .Attr("strides", IntsAttr({2, 2}));
+  EXPECT_TRUE(CheckOp(OpCase(c).Input(x).Expect(Tensor::FromFloats({1, 1, 2, 2}, {3, 4.5f, 7.5f, 9}), Tol::Near(1e-6))));
+  EXPECT_FALSE(InferOp(c, {Info(DType::kInt32, {1, 1, 3, 3})}).ok());
+  EXPECT_FALSE(InferOp(c, {Info(DType::kFloat32, {3, 3})}).ok());
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 // Conv against a naive loop over a sweep of shapes (odd and prime sizes, strides, pads,
 // groups incl. depthwise, dilations, auto_pad, 1-D/2-D/3-D), plus error cases.
-#include "op_test_util.h"
+#include <algorithm>
+#include <cmath>
+
+#include "check_op.h"
 
 namespace dopt {
 namespace {
@@ -15,6 +18,19 @@ struct Case {
 };
 
 // Reference: direct loops over 3-D geometry (1-D/2-D padded with leading 1s).
+// Output dims from the ONNX formulas (independent of the op's shape rule).
+Shape RefOutShape(const Case& c) {
+  Shape y = {c.N, c.M};
+  const size_t ns = c.in.size();
+  for (size_t i = 0; i < ns; ++i) {
+    const int64_t span = (c.k[i] - 1) * c.d[i] + 1;
+    if (c.auto_pad == "SAME_UPPER" || c.auto_pad == "SAME_LOWER") y.push_back((c.in[i] + c.s[i] - 1) / c.s[i]);
+    else if (c.auto_pad == "VALID") y.push_back((c.in[i] - span) / c.s[i] + 1);
+    else y.push_back((c.in[i] + c.pads[i] + c.pads[ns + i] - span) / c.s[i] + 1);
+  }
+  return y;
+}
+
 std::vector<float> RefConv(const Case& c, const Tensor& x, const Tensor& w, const Tensor* b, const Shape& yshape) {
   const int ns = (int)c.in.size(), off = 3 - ns;
   int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1}, d[3] = {1, 1, 1}, p[3] = {0, 0, 0};
@@ -57,34 +73,39 @@ std::vector<float> RefConv(const Case& c, const Tensor& x, const Tensor& w, cons
   return y;
 }
 
-void RunCase(const Case& c, ThreadPool* pool, uint32_t seed) {
-  std::string what = "N=" + std::to_string(c.N) + " C=" + std::to_string(c.C) + " M=" + std::to_string(c.M) +
-                     " G=" + std::to_string(c.G) + " in=" + ShapeToString(c.in) + " k=" + ShapeToString(c.k) +
-                     " s=" + ShapeToString(c.s) + " d=" + ShapeToString(c.d) + " pads=" + ShapeToString(c.pads) +
-                     " " + c.auto_pad;
+std::string Describe(const Case& c) {
+  return "N=" + std::to_string(c.N) + " C=" + std::to_string(c.C) + " M=" + std::to_string(c.M) +
+         " G=" + std::to_string(c.G) + " in=" + ShapeToString(c.in) + " k=" + ShapeToString(c.k) +
+         " s=" + ShapeToString(c.s) + " d=" + ShapeToString(c.d) + " pads=" + ShapeToString(c.pads) + " " + c.auto_pad +
+         (c.bias ? " bias" : "");
+}
+
+// The case through CheckOp against RefConv. `tol` (per K = C/G * prod(k)) bounds |y - ref| by
+// tol * K * max|x| * max|w| (XNNPACK's budget); by default the sweep's own Near(2e-6 * K + 1e-5).
+void RunCase(const Case& c, uint32_t seed, std::vector<int> threads, double tol = 0) {
   Shape xs = {c.N, c.C}, ws = {c.M, c.C / c.G};
   xs.insert(xs.end(), c.in.begin(), c.in.end());
   ws.insert(ws.end(), c.k.begin(), c.k.end());
   Tensor x = Random(xs, seed), w = Random(ws, seed + 1), b = Random({c.M}, seed + 2);
-  std::vector<std::pair<std::string, Attribute>> attrs = {{"group", Int(c.G)}, {"strides", Ints(c.s)},
-                                                          {"dilations", Ints(c.d)}};
-  if (c.auto_pad == "NOTSET") attrs.push_back({"pads", Ints(c.pads)});
-  else attrs.push_back({"auto_pad", Str(c.auto_pad)});
-  if (seed % 2) attrs.push_back({"kernel_shape", Ints(c.k)});
-  Node n = MakeNode("Conv", attrs, c.bias ? 3 : 2, 1);
-  auto inf = InferNode(n, {Info(DType::kFloat32, xs), Info(DType::kFloat32, ws), Info(DType::kFloat32, {c.M})});
-  ASSERT_TRUE(inf.ok()) << inf.status().message() << " " << what;
-  auto r = RunNode(n, {&x, &w, c.bias ? &b : nullptr}, pool);
-  ASSERT_TRUE(r.ok()) << r.status().message() << " " << what;
-  const Tensor& y = (*r)[0];
-  ASSERT_EQ(y.shape(), (*inf)[0].shape) << what;
+  OpCase oc = OpCase("Conv").Attr("group", IntAttr(c.G)).Attr("strides", IntsAttr(c.s)).Attr("dilations", IntsAttr(c.d));
+  if (c.auto_pad == "NOTSET") oc.Attr("pads", IntsAttr(c.pads));
+  else oc.Attr("auto_pad", StringAttr(c.auto_pad));
+  if (seed % 2) oc.Attr("kernel_shape", IntsAttr(c.k));
+  oc.Inputs({x, w});
+  if (c.bias) oc.Input(b);
   int64_t K = c.C / c.G;
   for (int64_t kk : c.k) K *= kk;
-  ExpectNear(y, RefConv(c, x, w, c.bias ? &b : nullptr, y.shape()), 2e-6f * (float)K + 1e-5f, what);
+  auto ref = [&c](const std::vector<Tensor>& in) {
+    const Shape ys = RefOutShape(c);
+    return std::vector<Tensor>{Tensor::FromFloats(ys, RefConv(c, in[0], in[1], c.bias ? &in[2] : nullptr, ys))};
+  };
+  const Tol budget = tol > 0 ? Tol::Abs(tol * (double)K * MaxAbs(x) * MaxAbs(w) + 1e-6) : Tol::Near(2e-6 * (double)K + 1e-5);
+  std::vector<Tensor> y;
+  ASSERT_TRUE(CheckOp(oc.Reference(ref, budget).Threads(std::move(threads)).Label(Describe(c)), &y));
+  ASSERT_EQ(y[0].shape(), RefOutShape(c)) << Describe(c);
 }
 
 TEST(ConvOp, SweepMatchesNaiveLoop) {
-  ThreadPool pool2(2), pool3(3);
   std::vector<Case> cases;
   for (int64_t sz : {1, 5, 7, 13})
     for (int64_t k : {1, 3})
@@ -109,40 +130,61 @@ TEST(ConvOp, SweepMatchesNaiveLoop) {
   cases.push_back({1, 48, 40, 1, {29, 31}, {1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}, true});  // pointwise path
   uint32_t seed = 1;
   for (const Case& c : cases) {
-    RunCase(c, nullptr, seed);
-    RunCase(c, &pool2, seed + 7);
-    RunCase(c, &pool3, seed + 8);
+    RunCase(c, seed, {2, 3});
     seed += 3;
   }
 }
 
-TEST(ConvOp, ResultsDoNotDependOnThreadCount) {
-  Tensor x = Random({1, 32, 45, 47}, 3), w = Random({24, 32, 3, 3}, 4);
-  Node n = MakeNode("Conv", {{"pads", Ints({1, 1, 1, 1})}}, 2, 1);
-  ThreadPool p2(2), p3(3);
-  auto a = RunNode(n, {&x, &w}, nullptr), b = RunNode(n, {&x, &w}, &p2), c = RunNode(n, {&x, &w}, &p3);
-  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
-  for (int64_t i = 0; i < (*a)[0].numel(); ++i) {
-    ASSERT_EQ((*a)[0].data<float>()[i], (*b)[0].data<float>()[i]);
-    ASSERT_EQ((*a)[0].data<float>()[i], (*c)[0].data<float>()[i]);
+// Channel counts around the kernels' block sizes (1, 3, 7, 8, 9, 15, 16, 17), strides, groups and
+// depthwise convolutions (multiplier 1 and 2), in the style of XNNPACK's testers: every case
+// against RefConv within eps * K * max|x| * max|w|.
+TEST(ConvOp, ChannelEdgeSweep) {
+  const int64_t channels[] = {1, 3, 7, 8, 9, 15, 16, 17};
+  std::vector<Case> cases;
+  for (int64_t C : channels)
+    for (int64_t M : channels)
+      for (int64_t k : {1, 3})
+        for (int64_t s : {1, 2})
+          cases.push_back({1, C, M, 1, {7, 9}, {k, k}, {s, s}, {1, 1}, {k / 2, k / 2, k / 2, k / 2}, (C + M) % 2 == 0});
+  for (int64_t C : channels)
+    for (int64_t mult : {1, 2})
+      for (int64_t s : {1, 2})
+        cases.push_back({1, C, C * mult, C, {9, 8}, {3, 3}, {s, s}, {1, 1}, {1, 1, 1, 1}, s == 1});
+  for (int64_t G : {2, 4})
+    for (int64_t Cg : {1, 3, 4})
+      for (int64_t Mg : {1, 2, 5})
+        cases.push_back({2, G * Cg, G * Mg, G, {6, 7}, {3, 3}, {1, 2}, {1, 1}, {1, 1, 1, 1}, true});
+  uint32_t seed = 1000;
+  for (const Case& c : cases) {
+    RunCase(c, seed, {}, 1e-6);
+    seed += 3;
   }
 }
 
+// The case of the old thread test: one convolution big enough to be split, on 1 (no pool), 2
+// and 3 threads, bit-identical (CheckOp's thread check).
+TEST(ConvOp, ResultsDoNotDependOnThreadCount) {
+  Tensor x = Random({1, 32, 45, 47}, 3), w = Random({24, 32, 3, 3}, 4);
+  std::vector<Tensor> y;
+  ASSERT_TRUE(CheckOp(OpCase("Conv").Attr("pads", IntsAttr({1, 1, 1, 1})).Inputs({x, w}).Threads({2, 3}), &y));
+  EXPECT_EQ(y[0].shape(), (Shape{1, 24, 45, 47}));
+}
+
 TEST(ConvOp, ChannelMismatchNamesTheNode) {
-  Node n = MakeNode("Conv", {{"group", Int(2)}}, 2, 1);
-  auto r = InferNode(n, {Info(DType::kFloat32, {1, 6, 8, 8}), Info(DType::kFloat32, {4, 2, 3, 3})});
+  auto r = InferOp(OpCase("Conv").Attr("group", IntAttr(2)),
+                   {Info(DType::kFloat32, {1, 6, 8, 8}), Info(DType::kFloat32, {4, 2, 3, 3})});
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("test_Conv"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("node 'n' (Conv)"), std::string::npos) << r.status().message();
   EXPECT_NE(r.status().message().find("channels"), std::string::npos) << r.status().message();
 }
 
 TEST(ConvOp, UnknownDimsStayUnknown) {
-  Node n = MakeNode("Conv", {{"pads", Ints({1, 1, 1, 1})}}, 2, 1);
-  auto r = InferNode(n, {Info(DType::kFloat16, {-1, 3, -1, 10}), Info(DType::kFloat16, {8, 3, 3, 3})});
+  OpCase c = OpCase("Conv").Attr("pads", IntsAttr({1, 1, 1, 1}));
+  auto r = InferOp(c, {Info(DType::kFloat16, {-1, 3, -1, 10}), Info(DType::kFloat16, {8, 3, 3, 3})});
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ((*r)[0].shape, (Shape{-1, 8, -1, 10}));
   EXPECT_EQ((*r)[0].dtype, DType::kFloat16);
-  auto bad = InferNode(n, {Info(DType::kInt64, {1, 3, 5, 5}), Info(DType::kFloat32, {8, 3, 3, 3})});
+  auto bad = InferOp(c, {Info(DType::kInt64, {1, 3, 5, 5}), Info(DType::kFloat32, {8, 3, 3, 3})});
   EXPECT_FALSE(bad.ok());
 }
 

@@ -1,5 +1,7 @@
 // Runs Debian's libonnx-testdata node tests (one model per op case, with reference inputs
-// and outputs made by numpy) for every test whose ops are all in dopt's op list.
+// and outputs made by numpy) for every test whose ops are all in dopt's op list: the model
+// through PrepareGraph and the executor, and a one-node model's node also through CheckOp
+// (tests/ops/check_op.h: shape rule, reference vs optimised kernels, threads).
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -13,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "check_op.h"
 #include "executor/executor.h"
 #include "frontends/onnx/onnx_frontend.h"
 #include "ops/shape_inference.h"
@@ -62,6 +65,7 @@ const std::map<std::string, std::string>& Skipped() {
 struct CaseResult {
   bool attempted = false;
   bool passed = false;
+  bool checked = false;  // the node also went through CheckOp
   std::string why;
 };
 
@@ -81,6 +85,9 @@ CaseResult RunCase(const std::string& dir) {
     }
   }
   r.attempted = true;
+  // A one-node model whose graph outputs are its node's outputs also goes through CheckOp.
+  const bool one_node = g->nodes.size() == 1 && g->nodes[0].domain.empty() && g->outputs == g->nodes[0].outputs;
+  const Node node = one_node ? g->nodes[0] : Node();
   Status st = PrepareGraph(*g);
   if (!st.ok()) {
     r.why = "prepare: " + st.message();
@@ -110,6 +117,13 @@ CaseResult RunCase(const std::string& dir) {
       r.why = "run: " + st.message();
       return r;
     }
+    optest::OpCase check = optest::OpCase(node.op_type, node.opset_version).Attrs(node.attributes)
+                               .Outputs((int)node.outputs.size()).Label(ds);
+    for (int in : node.inputs) {
+      if (in < 0) check.Omitted();
+      else if (const Tensor* c = g->value(in).ConstantValue(); c && !feeds.count(g->value(in).name)) check.Input(*c);
+      else check.Input(feeds[g->value(in).name]);
+    }
     for (size_t i = 0; i < g->outputs.size(); ++i) {
       std::string p = data + "/output_" + std::to_string(i) + ".pb";
       if (!Exists(p)) continue;
@@ -118,6 +132,8 @@ CaseResult RunCase(const std::string& dir) {
         r.why = want.status().message();
         return r;
       }
+      const bool half_out = want->dtype() == DType::kFloat16 || want->dtype() == DType::kBFloat16;
+      check.Expect((int)i, *want, half_out ? optest::Tol{1e-2, 1e-2} : optest::Tol{1e-5, 1e-3});
       const Tensor& got = outs[g->value(g->outputs[i]).name];
       if (got.shape() != want->shape()) {
         r.why = "output " + std::to_string(i) + " shape " + ShapeToString(got.shape()) + " != " + ShapeToString(want->shape());
@@ -139,14 +155,22 @@ CaseResult RunCase(const std::string& dir) {
         }
       }
     }
+    if (one_node) {
+      ::testing::AssertionResult c = optest::CheckOp(check);
+      if (!c) {
+        r.why = std::string("CheckOp: ") + c.message();
+        return r;
+      }
+    }
   }
   r.passed = true;
+  r.checked = one_node;
   return r;
 }
 
 TEST(OnnxNodeTests, AllSupportedOpsMatchReference) {
   if (!Exists(kNodeTestDir)) GTEST_SKIP() << "libonnx-testdata is not installed";
-  int attempted = 0, passed = 0, skipped = 0;
+  int attempted = 0, passed = 0, skipped = 0, checked = 0;
   std::vector<std::string> failures;
   for (const std::string& name : ListDir(kNodeTestDir)) {
     if (Skipped().count(name)) {
@@ -156,11 +180,13 @@ TEST(OnnxNodeTests, AllSupportedOpsMatchReference) {
     CaseResult r = RunCase(std::string(kNodeTestDir) + "/" + name);
     if (!r.attempted) continue;
     ++attempted;
+    if (r.checked) ++checked;
     if (r.passed) ++passed;
     else failures.push_back(name + ": " + r.why);
   }
   for (const auto& f : failures) ADD_FAILURE() << f;
-  std::printf("ONNX node tests: %d passed of %d attempted (%d skipped with a reason)\n", passed, attempted, skipped);
+  std::printf("ONNX node tests: %d passed of %d attempted (%d skipped with a reason; %d one-node cases also through CheckOp)\n",
+              passed, attempted, skipped, checked);
   if (const char* report = std::getenv("DOPT_NODE_TEST_REPORT")) {
     std::ofstream out(report);
     out << "passed " << passed << "\nattempted " << attempted << "\nskipped " << skipped << "\n";

@@ -1,47 +1,42 @@
-#include "elem_op_test_util.h"
+#include "check_op.h"
 
 namespace dopt {
 namespace {
-using namespace elemtest;
+using namespace optest;
 
 TEST(Pow, FloatBaseWithIntExponentBroadcast) {
-  Node n = MakeNode("Pow", 2, 1);
-  Tensor x = F({2, 2}, {2.f, 3.f, -2.f, 0.5f});
+  Tensor x = Tensor::FromFloats({2, 2}, {2.f, 3.f, -2.f, 0.5f});
   Tensor y = Make<int64_t>(DType::kInt64, {2}, {3, -1});
-  auto out = RunNode(n, {&x, &y});
-  ASSERT_TRUE(out.ok()) << out.status().message();
-  EXPECT_EQ((*out)[0].dtype(), DType::kFloat32);
-  EXPECT_EQ(Values<float>((*out)[0]), (std::vector<float>{8.f, 1.f / 3.f, -8.f, 2.f}));
+  std::vector<Tensor> out;
+  ASSERT_TRUE(CheckOp(OpCase("Pow").Inputs({x, y}), &out));
+  EXPECT_EQ(out[0].dtype(), DType::kFloat32);
+  EXPECT_EQ(Values<float>(out[0]), (std::vector<float>{8.f, 1.f / 3.f, -8.f, 2.f}));
 }
 
 TEST(Pow, IntBaseExactAndNegativeExponent) {
-  Node n = MakeNode("Pow", 2, 1);
   Tensor x = Make<int64_t>(DType::kInt64, {5}, {3, 2, -1, 0, 7});
   Tensor y = Make<int32_t>(DType::kInt32, {5}, {39, -2, -3, -1, 0});
-  auto out = RunNode(n, {&x, &y});
-  ASSERT_TRUE(out.ok()) << out.status().message();
-  EXPECT_EQ((*out)[0].dtype(), DType::kInt64);
-  EXPECT_EQ(Values<int64_t>((*out)[0]), (std::vector<int64_t>{4052555153018976267LL, 0, -1, 0, 1}));
+  std::vector<Tensor> out;
+  ASSERT_TRUE(CheckOp(OpCase("Pow").Inputs({x, y}), &out));
+  EXPECT_EQ(out[0].dtype(), DType::kInt64);
+  EXPECT_EQ(Values<int64_t>(out[0]), (std::vector<int64_t>{4052555153018976267LL, 0, -1, 0, 1}));
 }
 
 TEST(Pow, IntBaseFloatExponentTruncates) {
-  Node n = MakeNode("Pow", 2, 1);
   Tensor x = Make<int32_t>(DType::kInt32, {3}, {4, 10, 2});
-  Tensor y = F({3}, {0.5f, 1.5f, -1.f});
-  auto out = RunNode(n, {&x, &y});
-  ASSERT_TRUE(out.ok()) << out.status().message();
-  EXPECT_EQ(Values<int32_t>((*out)[0]), (std::vector<int32_t>{2, 31, 0}));
+  Tensor y = Tensor::FromFloats({3}, {0.5f, 1.5f, -1.f});
+  EXPECT_TRUE(CheckOp(OpCase("Pow").Inputs({x, y}).Expect(Make<int32_t>(DType::kInt32, {3}, {2, 31, 0}))));
 }
 
 TEST(Pow, InferKeepsBaseTypeAndRejectsBadTypes) {
-  Node n = MakeNode("Pow", 2, 1);
-  auto info = InferNode(n, {Info(DType::kFloat16, {3, 1}), Info(DType::kInt64, {4})});
+  OpCase c("Pow");
+  auto info = InferOp(c, {Info(DType::kFloat16, {3, 1}), Info(DType::kInt64, {4})});
   ASSERT_TRUE(info.ok());
   EXPECT_EQ((*info)[0].dtype, DType::kFloat16);
   EXPECT_EQ((*info)[0].shape, (Shape{3, 4}));
-  EXPECT_FALSE(InferNode(n, {Info(DType::kInt8, {3}), Info(DType::kInt64, {3})}).ok());
-  EXPECT_FALSE(InferNode(n, {Info(DType::kFloat32, {3}), Info(DType::kBool, {3})}).ok());
-  EXPECT_FALSE(InferNode(n, {Info(DType::kFloat32, {3}), Info(DType::kFloat32, {2})}).ok());
+  EXPECT_FALSE(InferOp(c, {Info(DType::kInt8, {3}), Info(DType::kInt64, {3})}).ok());
+  EXPECT_FALSE(InferOp(c, {Info(DType::kFloat32, {3}), Info(DType::kBool, {3})}).ok());
+  EXPECT_FALSE(InferOp(c, {Info(DType::kFloat32, {3}), Info(DType::kFloat32, {2})}).ok());
 }
 
 }  // namespace

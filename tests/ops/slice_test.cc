@@ -1,10 +1,10 @@
 #include <climits>
 
-#include "shape_ops_test_util.h"
+#include "check_op.h"
 
 namespace dopt {
 namespace {
-using namespace shape_ops_test;
+using namespace optest;
 
 TEST(Slice, NegativeStepAndClampingAndOldAttrs) {
   Tensor x = Tensor::FromFloats({2, 5}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
@@ -12,23 +12,58 @@ TEST(Slice, NegativeStepAndClampingAndOldAttrs) {
   Tensor en = Tensor::FromInt64s({1}, {INT64_MIN});
   Tensor ax = Tensor::FromInt64s({1}, {-1});
   Tensor sp = Tensor::FromInt64s({1}, {-2});
-  auto out = RunOp(MakeNode("Slice", 13), {&x, &st, &en, &ax, &sp});
-  ASSERT_TRUE(out.ok()) << out.status().message();
-  EXPECT_EQ((*out)[0].shape(), (Shape{2, 3}));
-  EXPECT_EQ(Floats((*out)[0]), (std::vector<float>{4, 2, 0, 9, 7, 5}));
+  EXPECT_TRUE(CheckOp(OpCase("Slice", 13).Inputs({x, st, en, ax, sp}).Expect(Tensor::FromFloats({2, 3}, {4, 2, 0, 9, 7, 5}))));
   // Opset 1 attributes.
-  out = RunOp(MakeNode("Slice", 1, {AInts("starts", {1, -3}), AInts("ends", {2, 100})}), {&x});
-  ASSERT_TRUE(out.ok());
-  EXPECT_EQ(Floats((*out)[0]), (std::vector<float>{7, 8, 9}));
+  std::vector<Tensor> out;
+  ASSERT_TRUE(CheckOp(OpCase("Slice", 1).Attr("starts", IntsAttr({1, -3})).Attr("ends", IntsAttr({2, 100})).Input(x), &out));
+  EXPECT_EQ(Values<float>(out[0]), (std::vector<float>{7, 8, 9}));
   // Infer gives the exact shape from constants, and -1 for unknown dims.
   Tensor s2 = Tensor::FromInt64s({1}, {1});
   Tensor e2 = Tensor::FromInt64s({1}, {-1});
-  auto inf = InferOp(MakeNode("Slice", 13), {Info(DType::kInt8, {-1, 5}), Info(DType::kInt64, {1}, &s2),
-                                              Info(DType::kInt64, {1}, &e2), Info(DType::kInt64, {1}, &ax)});
+  auto inf = InferOp(OpCase("Slice", 13), {Info(DType::kInt8, {-1, 5}), Info(DType::kInt64, {1}, &s2),
+                                          Info(DType::kInt64, {1}, &e2), Info(DType::kInt64, {1}, &ax)});
   ASSERT_TRUE(inf.ok());
   EXPECT_EQ((*inf)[0].shape, (Shape{-1, 3}));
   Tensor zero = Tensor::FromInt64s({1}, {0});
-  EXPECT_FALSE(RunOp(MakeNode("Slice", 13), {&x, &s2, &e2, &ax, &zero}).ok());
+  EXPECT_FALSE(RunOp(OpCase("Slice", 13).Inputs({x, s2, e2, ax, zero})).ok());
+}
+
+// Steps of both signs on every axis of a 3-D tensor big enough to be split, against index
+// arithmetic.
+TEST(Slice, StepsMatchIndexArithmetic) {
+  Tensor x = Random({9, 13, 257}, 50);
+  struct Case { int64_t start, end, axis, step; } cases[] = {
+      {1, 8, 0, 2}, {-1, -100, 0, -3}, {0, 13, 1, 5}, {12, 0, 1, -1}, {3, 250, 2, 7}, {-2, 0, 2, -4}, {2, 3, -1, 1}};
+  for (const Case& c : cases) {
+    auto ref = [c](const std::vector<Tensor>& in) {
+      const Tensor& t = in[0];
+      const int ax = (int)(c.axis < 0 ? c.axis + 3 : c.axis);
+      const int64_t n = t.dim(ax);
+      auto clamp = [](int64_t v, int64_t lo, int64_t hi) { return std::min(hi, std::max(lo, v)); };
+      int64_t b = c.start < 0 ? c.start + n : c.start, e = c.end < 0 ? c.end + n : c.end;
+      b = c.step > 0 ? clamp(b, 0, n) : clamp(b, 0, n - 1);
+      e = c.step > 0 ? clamp(e, 0, n) : clamp(e, -1, n - 1);
+      std::vector<int64_t> picks;
+      for (int64_t k = b; c.step > 0 ? k < e : k > e; k += c.step) picks.push_back(k);
+      Shape os = t.shape();
+      os[ax] = (int64_t)picks.size();
+      Tensor y(DType::kFloat32, os);
+      float* yp = y.data<float>();
+      int64_t outer = 1, inner = 1;
+      for (int d = 0; d < ax; ++d) outer *= t.dim(d);
+      for (int d = ax + 1; d < 3; ++d) inner *= t.dim(d);
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t k : picks)
+          for (int64_t i = 0; i < inner; ++i) *yp++ = t.data<float>()[(o * n + k) * inner + i];
+      return std::vector<Tensor>{y};
+    };
+    EXPECT_TRUE(CheckOp(OpCase("Slice")
+                            .Inputs({x, Tensor::FromInt64s({1}, {c.start}), Tensor::FromInt64s({1}, {c.end}),
+                                     Tensor::FromInt64s({1}, {c.axis}), Tensor::FromInt64s({1}, {c.step})})
+                            .Reference(ref, Tol::Exact())
+                            .Label(std::to_string(c.start) + ":" + std::to_string(c.end) + ":" + std::to_string(c.step) +
+                                   " axis " + std::to_string(c.axis))));
+  }
 }
 
 }  // namespace

@@ -1,25 +1,23 @@
 #include <cmath>
 
-#include "common/thread_pool.h"
-#include "elem_op_test_util.h"
+#include "check_op.h"
 
 namespace dopt {
 namespace {
-using namespace elemtest;
+using namespace optest;
 
 // x of shape [2, 3, 2] with values 0..11.
 Tensor X() {
   std::vector<float> v(12);
   for (int i = 0; i < 12; ++i) v[i] = (float)i * 0.5f;
-  return F({2, 3, 2}, v);
+  return Tensor::FromFloats({2, 3, 2}, v);
 }
 
 TEST(Softmax, Opset13NormalisesAlongAxis) {
-  Node n = MakeNode("Softmax", 1, 1, {{"axis", AttrI(1)}}, 13);
   Tensor x = X();
-  auto out = RunNode(n, {&x});
-  ASSERT_TRUE(out.ok()) << out.status().message();
-  auto y = Values<float>((*out)[0]);
+  std::vector<Tensor> out;
+  ASSERT_TRUE(CheckOp(OpCase("Softmax", 13).Attr("axis", IntAttr(1)).Input(x), &out));
+  auto y = Values<float>(out[0]);
   auto xv = Values<float>(x);
   for (int b = 0; b < 2; ++b)
     for (int w = 0; w < 2; ++w) {
@@ -33,11 +31,10 @@ TEST(Softmax, Opset13NormalisesAlongAxis) {
 }
 
 TEST(Softmax, OldOpsetCoercesTo2D) {
-  Node n = MakeNode("Softmax", 1, 1, {}, 11);  // axis 1: rows of 6 elements
   Tensor x = X();
-  auto out = RunNode(n, {&x});
-  ASSERT_TRUE(out.ok()) << out.status().message();
-  auto y = Values<float>((*out)[0]);
+  std::vector<Tensor> out;
+  ASSERT_TRUE(CheckOp(OpCase("Softmax", 11).Input(x), &out));  // axis 1: rows of 6 elements
+  auto y = Values<float>(out[0]);
   auto xv = Values<float>(x);
   for (int b = 0; b < 2; ++b) {
     double sum = 0;
@@ -49,26 +46,47 @@ TEST(Softmax, OldOpsetCoercesTo2D) {
 TEST(Softmax, LargeValuesAreStableAndThreadIndependent) {
   std::vector<float> v(4 * 5000);
   for (size_t i = 0; i < v.size(); ++i) v[i] = 1000.f + (float)(i % 7);
-  Tensor x = F({4, 5000}, v);
-  Node n = MakeNode("Softmax", 1, 1);
-  ThreadPool pool(3);
-  auto a = RunNode(n, {&x}, &pool);
-  auto b = RunNode(n, {&x});
-  ASSERT_TRUE(a.ok() && b.ok());
-  auto ya = Values<float>((*a)[0]);
-  EXPECT_EQ(ya, Values<float>((*b)[0]));
+  Tensor x = Tensor::FromFloats({4, 5000}, v);
+  std::vector<Tensor> out;
+  ASSERT_TRUE(CheckOp(OpCase("Softmax").Input(x).Threads({3}), &out));
+  auto ya = Values<float>(out[0]);
   for (float f : ya) ASSERT_TRUE(std::isfinite(f));
   double sum = 0;
   for (int k = 0; k < 5000; ++k) sum += ya[k];
   EXPECT_NEAR(sum, 1.0, 1e-4);
 }
 
+// Every axis of a 3-D tensor with many lanes, against a double-precision softmax.
+TEST(Softmax, EveryAxisMatchesDoubleReference) {
+  Tensor x = Random({7, 33, 65}, 30, -8.f, 8.f);
+  for (int axis = -3; axis < 3; ++axis) {
+    auto ref = [axis](const std::vector<Tensor>& in) {
+      const Tensor& t = in[0];
+      const int ax = axis < 0 ? axis + 3 : axis;
+      int64_t outer = 1, inner = 1;
+      for (int d = 0; d < ax; ++d) outer *= t.dim(d);
+      for (int d = ax + 1; d < 3; ++d) inner *= t.dim(d);
+      const int64_t n = t.dim(ax);
+      Tensor y(DType::kFloat32, t.shape());
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t i = 0; i < inner; ++i) {
+          double mx = -INFINITY, sum = 0;
+          for (int64_t k = 0; k < n; ++k) mx = std::max(mx, (double)t.data<float>()[(o * n + k) * inner + i]);
+          for (int64_t k = 0; k < n; ++k) sum += std::exp(t.data<float>()[(o * n + k) * inner + i] - mx);
+          for (int64_t k = 0; k < n; ++k)
+            y.data<float>()[(o * n + k) * inner + i] = (float)(std::exp(t.data<float>()[(o * n + k) * inner + i] - mx) / sum);
+        }
+      return std::vector<Tensor>{y};
+    };
+    EXPECT_TRUE(CheckOp(OpCase("Softmax").Attr("axis", IntAttr(axis)).Input(x).Reference(ref, Tol::Near(2e-6))
+                            .Label("axis " + std::to_string(axis))));
+  }
+}
+
 TEST(Softmax, RejectsBadAxisAndIntInput) {
-  Node n = MakeNode("Softmax", 1, 1, {{"axis", AttrI(3)}});
-  EXPECT_FALSE(InferNode(n, {Info(DType::kFloat32, {2, 3})}).ok());
-  Node ok = MakeNode("Softmax", 1, 1);
-  EXPECT_FALSE(InferNode(ok, {Info(DType::kInt32, {2, 3})}).ok());
-  EXPECT_TRUE(InferNode(ok, {UnknownRank(DType::kFloat32)}).ok());
+  EXPECT_FALSE(InferOp(OpCase("Softmax").Attr("axis", IntAttr(3)), {Info(DType::kFloat32, {2, 3})}).ok());
+  EXPECT_FALSE(InferOp(OpCase("Softmax"), {Info(DType::kInt32, {2, 3})}).ok());
+  EXPECT_TRUE(InferOp(OpCase("Softmax"), {UnknownRank(DType::kFloat32)}).ok());
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
-#include "shape_ops_test_util.h"
+#include "check_op.h"
 
 namespace dopt {
 namespace {
-using namespace shape_ops_test;
+using namespace optest;
 
 // Independent reference: direct index arithmetic.
 std::vector<float> RefTranspose(const Tensor& x, const std::vector<int64_t>& perm) {
@@ -27,7 +27,6 @@ std::vector<float> RefTranspose(const Tensor& x, const std::vector<int64_t>& per
 }
 
 TEST(Transpose, MatchesReferenceForManyShapesAndThreads) {
-  ThreadPool pool(4);
   struct Case { Shape s; std::vector<int64_t> p; };
   std::vector<Case> cases = {{{1, 37, 41, 3}, {0, 3, 1, 2}}, {{1, 3, 37, 41}, {0, 2, 3, 1}},
                              {{2, 3, 5, 7}, {3, 1, 0, 2}}, {{1, 4420, 2}, {0, 2, 1}},
@@ -37,14 +36,13 @@ TEST(Transpose, MatchesReferenceForManyShapesAndThreads) {
     std::vector<float> v(NumElements(c.s));
     for (size_t i = 0; i < v.size(); ++i) v[i] = (float)i;
     Tensor x = Tensor::FromFloats(c.s, v);
-    for (ThreadPool* p : {(ThreadPool*)nullptr, &pool}) {
-      auto out = RunOp(MakeNode("Transpose", 13, {AInts("perm", c.p)}), {&x}, 1, p);
-      ASSERT_TRUE(out.ok()) << out.status().message();
-      EXPECT_EQ(Floats((*out)[0]), RefTranspose(x, c.p)) << ShapeToString(c.s);
-    }
+    std::vector<Tensor> out;
+    ASSERT_TRUE(CheckOp(OpCase("Transpose", 13).Attr("perm", IntsAttr(c.p)).Input(x).Threads({4}).Label(ShapeToString(c.s)),
+                        &out));
+    EXPECT_EQ(Values<float>(out[0]), RefTranspose(x, c.p)) << ShapeToString(c.s);
   }
   Tensor x(DType::kFloat32, {2, 3});
-  EXPECT_FALSE(RunOp(MakeNode("Transpose", 13, {AInts("perm", {0, 0})}), {&x}).ok());
+  EXPECT_FALSE(RunOp(OpCase("Transpose", 13).Attr("perm", IntsAttr({0, 0})).Input(x)).ok());
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 // weights and bias worked out by hand, outputs unchanged, and the cases it must leave alone.
 #include <gtest/gtest.h>
 
-#include "../ops/op_test_util.h"
+#include "../ops/check_op.h"
 
 #include <cmath>
 #include <random>
@@ -16,7 +16,7 @@
 namespace dopt {
 namespace {
 
-using optest::RandomInput;
+using optest::Random;
 using optest::RunGraph;
 
 double MaxAbsDiff(const Tensor& a, const Tensor& b) {
@@ -105,7 +105,7 @@ TEST(FoldAffine, ConvMulAddChainFoldsWithHandComputedWeights) {
   b.Output(y);
   Graph& g = b.g;
   ASSERT_TRUE(PrepareGraph(g).ok());
-  std::map<std::string, Tensor> feeds{{"x", RandomInput({1, 2, 3, 3}, 1)}};
+  std::map<std::string, Tensor> feeds{{"x", Random({1, 2, 3, 3}, 1)}};
   auto before = RunGraph(g, feeds);
 
   EXPECT_EQ(RunPass(g), 2);
@@ -131,7 +131,7 @@ TEST(FoldAffine, ConvWithoutBiasSubAndDivAndScalar) {
   b.Output(s);
   Graph& g = b.g;
   ASSERT_TRUE(PrepareGraph(g).ok());
-  std::map<std::string, Tensor> feeds{{"x", RandomInput({1, 2, 2, 2}, 2)}};
+  std::map<std::string, Tensor> feeds{{"x", Random({1, 2, 2, 2}, 2)}};
   auto before = RunGraph(g, feeds);
   EXPECT_EQ(RunPass(g), 2);
   ASSERT_EQ(g.nodes.size(), 1u);
@@ -154,7 +154,7 @@ TEST(FoldAffine, GemmAddTransB0NoBias) {
   b.Output(y);
   Graph& g = b.g;
   ASSERT_TRUE(PrepareGraph(g).ok());
-  std::map<std::string, Tensor> feeds{{"x", RandomInput({2, 3}, 3)}};
+  std::map<std::string, Tensor> feeds{{"x", Random({2, 3}, 3)}};
   auto before = RunGraph(g, feeds);
   EXPECT_EQ(RunPass(g), 2);
   ASSERT_EQ(g.nodes.size(), 1u);
@@ -177,7 +177,7 @@ TEST(FoldAffine, GemmTransB1WithAlphaBeta) {
   b.Output(y);
   Graph& g = b.g;
   ASSERT_TRUE(PrepareGraph(g).ok());
-  std::map<std::string, Tensor> feeds{{"x", RandomInput({2, 3}, 4)}};
+  std::map<std::string, Tensor> feeds{{"x", Random({2, 3}, 4)}};
   auto before = RunGraph(g, feeds);
   EXPECT_EQ(RunPass(g), 2);
   ASSERT_EQ(g.nodes.size(), 1u);
@@ -199,7 +199,7 @@ TEST(FoldAffine, ConvTransposeGroupedMul) {
   b.Output(y);
   Graph& g = b.g;
   ASSERT_TRUE(PrepareGraph(g).ok());
-  std::map<std::string, Tensor> feeds{{"x", RandomInput({1, 2, 2, 2}, 5)}};
+  std::map<std::string, Tensor> feeds{{"x", Random({1, 2, 2, 2}, 5)}};
   auto before = RunGraph(g, feeds);
   EXPECT_EQ(RunPass(g), 1);
   ASSERT_EQ(g.nodes.size(), 1u);
@@ -312,7 +312,7 @@ TEST(FoldAffine, MnistConvBiasAddsFoldAndOutputsAreUnchanged) {
   std::string path = std::string(DOPT_SOURCE_DIR) + "/../shared/testdata/models/onnx/mnist_cntk.onnx";
   auto g = LoadOnnxModel(path);
   if (!g.ok()) GTEST_SKIP() << g.status().message();
-  std::map<std::string, Tensor> feeds{{"Input3", RandomInput({1, 1, 28, 28}, 9)}};
+  std::map<std::string, Tensor> feeds{{"Input3", Random({1, 1, 28, 28}, 9)}};
   auto before = RunGraph(*g, feeds);
   const size_t nodes = g->nodes.size();
   std::vector<PassReport> rep;

@@ -1,7 +1,7 @@
 // BatchNormalization folding: same outputs before and after, BN nodes gone, names kept.
 #include <gtest/gtest.h>
 
-#include "../ops/op_test_util.h"
+#include "../ops/check_op.h"
 
 #include <cmath>
 #include <random>
@@ -14,7 +14,7 @@
 namespace dopt {
 namespace {
 
-using optest::RandomInput;
+using optest::Random;
 using optest::RunGraph;
 
 double MaxRelDiff(const Tensor& a, const Tensor& b) {
@@ -36,7 +36,7 @@ TEST(FoldBatchNorm, UltraFaceOutputsUnchanged) {
   std::string path = std::string(DOPT_SOURCE_DIR) + "/../shared/testdata/models/onnx/ultraface_slim_320_nopost.onnx";
   auto g = LoadOnnxModel(path);
   if (!g.ok()) GTEST_SKIP() << g.status().message();
-  std::map<std::string, Tensor> feeds{{"input", RandomInput({1, 3, 240, 320}, 5)}};
+  std::map<std::string, Tensor> feeds{{"input", Random({1, 3, 240, 320}, 5)}};
   auto before = RunGraph(*g, feeds);
   int bns = CountOps(*g, "BatchNormalization");
   ASSERT_GT(bns, 10);
@@ -87,7 +87,7 @@ TEST(FoldBatchNorm, ConvWithoutBiasGetsOneAndSharedOutputIsLeftAlone) {
   g.AddNode(bn);
   g.outputs.push_back(y);
   ASSERT_TRUE(PrepareGraph(g).ok());
-  std::map<std::string, Tensor> feeds{{"x", RandomInput({1, 2, 3, 3}, 1)}};
+  std::map<std::string, Tensor> feeds{{"x", Random({1, 2, 3, 3}, 1)}};
   auto before = RunGraph(g, feeds);
 
   Graph shared = g;  // same graph, but the conv output is also a graph output: no folding

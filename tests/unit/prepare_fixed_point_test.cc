@@ -3,7 +3,7 @@
 // weights and bias worked out by hand, and the graph computes the same outputs.
 #include <gtest/gtest.h>
 
-#include "../ops/op_test_util.h"
+#include "../ops/check_op.h"
 
 #include <cmath>
 
@@ -15,7 +15,7 @@ namespace {
 
 using optest::AddTestInput;
 using optest::AddTestValue;
-using optest::RandomInput;
+using optest::Random;
 using optest::RunGraph;
 
 int AddOp(Graph& g, const std::string& type, const std::string& name, std::vector<int> ins,
@@ -46,10 +46,10 @@ TEST(PrepareForQuantization, ConvAddBatchNormFoldsToOneConv) {
                   AddTestValue(g, "sh", Tensor::FromFloats({2}, {0, 3})),
                   AddTestValue(g, "m", Tensor::FromFloats({2}, {1, 0})),
                   AddTestValue(g, "v", Tensor::FromFloats({2}, {4 - eps, 0.25f - eps}))},
-                 {{"epsilon", optest::Float(eps)}});
+                 {{"epsilon", FloatAttr(eps)}});
   g.outputs.push_back(bn);
   ASSERT_TRUE(PrepareGraph(g).ok());
-  std::map<std::string, Tensor> feeds{{"x", RandomInput({1, 2, 3, 3}, 3)}};
+  std::map<std::string, Tensor> feeds{{"x", Random({1, 2, 3, 3}, 3)}};
   auto before = RunGraph(g, feeds);
 
   std::vector<PassReport> rep;

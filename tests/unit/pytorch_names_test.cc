@@ -3,7 +3,7 @@
 // the helper reads (BatchNorm folded or not, ops without a module refused).
 #include <gtest/gtest.h>
 
-#include "../ops/op_test_util.h"
+#include "../ops/check_op.h"
 #include "frontends/pytorch/pytorch_exporter.h"
 #include "frontends/pytorch/pytorch_names.h"
 #include "passes/pass.h"

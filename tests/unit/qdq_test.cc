@@ -2,7 +2,7 @@
 // hand, one Q/DQ pair per shared activation, float16 models, opset errors.
 #include <gtest/gtest.h>
 
-#include "../ops/op_test_util.h"
+#include "../ops/check_op.h"
 
 #include <cmath>
 

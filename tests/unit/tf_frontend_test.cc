@@ -2,7 +2,7 @@
 // unsupported ops and malformed graphs, unknown fields kept by SerializeTfGraphDef.
 #include <gtest/gtest.h>
 
-#include "../ops/op_test_util.h"
+#include "../ops/check_op.h"
 
 #include <climits>
 #include <cmath>
@@ -115,7 +115,7 @@ TEST(TfFrontend, ConvBlockRunsInNchwWithContractNames) {
   EXPECT_EQ(g->FindValue("conv"), -1);
 
   // Numerics against a direct NHWC reference of the same block.
-  Tensor x = optest::RandomInput({1, 5, 6, 3}, 3);
+  Tensor x = optest::Random({1, 5, 6, 3}, 3);
   auto res = optest::RunGraph(*g, {{"x", x}});
   const Tensor& y = res.at("relu");
   Tensor w = Seq({3, 3, 3, 4}), b = Seq({4});
@@ -182,7 +182,7 @@ TEST(TfFrontend, NchwDataFormatMatchesNhwc) {
   ASSERT_TRUE(ga.ok()) << ga.status().message();
   ASSERT_TRUE(gb.ok()) << gb.status().message();
   for (const Node& n : gb->nodes) EXPECT_NE(n.op_type, "Transpose") << n.name;  // NCHW needs none
-  Tensor x = optest::RandomInput({1, 9, 10, 3}, 4);
+  Tensor x = optest::Random({1, 9, 10, 3}, 4);
   Tensor xc(DType::kFloat32, {1, 3, 9, 10});
   for (int h = 0; h < 9; ++h)
     for (int w = 0; w < 10; ++w)
@@ -288,7 +288,7 @@ TEST(TfFrontend, StridedSliceMasksGiveTfShapes) {
   auto g = LoadTfModelFromBytes(*bytes, "ss.pb");
   ASSERT_TRUE(g.ok()) << g.status().message();
   EXPECT_EQ(g->value(g->outputs[0]).shape, (Shape{1, 4, 2, 1}));
-  Tensor x = optest::RandomInput({1, 4, 6, 3}, 1);
+  Tensor x = optest::Random({1, 4, 6, 3}, 1);
   auto res = optest::RunGraph(*g, {{"x", x}});
   const Tensor& y = res.at("ss");
   for (int h = 0; h < 4; ++h)

@@ -3,7 +3,7 @@
 // the outputs are the same, plus the structure the ONNX writer will see.
 #include <gtest/gtest.h>
 
-#include "../ops/op_test_util.h"
+#include "../ops/check_op.h"
 
 #include <cmath>
 #include <map>
@@ -17,7 +17,7 @@
 namespace dopt {
 namespace {
 
-using optest::RandomInput;
+using optest::Random;
 using optest::RunGraph;
 
 Attribute IntA(int64_t i) {
