@@ -350,6 +350,11 @@ Tensor Random(const Shape& shape, uint32_t seed, float lo, float hi) {
   return t;
 }
 
+std::vector<float> RandomFloats(size_t n, uint32_t seed, float lo, float hi) {
+  Tensor t = Random({(int64_t)n}, seed, lo, hi);
+  return std::vector<float>(t.data<float>(), t.data<float>() + n);
+}
+
 double MaxAbs(const Tensor& t) {
   double m = 0;
   if (t.dtype() == DType::kFloat32) {

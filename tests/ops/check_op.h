@@ -160,6 +160,8 @@ std::vector<T> Values(const Tensor& t) {
 }
 // Uniform [lo, hi) float32 values from a fixed seed.
 Tensor Random(const Shape& shape, uint32_t seed, float lo = -1.f, float hi = 1.f);
+// The same values as a plain vector, for kernel-level tests on raw buffers.
+std::vector<float> RandomFloats(size_t n, uint32_t seed, float lo = -1.f, float hi = 1.f);
 // Largest |value| of a float tensor (0 for an empty one); for error budgets.
 double MaxAbs(const Tensor& t);
 // Compares `got` with `want` (dtypes in compute terms, shapes, then values within `tol`).

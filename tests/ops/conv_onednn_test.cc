@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "check_op.h"
 #include "common/kernel_options.h"
 #include "kernels/conv.h"
 #include "kernels/conv_onednn.h"
@@ -52,13 +53,7 @@ ConvGeom Geom(const Shape2& s) {
   return g;
 }
 
-std::vector<float> Random(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1.f, 1.f);
-  std::vector<float> v(n);
-  for (float& f : v) f = u(rng);
-  return v;
-}
+std::vector<float> Random(size_t n, unsigned seed) { return optest::RandomFloats(n, seed); }
 
 float Act(float v, const Activation& a) {
   switch (a.kind) {

@@ -11,19 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "check_op.h"
 #include "common/kernel_options.h"
 #include "kernels/gemm.h"
 
 namespace dopt {
 namespace {
 
-std::vector<float> Random(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1.f, 1.f);
-  std::vector<float> v(n);
-  for (float& f : v) f = u(rng);
-  return v;
-}
+std::vector<float> Random(size_t n, unsigned seed) { return optest::RandomFloats(n, seed); }
 
 struct Case {
   bool ta, tb;
