@@ -379,11 +379,12 @@ def fold_bn(torch, conv, bn):
             conv.bias.copy_(b.to(conv.bias.dtype))
 
 
-def carry_other_folds(torch, op, m, wq, plan_dir):
+def carry_other_folds(torch, op, m, wq, channel_axis, plan_dir):
     """dopt may also have folded per-channel Mul/Add by constants into the op (code in forward(),
     not a module). Its weight is then k * (our weight) per output channel: fake-quantizing our
     weight per channel with scale / |k| gives the same grid (per-tensor plans too), and forward()
-    still applies k afterwards. Returns the weight parameters to use and k."""
+    still applies k afterwards. `channel_axis` is the module weight's output-channel axis, from
+    dopt's plan (the op's quantization traits). Returns the weight parameters to use and k."""
     import numpy as np
 
     wd = torch.from_numpy(np.load(os.path.join(plan_dir, op["weight_file"]))).double()
@@ -391,7 +392,10 @@ def carry_other_folds(torch, op, m, wq, plan_dir):
     if wd.shape != wt.shape:
         wd = wd.t()
     axis = wq["axis"]
-    ch = axis if axis >= 0 else (1 if isinstance(m, torch.nn.modules.conv._ConvTransposeNd) else 0)
+    ch = axis if axis >= 0 else channel_axis
+    if ch < 0:
+        raise HelperError("quantized op '%s': dopt's plan gives the weight of module '%s' no channel axis"
+                          % (op["node"], op["module"]))
     wd_c, wt_c = wd.transpose(0, ch).reshape(wd.shape[ch], -1), wt.transpose(0, ch).reshape(wt.shape[ch], -1)
     den = (wt_c * wt_c).sum(1)
     k = torch.where(den > 0, (wd_c * wt_c).sum(1) / den.clamp_min(1e-300), torch.ones_like(den))
@@ -502,16 +506,19 @@ def cmd_build_pt(args):
         m = modules[mname]
         wq = ops[0]["weight"]
         axis = wq["axis"]
+        channel_axis = ops[0]["weight_channel_axis"]  # also set for a per-tensor plan (axis -1)
         plan_shape = wq.get("shape", [])
         if list(plan_shape) != list(m.weight.shape):
             if len(plan_shape) == 2 and list(plan_shape[::-1]) == list(m.weight.shape):
-                axis = 1 - axis if axis >= 0 else axis  # MatMul weight [in, out] vs Linear [out, in]
+                # MatMul weight [in, out] vs Linear [out, in]
+                axis = 1 - axis if axis >= 0 else axis
+                channel_axis = 1 - channel_axis if channel_axis >= 0 else channel_axis
             else:
                 raise HelperError("quantized op '%s': weight shape %s in dopt's plan, module '%s' has %s"
                                   % (ops[0]["node"], plan_shape, mname, list(m.weight.shape)))
         wq = dict(wq, axis=axis)
         plan_dir = os.path.dirname(os.path.abspath(args.plan))
-        wq, k = carry_other_folds(torch, ops[0], m, wq, plan_dir)
+        wq, k = carry_other_folds(torch, ops[0], m, wq, channel_axis, plan_dir)
         acts = []
         for op in ops:
             a = op["input"]

@@ -50,7 +50,18 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_AveragePool() {
-  static const OpDef def{"AveragePool", 1, 1, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "AveragePool",
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("10: ceil_mode, 19: dilations, optional with the old defaults; 11: auto_pad/pads text "
+                                 "only (ONNX's version converter: compatible)"),
+      .quant = NoQuantRole(),  // averages round: int8 in, int8 out is not exact
+  };
   return def;
 }
 

@@ -3,6 +3,8 @@
 // training_mode=1 and the training outputs (running/saved mean and var) are not.
 #include <cmath>
 
+#include "ir/graph_edit.h"
+#include "ops/op_upgrade.h"
 #include "ops/op_util.h"
 
 namespace dopt {
@@ -108,10 +110,66 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Opset upgrade: attributes of opsets < 7 are dropped (consumed_inputs; is_test must be
+// inference); 9 removes `spatial` (only per-channel statistics remain); 14 allows only the Y
+// output in inference (training_mode, default 0), so unused training outputs are dropped;
+// 15: types.
+Status Upgrade(Graph& g, int ni, int from, int to) {
+  Node& n = g.nodes[ni];
+  DOPT_RETURN_IF_ERROR(NeedUpgradeInputs(n, 5));
+  if (n.HasAttr("consumed_inputs")) {
+    RemoveAttr(n, "consumed_inputs");
+    n.dirty = true;
+  }
+  if (n.HasAttr("is_test")) {
+    DOPT_ASSIGN_OR_RETURN(int64_t is_test, n.GetInt("is_test", 0));
+    if (is_test == 0 && n.outputs.size() > 1)
+      return InvalidArgument(n.Describe() + ": cannot upgrade: is_test=0 with training outputs");
+    RemoveAttr(n, "is_test");
+    n.dirty = true;
+  }
+  if (OpsetCrosses(from, to, 9) && n.HasAttr("spatial")) {
+    DOPT_ASSIGN_OR_RETURN(int64_t spatial, n.GetInt("spatial", 1));
+    if (spatial == 0) {
+      for (int i = 1; i < 5; ++i) {
+        const Value& p = g.value(n.inputs[i]);
+        if (!p.rank_known || p.shape.size() != 1)
+          return InvalidArgument(n.Describe() + ": cannot upgrade: spatial=0 with per-activation input '" + p.name +
+                                 "' (shape " + (p.rank_known ? ShapeToString(p.shape) : std::string("unknown")) +
+                                 "); opset 9 keeps only per-channel statistics");
+      }
+    }
+    RemoveAttr(n, "spatial");
+    n.dirty = true;
+  }
+  if (OpsetCrosses(from, to, 14) && n.outputs.size() > 1) {
+    for (size_t i = 1; i < n.outputs.size(); ++i) {
+      if (n.outputs[i] >= 0 && ValueUsed(g, n.outputs[i]))
+        return InvalidArgument(n.Describe() + ": cannot upgrade: training output '" + g.value(n.outputs[i]).name +
+                               "' is used; opset 14 has it only in training mode");
+    }
+    for (size_t i = 1; i < n.outputs.size(); ++i)
+      if (n.outputs[i] >= 0) g.values[n.outputs[i]].producer = -1;
+    n.outputs.resize(1);
+    n.dirty = true;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 const OpDef& OpDef_BatchNormalization() {
-  static const OpDef def{"BatchNormalization", 5, 5, 1, 5, Infer, Run};
+  static const OpDef def{
+      .name = "BatchNormalization",
+      .min_inputs = 5,
+      .max_inputs = 5,
+      .min_outputs = 1,
+      .max_outputs = 5,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = UpgradeBy(Upgrade),
+      .quant = NoQuantRole(),  // an affine map per channel; dopt folds it into the preceding Conv
+  };
   return def;
 }
 

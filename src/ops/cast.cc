@@ -83,7 +83,17 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_Cast() {
-  static const OpDef def{"Cast", 1, 1, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Cast",
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("9, 13, 21: new types; 19: saturate (default 1, only for float8 targets) and types"),
+      .quant = NoQuantRole(),  // changes the element type
+  };
   return def;
 }
 

@@ -1,9 +1,12 @@
 // Clip: y = min(max(x, lo), hi). Opset < 11 takes `min`/`max` float attributes; opset 11+
 // takes optional scalar inputs 1 (min) and 2 (max), either of which may be omitted.
 // Integer types are accepted (opset 12+). When lo > hi every element becomes hi; NaN passes.
+#include <cfloat>
 #include <limits>
 #include <type_traits>
 
+#include "ir/graph_edit.h"
+#include "ops/op_upgrade.h"
 #include "ops/op_util.h"
 
 namespace dopt {
@@ -72,10 +75,49 @@ Status Run(KernelContext& ctx) {
   });
 }
 
+// Opset upgrade: 11 turns the min/max attributes (defaults: the float range) into optional
+// scalar inputs of the input's type; 12, 13: types.
+Status Upgrade(Graph& g, int ni, int from, int to) {
+  if (!OpsetCrosses(from, to, 11)) return Status::Ok();
+  Node& n = g.nodes[ni];
+  DOPT_RETURN_IF_ERROR(NeedUpgradeInputs(n, 1));
+  bool has_min = n.HasAttr("min"), has_max = n.HasAttr("max");
+  if (!has_min && !has_max) return Status::Ok();
+  n.dirty = true;
+  DOPT_ASSIGN_OR_RETURN(float lo, n.GetFloat("min", -FLT_MAX));
+  DOPT_ASSIGN_OR_RETURN(float hi, n.GetFloat("max", FLT_MAX));
+  DType dt = g.value(n.inputs[0]).dtype;
+  std::string name = n.name;
+  int lo_id = -1, hi_id = -1;
+  if (has_min) {
+    DOPT_ASSIGN_OR_RETURN(lo_id, AddFloatScalarInitializer(g, g.nodes[ni], name + "_min", lo, dt));
+  }
+  if (has_max) {
+    DOPT_ASSIGN_OR_RETURN(hi_id, AddFloatScalarInitializer(g, g.nodes[ni], name + "_max", hi, dt));
+  }
+  Node& m = g.nodes[ni];
+  RemoveAttr(m, "min");
+  RemoveAttr(m, "max");
+  m.inputs.resize(1);
+  SetUpgradeInput(m, 1, lo_id);
+  SetUpgradeInput(m, 2, hi_id);
+  return Status::Ok();
+}
+
 }  // namespace
 
 const OpDef& OpDef_Clip() {
-  static const OpDef def{"Clip", 1, 3, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Clip",
+      .min_inputs = 1,
+      .max_inputs = 3,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = UpgradeBy(Upgrade),
+      .quant = NoQuantRole(),  // its bounds need not lie on the input's grid
+  };
   return def;
 }
 

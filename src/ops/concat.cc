@@ -117,7 +117,18 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_Concat() {
-  static const OpDef def{"Concat", 1, 1 << 20, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Concat",
+      .min_inputs = 1,
+      .max_inputs = 1 << 20,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("11: negative axis allowed; 13: types"),
+      // Moves elements: int8 in, int8 out is exact when every input has the output's scale.
+      .quant = SharesInputScale(QuantTraits::kAllInputs),
+  };
   return def;
 }
 

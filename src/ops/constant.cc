@@ -66,7 +66,18 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_Constant() {
-  static const OpDef def{"Constant", 0, 0, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Constant",
+      .min_inputs = 0,
+      .max_inputs = 0,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("9, 13, 19, 21: types; 11: sparse_value, 12: value_* attributes, alternatives to "
+                                 "value, which keeps its meaning"),
+      .quant = NoQuantRole(),
+  };
   return def;
 }
 

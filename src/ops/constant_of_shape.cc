@@ -60,7 +60,17 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_ConstantOfShape() {
-  static const OpDef def{"ConstantOfShape", 1, 1, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "ConstantOfShape",
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("introduced at 9; 20, 21: types only"),
+      .quant = NoQuantRole(),
+  };
   return def;
 }
 

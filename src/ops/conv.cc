@@ -151,10 +151,35 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Quantization: X (input 0) int8 per tensor; W [Cout, Cin/group, k...] (input 1) int8 per
+// output channel, axis 0; B (input 2) int32 when it holds one value per output channel.
+StatusOr<int> QuantWeightAxis(const Node&, int, int) { return 0; }
+StatusOr<bool> QuantBiasInt32(const Node&, const Shape& w, int axis, const Shape& b) { return b[0] == w[axis]; }
+
 }  // namespace
 
 const OpDef& OpDef_Conv() {
-  static const OpDef def{"Conv", 2, 3, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Conv",
+      .min_inputs = 2,
+      .max_inputs = 3,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("11: auto_pad/pads text only (ONNX's version converter: compatible); 22 (types) is "
+                                 "past 21"),
+      .quant = {
+          .role = QuantTraits::Role::kWeighted,
+          .activation_input = 0,
+          .weight_input = 1,
+          .weight_min_rank = 3,
+          .weight_axis = QuantWeightAxis,
+          .bias_input = 2,
+          .bias_must_be_constant = true,
+          .bias_int32 = QuantBiasInt32,
+      },
+  };
   return def;
 }
 

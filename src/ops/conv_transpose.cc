@@ -134,10 +134,36 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Quantization: X (input 0) int8 per tensor; W [Cin, Cout/group, k...] (input 1) int8 per
+// output channel, axis 1; B (input 2, Cout = group x W.dim(1) values) int32: its scales repeat
+// the weight's group by group (BiasQuant).
+StatusOr<int> QuantWeightAxis(const Node&, int, int) { return 1; }
+StatusOr<bool> QuantBiasInt32(const Node&, const Shape&, int, const Shape&) { return true; }
+
 }  // namespace
 
 const OpDef& OpDef_ConvTranspose() {
-  static const OpDef def{"ConvTranspose", 2, 3, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "ConvTranspose",
+      .min_inputs = 2,
+      .max_inputs = 3,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("11: output_shape/pads text only (ONNX's version converter: compatible); 22 (types) "
+                                 "is past 21"),
+      .quant = {
+          .role = QuantTraits::Role::kWeighted,
+          .activation_input = 0,
+          .weight_input = 1,
+          .weight_min_rank = 3,
+          .weight_axis = QuantWeightAxis,
+          .bias_input = 2,
+          .bias_must_be_constant = true,
+          .bias_int32 = QuantBiasInt32,
+      },
+  };
   return def;
 }
 

@@ -77,7 +77,18 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_DequantizeLinear() {
-  static const OpDef def{"DequantizeLinear", 2, 3, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "DequantizeLinear",
+      .min_inputs = 2,
+      .max_inputs = 3,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("introduced at 10; 13: axis (default 1, only read for the 1-D scales 10 did not "
+                                 "allow); 19: types; 21: block_size (default 0: off) and types"),
+      .quant = NoQuantRole(),  // it is quantization itself
+  };
   return def;
 }
 

@@ -4,6 +4,8 @@
 // otherwise it is an Unimplemented error ("training mode is not supported").
 #include <algorithm>
 
+#include "ir/graph_edit.h"
+#include "ops/op_upgrade.h"
 #include "ops/op_util.h"
 
 namespace dopt {
@@ -56,10 +58,53 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Opset upgrade: is_test (< 7) must be inference; 10: the mask output becomes bool (was T), so
+// an unused mask is dropped and a used one is an error; 12: the ratio attribute becomes an
+// optional input, with a training_mode input (default false: inference, what older versions
+// did in inference too); 13: types.
+Status Upgrade(Graph& g, int ni, int from, int to) {
+  Node& n = g.nodes[ni];
+  DOPT_RETURN_IF_ERROR(NeedUpgradeInputs(n, 1));
+  if (n.HasAttr("is_test")) {
+    DOPT_ASSIGN_OR_RETURN(int64_t is_test, n.GetInt("is_test", 1));
+    if (is_test == 0) return InvalidArgument(n.Describe() + ": cannot upgrade: is_test=0 (training mode)");
+    RemoveAttr(n, "is_test");
+    n.dirty = true;
+  }
+  if (OpsetCrosses(from, to, 10) && n.outputs.size() > 1 && n.outputs[1] >= 0) {
+    if (ValueUsed(g, n.outputs[1]))
+      return InvalidArgument(n.Describe() + ": cannot upgrade: its mask output '" + g.value(n.outputs[1]).name +
+                             "' is used, and its type changes to bool at opset 10");
+    g.values[n.outputs[1]].producer = -1;
+    n.outputs.resize(1);
+    n.dirty = true;
+  }
+  if (OpsetCrosses(from, to, 12) && n.HasAttr("ratio")) {
+    DOPT_ASSIGN_OR_RETURN(float ratio, n.GetFloat("ratio", 0.5f));
+    int id = AddInitializer(g, n.name + "_ratio", Tensor::Scalar(ratio));
+    Node& m = g.nodes[ni];
+    RemoveAttr(m, "ratio");
+    m.inputs.resize(1);
+    SetUpgradeInput(m, 1, id);
+    m.dirty = true;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 const OpDef& OpDef_Dropout() {
-  static const OpDef def{"Dropout", 1, 3, 1, 2, Infer, Run};
+  static const OpDef def{
+      .name = "Dropout",
+      .min_inputs = 1,
+      .max_inputs = 3,
+      .min_outputs = 1,
+      .max_outputs = 2,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = UpgradeBy(Upgrade),
+      .quant = SharesInputScale(),  // identity at inference: output 0 is input 0
+  };
   return def;
 }
 

@@ -13,7 +13,17 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_Exp() {
-  static const OpDef def{"Exp", 1, 1, 1, 1, InferFloatUnary, Run};
+  static const OpDef def{
+      .name = "Exp",
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = InferFloatUnary,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("13: types only"),
+      .quant = NoQuantRole(),
+  };
   return def;
 }
 

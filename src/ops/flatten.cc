@@ -45,7 +45,17 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_Flatten() {
-  static const OpDef def{"Flatten", 1, 1, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Flatten",
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("9, 13, 21: types; 11: negative axis allowed"),
+      .quant = SharesInputScale(),  // moves elements
+  };
   return def;
 }
 

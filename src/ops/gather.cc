@@ -73,7 +73,17 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_Gather() {
-  static const OpDef def{"Gather", 2, 2, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Gather",
+      .min_inputs = 2,
+      .max_inputs = 2,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("11: negative indices allowed; 13: types"),
+      .quant = SharesInputScale(),  // selects elements of data (input 0)
+  };
   return def;
 }
 

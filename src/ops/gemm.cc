@@ -89,10 +89,43 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Quantization: A (input 0) int8 per tensor; B (input 1, a constant A is not quantized) int8
+// per output column: B is [N, K] with transB (axis 0), else [K, N] (axis 1); C (input 2) int32
+// when alpha = beta = 1 and it holds one value per column (a broadcast C stays float).
+StatusOr<int> QuantWeightAxis(const Node& n, int, int) {
+  DOPT_ASSIGN_OR_RETURN(int64_t trans_b, n.GetInt("transB", 0));
+  return trans_b ? 0 : 1;
+}
+StatusOr<bool> QuantBiasInt32(const Node& n, const Shape& w, int axis, const Shape& b) {
+  DOPT_ASSIGN_OR_RETURN(float alpha, n.GetFloat("alpha", 1.f));
+  DOPT_ASSIGN_OR_RETURN(float beta, n.GetFloat("beta", 1.f));
+  return alpha == 1.f && beta == 1.f && b[0] == w[axis];
+}
+
 }  // namespace
 
 const OpDef& OpDef_Gemm() {
-  static const OpDef def{"Gemm", 2, 3, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Gemm",
+      .min_inputs = 2,
+      .max_inputs = 3,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("7: C broadcasts unidirectionally (dopt's oldest opset); 9, 13: types; "
+                                 "11: C optional"),
+      .quant = {
+          .role = QuantTraits::Role::kWeighted,
+          .activation_input = 0,
+          .weight_input = 1,
+          .weight_min_rank = 2,
+          .weight_max_rank = 2,
+          .weight_axis = QuantWeightAxis,
+          .bias_input = 2,
+          .bias_int32 = QuantBiasInt32,
+      },
+  };
   return def;
 }
 

@@ -54,7 +54,17 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_GlobalAveragePool() {
-  static const OpDef def{"GlobalAveragePool", 1, 1, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "GlobalAveragePool",
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("unchanged from 1 to 21 (22: types)"),
+      .quant = NoQuantRole(),  // averages round: int8 in, int8 out is not exact
+  };
   return def;
 }
 

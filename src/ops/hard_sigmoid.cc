@@ -26,7 +26,17 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_HardSigmoid() {
-  static const OpDef def{"HardSigmoid", 1, 1, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "HardSigmoid",
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("unchanged from 6 to 21 (22: types)"),
+      .quant = NoQuantRole(),
+  };
   return def;
 }
 

@@ -16,7 +16,17 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_HardSwish() {
-  static const OpDef def{"HardSwish", 1, 1, 1, 1, InferFloatUnary, Run};
+  static const OpDef def{
+      .name = "HardSwish",
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = InferFloatUnary,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("introduced at 14, unchanged to 21 (22: types)"),
+      .quant = NoQuantRole(),
+  };
   return def;
 }
 

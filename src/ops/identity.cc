@@ -19,7 +19,17 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_Identity() {
-  static const OpDef def{"Identity", 1, 1, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Identity",
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("13, 14, 16, 19, 21: types only (sequences, optionals, float8, int4)"),
+      .quant = SharesInputScale(),
+  };
   return def;
 }
 

@@ -17,7 +17,17 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_LeakyRelu() {
-  static const OpDef def{"LeakyRelu", 1, 1, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "LeakyRelu",
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("16: bfloat16 only"),
+      .quant = NoQuantRole(),  // the negative slope rescales
+  };
   return def;
 }
 

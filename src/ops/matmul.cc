@@ -128,10 +128,33 @@ Status Run(KernelContext& ctx) {
   }
 }
 
+// Quantization: the constant operand is the weight (int8 per output channel), the other the
+// activation (int8 per tensor): B [.., K, N] per column (its last dim), a constant A [.., M, K]
+// per row (M, its second-to-last dim); a 1-D weight per tensor. No bias.
+StatusOr<int> QuantWeightAxis(const Node&, int weight_input, int rank) {
+  return rank < 2 ? -1 : weight_input == 1 ? rank - 1 : rank - 2;
+}
+
 }  // namespace
 
 const OpDef& OpDef_MatMul() {
-  static const OpDef def{"MatMul", 2, 2, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "MatMul",
+      .min_inputs = 2,
+      .max_inputs = 2,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("9, 13: types only"),
+      .quant = {
+          .role = QuantTraits::Role::kWeighted,
+          .activation_input = 0,
+          .weight_input = 1,
+          .operands_commute = true,
+          .weight_axis = QuantWeightAxis,
+      },
+  };
   return def;
 }
 

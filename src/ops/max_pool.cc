@@ -64,7 +64,18 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_MaxPool() {
-  static const OpDef def{"MaxPool", 1, 1, 1, 2, Infer, Run};
+  static const OpDef def{
+      .name = "MaxPool",
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .min_outputs = 1,
+      .max_outputs = 2,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("8: optional Indices output, storage_order (default 0); 10: ceil_mode, dilations (old "
+                                 "defaults); 11: pads text only; 12: int8/uint8"),
+      .quant = SharesInputScale(),  // the max of each window (dequantization is increasing); Indices are int64
+  };
   return def;
 }
 

@@ -26,7 +26,17 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_Min() {
-  static const OpDef def{"Min", 1, std::numeric_limits<int>::max(), 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Min",
+      .min_inputs = 1,
+      .max_inputs = std::numeric_limits<int>::max(),
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("8: multidirectional broadcasting, a superset of 6's equal shapes; 12, 13: types"),
+      .quant = NoQuantRole(),  // several inputs with their own scales
+  };
   return def;
 }
 

@@ -13,7 +13,17 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_Mul() {
-  static const OpDef def{"Mul", 2, 2, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Mul",
+      .min_inputs = 2,
+      .max_inputs = 2,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("7: numpy broadcasting (dopt's oldest opset); 13, 14: new types only"),
+      .quant = NoQuantRole(),  // a product needs its own scale
+  };
   return def;
 }
 

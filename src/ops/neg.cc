@@ -33,7 +33,17 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_Neg() {
-  static const OpDef def{"Neg", 1, 1, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Neg",
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("13: types only"),
+      .quant = NoQuantRole(),  // int8 -(-128) overflows, and the zero point need not be 0
+  };
   return def;
 }
 

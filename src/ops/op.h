@@ -1,5 +1,8 @@
-// What one op file provides: attribute checks, a shape/type rule and a reference kernel.
-// The op list is ops.inc; each entry NAME has a file defining `const OpDef& OpDef_NAME()`.
+// What one op file provides: everything dopt knows about the op. Its input/output counts, a
+// shape/type rule, a reference kernel, constant folding, how a node of it is carried to a newer
+// opset and its role in quantization. The op list is ops.inc; each entry NAME has a file
+// src/ops/<snake_name>.cc defining `const OpDef& OpDef_NAME()` with designated initializers
+// (docs/architecture.md, "Adding an op"). Nothing outside src/ops keeps a list of ops.
 #pragma once
 
 #include <functional>
@@ -85,26 +88,107 @@ class KernelContext {
   ThreadPool* pool_;
 };
 
+// ---- opset upgrade (src/passes/upgrade_opset.cc is the driver) ----
+
+// Rewrites node `ni` of `g` from default-domain opset `from` to `to` (7 <= from < to <= 21) so
+// that it computes exactly what it did: attributes that became inputs, changed defaults, ...
+// It may add nodes and values (references into g.nodes / g.values are then stale) and checks
+// itself which versions of the op the node crosses (OpsetCrosses, ops/op_upgrade.h).
+using UpgradeFn = Status (*)(Graph& g, int ni, int from, int to);
+
+// How a node of the op is carried to a newer opset. Every op declares exactly one of the two
+// (tests/unit/op_registry_test.cc checks it): a rewrite, or a note saying why none is needed.
+struct OpsetUpgrade {
+  UpgradeFn rewrite = nullptr;
+  // No rewrite needed from opset 7 to 21: what changed between those versions (new types,
+  // optional attributes or inputs whose defaults keep the old meaning), from ONNX's changelog.
+  const char* unchanged = nullptr;
+};
+constexpr OpsetUpgrade UpgradeBy(UpgradeFn rewrite) { return {.rewrite = rewrite}; }
+constexpr OpsetUpgrade NoUpgradeNeeded(const char* what_changed) { return {.unchanged = what_changed}; }
+
+// ---- quantization traits (src/quant/mark_quantizable.cc and the exporters read them) ----
+
+struct QuantTraits {
+  enum class Role : uint8_t {
+    kUndeclared = 0,    // the op file says nothing: an error (tests/unit/op_registry_test.cc)
+    kNone,              // no quantization role: the op runs in float
+    kSharesInputScale,  // its output may share its input's (scale, zero point), see below
+    kWeighted,          // quantized: int8 activation x int8 constant weight (+ int32 bias)
+  };
+  static constexpr int kAllInputs = -1;
+
+  Role role = Role::kUndeclared;
+
+  // kSharesInputScale: the op only selects, moves or takes the max of elements of input
+  // `scale_input` (kAllInputs: of every input, which must then all have one common scale), and
+  // dequantization is increasing, so running it on the int8 values gives exactly the int8
+  // values of its float result: output and input may use the same quantization parameters.
+  int scale_input = 0;
+  // Optional: the node-dependent condition (Pad: a non-zero constant fill value is not on the
+  // input's grid; Resize: only nearest sampling selects). nullptr: always.
+  bool (*shares_scale_if)(const Graph& g, const Node& n) = nullptr;
+
+  // kWeighted: input indices of the activation, the weight and the bias (-1: none).
+  int activation_input = -1;
+  int weight_input = -1;
+  // True when either of those two inputs may be the constant one (MatMul: x * W or W * x);
+  // the other is then the activation.
+  bool operands_commute = false;
+  int weight_min_rank = 1;
+  int weight_max_rank = -1;  // -1: no limit
+  // The weight's output-channel axis, along which it is quantized per channel, for weight input
+  // `weight_input` of rank `rank` (within [weight_min_rank, weight_max_rank]); -1: per tensor only.
+  StatusOr<int> (*weight_axis)(const Node& n, int weight_input, int rank) = nullptr;
+  int bias_input = -1;
+  // True: a bias that is not a model constant keeps the whole op in float (its int32 form could
+  // not be computed); false: such a bias just stays float.
+  bool bias_must_be_constant = false;
+  // Whether a constant float 1-D bias of shape `bias` can be int32 with scale = activation scale
+  // x weight scale (zero point 0): it must be added unscaled, once per output channel.
+  // nullptr: never.
+  StatusOr<bool> (*bias_int32)(const Node& n, const Shape& weight, int weight_axis, const Shape& bias) = nullptr;
+
+  bool weighted() const { return role == Role::kWeighted; }
+};
+
+// The traits of ops with no quantization role.
+constexpr QuantTraits NoQuantRole() { return {.role = QuantTraits::Role::kNone}; }
+// The traits of ops whose output may share input `input`'s scale (when `only_if` holds).
+constexpr QuantTraits SharesInputScale(int input = 0, bool (*only_if)(const Graph&, const Node&) = nullptr) {
+  return {.role = QuantTraits::Role::kSharesInputScale, .scale_input = input, .shares_scale_if = only_if};
+}
+
+// ---- the op ----
+
 struct OpDef {
-  const char* name;
+  const char* name;  // the ONNX op type
   int min_inputs;
   int max_inputs;
   int min_outputs;
   int max_outputs;
-  Status (*infer)(InferContext&);
-  Status (*run)(KernelContext&);
+  Status (*infer)(InferContext&);  // shape/dtype rule
+  Status (*run)(KernelContext&);   // reference kernel
   // False for ops whose outputs must not be folded into constants at load time.
   bool foldable = true;
   // Optional: computes constant outputs from static information alone (e.g. Shape from a
   // known input shape) when the inputs are not constants. Fills `outputs` (one per output)
   // or leaves it empty when it cannot.
   Status (*fold_from_info)(InferContext&, std::vector<Tensor>* outputs) = nullptr;
+  // Required, and without defaults: GCC's -Wmissing-field-initializers (an error with
+  // DOPT_WERROR) rejects an op file that leaves one out, and tests/unit/op_registry_test.cc
+  // rejects one left empty ({}).
+  OpsetUpgrade upgrade;
+  QuantTraits quant;
 };
 
 // Looks an op up by ONNX-style type name ("Conv"); nullptr when dopt has no such op.
 const OpDef* FindOpDef(const std::string& domain, const std::string& op_type);
 // Every op in the list, in list order.
 const std::vector<const OpDef*>& AllOpDefs();
+
+// The op of a node: node.op once resolved, else looked up by type; nullptr when unknown.
+const OpDef* OpDefOf(const Node& node);
 
 // Resolves node.op of every node from the op list; reports every unknown op by node name and
 // type.

@@ -30,6 +30,8 @@ const OpDef* FindOpDef(const std::string& domain, const std::string& op_type) {
   return it == by_name.end() ? nullptr : it->second;
 }
 
+const OpDef* OpDefOf(const Node& node) { return node.op ? node.op : FindOpDef(node.domain, node.op_type); }
+
 Status ResolveOps(Graph& graph) {
   std::string unknown;
   int count = 0;

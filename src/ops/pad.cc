@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "ir/graph_edit.h"
+#include "ops/op_upgrade.h"
 #include "ops/op_util.h"
 
 namespace dopt {
@@ -211,10 +213,66 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Opset upgrade: 11 turns the pads/value attributes into the pads (int64) and optional
+// constant_value inputs; 13, 21: types; 18: optional axes input (default: every axis); 19: the
+// wrap mode.
+Status Upgrade(Graph& g, int ni, int from, int to) {
+  if (!OpsetCrosses(from, to, 11)) return Status::Ok();
+  Node& n = g.nodes[ni];
+  DOPT_RETURN_IF_ERROR(NeedUpgradeInputs(n, 1));
+  n.dirty = true;
+  if (!n.HasAttr("pads")) return InvalidArgument(n.Describe() + ": cannot upgrade: no 'pads' attribute");
+  DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> pads, n.GetInts("pads"));
+  DOPT_ASSIGN_OR_RETURN(std::string mode, n.GetString("mode", "constant"));
+  bool has_value = n.HasAttr("value");
+  DOPT_ASSIGN_OR_RETURN(float value, n.GetFloat("value", 0.f));
+  DType dt = g.value(n.inputs[0]).dtype;
+  std::string name = n.name;
+  int pads_id = AddInt64Initializer(g, name + "_pads", pads);
+  int value_id = -1;
+  if (has_value && mode == "constant") {
+    DOPT_ASSIGN_OR_RETURN(value_id, AddFloatScalarInitializer(g, g.nodes[ni], name + "_value", value, dt));
+  }
+  Node& m = g.nodes[ni];
+  RemoveAttr(m, "pads");
+  RemoveAttr(m, "value");
+  m.inputs.resize(1);
+  SetUpgradeInput(m, 1, pads_id);
+  SetUpgradeInput(m, 2, value_id);
+  return Status::Ok();
+}
+
+// Quantization: the reflect, edge and wrap modes only copy elements, and so does the constant
+// mode with fill value 0 (the zero point); another fill value need not lie on the input's grid.
+bool SharesScale(const Graph& g, const Node& n) {
+  auto mode = n.GetString("mode", "constant");
+  if (!mode.ok()) return false;
+  if (*mode != "constant") return true;
+  if (n.inputs.size() > 2 && n.inputs[2] >= 0) {
+    const Tensor* v = g.value(n.inputs[2]).ConstantValue();
+    if (!v) return false;
+    for (double x : v->ToDoubleVector())
+      if (x != 0) return false;
+    return true;
+  }
+  auto value = n.GetFloat("value", 0.f);
+  return value.ok() && *value == 0.f;
+}
+
 }  // namespace
 
 const OpDef& OpDef_Pad() {
-  static const OpDef def{"Pad", 1, 4, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Pad",
+      .min_inputs = 1,
+      .max_inputs = 4,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = UpgradeBy(Upgrade),
+      .quant = SharesInputScale(0, SharesScale),
+  };
   return def;
 }
 

@@ -134,7 +134,17 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_Pow() {
-  static const OpDef def{"Pow", 2, 2, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Pow",
+      .min_inputs = 2,
+      .max_inputs = 2,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("12, 15: the exponent gets its own type; 13: bfloat16"),
+      .quant = NoQuantRole(),
+  };
   return def;
 }
 

@@ -59,7 +59,17 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_PRelu() {
-  static const OpDef def{"PRelu", 2, 2, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "PRelu",
+      .min_inputs = 2,
+      .max_inputs = 2,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("7: unidirectional broadcasting of slope (dopt's oldest opset); 9, 16: types only"),
+      .quant = NoQuantRole(),  // the negative slope rescales
+  };
   return def;
 }
 

@@ -95,7 +95,19 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_QuantizeLinear() {
-  static const OpDef def{"QuantizeLinear", 2, 3, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "QuantizeLinear",
+      .min_inputs = 2,
+      .max_inputs = 3,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("introduced at 10; 13: axis (default 1, only read for the 1-D scales 10 did not "
+                                 "allow); 19: saturate (float8 only) and types; 21: block_size, output_dtype "
+                                 "(defaults: off, the zero point's type) and types"),
+      .quant = NoQuantRole(),  // it is quantization itself
+  };
   return def;
 }
 

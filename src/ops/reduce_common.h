@@ -1,12 +1,14 @@
 // What ReduceMean, ReduceSum and ReduceMax share: axes (attribute before the opset that moved them to
 // input 1, input 1 after; none = all dims unless noop_with_empty_axes=1), keepdims (default
-// 1), float only, one output element per task (results do not depend on the thread count).
+// 1), float only, one output element per task (results do not depend on the thread count),
+// and the opset upgrade rule.
 // `Acc` provides: static double Init(); static double Add(double acc, float x);
 // static float Done(double acc, int64_t count).
 #pragma once
 
 #include <algorithm>
 
+#include "ops/op_upgrade.h"
 #include "ops/op_util.h"
 
 namespace dopt {
@@ -60,6 +62,14 @@ inline Status Infer(InferContext& ctx) {
   DOPT_ASSIGN_OR_RETURN(std::vector<bool> red, ReducedDims(node, (int)x.shape.size(), axes, &noop));
   ctx.SetOutput(0, x.dtype, noop ? x.shape : OutShape(x.shape, red, keep != 0));
   return Status::Ok();
+}
+
+// Opset upgrade: the axes attribute becomes optional input 1 at opset kVersion (ReduceSum 13,
+// ReduceMean and ReduceMax 18), which also adds noop_with_empty_axes. Its default 0 keeps the
+// old meaning of no axes (and of an empty list): every axis.
+template <int kVersion>
+Status UpgradeAxes(Graph& g, int ni, int from, int to) {
+  return UpgradeAxesAttrToInput(g, ni, from, to, kVersion, AxesWhenAbsent::kReduceAll);
 }
 
 template <typename Acc>

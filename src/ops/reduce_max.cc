@@ -15,7 +15,17 @@ struct MaxAcc {
 }  // namespace
 
 const OpDef& OpDef_ReduceMax() {
-  static const OpDef def{"ReduceMax", 1, 2, 1, 1, reduce_common::Infer, reduce_common::Run<MaxAcc>};
+  static const OpDef def{
+      .name = "ReduceMax",
+      .min_inputs = 1,
+      .max_inputs = 2,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = reduce_common::Infer,
+      .run = reduce_common::Run<MaxAcc>,
+      .upgrade = UpgradeBy(reduce_common::UpgradeAxes<18>),  // 11: negative axes; 12, 13, 20: types; 18: axes input
+      .quant = SharesInputScale(),  // the max along axes; dequantization is increasing
+  };
   return def;
 }
 

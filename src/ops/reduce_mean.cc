@@ -16,7 +16,17 @@ struct MeanAcc {
 }  // namespace
 
 const OpDef& OpDef_ReduceMean() {
-  static const OpDef def{"ReduceMean", 1, 2, 1, 1, reduce_common::Infer, reduce_common::Run<MeanAcc>};
+  static const OpDef def{
+      .name = "ReduceMean",
+      .min_inputs = 1,
+      .max_inputs = 2,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = reduce_common::Infer,
+      .run = reduce_common::Run<MeanAcc>,
+      .upgrade = UpgradeBy(reduce_common::UpgradeAxes<18>),  // 11: negative axes; 13: types; 18: axes input
+      .quant = NoQuantRole(),  // means round: int8 in, int8 out is not exact
+  };
   return def;
 }
 

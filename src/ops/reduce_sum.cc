@@ -12,7 +12,17 @@ struct SumAcc {
 }  // namespace
 
 const OpDef& OpDef_ReduceSum() {
-  static const OpDef def{"ReduceSum", 1, 2, 1, 1, reduce_common::Infer, reduce_common::Run<SumAcc>};
+  static const OpDef def{
+      .name = "ReduceSum",
+      .min_inputs = 1,
+      .max_inputs = 2,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = reduce_common::Infer,
+      .run = reduce_common::Run<SumAcc>,
+      .upgrade = UpgradeBy(reduce_common::UpgradeAxes<13>),  // 11: negative axes allowed; 13: axes input
+      .quant = NoQuantRole(),  // sums leave the input range
+  };
   return def;
 }
 

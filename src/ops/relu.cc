@@ -11,7 +11,17 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_Relu() {
-  static const OpDef def{"Relu", 1, 1, 1, 1, InferFloatUnary, Run};
+  static const OpDef def{
+      .name = "Relu",
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = InferFloatUnary,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("13, 14: types only"),
+      .quant = SharesInputScale(),  // max(q, zero point) dequantizes to max(x, 0) exactly
+  };
   return def;
 }
 

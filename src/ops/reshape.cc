@@ -108,7 +108,17 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_Reshape() {
-  static const OpDef def{"Reshape", 1, 2, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Reshape",
+      .min_inputs = 1,
+      .max_inputs = 2,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("13, 19, 21: types; 14: allowzero (default 0: a 0 copies the input dim, as before)"),
+      .quant = SharesInputScale(),  // moves elements
+  };
   return def;
 }
 

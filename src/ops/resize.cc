@@ -7,6 +7,8 @@
 #include <limits>
 #include <type_traits>
 
+#include "ir/graph_edit.h"
+#include "ops/op_upgrade.h"
 #include "ops/op_util.h"
 
 namespace dopt {
@@ -535,10 +537,99 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Opset upgrade: 11 (below); 13: roi and scales optional, types; 18: antialias, axes,
+// keep_aspect_ratio_policy; 19: the half_pixel_symmetric mode: optional attributes with the old
+// defaults (ONNX's version converter: compatible).
+Status Upgrade(Graph& g, int ni, int from, int to) {
+  if (!OpsetCrosses(from, to, 11)) return Status::Ok();
+  return UpgradeResize10To11(g, ni, to, false);
+}
+
+// Quantization: nearest sampling selects elements (tf_crop_and_resize also writes
+// extrapolation_value, which need not lie on the input's grid); the other modes interpolate.
+bool SharesScale(const Graph&, const Node& n) {
+  auto mode = n.GetString("mode", "nearest");
+  auto coord = n.GetString("coordinate_transformation_mode", "half_pixel");
+  return mode.ok() && coord.ok() && *mode == "nearest" && *coord != "tf_crop_and_resize";
+}
+
 }  // namespace
 
+// Resize 11: inputs (X, scales) -> (X, roi, scales), coordinate_transformation_mode =
+// asymmetric. Resize-10's nearest rounds x / scale down when upsampling and up when
+// downsampling (ONNX's test_resize_downsample_nearest, and ONNX Runtime); nearest_mode
+// applies to every axis, so scales mixing both become two Resizes (nearest is separable).
+// ONNX's version converter sets floor throughout, which is wrong for downsampling.
+Status UpgradeResize10To11(Graph& g, int ni, int to, bool upsample_only) {
+  Node& n = g.nodes[ni];
+  DOPT_RETURN_IF_ERROR(NeedUpgradeInputs(n, 2));
+  if (n.inputs.size() != 2 || n.inputs[1] < 0)
+    return InvalidArgument(n.Describe() + ": cannot upgrade: Resize-10 takes exactly 2 inputs (X, scales)");
+  DOPT_ASSIGN_OR_RETURN(std::string mode, n.GetString("mode", "nearest"));
+  if (mode != "nearest" && mode != "linear")
+    return InvalidArgument(n.Describe() + ": cannot upgrade: unknown mode '" + mode + "'");
+  n.dirty = true;
+  std::vector<float> down, up;  // nearest: scales split into the < 1 and the >= 1 parts
+  if (mode == "nearest" && !upsample_only) {
+    const Tensor* sc = g.value(n.inputs[1]).ConstantValue();
+    if (!sc || ComputeDType(sc->dtype()) != DType::kFloat32)
+      return InvalidArgument(n.Describe() + ": cannot upgrade: nearest Resize-10 needs constant float scales (its "
+                             "rounding depends on whether each scale is below 1)");
+    Tensor f = ToComputeDType(*sc);
+    for (int64_t i = 0; i < f.numel(); ++i) {
+      float v = f.data<float>()[i];
+      down.push_back(v < 1.f ? v : 1.f);
+      up.push_back(v < 1.f ? 1.f : v);
+    }
+  }
+  bool has_down = std::any_of(down.begin(), down.end(), [](float v) { return v != 1.f; });
+  bool has_up = std::any_of(up.begin(), up.end(), [](float v) { return v != 1.f; });
+  auto roi = [&]() {  // Resize 11 and 12 require the roi input; an empty one is "none"
+    return to < 13 ? AddInitializer(g, g.nodes[ni].name + "_roi", Tensor(DType::kFloat32, {0})) : -1;
+  };
+  auto attrs = [&](const char* nearest_mode) {
+    AttrList a = {{"mode", StringAttr(mode)}, {"coordinate_transformation_mode", StringAttr("asymmetric")}};
+    if (mode == "nearest") a.emplace_back("nearest_mode", StringAttr(nearest_mode));
+    return a;
+  };
+  auto set_attrs = [&](Node& m, const char* nearest_mode) {
+    for (auto& [name, a] : attrs(nearest_mode)) SetAttr(m, name, std::move(a));
+  };
+  if (has_down && has_up) {
+    // X -> Resize(down scales, ceil) -> mid -> Resize(up scales, floor) -> Y.
+    std::string name = g.nodes[ni].name;
+    int r1 = roi();
+    int s_down = AddInitializer(g, name + "_scales_down", Tensor::FromFloats({(int64_t)down.size()}, down));
+    int r2 = roi();
+    int s_up = AddInitializer(g, name + "_scales_up", Tensor::FromFloats({(int64_t)up.size()}, up));
+    int mid = AddIntermediate(g, name + "_down");
+    Node second = MakeNode("Resize", name + "_up", {mid, r2, s_up}, {g.nodes[ni].outputs[0]}, attrs("floor"), to);
+    Node& m = g.nodes[ni];
+    m.inputs = {m.inputs[0], r1, s_down};
+    m.outputs[0] = mid;
+    set_attrs(m, "ceil");
+    AddUniqueNode(g, std::move(second));
+    return Status::Ok();
+  }
+  int r = roi();
+  Node& m = g.nodes[ni];
+  m.inputs = {m.inputs[0], r, m.inputs[1]};
+  set_attrs(m, has_down ? "ceil" : "floor");
+  return Status::Ok();
+}
+
 const OpDef& OpDef_Resize() {
-  static const OpDef def{"Resize", 1, 4, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Resize",
+      .min_inputs = 1,
+      .max_inputs = 4,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = UpgradeBy(Upgrade),
+      .quant = SharesInputScale(0, SharesScale),
+  };
   return def;
 }
 

@@ -58,11 +58,18 @@ Status Fold(InferContext& ctx, std::vector<Tensor>* outputs) {
 }  // namespace
 
 const OpDef& OpDef_Shape() {
-  static const OpDef def = [] {
-    OpDef d{"Shape", 1, 1, 1, 1, Infer, Run};
-    d.fold_from_info = Fold;
-    return d;
-  }();
+  static const OpDef def{
+      .name = "Shape",
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .fold_from_info = Fold,
+      .upgrade = NoUpgradeNeeded("13, 19, 21: types; 15: start/end (defaults: the whole shape)"),
+      .quant = NoQuantRole(),  // an int64 output
+  };
   return def;
 }
 

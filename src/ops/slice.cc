@@ -5,6 +5,8 @@
 #include <climits>
 #include <cstring>
 
+#include "ir/graph_edit.h"
+#include "ops/op_upgrade.h"
 #include "ops/op_util.h"
 
 namespace dopt {
@@ -185,10 +187,48 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Opset upgrade: 10 turns the starts/ends/axes attributes into int64 inputs (steps stay
+// omitted: all 1); 11: negative axes allowed; 13: types.
+Status Upgrade(Graph& g, int ni, int from, int to) {
+  if (!OpsetCrosses(from, to, 10)) return Status::Ok();
+  Node& n = g.nodes[ni];
+  DOPT_RETURN_IF_ERROR(NeedUpgradeInputs(n, 1));
+  n.dirty = true;
+  if (!n.HasAttr("starts") || !n.HasAttr("ends"))
+    return InvalidArgument(n.Describe() + ": cannot upgrade: 'starts' and 'ends' attributes are required");
+  DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> starts, n.GetInts("starts"));
+  DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> ends, n.GetInts("ends"));
+  bool has_axes = n.HasAttr("axes");
+  DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> axes, n.GetInts("axes"));
+  std::string name = n.name;
+  int s = AddInt64Initializer(g, name + "_starts", starts);
+  int e = AddInt64Initializer(g, name + "_ends", ends);
+  int a = has_axes ? AddInt64Initializer(g, name + "_axes", axes) : -1;
+  Node& m = g.nodes[ni];
+  RemoveAttr(m, "starts");
+  RemoveAttr(m, "ends");
+  RemoveAttr(m, "axes");
+  m.inputs.resize(1);
+  SetUpgradeInput(m, 1, s);
+  SetUpgradeInput(m, 2, e);
+  SetUpgradeInput(m, 3, a);
+  return Status::Ok();
+}
+
 }  // namespace
 
 const OpDef& OpDef_Slice() {
-  static const OpDef def{"Slice", 1, 5, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Slice",
+      .min_inputs = 1,
+      .max_inputs = 5,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = UpgradeBy(Upgrade),
+      .quant = SharesInputScale(),  // selects elements of input 0
+  };
   return def;
 }
 

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ir/graph_edit.h"
+#include "ops/op_upgrade.h"
 #include "ops/op_util.h"
 
 namespace dopt {
@@ -73,10 +75,65 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Opset upgrade: Softmax < 13 coerces the input to 2-D at `axis` (default 1) and normalises
+// each row; 13 normalises along `axis` (default -1). Same thing when the dims after axis are
+// all 1 (or axis is the last one); otherwise Flatten(axis) -> Softmax(axis=1) ->
+// Reshape(to Shape(x)) is exact. 11: negative axis allowed.
+Status Upgrade(Graph& g, int ni, int from, int to) {
+  if (!OpsetCrosses(from, to, 13)) return Status::Ok();
+  Node& n = g.nodes[ni];
+  DOPT_RETURN_IF_ERROR(NeedUpgradeInputs(n, 1));
+  DOPT_ASSIGN_OR_RETURN(int64_t axis, n.GetInt("axis", 1));
+  n.dirty = true;
+  const Value& x = g.value(n.inputs[0]);
+  if (x.rank_known) {
+    int64_t r = (int64_t)x.shape.size();
+    if (axis < -r || axis >= std::max<int64_t>(r, 1))
+      return InvalidArgument(n.Describe() + ": axis " + std::to_string(axis) + " is out of range for rank " +
+                             std::to_string(r));
+    int64_t a = axis < 0 ? axis + r : axis;
+    // Dims after `axis` all 1 (e.g. N,C,1,1 at axis 1): the flattened rows are that axis.
+    bool trailing_ones = true;
+    for (int64_t d = a + 1; d < r; ++d) trailing_ones = trailing_ones && x.shape[d] == 1;
+    if (trailing_ones || r == 0) {
+      SetAttr(n, "axis", IntAttr(axis));  // explicit: the default changed from 1 to -1
+      return Status::Ok();
+    }
+  }
+  // General case (or unknown rank).
+  const std::string base = n.name;
+  int x_id = n.inputs[0];
+  int y_id = n.outputs[0];
+  int flat = AddIntermediate(g, base + "_flat");
+  int soft = AddIntermediate(g, base + "_2d");
+  int shape = AddIntermediate(g, base + "_shape");
+  {
+    Node& sm = g.nodes[ni];
+    sm.inputs[0] = flat;
+    sm.outputs[0] = soft;
+    SetAttr(sm, "axis", IntAttr(1));
+  }
+  AddUniqueNode(g, MakeNode("Flatten", base + "_flatten", {x_id}, {flat}, {{"axis", IntAttr(axis)}}, to));
+  AddUniqueNode(g, MakeNode("Shape", base + "_input_shape", {x_id}, {shape}, {}, to));
+  AddUniqueNode(g, MakeNode("Reshape", base + "_reshape", {soft, shape}, {y_id}, {}, to));
+  g.values[soft].producer = ni;  // AddNode set the producer of y to the Reshape
+  return Status::Ok();
+}
+
 }  // namespace
 
 const OpDef& OpDef_Softmax() {
-  static const OpDef def{"Softmax", 1, 1, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Softmax",
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = UpgradeBy(Upgrade),
+      .quant = NoQuantRole(),
+  };
   return def;
 }
 

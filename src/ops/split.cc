@@ -3,6 +3,8 @@
 // last part is smaller when the size does not divide). Any dtype.
 #include <cstring>
 
+#include "ir/graph_edit.h"
+#include "ops/op_upgrade.h"
 #include "ops/op_util.h"
 
 namespace dopt {
@@ -122,10 +124,45 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Opset upgrade: 13 turns the split attribute into an optional int64 input. 18: with no split
+// input the num_outputs attribute is required (equal parts; ONNX's Split_17_18 adapter sets it
+// to the number of outputs); the parts are the same as before, since older versions required
+// an even split then. 11: negative axis allowed.
+Status Upgrade(Graph& g, int ni, int from, int to) {
+  Node& n = g.nodes[ni];
+  DOPT_RETURN_IF_ERROR(NeedUpgradeInputs(n, 1));
+  if (OpsetCrosses(from, to, 13) && n.HasAttr("split")) {
+    n.dirty = true;
+    DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> split, n.GetInts("split"));
+    int id = AddInt64Initializer(g, n.name + "_split", split);
+    Node& m = g.nodes[ni];
+    RemoveAttr(m, "split");
+    m.inputs.resize(1);
+    SetUpgradeInput(m, 1, id);
+  }
+  Node& m = g.nodes[ni];
+  if (OpsetCrosses(from, to, 18) && (m.inputs.size() < 2 || m.inputs[1] < 0) && !m.HasAttr("num_outputs")) {
+    TrimTrailingOmitted(m.inputs);
+    SetAttr(m, "num_outputs", IntAttr((int64_t)m.outputs.size()));
+    m.dirty = true;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 const OpDef& OpDef_Split() {
-  static const OpDef def{"Split", 1, 2, 1, 1 << 20, Infer, Run};
+  static const OpDef def{
+      .name = "Split",
+      .min_inputs = 1,
+      .max_inputs = 2,
+      .min_outputs = 1,
+      .max_outputs = 1 << 20,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = UpgradeBy(Upgrade),
+      .quant = SharesInputScale(),  // every output selects elements of input 0
+  };
   return def;
 }
 

@@ -2,6 +2,7 @@
 // or every size-1 dim when no axes are given. Shares the input buffer.
 #include <algorithm>
 
+#include "ops/op_upgrade.h"
 #include "ops/op_util.h"
 
 namespace dopt {
@@ -90,10 +91,26 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Opset upgrade: 13 turns the axes attribute into optional input 1 (none: every size-1 dim, as
+// before); 11: negative axes allowed; 21: types.
+Status Upgrade(Graph& g, int ni, int from, int to) {
+  return UpgradeAxesAttrToInput(g, ni, from, to, 13, AxesWhenAbsent::kKeep);
+}
+
 }  // namespace
 
 const OpDef& OpDef_Squeeze() {
-  static const OpDef def{"Squeeze", 1, 2, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Squeeze",
+      .min_inputs = 1,
+      .max_inputs = 2,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = UpgradeBy(Upgrade),
+      .quant = SharesInputScale(),  // moves elements
+  };
   return def;
 }
 

@@ -13,7 +13,17 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_Sub() {
-  static const OpDef def{"Sub", 2, 2, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Sub",
+      .min_inputs = 2,
+      .max_inputs = 2,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("7: numpy broadcasting (dopt's oldest opset); 13, 14: new types only"),
+      .quant = NoQuantRole(),  // a difference needs its own scale
+  };
   return def;
 }
 

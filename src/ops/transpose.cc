@@ -180,7 +180,17 @@ Status Run(KernelContext& ctx) {
 }  // namespace
 
 const OpDef& OpDef_Transpose() {
-  static const OpDef def{"Transpose", 1, 1, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Transpose",
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("13, 21: types only"),
+      .quant = SharesInputScale(),  // moves elements
+  };
   return def;
 }
 

@@ -1,5 +1,6 @@
 // Unsqueeze: inserts size-1 dims at `axes` (positions in the output; attribute before
 // opset 13, input 1 from 13). Shares the input buffer.
+#include "ops/op_upgrade.h"
 #include "ops/op_util.h"
 
 namespace dopt {
@@ -66,10 +67,26 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Opset upgrade: 13 turns the required axes attribute into required input 1; 11: negative
+// axes allowed; 21: types.
+Status Upgrade(Graph& g, int ni, int from, int to) {
+  return UpgradeAxesAttrToInput(g, ni, from, to, 13, AxesWhenAbsent::kRequired);
+}
+
 }  // namespace
 
 const OpDef& OpDef_Unsqueeze() {
-  static const OpDef def{"Unsqueeze", 1, 2, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Unsqueeze",
+      .min_inputs = 1,
+      .max_inputs = 2,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = UpgradeBy(Upgrade),
+      .quant = SharesInputScale(),  // moves elements
+  };
   return def;
 }
 

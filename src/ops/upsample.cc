@@ -2,6 +2,8 @@
 // nearest (floor of x / scale) and linear, both with asymmetric coordinates.
 #include <cmath>
 
+#include "ir/graph_edit.h"
+#include "ops/op_upgrade.h"
 #include "ops/op_util.h"
 
 namespace dopt {
@@ -79,10 +81,56 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Opset upgrade: Upsample is deprecated at 10: it becomes Resize-10 (same inputs, same
+// sampling), then Resize's own rule. Upsample < 9 holds its scales in an attribute.
+Status Upgrade(Graph& g, int ni, int from, int to) {
+  if (!OpsetCrosses(from, to, 10)) return Status::Ok();
+  Node& n = g.nodes[ni];
+  DOPT_RETURN_IF_ERROR(NeedUpgradeInputs(n, 1));
+  DOPT_ASSIGN_OR_RETURN(std::string mode, n.GetString("mode", "nearest"));
+  if (mode == "bilinear") mode = "linear";
+  if (mode != "nearest" && mode != "linear")
+    return InvalidArgument(n.Describe() + ": cannot upgrade: unknown mode '" + mode + "'");
+  n.dirty = true;
+  if (from < 9) {
+    if (!n.HasAttr("scales")) return InvalidArgument(n.Describe() + ": cannot upgrade: no 'scales' attribute");
+    DOPT_ASSIGN_OR_RETURN(std::vector<float> scales, n.GetFloats("scales"));
+    int id = AddInitializer(g, n.name + "_scales", Tensor::FromFloats({(int64_t)scales.size()}, scales));
+    Node& m = g.nodes[ni];
+    RemoveAttr(m, "scales");
+    m.inputs.resize(1);
+    SetUpgradeInput(m, 1, id);
+  } else if (n.inputs.size() != 2 || n.inputs[1] < 0) {
+    return InvalidArgument(n.Describe() + ": cannot upgrade: expected inputs (X, scales)");
+  }
+  Node& m = g.nodes[ni];
+  m.op_type = "Resize";
+  m.op = nullptr;
+  SetAttr(m, "mode", StringAttr(mode));
+  if (to < 11) return Status::Ok();
+  return UpgradeResize10To11(g, ni, to, true);
+}
+
+// Quantization: nearest sampling selects elements; linear interpolation rounds.
+bool SharesScale(const Graph&, const Node& n) {
+  auto mode = GetMode(n);
+  return mode.ok() && *mode == "nearest";
+}
+
 }  // namespace
 
 const OpDef& OpDef_Upsample() {
-  static const OpDef def{"Upsample", 1, 2, 1, 1, Infer, Run};
+  static const OpDef def{
+      .name = "Upsample",
+      .min_inputs = 1,
+      .max_inputs = 2,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = UpgradeBy(Upgrade),
+      .quant = SharesInputScale(0, SharesScale),
+  };
   return def;
 }
 

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
+
+#include "ops/op.h"
 
 namespace dopt {
 
@@ -19,42 +22,31 @@ bool IsActivation(const Graph& g, int id) {
   return id >= 0 && !g.value(id).IsConstant() && IsFloatType(g.value(id).dtype);
 }
 
-// Decides for one node; returns "" and fills `c` when it is quantizable, else the reason.
-StatusOr<std::string> Check(const Graph& g, const Node& n, QuantCandidate* c) {
+std::string RankRange(const QuantTraits& t) {
+  if (t.weight_max_rank == t.weight_min_rank) return std::to_string(t.weight_min_rank);
+  if (t.weight_max_rank < 0) return std::to_string(t.weight_min_rank) + " or more";
+  return std::to_string(t.weight_min_rank) + " to " + std::to_string(t.weight_max_rank);
+}
+
+// Decides for one node of a weighted op (its QuantTraits, ops/op.h); returns "" and fills `c`
+// when it is quantizable, else the reason.
+StatusOr<std::string> Check(const Graph& g, const Node& n, const QuantTraits& t, QuantCandidate* c) {
   const int nin = (int)n.inputs.size();
-  auto in = [&](int i) { return i < nin ? n.inputs[i] : -1; };
+  auto in = [&](int i) { return i >= 0 && i < nin ? n.inputs[i] : -1; };
   c->op_type = n.op_type;
-  if (n.op_type == "Conv" || n.op_type == "ConvTranspose") {
-    c->activation_input = 0;
-    c->weight_input = 1;
-    c->weight_axis = n.op_type == "Conv" ? 0 : 1;  // Conv W [Cout, Cin/g, k..]; ConvTranspose W [Cin, Cout/g, k..]
-  } else if (n.op_type == "Gemm") {
-    if (IsWeight(g, in(0)) && !IsWeight(g, in(1))) return std::string("the constant operand is A (only a constant B is quantized)");
-    DOPT_ASSIGN_OR_RETURN(int64_t trans_b, n.GetInt("transB", 0));
-    c->activation_input = 0;
-    c->weight_input = 1;
-    c->weight_axis = trans_b ? 0 : 1;  // B [N, K] with transB, else [K, N]
-  } else if (n.op_type == "MatMul") {
-    bool w1 = IsWeight(g, in(1)), w0 = IsWeight(g, in(0));
-    if (w1 && !w0) {
-      c->activation_input = 0;
-      c->weight_input = 1;
-    } else if (w0 && !w1) {
-      c->activation_input = 1;
-      c->weight_input = 0;
-    } else if (w0 && w1) {
-      return std::string("both operands are constants");
-    } else {
-      return std::string("no constant operand (activation x activation)");
-    }
-    const Value& w = g.value(in(c->weight_input));
-    int r = (int)w.shape.size();
-    // B [.., K, N]: channels along the last dim; constant A [.., M, K]: along M.
-    c->weight_axis = r < 2 ? -1 : c->weight_input == 1 ? r - 1 : r - 2;
-  } else {
-    return std::string("not a quantized op type");
+  int ai = t.activation_input, wi = t.weight_input;
+  const bool wa = IsWeight(g, in(ai)), ww = IsWeight(g, in(wi));
+  if (t.operands_commute) {
+    if (wa && ww) return std::string("both operands are constants");
+    if (!wa && !ww) return std::string("no constant operand (activation x activation)");
+    if (wa) std::swap(ai, wi);
+  } else if (wa && !ww) {
+    return "the constant operand is input " + std::to_string(ai) + " (only a constant input " + std::to_string(wi) +
+           " is quantized, as the weight)";
   }
-  int act = in(c->activation_input), wid = in(c->weight_input);
+  c->activation_input = ai;
+  c->weight_input = wi;
+  int act = in(ai), wid = in(wi);
   if (!IsWeight(g, wid)) {
     if (wid >= 0 && g.value(wid).IsConstant()) return std::string("weight is computed in the graph, not an initializer");
     return std::string("weight is not a constant");
@@ -63,29 +55,27 @@ StatusOr<std::string> Check(const Graph& g, const Node& n, QuantCandidate* c) {
   if (act < 0 || g.value(act).IsConstant()) return std::string("activation input is a constant");
   if (!IsActivation(g, act)) return std::string("activation input is not a float tensor");
   const Tensor& wt = *g.value(wid).initializer;
-  if ((n.op_type == "Conv" || n.op_type == "ConvTranspose") && wt.rank() < 3) {
-    return std::string("weight has rank ") + std::to_string(wt.rank()) + " (expected 3 or more)";
-  }
-  if (n.op_type == "Gemm" && wt.rank() != 2) return std::string("weight B is not 2-D");
+  if (wt.rank() < t.weight_min_rank || (t.weight_max_rank >= 0 && wt.rank() > t.weight_max_rank))
+    return "weight has rank " + std::to_string(wt.rank()) + " (expected " + RankRange(t) + ")";
+  DOPT_ASSIGN_OR_RETURN(c->weight_axis, t.weight_axis(n, wi, wt.rank()));
+  if (c->weight_axis < -1 || c->weight_axis >= wt.rank())
+    return Internal(n.Describe() + ": weight axis " + std::to_string(c->weight_axis) + " for a rank " +
+                    std::to_string(wt.rank()) + " weight");
 
-  // Bias: int32 when it is a 1-D float initializer with one value per output channel.
+  // Bias: int32 when the op allows it for this 1-D float initializer; else it stays float, or
+  // keeps the op in float when the op needs a constant bias.
   c->bias_input = -1;
-  if (n.op_type != "MatMul" && in(2) >= 0) {
-    int bid = in(2);
+  const int bid = in(t.bias_input);
+  if (bid >= 0) {
     if (!IsWeight(g, bid)) {
-      if (n.op_type != "Gemm") return std::string("bias is not a constant");
+      if (t.bias_must_be_constant) return std::string("bias is not a constant");
     } else {
       const Tensor& b = *g.value(bid).initializer;
-      bool ok = IsFloatType(b.dtype()) && b.rank() == 1;
-      if (n.op_type == "Gemm") {
-        DOPT_ASSIGN_OR_RETURN(float alpha, n.GetFloat("alpha", 1.f));
-        DOPT_ASSIGN_OR_RETURN(float beta, n.GetFloat("beta", 1.f));
-        int64_t cout = wt.dim(c->weight_axis);
-        ok = ok && alpha == 1.f && beta == 1.f && b.dim(0) == cout;
-      } else if (n.op_type == "Conv") {
-        ok = ok && b.dim(0) == wt.dim(0);
+      bool ok = IsFloatType(b.dtype()) && b.rank() == 1 && t.bias_int32;
+      if (ok) {
+        DOPT_ASSIGN_OR_RETURN(ok, t.bias_int32(n, wt.shape(), c->weight_axis, b.shape()));
       }
-      if (ok) c->bias_input = 2;  // otherwise the bias stays float (Gemm's C may broadcast)
+      if (ok) c->bias_input = t.bias_input;
     }
   }
   return std::string();
@@ -102,9 +92,10 @@ StatusOr<int> MarkQuantizablePass::Run(Graph& g) {
   for (int i = 0; i < (int)g.nodes.size(); ++i) {
     Node& n = g.nodes[i];
     if (!n.domain.empty() && n.domain != "ai.onnx") continue;
-    if (n.op_type != "Conv" && n.op_type != "ConvTranspose" && n.op_type != "Gemm" && n.op_type != "MatMul") continue;
+    const OpDef* d = OpDefOf(n);
+    if (!d || !d->quant.weighted()) continue;
     QuantCandidate c;
-    DOPT_ASSIGN_OR_RETURN(std::string why, Check(g, n, &c));
+    DOPT_ASSIGN_OR_RETURN(std::string why, Check(g, n, d->quant, &c));
     if (n.name.empty() || taken.count(n.name)) {
       std::string base = n.name.empty() ? n.op_type + "_" + std::to_string(i) : n.name + "_" + std::to_string(i);
       std::string name = base;

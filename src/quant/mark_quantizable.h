@@ -1,6 +1,8 @@
-// Marks the ops to quantize: Conv, ConvTranspose, Gemm and MatMul whose weight is a float
-// initializer and whose other operand is a float activation. Ops of those types that do not
-// qualify are recorded as excluded with the reason. Unnamed (or duplicate-named) quantizable
+// Marks the ops to quantize: nodes of weighted ops (QuantTraits::Role::kWeighted in the op's
+// file: Conv, ConvTranspose, Gemm, MatMul) whose weight is a float initializer and whose
+// activation is a float tensor; the traits say which input is which, the weight's channel
+// axis and whether the bias can be int32. Nodes of weighted ops that do not qualify are
+// recorded as excluded with the reason. Unnamed (or duplicate-named) quantizable
 // nodes get a unique name, since the plan refers to ops by name; that is the only change
 // it makes to the graph.
 #pragma once

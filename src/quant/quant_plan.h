@@ -23,8 +23,8 @@ struct TensorQuant {
 
 struct QuantizedOp {
   std::string node;     // node name
-  std::string op_type;  // Conv, ConvTranspose, Gemm, MatMul
-  TensorQuant input;    // activation input (input 0 for Conv/Gemm; the non-constant one for MatMul)
+  std::string op_type;  // a weighted op (QuantTraits, ops/op.h): Conv, ConvTranspose, Gemm, MatMul
+  TensorQuant input;    // the activation input (QuantTraits::activation_input, or the other operand)
   TensorQuant weight;   // the constant operand
   bool has_bias = false;
   TensorQuant bias;     // int32, scale = input scale x weight scale, zero point 0

@@ -11,7 +11,7 @@ namespace dopt {
 
 struct QuantCandidate {
   std::string node;        // node name (unique; unnamed nodes are given one)
-  std::string op_type;     // Conv, ConvTranspose, Gemm, MatMul
+  std::string op_type;     // a weighted op (QuantTraits, ops/op.h)
   int activation_input = 0;
   int weight_input = 1;
   int bias_input = -1;     // -1: no bias, or one that stays float (e.g. Gemm with beta != 1)

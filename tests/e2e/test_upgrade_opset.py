@@ -219,6 +219,20 @@ CASES = {
     "reducemean11_axes": lambda: model_of(
         11, [helper.make_node("ReduceMean", ["x"], ["a"], axes=[-1, 1], keepdims=0),
              helper.make_node("ReduceMean", ["x"], ["b"])], [vi("x", [2, 3, 4])], [vi("a", None), vi("b", None)]),
+    # ReduceSum moved axes to an input at 13, ReduceMax (like ReduceMean) at 18.
+    "reducesum11_axes": lambda: model_of(
+        11, [helper.make_node("ReduceSum", ["x"], ["a"], axes=[-1, 1], keepdims=0),
+             helper.make_node("ReduceSum", ["x"], ["b"]),
+             helper.make_node("ReduceSum", ["x"], ["c"], axes=[0])], [vi("x", [2, 3, 4])],
+        [vi("a", None), vi("b", None), vi("c", None)]),
+    "reducemax11_axes": lambda: model_of(
+        11, [helper.make_node("ReduceMax", ["x"], ["a"], axes=[0, 2]),
+             helper.make_node("ReduceMax", ["x"], ["b"], keepdims=0)], [vi("x", [2, 3, 4])],
+        [vi("a", None), vi("b", None)]),
+    "reduce7_sum_max_mean": lambda: model_of(
+        7, [helper.make_node("ReduceSum", ["x"], ["s"], axes=[1]),
+            helper.make_node("ReduceMax", ["s"], ["m"], axes=[-1], keepdims=0),
+            helper.make_node("ReduceMean", ["m"], ["y"], axes=[0])], [vi("x", [2, 3, 4])], [vi("y", None)]),
     "split11_equal_and_sizes": lambda: model_of(
         11, [helper.make_node("Split", ["x"], ["a", "b", "c"], axis=1),
              helper.make_node("Split", ["x"], ["d", "e"], axis=1, split=[2, 4])],
@@ -246,10 +260,12 @@ def test_rewrite(dopt, case: str, target: int, tmp_path: Path) -> None:
     if target >= 18:
         for n in new.graph.node:
             attrs = {a.name for a in n.attribute}
-            if n.op_type == "ReduceMean":
+            if n.op_type in ("ReduceMean", "ReduceMax"):
                 assert "axes" not in attrs
             if n.op_type == "Split" and len(n.input) < 2:
                 assert "num_outputs" in attrs
+    if target >= 13:
+        assert all("axes" not in {a.name for a in n.attribute} for n in new.graph.node if n.op_type == "ReduceSum")
     old_ops = {n.op_type for n in m.graph.node}
     if "Upsample" in old_ops:
         assert "Upsample" not in {n.op_type for n in new.graph.node}
@@ -261,3 +277,52 @@ def test_rewrite(dopt, case: str, target: int, tmp_path: Path) -> None:
     r1 = s1.run(None, feeds)
     for o, a, b in zip(s0.get_outputs(), r1, r0):
         assert_close(o.name, a, b, 1e-5)
+
+
+# ---- an old model with Reduce ops through dopt run and dopt -m 0 ----
+
+def reduce_model(opset: int = 11) -> onnx.ModelProto:
+    """Conv -> ReduceSum(H, W) -> ReduceMax(C): the -m 0 export upgrades it to opset 13."""
+    rng = np.random.default_rng(3)
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+             helper.make_node("ReduceSum", ["c"], ["s"], name="sum", axes=[2, 3], keepdims=1),
+             helper.make_node("ReduceMax", ["s"], ["y"], name="max", axes=[1], keepdims=0)]
+    return model_of(opset, nodes, [vi("x", [1, 3, 6, 6])], [vi("y", None)],
+                    [f32("w", rng.standard_normal((4, 3, 3, 3)) * 0.3), f32("b", rng.standard_normal(4) * 0.1)])
+
+
+def test_reduce11_model_runs_and_quantizes(dopt, tmp_path: Path) -> None:
+    from models import bin_bytes
+
+    src = tmp_path / "reduce11.onnx"
+    onnx.save(reduce_model(), str(src))
+    x = np.random.default_rng(1).standard_normal((6, 3, 6, 6)).astype(np.float32)
+    want = np.concatenate([plain_session(src).run(None, {"x": x[i:i + 1]})[0] for i in range(len(x))])
+
+    # dopt run on the opset-11 model and on its upgrade match ORT.
+    up = tmp_path / "reduce13.onnx"
+    upgrade(dopt, src, up, 13)
+    np.save(tmp_path / "x.npy", x[:1])
+    for model in (src, up):
+        out = tmp_path / ("out_" + model.stem)
+        proc = run_dopt(dopt, "run", "--model", model, "--input", f"x={tmp_path / 'x.npy'}", "--output_dir", out)
+        assert proc.returncode == 0, describe(proc)
+        assert_close(model.name, np.load(out / "y.npy"), want[:1], 1e-5)
+
+    # -m 0: the QDQ export upgrades the model to opset 13 (ReduceSum's axes become an input).
+    (tmp_path / "cal.bin").write_bytes(bin_bytes(x))
+    conf = tmp_path / "c.prototxt"
+    conf.write_text('strategy: "Quant_INT8-8"\npreprocess_parameter {\n  input_type: BINARY\n'
+                    '  input_file_path: "cal.bin"\n}\n')
+    q = tmp_path / "q.onnx"
+    proc = run_dopt(dopt, "-m", "0", "--framework", "5", "--model", src, "--cal_conf", conf, "--output", q,
+                    "--input_shape", "x: 1,3,6,6", "--compress_conf", tmp_path / "param", cwd=tmp_path)
+    assert proc.returncode == 0, describe(proc)
+    qm = onnx.load(str(q))
+    onnx.checker.check_model(qm, full_check=True)
+    assert default_opset(qm) == 13
+    assert sum(n.op_type == "QuantizeLinear" for n in qm.graph.node) == 1
+    reduce_sum = [n for n in qm.graph.node if n.op_type == "ReduceSum"]
+    assert len(reduce_sum) == 1 and len(reduce_sum[0].input) == 2
+    got = np.concatenate([plain_session(q).run(None, {"x": x[i:i + 1]})[0] for i in range(len(x))])
+    np.testing.assert_allclose(got, want, rtol=0, atol=0.05 * float(np.abs(want).max()))

@@ -491,6 +491,82 @@ TEST(UpgradeOpset, ReduceMeanBefore18IsLeftAloneAt17) {
   EXPECT_EQ(n.inputs.size(), 1u);
 }
 
+// ReduceSum moved axes to an input at 13 (ReduceMean and ReduceMax at 18); no axes, or an
+// empty list, reduces every axis before and after (noop_with_empty_axes defaults to 0).
+TEST(UpgradeOpset, ReduceSumAxesBecomeInputAt13) {
+  Builder b(11);
+  int x = b.Input("x", {2, 3, 4});
+  int s = b.Op("ReduceSum", {x}, {"s"}, {{"axes", IntsA({-1, 1})}, {"keepdims", IntA(0)}})[0];
+  int all = b.Op("ReduceSum", {x}, {"all"})[0];
+  int empty = b.Op("ReduceSum", {x}, {"empty"}, {{"axes", IntsA({})}})[0];
+  b.Output(s);
+  b.Output(all);
+  b.Output(empty);
+  Graph up = UpgradeAndCompare(b, {{"x", Iota({2, 3, 4})}}, 13);
+  for (const Node& n : up.nodes) {
+    EXPECT_FALSE(n.HasAttr("axes")) << n.Describe();
+    EXPECT_FALSE(n.HasAttr("noop_with_empty_axes")) << n.Describe();
+    if (n.outputs[0] == up.FindValue("s")) {
+      ASSERT_EQ(n.inputs.size(), 2u);
+      EXPECT_EQ(ConstInts(up, n.inputs[1]), (std::vector<int64_t>{-1, 1}));
+      EXPECT_TRUE(n.dirty);
+    } else {
+      EXPECT_EQ(n.inputs.size(), 1u) << n.Describe();
+    }
+  }
+  EXPECT_EQ(up.value(up.FindValue("s")).shape, (Shape{2}));
+  EXPECT_EQ(up.value(up.FindValue("all")).shape, (Shape{1, 1, 1}));
+  EXPECT_EQ(up.value(up.FindValue("empty")).shape, (Shape{1, 1, 1}));
+}
+
+TEST(UpgradeOpset, ReduceSumAt13AndReduceMaxBefore18AreLeftAlone) {
+  Builder b(13);
+  int x = b.Input("x", {2, 3});
+  int axes = b.Const("axes", Tensor::FromInt64s({1}, {1}));
+  b.Output(b.Op("ReduceSum", {x, axes}, {"s"})[0]);
+  b.Output(b.Op("ReduceMax", {x}, {"m"}, {{"axes", IntsA({0})}})[0]);
+  Graph up = UpgradeAndCompare(b, {{"x", Iota({2, 3})}}, 17);
+  EXPECT_EQ(NodeOf(up, "ReduceSum").inputs.size(), 2u);
+  EXPECT_FALSE(NodeOf(up, "ReduceSum").dirty);
+  EXPECT_TRUE(NodeOf(up, "ReduceMax").HasAttr("axes"));
+  EXPECT_EQ(NodeOf(up, "ReduceMax").inputs.size(), 1u);
+}
+
+TEST(UpgradeOpset, ReduceMaxAxesBecomeInputAt18) {
+  Builder b(11);
+  int x = b.Input("x", {2, 3, 4});
+  int m = b.Op("ReduceMax", {x}, {"m"}, {{"axes", IntsA({0, 2})}})[0];
+  int all = b.Op("ReduceMax", {x}, {"all"}, {{"keepdims", IntA(0)}})[0];
+  b.Output(m);
+  b.Output(all);
+  Graph up = UpgradeAndCompare(b, {{"x", Iota({2, 3, 4})}}, 18);
+  const Node* with_axes = nullptr;
+  for (const Node& n : up.nodes) {
+    EXPECT_FALSE(n.HasAttr("axes")) << n.Describe();
+    if (n.outputs[0] == up.FindValue("m")) with_axes = &n;
+    else EXPECT_EQ(n.inputs.size(), 1u) << n.Describe();
+  }
+  ASSERT_NE(with_axes, nullptr);
+  ASSERT_EQ(with_axes->inputs.size(), 2u);
+  EXPECT_EQ(ConstInts(up, with_axes->inputs[1]), (std::vector<int64_t>{0, 2}));
+  EXPECT_EQ(up.value(up.FindValue("m")).shape, (Shape{1, 3, 1}));
+  EXPECT_EQ(up.value(up.FindValue("all")).shape, (Shape{}));
+}
+
+// The three Reduce ops chained, from opset 7 to 21: each gets its axes input.
+TEST(UpgradeOpset, ReduceOpsFrom7To21) {
+  Builder b(7);
+  int x = b.Input("x", {2, 3, 4});
+  int s = b.Op("ReduceSum", {x}, {"s"}, {{"axes", IntsA({1})}})[0];
+  int m = b.Op("ReduceMax", {s}, {"m"}, {{"axes", IntsA({-1})}})[0];
+  b.Output(b.Op("ReduceMean", {m}, {"y"}, {{"axes", IntsA({0})}})[0]);
+  Graph up = UpgradeAndCompare(b, {{"x", Iota({2, 3, 4})}}, 21);
+  for (const char* op : {"ReduceSum", "ReduceMax", "ReduceMean"}) {
+    EXPECT_EQ(NodeOf(up, op).inputs.size(), 2u) << op;
+    EXPECT_FALSE(NodeOf(up, op).HasAttr("axes")) << op;
+  }
+}
+
 TEST(UpgradeOpset, SplitGetsNumOutputsAt18) {
   Builder b(11);
   int x = b.Input("x", {2, 6});

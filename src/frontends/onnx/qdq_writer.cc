@@ -6,9 +6,10 @@
 #include <map>
 #include <unordered_set>
 
-#include "ops/shape_inference.h"
 #include "frontends/onnx/onnx_frontend.h"
 #include "ir/graph_edit.h"
+#include "ops/op.h"
+#include "ops/shape_inference.h"
 #include "passes/upgrade_opset.h"
 
 namespace dopt {
@@ -288,6 +289,12 @@ class QdqBuilder {
       return InvalidArgument("the quantization plan says node '" + op.node + "' is " + op.op_type + ", the graph has " +
                              node.Describe());
     }
+    // Which input is which: the plan's tensor names, else the op's quantization traits.
+    const OpDef* def = OpDefOf(node);
+    if (!def || !def->quant.weighted()) {
+      return InvalidArgument("the quantization plan quantizes " + node.Describe() + ", an op with no weight input");
+    }
+    const QuantTraits& traits = def->quant;
     const int wi = op.weight.tensor.empty() ? op.weight_input_index
                                             : InputIndex(node, op.weight.tensor, op.weight_input_index);
     if (wi < 0 || wi >= (int)node.inputs.size() || node.inputs[wi] < 0) {
@@ -298,12 +305,16 @@ class QdqBuilder {
     }
     int xi = op.input.tensor.empty() ? -1 : InputIndex(node, op.input.tensor, -1);
     if (xi < 0 || xi == wi) {
-      if (op.input.tensor.empty()) xi = wi == 0 ? 1 : 0;
-      else return InvalidArgument(node.Describe() + ": the plan's activation '" + op.input.tensor + "' is not an input of the node");
+      if (op.input.tensor.empty()) {
+        xi = wi == traits.activation_input ? traits.weight_input : traits.activation_input;  // MatMul: W * x
+      } else {
+        return InvalidArgument(node.Describe() + ": the plan's activation '" + op.input.tensor +
+                               "' is not an input of the node");
+      }
     }
     int bi = -1;
     if (op.has_bias) {
-      bi = op.bias.tensor.empty() ? 2 : InputIndex(node, op.bias.tensor, -1);
+      bi = op.bias.tensor.empty() ? traits.bias_input : InputIndex(node, op.bias.tensor, -1);
       if (bi < 0 || bi >= (int)node.inputs.size() || node.inputs[bi] < 0 || bi == wi || bi == xi) {
         return InvalidArgument(node.Describe() + ": the plan's bias '" + op.bias.tensor + "' is not an input of the node");
       }

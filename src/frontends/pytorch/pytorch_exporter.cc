@@ -8,6 +8,7 @@
 #include "frontends/pytorch/pytorch_names.h"
 #include "frontends/pytorch/torch_helper_process.h"
 #include "io/npy.h"
+#include "ops/op.h"
 
 namespace dopt {
 
@@ -48,10 +49,12 @@ std::string TensorQuantJson(const TensorQuant& q, const Shape& shape) {
   return o.str();
 }
 
-// The node input named `name` (the bias in the plan); -1 when none.
-int FindInput(const Graph& g, const Node& n, const std::string& name) {
+// The node input named `name` (the bias in the plan), or input `fallback` when the name is
+// empty; -1 when none.
+int FindInput(const Graph& g, const Node& n, const std::string& name, int fallback) {
   for (size_t i = 1; i < n.inputs.size(); ++i)
-    if (n.inputs[i] >= 0 && (g.value(n.inputs[i]).name == name || (name.empty() && i == 2))) return n.inputs[i];
+    if (n.inputs[i] >= 0 && (g.value(n.inputs[i]).name == name || (name.empty() && (int)i == fallback)))
+      return n.inputs[i];
   return -1;
 }
 
@@ -87,6 +90,11 @@ StatusOr<std::string> TorchPlanJson(const Graph& graph, const QuantPlan& plan,
     if (op.weight_input_index < (int)node->inputs.size() && node->inputs[op.weight_input_index] >= 0)
       w = graph.value(node->inputs[op.weight_input_index]).ConstantValue();
     if (!w) return Internal("quantized op '" + op.node + "' has no constant weight");
+    // The weight's output-channel axis from the op's traits, also for a per-tensor plan: the
+    // helper carries dopt's other per-channel folds along it.
+    const OpDef* def = OpDefOf(*node);
+    if (!def || !def->quant.weighted()) return Internal("quantized op '" + op.node + "' is not a weighted op");
+    DOPT_ASSIGN_OR_RETURN(int channel_axis, def->quant.weight_axis(*node, op.weight_input_index, w->rank()));
     // dopt's weight after its folds (BatchNorm, Mul/Add by constants): the helper checks its own
     // folded weight against it and carries any other per-channel factor into the weight scales.
     const std::string weight_file = "weight_" + std::to_string(weight_files->size()) + ".npy";
@@ -94,10 +102,10 @@ StatusOr<std::string> TorchPlanJson(const Graph& graph, const QuantPlan& plan,
     const Shape& wshape = w->shape();
     o << (first ? "" : ",") << "\n {\"node\": " << JsonString(op.node) << ", \"op_type\": " << JsonString(op.op_type)
       << ", \"module\": " << JsonString(module) << ", \"fold_bn\": " << (fold_bn.empty() ? "null" : JsonString(fold_bn))
-      << ", \"weight_file\": " << JsonString(weight_file)
+      << ", \"weight_file\": " << JsonString(weight_file) << ", \"weight_channel_axis\": " << channel_axis
       << ",\n  \"input\": " << TensorQuantJson(op.input, {}) << ",\n  \"weight\": " << TensorQuantJson(op.weight, wshape);
     if (op.has_bias) {
-      const int bid = FindInput(graph, *node, op.bias.tensor);
+      const int bid = FindInput(graph, *node, op.bias.tensor, def->quant.bias_input);
       const Tensor* b = bid >= 0 ? graph.value(bid).ConstantValue() : nullptr;
       if (b) {
         const std::string bias_file = "bias_" + std::to_string(weight_files->size()) + ".npy";

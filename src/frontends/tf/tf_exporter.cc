@@ -9,6 +9,7 @@
 #include "frontends/tf/tf_graph_edit.h"
 #include "frontends/tf/tf_graphdef.h"
 #include "frontends/tf/tf_weight_layout.h"
+#include "ops/op.h"
 
 namespace dopt {
 
@@ -137,8 +138,8 @@ class TfQuantWriter {
 
   // The IR op's bias after folding, as dopt's int8 model computes it: int32 on the grid
   // input scale x weight scale, dequantized in float (as InsertQDQ); float when not quantized.
-  StatusOr<Tensor> Bias(const Node& ir, const QuantizedOp& op, const std::string& what) {
-    const Tensor* c = g_.value(ir.inputs[2]).ConstantValue();
+  StatusOr<Tensor> Bias(const Node& ir, int bias_input, const QuantizedOp& op, const std::string& what) {
+    const Tensor* c = g_.value(ir.inputs[bias_input]).ConstantValue();
     if (!c) return InvalidArgument(what + ": the bias of the IR op is not a constant");
     Tensor bf = c->CastTo(DType::kFloat32).Reshaped({c->numel()});
     if (!op.has_bias) return bf;
@@ -254,7 +255,10 @@ class TfQuantWriter {
     if (ir->outputs.empty() || ir->outputs[0] < 0) return Internal(what + ": the IR op has no output");
     const std::string last = TfTensorOfIr(g_.value(ir->outputs[0]).name);
     DOPT_ASSIGN_OR_RETURN(std::vector<dopt_tf::NodeDef*> chain, FoldedChain(*tn, last));
-    const bool has_bias = ir->inputs.size() > 2 && ir->inputs[2] >= 0;
+    // The IR op's bias input, from its quantization traits (ops/op.h).
+    const OpDef* def = OpDefOf(*ir);
+    const int bias_input = def && def->quant.weighted() ? def->quant.bias_input : -1;
+    const bool has_bias = bias_input >= 0 && (int)ir->inputs.size() > bias_input && ir->inputs[bias_input] >= 0;
     if (chain.empty()) {
       if (has_bias) return Unimplemented(what + ": the IR op has a bias, but no BiasAdd follows it in the GraphDef");
       return Status::Ok();
@@ -267,7 +271,7 @@ class TfQuantWriter {
     for (size_t i = 0; i < chain.size(); ++i) {
       dopt_tf::NodeDef* n = chain[i];
       if (i == 0 && has_bias) {
-        DOPT_ASSIGN_OR_RETURN(Tensor b, Bias(*ir, op, what));
+        DOPT_ASSIGN_OR_RETURN(Tensor b, Bias(*ir, bias_input, op, what));
         DOPT_ASSIGN_OR_RETURN(std::string bname, ed_.AddConst(n->name() + "/dopt_bias", b));
         Rewrite(n, "BiasAdd", {prev, bname});
         SetStringAttr(n, "data_format", format);
