@@ -54,12 +54,18 @@ Status ReferenceDiffersRun(KernelContext& ctx) {
   return Status::Ok();
 }
 
-const OpDef kWrongShape{"WrongShape", 1, 1, 1, 1, WrongShapeInfer, CopyRun};
-const OpDef kWrongWithoutValue{"WrongWithoutValue", 1, 1, 1, 1, WrongWithoutValueInfer, CopyRun};
-const OpDef kWrongDType{"WrongDType", 1, 1, 1, 1, WrongDTypeInfer, CopyRun};
-const OpDef kThreadDependent{"ThreadDependent", 1, 1, 1, 1, SameShapeInfer, ThreadDependentRun};
-const OpDef kMutating{"Mutating", 1, 1, 1, 1, SameShapeInfer, MutatingRun};
-const OpDef kReferenceDiffers{"ReferenceDiffers", 1, 1, 1, 1, SameShapeInfer, ReferenceDiffersRun};
+const OpDef kWrongShape{.name = "WrongShape", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
+                   .infer = WrongShapeInfer, .run = CopyRun, .upgrade = NoUpgradeNeeded("test op"), .quant = NoQuantRole()};
+const OpDef kWrongWithoutValue{.name = "WrongWithoutValue", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
+                   .infer = WrongWithoutValueInfer, .run = CopyRun, .upgrade = NoUpgradeNeeded("test op"), .quant = NoQuantRole()};
+const OpDef kWrongDType{.name = "WrongDType", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
+                   .infer = WrongDTypeInfer, .run = CopyRun, .upgrade = NoUpgradeNeeded("test op"), .quant = NoQuantRole()};
+const OpDef kThreadDependent{.name = "ThreadDependent", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
+                   .infer = SameShapeInfer, .run = ThreadDependentRun, .upgrade = NoUpgradeNeeded("test op"), .quant = NoQuantRole()};
+const OpDef kMutating{.name = "Mutating", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
+                   .infer = SameShapeInfer, .run = MutatingRun, .upgrade = NoUpgradeNeeded("test op"), .quant = NoQuantRole()};
+const OpDef kReferenceDiffers{.name = "ReferenceDiffers", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
+                   .infer = SameShapeInfer, .run = ReferenceDiffersRun, .upgrade = NoUpgradeNeeded("test op"), .quant = NoQuantRole()};
 
 Tensor X() { return Tensor::FromFloats({2, 3}, {1, 2, 3, 4, 5, 6}); }
 
