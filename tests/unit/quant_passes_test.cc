@@ -5,6 +5,7 @@
 
 #include <map>
 
+#include "ir/graph_edit.h"
 #include "ops/shape_inference.h"
 #include "quant/apply_exclusions.h"
 #include "quant/compute_quant_params.h"
@@ -14,37 +15,15 @@
 namespace dopt {
 namespace {
 
-int Init(Graph& g, const std::string& name, Tensor t) {
-  Value v;
-  v.name = name;
-  v.dtype = t.dtype();
-  v.rank_known = true;
-  v.shape = t.shape();
-  v.initializer = std::move(t);
-  return g.AddValue(std::move(v));
-}
+int Init(Graph& g, const std::string& name, Tensor t) { return AddInitializer(g, name, std::move(t)); }
 
-int Out(Graph& g, const std::string& name) {
-  Value v;
-  v.name = name;
-  return g.AddValue(std::move(v));
-}
+int Out(Graph& g, const std::string& name) { return AddIntermediate(g, name); }
 
 void AddNode(Graph& g, const std::string& name, const std::string& type, std::vector<int> ins, int out,
              std::vector<std::pair<std::string, int64_t>> ints = {}) {
-  Node n;
-  n.name = name;
-  n.op_type = type;
-  n.opset_version = 13;
-  n.inputs = std::move(ins);
-  n.outputs = {out};
-  for (auto& [k, v] : ints) {
-    Attribute a;
-    a.kind = Attribute::Kind::kInt;
-    a.i = v;
-    n.attributes.push_back({k, a});
-  }
-  g.AddNode(std::move(n));
+  AttrList attrs;
+  for (auto& [k, v] : ints) attrs.emplace_back(k, IntAttr(v));
+  g.AddNode(MakeNode(type, name, std::move(ins), {out}, std::move(attrs), 13));
 }
 
 Tensor Filled(const Shape& s, float start, float step) {
@@ -127,10 +106,7 @@ TEST(QuantPasses, GemmWithBetaKeepsFloatBiasAndMatMulWithConstantA) {
   int B = Init(g, "B", Filled({2, 5}, 0.f, 0.1f));
   int C = Init(g, "C", Filled({5}, 0.f, 1.f));
   AddNode(g, "fc", "Gemm", {y, B, C}, z);
-  Attribute beta;
-  beta.kind = Attribute::Kind::kFloat;
-  beta.f = 0.5f;
-  g.nodes.back().attributes.push_back({"beta", beta});
+  SetAttr(g.nodes.back(), "beta", FloatAttr(0.5f));
   g.outputs = {z};
   ASSERT_TRUE(PrepareGraph(g).ok());
   QuantSelection sel;

@@ -12,6 +12,7 @@
 
 #include "executor/executor.h"
 #include "ops/shape_inference.h"
+#include "ir/graph_edit.h"
 #include "passes/upgrade_opset.h"
 
 namespace dopt {
@@ -20,38 +21,6 @@ namespace {
 using optest::Random;
 using optest::RunGraph;
 
-Attribute IntA(int64_t i) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInt;
-  a.i = i;
-  return a;
-}
-Attribute IntsA(std::vector<int64_t> v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-Attribute FloatA(float f) {
-  Attribute a;
-  a.kind = Attribute::Kind::kFloat;
-  a.f = f;
-  return a;
-}
-Attribute FloatsA(std::vector<float> v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kFloats;
-  a.floats = std::move(v);
-  return a;
-}
-Attribute StrA(const std::string& s) {
-  Attribute a;
-  a.kind = Attribute::Kind::kString;
-  a.s = s;
-  return a;
-}
-
-using Attrs = std::vector<std::pair<std::string, Attribute>>;
 
 struct Builder {
   Graph g;
@@ -82,7 +51,7 @@ struct Builder {
     v.source_index = 0;
     return g.AddValue(std::move(v));
   }
-  std::vector<int> Op(const std::string& type, std::vector<int> ins, std::vector<std::string> outs, Attrs attrs = {}) {
+  std::vector<int> Op(const std::string& type, std::vector<int> ins, std::vector<std::string> outs, AttrList attrs = {}) {
     Node n;
     n.name = type + "_" + std::to_string(g.nodes.size());
     n.op_type = type;
@@ -176,7 +145,7 @@ std::vector<double> ConstValues(const Graph& g, int id) {
 TEST(UpgradeOpset, SoftmaxInnerAxisBecomesFlattenSoftmaxReshape) {
   Builder b(11);
   int x = b.Input("x", {2, 3, 4});
-  int y = b.Op("Softmax", {x}, {"y"}, {{"axis", IntA(1)}})[0];
+  int y = b.Op("Softmax", {x}, {"y"}, {{"axis", IntAttr(1)}})[0];
   b.Output(y);
   Graph up = UpgradeAndCompare(b, {{"x", Iota({2, 3, 4})}});
   EXPECT_EQ(CountOps(up, "Flatten"), 1);
@@ -204,7 +173,7 @@ TEST(UpgradeOpset, SoftmaxDefaultAxisGetsExplicitAxis) {
 TEST(UpgradeOpset, SoftmaxLastAxisOnlyChangesVersion) {
   Builder b(11);
   int x = b.Input("x", {2, 3, 4});
-  b.Output(b.Op("Softmax", {x}, {"y"}, {{"axis", IntA(-1)}})[0]);
+  b.Output(b.Op("Softmax", {x}, {"y"}, {{"axis", IntAttr(-1)}})[0]);
   Graph up = UpgradeAndCompare(b, {{"x", Iota({2, 3, 4})}});
   ASSERT_EQ(up.nodes.size(), 1u);
   EXPECT_EQ(*up.nodes[0].GetInt("axis", 0), -1);
@@ -248,8 +217,8 @@ TEST(UpgradeOpset, Resize10NearestDownsampleRoundsUpAndMixedScalesSplit) {
 TEST(UpgradeOpset, SqueezeUnsqueezeAxesBecomeInputs) {
   Builder b(11);
   int x = b.Input("x", {2, 1, 3});
-  int s = b.Op("Squeeze", {x}, {"s"}, {{"axes", IntsA({1})}})[0];
-  int u = b.Op("Unsqueeze", {s}, {"u"}, {{"axes", IntsA({0, 3})}})[0];
+  int s = b.Op("Squeeze", {x}, {"s"}, {{"axes", IntsAttr({1})}})[0];
+  int u = b.Op("Unsqueeze", {s}, {"u"}, {{"axes", IntsAttr({0, 3})}})[0];
   int s2 = b.Op("Squeeze", {u}, {"s2"})[0];  // no axes: all 1-dims, stays without input
   b.Output(u);
   b.Output(s2);
@@ -272,7 +241,7 @@ TEST(UpgradeOpset, SqueezeUnsqueezeAxesBecomeInputs) {
 TEST(UpgradeOpset, SplitAttrBecomesInput) {
   Builder b(11);
   int x = b.Input("x", {2, 6});
-  auto outs = b.Op("Split", {x}, {"a", "b"}, {{"axis", IntA(1)}, {"split", IntsA({2, 4})}});
+  auto outs = b.Op("Split", {x}, {"a", "b"}, {{"axis", IntAttr(1)}, {"split", IntsAttr({2, 4})}});
   b.Output(outs[0]);
   b.Output(outs[1]);
   Graph up = UpgradeAndCompare(b, {{"x", Iota({2, 6})}});
@@ -286,8 +255,8 @@ TEST(UpgradeOpset, SplitAttrBecomesInput) {
 TEST(UpgradeOpset, ClipAttrsBecomeInputsOfTheInputType) {
   Builder b(7);
   int x = b.Input("x", {2, 5});
-  int c1 = b.Op("Clip", {x}, {"c1"}, {{"min", FloatA(-0.5f)}, {"max", FloatA(1.25f)}})[0];
-  int c2 = b.Op("Clip", {c1}, {"c2"}, {{"max", FloatA(1.0f)}})[0];  // min stays omitted
+  int c1 = b.Op("Clip", {x}, {"c1"}, {{"min", FloatAttr(-0.5f)}, {"max", FloatAttr(1.25f)}})[0];
+  int c2 = b.Op("Clip", {c1}, {"c2"}, {{"max", FloatAttr(1.0f)}})[0];  // min stays omitted
   b.Output(c2);
   Graph up = UpgradeAndCompare(b, {{"x", Iota({2, 5}, 0.5f, -2.f)}});
   const Node& n1 = up.nodes[up.value(up.FindValue("c1")).producer];
@@ -305,7 +274,7 @@ TEST(UpgradeOpset, ClipAttrsBecomeInputsOfTheInputType) {
 TEST(UpgradeOpset, ClipOnFloat16MakesFloat16Bounds) {
   Builder b(9);
   int x = b.Input("x", {4}, DType::kFloat16);
-  b.Output(b.Op("Clip", {x}, {"y"}, {{"min", FloatA(0.f)}, {"max", FloatA(6.f)}})[0]);
+  b.Output(b.Op("Clip", {x}, {"y"}, {{"min", FloatAttr(0.f)}, {"max", FloatAttr(6.f)}})[0]);
   ASSERT_TRUE(PrepareGraph(b.g).ok());
   ASSERT_TRUE(UpgradeOpset(b.g, 13).ok());
   const Node& n = b.g.nodes[0];
@@ -316,8 +285,8 @@ TEST(UpgradeOpset, ClipOnFloat16MakesFloat16Bounds) {
 TEST(UpgradeOpset, PadAttrsBecomeInputs) {
   Builder b(7);
   int x = b.Input("x", {1, 2, 3});
-  int p = b.Op("Pad", {x}, {"p"}, {{"pads", IntsA({0, 1, 2, 0, 0, 1})}, {"value", FloatA(1.5f)}})[0];
-  int r = b.Op("Pad", {p}, {"r"}, {{"mode", StrA("reflect")}, {"pads", IntsA({0, 0, 1, 0, 0, 1})}})[0];
+  int p = b.Op("Pad", {x}, {"p"}, {{"pads", IntsAttr({0, 1, 2, 0, 0, 1})}, {"value", FloatAttr(1.5f)}})[0];
+  int r = b.Op("Pad", {p}, {"r"}, {{"mode", StringAttr("reflect")}, {"pads", IntsAttr({0, 0, 1, 0, 0, 1})}})[0];
   b.Output(r);
   Graph up = UpgradeAndCompare(b, {{"x", Iota({1, 2, 3})}});
   const Node& n1 = up.nodes[up.value(p).producer];
@@ -334,8 +303,8 @@ TEST(UpgradeOpset, PadAttrsBecomeInputs) {
 TEST(UpgradeOpset, SliceAttrsBecomeInputs) {
   Builder b(9);
   int x = b.Input("x", {3, 8});
-  int s = b.Op("Slice", {x}, {"s"}, {{"starts", IntsA({1, -5})}, {"ends", IntsA({100, -1})}, {"axes", IntsA({0, 1})}})[0];
-  int t = b.Op("Slice", {s}, {"t"}, {{"starts", IntsA({0})}, {"ends", IntsA({1})}})[0];
+  int s = b.Op("Slice", {x}, {"s"}, {{"starts", IntsAttr({1, -5})}, {"ends", IntsAttr({100, -1})}, {"axes", IntsAttr({0, 1})}})[0];
+  int t = b.Op("Slice", {s}, {"t"}, {{"starts", IntsAttr({0})}, {"ends", IntsAttr({1})}})[0];
   b.Output(t);
   Graph up = UpgradeAndCompare(b, {{"x", Iota({3, 8})}});
   const Node& n1 = up.nodes[up.value(s).producer];
@@ -350,7 +319,7 @@ TEST(UpgradeOpset, SliceAttrsBecomeInputs) {
 TEST(UpgradeOpset, DropoutRatioBecomesInputAndUnusedMaskIsDropped) {
   Builder b(7);
   int x = b.Input("x", {2, 3});
-  auto outs = b.Op("Dropout", {x}, {"y", "mask"}, {{"ratio", FloatA(0.25f)}});
+  auto outs = b.Op("Dropout", {x}, {"y", "mask"}, {{"ratio", FloatAttr(0.25f)}});
   b.Output(outs[0]);
   Graph up = UpgradeAndCompare(b, {{"x", Iota({2, 3})}});
   const Node& n = NodeOf(up, "Dropout");
@@ -376,7 +345,7 @@ TEST(UpgradeOpset, DropoutWithUsedMaskIsAnErrorNamingTheNode) {
 TEST(UpgradeOpset, UpsampleAttrScalesBecomesResize) {
   Builder b(7);
   int x = b.Input("x", {1, 2, 2, 3});
-  b.Output(b.Op("Upsample", {x}, {"y"}, {{"scales", FloatsA({1, 1, 2, 3})}})[0]);
+  b.Output(b.Op("Upsample", {x}, {"y"}, {{"scales", FloatsAttr({1, 1, 2, 3})}})[0]);
   Graph up = UpgradeAndCompare(b, {{"x", Iota({1, 2, 2, 3})}});
   ASSERT_EQ(up.nodes.size(), 1u);
   const Node& n = up.nodes[0];
@@ -395,7 +364,7 @@ TEST(UpgradeOpset, UpsampleLinearInputScalesBecomesResize) {
   Builder b(9);
   int x = b.Input("x", {1, 1, 3, 4});
   int sc = b.Const("sc", Tensor::FromFloats({4}, {1, 1, 2, 1.5f}));
-  b.Output(b.Op("Upsample", {x, sc}, {"y"}, {{"mode", StrA("linear")}})[0]);
+  b.Output(b.Op("Upsample", {x, sc}, {"y"}, {{"mode", StringAttr("linear")}})[0]);
   Graph up = UpgradeAndCompare(b, {{"x", Iota({1, 1, 3, 4})}});
   const Node& n = up.nodes[0];
   EXPECT_EQ(n.op_type, "Resize");
@@ -409,7 +378,7 @@ TEST(UpgradeOpset, Resize10To11GetsAnEmptyRoiTensor) {
   Builder b(10);
   int x = b.Input("x", {1, 1, 2, 2});
   int sc = b.Const("sc", Tensor::FromFloats({4}, {1, 1, 2, 2}));
-  b.Output(b.Op("Resize", {x, sc}, {"y"}, {{"mode", StrA("nearest")}})[0]);
+  b.Output(b.Op("Resize", {x, sc}, {"y"}, {{"mode", StringAttr("nearest")}})[0]);
   Graph up = UpgradeAndCompare(b, {{"x", Iota({1, 1, 2, 2})}}, 11);
   const Node& n = up.nodes[0];
   ASSERT_EQ(n.inputs.size(), 3u);
@@ -426,7 +395,7 @@ TEST(UpgradeOpset, BatchNormSpatialIsDropped) {
   int bb = b.Const("b", Tensor::FromFloats({2}, {0.1f, -0.2f}));
   int m = b.Const("m", Tensor::FromFloats({2}, {0.3f, 0.4f}));
   int v = b.Const("v", Tensor::FromFloats({2}, {2.f, 0.5f}));
-  b.Output(b.Op("BatchNormalization", {x, s, bb, m, v}, {"y"}, {{"spatial", IntA(1)}, {"epsilon", FloatA(1e-3f)}})[0]);
+  b.Output(b.Op("BatchNormalization", {x, s, bb, m, v}, {"y"}, {{"spatial", IntAttr(1)}, {"epsilon", FloatAttr(1e-3f)}})[0]);
   Graph up = UpgradeAndCompare(b, {{"x", Iota({1, 2, 2, 2})}}, 15);
   EXPECT_FALSE(up.nodes[0].HasAttr("spatial"));
   EXPECT_TRUE(up.nodes[0].HasAttr("epsilon"));
@@ -437,7 +406,7 @@ TEST(UpgradeOpset, BatchNormPerActivationIsAnError) {
   Builder b(7);
   int x = b.Input("x", {1, 2, 2});
   int s = b.Const("s", Tensor::FromFloats({2, 2}, {1, 1, 1, 1}));
-  b.Output(b.Op("BatchNormalization", {x, s, s, s, s}, {"y"}, {{"spatial", IntA(0)}})[0]);
+  b.Output(b.Op("BatchNormalization", {x, s, s, s, s}, {"y"}, {{"spatial", IntAttr(0)}})[0]);
   Status st = UpgradeOpset(b.g, 13);  // not prepared: the check only needs initializer shapes
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("BatchNormalization_0"), std::string::npos) << st.message();
@@ -449,7 +418,7 @@ TEST(UpgradeOpset, UnchangedOpsOnlyGetTheNewVersionAndNewNamesAreUnique) {
   int x = b.Input("x", {2, 3});
   b.Const("Unsqueeze_1_axes", Tensor::FromInt64s({1}, {7}));  // takes the name the rule wants
   int r = b.Op("Relu", {x}, {"r"})[0];
-  b.Output(b.Op("Unsqueeze", {r}, {"u"}, {{"axes", IntsA({0})}})[0]);
+  b.Output(b.Op("Unsqueeze", {r}, {"u"}, {{"axes", IntsAttr({0})}})[0]);
   Graph up = UpgradeAndCompare(b, {{"x", Iota({2, 3})}});
   EXPECT_FALSE(up.nodes[0].dirty);
   const Node& u = NodeOf(up, "Unsqueeze");
@@ -461,7 +430,7 @@ TEST(UpgradeOpset, UnchangedOpsOnlyGetTheNewVersionAndNewNamesAreUnique) {
 TEST(UpgradeOpset, ReduceMeanAxesBecomeInputAt18) {
   Builder b(13);
   int x = b.Input("x", {2, 3, 4});
-  int m = b.Op("ReduceMean", {x}, {"m"}, {{"axes", IntsA({-1, 1})}, {"keepdims", IntA(0)}})[0];
+  int m = b.Op("ReduceMean", {x}, {"m"}, {{"axes", IntsAttr({-1, 1})}, {"keepdims", IntAttr(0)}})[0];
   int all = b.Op("ReduceMean", {x}, {"all"})[0];  // no axes: every axis, stays without input
   b.Output(m);
   b.Output(all);
@@ -484,7 +453,7 @@ TEST(UpgradeOpset, ReduceMeanAxesBecomeInputAt18) {
 TEST(UpgradeOpset, ReduceMeanBefore18IsLeftAloneAt17) {
   Builder b(11);
   int x = b.Input("x", {2, 3});
-  b.Output(b.Op("ReduceMean", {x}, {"m"}, {{"axes", IntsA({1})}})[0]);
+  b.Output(b.Op("ReduceMean", {x}, {"m"}, {{"axes", IntsAttr({1})}})[0]);
   Graph up = UpgradeAndCompare(b, {{"x", Iota({2, 3})}}, 17);
   const Node& n = NodeOf(up, "ReduceMean");
   EXPECT_TRUE(n.HasAttr("axes"));
@@ -496,9 +465,9 @@ TEST(UpgradeOpset, ReduceMeanBefore18IsLeftAloneAt17) {
 TEST(UpgradeOpset, ReduceSumAxesBecomeInputAt13) {
   Builder b(11);
   int x = b.Input("x", {2, 3, 4});
-  int s = b.Op("ReduceSum", {x}, {"s"}, {{"axes", IntsA({-1, 1})}, {"keepdims", IntA(0)}})[0];
+  int s = b.Op("ReduceSum", {x}, {"s"}, {{"axes", IntsAttr({-1, 1})}, {"keepdims", IntAttr(0)}})[0];
   int all = b.Op("ReduceSum", {x}, {"all"})[0];
-  int empty = b.Op("ReduceSum", {x}, {"empty"}, {{"axes", IntsA({})}})[0];
+  int empty = b.Op("ReduceSum", {x}, {"empty"}, {{"axes", IntsAttr({})}})[0];
   b.Output(s);
   b.Output(all);
   b.Output(empty);
@@ -524,7 +493,7 @@ TEST(UpgradeOpset, ReduceSumAt13AndReduceMaxBefore18AreLeftAlone) {
   int x = b.Input("x", {2, 3});
   int axes = b.Const("axes", Tensor::FromInt64s({1}, {1}));
   b.Output(b.Op("ReduceSum", {x, axes}, {"s"})[0]);
-  b.Output(b.Op("ReduceMax", {x}, {"m"}, {{"axes", IntsA({0})}})[0]);
+  b.Output(b.Op("ReduceMax", {x}, {"m"}, {{"axes", IntsAttr({0})}})[0]);
   Graph up = UpgradeAndCompare(b, {{"x", Iota({2, 3})}}, 17);
   EXPECT_EQ(NodeOf(up, "ReduceSum").inputs.size(), 2u);
   EXPECT_FALSE(NodeOf(up, "ReduceSum").dirty);
@@ -535,8 +504,8 @@ TEST(UpgradeOpset, ReduceSumAt13AndReduceMaxBefore18AreLeftAlone) {
 TEST(UpgradeOpset, ReduceMaxAxesBecomeInputAt18) {
   Builder b(11);
   int x = b.Input("x", {2, 3, 4});
-  int m = b.Op("ReduceMax", {x}, {"m"}, {{"axes", IntsA({0, 2})}})[0];
-  int all = b.Op("ReduceMax", {x}, {"all"}, {{"keepdims", IntA(0)}})[0];
+  int m = b.Op("ReduceMax", {x}, {"m"}, {{"axes", IntsAttr({0, 2})}})[0];
+  int all = b.Op("ReduceMax", {x}, {"all"}, {{"keepdims", IntAttr(0)}})[0];
   b.Output(m);
   b.Output(all);
   Graph up = UpgradeAndCompare(b, {{"x", Iota({2, 3, 4})}}, 18);
@@ -557,9 +526,9 @@ TEST(UpgradeOpset, ReduceMaxAxesBecomeInputAt18) {
 TEST(UpgradeOpset, ReduceOpsFrom7To21) {
   Builder b(7);
   int x = b.Input("x", {2, 3, 4});
-  int s = b.Op("ReduceSum", {x}, {"s"}, {{"axes", IntsA({1})}})[0];
-  int m = b.Op("ReduceMax", {s}, {"m"}, {{"axes", IntsA({-1})}})[0];
-  b.Output(b.Op("ReduceMean", {m}, {"y"}, {{"axes", IntsA({0})}})[0]);
+  int s = b.Op("ReduceSum", {x}, {"s"}, {{"axes", IntsAttr({1})}})[0];
+  int m = b.Op("ReduceMax", {s}, {"m"}, {{"axes", IntsAttr({-1})}})[0];
+  b.Output(b.Op("ReduceMean", {m}, {"y"}, {{"axes", IntsAttr({0})}})[0]);
   Graph up = UpgradeAndCompare(b, {{"x", Iota({2, 3, 4})}}, 21);
   for (const char* op : {"ReduceSum", "ReduceMax", "ReduceMean"}) {
     EXPECT_EQ(NodeOf(up, op).inputs.size(), 2u) << op;
@@ -570,8 +539,8 @@ TEST(UpgradeOpset, ReduceOpsFrom7To21) {
 TEST(UpgradeOpset, SplitGetsNumOutputsAt18) {
   Builder b(11);
   int x = b.Input("x", {2, 6});
-  auto eq = b.Op("Split", {x}, {"a", "b", "c"}, {{"axis", IntA(1)}});
-  auto sz = b.Op("Split", {x}, {"d", "e"}, {{"axis", IntA(1)}, {"split", IntsA({1, 5})}});
+  auto eq = b.Op("Split", {x}, {"a", "b", "c"}, {{"axis", IntAttr(1)}});
+  auto sz = b.Op("Split", {x}, {"d", "e"}, {{"axis", IntAttr(1)}, {"split", IntsAttr({1, 5})}});
   for (int id : eq) b.Output(id);
   for (int id : sz) b.Output(id);
   Graph up = UpgradeAndCompare(b, {{"x", Iota({2, 6})}}, 21);
@@ -595,10 +564,10 @@ TEST(UpgradeOpset, To21KeepsResultsAndRaisesIrVersion) {
   Builder b(9);
   int x = b.Input("x", {1, 2, 4, 4});
   int w = b.Const("w", Iota({3, 2, 3, 3}, 0.1f, -0.5f));
-  int c = b.Op("Conv", {x, w}, {"c"}, {{"pads", IntsA({1, 1, 1, 1})}})[0];
-  int p = b.Op("AveragePool", {c}, {"p"}, {{"kernel_shape", IntsA({2, 2})}, {"strides", IntsA({2, 2})}})[0];
-  int r = b.Op("Pad", {p}, {"r"}, {{"pads", IntsA({0, 0, 1, 0, 0, 0, 0, 1})}})[0];
-  int m = b.Op("ReduceMean", {r}, {"m"}, {{"axes", IntsA({2, 3})}})[0];
+  int c = b.Op("Conv", {x, w}, {"c"}, {{"pads", IntsAttr({1, 1, 1, 1})}})[0];
+  int p = b.Op("AveragePool", {c}, {"p"}, {{"kernel_shape", IntsAttr({2, 2})}, {"strides", IntsAttr({2, 2})}})[0];
+  int r = b.Op("Pad", {p}, {"r"}, {{"pads", IntsAttr({0, 0, 1, 0, 0, 0, 0, 1})}})[0];
+  int m = b.Op("ReduceMean", {r}, {"m"}, {{"axes", IntsAttr({2, 3})}})[0];
   int f = b.Op("Flatten", {m}, {"f"})[0];
   int s = b.Op("Shape", {f}, {"s"})[0];
   b.Output(b.Op("Reshape", {f, s}, {"y"})[0]);
