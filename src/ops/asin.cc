@@ -1,0 +1,30 @@
+// Asin: y = arcsin(x) (NaN outside [-1, 1]).
+#include <cmath>
+
+#include "ops/op_util.h"
+
+namespace dopt {
+namespace {
+
+Status Run(KernelContext& ctx) {
+  return RunFloatUnary(ctx, [](float x) { return std::asin(x); });
+}
+
+}  // namespace
+
+const OpDef& OpDef_Asin() {
+  static const OpDef def{
+      .name = "Asin",
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = InferFloatUnary,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("introduced at 7, unchanged to 21"),
+      .quant = NoQuantRole(),
+  };
+  return def;
+}
+
+}  // namespace dopt

@@ -1,0 +1,30 @@
+// Floor: y = floor(x), the largest integer not greater than x (NaN and infinities pass through).
+#include <cmath>
+
+#include "ops/op_util.h"
+
+namespace dopt {
+namespace {
+
+Status Run(KernelContext& ctx) {
+  return RunFloatUnary(ctx, [](float x) { return std::floor(x); });
+}
+
+}  // namespace
+
+const OpDef& OpDef_Floor() {
+  static const OpDef def{
+      .name = "Floor",
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = InferFloatUnary,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("6: consumed_inputs removed; 13: bfloat16"),
+      .quant = NoQuantRole(),
+  };
+  return def;
+}
+
+}  // namespace dopt

@@ -1,0 +1,30 @@
+// Reciprocal: y = 1 / x.
+#include <cmath>
+
+#include "ops/op_util.h"
+
+namespace dopt {
+namespace {
+
+Status Run(KernelContext& ctx) {
+  return RunFloatUnary(ctx, [](float x) { return 1.f / x; });
+}
+
+}  // namespace
+
+const OpDef& OpDef_Reciprocal() {
+  static const OpDef def{
+      .name = "Reciprocal",
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = InferFloatUnary,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("6: consumed_inputs removed; 13: bfloat16"),
+      .quant = NoQuantRole(),
+  };
+  return def;
+}
+
+}  // namespace dopt
