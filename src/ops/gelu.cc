@@ -1,0 +1,52 @@
+// Gelu: y = 0.5 * x * (1 + erf(x / sqrt(2))) (approximate "none", the default), or with
+// approximate "tanh": 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))).
+#include <cmath>
+#include <string>
+
+#include "ops/op_util.h"
+
+namespace dopt {
+namespace {
+
+StatusOr<bool> UsesTanh(const Node& node) {
+  StatusOr<std::string> approximate = node.GetString("approximate", "none");
+  if (!approximate.ok()) return approximate.status();
+  if (*approximate == "tanh") return true;
+  if (*approximate == "none") return false;
+  return InvalidArgument(node.Describe() + ": approximate must be \"none\" or \"tanh\", got \"" + *approximate + "\"");
+}
+
+Status Infer(InferContext& ctx) {
+  DOPT_RETURN_IF_ERROR(UsesTanh(ctx.node()).status());
+  return InferFloatUnary(ctx);
+}
+
+Status Run(KernelContext& ctx) {
+  DOPT_ASSIGN_OR_RETURN(bool tanh_approx, UsesTanh(ctx.node()));
+  if (tanh_approx) {
+    return RunFloatUnary(ctx, [](float x) {
+      const float k = 0.7978845608028654f;  // sqrt(2 / pi)
+      return 0.5f * x * (1.f + std::tanh(k * (x + 0.044715f * x * x * x)));
+    });
+  }
+  return RunFloatUnary(ctx, [](float x) { return 0.5f * x * (1.f + std::erf(x * 0.7071067811865476f)); });
+}
+
+}  // namespace
+
+const OpDef& OpDef_Gelu() {
+  static const OpDef def{
+      .name = "Gelu",
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("introduced at 20, unchanged to 21"),
+      .quant = NoQuantRole(),
+  };
+  return def;
+}
+
+}  // namespace dopt

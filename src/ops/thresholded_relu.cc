@@ -1,0 +1,36 @@
+// ThresholdedRelu: y = x for x > alpha, 0 otherwise (alpha defaults to 1).
+#include <cmath>
+
+#include "ops/op_util.h"
+
+namespace dopt {
+namespace {
+
+Status Infer(InferContext& ctx) {
+  DOPT_RETURN_IF_ERROR(ctx.node().GetFloat("alpha", 1.0f).status());
+  return InferFloatUnary(ctx);
+}
+
+Status Run(KernelContext& ctx) {
+  DOPT_ASSIGN_OR_RETURN(float alpha, ctx.node().GetFloat("alpha", 1.0f));
+  return RunFloatUnary(ctx, [alpha](float x) { return x > alpha ? x : 0.f; });
+}
+
+}  // namespace
+
+const OpDef& OpDef_ThresholdedRelu() {
+  static const OpDef def{
+      .name = "ThresholdedRelu",
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = Infer,
+      .run = Run,
+      .upgrade = NoUpgradeNeeded("introduced at 10, unchanged to 21"),
+      .quant = NoQuantRole(),  // zeroes values above the input's zero point when alpha > 0
+  };
+  return def;
+}
+
+}  // namespace dopt
