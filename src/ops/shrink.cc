@@ -1,6 +1,11 @@
 // Shrink: y = x + bias for x < -lambd, x - bias for x > lambd, 0 otherwise (lambd defaults to
-// 0.5, bias to 0). Float types only: ONNX also allows integer types, which dopt does not run.
-#include "ops/op_util.h"
+// 0.5, bias to 0), for floats and integers. Integers compute in double and convert back as
+// ONNX's reference (numpy's astype) does: toward zero, here clamped to the type's range.
+#include <algorithm>
+#include <limits>
+#include <type_traits>
+
+#include "ops/unary_common.h"
 
 namespace dopt {
 namespace {
@@ -8,16 +13,23 @@ namespace {
 Status Infer(InferContext& ctx) {
   DOPT_RETURN_IF_ERROR(ctx.node().GetFloat("lambd", 0.5f).status());
   DOPT_RETURN_IF_ERROR(ctx.node().GetFloat("bias", 0.f).status());
-  return InferFloatUnary(ctx);
+  return InferNumericUnary(ctx);
 }
 
 Status Run(KernelContext& ctx) {
   DOPT_ASSIGN_OR_RETURN(float lambd, ctx.node().GetFloat("lambd", 0.5f));
   DOPT_ASSIGN_OR_RETURN(float bias, ctx.node().GetFloat("bias", 0.f));
-  return RunFloatUnary(ctx, [lambd, bias](float x) {
-    if (x < -lambd) return x + bias;
-    if (x > lambd) return x - bias;
-    return x != x ? x : 0.f;  // NaN passes through
+  return RunNumericUnary(ctx, [lambd, bias](auto x) {
+    using T = decltype(x);
+    if constexpr (std::is_floating_point_v<T>) {
+      if (x < -lambd) return x + bias;
+      if (x > lambd) return x - bias;
+      return x != x ? x : T(0);  // NaN passes through
+    } else {
+      const double v = x < -lambd ? (double)x + bias : x > lambd ? (double)x - bias : 0.0;
+      const double lo = (double)std::numeric_limits<T>::min(), hi = (double)std::numeric_limits<T>::max();
+      return v <= lo ? std::numeric_limits<T>::min() : v >= hi ? std::numeric_limits<T>::max() : static_cast<T>(v);
+    }
   });
 }
 

@@ -28,7 +28,7 @@ const OpDef& OpDef_ThresholdedRelu() {
       .infer = Infer,
       .run = Run,
       .upgrade = NoUpgradeNeeded("introduced at 10, unchanged to 21"),
-      .quant = NoQuantRole(),  // zeroes values above the input's zero point when alpha > 0
+      .quant = NoQuantRole(),
   };
   return def;
 }

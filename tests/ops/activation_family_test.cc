@@ -87,10 +87,39 @@ TEST(ActivationFamily, LargeInputsMatchTheFormulas) {
       ref([softplus](double v) { return v * std::tanh(softplus(v)); }), Tol::Near(1e-6))));
 }
 
+TEST(ActivationFamily, ShrinkTakesIntegers) {
+  // onnx.reference: computed in float64, converted back toward zero.
+  EXPECT_TRUE(CheckOp(OpCase("Shrink").Attr("lambd", FloatAttr(1.5f)).Attr("bias", FloatAttr(2.5f))
+                          .Input(Make<int8_t>(DType::kInt8, {9}, {-128, -5, -2, -1, 0, 1, 2, 5, 127}))
+                          .Expect(Make<int8_t>(DType::kInt8, {9}, {-125, -2, 0, 0, 0, 0, 0, 2, 124}))));
+  // Clamped where the shift leaves the type's range.
+  EXPECT_TRUE(CheckOp(OpCase("Shrink").Attr("lambd", FloatAttr(1.f)).Attr("bias", FloatAttr(-10.f))
+                          .Input(Make<uint8_t>(DType::kUInt8, {3}, {0, 1, 250}))
+                          .Expect(Make<uint8_t>(DType::kUInt8, {3}, {0, 0, 255}))));
+  EXPECT_TRUE(CheckOp(OpCase("Shrink").Attr("bias", FloatAttr(1.f))
+                          .Input(Make<int64_t>(DType::kInt64, {3}, {-7, 0, 7}))
+                          .Expect(Make<int64_t>(DType::kInt64, {3}, {-6, 0, 6}))));
+}
+
+TEST(ActivationFamily, Float16RunsAsFloat32) {
+  Tensor h = Floats(kXs).CastTo(DType::kFloat16);
+  EXPECT_TRUE(CheckOp(OpCase("Elu").Input(h).Reference(
+      [](const std::vector<Tensor>& in) {  // in[0] is the float16 input
+        Tensor y(DType::kFloat32, in[0].shape());
+        const std::vector<double> xv = in[0].ToDoubleVector();
+        for (int64_t i = 0; i < y.numel(); ++i) {
+          const double v = xv[i];
+          y.data<float>()[i] = (float)(v < 0 ? std::expm1(v) : v);
+        }
+        return std::vector<Tensor>{y};
+      },
+      Tol::Near(1e-6))));
+}
+
 TEST(ActivationFamily, RejectsBadAttributesAndIntegers) {
   EXPECT_FALSE(InferOp(OpCase("Gelu").Attr("approximate", StringAttr("erf")), {Info(DType::kFloat32, {3})}).ok());
   EXPECT_FALSE(InferOp(OpCase("Elu").Attr("alpha", StringAttr("x")), {Info(DType::kFloat32, {3})}).ok());
-  for (const char* op : {"Elu", "Selu", "Celu", "Softplus", "ThresholdedRelu", "Shrink", "Gelu", "Mish"})
+  for (const char* op : {"Elu", "Selu", "Celu", "Softplus", "ThresholdedRelu", "Gelu", "Mish"})
     EXPECT_FALSE(InferOp(OpCase(op), {Info(DType::kInt8, {3})}).ok()) << op;
 }
 

@@ -65,6 +65,14 @@ TEST(UnaryMath, RoundHalvesToEvenAndSpecialValuesPassThrough) {
   EXPECT_TRUE(CheckOp(OpCase("Sign").Input(Floats({-3.f, 0.f, 2.f, nan, -inf})).Expect(Floats({-1.f, 0.f, 1.f, nan, -1.f}))));
 }
 
+TEST(UnaryMath, Float16RunsAsFloat32) {
+  Tensor h = Floats({-2.5f, -0.5f, 0.5f, 1.5f, 2.75f}).CastTo(DType::kFloat16);
+  EXPECT_TRUE(CheckOp(OpCase("Round").Input(h).Expect(Floats({-2.f, -0.f, 0.f, 2.f, 3.f}))));
+  EXPECT_TRUE(CheckOp(OpCase("Abs").Input(h).Expect(Floats({2.5f, 0.5f, 0.5f, 1.5f, 2.75f}))));
+  EXPECT_TRUE(CheckOp(OpCase("IsInf").Input(Floats({-INFINITY, 1.f}).CastTo(DType::kFloat16))
+                          .Expect(Make<uint8_t>(DType::kBool, {2}, {1, 0}))));
+}
+
 TEST(UnaryMath, AbsAndSignTakeIntegers) {
   EXPECT_TRUE(CheckOp(OpCase("Abs").Input(Make<int8_t>(DType::kInt8, {4}, {-128, -5, 0, 7}))
                           .Expect(Make<int8_t>(DType::kInt8, {4}, {-128, 5, 0, 7}))));
