@@ -1,12 +1,9 @@
 // Mish: y = x * tanh(softplus(x)) = x * tanh(ln(1 + exp(x))).
 #include <cmath>
 
-#include "ops/op_util.h"
+#include "ops/unary_common.h"
 
 namespace dopt {
-
-float SoftplusValue(float x);  // softplus.cc
-
 namespace {
 
 Status Run(KernelContext& ctx) {

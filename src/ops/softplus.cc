@@ -2,13 +2,9 @@
 // overflows.
 #include <cmath>
 
-#include "ops/op_util.h"
+#include "ops/unary_common.h"
 
 namespace dopt {
-
-// Also Mish's inner function (mish.cc).
-float SoftplusValue(float x) { return std::fmax(x, 0.f) + std::log1p(std::exp(-std::fabs(x))); }
-
 namespace {
 
 Status Run(KernelContext& ctx) {

@@ -1,8 +1,10 @@
 // Shared pieces of elementwise unary ops beyond op_util.h's float ones (InferFloatUnary,
 // RunFloatUnary): ops over every numeric type (Abs, Sign, Shrink), float -> bool tests (IsNaN,
-// IsInf). Kernels are one loop over the elements, split across the pool like RunFloatUnary.
+// IsInf), the overflow-free softplus (Softplus, Mish). Kernels are one loop over the elements, split
+// across the pool like RunFloatUnary.
 #pragma once
 
+#include <cmath>
 #include <string>
 
 #include "ops/op_util.h"
@@ -59,5 +61,8 @@ Status RunFloatPredicate(KernelContext& ctx, P p) {
   });
   return Status::Ok();
 }
+
+// ln(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|)) (Softplus, Mish).
+inline float SoftplusValue(float x) { return std::fmax(x, 0.f) + std::log1p(std::exp(-std::fabs(x))); }
 
 }  // namespace dopt
