@@ -1,7 +1,6 @@
-// What LogSoftmax and Hardmax share with Softmax: the axis semantics and the opset 13 upgrade.
+// What Softmax, LogSoftmax and Hardmax share: the axis semantics and the opset 13 upgrade.
 // Opset >= 13 works along `axis` (default -1). Opset < 13 coerces x to 2-D at `axis` (default
 // 1), [prod(dims < axis), prod(dims >= axis)], and works on each row of that view.
-// (softmax.cc keeps its own copy of the same rule; it can move onto this one.)
 #pragma once
 
 #include <cstdint>
