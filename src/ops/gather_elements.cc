@@ -25,6 +25,8 @@ Status Run(KernelContext& ctx) {
   DOPT_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 0));
   DOPT_ASSIGN_OR_RETURN(int axis, NormalizeAxis(ctx.node(), axis_attr, rank));
   DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> ids, NormalizedIndices(ctx.node(), idx, [&](size_t) { return x.dim(axis); }));
+  for (int d = 0; d < rank; ++d)
+    if (d != axis && idx.dim(d) > x.dim(d)) return InvalidArgument(ctx.node().Describe() + ": indices exceed data");
   Tensor& y = ctx.OutputUninitialized(0, x.dtype(), idx.shape());
   const auto xs = RowMajorStrides(x.shape());
   const bool ok = DispatchByElemSize(DTypeSize(x.dtype()), [&](auto tag) {

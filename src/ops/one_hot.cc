@@ -1,7 +1,8 @@
 // OneHot: y has indices' shape with a new dim of size `depth` inserted at `axis` (default -1,
-// last); y = values[1] where the position along axis equals the index (negative indices count
-// from depth), values[0] elsewhere; out-of-range indices give an all-off row. y has values'
-// dtype. The output shape depends on the value of depth: unknown until it is constant.
+// last); y = values[1] where the position along axis equals the index, values[0] elsewhere.
+// Negative indices count from depth (opset 9: they are out of range); out-of-range indices give
+// an all-off row. y has values' dtype. The output shape depends on the value of depth: unknown
+// until it is constant.
 #include <cmath>
 
 #include "ops/logic_util.h"
@@ -52,6 +53,7 @@ Status Run(KernelContext& ctx) {
   for (int d = 0; d < axis; ++d) outer *= idx.dim(d);
   for (int d = axis; d < idx.rank(); ++d) inner *= idx.dim(d);
   const std::vector<double> iv = idx.ToDoubleVector();
+  const bool count_from_end = ctx.node().opset_version >= 11;  // 9: any index outside [0, depth) is all off
   const bool ok = DispatchByElemSize(DTypeSize(vals.dtype()), [&](auto tag) {
     using T = decltype(tag);
     const T off = static_cast<const T*>(vals.raw())[0], on = static_cast<const T*>(vals.raw())[1];
@@ -60,7 +62,7 @@ Status Run(KernelContext& ctx) {
       for (int64_t dd = 0; dd < depth; ++dd)
         for (int64_t i = 0; i < inner; ++i) {
           int64_t k = (int64_t)std::trunc(iv[o * inner + i]);
-          if (k < 0) k += depth;
+          if (k < 0 && count_from_end) k += depth;
           yp[(o * depth + dd) * inner + i] = k == dd ? on : off;
         }
   });
@@ -79,7 +81,8 @@ const OpDef& OpDef_OneHot() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("introduced at 9; 11: negative indices and axis"),
+      .upgrade = NoUpgradeNeeded("introduced at 9; 11: negative indices count from the end (9 gave an all-off row) and a negative axis; "
+                                 "the same for indices in [0, depth), the only ones 9 defined as on"),
       .quant = NoQuantRole(),
   };
   return def;

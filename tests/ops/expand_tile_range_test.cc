@@ -2,6 +2,7 @@
 #include <cstdint>
 
 #include "check_op.h"
+#include "ops/shape_inference.h"
 
 namespace dopt {
 namespace {
@@ -58,6 +59,33 @@ TEST(ShapeDataOps, CastLikeEyeLikeTrilu) {
   EXPECT_TRUE(CheckOp(OpCase("Trilu").Attr("upper", IntAttr(0)).Inputs({m, I64({}, {-1})})
                           .Expect(Tensor::FromFloats({2, 3}, {0, 0, 0, 4, 0, 0}))));
   EXPECT_TRUE(CheckOp(OpCase("Trilu").Inputs({m, I64({}, {1})}).Expect(Tensor::FromFloats({2, 3}, {0, 2, 3, 0, 0, 6}))));
+}
+
+// Range of constants folds at load time (as in YOLO heads); with a graph-input limit its length
+// is unknown until run time.
+TEST(ShapeDataOps, RangeFoldsWhenConstantElseRuns) {
+  Graph g;
+  const int s = AddTestValue(g, "s", I64({}, {0}));
+  const int l = AddTestValue(g, "l", I64({}, {6}));
+  const int d = AddTestValue(g, "d", I64({}, {2}));
+  const int r = AddTestValue(g, "r");
+  g.AddNode(MakeNode("Range", "range", {s, l, d}, {r}));
+  const int x = AddTestInput(g, "x", DType::kInt64, {});
+  const int r2 = AddTestValue(g, "r2");
+  g.AddNode(MakeNode("Range", "range2", {s, x, d}, {r2}));
+  const int y = AddTestValue(g, "y");
+  g.AddNode(MakeNode("Expand", "expand", {r2, AddTestValue(g, "shape", I64({2}, {2, 1}))}, {y}));
+  g.outputs = {r, y};
+  ASSERT_TRUE(PrepareGraph(g).ok());
+  const Tensor* folded = g.value(r).ConstantValue();
+  ASSERT_NE(folded, nullptr);
+  EXPECT_EQ(Values<int64_t>(*folded), (std::vector<int64_t>{0, 2, 4}));
+  EXPECT_EQ(g.value(r2).shape, (Shape{-1}));
+  EXPECT_EQ(g.value(y).shape, (Shape{2, -1}));
+  auto out = RunGraph(g, {{"x", I64({}, {5})}});
+  EXPECT_EQ(Values<int64_t>(out["r"]), (std::vector<int64_t>{0, 2, 4}));
+  EXPECT_EQ(out["y"].shape(), (Shape{2, 3}));
+  EXPECT_EQ(Values<int64_t>(out["y"]), (std::vector<int64_t>{0, 2, 4, 0, 2, 4}));
 }
 
 }  // namespace

@@ -20,6 +20,8 @@ TEST(GatherScatter, OneHot) {
   auto info = InferOp(OpCase("OneHot"), {Info(DType::kInt64, {3}), Info(DType::kInt64, {}), Info(DType::kFloat32, {2})});
   ASSERT_TRUE(info.ok());
   EXPECT_EQ((*info)[0].shape, (Shape{3, -1}));
+  // Opset 9 had no negative indices: -1 is out of range, an all-off row.
+  EXPECT_TRUE(CheckOp(OpCase("OneHot", 9).Inputs({idx, depth, vals}).Expect(F({3, 3}, {2, 0, 0, 0, 0, 0, 0, 0, 0}))));
 }
 
 TEST(GatherScatter, NonZero) {
@@ -44,6 +46,7 @@ TEST(GatherScatter, GatherElementsAndScatterElements) {
   Tensor idx = I64({2, 2}, {0, 0, 1, -2});
   EXPECT_TRUE(CheckOp(OpCase("GatherElements").Attr("axis", IntAttr(1)).Inputs({x, idx}).Expect(F({2, 2}, {1, 1, 4, 3}))));
   EXPECT_FALSE(RunOp(OpCase("GatherElements").Inputs({x, I64({1, 1}, {2})})).ok());
+  EXPECT_FALSE(RunOp(OpCase("GatherElements").Inputs({x, I64({1, 3}, {0, 0, 0})})).ok());
   Tensor upd = F({1, 2}, {10, 20});
   Tensor si = I64({1, 2}, {1, 0});
   EXPECT_TRUE(CheckOp(OpCase("ScatterElements").Attr("axis", IntAttr(1)).Inputs({x, si, upd}).Expect(F({2, 2}, {20, 10, 3, 4}))));
