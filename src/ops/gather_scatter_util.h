@@ -50,6 +50,12 @@ T ApplyScatterReduction(ScatterReduction r, T old, T upd) {
   }
 }
 
+// Maps a bool tensor's bytes to 0/1 (after an add or mul reduction on bools stored as uint8).
+inline void NormalizeBools(Tensor* t) {
+  uint8_t* p = t->data<uint8_t>();
+  for (int64_t i = 0; i < t->numel(); ++i) p[i] = p[i] != 0;
+}
+
 // Row-major element strides of `s`.
 inline std::vector<int64_t> RowMajorStrides(const Shape& s) {
   std::vector<int64_t> st(s.size(), 1);

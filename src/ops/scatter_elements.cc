@@ -47,6 +47,7 @@ Status Run(KernelContext& ctx) {
     }
     return Status::Ok();
   }));
+  if (y.dtype() == DType::kBool) NormalizeBools(&y);  // add/mul on bools: or/and
   ctx.SetOutput(0, std::move(y));
   return Status::Ok();
 }

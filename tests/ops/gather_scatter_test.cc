@@ -69,6 +69,10 @@ TEST(GatherScatter, GatherNDAndScatterND) {
   EXPECT_TRUE(CheckOp(OpCase("ScatterND").Attr("reduction", StringAttr("mul")).Inputs({x, I64({2, 2}, {1, 1, 1, 1}), F({2}, {2, 3})})
                           .Expect(F({2, 2}, {0, 1, 2, 18}))));
   EXPECT_FALSE(RunOp(OpCase("ScatterND").Inputs({x, I64({1, 1}, {0}), F({3}, {1, 2, 3})})).ok());
+  // add on bools is or (no byte other than 0/1 comes out).
+  Tensor b = Make<uint8_t>(DType::kBool, {2}, {1, 0});
+  EXPECT_TRUE(CheckOp(OpCase("ScatterND").Attr("reduction", StringAttr("add")).Inputs({b, I64({2, 1}, {0, 0}), Make<uint8_t>(DType::kBool, {2}, {1, 1})})
+                          .Expect(Make<uint8_t>(DType::kBool, {2}, {1, 0}))));
 }
 
 }  // namespace
