@@ -1,8 +1,9 @@
 // OneHot: y has indices' shape with a new dim of size `depth` inserted at `axis` (default -1,
 // last); y = values[1] where the position along axis equals the index, values[0] elsewhere.
-// Negative indices count from depth (opset 9: they are out of range); out-of-range indices give
-// an all-off row. y has values' dtype. The output shape depends on the value of depth: unknown
-// until it is constant.
+// Float indices are cast to int64 (truncated), as the spec says (onnx.reference compares them
+// unconverted). Negative indices count from depth (opset 9: they are out of range);
+// out-of-range indices give an all-off row. y has values' dtype. The output shape depends on
+// the value of depth: unknown until it is constant.
 #include <cmath>
 
 #include "ops/logic_util.h"

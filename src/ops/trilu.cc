@@ -1,7 +1,7 @@
 // Trilu: keeps the upper (upper=1: j >= i + k) or lower (upper=0: j <= i + k) triangle of the
 // last two dims of x and zeroes the rest; k is an optional int64 scalar input (default 0).
-// Only keeps or zeroes elements: int8 in -> int8 out is exact when 0 is on the grid, which it
-// is not in general (asymmetric zero points), so no scale sharing is declared.
+// On int8 data the kernel would write int8 0, which is real 0 only for a zero point of 0, so no
+// scale sharing is declared (as Pad shares only with a zero fill, a condition not checked here).
 #include <algorithm>
 #include <cstring>
 

@@ -1,6 +1,5 @@
 // Where: y = condition ? x : y, with numpy broadcasting of all three inputs; condition is bool,
-// x and y share any dtype (the output's). Only moves elements: int8 x and y on one scale give
-// exactly the int8 result.
+// x and y share any dtype (the output's).
 #include "ops/logic_util.h"
 
 namespace dopt {
