@@ -1,0 +1,93 @@
+// Shared pieces of the comparison, logic and selection ops (Equal, Less, And, Where, Mod, ...):
+// a dtype visitor that includes bool, the bool-output broadcasting shape rule and kernel, and an
+// N-input broadcasting loop over per-input element strides.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ops/op_util.h"
+
+namespace dopt {
+
+// Calls f(T{}) with the C++ type of a compute dtype, bool included (as uint8_t 0/1).
+template <typename F>
+Status VisitNumericOrBoolDType(DType t, F&& f) {
+  if (t == DType::kBool) return f(uint8_t{});
+  return VisitNumericDType(t, f);
+}
+
+// Element strides of a tensor of `in` broadcast to `out` (0 along broadcast dims), one per out dim.
+inline std::vector<int64_t> BroadcastStrides(const Shape& in, const Shape& out) {
+  const int r = (int)out.size(), ri = (int)in.size();
+  std::vector<int64_t> s(r, 0);
+  int64_t st = 1;
+  for (int d = ri - 1; d >= 0; --d) {
+    const int od = d + (r - ri);
+    s[od] = in[d] == 1 ? 0 : st;
+    st *= in[d];
+  }
+  return s;
+}
+
+// Calls f(i, offs) for every output element i (row-major over `out`), where offs[k] is the
+// element offset of input k (its strides from BroadcastStrides); in parallel chunks.
+template <typename F>
+void ForEachBroadcast(const Shape& out, const std::vector<std::vector<int64_t>>& strides, ThreadPool* pool, F f) {
+  const int64_t n = NumElements(out);
+  if (n == 0) return;
+  const int rank = (int)out.size();
+  const size_t k = strides.size();
+  ParallelForOrInline(pool, n, 1 << 14, [&](int64_t s, int64_t e) {
+    std::vector<int64_t> idx(rank, 0), offs(k, 0);
+    int64_t r = s;
+    for (int d = rank - 1; d >= 0; --d) {
+      idx[d] = r % out[d];
+      r /= out[d];
+      for (size_t j = 0; j < k; ++j) offs[j] += idx[d] * strides[j][d];
+    }
+    for (int64_t i = s; i < e; ++i) {
+      f(i, offs.data());
+      for (int d = rank - 1; d >= 0; --d) {
+        for (size_t j = 0; j < k; ++j) offs[j] += strides[j][d];
+        if (++idx[d] < out[d]) break;
+        for (size_t j = 0; j < k; ++j) offs[j] -= idx[d] * strides[j][d];
+        idx[d] = 0;
+      }
+    }
+  });
+}
+
+// Shape rule of a broadcasting binary op whose inputs share a dtype from `allowed` and whose
+// output is `out` (kBool for comparisons; kUndefined: the inputs' dtype).
+Status InferBroadcastBinaryTo(InferContext& ctx, std::initializer_list<DType> allowed, DType out);
+
+// Runs a broadcasting comparison / logic op: inputs of one dtype (bool included), a bool output
+// y = f(a, b) (f returns bool; bool inputs arrive as uint8_t 0/1).
+template <typename F>
+Status RunBinaryToBool(KernelContext& ctx, F f) {
+  const Tensor& a = ctx.input(0);
+  const Tensor& b = ctx.input(1);
+  if (a.dtype() != b.dtype()) {
+    return InvalidArgument(ctx.node().Describe() + ": inputs have different types " + DTypeName(a.dtype()) + " and " +
+                           DTypeName(b.dtype()));
+  }
+  DOPT_ASSIGN_OR_RETURN(BroadcastPlan plan, PlanBroadcast(ctx.node(), a.shape(), b.shape()));
+  Tensor& y = ctx.OutputUninitialized(0, DType::kBool, plan.out_shape);
+  return VisitNumericOrBoolDType(a.dtype(), [&](auto tag) -> Status {
+    using T = decltype(tag);
+    RunBroadcast<T, uint8_t>(plan, a.data<T>(), b.data<T>(), y.data<uint8_t>(), ctx.pool(),
+                             [&](T x, T z) { return (uint8_t)(f(x, z) ? 1 : 0); });
+    return Status::Ok();
+  });
+}
+
+// The dtypes comparisons accept (float16/bfloat16 compute as float32).
+#define DOPT_COMPARE_TYPES {DType::kFloat32, DType::kFloat16, DType::kBFloat16, DType::kInt8, DType::kUInt8, \
+                            DType::kInt16, DType::kInt32, DType::kInt64}
+
+// ONNX TensorProto data type number -> dtype (the types dopt computes); error otherwise.
+StatusOr<DType> DTypeFromOnnx(const Node& node, int64_t onnx_type);
+
+}  // namespace dopt
