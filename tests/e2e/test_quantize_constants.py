@@ -188,36 +188,47 @@ def test_every_weighted_op_is_quantized(dopt, tmp_path, build, expect, ops):
 
 
 def test_identity_dedup_from_torch_export(dopt, tmp_path):
-    """A torch.nn model whose two equal biases torch.onnx.export de-duplicates through Identity."""
+    """A small ResNet in torch: eval-mode export fuses each BatchNorm into its Conv, and the fused
+    biases, all equal (fresh BatchNorms), are de-duplicated through Identity nodes, as on
+    ResNet-50 (before fold_constants: 2 of these 10 ops quantized, "bias is not a constant")."""
     torch = pytest.importorskip("torch")
+
+    class Block(torch.nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.a, self.ba = torch.nn.Conv2d(c, c, 3, padding=1, bias=False), torch.nn.BatchNorm2d(c)
+            self.b, self.bb = torch.nn.Conv2d(c, c, 3, padding=1, bias=False), torch.nn.BatchNorm2d(c)
+
+        def forward(self, x):
+            return torch.relu(x + self.bb(self.b(torch.relu(self.ba(self.a(x))))))
 
     class Net(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.c1 = torch.nn.Conv2d(3, 4, 3, padding=1)
-            self.c2 = torch.nn.Conv2d(4, 4, 3, padding=1)
-            self.fc = torch.nn.Linear(256, 10)
-            with torch.no_grad():
-                self.c1.bias.fill_(0.05)
-                self.c2.bias.fill_(0.05)  # equal to c1's over 4 values: de-duplicated
+            self.stem, self.bn = torch.nn.Conv2d(3, 8, 3, padding=1, bias=False), torch.nn.BatchNorm2d(8)
+            self.blocks = torch.nn.Sequential(*[Block(8) for _ in range(4)])
+            self.fc = torch.nn.Linear(8 * 64, 10)
 
         def forward(self, x):
-            return self.fc(torch.flatten(self.c2(torch.relu(self.c1(x))), 1))
+            return self.fc(torch.flatten(self.blocks(torch.relu(self.bn(self.stem(x)))), 1))
 
     torch.manual_seed(0)
     path = tmp_path / "torch.onnx"
     torch.onnx.export(Net().eval(), torch.zeros(1, 3, 8, 8), str(path), input_names=["input"], output_names=["logits"],
                       opset_version=13, dynamo=False)
     m = onnx.load(str(path))
+    identities = sum(n.op_type == "Identity" for n in m.graph.node)
     weighted = [n.name for n in m.graph.node if n.op_type in ("Conv", "Gemm", "MatMul")]
+    assert identities >= 4 and len(weighted) == 10, (identities, weighted)  # the de-duplication happened
     proc, model, out, _, x = quantize(dopt, tmp_path, m)
     assert proc.returncode == 0, describe(proc)
-    assert f"quantized:     {len(weighted)} ops" in proc.stdout, describe(proc)
+    assert "quantized:     10 ops (Conv 9, Gemm 1)" in proc.stdout, describe(proc)
     assert "left in float: 0 ops" in proc.stdout, describe(proc)
     q = onnx.load(str(out))
     onnx.checker.check_model(q, full_check=True)
+    check_all_weights_int8(q, {n.name: n.op_type for n in m.graph.node if n.name in weighted})
     c = cosine(run_ort(model, x), run_ort(out, x))
-    print(f"torch export ({sum(n.op_type == 'Identity' for n in m.graph.node)} Identity): {quantized_line(proc)}, cosine {c:.5f}")
+    print(f"torch mini-ResNet ({identities} Identity): {quantized_line(proc)}, cosine {c:.5f}")
     assert c > 0.99, c
 
 
