@@ -232,6 +232,25 @@ def test_identity_dedup_from_torch_export(dopt, tmp_path):
     assert c > 0.99, c
 
 
+def test_ops_left_float_say_why(dopt, tmp_path):
+    """Some weighted ops quantizable, one not: exit 0, and the summary says what computes the
+    weight it could not quantize and from which input (not just "weight is not a constant")."""
+    rng = np.random.default_rng(15)
+    nodes = [
+        helper.make_node("Conv", ["input", "conv1.w"], ["c1"], name="conv1", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("ReduceMean", ["c1"], ["gain"], name="gain", keepdims=0),
+        helper.make_node("Mul", ["w0", "gain"], ["conv2.w"], name="scale_w"),
+        helper.make_node("Conv", ["c1", "conv2.w"], ["logits"], name="conv2", kernel_shape=[1, 1]),
+    ]
+    inits = [numpy_helper.from_array(rand(rng, (4, 3, 3, 3)), "conv1.w"), numpy_helper.from_array(rand(rng, (2, 4, 1, 1)), "w0")]
+    proc, model, out, _, x = quantize(dopt, tmp_path, finish(nodes, inits, [1, 2, 8, 8], "partial"))
+    assert proc.returncode == 0, describe(proc)
+    assert "quantized:     1 op (Conv 1)" in proc.stdout and "left in float: 1 op\n" in proc.stdout, describe(proc)
+    assert ("conv2 (Conv): weight 'conv2.w' is computed by node 'scale_w' (Mul) from the graph input 'input'"
+            in proc.stdout), describe(proc)
+    assert out.exists()
+
+
 def one_error_line(proc) -> str:
     assert proc.returncode == 2, describe(proc)
     lines = [l for l in proc.stderr.splitlines() if l.strip() and not l.startswith("dopt: warning: ")]
