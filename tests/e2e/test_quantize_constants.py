@@ -184,7 +184,17 @@ def test_every_weighted_op_is_quantized(dopt, tmp_path, build, expect, ops):
     c = cosine(ref, got)
     print(f"{build.__name__}: {quantized_line(proc)}, cosine to float {c:.5f}")
     assert c > 0.99, c
-    assert param.exists()
+    # dopt's own int8 simulation of the float model with the compress_conf (which prepares the
+    # graph with the same passes) computes what the QDQ model computes.
+    np.save(tmp_path / "x.npy", x[:1])
+    sim = run_dopt(dopt, "run", "--model", model, "--compress_conf", param, "--input", f"input={tmp_path / 'x.npy'}",
+                   "--output_dir", tmp_path / "sim")
+    assert sim.returncode == 0, describe(sim)
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # exactly the QDQ arithmetic
+    qdq = ort.InferenceSession(str(out), so, providers=["CPUExecutionProvider"]).run(None, {"input": x[:1]})[0]
+    np.testing.assert_allclose(np.load(tmp_path / "sim" / "logits.npy"), qdq, atol=1e-4 * np.abs(qdq).max())
 
 
 def test_identity_dedup_from_torch_export(dopt, tmp_path):
