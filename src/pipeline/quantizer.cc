@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <set>
 
 #include "calib/calibrator.h"
@@ -79,6 +80,25 @@ Status CheckFlags(const QuantizeOptions& o) {
   return Status::Ok();
 }
 
+// The error for a model none of whose weighted ops can be quantized: how many, of which types,
+// and the first few reasons (the summary would list them all).
+Status NothingQuantizable(const std::string& model, const QuantSelection& sel) {
+  constexpr size_t kShown = 3;
+  std::map<std::string, int> types;
+  for (const ExcludedOp& e : sel.excluded) ++types[e.op_type];
+  std::string type_list;
+  for (const auto& [t, n] : types) type_list += (type_list.empty() ? "" : ", ") + t + " " + std::to_string(n);
+  std::string why;
+  for (size_t i = 0; i < sel.excluded.size() && i < kShown; ++i) {
+    const ExcludedOp& e = sel.excluded[i];
+    why += (i ? "; " : "") + ("node '" + e.node + "' (" + e.op_type + "): " + e.reason);
+  }
+  if (sel.excluded.size() > kShown) why += "; and " + std::to_string(sel.excluded.size() - kShown) + " more";
+  const size_t n = sel.excluded.size();
+  return InvalidArgument(model + ": none of the " + std::to_string(n) + " weighted op" + (n == 1 ? "" : "s") + " (" +
+                         type_list + ") can be quantized, the model would stay float: " + why + "; nothing written");
+}
+
 }  // namespace
 
 StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
@@ -134,6 +154,9 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
     DOPT_RETURN_IF_ERROR(pm.Run(graph, &sum.passes).WithContext(o.model));
     ApplyExclusions(graph, req.exclude_ops, &sel);
   }
+  // Never a silent no-op: a model with weighted ops of which none can be quantized would be
+  // written back in float while the user believes it is int8.
+  if (sel.ops.empty() && !sel.excluded.empty()) return NothingQuantizable(o.model, sel);
 
   // Calibration: observe the activation input of every op still selected.
   std::vector<std::string> observe;
@@ -159,6 +182,10 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
     co.num_threads = o.num_threads;
     co.progress = o.progress;
     DOPT_ASSIGN_OR_RETURN(CalibrationResult cr, Calibrate(graph, observe, *stream, co));
+    if (cr.samples == 0) {
+      return InvalidArgument(o.model + ": calibration saw 0 samples (the calibration data of " + o.cal_conf +
+                             " yielded none), so no activation range is known; nothing written");
+    }
     ranges = std::move(cr.ranges);
     plan.calibration_samples = (int)cr.samples;
     sum.samples_skipped = cr.skipped;

@@ -22,6 +22,40 @@ bool IsActivation(const Graph& g, int id) {
   return id >= 0 && !g.value(id).IsConstant() && IsFloatType(g.value(id).dtype);
 }
 
+// The first graph input that value `id` is computed from (through its producers), or -1.
+int UpstreamInput(const Graph& g, int id) {
+  std::vector<int> stack{id};
+  std::set<int> seen{id};
+  while (!stack.empty()) {
+    int v = stack.back();
+    stack.pop_back();
+    if (std::find(g.inputs.begin(), g.inputs.end(), v) != g.inputs.end()) return v;
+    int p = g.value(v).producer;
+    if (p < 0) continue;
+    for (int in : g.nodes[p].inputs)
+      if (in >= 0 && seen.insert(in).second) stack.push_back(in);
+  }
+  return -1;
+}
+
+// Why value `id` (the op's `what`: "weight", "bias", "operand") is not a model constant, in
+// words a user can act on: what computes it, and from which graph input.
+std::string NotConstantReason(const Graph& g, int id, const std::string& what) {
+  if (id < 0) return what + " is missing";
+  const Value& v = g.value(id);
+  const std::string head = what + " '" + v.name + "' ";
+  if (std::find(g.inputs.begin(), g.inputs.end(), id) != g.inputs.end()) {
+    if (v.initializer) return head + "is a graph input (its initializer is only a default a user may override)";
+    return head + "is a graph input";
+  }
+  if (v.producer < 0) return head + "is neither an initializer nor computed by a node";
+  const Node& p = g.nodes[v.producer];
+  const int src = UpstreamInput(g, id);
+  if (src >= 0) return head + "is computed by " + p.Describe() + " from the graph input '" + g.value(src).name + "'";
+  return head + "is computed by " + p.Describe() + " from constants but was not folded (an op dopt does not fold, " +
+         "or larger than the folding limit)";
+}
+
 std::string RankRange(const QuantTraits& t) {
   if (t.weight_max_rank == t.weight_min_rank) return std::to_string(t.weight_min_rank);
   if (t.weight_max_rank < 0) return std::to_string(t.weight_min_rank) + " or more";
@@ -38,7 +72,10 @@ StatusOr<std::string> Check(const Graph& g, const Node& n, const QuantTraits& t,
   const bool wa = IsWeight(g, in(ai)), ww = IsWeight(g, in(wi));
   if (t.operands_commute) {
     if (wa && ww) return std::string("both operands are constants");
-    if (!wa && !ww) return std::string("no constant operand (activation x activation)");
+    if (!wa && !ww) {
+      return "no constant operand (activation x activation): " + NotConstantReason(g, in(wi), "operand") + "; " +
+             NotConstantReason(g, in(ai), "operand");
+    }
     if (wa) std::swap(ai, wi);
   } else if (wa && !ww) {
     return "the constant operand is input " + std::to_string(ai) + " (only a constant input " + std::to_string(wi) +
@@ -48,8 +85,7 @@ StatusOr<std::string> Check(const Graph& g, const Node& n, const QuantTraits& t,
   c->weight_input = wi;
   int act = in(ai), wid = in(wi);
   if (!IsWeight(g, wid)) {
-    if (wid >= 0 && g.value(wid).IsConstant()) return std::string("weight is computed in the graph, not an initializer");
-    return std::string("weight is not a constant");
+    return NotConstantReason(g, wid, "weight");
   }
   if (!IsFloatType(g.value(wid).dtype)) return std::string("weight is not a float tensor");
   if (act < 0 || g.value(act).IsConstant()) return std::string("activation input is a constant");
@@ -68,7 +104,7 @@ StatusOr<std::string> Check(const Graph& g, const Node& n, const QuantTraits& t,
   const int bid = in(t.bias_input);
   if (bid >= 0) {
     if (!IsWeight(g, bid)) {
-      if (t.bias_must_be_constant) return std::string("bias is not a constant");
+      if (t.bias_must_be_constant) return NotConstantReason(g, bid, "bias");
     } else {
       const Tensor& b = *g.value(bid).initializer;
       bool ok = IsFloatType(b.dtype()) && b.rank() == 1 && t.bias_int32;

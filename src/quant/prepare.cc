@@ -5,6 +5,7 @@
 
 #include "passes/fold_affine.h"
 #include "passes/fold_batchnorm.h"
+#include "passes/fold_constants.h"
 
 namespace dopt {
 
@@ -22,6 +23,20 @@ Status PrepareForQuantization(Graph& graph, std::vector<PassReport>* reports) {
   // moved the Add into the Conv. Reports sum each pass's changes over the rounds.
   std::map<std::string, int> total;
   std::vector<std::string> order;
+  // First every value computable from constants alone becomes an initializer (Constant nodes,
+  // Identity-shared weights, Cast of float16 weights, DequantizeLinear of int8 ones ...), so the
+  // passes below and the choice of quantized ops find weights, biases and BatchNormalization
+  // parameters whatever produced them.
+  {
+    PassManager pm;
+    pm.Add(std::make_unique<FoldConstantsPass>());
+    std::vector<PassReport> r;
+    DOPT_RETURN_IF_ERROR(pm.Run(graph, &r));
+    for (const PassReport& p : r) {
+      order.push_back(p.pass);
+      total[p.pass] += p.changes;
+    }
+  }
   for (int round = 0; round < kMaxRounds; ++round) {
     PassManager pm;
     pm.Add(std::make_unique<FoldBatchNormPass>());

@@ -12,6 +12,7 @@
 namespace dopt {
 
 // Runs the passes that rewrite the float model before quantization, in a fixed order: fold
+// every value computable from constants alone into an initializer (fold_constants), then fold
 // BatchNormalization into the preceding Conv/ConvTranspose, then fold Mul/Div/Add/Sub by
 // per-channel constants into the preceding Conv/ConvTranspose/Gemm (fold_affine); both are
 // repeated until neither changes anything, so Conv -> Add(bias) -> BatchNormalization (the

@@ -34,7 +34,7 @@ struct QuantizedOp {
 struct ExcludedOp {
   std::string node;
   std::string op_type;
-  std::string reason;  // "exclude_op in the config", "weight is not a constant", ...
+  std::string reason;  // "exclude_op in the config", "weight 'w' is computed by node 'n' (Mul) from the graph input 'x'", ...
 };
 
 struct QuantPlan {

@@ -71,12 +71,15 @@ TEST(PrepareForQuantization, ConvAddBatchNormFoldsToOneConv) {
   ASSERT_EQ(bv.size(), 2u);
   EXPECT_NEAR(bv[0], -0.5, 1e-5);
   EXPECT_NEAR(bv[1], 1.0, 1e-5);
-  // One report per pass, summed over the rounds: the Add, then the BatchNormalization.
-  ASSERT_EQ(rep.size(), 2u);
-  EXPECT_EQ(rep[0].pass, "fold_batchnorm");
-  EXPECT_EQ(rep[0].changes, 1);
-  EXPECT_EQ(rep[1].pass, "fold_affine");
+  // One report per pass, summed over the rounds: the Add, then the BatchNormalization (after
+  // fold_constants, which has nothing to do here).
+  ASSERT_EQ(rep.size(), 3u);
+  EXPECT_EQ(rep[0].pass, "fold_constants");
+  EXPECT_EQ(rep[0].changes, 0);
+  EXPECT_EQ(rep[1].pass, "fold_batchnorm");
   EXPECT_EQ(rep[1].changes, 1);
+  EXPECT_EQ(rep[2].pass, "fold_affine");
+  EXPECT_EQ(rep[2].changes, 1);
 
   auto after = RunGraph(g, feeds);
   const Tensor& y0 = before.at("bn");
