@@ -30,7 +30,8 @@ void SgemmReference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
   std::vector<float> panel;
   for (int64_t j0 = 0; j0 < N; j0 += kCols) {
     const int64_t nj = std::min(kCols, N - j0);
-    const float* bp = B + j0;  // row p of the column block: bp + p * bstride
+    // Row p of the column block: bp + p * bstride (B may be null when K == 0: no row is read).
+    const float* bp = K > 0 ? B + j0 : nullptr;
     int64_t bstride = ldb;
     if (trans_b) {
       panel.resize((size_t)(std::max<int64_t>(K, 0) * nj));
