@@ -37,6 +37,10 @@ void PrintSummary(const dopt::QuantizeOptions& o, const dopt::QuantizeSummary& s
   if (s.samples_skipped) std::printf(" (%lld skipped)", (long long)s.samples_skipped);
   std::printf("\n");
   for (const auto& r : s.passes) {
+    if (r.pass == "fold_constants" && r.changes > 0) {
+      std::printf("  folded:        %s computing constants alone (Constant, Identity, Cast, ...) into initializers\n",
+                  Plural((size_t)r.changes, "node", "nodes").c_str());
+    }
     if (r.pass == "fold_batchnorm" && r.changes > 0) {
       std::printf("  folded:        %s into the preceding Conv\n", Plural((size_t)r.changes, "BatchNormalization", "BatchNormalizations").c_str());
     }
