@@ -1,9 +1,10 @@
-// What ReduceMean, ReduceSum and ReduceMax share: axes (attribute before the opset that moved them to
+// What the Reduce* ops (Sum, Mean, Max, Min, Prod, L1, L2, LogSum, LogSumExp, SumSquare) share:
+// axes (attribute before the opset that moved them to
 // input 1, input 1 after; none = all dims unless noop_with_empty_axes=1), keepdims (default
 // 1), float only, one output element per task (results do not depend on the thread count),
 // and the opset upgrade rule.
-// `Acc` provides: static double Init(); static double Add(double acc, float x);
-// static float Done(double acc, int64_t count).
+// `Acc` provides: static S Init(); static S Add(S acc, float x); static float Done(S acc,
+// int64_t count), where S is the accumulator state (double for most; a struct for LogSumExp).
 #pragma once
 
 #include <algorithm>
@@ -125,7 +126,7 @@ Status Run(KernelContext& ctx) {
         off += (rem % kdims[k]) * kstride[k];
         rem /= kdims[k];
       }
-      double acc = Acc::Init();
+      auto acc = Acc::Init();
       if (tail) {
         const float* p = xp + off;
         for (int64_t i = 0; i < count; ++i) acc = Acc::Add(acc, p[i]);
