@@ -1,5 +1,6 @@
-// ReduceMin: minimum (+inf over an empty set, NaN propagates) over `axes` (attribute before opset 18, input 1 from 18), keepdims,
-// noop_with_empty_axes. Float only; accumulates in double, one output element per task.
+// ReduceMin: minimum; +inf over an empty set, NaN propagates. Over `axes` (attribute before opset
+// 18, input 1 from 18), keepdims, noop_with_empty_axes. Float only; accumulates in double, one
+// output element per task (reduce_common.h).
 #include <cmath>
 #include <limits>
 

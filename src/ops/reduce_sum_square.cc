@@ -1,5 +1,6 @@
-// ReduceSumSquare: sum of squares over `axes` (attribute before opset 18, input 1 from 18), keepdims,
-// noop_with_empty_axes. Float only; accumulates in double, one output element per task.
+// ReduceSumSquare: sum of squares; 0 over an empty set. Over `axes` (attribute before opset 18,
+// input 1 from 18), keepdims, noop_with_empty_axes. Float only; accumulates in double, one output
+// element per task (reduce_common.h).
 
 #include "ops/reduce_common.h"
 
