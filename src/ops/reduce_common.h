@@ -1,12 +1,14 @@
-// What ReduceMean, ReduceSum and ReduceMax share: axes (attribute before the opset that moved them to
+// What the Reduce* ops (Sum, Mean, Max, Min, Prod, L1, L2, LogSum, LogSumExp, SumSquare) share:
+// axes (attribute before the opset that moved them to
 // input 1, input 1 after; none = all dims unless noop_with_empty_axes=1), keepdims (default
 // 1), float only, one output element per task (results do not depend on the thread count),
 // and the opset upgrade rule.
-// `Acc` provides: static double Init(); static double Add(double acc, float x);
-// static float Done(double acc, int64_t count).
+// `Acc` provides: static S Init(); static S Add(S acc, float x); static float Done(S acc,
+// int64_t count), where S is the accumulator state (double for most; a struct for LogSumExp).
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 
 #include "ops/op_upgrade.h"
 #include "ops/op_util.h"
@@ -125,7 +127,7 @@ Status Run(KernelContext& ctx) {
         off += (rem % kdims[k]) * kstride[k];
         rem /= kdims[k];
       }
-      double acc = Acc::Init();
+      auto acc = Acc::Init();
       if (tail) {
         const float* p = xp + off;
         for (int64_t i = 0; i < count; ++i) acc = Acc::Add(acc, p[i]);
@@ -152,4 +154,84 @@ Status Run(KernelContext& ctx) {
 }
 
 }  // namespace reduce_common
+
+// ---- ArgMax / ArgMin: the index (int64) of the largest / smallest element along `axis`
+// (default 0), keepdims (default 1), select_last_index (default 0: the first of equal
+// extremes; 1: the last). NaN counts as the extreme (as numpy's argmax/argmin: the first NaN,
+// or the last with select_last_index). Float only; an empty axis is an error.
+namespace arg_common {
+
+inline Status Infer(InferContext& ctx) {
+  const Node& node = ctx.node();
+  DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 0, {DType::kFloat32, DType::kFloat16, DType::kBFloat16}));
+  const ValueInfo& x = ctx.input(0);
+  DOPT_ASSIGN_OR_RETURN(int64_t keep, node.GetInt("keepdims", 1));
+  DOPT_ASSIGN_OR_RETURN(int64_t axis, node.GetInt("axis", 0));
+  DOPT_RETURN_IF_ERROR(node.GetInt("select_last_index", 0).status());
+  if (!x.rank_known) {
+    ctx.SetOutputUnknownRank(0, DType::kInt64);
+    return Status::Ok();
+  }
+  DOPT_ASSIGN_OR_RETURN(int a, NormalizeAxis(node, axis, (int)x.shape.size()));
+  if (x.shape[a] == 0) return InvalidArgument(node.Describe() + ": axis " + std::to_string(axis) + " is empty");
+  Shape out;
+  for (int d = 0; d < (int)x.shape.size(); ++d) {
+    if (d != a) out.push_back(x.shape[d]);
+    else if (keep) out.push_back(1);
+  }
+  ctx.SetOutput(0, DType::kInt64, out);
+  return Status::Ok();
+}
+
+template <bool kMax>
+Status Run(KernelContext& ctx) {
+  const Node& node = ctx.node();
+  const Tensor& x = ctx.input(0);
+  if (x.dtype() != DType::kFloat32) {
+    return InvalidArgument(node.Describe() + ": expected float input, got " + DTypeName(x.dtype()));
+  }
+  DOPT_ASSIGN_OR_RETURN(int64_t keep, node.GetInt("keepdims", 1));
+  DOPT_ASSIGN_OR_RETURN(int64_t axis, node.GetInt("axis", 0));
+  DOPT_ASSIGN_OR_RETURN(int64_t last, node.GetInt("select_last_index", 0));
+  const int rank = x.rank();
+  DOPT_ASSIGN_OR_RETURN(int a, NormalizeAxis(node, axis, rank));
+  const int64_t n = x.dim(a);
+  if (n == 0) return InvalidArgument(node.Describe() + ": axis " + std::to_string(axis) + " is empty");
+  int64_t outer = 1, inner = 1;
+  Shape out;
+  for (int d = 0; d < rank; ++d) {
+    if (d < a) outer *= x.dim(d);
+    if (d > a) inner *= x.dim(d);
+    if (d != a) out.push_back(x.dim(d));
+    else if (keep) out.push_back(1);
+  }
+  Tensor& y = ctx.OutputUninitialized(0, DType::kInt64, out);
+  const float* xp = x.data<float>();
+  int64_t* yp = y.data<int64_t>();
+  auto body = [&](int64_t b, int64_t e) {
+    for (int64_t o = b; o < e; ++o) {
+      const float* p = xp + (o / inner) * n * inner + o % inner;
+      int64_t best = 0;
+      float bv = p[0];
+      for (int64_t i = 1; i < n; ++i) {
+        const float v = p[i * inner];
+        bool take;
+        if (std::isnan(bv)) take = last && std::isnan(v);
+        else if (std::isnan(v)) take = true;
+        else take = (kMax ? v > bv : v < bv) || (last && v == bv);
+        if (take) {
+          best = i;
+          bv = v;
+        }
+      }
+      yp[o] = best;
+    }
+  };
+  const int64_t n_out = outer * inner;
+  if (ctx.pool()) ctx.pool()->ParallelFor(n_out, std::max<int64_t>(1, (1 << 14) / n), body);
+  else body(0, n_out);
+  return Status::Ok();
+}
+
+}  // namespace arg_common
 }  // namespace dopt

@@ -1,0 +1,33 @@
+// ReduceMin: minimum; +inf over an empty set, NaN propagates. Over `axes` (attribute before opset
+// 18, input 1 from 18), keepdims, noop_with_empty_axes. Float only; accumulates in double, one
+// output element per task (reduce_common.h).
+#include <cmath>
+#include <limits>
+
+#include "ops/reduce_common.h"
+
+namespace dopt {
+namespace {
+struct Acc {
+  static double Init() { return std::numeric_limits<double>::infinity(); }
+  static double Add(double a, float x) { return (std::isnan(a) || std::isnan(x)) ? std::nan("") : std::min(a, (double)x); }
+  static float Done(double a, int64_t) { return (float)a; }
+};
+}  // namespace
+
+const OpDef& OpDef_ReduceMin() {
+  static const OpDef def{
+      .name = "ReduceMin",
+      .min_inputs = 1,
+      .max_inputs = 2,
+      .min_outputs = 1,
+      .max_outputs = 1,
+      .infer = reduce_common::Infer,
+      .run = reduce_common::Run<Acc>,
+      .upgrade = UpgradeBy(reduce_common::UpgradeAxes<18>),  // 11: negative axes; 12, 13, 20: types; 18: axes input
+      .quant = SharesInputScale()  // the min along axes; dequantization is increasing,
+  };
+  return def;
+}
+
+}  // namespace dopt
