@@ -16,8 +16,7 @@ StatusOr<bool> IsCrd(const Node& node) {
 
 Status Infer(InferContext& ctx) {
   DOPT_ASSIGN_OR_RETURN(int64_t b, GetBlockSize(ctx.node()));
-  DOPT_ASSIGN_OR_RETURN(bool crd, IsCrd(ctx.node()));
-  (void)crd;
+  DOPT_RETURN_IF_ERROR(IsCrd(ctx.node()).status());
   const ValueInfo& x = ctx.input(0);
   if (!x.rank_known) {
     ctx.SetOutput(0, x.dtype, {-1, -1, -1, -1});

@@ -4,7 +4,7 @@
 // or implicit (the "..." dims, then the letters appearing once, in ASCII order, as numpy).
 // The kernel walks the summed index space for each output element (in parallel over output
 // elements; each sum runs in a fixed order, so any thread count gives the same result); float
-// sums accumulate in double.
+// sums accumulate in double, integer ones wrap modulo 2^64 before the cast to the type.
 #include <algorithm>
 #include <map>
 #include <string>
@@ -224,7 +224,8 @@ Status Run(KernelContext& ctx) {
   Tensor& y = ctx.OutputUninitialized(0, ctx.input(0).dtype(), out_shape);
   return VisitNumericDType(ctx.input(0).dtype(), [&](auto tag) -> Status {
     using T = decltype(tag);
-    using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+    // Integer sums and products wrap (computed unsigned, so overflow is defined), as numpy's.
+    using Acc = std::conditional_t<std::is_floating_point_v<T>, double, uint64_t>;
     std::vector<const T*> in(n_in);
     for (int i = 0; i < n_in; ++i) in[i] = ctx.input(i).template data<T>();
     T* yp = y.data<T>();

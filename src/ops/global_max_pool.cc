@@ -1,5 +1,5 @@
-// GlobalMaxPool: max over all spatial dims; Y is [N, C, 1, ...]. NaN propagates (as std::max
-// in MaxPool's reference would not: a NaN anywhere in a plane makes its max NaN, like numpy).
+// GlobalMaxPool: max over all spatial dims; Y is [N, C, 1, ...]. A NaN anywhere in a plane
+// makes its max NaN (as numpy's max).
 #include <cmath>
 
 #include "ops/op_util.h"

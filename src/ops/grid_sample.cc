@@ -74,20 +74,17 @@ Status Infer(InferContext& ctx) {
   return Status::Ok();
 }
 
+// Reflects x by the near border until it lies in [lo, hi] (x finite).
 float Reflect(float x, float lo, float hi) {
   const float rng = hi - lo;
   if (!(rng > 0)) return lo;
-  if (x < lo) {
-    const float dx = lo - x;
-    const int64_t n = (int64_t)(dx / rng);
-    const float r = dx - (float)n * rng;
-    return n % 2 == 0 ? lo + r : hi - r;
-  }
-  if (x > hi) {
-    const float dx = x - hi;
-    const int64_t n = (int64_t)(dx / rng);
-    const float r = dx - (float)n * rng;
-    return n % 2 == 0 ? hi - r : lo + r;
+  if (x < lo || x > hi) {
+    const float dx = x < lo ? lo - x : x - hi;
+    const double n = std::floor((double)(dx / rng));
+    const float r = (float)((double)dx - n * (double)rng);
+    const bool even = std::fmod(n, 2.0) == 0;
+    if (x < lo) return even ? lo + r : hi - r;
+    return even ? hi - r : lo + r;
   }
   return x;
 }
@@ -149,9 +146,13 @@ Status Run(KernelContext& ctx) {
         if (a.mode == Mode::kNearest) v = std::nearbyint(v);
         const float lo = a.align_corners ? 0.f : -0.5f;
         const float hi = a.align_corners ? (float)(len - 1) : (float)len - 0.5f;
+        // A NaN or infinite coordinate reads as one far outside (zeros: 0; border: the edge).
+        if (!std::isfinite(v)) v = v > 0 ? hi + 8.f : lo - 8.f;
         if (v < lo || v > hi) {
           if (a.padding == Padding::kBorder) v = std::min(std::max(v, 0.f), (float)(len - 1));
           else if (a.padding == Padding::kReflection) v = Reflect(v, lo, hi);
+          // zeros: past 4 of the border every tap reads 0; keeps the index casts in range.
+          else v = std::min(std::max(v, lo - 8.f), hi + 8.f);
         }
         // Index lookup through the padding mode (zeros: -1).
         auto at = [&](int64_t i) -> int64_t {

@@ -5,6 +5,7 @@
 // (int64). The number of distinct entries depends on the values: unknown (-1) unless x is
 // constant, when the shape rule computes it (and the node folds).
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <string>
 
@@ -48,6 +49,14 @@ StatusOr<UniqueResult> ComputeUnique(const Node& node, const Tensor& x_in, int a
         const T* pa = xp + (o * n + a) * inner;
         const T* pb = xp + (o * n + b) * inner;
         for (int64_t i = 0; i < inner; ++i) {
+          if constexpr (std::is_floating_point_v<T>) {
+            // NaNs equal each other and follow every number (numpy's order), keeping the sort valid.
+            const bool na = std::isnan(pa[i]), nb = std::isnan(pb[i]);
+            if (na || nb) {
+              if (na != nb) return na ? 1 : -1;
+              continue;
+            }
+          }
           if (pa[i] < pb[i]) return -1;
           if (pb[i] < pa[i]) return 1;
         }

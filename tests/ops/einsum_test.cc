@@ -42,6 +42,10 @@ TEST(EinsumOp, SmallExamples) {
   // Three operands, and integers.
   Tensor ia = Make<int64_t>(DType::kInt64, {2, 2}, {1, 2, 3, 4});
   EXPECT_TRUE(CheckOp(Einsum("ij,jk,kl->il").Inputs({ia, ia, ia}).Expect(Make<int64_t>(DType::kInt64, {2, 2}, {37, 54, 81, 118}))));
+  // Integer overflow wraps (two's complement), as numpy's.
+  Tensor big = Make<int64_t>(DType::kInt64, {2}, {INT64_MAX, 2});
+  EXPECT_TRUE(CheckOp(Einsum("i,i->").Inputs({big, Make<int64_t>(DType::kInt64, {2}, {2, 1})})
+                          .Expect(Make<int64_t>(DType::kInt64, {}, {0}))));
   Tensor i32 = Make<int32_t>(DType::kInt32, {2, 2}, {1, 2, 3, 4});
   EXPECT_TRUE(CheckOp(Einsum("ij->ji").Input(i32).Expect(Make<int32_t>(DType::kInt32, {2, 2}, {1, 3, 2, 4}))));
 }

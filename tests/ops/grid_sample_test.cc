@@ -1,3 +1,6 @@
+#include <cmath>
+#include <limits>
+
 #include "check_op.h"
 
 namespace dopt {
@@ -91,6 +94,22 @@ TEST(GridSampleOp, IdentityGridReproducesInput) {
                               .Expect(x, Tol::Near(1e-5))
                               .Label(std::string(mode) + " k=" + std::to_string(k))));
     }
+  }
+}
+
+// NaN, infinite and huge coordinates: zeros padding reads 0, border the edge pixel.
+TEST(GridSampleOp, NonFiniteAndFarCoordinates) {
+  const float inf = std::numeric_limits<float>::infinity();
+  Tensor grid = Tensor::FromFloats({1, 1, 3, 2}, {std::nanf(""), 0.f, inf, 0.f, 1e30f, -1e30f});
+  for (const char* mode : {"bilinear", "nearest", "bicubic"}) {
+    EXPECT_TRUE(CheckOp(OpCase("GridSample", 16).Attr("mode", StringAttr(mode)).Inputs({RefX(), grid})
+                            .Expect(Tensor::FromFloats({1, 1, 1, 3}, {0, 0, 0}))));
+    std::vector<Tensor> out;
+    ASSERT_TRUE(CheckOp(OpCase("GridSample", 16).Attr("mode", StringAttr(mode)).Attr("padding_mode", StringAttr("reflection"))
+                            .Inputs({RefX(), grid}), &out));
+    EXPECT_TRUE(CheckOp(OpCase("GridSample", 16).Attr("mode", StringAttr(mode)).Attr("padding_mode", StringAttr("border"))
+                            .Attr("align_corners", IntAttr(1)).Inputs({RefX(), grid})
+                            .Expect(Tensor::FromFloats({1, 1, 1, 3}, {1.0f, 2.5f, 0.5f}), Tol::Near(1e-5))));
   }
 }
 

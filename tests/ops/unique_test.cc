@@ -1,3 +1,5 @@
+#include <cmath>
+
 #include "check_op.h"
 
 namespace dopt {
@@ -54,6 +56,16 @@ TEST(UniqueOp, AlongAxis) {
         for (int64_t i = 0; i < 2; ++i)
           EXPECT_EQ(out[0].data<int64_t>()[(o * k + out[2].data<int64_t>()[s]) * 2 + i], v[(o * 50 + s) * 2 + i]);
   }
+}
+
+TEST(UniqueOp, NaNsAreEqualAndSortLast) {
+  const float nan = std::nanf("");
+  Tensor x = Tensor::FromFloats({6}, {nan, 2, nan, -1, 2, 0});
+  EXPECT_TRUE(CheckOp(OpCase("Unique").Input(x).Outputs(4)
+                          .Expect(0, Tensor::FromFloats({4}, {-1, 0, 2, nan}))
+                          .Expect(1, I64({3, 5, 1, 0}))
+                          .Expect(2, I64({3, 2, 3, 0, 2, 1}))
+                          .Expect(3, I64({1, 1, 2, 2}))));
 }
 
 TEST(UniqueOp, ShapeRule) {
