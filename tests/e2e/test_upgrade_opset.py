@@ -98,6 +98,26 @@ def test_shared_model(dopt, model: Path, target: int, tmp_path: Path) -> None:
 
 # ---- libonnx node tests ----
 
+# Element types dopt's tensors do not have (docs/onnx_node_tests.md): such models do not load.
+UNSUPPORTED_TYPES = {"DOUBLE", "UINT16", "UINT32", "UINT64", "STRING", "COMPLEX64", "COMPLEX128"}
+
+
+# Node tests whose expected outputs ONNX Runtime itself does not reproduce, on the original
+# model too (this file checks the upgraded model in ORT; dopt's kernels pass them in
+# tests/ops/onnx_node_tests.cc).
+ORT_DISAGREES = {
+    "test_maxunpool_export_with_output_shape":
+        "ONNX Runtime's MaxUnpool with output_shape differs from the test's expected output by 8.0 on the "
+        "original model as well",
+}
+
+
+def elem_types(m: onnx.ModelProto) -> set:
+    g = m.graph
+    types = {v.type.tensor_type.elem_type for v in list(g.input) + list(g.output) + list(g.value_info)}
+    return types | {t.data_type for t in g.initializer}
+
+
 def node_test_params() -> list:
     if not NODE_TESTS.is_dir():
         return [pytest.param(None, marks=pytest.mark.skip(reason=f"{NODE_TESTS} is absent"))]
@@ -114,6 +134,11 @@ def node_test_params() -> list:
         marks = []
         if v < MIN_READ_OPSET:
             marks.append(pytest.mark.skip(reason=f"opset {v}: dopt reads opset {MIN_READ_OPSET} and newer"))
+        if d.name in ORT_DISAGREES:
+            marks.append(pytest.mark.skip(reason=ORT_DISAGREES[d.name]))
+        bad = sorted({TensorProto.DataType.Name(t) for t in elem_types(m)} & UNSUPPORTED_TYPES)
+        if bad:
+            marks.append(pytest.mark.skip(reason=f"element type {', '.join(bad)}: dopt has no such tensors"))
         params.append(pytest.param(d, id=d.name, marks=marks))
     return params or [pytest.param(None, marks=pytest.mark.skip(reason="no node tests with opset < 13"))]
 
