@@ -79,9 +79,11 @@ float Reflect(float x, float lo, float hi) {
   const float rng = hi - lo;
   if (!(rng > 0)) return lo;
   if (x < lo || x > hi) {
-    const float dx = x < lo ? lo - x : x - hi;
-    const double n = std::floor((double)(dx / rng));
-    const float r = (float)((double)dx - n * (double)rng);
+    const double dx = x < lo ? (double)lo - x : (double)x - hi;
+    const double n = std::floor(dx / rng);
+    // Far coordinates (|x| ~ 1e30) lose the remainder to rounding: clamp it into the range so
+    // the result stays inside [lo, hi] (and every index cast in range).
+    const float r = (float)std::min(std::max(dx - n * (double)rng, 0.0), (double)rng);
     const bool even = std::fmod(n, 2.0) == 0;
     if (x < lo) return even ? lo + r : hi - r;
     return even ? hi - r : lo + r;

@@ -130,13 +130,13 @@ Status Upgrade(Graph& g, int ni, int from, int to) {
       const int id = AddInitializer(g, base + what + "_per_channel", std::move(pc));
       g.nodes[ni].inputs[i] = id;
     } else {
-      const Value& p = g.value(pid);
+      const DType pdtype = g.value(pid).dtype;  // copied: adding values below moves g.values
       const int axes = AddInt64Initializer(g, base + what + "_axes", {1});
       const int eshape = AddInt64Initializer(g, base + what + "_expand_shape", {1, cpg});
       const int rshape = AddInt64Initializer(g, base + what + "_shape", {C});
-      const int u = AddIntermediate(g, base + what + "_2d", p.dtype);
-      const int e = AddIntermediate(g, base + what + "_expanded", p.dtype);
-      const int r = AddIntermediate(g, base + what + "_per_channel", p.dtype);
+      const int u = AddIntermediate(g, base + what + "_2d", pdtype);
+      const int e = AddIntermediate(g, base + what + "_expanded", pdtype);
+      const int r = AddIntermediate(g, base + what + "_per_channel", pdtype);
       AddUniqueNode(g, MakeNode("Unsqueeze", base + what + "_unsqueeze", {pid, axes}, {u}, {}, to));
       AddUniqueNode(g, MakeNode("Expand", base + what + "_expand", {u, eshape}, {e}, {}, to));
       AddUniqueNode(g, MakeNode("Reshape", base + what + "_reshape", {e, rshape}, {r}, {}, to));
