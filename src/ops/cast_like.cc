@@ -5,6 +5,7 @@
 // rounds graph outputs to their declared dtype.
 #include <cstdint>
 
+#include "ops/cast_common.h"
 #include "ops/op_util.h"
 
 namespace dopt {
@@ -24,34 +25,11 @@ Status Infer(InferContext& ctx) {
 }
 
 Status Run(KernelContext& ctx) {
-  const Tensor& x = ctx.input(0);
   const DType to = ctx.input(1).dtype();
-  if (x.dtype() == DType::kString || x.dtype() == DType::kUndefined || to == DType::kString ||
-      to == DType::kUndefined) {
+  if (to == DType::kString || to == DType::kUndefined) {
     return InvalidArgument(ctx.node().Describe() + ": unsupported types");
   }
-  if (x.dtype() == to) {
-    ctx.SetOutput(0, x);
-    return Status::Ok();
-  }
-  if (x.dtype() == DType::kFloat32 && IsInteger(to)) {
-    const float* xp = x.data<float>();
-    Tensor& y = ctx.Output(0, to, x.shape());
-    return VisitNumericDType(to, [&](auto tag) -> Status {
-      using T = decltype(tag);
-      T* yp = y.data<T>();
-      ParallelForOrInline(ctx.pool(), x.numel(), 1 << 14, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) {
-          const float v = xp[i];
-          int64_t q = v != v ? 0 : v >= 9.2233720e18f ? INT64_MAX : v <= -9.2233720e18f ? INT64_MIN : (int64_t)v;
-          yp[i] = static_cast<T>(q);
-        }
-      });
-      return Status::Ok();
-    });
-  }
-  ctx.SetOutput(0, x.CastTo(to));
-  return Status::Ok();
+  return RunCast(ctx, to);
 }
 
 }  // namespace
