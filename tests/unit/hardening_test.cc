@@ -103,6 +103,12 @@ TEST(SignalCleanup, RegistryHoldsAndReleasesPaths) {
 // A signal that lands while a temp file exists removes it, and the process still dies of the
 // signal. Run in a child process: the handler re-raises with the default action.
 TEST(SignalCleanup, SignalRemovesRegisteredTempFilesAndReRaises) {
+#if defined(__SANITIZE_THREAD__)
+  // scripts/sanitize.sh runs the whole binary in one process under TSan; once earlier tests
+  // have started pool threads, TSan's runtime never delivers a signal raised in a forked child
+  // (it exits 12 below). The normal and ASan suites run this test in a process of its own.
+  GTEST_SKIP() << "ThreadSanitizer does not deliver signals in a child forked from a multi-threaded process";
+#endif
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
     std::string kept = TempPath("kept_" + std::to_string(sig));
     std::string temp = TempPath("temp_" + std::to_string(sig) + ".dopt-tmp-1");
@@ -118,9 +124,6 @@ TEST(SignalCleanup, SignalRemovesRegisteredTempFilesAndReRaises) {
       }
       if (!RegisterTempFile(temp)) ::_exit(11);
       std::raise(sig);
-      // ThreadSanitizer's runtime delays a signal's handler to the next blocking call: wait in
-      // one (up to 5 s) before calling it a failure.
-      for (int i = 0; i < 500; ++i) ::usleep(10000);
       ::_exit(12);  // not reached
     }
     int status = 0;
