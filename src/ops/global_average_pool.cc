@@ -6,19 +6,7 @@ namespace {
 
 Status Infer(InferContext& ctx) {
   DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 0, {DType::kFloat32, DType::kFloat16, DType::kBFloat16}));
-  const ValueInfo& x = ctx.input(0);
-  if (!x.rank_known) {
-    ctx.SetOutputUnknownRank(0, x.dtype);
-    return Status::Ok();
-  }
-  if (x.shape.size() < 2) {
-    return InvalidArgument(ctx.node().Describe() + ": input X must have rank >= 2, got " + ShapeToString(x.shape));
-  }
-  Shape out(x.shape.size(), 1);
-  out[0] = x.shape[0];
-  out[1] = x.shape[1];
-  ctx.SetOutput(0, x.dtype, out);
-  return Status::Ok();
+  return InferGlobalPool(ctx);
 }
 
 Status Run(KernelContext& ctx) {

@@ -175,4 +175,20 @@ Status CheckQuantAxisInputs(const InferContext& ctx) {
   return GetQuantAxisLayout(node, x.shape, s.shape, zp ? &ctx.input(2).shape : nullptr, axis, true).status();
 }
 
+Status InferGlobalPool(InferContext& ctx) {
+  const ValueInfo& x = ctx.input(0);
+  if (!x.rank_known) {
+    ctx.SetOutputUnknownRank(0, x.dtype);
+    return Status::Ok();
+  }
+  if (x.shape.size() < 2) {
+    return InvalidArgument(ctx.node().Describe() + ": input X must have rank >= 2, got " + ShapeToString(x.shape));
+  }
+  Shape out(x.shape.size(), 1);
+  out[0] = x.shape[0];
+  out[1] = x.shape[1];
+  ctx.SetOutput(0, x.dtype, out);
+  return Status::Ok();
+}
+
 }  // namespace dopt

@@ -22,6 +22,8 @@ Status CheckInputDType(const InferContext& ctx, int i, std::initializer_list<DTy
 Status InferSameAsInput0(InferContext& ctx);
 // Same, but the input must be a float type.
 Status InferFloatUnary(InferContext& ctx);
+// Shape rule of the global pools: X [N, C, spatial...] (rank >= 2) -> [N, C, 1, ...], X's dtype.
+Status InferGlobalPool(InferContext& ctx);
 
 // Runs y = f(x) over a float tensor, in parallel.
 template <typename F>
