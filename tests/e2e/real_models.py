@@ -1,0 +1,332 @@
+"""Real models from the wild, for tests/e2e/test_real_models.py and the table in
+docs/real_models.md.
+
+Two kinds of models, none of them committed to the repository:
+* **trained weights that PyPI packages ship inside their wheels** (an OCR pipeline, a nudity
+  detector, a captcha OCR/detector, a voice-activity detector): `fetch` downloads each pinned
+  wheel with `pip download --no-deps` and unpacks the model files;
+* **architectures defined by libraries** (`transformers`), exported with `torch.onnx.export` with
+  random weights; each comes with a check that its output is not degenerate.
+
+`python3 tests/e2e/real_models.py fetch` fills the cache (scripts/install_deps.sh runs it; it is
+the only step that downloads anything). The folder is $DOPT_REAL_MODELS, by default
+~/.cache/dopt/real_models. `python3 tests/e2e/real_models.py table RESULTS.jsonl` prints the
+markdown table of docs/real_models.md from the results the test writes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+CACHE = Path(os.environ.get("DOPT_REAL_MODELS", Path.home() / ".cache" / "dopt" / "real_models"))
+REPO_ROOT = Path(__file__).resolve().parents[2]
+IMAGENET = REPO_ROOT.parent / "shared" / "testdata" / "images" / "imagenet-sample"
+
+
+@dataclasses.dataclass
+class Input:
+    """One model input: its concrete shape and how realistic values are made.
+
+    kind: "image" (ImageNet photos through dopt make-bin, with `mean`/`std` on 0..255 pixels and
+    `rgb`), "tokens" (int64 ids below `high`), "ones" (int64 ones: attention masks), "normal"
+    (float N(0, 1): spectrogram features), "audio" (speech-like float waveform in [-1, 1]),
+    "zeros" (a recurrent state), "scalar" (the int64 value `high`, e.g. a sample rate)."""
+    name: str
+    shape: tuple
+    kind: str
+    mean: tuple = (0.0, 0.0, 0.0)
+    std: tuple = (1.0,)
+    rgb: bool = True
+    high: int = 0
+
+
+@dataclasses.dataclass
+class Model:
+    name: str
+    family: str
+    inputs: list
+    source: str                    # "wheel" or "transformers"
+    wheel: str = ""                # pip requirement, pinned
+    member: str = ""               # path of the model inside the wheel
+    licence: str = ""
+    make: Callable | None = None   # builds the torch module and its example args
+    # Compared outputs: {output name or index: slice spec} where the slice keeps the scores a
+    # detector's class comparison uses; None = every output, whole.
+    compare: dict | None = None
+    note: str = ""
+    # ImageNet sample classes whose photos show what the model is for (people for a body-part
+    # detector, text for OCR); empty: spread over all classes.
+    images: tuple = ()
+
+    @property
+    def path(self) -> Path:
+        return CACHE / f"{self.name}.onnx"
+
+
+def _img(name, shape, mean, std, rgb=True):
+    return Input(name, shape, "image", mean=mean, std=std, rgb=rgb)
+
+
+PEOPLE = ("bikini", "maillot", "brassiere", "swimming_trunks", "miniskirt", "sarong", "groom", "ballplayer",
+          "scuba_diver", "abaya", "academic_gown", "_gown", "kimono", "jersey", "sweatshirt", "suit", "wig",
+          "lipstick", "sunscreen", "apron", "stole", "cardigan", "cowboy_hat", "bonnet", "ski_mask")
+TEXT = ("web_site", "comic_book", "crossword_puzzle", "street_sign", "book_jacket", "menu", "scoreboard",
+        "envelope", "packet", "carton", "pill_bottle", "bookshop", "tobacco_shop", "cinema", "binder", "notebook",
+        "odometer", "digital_clock", "monitor", "television", "pop_bottle", "beer_bottle", "wine_bottle", "toyshop")
+
+
+IMAGENET_NORM = dict(mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375))
+
+
+# ---- transformers architectures (random weights) ----
+
+def _hf(name):
+    def build():
+        import torch
+        import transformers as T
+
+        torch.manual_seed(0)
+
+        class First(torch.nn.Module):
+            """Returns the model's first output (last hidden state or logits) as one tensor."""
+            def __init__(self, m):
+                super().__init__()
+                self.m = m
+
+            def forward(self, *a):
+                return self.m(*a, return_dict=False)[0]
+
+        img = torch.randn(1, 3, 224, 224)
+        ids = torch.randint(0, 1000, (1, 32))
+        mask = torch.ones(1, 32, dtype=torch.long)
+        if name == "bert":
+            return First(T.BertModel(T.BertConfig(num_hidden_layers=4))), (ids, mask)
+        if name == "distilbert":
+            return First(T.DistilBertModel(T.DistilBertConfig(n_layers=3))), (ids, mask)
+        if name == "vit":
+            return First(T.ViTModel(T.ViTConfig(num_hidden_layers=4), add_pooling_layer=False)), (img,)
+        if name == "dinov2":
+            return First(T.Dinov2Model(T.Dinov2Config(num_hidden_layers=4, image_size=224))), (img,)
+        if name == "convnext":
+            return First(T.ConvNextModel(T.ConvNextConfig())), (img,)
+        if name == "swin":
+            return First(T.SwinModel(T.SwinConfig())), (img,)
+        if name == "mobilevit":
+            return First(T.MobileViTModel(T.MobileViTConfig(), expand_output=True)), (torch.randn(1, 3, 256, 256),)
+        if name == "resnet50":
+            return First(T.ResNetForImageClassification(T.ResNetConfig(num_labels=1000))), (img,)
+        if name == "regnet":
+            return First(T.RegNetForImageClassification(T.RegNetConfig(num_labels=1000))), (img,)
+        if name == "whisper_encoder":
+            from transformers.models.whisper.modeling_whisper import WhisperEncoder
+            return First(WhisperEncoder(T.WhisperConfig(encoder_layers=2))), (torch.randn(1, 80, 3000),)
+        raise KeyError(name)
+    return build
+
+
+def _hf_model(name, family, inputs, note=""):
+    return Model(name, family, inputs, "transformers", make=_hf(name), licence="Apache-2.0 (code); random weights",
+                 note=note)
+
+
+TEXT_INPUTS = [Input("input_ids", (1, 32), "tokens", high=1000), Input("attention_mask", (1, 32), "ones")]
+
+CATALOGUE: list[Model] = [
+    # Trained weights shipped in wheels.
+    Model("nudenet_320n", "YOLOv8n detector (ultralytics export)", [_img("images", (1, 3, 320, 320), (0, 0, 0), (255,))],
+          "wheel", wheel="nudenet==3.4.2", member="nudenet/320n.onnx", licence="AGPL-3.0 (NudeNet)",
+          compare={"output0": (slice(None), slice(4, None))}, note="class scores compared (rows 4..21), not boxes",
+          images=PEOPLE),
+    Model("ppocr_v4_det", "PaddleOCR v4 text detector (paddle2onnx)", [_img("x", (1, 3, 320, 320), (123.675, 116.28, 103.53), (58.395, 57.12, 57.375), rgb=False)],
+          "wheel", wheel="rapidocr_onnxruntime==1.4.4", member="rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx",
+          licence="Apache-2.0", images=TEXT),
+    Model("ppocr_v4_rec", "PaddleOCR v4 text recogniser, SVTR (paddle2onnx)", [_img("x", (1, 3, 48, 320), (127.5,) * 3, (127.5,), rgb=False)],
+          "wheel", wheel="rapidocr_onnxruntime==1.4.4", member="rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx",
+          licence="Apache-2.0", images=TEXT),
+    Model("ppocr_mobile_v2_cls", "PaddleOCR text direction classifier (paddle2onnx)", [_img("x", (1, 3, 48, 192), (127.5,) * 3, (127.5,), rgb=False)],
+          "wheel", wheel="rapidocr_onnxruntime==1.4.4", member="rapidocr_onnxruntime/models/ch_ppocr_mobile_v2.0_cls_infer.onnx",
+          licence="Apache-2.0", images=TEXT),
+    Model("ddddocr_det", "YOLOX-style captcha detector", [_img("images", (1, 3, 416, 416), (0, 0, 0), (1,), rgb=False)],
+          "wheel", wheel="ddddocr==1.6.1", member="ddddocr/common_det.onnx", licence="MIT",
+          compare={0: (slice(None), slice(None), slice(4, None))}, note="objectness and class scores compared, not boxes"),
+    # Architectures from transformers, random weights.
+    _hf_model("bert", "BERT encoder (4 layers)", TEXT_INPUTS),
+    _hf_model("distilbert", "DistilBERT encoder (3 layers)", TEXT_INPUTS),
+    _hf_model("vit", "ViT-B/16 (4 layers)", [_img("pixel_values", (1, 3, 224, 224), **IMAGENET_NORM)]),
+    _hf_model("dinov2", "DINOv2 ViT (4 layers)", [_img("pixel_values", (1, 3, 224, 224), **IMAGENET_NORM)]),
+    _hf_model("convnext", "ConvNeXt-T", [_img("pixel_values", (1, 3, 224, 224), **IMAGENET_NORM)]),
+    _hf_model("swin", "Swin-T", [_img("pixel_values", (1, 3, 224, 224), **IMAGENET_NORM)]),
+    _hf_model("mobilevit", "MobileViT-S", [_img("pixel_values", (1, 3, 256, 256), (0, 0, 0), (255,))]),
+    _hf_model("resnet50", "ResNet-50 classifier", [_img("pixel_values", (1, 3, 224, 224), **IMAGENET_NORM)]),
+    _hf_model("regnet", "RegNet-Y classifier", [_img("pixel_values", (1, 3, 224, 224), **IMAGENET_NORM)]),
+    _hf_model("whisper_encoder", "Whisper encoder (2 layers)", [Input("input_features", (1, 80, 3000), "normal")]),
+]
+
+
+def by_name(name: str) -> Model:
+    for m in CATALOGUE:
+        if m.name == name:
+            return m
+    raise KeyError(name)
+
+
+# ---- fetching and exporting (the install step) ----
+
+def _fetch_wheel(models: list[Model]) -> None:
+    wheel = models[0].wheel
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--disable-pip-version-check",
+                        "--dest", d, wheel], check=True)
+        whl = next(Path(d).glob("*.whl"))
+        with zipfile.ZipFile(whl) as z:
+            for m in models:
+                tmp = m.path.with_suffix(".part")
+                with z.open(m.member) as src, open(tmp, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                tmp.replace(m.path)
+
+
+def _export(m: Model) -> None:
+    import torch
+
+    module, args = m.make()
+    # transformers' own initialisation leaves some models degenerate (MobileViT outputs a
+    # constant); PyTorch's default initialisation of each layer does not.
+    torch.manual_seed(0)
+    for sub in module.modules():
+        if hasattr(sub, "reset_parameters"):
+            sub.reset_parameters()
+    module.eval()
+    names = [i.name for i in m.inputs]
+    tmp = m.path.with_suffix(".part.onnx")
+    with torch.no_grad():
+        out = module(*args)
+    flat = out.detach().float().numpy()
+    # Random-init networks can be degenerate (outputs ~0 or constant): such a model hides errors.
+    if not np.isfinite(flat).all() or flat.std() < 1e-3 * max(1.0, float(np.abs(flat).mean())) or flat.std() < 1e-6:
+        raise RuntimeError(f"{m.name}: random-weight output is degenerate (std {flat.std():.3g})")
+    torch.onnx.export(module, args, str(tmp), input_names=names, output_names=["output"], opset_version=17,
+                      dynamo=False)
+    tmp.replace(m.path)
+
+
+def fetch(names: list[str] | None = None) -> None:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    todo = [m for m in CATALOGUE if (not names or m.name in names) and not m.path.is_file()]
+    wheels: dict[str, list[Model]] = {}
+    for m in todo:
+        if m.source == "wheel":
+            wheels.setdefault(m.wheel, []).append(m)
+    for ms in wheels.values():
+        print(f"real_models: fetching {ms[0].wheel}", file=sys.stderr)
+        _fetch_wheel(ms)
+    for m in todo:
+        if m.source == "transformers":
+            print(f"real_models: exporting {m.name} (transformers, random weights)", file=sys.stderr)
+            _export(m)
+
+
+# ---- realistic inputs ----
+
+def _images(n: int, split: str, classes: tuple = ()) -> list[Path]:
+    """n ImageNet sample photos: calibration ("cal") and evaluation ("eval") sets never share one."""
+    files = sorted(p for p in IMAGENET.iterdir() if p.suffix.lower() in (".jpeg", ".jpg", ".png"))
+    pool = [p for p in files if any(c in p.name for c in classes)] if classes else files[::7]
+    # Every third photo is held out for evaluation; the others calibrate.
+    picked = [p for i, p in enumerate(pool) if (i % 3 == 2) == (split == "eval")]
+    if len(picked) < n:
+        raise ValueError(f"only {len(picked)} {split} images for classes {classes}")
+    return picked[:n]
+
+
+def read_bin610(path: Path) -> np.ndarray:
+    raw = path.read_bytes()
+    magic, rank = np.frombuffer(raw[:8], "<i4")
+    assert magic == 610, path
+    dims = np.frombuffer(raw[8:8 + 4 * rank], "<i4")
+    return np.frombuffer(raw[8 + 4 * rank:], "<f4").reshape(dims).copy()
+
+
+def make_inputs(m: Model, n: int, split: str, work: Path, dopt: Path) -> list[dict[str, np.ndarray]]:
+    """n realistic samples for m, each {input name: array of the input's shape}; split "cal" or
+    "eval" picks disjoint images / other random seeds."""
+    rng = np.random.default_rng(1000 if split == "cal" else 2000)
+    per_input: dict[str, np.ndarray] = {}
+    for inp in m.inputs:
+        shape = (n,) + tuple(inp.shape[1:]) if len(inp.shape) else (n,)
+        if inp.kind == "image":
+            folder = work / f"img_{m.name}_{split}_{n}"
+            folder.mkdir(parents=True, exist_ok=True)
+            for p in _images(n, split, m.images):
+                link = folder / p.name
+                if not link.exists():
+                    link.symlink_to(p)
+            out = work / f"img_{m.name}_{inp.name}_{split}_{n}.bin"
+            c, h, w = inp.shape[1:]
+            args = [str(dopt), "make-bin", "--images", str(folder), "--image_shape", f"{c},{h},{w}",
+                    "--image_format", "RGB" if inp.rgb else "BGR", "--mean_value", ",".join(str(v) for v in inp.mean),
+                    "--standard_deviation", ",".join(str(v) for v in inp.std), "-o", str(out)]
+            subprocess.run(args, check=True, capture_output=True)
+            per_input[inp.name] = read_bin610(out)
+        elif inp.kind == "tokens":
+            per_input[inp.name] = rng.integers(0, inp.high, shape).astype(np.int64)
+        elif inp.kind == "ones":
+            per_input[inp.name] = np.ones(shape, np.int64)
+        elif inp.kind == "normal":
+            per_input[inp.name] = rng.standard_normal(shape).astype(np.float32)
+        else:
+            raise ValueError(f"{m.name}: unknown input kind {inp.kind}")
+    return [{k: v[i:i + 1] for k, v in per_input.items()} for i in range(n)]
+
+
+def compared(m: Model, outputs: dict[str, np.ndarray], order: list[str]) -> dict[str, np.ndarray]:
+    """The parts of the outputs the comparison uses (a detector's scores, not its boxes)."""
+    if m.compare is None:
+        return outputs
+    res = {}
+    for key, sl in m.compare.items():
+        name = order[key] if isinstance(key, int) else key
+        res[name] = outputs[name][sl]
+    return res
+
+
+# ---- the docs table ----
+
+def table(results: Path) -> str:
+    merged: dict[str, dict] = {}
+    for line in results.read_text().splitlines():
+        if line.strip():
+            r = json.loads(line)
+            merged.setdefault(r["name"], {}).update(r)
+    rows = list(merged.values())
+    order = {m.name: i for i, m in enumerate(CATALOGUE)}
+    rows.sort(key=lambda r: order.get(r["name"], 999))
+    out = ["| model | source | ops | weight ops quantized | dopt run vs ORT (max err / range) | cosine int8 vs float | quantization time |",
+           "|---|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        m = by_name(r["name"])
+        src = f"`{m.wheel}` (trained)" if m.source == "wheel" else "transformers, random weights"
+        def f(key, fmt):
+            return format(r[key], fmt) if key in r else "—"
+        out.append(f"| {m.name}: {m.family} | {src} | {r.get('ops', '—')} | {r.get('quantized', '—')} / "
+                   f"{r.get('weighted', '—')} | {f('run_err', '.1e')} | {f('cosine', '.4f')} | {f('quant_s', '.1f')} s |")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "fetch":
+        fetch(sys.argv[2:] or None)
+    elif len(sys.argv) == 3 and sys.argv[1] == "table":
+        print(table(Path(sys.argv[2])))
+    else:
+        sys.exit("usage: real_models.py fetch [NAME...] | table RESULTS.jsonl")
