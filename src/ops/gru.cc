@@ -66,7 +66,7 @@ const OpDef& OpDef_GRU() {
       .name = "GRU",
       .min_inputs = 3,
       .max_inputs = 6,
-      .min_outputs = 0,
+      .min_outputs = 1,
       .max_outputs = 2,
       .infer = Infer,
       .run = Run,

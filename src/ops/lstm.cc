@@ -70,7 +70,7 @@ const OpDef& OpDef_LSTM() {
       .name = "LSTM",
       .min_inputs = 3,
       .max_inputs = 8,
-      .min_outputs = 0,
+      .min_outputs = 1,
       .max_outputs = 3,
       .infer = Infer,
       .run = Run,

@@ -37,7 +37,7 @@ const OpDef& OpDef_RNN() {
       .name = "RNN",
       .min_inputs = 3,
       .max_inputs = 6,
-      .min_outputs = 0,
+      .min_outputs = 1,
       .max_outputs = 2,
       .infer = Infer,
       .run = Run,
