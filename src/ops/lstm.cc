@@ -54,7 +54,7 @@ void Step(const recurrent::Step& s) {
       for (int64_t j = 0; j < H; ++j) go[j] += po[j] * c[j];
     f.Apply(go, H, clip);
     std::memcpy(gi, c, sizeof(float) * H);  // h(C_t) in the i gate's slot, which is done
-    h.Apply(gi, H, clip);
+    h.Apply(gi, H, 0.f);  // C_t is not clipped (as ONNX Runtime)
     float* hp = s.h + b * H;
     for (int64_t j = 0; j < H; ++j) hp[j] = go[j] * gi[j];
     if (s.y[b]) std::memcpy(s.y[b], hp, sizeof(float) * H);

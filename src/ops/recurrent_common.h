@@ -9,8 +9,8 @@
 //    ScaledTanh 1 / 1). Names are case-insensitive. A bidirectional node given one direction's
 //    activations uses them for both; an RNN of one direction given two (the schema's default
 //    list is ["Tanh", "Tanh"]) uses the first.
-//  * clip bounds every activation's input, including LSTM's h(Ct) (the cell state itself is
-//    not clipped).
+//  * clip bounds the gates' pre-activations (after LSTM's peephole terms); LSTM's h(C_t) takes
+//    the cell state unclipped.
 //  * sequence_lens: steps at or past a batch entry's length are zero in Y; Y_h / Y_c hold the
 //    state after its last valid step (zero for a length of 0); the reverse direction starts at
 //    each entry's own last valid step.

@@ -141,7 +141,7 @@ std::vector<Tensor> Reference(const Config& cfg, const std::vector<Tensor>& in) 
             const double cc = ApplyAct(acts[1], clip(pre(3)));
             nc[j] = f * c[j] + i * cc;
             const double o = ApplyAct(acts[0], clip(pre(1) + p(1, j) * nc[j]));
-            nh[j] = o * ApplyAct(acts[2], clip(nc[j]));
+            nh[j] = o * ApplyAct(acts[2], nc[j]);  // the cell state is not clipped
           }
         }
         h = nh;
