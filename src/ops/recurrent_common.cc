@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "common/limits.h"
 #include "kernels/gemm.h"
 #include "ops/op_util.h"
 
@@ -314,6 +315,14 @@ Status Run(KernelContext& ctx, Kind kind, const std::function<void(const Step&)>
   DOPT_ASSIGN_OR_RETURN(Dims dm, CheckShapes(node, a, shape(0), shape(1), shape(2), shape(3), shape(4), shape(5),
                                              shape(6), shape(7)));
   const int64_t S = dm.seq, B = dm.batch, I = dm.input, H = dm.hidden, D = a.num_directions, G = a.gates, GH = G * H;
+  // X of input size 0 (or W, R of hidden size 0) can declare any sequence and batch length:
+  // bound what they make us allocate.
+  const double scratch = (double)S * B * std::max<int64_t>(GH, D * H);
+  if (scratch > (double)kMaxTensorElements) {
+    return InvalidArgument(node.Describe() + ": seq_length " + std::to_string(S) + " x batch " + std::to_string(B) +
+                           " x " + std::to_string(std::max<int64_t>(GH, D * H)) + " elements exceed the limit of " +
+                           std::to_string(kMaxTensorElements));
+  }
   std::vector<int64_t> lens(B, S);
   if (in(4)) {
     lens = in(4)->ToInt64Vector();

@@ -250,6 +250,19 @@ TEST(RecurrentOps, SweepMatchesDoubleReference) {
           }
 }
 
+TEST(RecurrentOps, EmptyDims) {
+  // Input size 0 (X·Wᵀ is zero), batch 0 and sequence length 0 (Y empty, Y_h zero).
+  const Sizes sizes[] = {{3, 2, 0, 4}, {3, 0, 3, 4}, {0, 2, 3, 4}};
+  uint32_t seed = 500;
+  for (const char* op : {"RNN", "GRU", "LSTM"})
+    for (const Sizes& s : sizes)
+      for (int opts : {0, 7}) {
+        Config cfg = Cfg(op, "bidirectional");
+        EXPECT_TRUE(CheckCase(cfg, s, opts, seed++, std::string(op) + " S,B,I=" + std::to_string(s.seq) + "," +
+                                                        std::to_string(s.batch) + "," + std::to_string(s.input)));
+      }
+}
+
 TEST(RecurrentOps, ActivationsAlphaBetaAndClip) {
   const Sizes s{4, 3, 5, 6};
   // Every activation through RNN (bidirectional: two per node), with non-default parameters.
@@ -403,6 +416,10 @@ TEST(RecurrentOps, Errors) {
               "sequence_lens[0] = -1");
   ExpectError(OpCase("LSTM").Inputs({in[0], in[1], in[2]}).Omitted().Input(Make<int32_t>(DType::kInt32, {3}, {1, 1, 1})),
               "sequence_lens has shape");
+  // An empty X may declare any lengths: what they would allocate is bounded.
+  ExpectError(OpCase("RNN").Inputs({Tensor(DType::kFloat32, {1 << 20, 1 << 20, 0}), Tensor(DType::kFloat32, {1, 64, 0}),
+                                    Random({1, 64, 64}, 2)}),
+              "exceed the limit");
   // GRU and RNN share the checks; their W rows are 3 and 1 times hidden_size.
   ExpectError(OpCase("GRU").Inputs({in[0], Random({1, 20, 4}, 1), Random({1, 20, 5}, 2)}), "W has shape");
   ExpectError(OpCase("RNN").Attr("activations", StringsAttr({"Gelu"}))
