@@ -179,6 +179,17 @@ StatusOr<Dims> CheckShapes(const Node& node, const Attrs& a, const Shape* x, con
   return dm;
 }
 
+// Every length within [0, seq_length] (seq < 0: unknown, only negatives are caught).
+Status CheckLens(const Node& node, const std::vector<int64_t>& lens, int64_t seq) {
+  for (size_t b = 0; b < lens.size(); ++b) {
+    if (lens[b] < 0 || (seq >= 0 && lens[b] > seq)) {
+      return InvalidArgument(node.Describe() + ": sequence_lens[" + std::to_string(b) + "] = " +
+                             std::to_string(lens[b]) + " is outside [0, seq_length=" + std::to_string(seq) + "]");
+    }
+  }
+  return Status::Ok();
+}
+
 #define FLOAT_TYPES {DType::kFloat32, DType::kFloat16, DType::kBFloat16}
 
 int MaxInputs(Kind kind) { return kind == Kind::kLstm ? 8 : 6; }
@@ -279,6 +290,9 @@ Status Infer(InferContext& ctx, Kind kind) {
   };
   DOPT_ASSIGN_OR_RETURN(Dims dm, CheckShapes(node, a, shape(0), shape(1), shape(2), shape(3), shape(4), shape(5),
                                              shape(6), shape(7)));
+  if (ctx.has_input(4) && ctx.input(4).value) {
+    DOPT_RETURN_IF_ERROR(CheckLens(node, ctx.input(4).value->ToInt64Vector(), dm.seq));
+  }
   const DType dt = ctx.input(0).dtype;
   const int64_t D = a.num_directions;
   if (ctx.num_outputs() > 0) {
@@ -326,12 +340,7 @@ Status Run(KernelContext& ctx, Kind kind, const std::function<void(const Step&)>
   std::vector<int64_t> lens(B, S);
   if (in(4)) {
     lens = in(4)->ToInt64Vector();
-    for (int64_t b = 0; b < B; ++b) {
-      if (lens[b] < 0 || lens[b] > S) {
-        return InvalidArgument(node.Describe() + ": sequence_lens[" + std::to_string(b) + "] = " +
-                               std::to_string(lens[b]) + " is outside [0, seq_length=" + std::to_string(S) + "]");
-      }
-    }
+    DOPT_RETURN_IF_ERROR(CheckLens(node, lens, S));
   }
   const bool lstm = kind == Kind::kLstm;
   auto want = [&](int o) { return o < ctx.num_outputs() && node.outputs[o] >= 0; };

@@ -368,6 +368,13 @@ TEST(RecurrentOps, ShapeRuleWithUnknownDims) {
                                       UnknownRank(DType::kFloat32)});
   ASSERT_TRUE(inf3.ok()) << inf3.status().message();
   EXPECT_EQ((*inf3)[0].shape, (Shape{-1, 1, -1, -1}));
+  // sequence_lens values are checked when known at load time.
+  const Tensor lens = Make<int32_t>(DType::kInt32, {2}, {2, 9});
+  auto bad = InferOp(OpCase("RNN"), {Info(DType::kFloat32, {4, 2, 3}), Info(DType::kFloat32, {1, 5, 3}),
+                                     Info(DType::kFloat32, {1, 5, 5}), Absent(), Info(DType::kInt32, {2}, &lens)});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("sequence_lens[1] = 9 is outside [0, seq_length=4]"), std::string::npos)
+      << bad.status().message();
   // Shape errors are found without values.
   EXPECT_FALSE(InferOp(OpCase("RNN").Attr("hidden_size", IntAttr(3)),
                        {Info(DType::kFloat32, {2, 1, 4}), Info(DType::kFloat32, {1, 5, 4}), Info(DType::kFloat32, {1, 5, 5})})
