@@ -347,6 +347,27 @@ TEST(RecurrentOps, OldOpsetsAndOneOutput) {
   }
 }
 
+TEST(RecurrentOps, Float16RunsAsFloat32) {
+  const Sizes s{4, 2, 3, 5};
+  for (const char* op : {"RNN", "GRU", "LSTM"}) {
+    Config cfg = Cfg(op, "bidirectional");
+    OpCase c = MakeCase(cfg, s.hidden);
+    for (Tensor& t : MakeInputs(cfg, s, 7, 31)) {
+      if (t.empty()) c.Omitted();
+      else c.Input(t.dtype() == DType::kFloat32 ? t.CastTo(DType::kFloat16) : t);
+    }
+    c.Outputs(cfg.op == "LSTM" ? 3 : 2).Label("float16");
+    c.Reference(
+        [cfg](const std::vector<Tensor>& in) {
+          std::vector<Tensor> f;
+          for (const Tensor& t : in) f.push_back(!t.empty() && t.dtype() == DType::kFloat16 ? t.CastTo(DType::kFloat32) : t);
+          return Reference(cfg, f);
+        },
+        Tol{2e-5, 2e-5});
+    EXPECT_TRUE(CheckOp(c));
+  }
+}
+
 TEST(RecurrentOps, ShapeRuleWithUnknownDims) {
   // X [seq?, batch 3, input 4], W known: Y [seq?, 2, 3, H], Y_h [2, 3, H] with H from W.
   auto inf = InferOp(OpCase("LSTM").Attr("direction", StringAttr("bidirectional")).Outputs(3),
