@@ -132,49 +132,47 @@ StatusOr<Dims> CheckShapes(const Node& node, const Attrs& a, const Shape* x, con
     }
     dm.hidden = (*w)[1] / G;
   }
-  const int64_t H = dm.hidden, GH = H >= 0 ? G * H : -1;
-  // Merges `got` into `*dim` (unknown = -1) or reports the mismatch.
-  auto match = [&](const char* what, const Shape& s, const std::string& want, std::initializer_list<int64_t*> dims,
-                   std::initializer_list<int64_t> fixed) -> Status {
-    // dims: pointers to the dims the shape's entries must equal (null: `fixed` value instead).
+  // The expected dims (-1: unknown); known dims of each shape must equal them, and an unknown
+  // expected dim takes the shape's (batch from sequence_lens or initial_h when X's is unknown).
+  int64_t d = D, gh = dm.hidden >= 0 ? G * dm.hidden : -1, gh2 = gh >= 0 ? 2 * gh : -1,
+          h3 = dm.hidden >= 0 ? 3 * dm.hidden : -1;
+  auto match = [&](const char* what, const Shape& s, std::initializer_list<int64_t*> want,
+                   const std::string& layout) -> Status {
     size_t i = 0;
-    auto fi = fixed.begin();
-    for (int64_t* dp : dims) {
-      const int64_t want_v = dp ? *dp : *fi;
-      ++fi;
+    for (int64_t* e : want) {
       const int64_t got = s[i++];
-      if (got >= 0 && want_v >= 0 && got != want_v) {
-        return InvalidArgument(node.Describe() + ": " + what + " has shape " + ShapeToString(s) + ", expected " + want);
+      if (got >= 0 && *e >= 0 && got != *e) {
+        return InvalidArgument(node.Describe() + ": " + what + " has shape " + ShapeToString(s) + ", expected " + layout);
       }
-      if (dp && *dp < 0 && got >= 0) *dp = got;
+      if (*e < 0) *e = got;
     }
     return Status::Ok();
   };
-  const std::string g = std::to_string(G) + "*hidden_size";
-  const std::string dirs = "num_directions=" + std::to_string(D);
-  if (w) {
-    DOPT_RETURN_IF_ERROR(match("W", *w, "[" + dirs + ", " + g + "=" + std::to_string(GH) + ", input_size]",
-                               {nullptr, nullptr, &dm.input}, {D, GH, 0}));
-  }
+  auto n = [](const char* name, int64_t v) { return std::string(name) + "=" + (v >= 0 ? std::to_string(v) : "?"); };
+  const std::string gates = std::to_string(G) + "*hidden_size";
+  // R first: its last dim is hidden_size, the clearest place to report a wrong hidden_size.
   if (r) {
-    DOPT_RETURN_IF_ERROR(match("R", *r, "[" + dirs + ", " + g + "=" + std::to_string(GH) + ", hidden_size=" +
-                                            std::to_string(H) + "]",
-                               {nullptr, nullptr, nullptr}, {D, GH, H}));
+    DOPT_RETURN_IF_ERROR(match("R", *r, {&d, &gh, &dm.hidden},
+                               "[" + n("num_directions", D) + ", " + n(gates.c_str(), gh) + ", " +
+                                   n("hidden_size", dm.hidden) + "]"));
+  }
+  if (w) {
+    DOPT_RETURN_IF_ERROR(match("W", *w, {&d, &gh, &dm.input},
+                               "[" + n("num_directions", D) + ", " + n(gates.c_str(), gh) + ", " +
+                                   n("input_size", dm.input) + "]"));
   }
   if (b) {
-    DOPT_RETURN_IF_ERROR(match("B", *b, "[" + dirs + ", 2*" + g + "=" + std::to_string(GH >= 0 ? 2 * GH : -1) + "]",
-                               {nullptr, nullptr}, {D, GH >= 0 ? 2 * GH : -1}));
+    DOPT_RETURN_IF_ERROR(match("B", *b, {&d, &gh2}, "[" + n("num_directions", D) + ", " + n(("2*" + gates).c_str(), gh2) + "]"));
   }
-  if (lens) DOPT_RETURN_IF_ERROR(match("sequence_lens", *lens, "[batch_size]", {&dm.batch}, {0}));
-  const std::string state = a.layout ? "[batch_size, " + dirs + ", hidden_size]" : "[" + dirs + ", batch_size, hidden_size]";
-  for (auto [what, s] : {std::pair<const char*, const Shape*>{"initial_h", h0}, {"initial_c", c0}}) {
-    if (!s) continue;
-    if (a.layout) DOPT_RETURN_IF_ERROR(match(what, *s, state, {&dm.batch, nullptr, nullptr}, {0, D, H}));
-    else DOPT_RETURN_IF_ERROR(match(what, *s, state, {nullptr, &dm.batch, nullptr}, {D, 0, H}));
+  if (lens) DOPT_RETURN_IF_ERROR(match("sequence_lens", *lens, {&dm.batch}, "[" + n("batch_size", dm.batch) + "]"));
+  for (auto [what, st] : {std::pair<const char*, const Shape*>{"initial_h", h0}, {"initial_c", c0}}) {
+    if (!st) continue;
+    const std::string nd = n("num_directions", D), nb = n("batch_size", dm.batch), nh = n("hidden_size", dm.hidden);
+    if (a.layout) DOPT_RETURN_IF_ERROR(match(what, *st, {&dm.batch, &d, &dm.hidden}, "[" + nb + ", " + nd + ", " + nh + "]"));
+    else DOPT_RETURN_IF_ERROR(match(what, *st, {&d, &dm.batch, &dm.hidden}, "[" + nd + ", " + nb + ", " + nh + "]"));
   }
   if (p) {
-    DOPT_RETURN_IF_ERROR(match("P", *p, "[" + dirs + ", 3*hidden_size=" + std::to_string(H >= 0 ? 3 * H : -1) + "]",
-                               {nullptr, nullptr}, {D, H >= 0 ? 3 * H : -1}));
+    DOPT_RETURN_IF_ERROR(match("P", *p, {&d, &h3}, "[" + n("num_directions", D) + ", " + n("3*hidden_size", h3) + "]"));
   }
   return dm;
 }
