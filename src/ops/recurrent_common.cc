@@ -302,13 +302,7 @@ Status Infer(InferContext& ctx, Kind kind) {
   return Status::Ok();
 }
 
-void Step::ForActiveRows(const std::function<void(int64_t)>& f) const {
-  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, attrs->gates * hidden));
-  ParallelForOrInline(pool, batch, grain, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b)
-      if (xw[b]) f(b);
-  });
-}
+int64_t Step::RowGrain() const { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, attrs->gates * hidden)); }
 
 Status Run(KernelContext& ctx, Kind kind, const std::function<void(const Step&)>& step) {
   const Node& node = ctx.node();

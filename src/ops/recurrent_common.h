@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "ops/op.h"
+#include "ops/op_util.h"
 
 namespace dopt {
 namespace recurrent {
@@ -75,8 +76,16 @@ struct Step {
   const float* rb;         // this direction's Rb [gates * hidden], or null (no B)
   const float* p;          // this direction's P [3 * hidden] (LSTM), or null
   ThreadPool* pool;
-  // Runs f(b) for every active row b, split over the pool.
-  void ForActiveRows(const std::function<void(int64_t)>& f) const;
+  // Runs f(b) for every active row b, split over the pool (a template: no std::function, so no
+  // allocation, per step).
+  template <typename F>
+  void ForActiveRows(const F& f) const {
+    ParallelForOrInline(pool, batch, RowGrain(), [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b)
+        if (xw[b]) f(b);
+    });
+  }
+  int64_t RowGrain() const;
 };
 
 // How many leading gates of Rb are folded into xw (the rest, GRU's h gate with
