@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include "calib/observers.h"
@@ -31,11 +32,14 @@ struct Runner {
   std::unique_ptr<Executor> exec;
 };
 
-StatusOr<Runner> MakeRunner(const Graph& graph, int64_t batch, const ExecutorOptions& eo) {
+// `whole`: inputs fed whole samples (no batch dim: a recurrent state, a rank-0 input).
+StatusOr<Runner> MakeRunner(const Graph& graph, int64_t batch, const std::set<std::string>& whole,
+                            const ExecutorOptions& eo) {
   Runner r;
   bool same = true;
   for (int id : graph.inputs) {
     const Value& v = graph.value(id);
+    if (whole.count(v.name)) continue;
     if (!v.rank_known || v.shape.empty() || v.shape[0] != batch) same = false;
   }
   const Graph* g = &graph;
@@ -44,7 +48,7 @@ StatusOr<Runner> MakeRunner(const Graph& graph, int64_t batch, const ExecutorOpt
     for (Value& v : r.copy->values) v.folded.reset();
     for (int id : r.copy->inputs) {
       Value& v = r.copy->value(id);
-      if (v.rank_known && !v.shape.empty()) v.shape[0] = batch;
+      if (v.rank_known && !v.shape.empty() && !whole.count(v.name)) v.shape[0] = batch;
     }
     Status st = PrepareGraph(*r.copy);
     if (!st.ok()) return st.WithContext("preparing the graph for a batch of " + std::to_string(batch));
@@ -131,17 +135,22 @@ StatusOr<CalibrationResult> Calibrate(const Graph& graph, const std::vector<std:
   if (!o.progress) progress.set_tty(false);
   CalibrationResult res;
   std::map<std::string, Tensor> feeds, outputs;
+  std::set<std::string> whole;
+  for (const auto& src : stream.sources())
+    if (src->whole_samples()) whole.insert(src->input_name());
   while (res.samples < total) {
+    int64_t drawn_before = stream.samples_drawn();
     DOPT_ASSIGN_OR_RETURN(bool more, stream.NextBatch(&feeds));
     if (!more) break;
-    int64_t b = feeds.begin()->second.dim(0);
+    int64_t b = stream.samples_drawn() - drawn_before;
     if (res.samples + b > total) {
       b = total - res.samples;
-      for (auto& kv : feeds) kv.second = Prefix(kv.second, b);
+      for (auto& kv : feeds)
+        if (!whole.count(kv.first)) kv.second = Prefix(kv.second, b);
     }
     auto it = runners.find(b);
     if (it == runners.end()) {
-      DOPT_ASSIGN_OR_RETURN(Runner r, MakeRunner(graph, b, eo));
+      DOPT_ASSIGN_OR_RETURN(Runner r, MakeRunner(graph, b, whole, eo));
       it = runners.emplace(b, std::move(r)).first;
     }
     // One observer for every runner: value ids are the same in the copies.

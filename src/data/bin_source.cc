@@ -29,15 +29,17 @@ struct BinPart {
 
 class BinSource : public SampleSource {
  public:
-  BinSource(std::string input, std::string path, std::vector<BinPart> parts, Shape sample_shape, bool nhwc)
+  BinSource(std::string input, std::string path, std::vector<BinPart> parts, Shape sample_shape, bool nhwc,
+            bool whole)
       : input_(std::move(input)), path_(std::move(path)), parts_(std::move(parts)), shape_(std::move(sample_shape)),
-        nhwc_(nhwc) {
+        nhwc_(nhwc), whole_(whole) {
     for (const auto& p : parts_) total_ += p.samples;
     sample_floats_ = NumElements(shape_);
   }
   const std::string& input_name() const override { return input_; }
   const Shape& sample_shape() const override { return shape_; }
   int64_t num_samples() const override { return total_; }
+  bool whole_samples() const override { return whole_; }
 
   StatusOr<FetchResult> Next(float* dst) override {
     while (part_ < parts_.size() && index_ >= parts_[part_].samples) {
@@ -92,6 +94,7 @@ class BinSource : public SampleSource {
   std::vector<BinPart> parts_;
   Shape shape_;
   bool nhwc_;
+  bool whole_;
   int64_t total_ = 0, sample_floats_ = 0;
   size_t part_ = 0;
   int64_t index_ = 0;
@@ -102,8 +105,11 @@ class BinSource : public SampleSource {
 }  // namespace
 
 StatusOr<std::unique_ptr<SampleSource>> OpenBinSource(const std::string& input_name, const std::string& path,
-                                                     const Shape& sample_shape, bool nhwc, WarningFn warn) {
+                                                     const Shape& input_shape, bool nhwc, WarningFn warn) {
   std::string who = "input '" + input_name + "'";
+  // Samples of the input's shape without its batch dim (a rank-0 input has none).
+  Shape sample_shape = input_shape.empty() ? Shape{} : Shape(input_shape.begin() + 1, input_shape.end());
+  int whole = -1;  // unknown until the first file: 1 = files hold whole input tensors
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return NotFound(who + ": " + path + " does not exist");
   std::vector<std::string> files;
@@ -137,6 +143,16 @@ StatusOr<std::unique_ptr<SampleSource>> OpenBinSource(const std::string& input_n
     Shape file_sample(h.begin() + 1, h.end());
     Shape want = sample_shape;
     std::string note;
+    // A file one rank above the input holds whole samples, each of the input's full shape: a
+    // [N, 2, 1, 128] file feeds a [2, 1, 128] state, an [N] file a rank-0 input.
+    bool file_whole = p.header.magic != kBinMagicNCHW && h.size() == input_shape.size() + 1 && file_sample == input_shape;
+    if (whole >= 0 && (whole == 1) != file_whole) {
+      return InvalidArgument(who + ": " + f + " has header shape " + ShapeToString(h) +
+                             ", but the folder's other files hold " +
+                             (whole ? "whole samples of " + ShapeToString(input_shape) : "samples of " + ShapeToString(sample_shape)));
+    }
+    whole = file_whole ? 1 : 0;
+    if (file_whole) want = input_shape;
     if (p.header.magic == kBinMagicNCHW) {
       if (sample_shape.size() != 3) {
         return InvalidArgument(who + ": " + f + " is a 510 (N,C,H,W) file, but the input is " +
@@ -150,11 +166,14 @@ StatusOr<std::unique_ptr<SampleSource>> OpenBinSource(const std::string& input_n
     if (file_sample != want) {
       return InvalidArgument(who + ": " + f + " has header shape " + ShapeToString(h) + ", i.e. " +
                              std::to_string(h[0]) + " samples of " + ShapeToString(file_sample) +
-                             "; the input needs samples of " + ShapeToString(want) + note);
+                             "; the input needs samples of " + ShapeToString(want) + note +
+                             " (or, one rank higher, whole samples of " + ShapeToString(input_shape) + ")");
     }
     parts.push_back(std::move(p));
   }
-  return std::unique_ptr<SampleSource>(new BinSource(input_name, path, std::move(parts), sample_shape, nhwc));
+  bool w = whole == 1;
+  return std::unique_ptr<SampleSource>(
+      new BinSource(input_name, path, std::move(parts), w ? input_shape : sample_shape, nhwc && !w, w));
 }
 
 }  // namespace dopt

@@ -9,6 +9,13 @@ StatusOr<std::unique_ptr<CalibrationStream>> CalibrationStream::Create(std::vect
                                                                         int64_t batch_size) {
   if (sources.empty()) return InvalidArgument("no calibration inputs");
   if (batch_size < 1) return InvalidArgument("calibration batch size must be at least 1, got " + std::to_string(batch_size));
+  for (const auto& s : sources) {
+    if (s->whole_samples() && batch_size != 1) {
+      return InvalidArgument("input '" + s->input_name() + "' takes whole samples of " + ShapeToString(s->sample_shape()) +
+                             " (its data is one rank above the input), so every calibration batch holds one sample, "
+                             "but the batch size is " + std::to_string(batch_size));
+    }
+  }
   int64_t most = 0;
   for (const auto& s : sources) most = std::max(most, s->num_samples());
   for (const auto& s : sources) {
@@ -38,7 +45,7 @@ StatusOr<bool> CalibrationStream::NextBatch(std::map<std::string, Tensor>* feeds
   for (size_t i = 0; i < n; ++i) {
     Shape s = sources_[i]->sample_shape();
     floats[i] = NumElements(s);
-    s.insert(s.begin(), batch_size_);
+    if (!sources_[i]->whole_samples()) s.insert(s.begin(), batch_size_);
     batch[i] = Tensor(DType::kFloat32, s);
   }
   int64_t filled = 0;
@@ -82,7 +89,7 @@ StatusOr<bool> CalibrationStream::NextBatch(std::map<std::string, Tensor>* feeds
   }
   for (size_t i = 0; i < n; ++i) {
     Tensor t = batch[i];
-    if (filled < batch_size_) {
+    if (filled < batch_size_ && !sources_[i]->whole_samples()) {
       Shape s = t.shape();
       s[0] = filled;
       Tensor shorter(DType::kFloat32, s);
@@ -122,14 +129,22 @@ StatusOr<std::unique_ptr<CalibrationStream>> OpenCalibrationStream(const CalibRe
                                                             ImagePreprocessFor(in, req.layout), opts.warn));
       sources.push_back(std::move(src));
     } else {
-      Shape sample(in.shape.begin() + 1, in.shape.end());
-      DOPT_ASSIGN_OR_RETURN(auto src, OpenBinSource(in.name, in.data.resolved_path, sample,
+      DOPT_ASSIGN_OR_RETURN(auto src, OpenBinSource(in.name, in.data.resolved_path, in.shape,
                                                      req.layout == DataLayout::kNHWC, opts.warn));
       sources.push_back(std::move(src));
     }
   }
   int64_t batch = opts.batch_size;
-  if (batch <= 0) batch = req.inputs.empty() || req.inputs[0].shape.empty() ? 1 : req.inputs[0].shape[0];
+  if (batch <= 0) {
+    // The batch dim of the first input fed sample by sample; 1 when every input takes whole samples.
+    batch = 1;
+    for (size_t i = 0; i < req.inputs.size(); ++i) {
+      if (!sources[i]->whole_samples() && !req.inputs[i].shape.empty()) {
+        batch = req.inputs[i].shape[0];
+        break;
+      }
+    }
+  }
   return CalibrationStream::Create(std::move(sources), batch);
 }
 

@@ -27,8 +27,12 @@ class SampleSource {
   virtual ~SampleSource() = default;
   // The model input this source feeds.
   virtual const std::string& input_name() const = 0;
-  // Shape of one sample (the input's shape without the batch dim, in the model's layout).
+  // Shape of one sample (the input's shape without the batch dim, in the model's layout; the
+  // whole input's shape when whole_samples()).
   virtual const Shape& sample_shape() const = 0;
+  // True when each sample is the input's whole tensor (a recurrent state [layers, batch,
+  // hidden], a rank-0 sample rate): it is fed as it is, never stacked into a batch.
+  virtual bool whole_samples() const { return false; }
   // Samples on offer. For image folders: image files found (one that fails to decode is
   // skipped when it is reached).
   virtual int64_t num_samples() const = 0;
@@ -68,9 +72,10 @@ StatusOr<std::unique_ptr<SampleSource>> OpenImageFolderSource(const std::string&
 // --- BINARY ---
 
 // A 610/510 .bin file, or a folder of .bin files (concatenated along N). The first dim of each
-// file is its sample count, the rest must match `sample_shape` (model layout). 510 data is
+// file is its sample count, the rest must match `sample_shape` (model layout) — or, when the
+// file's rank is the input's rank + 1, the whole `input_shape` (whole samples). 510 data is
 // reordered to HWC when `nhwc`; 610 data never. Only headers are read up front.
 StatusOr<std::unique_ptr<SampleSource>> OpenBinSource(const std::string& input_name, const std::string& path,
-                                                     const Shape& sample_shape, bool nhwc, WarningFn warn = PrintWarning);
+                                                     const Shape& input_shape, bool nhwc, WarningFn warn = PrintWarning);
 
 }  // namespace dopt

@@ -78,7 +78,8 @@ Status CheckConfig(const CheckConfigRequest& a) {
     std::printf("      type:       %s\n", CalibInputTypeName(in.data.input_type));
     std::printf("      data:       %s\n", in.data.resolved_path.c_str());
     std::printf("      source:     %s\n", src->Describe().c_str());
-    std::printf("      samples:    %lld of %s\n", (long long)src->num_samples(), ShapeToString(src->sample_shape()).c_str());
+    std::printf("      samples:    %lld of %s%s\n", (long long)src->num_samples(), ShapeToString(src->sample_shape()).c_str(),
+                src->whole_samples() ? " (whole input tensors: the data is one rank above the input)" : "");
     if (in.data.input_type == CalibInputType::kImage) {
       auto pp = ImagePreprocessFor(in, req.layout);
       std::vector<float> mean = pp.mean.empty() ? std::vector<float>((size_t)pp.channels, 0.f) : pp.mean;

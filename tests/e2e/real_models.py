@@ -48,6 +48,9 @@ class Input:
     std: tuple = (1.0,)
     rgb: bool = True
     high: int = 0
+    # True for an input without a batch dim (a recurrent state [layers, batch, hidden], a rank-0
+    # sample rate): its calibration .bin is one rank above it, each sample a whole tensor.
+    whole: bool = False
 
 
 @dataclasses.dataclass
@@ -159,6 +162,11 @@ CATALOGUE: list[Model] = [
     Model("ddddocr_det", "YOLOX-style captcha detector", [_img("images", (1, 3, 416, 416), (0, 0, 0), (1,), rgb=False)],
           "wheel", wheel="ddddocr==1.6.1", member="ddddocr/common_det.onnx", licence="MIT",
           compare={0: (slice(None), slice(None), slice(4, None))}, note="objectness and class scores compared, not boxes"),
+    Model("ddddocr_ocr", "CRNN captcha OCR: CNN + LSTM + Linear", [_img("input1", (1, 1, 64, 256), (127.5,), (127.5,))],
+          "wheel", wheel="ddddocr==1.6.1", member="ddddocr/common.onnx", licence="MIT", images=TEXT),
+    Model("silero_vad_lstm", "Silero voice-activity detector v5 (16 kHz, LSTM)",
+          [Input("input", (1, 576), "audio"), Input("state", (2, 1, 128), "zeros", whole=True)],
+          "wheel", wheel="silero-vad==6.2.3", member="silero_vad/data/silero_vad_openvino_16k.onnx", licence="MIT"),
     # Architectures from transformers, random weights.
     _hf_model("bert", "BERT encoder (4 layers)", TEXT_INPUTS),
     _hf_model("distilbert", "DistilBERT encoder (3 layers)", TEXT_INPUTS),
@@ -263,7 +271,7 @@ def make_inputs(m: Model, n: int, split: str, work: Path, dopt: Path) -> list[di
     rng = np.random.default_rng(1000 if split == "cal" else 2000)
     per_input: dict[str, np.ndarray] = {}
     for inp in m.inputs:
-        shape = (n,) + tuple(inp.shape[1:]) if len(inp.shape) else (n,)
+        shape = (n,) + tuple(inp.shape if inp.whole else inp.shape[1:])
         if inp.kind == "image":
             folder = work / f"img_{m.name}_{split}_{n}"
             folder.mkdir(parents=True, exist_ok=True)
@@ -282,11 +290,24 @@ def make_inputs(m: Model, n: int, split: str, work: Path, dopt: Path) -> list[di
             per_input[inp.name] = rng.integers(0, inp.high, shape).astype(np.int64)
         elif inp.kind == "ones":
             per_input[inp.name] = np.ones(shape, np.int64)
+        elif inp.kind == "zeros":
+            per_input[inp.name] = np.zeros(shape, np.float32)
+        elif inp.kind == "audio":
+            # Speech-like: a few harmonics of a gliding pitch under a syllable envelope, plus noise.
+            t = np.arange(shape[-1]) / 16000.0
+            rows = []
+            for _ in range(int(np.prod(shape[:-1]))):
+                f0 = rng.uniform(90, 250)
+                env = np.abs(np.sin(2 * np.pi * rng.uniform(2, 6) * t + rng.uniform(0, np.pi)))
+                sig = sum(np.sin(2 * np.pi * f0 * k * (1 + 0.05 * t) * t + rng.uniform(0, 6)) / k for k in range(1, 6))
+                rows.append(0.3 * env * sig / 2.3 + 0.01 * rng.standard_normal(t.size))
+            per_input[inp.name] = np.clip(np.array(rows), -1, 1).reshape(shape).astype(np.float32)
         elif inp.kind == "normal":
             per_input[inp.name] = rng.standard_normal(shape).astype(np.float32)
         else:
             raise ValueError(f"{m.name}: unknown input kind {inp.kind}")
-    return [{k: v[i:i + 1] for k, v in per_input.items()} for i in range(n)]
+    whole = {inp.name for inp in m.inputs if inp.whole}
+    return [{k: v[i] if k in whole else v[i:i + 1] for k, v in per_input.items()} for i in range(n)]
 
 
 def compared(m: Model, outputs: dict[str, np.ndarray], order: list[str]) -> dict[str, np.ndarray]:

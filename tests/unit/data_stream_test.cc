@@ -63,7 +63,7 @@ TEST_F(DataStream, Bin610RankThree) {
   auto h = ReadBinHeader(p);
   ASSERT_TRUE(h.ok());
   EXPECT_EQ(h->header_bytes, 20u);
-  auto src = OpenBinSource("x", p, {2, 3}, false, nullptr);
+  auto src = OpenBinSource("x", p, {1, 2, 3}, false, nullptr);
   ASSERT_TRUE(src.ok()) << src.status().message();
   EXPECT_EQ((*src)->num_samples(), 5);
   auto all = Drain(**src);
@@ -78,7 +78,7 @@ TEST_F(DataStream, Bin610HeaderIsNotAlways20Bytes) {
   EXPECT_EQ(ReadBinHeader(p)->header_bytes, 16u);
   std::string q = WriteBin("r5.bin", 610, {2, 1, 2, 2, 2});
   EXPECT_EQ(ReadBinHeader(q)->header_bytes, 28u);
-  auto src = OpenBinSource("x", q, {1, 2, 2, 2}, true, nullptr);  // 610 is never reordered
+  auto src = OpenBinSource("x", q, {1, 1, 2, 2, 2}, true, nullptr);  // 610 is never reordered
   ASSERT_TRUE(src.ok());
   auto all = Drain(**src);
   for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], (float)i);
@@ -86,11 +86,11 @@ TEST_F(DataStream, Bin610HeaderIsNotAlways20Bytes) {
 
 TEST_F(DataStream, Bin510ReorderedForNhwc) {
   std::string p = WriteBin("n.bin", 510, {2, 3, 2, 2});
-  auto nchw = OpenBinSource("x", p, {3, 2, 2}, false, nullptr);
+  auto nchw = OpenBinSource("x", p, {1, 3, 2, 2}, false, nullptr);
   ASSERT_TRUE(nchw.ok());
   auto a = Drain(**nchw);
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], (float)i);
-  auto nhwc = OpenBinSource("x", p, {2, 2, 3}, true, nullptr);
+  auto nhwc = OpenBinSource("x", p, {1, 2, 2, 3}, true, nullptr);
   ASSERT_TRUE(nhwc.ok()) << nhwc.status().message();
   auto b = Drain(**nhwc);
   ASSERT_EQ(b.size(), 24u);
@@ -101,7 +101,7 @@ TEST_F(DataStream, Bin510ReorderedForNhwc) {
 }
 
 TEST_F(DataStream, BinErrors) {
-  auto msg = [&](const std::string& p, Shape s = {3, 2, 2}) {
+  auto msg = [&](const std::string& p, Shape s = {1, 3, 2, 2}) {
     auto r = OpenBinSource("x", p, s, false, nullptr);
     return r.ok() ? std::string("OK") : r.status().message();
   };
@@ -114,8 +114,61 @@ TEST_F(DataStream, BinErrors) {
   EXPECT_NE(msg(WriteRaw("t.bin", {610}, 0)).find("too short"), std::string::npos);
   EXPECT_NE(msg(WriteRaw("h.bin", {510, 1, 3}, 0)).find("510 header alone needs 20"), std::string::npos);
   EXPECT_NE(msg(WriteBin("w.bin", 610, {2, 3, 2, 3})).find("the input needs samples of [3,2,2]"), std::string::npos);
-  EXPECT_NE(msg(WriteBin("q.bin", 510, {2, 3, 2, 2}), {12}).find("use a 610 file"), std::string::npos);
+  EXPECT_NE(msg(WriteBin("q.bin", 510, {2, 3, 2, 2}), {1, 12}).find("use a 610 file"), std::string::npos);
   EXPECT_NE(msg(JoinPath(dir_, "none.bin")).find("does not exist"), std::string::npos);
+}
+
+TEST_F(DataStream, BinOneRankAboveHoldsWholeSamples) {
+  // A recurrent state [2, 1, 3] is not batch-first: a [N, 2, 1, 3] file holds N whole states.
+  std::string p = WriteBin("state.bin", 610, {4, 2, 1, 3});
+  auto src = OpenBinSource("h", p, {2, 1, 3}, false, nullptr);
+  ASSERT_TRUE(src.ok()) << src.status().message();
+  EXPECT_TRUE((*src)->whole_samples());
+  EXPECT_EQ((*src)->sample_shape(), (Shape{2, 1, 3}));
+  EXPECT_EQ((*src)->num_samples(), 4);
+  auto all = Drain(**src);
+  ASSERT_EQ(all.size(), 24u);
+  EXPECT_EQ(all[23], 23.f);
+  // The input's own rank keeps today's rule: first dim = samples = batch.
+  auto own = OpenBinSource("h", WriteBin("own.bin", 610, {5, 1, 3}), {2, 1, 3}, false, nullptr);
+  ASSERT_TRUE(own.ok()) << own.status().message();
+  EXPECT_FALSE((*own)->whole_samples());
+  EXPECT_EQ((*own)->num_samples(), 5);
+  // A rank-0 input (a sample rate) is fed from an [N] file.
+  auto sr = OpenBinSource("sr", WriteBin("sr.bin", 610, {3}), {}, false, nullptr);
+  ASSERT_TRUE(sr.ok()) << sr.status().message();
+  EXPECT_TRUE((*sr)->whole_samples());
+  EXPECT_EQ((*sr)->sample_shape(), Shape{});
+  EXPECT_EQ(Drain(**sr), (std::vector<float>{0, 1, 2}));
+  // Neither rule: the message names both.
+  auto bad = OpenBinSource("h", WriteBin("bad.bin", 610, {4, 2, 2, 3}), {2, 1, 3}, false, nullptr);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("whole samples of [2,1,3]"), std::string::npos) << bad.status().message();
+}
+
+TEST_F(DataStream, WholeSamplesAreNotStacked) {
+  std::vector<std::unique_ptr<SampleSource>> sources;
+  sources.push_back(Open("x", WriteBin("x.bin", 610, {3, 4}), {1, 4}, false, nullptr));
+  sources.push_back(Open("h", WriteBin("h.bin", 610, {3, 2, 1, 5}), {2, 1, 5}, false, nullptr));
+  auto stream = CalibrationStream::Create(std::move(sources), 1);
+  ASSERT_TRUE(stream.ok()) << stream.status().message();
+  std::map<std::string, Tensor> feeds;
+  int batches = 0;
+  while (true) {
+    auto more = (*stream)->NextBatch(&feeds);
+    ASSERT_TRUE(more.ok()) << more.status().message();
+    if (!*more) break;
+    ++batches;
+    EXPECT_EQ(feeds["x"].shape(), (Shape{1, 4}));
+    EXPECT_EQ(feeds["h"].shape(), (Shape{2, 1, 5}));
+  }
+  EXPECT_EQ(batches, 3);
+  std::vector<std::unique_ptr<SampleSource>> two;
+  two.push_back(Open("x", WriteBin("x2.bin", 610, {4, 4}), {2, 4}, false, nullptr));
+  two.push_back(Open("h", WriteBin("h2.bin", 610, {4, 2, 1, 5}), {2, 1, 5}, false, nullptr));
+  auto s2 = CalibrationStream::Create(std::move(two), 2);
+  ASSERT_FALSE(s2.ok());
+  EXPECT_NE(s2.status().message().find("takes whole samples"), std::string::npos) << s2.status().message();
 }
 
 TEST_F(DataStream, BinFolderConcatenates) {
@@ -125,13 +178,13 @@ TEST_F(DataStream, BinFolderConcatenates) {
   WriteBin("parts/a.BIN", 510, {3, 4, 1, 1}, 0);
   { std::ofstream(JoinPath(sub, "readme.txt")) << "x"; }
   int warnings = 0;
-  auto src = OpenBinSource("x", sub, {4, 1, 1}, false, [&](const std::string&) { ++warnings; });
+  auto src = OpenBinSource("x", sub, {1, 4, 1, 1}, false, [&](const std::string&) { ++warnings; });
   ASSERT_FALSE(src.ok());  // 610 file b.bin has samples (4), not (4,1,1)
-  auto src2 = OpenBinSource("x", sub, {4}, false, [&](const std::string&) { ++warnings; });
+  auto src2 = OpenBinSource("x", sub, {1, 4}, false, [&](const std::string&) { ++warnings; });
   ASSERT_FALSE(src2.ok());  // and 510 needs a 4-D input
   std::remove(JoinPath(sub, "a.BIN").c_str());
   WriteBin("parts/a.BIN", 610, {3, 4}, 0);
-  auto src3 = OpenBinSource("x", sub, {4}, false, [&](const std::string&) { ++warnings; });
+  auto src3 = OpenBinSource("x", sub, {1, 4}, false, [&](const std::string&) { ++warnings; });
   ASSERT_TRUE(src3.ok()) << src3.status().message();
   EXPECT_EQ((*src3)->num_samples(), 5);
   auto all = Drain(**src3);
@@ -143,8 +196,8 @@ TEST_F(DataStream, BinFolderConcatenates) {
 
 TEST_F(DataStream, LockstepBatches) {
   std::vector<std::unique_ptr<SampleSource>> s;
-  s.push_back(Open("a", WriteBin("a.bin", 610, {5, 2}), {2}, false, nullptr));
-  s.push_back(Open("b", WriteBin("b.bin", 610, {5, 3}, 1000), {3}, false, nullptr));
+  s.push_back(Open("a", WriteBin("a.bin", 610, {5, 2}), {2, 2}, false, nullptr));
+  s.push_back(Open("b", WriteBin("b.bin", 610, {5, 3}, 1000), {2, 3}, false, nullptr));
   auto cs = CalibrationStream::Create(std::move(s), 2);
   ASSERT_TRUE(cs.ok());
   std::map<std::string, Tensor> feeds;
@@ -172,8 +225,8 @@ TEST_F(DataStream, LockstepBatches) {
 
 TEST_F(DataStream, ShortInputIsNamed) {
   std::vector<std::unique_ptr<SampleSource>> s;
-  s.push_back(Open("a", WriteBin("a.bin", 610, {5, 2}), {2}, false, nullptr));
-  s.push_back(Open("b", WriteBin("b.bin", 610, {4, 2}), {2}, false, nullptr));
+  s.push_back(Open("a", WriteBin("a.bin", 610, {5, 2}), {2, 2}, false, nullptr));
+  s.push_back(Open("b", WriteBin("b.bin", 610, {4, 2}), {2, 2}, false, nullptr));
   auto cs = CalibrationStream::Create(std::move(s), 2);
   ASSERT_FALSE(cs.ok());
   EXPECT_NE(cs.status().message().find("input 'b' is short: it offers 4 samples"), std::string::npos)
