@@ -1,5 +1,6 @@
 #include "io/npy.h"
 
+#include <cstdint>
 #include <cstring>
 
 #include "common/file_util.h"
@@ -29,8 +30,9 @@ StatusOr<DType> DTypeFromDescr(const std::string& d) {
       {"<u1", DType::kUInt8},   {"<i1", DType::kInt8}};
   for (const auto& e : table)
     if (d == e.s) return e.t;
-  if (d == "<f8") return DType::kUndefined;  // converted to float32 by the caller
-  return InvalidArgument("unsupported .npy dtype '" + d + "' (use float32, float16, int8/16/32/64, uint8 or bool)");
+  if (d == "<f8" || d == "<u2" || d == "<u4" || d == "<u8") return DType::kUndefined;  // widened by the caller
+  return InvalidArgument("unsupported .npy dtype '" + d +
+                         "' (use a little-endian float16/32/64, int8/16/32/64, uint8/16/32/64 or bool array)");
 }
 
 // Finds 'key': value in the header dict; returns the raw value text (a quoted string, a
@@ -120,12 +122,30 @@ StatusOr<Tensor> ParseNpy(const std::string& bytes, const std::string& name) {
   Shape shape = std::move(*parsed_shape);
   auto n = CheckedNumElements(shape);
   if (!n.ok()) return n.status().WithContext(name);
-  bool is_f64 = *dt == DType::kUndefined;
-  size_t esize = is_f64 ? 8 : DTypeSize(*dt);
+  // float64 becomes float32; uint16 int32, uint32 and uint64 int64 (exact; a uint64 above
+  // int64's range is an error): dopt's tensors have no float64 or unsigned types above 8 bits.
+  bool widened = *dt == DType::kUndefined;
+  bool is_f64 = descr == "<f8";
+  size_t esize = !widened ? DTypeSize(*dt) : descr == "<u2" ? 2 : descr == "<u4" ? 4 : 8;
   size_t data_off = offset + header_len;
   size_t need = (size_t)*n * esize;
   if (bytes.size() - data_off != need)
     return bad("data has " + std::to_string(bytes.size() - data_off) + " bytes, shape " + ShapeToString(shape) + " needs " + std::to_string(need));
+  if (widened && !is_f64) {
+    Tensor t(descr == "<u2" ? DType::kInt32 : DType::kInt64, shape);
+    const char* src = bytes.data() + data_off;
+    for (int64_t i = 0; i < *n; ++i) {
+      uint64_t v = 0;
+      std::memcpy(&v, src + esize * i, esize);  // little-endian host (x86-64)
+      if (descr == "<u2") {
+        t.data<int32_t>()[i] = (int32_t)v;
+      } else {
+        if (v > (uint64_t)INT64_MAX) return bad("uint64 value " + std::to_string(v) + " is above int64's range");
+        t.data<int64_t>()[i] = (int64_t)v;
+      }
+    }
+    return t;
+  }
   if (is_f64) {
     Tensor t(DType::kFloat32, shape);
     const char* src = bytes.data() + data_off;

@@ -187,6 +187,20 @@ Status RunModel(const RunRequest& a) {
     DOPT_ASSIGN_OR_RETURN(Tensor t, ReadInputFile(file));
     if (t.dtype() != graph.value(id).dtype && IsFloat(t.dtype()) && IsFloat(graph.value(id).dtype)) {
       t = t.CastTo(graph.value(id).dtype);  // float32 data for a float16 input and the like
+    } else if (t.dtype() != graph.value(id).dtype && (IsInteger(t.dtype()) || t.dtype() == DType::kBool) &&
+               (IsInteger(graph.value(id).dtype) || IsFloat(graph.value(id).dtype))) {
+      // Integer data for an input of another integer or float type (uint16 .npy for an int64 input,
+      // int32 ids for int64): converted when every value is exact in the input's type.
+      Tensor c = t.CastTo(graph.value(id).dtype);
+      std::vector<double> from = t.ToDoubleVector(), to = c.ToDoubleVector();
+      for (size_t i = 0; i < from.size(); ++i) {
+        if (from[i] != to[i]) {
+          return InvalidArgument(file + ": holds " + DTypeName(t.dtype()) + " value " + std::to_string((long long)from[i]) +
+                                 " (element " + std::to_string(i) + "), which model input '" + name + "' (" +
+                                 DTypeName(graph.value(id).dtype) + ") cannot hold exactly");
+        }
+      }
+      t = std::move(c);
     }
     DOPT_RETURN_IF_ERROR(CheckFeed(graph.value(id), t).WithContext(file));
     if (feeds.count(name)) return InvalidArgument("--input '" + spec + "': input '" + name + "' is given twice");

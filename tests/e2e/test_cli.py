@@ -113,3 +113,42 @@ def test_python_launcher_runs_the_binary(dopt, tmp_path):
     env["DOPT_BIN"] = str(tmp_path / "nope")
     proc = subprocess.run([sys.executable, "-m", "dopt", "--version"], capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 127 and proc.stderr.startswith("dopt: error: "), describe(proc)
+
+
+def _cast_model(dtype, tmp_path):
+    """y = Cast<float>(x) for an input x of the given ONNX type."""
+    import onnx
+    from onnx import helper
+
+    g = helper.make_graph([helper.make_node("Cast", ["x"], ["y"], to=TensorProto.FLOAT)], "cast",
+                          [helper.make_tensor_value_info("x", dtype, [2, 3])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    return models.save(m, tmp_path / "cast.onnx")
+
+
+@pytest.mark.parametrize("npy_dtype", ["uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64", "bool"])
+@pytest.mark.parametrize("model_dtype", [TensorProto.INT64, TensorProto.FLOAT])
+def test_run_npy_of_every_integer_dtype(dopt, tmp_path, npy_dtype, model_dtype):
+    """`.npy` of every numeric dtype feeds an int64 or float input when its values are exact there."""
+    x = (np.arange(6).reshape(2, 3) % 2 if npy_dtype == "bool" else np.arange(6).reshape(2, 3) * 3).astype(npy_dtype)
+    np.save(tmp_path / "x.npy", x)
+    proc = run_dopt(dopt, "run", "--model", _cast_model(model_dtype, tmp_path), "--input", f"x={tmp_path / 'x.npy'}",
+                    "--output_dir", tmp_path / "out")
+    assert proc.returncode == 0, describe(proc)
+    np.testing.assert_array_equal(np.load(tmp_path / "out" / "y.npy"), x.astype(np.float32))
+
+
+def test_run_npy_value_out_of_range_is_one_error(dopt, tmp_path):
+    np.save(tmp_path / "x.npy", np.full((2, 3), 2**63 + 5, np.uint64))
+    proc = run_dopt(dopt, "run", "--model", _cast_model(TensorProto.INT64, tmp_path), "--input", f"x={tmp_path / 'x.npy'}",
+                    "--output_dir", tmp_path / "out")
+    assert proc.returncode != 0
+    assert proc.stderr.count("\n") == 1 and "x.npy" in proc.stderr and "above int64's range" in proc.stderr, proc.stderr
+    np.save(tmp_path / "big.npy", np.full((2, 3), 70000, np.int32))
+    proc = run_dopt(dopt, "run", "--model", _cast_model(TensorProto.INT16, tmp_path), "--input", f"x={tmp_path / 'big.npy'}",
+                    "--output_dir", tmp_path / "out2")
+    assert proc.returncode != 0
+    assert "big.npy" in proc.stderr and "cannot hold exactly" in proc.stderr, proc.stderr
+    assert not (tmp_path / "out2").exists() or not os.listdir(tmp_path / "out2")
