@@ -184,3 +184,57 @@ def test_detector_quantizes_and_runs_in_onnxruntime(dopt, tmp_path):
     for name in ("roi_avg", "roi_max", "scores"):
         err = np.abs(g[name] - r[name]).max() / np.abs(r[name]).max()
         assert err < 0.1, f"{name}: quantized output off by {err:.3g} of the range"
+
+
+def plain_session(model: Path):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    opts.intra_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    return ort.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def roialign10_model() -> onnx.ModelProto:
+    rois = np.array([[0, 0, 5, 5], [1.5, 2, 7, 4.5], [3, 3, 3.2, 3.4]], np.float32)
+    nodes = [helper.make_node("RoiAlign", ["x", "rois", "bi"], ["y"], output_height=2, output_width=3, sampling_ratio=2)]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 8, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 2, 2, 3])],
+                          [numpy_helper.from_array(rois, "rois"), numpy_helper.from_array(np.zeros(3, np.int64), "bi")])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 10)], ir_version=5)
+
+
+def dft17_model() -> onnx.ModelProto:
+    nodes = [helper.make_node("DFT", ["x"], ["y"], onesided=1),  # the default axis 1
+             helper.make_node("DFT", ["x", "n"], ["z"], axis=2)]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 6, 5, 1])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4, 5, 2]),
+                           helper.make_tensor_value_info("z", TensorProto.FLOAT, [2, 6, 8, 2])],
+                          [numpy_helper.from_array(np.array(8, np.int64), "n")])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+@pytest.mark.parametrize("case,target", [("roialign10", 16), ("roialign10", 21), ("dft17", 20), ("dft17", 21)])
+def test_upgrade_keeps_meaning_in_onnxruntime(dopt, tmp_path, case, target):
+    """RoiAlign-10 -> 16 (output_half_pixel written out) and DFT-17 -> 20 (axis attribute ->
+    input): ORT gives the same outputs on the upgraded model as on the original."""
+    m = roialign10_model() if case == "roialign10" else dft17_model()
+    onnx.checker.check_model(m, full_check=True)
+    src, out = tmp_path / f"{case}.onnx", tmp_path / f"{case}.op{target}.onnx"
+    onnx.save(m, str(src))
+    proc = run_dopt(dopt, "upgrade-opset", "--model", src, "--output", out, "--opset", target)
+    assert proc.returncode == 0, describe(proc)
+    new = onnx.load(str(out))
+    onnx.checker.check_model(new, full_check=True)
+    for n in new.graph.node:
+        attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+        if n.op_type == "RoiAlign":
+            assert attrs["coordinate_transformation_mode"] == b"output_half_pixel"
+        if n.op_type == "DFT":
+            assert "axis" not in attrs and len(n.input) == 3
+    x = np.random.default_rng(2).standard_normal([d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]).astype(np.float32)
+    r0 = plain_session(src).run(None, {"x": x})
+    r1 = plain_session(out).run(None, {"x": x})
+    for a, b in zip(r1, r0):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * float(np.abs(b).max()))
