@@ -57,7 +57,7 @@ StatusOr<int> NormalizeDftAxis(const Node& node, int64_t axis, int rank) {
 StatusOr<int64_t> DftLength(const Node& node, const Tensor& t) {
   DOPT_ASSIGN_OR_RETURN(int64_t n, ScalarInt(node, t, "dft_length"));
   if (n < 1) return InvalidArgument(node.Describe() + ": dft_length must be positive, got " + std::to_string(n));
-  DOPT_RETURN_IF_ERROR(CheckLength(node, n, kMaxTensorElements, "dft_length"));
+  DOPT_RETURN_IF_ERROR(CheckLength(node, n, kMaxFftLength, "dft_length"));
   return n;
 }
 
@@ -142,6 +142,7 @@ Status Run(KernelContext& ctx) {
   const int64_t len = x.dim(a);
   const int64_t n = TransformLength(dft_length, len, f);
   if (n < 1) return InvalidArgument(node.Describe() + ": the transform length is " + std::to_string(n) + " (axis length " + std::to_string(len) + ")");
+  DOPT_RETURN_IF_ERROR(CheckLength(node, n, kMaxFftLength, "the transform length"));
   const auto [len_out, c_out] = OutputDims(n, f);
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < a; ++d) outer *= x.dim(d);

@@ -75,7 +75,12 @@ Status Run(KernelContext& ctx) {
   std::vector<int64_t> edge(nmel + 2);
   for (int64_t i = 0; i < nmel + 2; ++i) {
     const double hz = 700 * std::expm1(((double)i * step + low_mel) / 2595 * ln10);
-    edge[i] = (int64_t)std::floor((double)(a.dft_length + 1) * hz / (double)a.sample_rate);
+    const double bin = std::floor((double)(a.dft_length + 1) * hz / (double)a.sample_rate);
+    if (!(bin >= 0 && bin < (double)nspec + 1))  // the last edge may be one past the spectrum (never written)
+      return InvalidArgument(node.Describe() + ": mel edge " + std::to_string(i) + " (" + std::to_string(hz) +
+                             " Hz) falls outside the spectrum's " + std::to_string(nspec) +
+                             " bins: the edge frequencies must lie in [0, sample_rate / 2]");
+    edge[i] = (int64_t)bin;
   }
   std::vector<double> m(nspec * nmel, 0.0);
   for (int64_t i = 0; i < nmel; ++i) {

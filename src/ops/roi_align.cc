@@ -133,6 +133,30 @@ int64_t AdaptiveGrid(float size, int64_t bins) {
   return (int64_t)std::min(g, 65536.0);
 }
 
+// Where one roi's bins start, their size and the sampling grid per bin (as the reference).
+struct RoiGrid {
+  float start_h, start_w, bin_h, bin_w;
+  int64_t grid_h, grid_w;
+};
+
+RoiGrid GridOf(const RoiAlignAttrs& a, const float* roi) {
+  const float offset = a.half_pixel ? 0.5f : 0.f;
+  RoiGrid g;
+  g.start_w = roi[0] * a.spatial_scale - offset;
+  g.start_h = roi[1] * a.spatial_scale - offset;
+  const float end_w = roi[2] * a.spatial_scale - offset, end_h = roi[3] * a.spatial_scale - offset;
+  float roi_w = end_w - g.start_w, roi_h = end_h - g.start_h;
+  if (!a.half_pixel) {
+    roi_w = std::max(roi_w, 1.f);
+    roi_h = std::max(roi_h, 1.f);
+  }
+  g.bin_h = roi_h / (float)a.out_h;
+  g.bin_w = roi_w / (float)a.out_w;
+  g.grid_h = a.sampling_ratio > 0 ? a.sampling_ratio : AdaptiveGrid(roi_h, a.out_h);
+  g.grid_w = a.sampling_ratio > 0 ? a.sampling_ratio : AdaptiveGrid(roi_w, a.out_w);
+  return g;
+}
+
 Status Run(KernelContext& ctx) {
   const Node& node = ctx.node();
   DOPT_ASSIGN_OR_RETURN(RoiAlignAttrs a, ReadAttrs(node));
@@ -154,23 +178,23 @@ Status Run(KernelContext& ctx) {
   const float* rp = rois.data<float>();
   float* yp = y.data<float>();
   const int64_t plane = a.out_h * a.out_w;
+  // Sampling points of one roi, precomputed (48 bytes each): a bound against hostile rois with
+  // adaptive sampling (a 1e30-pixel roi) and attributes; real detectors use a few thousand.
+  constexpr double kMaxSamples = double(int64_t{1} << 22);
+  for (int64_t i = 0; i < r; ++i) {
+    const RoiGrid g = GridOf(a, rp + i * 4);
+    if ((double)plane * (double)g.grid_h * (double)g.grid_w > kMaxSamples)
+      return InvalidArgument(node.Describe() + ": roi " + std::to_string(i) + " needs " + std::to_string(plane) + " x " +
+                             std::to_string(g.grid_h) + " x " + std::to_string(g.grid_w) + " sampling points, more than " +
+                             std::to_string((int64_t)kMaxSamples) + "; give sampling_ratio or smaller rois");
+  }
   auto body = [&](int64_t r0, int64_t r1) {
     std::vector<Sample> samples;
     for (int64_t i = r0; i < r1; ++i) {
-      const float* roi = rp + i * 4;
-      const float offset = a.half_pixel ? 0.5f : 0.f;
-      const float start_w = roi[0] * a.spatial_scale - offset, start_h = roi[1] * a.spatial_scale - offset;
-      const float end_w = roi[2] * a.spatial_scale - offset, end_h = roi[3] * a.spatial_scale - offset;
-      float roi_w = end_w - start_w, roi_h = end_h - start_h;
-      if (!a.half_pixel) {
-        roi_w = std::max(roi_w, 1.f);
-        roi_h = std::max(roi_h, 1.f);
-      }
-      const float bin_h = roi_h / (float)a.out_h, bin_w = roi_w / (float)a.out_w;
-      const int64_t grid_h = a.sampling_ratio > 0 ? a.sampling_ratio : AdaptiveGrid(roi_h, a.out_h);
-      const int64_t grid_w = a.sampling_ratio > 0 ? a.sampling_ratio : AdaptiveGrid(roi_w, a.out_w);
+      const RoiGrid g = GridOf(a, rp + i * 4);
+      const int64_t grid_h = g.grid_h, grid_w = g.grid_w;
       const float count = (float)std::max<int64_t>(grid_h * grid_w, 1);
-      PrecomputeSamples(h, w, a, start_h, start_w, bin_h, bin_w, grid_h, grid_w, &samples);
+      PrecomputeSamples(h, w, a, g.start_h, g.start_w, g.bin_h, g.bin_w, grid_h, grid_w, &samples);
       const int64_t per_bin = grid_h * grid_w;
       for (int64_t ch = 0; ch < c; ++ch) {
         const float* src = xp + (batch[i] * c + ch) * h * w;

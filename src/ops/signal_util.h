@@ -15,6 +15,9 @@ namespace dopt {
 // 1/n scaling), in double. Mixed radix (recursive Cooley-Tukey over the smallest prime factors,
 // O(n * sum of the factors)); a prime length is a direct O(n^2) sum over a twiddle table.
 // A plan is read-only once built: one plan serves every thread, each with its own scratch.
+// The longest transform dopt computes (16 Mi points: the plan and buffers take ~0.5 GiB).
+inline constexpr int64_t kMaxFftLength = int64_t{1} << 24;
+
 class FftPlan {
  public:
   using Complex = std::complex<double>;

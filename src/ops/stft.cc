@@ -103,6 +103,7 @@ Status Run(KernelContext& ctx) {
     return InvalidArgument(node.Describe() + ": the output would have more than " + std::to_string(kMaxTensorElements) + " elements");
   Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, {batch, f.frames, f.bins, 2});
   const int64_t n = f.n_fft;
+  DOPT_RETURN_IF_ERROR(CheckLength(node, n, kMaxFftLength, "frame_length"));
   const FftPlan plan(n, /*inverse=*/false);
   const float* xp = x.data<float>();
   const float* wp = window ? window->data<float>() : nullptr;

@@ -63,6 +63,7 @@ TEST(MelWeightMatrixOp, ShapeRuleTypesAndErrors) {
   auto bad = RunOp(OpCase("MelWeightMatrix", 17).Inputs({I64(8), I64(16), I64(8192), F(0), F(100000)}));  // above Nyquist
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("MelWeightMatrix"), std::string::npos) << bad.status().message();
+  EXPECT_FALSE(RunOp(OpCase("MelWeightMatrix", 17).Inputs({I64(8), I64(16), I64(8192), F(0), F(3e38f)})).ok());
   EXPECT_FALSE(RunOp(OpCase("MelWeightMatrix", 17).Inputs({I64(-1), I64(16), I64(8192), F(0), F(4096)})).ok());
   EXPECT_FALSE(RunOp(OpCase("MelWeightMatrix", 17).Inputs({I64(8), I64(0), I64(8192), F(0), F(4096)})).ok());
   EXPECT_FALSE(RunOp(OpCase("MelWeightMatrix", 17).Inputs({I64(8), I64(16), I64(0), F(0), F(4096)})).ok());

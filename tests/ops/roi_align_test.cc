@@ -148,6 +148,14 @@ TEST(RoiAlignOp, ShapeRuleAndErrors) {
   EXPECT_FALSE(RunOp(OpCase("RoiAlign").Inputs({Random({2, 8, 8}, 1), Rois(), Tensor::FromInt64s({6}, {0, 0, 0, 0, 0, 0})})).ok());
   EXPECT_FALSE(RunOp(OpCase("RoiAlign").Attr("mode", StringAttr("median")).Inputs({x, Rois(), Tensor::FromInt64s({6}, {0, 0, 0, 0, 0, 0})})).ok());
   EXPECT_FALSE(RunOp(OpCase("RoiAlign").Attr("output_height", IntAttr(0)).Inputs({x, Rois(), Tensor::FromInt64s({6}, {0, 0, 0, 0, 0, 0})})).ok());
+  // A huge roi with adaptive sampling would need ~1e58 sampling points: an error, not an
+  // allocation. NaN rois sample nothing (zeros).
+  auto huge = RunOp(OpCase("RoiAlign").Inputs({x, Tensor::FromFloats({1, 4}, {0, 0, 1e30f, 1e30f}), Tensor::FromInt64s({1}, {0})}));
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.status().message().find("sampling points"), std::string::npos) << huge.status().message();
+  const float nan = std::nanf("");
+  EXPECT_TRUE(CheckOp(OpCase("RoiAlign").Inputs({x, Tensor::FromFloats({1, 4}, {nan, 0, 2, nan}), Tensor::FromInt64s({1}, {0})})
+                          .Expect(Tensor::FromFloats({1, 2, 1, 1}, {0, 0}))));
   auto bad = RunOp(OpCase("RoiAlign").Attr("coordinate_transformation_mode", StringAttr("align_corners"))
                        .Inputs({x, Rois(), Tensor::FromInt64s({6}, {0, 0, 0, 0, 0, 0})}));
   ASSERT_FALSE(bad.ok());
