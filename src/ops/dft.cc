@@ -143,7 +143,8 @@ Status Run(KernelContext& ctx) {
   const int64_t n = TransformLength(dft_length, len, f);
   if (n < 1) return InvalidArgument(node.Describe() + ": the transform length is " + std::to_string(n) + " (axis length " + std::to_string(len) + ")");
   DOPT_RETURN_IF_ERROR(CheckLength(node, n, kMaxFftLength, "the transform length"));
-  const auto [len_out, c_out] = OutputDims(n, f);
+  int64_t len_out, c_out;  // not a structured binding: clang 14 cannot capture those in the lambda below
+  std::tie(len_out, c_out) = OutputDims(n, f);
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < a; ++d) outer *= x.dim(d);
   for (int d = a + 1; d < rank - 1; ++d) inner *= x.dim(d);

@@ -24,7 +24,8 @@ TEST(MelWeightMatrixOp, OnnxExample) {
 TEST(MelWeightMatrixOp, SweepMatchesTriangles) {
   for (int64_t nmel : {1, 4, 13, 40, 80})
     for (int64_t n : {16, 64, 400, 512})
-      for (auto [lo, hi] : {std::pair<float, float>{0.f, 4000.f}, {20.f, 7600.f}, {300.f, 1000.f}}) {
+      for (const std::pair<float, float>& edges : {std::pair<float, float>{0.f, 4000.f}, {20.f, 7600.f}, {300.f, 1000.f}}) {
+        const float lo = edges.first, hi = edges.second;
         const int64_t sr = 16000, nspec = n / 2 + 1;
         auto ref = [=](const std::vector<Tensor>&) {
           auto mel = [](double f) { return 2595 * std::log10(1 + f / 700); };
