@@ -6,6 +6,7 @@
 // frame_length (optional scalar input 3) defaults to the window's length, else the signal's.
 // Computed in double by signal_util's FFT.
 #include <algorithm>
+#include <limits>
 
 #include "common/limits.h"
 #include "ops/op_util.h"
@@ -20,30 +21,39 @@ StatusOr<bool> Onesided(const Node& node) {
   return v == 1;
 }
 
-// The frame geometry; -1 where an input's value or dim is unknown.
+// Markers for inputs whose value the shape rule does not know, or that are omitted (no user
+// value can collide with them: frame_step and frame_length must be positive).
+constexpr int64_t kUnknown = std::numeric_limits<int64_t>::min();
+constexpr int64_t kAbsent = kUnknown + 1;
+
+// The frame geometry; kUnknown where an input's value or dim is unknown.
 struct Frames {
-  int64_t n_fft = -1, frames = -1, bins = -1;
+  int64_t n_fft = kUnknown, frames = kUnknown, bins = kUnknown;
 };
 
-// len: the signal length (-1 unknown); step, frame_length: -1 unknown, -2 absent (frame_length
-// only); window_len: -2 absent, -1 unknown.
+// len: the signal length; step; frame_length and window_len may also be kAbsent.
 StatusOr<Frames> Geometry(const Node& node, int64_t len, int64_t step, int64_t frame_length, int64_t window_len, bool onesided) {
+  auto known = [](int64_t v) { return v != kUnknown && v != kAbsent; };
   Frames f;
-  if (step != -1 && step < 1) return InvalidArgument(node.Describe() + ": frame_step must be positive, got " + std::to_string(step));
-  if (frame_length != -1 && frame_length != -2 && frame_length < 1)
+  if (known(step) && step < 1) return InvalidArgument(node.Describe() + ": frame_step must be positive, got " + std::to_string(step));
+  if (known(frame_length) && frame_length < 1)
     return InvalidArgument(node.Describe() + ": frame_length must be positive, got " + std::to_string(frame_length));
-  if (frame_length >= 0 && window_len >= 0 && frame_length != window_len)
+  if (known(frame_length) && known(window_len) && frame_length != window_len)
     return InvalidArgument(node.Describe() + ": the window has " + std::to_string(window_len) + " elements, frame_length is " +
                            std::to_string(frame_length));
-  f.n_fft = frame_length != -2 ? frame_length : window_len != -2 ? window_len : len;
-  if (f.n_fft == 0) return InvalidArgument(node.Describe() + ": the frame length is 0");
-  if (f.n_fft > 0 && len >= 0 && f.n_fft > len)
+  f.n_fft = frame_length != kAbsent ? frame_length : window_len != kAbsent ? window_len : len;
+  if (!known(f.n_fft)) return f;
+  if (f.n_fft < 1) return InvalidArgument(node.Describe() + ": the frame length is " + std::to_string(f.n_fft));
+  if (known(len) && f.n_fft > len)
     return InvalidArgument(node.Describe() + ": frame_length " + std::to_string(f.n_fft) + " is longer than the signal (" +
                            std::to_string(len) + " samples)");
-  if (f.n_fft > 0) f.bins = onesided ? f.n_fft / 2 + 1 : f.n_fft;
-  if (f.n_fft > 0 && len >= 0 && step > 0) f.frames = (len - f.n_fft) / step + 1;
+  f.bins = onesided ? f.n_fft / 2 + 1 : f.n_fft;
+  if (known(len) && known(step)) f.frames = (len - f.n_fft) / step + 1;
   return f;
 }
+
+// A dim for the shape rule: -1 where unknown.
+int64_t Dim(int64_t v) { return v == kUnknown || v == kAbsent ? -1 : v; }
 
 Status CheckSignal(const Node& node, const Shape& s, bool onesided) {
   if (s.size() != 3) return InvalidArgument(node.Describe() + ": signal must be 3-D [batch, length, 1 | 2], got " + ShapeToString(s));
@@ -63,7 +73,7 @@ Status Infer(InferContext& ctx) {
   const ValueInfo& sig = ctx.input(0);
   const Shape s = sig.rank_known ? sig.shape : Shape{-1, -1, -1};
   DOPT_RETURN_IF_ERROR(CheckSignal(node, s, onesided));
-  int64_t step = -1, frame_length = ctx.has_input(3) ? -1 : -2, window_len = ctx.has_input(2) ? -1 : -2;
+  int64_t step = kUnknown, frame_length = ctx.has_input(3) ? kUnknown : kAbsent, window_len = ctx.has_input(2) ? kUnknown : kAbsent;
   if (ctx.input(1).value) {
     DOPT_ASSIGN_OR_RETURN(step, ScalarInt(node, *ctx.input(1).value, "frame_step"));
   }
@@ -73,10 +83,10 @@ Status Infer(InferContext& ctx) {
   if (ctx.has_input(2) && ctx.input(2).rank_known) {
     if (ctx.input(2).shape.size() != 1)
       return InvalidArgument(node.Describe() + ": window must be 1-D, got " + ShapeToString(ctx.input(2).shape));
-    window_len = ctx.input(2).shape[0];
+    if (ctx.input(2).shape[0] >= 0) window_len = ctx.input(2).shape[0];
   }
-  DOPT_ASSIGN_OR_RETURN(Frames f, Geometry(node, s[1], step, frame_length, window_len, onesided));
-  ctx.SetOutput(0, sig.dtype, {s[0], f.frames, f.bins, 2});
+  DOPT_ASSIGN_OR_RETURN(Frames f, Geometry(node, s[1] >= 0 ? s[1] : kUnknown, step, frame_length, window_len, onesided));
+  ctx.SetOutput(0, sig.dtype, {s[0], Dim(f.frames), Dim(f.bins), 2});
   return Status::Ok();
 }
 
@@ -87,7 +97,7 @@ Status Run(KernelContext& ctx) {
   DOPT_ASSIGN_OR_RETURN(bool onesided, Onesided(node));
   DOPT_RETURN_IF_ERROR(CheckSignal(node, x.shape(), onesided));
   DOPT_ASSIGN_OR_RETURN(int64_t step, ScalarInt(node, ctx.input(1), "frame_step"));
-  int64_t frame_length = -2, window_len = -2;
+  int64_t frame_length = kAbsent, window_len = kAbsent;
   if (ctx.has_input(3)) {
     DOPT_ASSIGN_OR_RETURN(frame_length, ScalarInt(node, ctx.input(3), "frame_length"));
   }

@@ -77,6 +77,11 @@ TEST(StftOp, ShapeRuleAndErrors) {
   EXPECT_FALSE(RunOp(OpCase("STFT").Input(x).Input(I64(4)).Input(Random({8}, 1)).Input(I64(16))).ok());  // window != frame
   EXPECT_FALSE(RunOp(OpCase("STFT").Input(Random({1, 32, 2}, 1)).Input(I64(4)).Omitted().Input(I64(8))).ok());  // onesided complex
   EXPECT_FALSE(RunOp(OpCase("STFT").Input(Random({32, 1}, 1)).Input(I64(4)).Omitted().Input(I64(8))).ok());     // rank 2
+  for (int64_t v : {-1, -2, 0}) {  // no value is taken for "unknown" or "absent"
+    EXPECT_FALSE(RunOp(OpCase("STFT").Input(x).Input(I64(v)).Omitted().Input(I64(8))).ok()) << v;
+    EXPECT_FALSE(RunOp(OpCase("STFT").Input(x).Input(I64(4)).Omitted().Input(I64(v))).ok()) << v;
+    EXPECT_FALSE(RunOp(OpCase("STFT").Input(x).Input(I64(4)).Input(Random({8}, 1)).Input(I64(v))).ok()) << v;
+  }
   auto bad = RunOp(OpCase("STFT").Input(x).Input(I64(4)).Omitted().Input(I64(-8)));
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("STFT"), std::string::npos) << bad.status().message();
