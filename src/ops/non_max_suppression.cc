@@ -9,7 +9,8 @@
 // Output int64 [num_selected, 3] of (batch, class, box), batch-major then class, each class in
 // selection order: descending score, equal scores by lower box index (as ONNX's reference and
 // ONNX Runtime). Each class sorts its candidates once; IoU is checked only against the boxes
-// already selected (at most max_output_boxes_per_class), in float as the reference does.
+// already selected (at most max_output_boxes_per_class), in float as the reference does; the
+// (batch, class) pairs run in parallel, concatenated in order.
 // The count depends on the values: unknown unless every input is constant (then it folds).
 #include <algorithm>
 #include <cmath>
@@ -91,8 +92,10 @@ bool Suppresses(const Corners& a, const Corners& b, float iou_threshold) {
   return inter / uni > iou_threshold;
 }
 
-// The selected (batch, class, box) triples, flattened.
-StatusOr<std::vector<int64_t>> Select(const Node& node, const Tensor& boxes_in, const Tensor& scores_in, const NmsParams& p) {
+// The selected (batch, class, box) triples, flattened. Each (batch, class) is independent:
+// they run in parallel on `pool` (nullptr: inline) and are concatenated in order.
+StatusOr<std::vector<int64_t>> Select(const Node& node, const Tensor& boxes_in, const Tensor& scores_in, const NmsParams& p,
+                                      ThreadPool* pool) {
   DOPT_RETURN_IF_ERROR(CheckShapes(node, boxes_in.shape(), scores_in.shape()));
   const Tensor boxes = ToComputeDType(boxes_in), scores = ToComputeDType(scores_in);
   if (boxes.dtype() != DType::kFloat32 || scores.dtype() != DType::kFloat32)
@@ -102,14 +105,15 @@ StatusOr<std::vector<int64_t>> Select(const Node& node, const Tensor& boxes_in, 
   if (p.max_per_class == 0 || nn == 0) return out;
   const float* bp = boxes.data<float>();
   const float* sp = scores.data<float>();
-  std::vector<Corners> corners(nn);
-  std::vector<int64_t> order;
-  std::vector<int64_t> selected;
-  order.reserve(nn);
-  for (int64_t b = 0; b < nb; ++b) {
-    for (int64_t i = 0; i < nn; ++i) corners[i] = ToCorners(bp + (b * nn + i) * 4, p.center_point_box);
-    for (int64_t c = 0; c < nc; ++c) {
-      const float* s = sp + (b * nc + c) * nn;
+  std::vector<Corners> corners(nb * nn);
+  for (int64_t i = 0; i < nb * nn; ++i) corners[i] = ToCorners(bp + i * 4, p.center_point_box);
+  std::vector<std::vector<int64_t>> kept(nb * nc);  // box indices per (batch, class)
+  ParallelForOrInline(pool, nb * nc, 1, [&](int64_t t0, int64_t t1) {
+    std::vector<int64_t> order;
+    order.reserve(nn);
+    for (int64_t t = t0; t < t1; ++t) {
+      const Corners* cb = corners.data() + (t / nc) * nn;
+      const float* s = sp + t * nn;
       order.clear();
       for (int64_t i = 0; i < nn; ++i)
         if (!p.has_score_threshold || s[i] > p.score_threshold) order.push_back(i);
@@ -119,22 +123,22 @@ StatusOr<std::vector<int64_t>> Select(const Node& node, const Tensor& boxes_in, 
         if (std::isnan(u) || std::isnan(v)) return !std::isnan(u) && std::isnan(v);
         return u > v;
       });
-      selected.clear();
+      std::vector<int64_t>& sel = kept[t];
       for (int64_t i : order) {
-        if ((int64_t)selected.size() >= p.max_per_class) break;
+        if ((int64_t)sel.size() >= p.max_per_class) break;
         bool keep = true;
-        for (int64_t j : selected) {
-          if (Suppresses(corners[i], corners[j], p.iou_threshold)) {
+        for (int64_t j : sel) {
+          if (Suppresses(cb[i], cb[j], p.iou_threshold)) {
             keep = false;
             break;
           }
         }
-        if (!keep) continue;
-        selected.push_back(i);
-        out.insert(out.end(), {b, c, i});
+        if (keep) sel.push_back(i);
       }
     }
-  }
+  });
+  for (int64_t t = 0; t < nb * nc; ++t)
+    for (int64_t i : kept[t]) out.insert(out.end(), {t / nc, t % nc, i});
   return out;
 }
 
@@ -156,7 +160,7 @@ Status Infer(InferContext& ctx) {
   for (int i = 2; i < 5; ++i) all_known = all_known && (!ctx.has_input(i) || ctx.input(i).value);
   if (all_known) {
     DOPT_ASSIGN_OR_RETURN(NmsParams p, ReadParams(node, OptionalValue(ctx, 2), OptionalValue(ctx, 3), OptionalValue(ctx, 4)));
-    DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> sel, Select(node, *boxes.value, *scores.value, p));
+    DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> sel, Select(node, *boxes.value, *scores.value, p, nullptr));
     count = (int64_t)sel.size() / 3;
   }
   ctx.SetOutput(0, DType::kInt64, {count, 3});
@@ -168,7 +172,7 @@ const Tensor* OptionalInput(const KernelContext& ctx, int i) { return ctx.has_in
 Status Run(KernelContext& ctx) {
   const Node& node = ctx.node();
   DOPT_ASSIGN_OR_RETURN(NmsParams p, ReadParams(node, OptionalInput(ctx, 2), OptionalInput(ctx, 3), OptionalInput(ctx, 4)));
-  DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> sel, Select(node, ctx.input(0), ctx.input(1), p));
+  DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> sel, Select(node, ctx.input(0), ctx.input(1), p, ctx.pool()));
   Tensor& y = ctx.OutputUninitialized(0, DType::kInt64, {(int64_t)sel.size() / 3, 3});
   std::copy(sel.begin(), sel.end(), y.data<int64_t>());
   return Status::Ok();
