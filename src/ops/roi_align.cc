@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/limits.h"
 #include "ir/graph_edit.h"
 #include "ops/op_upgrade.h"
 #include "ops/op_util.h"
@@ -173,6 +174,8 @@ Status Run(KernelContext& ctx) {
       return InvalidArgument(node.Describe() + ": batch_indices[" + std::to_string(i) + "] = " + std::to_string(batch[i]) +
                              " is outside [0, " + std::to_string(n) + ")");
   if (r > 0 && c > 0 && (h == 0 || w == 0)) return InvalidArgument(node.Describe() + ": X has an empty spatial plane " + ShapeToString(x.shape()));
+  if ((double)r * (double)c * (double)a.out_h * (double)a.out_w > (double)kMaxTensorElements)
+    return InvalidArgument(node.Describe() + ": the output would have more than " + std::to_string(kMaxTensorElements) + " elements");
   Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, {r, c, a.out_h, a.out_w});
   const float* xp = x.data<float>();
   const float* rp = rois.data<float>();
