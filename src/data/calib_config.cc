@@ -212,6 +212,7 @@ StatusOr<CalibConfig> ParseCalibConfig(const std::string& text, const std::strin
   cfg.per_channel = msg.per_channel();
   cfg.symmetric_activations = msg.symmetric_activations();
   cfg.max_calibration_samples = msg.max_calibration_samples();
+  cfg.quantize_activation_matmul = msg.quantize_activation_matmul();
   if (cfg.max_calibration_samples < 0) {
     return InvalidArgument(where + ": max_calibration_samples must be >= 0 (0 = every sample)");
   }

@@ -45,6 +45,7 @@ struct CalibConfig {
   bool per_channel = true;              // weights: one scale per output channel (else per tensor)
   bool symmetric_activations = false;   // activations: zero point 0 (else asymmetric with an offset)
   int64_t max_calibration_samples = 0;  // 0: every sample on offer
+  bool quantize_activation_matmul = true;  // MatMul of two activations (attention): both int8 per tensor
 };
 
 // The strategies dopt accepts ("Quant_INT8-8", "Quant_INT16-8").

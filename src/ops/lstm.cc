@@ -76,8 +76,7 @@ const OpDef& OpDef_LSTM() {
       .run = Run,
       .upgrade = NoUpgradeNeeded("7: output_sequence removed (dopt's oldest opset); 14: layout attribute, "
                                  "whose default 0 keeps the [seq, batch, ...] layout, and bfloat16"),
-      // The recurrence runs in float; quantizing W and R per gate is left for later.
-      .quant = NoQuantRole(),
+      .quant = recurrent::kQuantTraits,
   };
   return def;
 }

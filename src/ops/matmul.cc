@@ -130,7 +130,8 @@ Status Run(KernelContext& ctx) {
 
 // Quantization: the constant operand is the weight (int8 per output channel), the other the
 // activation (int8 per tensor): B [.., K, N] per column (its last dim), a constant A [.., M, K]
-// per row (M, its second-to-last dim); a 1-D weight per tensor. No bias.
+// per row (M, its second-to-last dim); a 1-D weight per tensor. No bias. Two activation
+// operands (attention) are both quantized per tensor.
 StatusOr<int> QuantWeightAxis(const Node&, int weight_input, int rank) {
   return rank < 2 ? -1 : weight_input == 1 ? rank - 1 : rank - 2;
 }
@@ -152,6 +153,7 @@ const OpDef& OpDef_MatMul() {
           .activation_input = 0,
           .weight_input = 1,
           .operands_commute = true,
+          .activation_pair = true,
           .weight_axis = QuantWeightAxis,
       },
   };

@@ -135,6 +135,13 @@ struct QuantTraits {
   // True when either of those two inputs may be the constant one (MatMul: x * W or W * x);
   // the other is then the activation.
   bool operands_commute = false;
+  // With operands_commute: when neither operand is a constant (attention's Q x K^T and
+  // scores x V), both may be quantized as activations, per tensor, the output staying float.
+  bool activation_pair = false;
+  // A second constant weight quantized like the first, per channel along the same kind of axis
+  // (LSTM/GRU/RNN: W is `weight_input`, R this one); -1: none. The op's other constant inputs
+  // (a recurrent op's B) stay float.
+  int second_weight_input = -1;
   int weight_min_rank = 1;
   int weight_max_rank = -1;  // -1: no limit
   // The weight's output-channel axis, along which it is quantized per channel, for weight input

@@ -304,6 +304,8 @@ Status Infer(InferContext& ctx, Kind kind) {
 
 int64_t Step::RowGrain() const { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, attrs->gates * hidden)); }
 
+StatusOr<int> QuantWeightAxis(const Node&, int, int) { return 1; }
+
 Status Run(KernelContext& ctx, Kind kind, const std::function<void(const Step&)>& step) {
   const Node& node = ctx.node();
   DOPT_ASSIGN_OR_RETURN(Attrs a, ReadAttrs(node, kind));

@@ -95,5 +95,19 @@ int FoldedRbGates(const Attrs& a);
 // Checks the inputs, allocates the outputs and runs `step` for every direction and time step.
 Status Run(KernelContext& ctx, Kind kind, const std::function<void(const Step&)>& step);
 
+// Quantization traits shared by LSTM, GRU and RNN: X (input 0) is the activation, W (1) and R
+// (2), both [num_directions, gates x hidden, in], int8 per row (axis 1: one scale per gate
+// row); B and the recurrence stay float.
+StatusOr<int> QuantWeightAxis(const Node& node, int weight_input, int rank);
+constexpr QuantTraits kQuantTraits = {
+    .role = QuantTraits::Role::kWeighted,
+    .activation_input = 0,
+    .weight_input = 1,
+    .second_weight_input = 2,
+    .weight_min_rank = 3,
+    .weight_max_rank = 3,
+    .weight_axis = QuantWeightAxis,
+};
+
 }  // namespace recurrent
 }  // namespace dopt

@@ -10,21 +10,23 @@ namespace {
 
 struct ExporterEntry {
   const char* format;
-  ExportFn fn;
+  Exporter exporter;
 };
 
-// One line per output format.
+// One line per output format. The QDQ writer places Q/DQ on any op input; the TensorFlow and
+// TorchScript writers wrap the weighted layers they know (Conv, Dense/Linear, ...) with fake
+// quantization of one activation and one weight.
 const ExporterEntry kExporters[] = {
-    {"onnx", &ExportOnnxQdq},
-    {"tf", &ExportTfGraphDef},
-    {"pytorch", &ExportPyTorch},
+    {"onnx", {.fn = &ExportOnnxQdq, .activation_pairs = true, .second_weights = true}},
+    {"tf", {.fn = &ExportTfGraphDef}},
+    {"pytorch", {.fn = &ExportPyTorch}},
 };
 
 }  // namespace
 
-StatusOr<ExportFn> FindExporter(const std::string& format) {
+StatusOr<Exporter> FindExporter(const std::string& format) {
   for (const ExporterEntry& e : kExporters)
-    if (format == e.format) return e.fn;
+    if (format == e.format) return e.exporter;
   return Unimplemented("quantized models cannot be written in the '" + format + "' format yet");
 }
 

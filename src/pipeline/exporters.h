@@ -10,7 +10,14 @@
 
 namespace dopt {
 
+// A writer and what it can store beyond int8 activation x int8 constant weight (+ int32 bias).
+struct Exporter {
+  ExportFn fn = nullptr;
+  bool activation_pairs = false;  // a MatMul of two activations, both quantized
+  bool second_weights = false;    // an op with two quantized weights (LSTM/GRU/RNN's W and R)
+};
+
 // The exporter for graph.info.format, or an Unimplemented error naming the format.
-StatusOr<ExportFn> FindExporter(const std::string& format);
+StatusOr<Exporter> FindExporter(const std::string& format);
 
 }  // namespace dopt

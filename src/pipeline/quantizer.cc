@@ -113,9 +113,9 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   source.out_nodes = o.flags.out_nodes;
   source.model_class = o.model_class;
   DOPT_ASSIGN_OR_RETURN(Graph graph, LoadModel(source));
-  StatusOr<ExportFn> found = FindExporter(graph.info.format);
+  StatusOr<Exporter> found = FindExporter(graph.info.format);
   if (!found.ok()) return found.status().WithContext(o.model);
-  const ExportFn export_fn = *found;
+  const ExportFn export_fn = found->fn;
   DOPT_ASSIGN_OR_RETURN(CalibRequest req, ResolveCalibRequest(cfg, o.flags, ModelNamesFromGraph(graph)));
   DOPT_ASSIGN_OR_RETURN(CalibMethod method, ParseCalibMethod(cfg.calibration_method));
 
@@ -150,7 +150,19 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
     // to the graph after them.
     DOPT_RETURN_IF_ERROR(PrepareForQuantization(graph, &sum.passes).WithContext(o.model));
     PassManager pm;
-    pm.Add(std::make_unique<MarkQuantizablePass>(&sel));
+    QuantSelectionOptions so;
+    const std::string format = graph.info.format == "tf" ? "TensorFlow" : graph.info.format == "pytorch" ? "TorchScript" : graph.info.format;
+    so.activation_pairs = found->activation_pairs && cfg.quantize_activation_matmul;
+    if (!cfg.quantize_activation_matmul) {
+      so.activation_pairs_off_reason = "quantize_activation_matmul is false in the config";
+    } else if (!found->activation_pairs) {
+      so.activation_pairs_off_reason = "the " + format + " writer cannot quantize a product of two activations yet";
+    }
+    so.second_weights = found->second_weights;
+    if (!so.second_weights) {
+      so.second_weights_off_reason = "the " + format + " writer cannot quantize the weights of a recurrent op yet";
+    }
+    pm.Add(std::make_unique<MarkQuantizablePass>(&sel, so));
     DOPT_RETURN_IF_ERROR(pm.Run(graph, &sum.passes).WithContext(o.model));
     ApplyExclusions(graph, req.exclude_ops, &sel);
   }
@@ -168,6 +180,10 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
     if (!n) return Internal("quantized op '" + c.node + "' vanished");
     const std::string& t = graph.value(n->inputs[c.activation_input]).name;
     if (seen.insert(t).second) observe.push_back(t);
+    if (c.activation_pair) {
+      const std::string& t2 = graph.value(n->inputs[c.weight_input]).name;
+      if (seen.insert(t2).second) observe.push_back(t2);
+    }
   }
   std::map<std::string, FloatRange> ranges;
   if (!observe.empty()) {

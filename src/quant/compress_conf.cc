@@ -130,6 +130,11 @@ std::string ToJson(const QuantPlan& p) {
     o += "      \"activation\": " + JsonTensor(op.input, "      ") + ",\n";
     o += "      \"weight\": " + JsonTensor(op.weight, "      ");
     if (op.has_bias) o += ",\n      \"bias\": " + JsonTensor(op.bias, "      ");
+    if (op.weight_is_activation) o += ",\n      \"weight_is_activation\": true";
+    if (op.has_weight2) {
+      o += ",\n      \"weight2_input_index\": " + std::to_string(op.weight2_input_index);
+      o += ",\n      \"weight2\": " + JsonTensor(op.weight2, "      ");
+    }
     o += "\n    }";
   }
   o += p.ops.empty() ? "],\n" : "\n  ],\n";
@@ -184,7 +189,15 @@ std::string ToText(const QuantPlan& p) {
     const QuantizedOp& op = p.ops[i];
     o += "  [" + std::to_string(i + 1) + "] " + op.node + " (" + op.op_type + ")\n";
     o += "      activation " + TextTensor(op.input, true) + "\n";
-    o += "      weight     " + TextTensor(op.weight, false) + " (input " + std::to_string(op.weight_input_index) + ")\n";
+    if (op.weight_is_activation) {
+      o += "      activation " + TextTensor(op.weight, true) + " (input " + std::to_string(op.weight_input_index) +
+           ", the second activation)\n";
+    } else {
+      o += "      weight     " + TextTensor(op.weight, false) + " (input " + std::to_string(op.weight_input_index) + ")\n";
+    }
+    if (op.has_weight2) {
+      o += "      weight     " + TextTensor(op.weight2, false) + " (input " + std::to_string(op.weight2_input_index) + ")\n";
+    }
     if (op.has_bias) o += "      bias       " + TextTensor(op.bias, false) + "\n";
   }
   o += "excluded ops: " + std::to_string(p.excluded.size()) + "\n";
@@ -218,6 +231,11 @@ StatusOr<std::string> SerializeCompressConf(const QuantPlan& plan) {
     ToProto(op.input, p->mutable_activation());
     ToProto(op.weight, p->mutable_weight());
     if (op.has_bias) ToProto(op.bias, p->mutable_bias());
+    if (op.weight_is_activation) p->set_weight_is_activation(true);
+    if (op.has_weight2) {
+      ToProto(op.weight2, p->mutable_weight2());
+      p->set_weight2_input_index(op.weight2_input_index);
+    }
   }
   for (const ExcludedOp& e : plan.excluded) {
     auto* p = c.add_excluded();
@@ -261,10 +279,20 @@ StatusOr<QuantPlan> ParseCompressConf(const std::string& bytes, const std::strin
     if (q.weight.tensor.empty()) q.weight.tensor = op.weight_name();
     q.has_bias = op.has_bias();  // the bias message is present
     if (q.has_bias) q.bias = FromProto(op.bias());
+    q.weight_is_activation = op.weight_is_activation();
+    q.has_weight2 = op.has_weight2();
+    if (q.has_weight2) {
+      q.weight2 = FromProto(op.weight2());
+      q.weight2_input_index = op.weight2_input_index();
+    }
     const std::string where = name + ": op '" + q.node + "'";
     DOPT_RETURN_IF_ERROR(CheckTensor(q.input, where + " activation"));
     DOPT_RETURN_IF_ERROR(CheckTensor(q.weight, where + " weight"));
     if (q.has_bias) DOPT_RETURN_IF_ERROR(CheckTensor(q.bias, where + " bias"));
+    if (q.has_weight2) {
+      DOPT_RETURN_IF_ERROR(CheckTensor(q.weight2, where + " second weight"));
+      if (q.weight2_input_index < 0) return InvalidArgument(where + ": second weight without an input index");
+    }
     p.ops.push_back(std::move(q));
   }
   for (const auto& e : c.excluded()) p.excluded.push_back({e.name(), e.type(), e.reason()});

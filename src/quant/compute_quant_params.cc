@@ -29,9 +29,28 @@ Status ComputeQuantParams(const Graph& g, const QuantSelection& selection, const
     op.op_type = c.op_type;
     op.weight_input_index = c.weight_input;
     op.input = ActivationQuant(act.name, r->second, opt.activation_bits, symmetric);
+    if (c.activation_pair) {
+      auto r2 = ranges.find(w.name);
+      if (r2 == ranges.end()) {
+        plan->excluded.push_back({c.node, c.op_type, "activation '" + w.name + "' was not observed during calibration"});
+        continue;
+      }
+      op.weight = ActivationQuant(w.name, r2->second, opt.activation_bits, symmetric);
+      op.weight_is_activation = true;
+      plan->ops.push_back(std::move(op));
+      continue;
+    }
     auto wq = WeightQuant(w.name, *w.initializer, c.weight_axis, opt.per_channel, opt.weight_bits);
     if (!wq.ok()) return wq.status().WithContext(n.Describe());
     op.weight = std::move(*wq);
+    if (c.weight2_input >= 0) {
+      const Value& w2 = g.value(n.inputs[c.weight2_input]);
+      auto w2q = WeightQuant(w2.name, *w2.initializer, c.weight2_axis, opt.per_channel, opt.weight_bits);
+      if (!w2q.ok()) return w2q.status().WithContext(n.Describe());
+      op.has_weight2 = true;
+      op.weight2 = std::move(*w2q);
+      op.weight2_input_index = c.weight2_input;
+    }
     if (c.bias_input >= 0) {
       const Value& b = g.value(n.inputs[c.bias_input]);
       auto bq = BiasQuant(b.name, op.input, op.weight, b.initializer->numel());

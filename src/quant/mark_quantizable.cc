@@ -64,7 +64,8 @@ std::string RankRange(const QuantTraits& t) {
 
 // Decides for one node of a weighted op (its QuantTraits, ops/op.h); returns "" and fills `c`
 // when it is quantizable, else the reason.
-StatusOr<std::string> Check(const Graph& g, const Node& n, const QuantTraits& t, QuantCandidate* c) {
+StatusOr<std::string> Check(const Graph& g, const Node& n, const QuantTraits& t, const QuantSelectionOptions& opt,
+                            QuantCandidate* c) {
   const int nin = (int)n.inputs.size();
   auto in = [&](int i) { return i >= 0 && i < nin ? n.inputs[i] : -1; };
   c->op_type = n.op_type;
@@ -73,8 +74,19 @@ StatusOr<std::string> Check(const Graph& g, const Node& n, const QuantTraits& t,
   if (t.operands_commute) {
     if (wa && ww) return std::string("both operands are constants");
     if (!wa && !ww) {
-      return "no constant operand (activation x activation): " + NotConstantReason(g, in(wi), "operand") + "; " +
-             NotConstantReason(g, in(ai), "operand");
+      const bool both_float = IsActivation(g, in(ai)) && IsActivation(g, in(wi));
+      if (t.activation_pair && both_float && opt.activation_pairs) {
+        c->activation_input = ai;
+        c->weight_input = wi;
+        c->activation_pair = true;
+        c->weight_axis = -1;
+        c->bias_input = -1;
+        return std::string();
+      }
+      std::string why = "no constant operand (activation x activation)";
+      if (t.activation_pair && both_float && !opt.activation_pairs_off_reason.empty())
+        why += ", and " + opt.activation_pairs_off_reason;
+      return why + ": " + NotConstantReason(g, in(wi), "operand") + "; " + NotConstantReason(g, in(ai), "operand");
     }
     if (wa) std::swap(ai, wi);
   } else if (wa && !ww) {
@@ -97,6 +109,23 @@ StatusOr<std::string> Check(const Graph& g, const Node& n, const QuantTraits& t,
   if (c->weight_axis < -1 || c->weight_axis >= wt.rank())
     return Internal(n.Describe() + ": weight axis " + std::to_string(c->weight_axis) + " for a rank " +
                     std::to_string(wt.rank()) + " weight");
+
+  // A second weight (a recurrent op's R): constant, float, of the same rank limits.
+  c->weight2_input = -1;
+  if (t.second_weight_input >= 0) {
+    const int w2 = in(t.second_weight_input);
+    if (!opt.second_weights) {
+      return opt.second_weights_off_reason.empty() ? std::string("its second weight cannot be quantized here")
+                                                   : opt.second_weights_off_reason;
+    }
+    if (!IsWeight(g, w2)) return NotConstantReason(g, w2, "weight");
+    if (!IsFloatType(g.value(w2).dtype)) return std::string("second weight is not a float tensor");
+    const Tensor& w2t = *g.value(w2).initializer;
+    if (w2t.rank() < t.weight_min_rank || (t.weight_max_rank >= 0 && w2t.rank() > t.weight_max_rank))
+      return "second weight has rank " + std::to_string(w2t.rank()) + " (expected " + RankRange(t) + ")";
+    DOPT_ASSIGN_OR_RETURN(c->weight2_axis, t.weight_axis(n, t.second_weight_input, w2t.rank()));
+    c->weight2_input = t.second_weight_input;
+  }
 
   // Bias: int32 when the op allows it for this 1-D float initializer; else it stays float, or
   // keeps the op in float when the op needs a constant bias.
@@ -131,7 +160,7 @@ StatusOr<int> MarkQuantizablePass::Run(Graph& g) {
     const OpDef* d = OpDefOf(n);
     if (!d || !d->quant.weighted()) continue;
     QuantCandidate c;
-    DOPT_ASSIGN_OR_RETURN(std::string why, Check(g, n, d->quant, &c));
+    DOPT_ASSIGN_OR_RETURN(std::string why, Check(g, n, d->quant, opt_, &c));
     if (n.name.empty() || taken.count(n.name)) {
       std::string base = n.name.empty() ? n.op_type + "_" + std::to_string(i) : n.name + "_" + std::to_string(i);
       std::string name = base;

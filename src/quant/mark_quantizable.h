@@ -14,12 +14,14 @@ namespace dopt {
 
 class MarkQuantizablePass : public Pass {
  public:
-  explicit MarkQuantizablePass(QuantSelection* selection) : sel_(selection) {}
+  explicit MarkQuantizablePass(QuantSelection* selection, QuantSelectionOptions options = {})
+      : sel_(selection), opt_(std::move(options)) {}
   const char* name() const override { return "mark_quantizable"; }
   StatusOr<int> Run(Graph& graph) override;
 
  private:
   QuantSelection* sel_;
+  QuantSelectionOptions opt_;
 };
 
 }  // namespace dopt

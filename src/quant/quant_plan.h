@@ -25,10 +25,17 @@ struct QuantizedOp {
   std::string node;     // node name
   std::string op_type;  // a weighted op (QuantTraits, ops/op.h): Conv, ConvTranspose, Gemm, MatMul
   TensorQuant input;    // the activation input (QuantTraits::activation_input, or the other operand)
-  TensorQuant weight;   // the constant operand
+  TensorQuant weight;   // the constant operand (or, with weight_is_activation, the second activation)
   bool has_bias = false;
   TensorQuant bias;     // int32, scale = input scale x weight scale, zero point 0
   int weight_input_index = 1;
+  // Both operands are activations (attention's MatMuls): `weight` is the second activation,
+  // per tensor, asymmetric like `input`; no bias.
+  bool weight_is_activation = false;
+  // A second constant weight (LSTM/GRU/RNN's R), int8 per channel like `weight`.
+  bool has_weight2 = false;
+  TensorQuant weight2;
+  int weight2_input_index = -1;
 };
 
 struct ExcludedOp {

@@ -104,6 +104,8 @@ def write_conf(d: Path) -> Path:
 
 @pytest.mark.parametrize("name", ["lstm", "gru"])
 def test_quantize_keeps_recurrence_float(dopt, tmp_path, name):
+    """W and R of every recurrent node become int8 per gate row (axis 1) behind DequantizeLinear,
+    X is quantized as an activation, B and the recurrence stay float; the Linear is int8 too."""
     model = export(name, tmp_path)
     op = NETS[name][1]
     x = inputs(8, seed=2)
@@ -113,19 +115,30 @@ def test_quantize_keeps_recurrence_float(dopt, tmp_path, name):
                     "--output", out, "--input_shape", f"input: 1,{SEQ},{FEAT}", "--out_nodes", "out",
                     "--compress_conf", tmp_path / "param")
     assert proc.returncode == 0, describe(proc)
-    assert "quantized:     1 op" in proc.stdout, describe(proc)
     q = onnx.load(str(out))
     onnx.checker.check_model(q, full_check=True)
-    # The recurrent node is still there with its float weights; the Linear's weight is int8.
     inits = {t.name: t for t in q.graph.initializer}
     producer = {o: n for n in q.graph.node for o in n.output}
+
+    def int8_behind_dq(tensor, axis=None):
+        dq = producer.get(tensor)
+        if dq is None or dq.op_type != "DequantizeLinear" or inits[dq.input[0]].data_type != TensorProto.INT8:
+            return False
+        got_axis = next((a.i for a in dq.attribute if a.name == "axis"), None)
+        return axis is None or got_axis == axis
+
     rec = [n for n in q.graph.node if n.op_type == op]
-    assert rec and all(inits[n.input[1]].data_type == TensorProto.FLOAT for n in rec if n.input[1] in inits)
+    assert rec, [n.op_type for n in q.graph.node]
+    for n in rec:
+        assert int8_behind_dq(n.input[1], axis=1), f"{n.name}: W is not int8 per gate row"
+        assert int8_behind_dq(n.input[2], axis=1), f"{n.name}: R is not int8 per gate row"
+        assert producer[n.input[0]].op_type == "DequantizeLinear", f"{n.name}: X is not quantized"
+        if len(n.input) > 3 and n.input[3]:
+            assert n.input[3] in inits and inits[n.input[3]].data_type == TensorProto.FLOAT, "B should stay float"
+    assert f"quantized:     {len(rec) + 1} ops" in proc.stdout, describe(proc)
     weighted = [n for n in q.graph.node if n.op_type in ("Gemm", "MatMul")]
     assert len(weighted) == 1, [n.op_type for n in q.graph.node]
-    dq = producer.get(weighted[0].input[1])
-    assert dq is not None and dq.op_type == "DequantizeLinear", "the Linear's weight is not behind a DequantizeLinear"
-    assert inits[dq.input[0]].data_type == TensorProto.INT8
+    assert int8_behind_dq(weighted[0].input[1]), "the Linear's weight is not int8 behind a DequantizeLinear"
     ref, got = ort_run(model, x), ort_run(out, x)
     a, b = ref.ravel().astype(np.float64), got.ravel().astype(np.float64)
     cosine = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))

@@ -72,7 +72,7 @@ TEST(QuantPasses, MarkQuantizableChoosesOpsAxesAndBiases) {
   pm.Add(std::make_unique<MarkQuantizablePass>(&sel));
   Status st = pm.Run(g);
   ASSERT_TRUE(st.ok()) << st.message();
-  ASSERT_EQ(sel.ops.size(), 3u);
+  ASSERT_EQ(sel.ops.size(), 4u);
   const QuantCandidate* conv = FindOp(sel, "conv");
   ASSERT_TRUE(conv);
   EXPECT_EQ(conv->weight_axis, 0);
@@ -85,11 +85,36 @@ TEST(QuantPasses, MarkQuantizableChoosesOpsAxesAndBiases) {
   ASSERT_TRUE(mm);
   EXPECT_EQ(mm->weight_axis, 1);  // last dim of B
   EXPECT_EQ(mm->bias_input, -1);
-  // The activation x activation MatMul is left in float, and was given a name.
-  ASSERT_EQ(sel.excluded.size(), 1u);
-  EXPECT_EQ(sel.excluded[0].op_type, "MatMul");
-  EXPECT_FALSE(sel.excluded[0].node.empty());
-  EXPECT_NE(sel.excluded[0].reason.find("no constant operand"), std::string::npos);
+  // The activation x activation MatMul (attention-like m x m^T): both operands as activations,
+  // and it was given a name.
+  EXPECT_TRUE(sel.excluded.empty());
+  const QuantCandidate* pair = nullptr;
+  for (const auto& c : sel.ops)
+    if (c.activation_pair) pair = &c;
+  ASSERT_TRUE(pair);
+  EXPECT_FALSE(pair->node.empty());
+  EXPECT_EQ(pair->op_type, "MatMul");
+  EXPECT_EQ(pair->weight_axis, -1);
+  EXPECT_EQ(pair->bias_input, -1);
+  EXPECT_EQ(conv->activation_pair, false);
+
+  // Turned off (config quantize_activation_matmul: false, or a writer without it), it stays
+  // float with the reason.
+  Graph g2 = MakeGraph();
+  ASSERT_TRUE(PrepareGraph(g2).ok());
+  QuantSelection off;
+  QuantSelectionOptions no_pairs;
+  no_pairs.activation_pairs = false;
+  no_pairs.activation_pairs_off_reason = "quantize_activation_matmul is false in the config";
+  MarkQuantizablePass mark_off(&off, no_pairs);
+  ASSERT_TRUE(mark_off.Run(g2).ok());
+  ASSERT_EQ(off.ops.size(), 3u);
+  ASSERT_EQ(off.excluded.size(), 1u);
+  EXPECT_EQ(off.excluded[0].op_type, "MatMul");
+  EXPECT_NE(off.excluded[0].reason.find("no constant operand (activation x activation), and quantize_activation_matmul "
+                                        "is false in the config: "),
+            std::string::npos)
+      << off.excluded[0].reason;
 }
 
 TEST(QuantPasses, GemmWithBetaKeepsFloatBiasAndMatMulWithConstantA) {
@@ -130,8 +155,9 @@ TEST(QuantPasses, ExclusionsByNodeNameAndByWeightName) {
   pm.Add(std::make_unique<MarkQuantizablePass>(&sel));
   ASSERT_TRUE(pm.Run(g).ok());
   ApplyExclusions(g, {"conv", "mm.B", "relu"}, &sel);
-  ASSERT_EQ(sel.ops.size(), 1u);
+  ASSERT_EQ(sel.ops.size(), 2u);
   EXPECT_EQ(sel.ops[0].node, "fc");
+  EXPECT_TRUE(sel.ops[1].activation_pair);
   std::map<std::string, std::string> why;
   for (const auto& e : sel.excluded) why[e.node] = e.reason;
   EXPECT_NE(why["conv"].find("exclude_op"), std::string::npos);

@@ -319,8 +319,28 @@ class QdqBuilder {
         return InvalidArgument(node.Describe() + ": the plan's bias '" + op.bias.tensor + "' is not an input of the node");
       }
     }
+    if (op.weight_is_activation && op.has_bias) {
+      return InvalidArgument(node.Describe() + ": the plan quantizes two activation operands and a bias");
+    }
+    int w2i = -1;
+    if (op.has_weight2) {
+      w2i = op.weight2.tensor.empty() ? op.weight2_input_index : InputIndex(node, op.weight2.tensor, -1);
+      if (w2i < 0 || w2i >= (int)node.inputs.size() || node.inputs[w2i] < 0 || w2i == wi || w2i == xi) {
+        return InvalidArgument(node.Describe() + ": the plan's second weight '" + op.weight2.tensor +
+                               "' is not an input of the node");
+      }
+    }
     DOPT_ASSIGN_OR_RETURN(int xq, ActivationPair(node, node.inputs[xi], op.input));
-    DOPT_ASSIGN_OR_RETURN(int wq, WeightDQ(node, node.inputs[wi], op.weight));
+    int wq = -1;
+    if (op.weight_is_activation) {
+      DOPT_ASSIGN_OR_RETURN(wq, ActivationPair(node, node.inputs[wi], op.weight));
+    } else {
+      DOPT_ASSIGN_OR_RETURN(wq, WeightDQ(node, node.inputs[wi], op.weight));
+    }
+    int w2q = -1;
+    if (w2i >= 0) {
+      DOPT_ASSIGN_OR_RETURN(w2q, WeightDQ(node, node.inputs[w2i], op.weight2));
+    }
     int bq = -1;
     if (bi >= 0) {
       DOPT_ASSIGN_OR_RETURN(bq, BiasDQ(node, node.inputs[bi], op));
@@ -328,6 +348,7 @@ class QdqBuilder {
     Node& n = g_.nodes[ni];
     n.inputs[xi] = xq;
     n.inputs[wi] = wq;
+    if (w2i >= 0) n.inputs[w2i] = w2q;
     if (bi >= 0) n.inputs[bi] = bq;
     n.dirty = true;
     return Status::Ok();
