@@ -34,7 +34,7 @@ const OpDef& OpDef_ConvInteger() {
       .infer = Infer,
       .run = Run,
       .upgrade = NoUpgradeNeeded("introduced at 10; unchanged through 21"),
-      .quant = NoQuantRole(),  // already integer
+      .quant = AlreadyQuantized(),
   };
   return def;
 }

@@ -91,7 +91,7 @@ const OpDef& OpDef_QLinearConv() {
       .infer = Infer,
       .run = Run,
       .upgrade = NoUpgradeNeeded("introduced at 10; unchanged through 21"),
-      .quant = NoQuantRole(),  // already quantized
+      .quant = AlreadyQuantized(),
   };
   return def;
 }

@@ -77,7 +77,7 @@ const OpDef& OpDef_QLinearMatMul() {
       .run = Run,
       .upgrade = NoUpgradeNeeded("introduced at 10; 21: float16/bfloat16 scales, float8 types and per-row/column "
                                  "scales (the old per-tensor meaning is kept)"),
-      .quant = NoQuantRole(),  // already quantized
+      .quant = AlreadyQuantized(),
   };
   return def;
 }

@@ -21,6 +21,9 @@ struct QuantCandidate {
 struct QuantSelection {
   std::vector<QuantCandidate> ops;
   std::vector<ExcludedOp> excluded;
+  // Nodes of ops that are already quantized (QuantTraits::Role::kQuantized): their op types,
+  // one entry per node.
+  std::vector<std::string> already_quantized;
 };
 
 }  // namespace dopt
