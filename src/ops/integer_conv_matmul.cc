@@ -211,7 +211,7 @@ StatusOr<Tensor> IntegerConv(const Node& node, const Tensor& x, const Tensor* x_
               for (int64_t kh = 0; kh < g.k[1]; ++kh) {
                 const int64_t ih = oh * g.s[1] - g.pb[1] + kh * g.d[1];
                 const bool hin = din && ih >= 0 && ih < g.in[1];
-                const T* row = xc + (id * g.in[1] + ih) * g.in[2];
+                const T* row = hin ? xc + (id * g.in[1] + ih) * g.in[2] : nullptr;
                 for (int64_t kw = 0; kw < g.k[2]; ++kw) {
                   const int64_t iw = ow * g.s[2] - g.pb[2] + kw * g.d[2];
                   *dst++ = hin && iw >= 0 && iw < g.in[2] ? (int16_t)((int32_t)row[iw] - xz) : (int16_t)0;
