@@ -173,6 +173,7 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   // written back in float while the user believes it is int8.
   if (sel.ops.empty() && !sel.already_quantized.empty()) return AlreadyQuantizedModel(o.model, sel);
   if (sel.ops.empty() && !sel.excluded.empty()) return NothingQuantizable(o.model, sel);
+  sum.already_quantized = sel.already_quantized;
 
   // Calibration: observe the activation input of every op still selected.
   std::vector<std::string> observe;

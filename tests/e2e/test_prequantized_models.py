@@ -8,7 +8,8 @@ MatMuls) is quantized by onnxruntime.quantization itself:
 Every integer op's output is made a graph output, so each is compared: uint8/int8 outputs
 within one quantization step (float rounding of a product can differ at a half) and int32
 outputs exactly unless an upstream step differed; the float output within a few output steps.
-`dopt -m 0` on such a model is refused with one error saying it is already quantized.
+`dopt -m 0` on such a model is refused with one error saying it is already quantized; on a
+model ONNX Runtime quantized only partly, it quantizes the float ops and keeps the integer ones.
 """
 from __future__ import annotations
 
@@ -206,6 +207,14 @@ def test_dynamic_model_matches_onnxruntime(dopt, tmp_path, per_channel):
     run_and_compare(dopt, model, tmp_path, 1e-4)
 
 
+def write_calibration(tmp: Path) -> Path:
+    (tmp / "cal.bin").write_bytes(bin_bytes(np.stack(calibration_samples(4)).reshape(-1, *X_SHAPE[1:])))
+    conf = tmp / "config.prototxt"
+    conf.write_text('strategy: "Quant_INT8-8"\ncalibration_method: "minmax"\npreprocess_parameter {\n'
+                    '  input_type: BINARY\n  input_file_path: "cal.bin"\n}\n')
+    return conf
+
+
 def one_error_line(proc) -> str:
     assert proc.returncode == 2, describe(proc)
     lines = [l for l in proc.stderr.splitlines() if l.strip() and not l.startswith("dopt: warning: ")]
@@ -219,10 +228,7 @@ def one_error_line(proc) -> str:
 def test_quantizing_an_already_quantized_model_is_refused(dopt, tmp_path, kind):
     """`dopt -m 0` on a model whose weighted ops are all integer ops: one error, nothing written."""
     model = quantize_static(tmp_path, "u8s8-per-channel") if kind == "qoperator" else quantize_dynamic(tmp_path, False)
-    (tmp_path / "cal.bin").write_bytes(bin_bytes(np.stack(calibration_samples(4)).reshape(-1, *X_SHAPE[1:])))
-    conf = tmp_path / "config.prototxt"
-    conf.write_text('strategy: "Quant_INT8-8"\ncalibration_method: "minmax"\npreprocess_parameter {\n'
-                    '  input_type: BINARY\n  input_file_path: "cal.bin"\n}\n')
+    conf = write_calibration(tmp_path)
     out, param = tmp_path / "q.onnx", tmp_path / "param"
     proc = run_dopt(dopt, "-m", "0", "--framework", "5", "--model", model, "--cal_conf", conf, "--output", out,
                     "--input_shape", "x: 2,3,16,16", "--compress_conf", param)
@@ -232,3 +238,24 @@ def test_quantizing_an_already_quantized_model_is_refused(dopt, tmp_path, kind):
                     "float weighted op; quantize the float model instead (dopt run executes this one); nothing "
                     "written"), line
     assert not out.exists() and not param.exists()
+
+
+def test_partly_quantized_model_quantizes_the_float_ops(dopt, tmp_path):
+    """ONNX Runtime quantized only the Convs: `dopt -m 0` quantizes the float MatMuls, keeps the
+    QLinearConvs as they are (and says so), and the result stays close to the input model."""
+    model = tmp_path / "convs_only.onnx"
+    quantization.quantize_static(str(float_model(tmp_path / "float.onnx")), str(model), Reader(),
+                                 quant_format=quantization.QuantFormat.QOperator, op_types_to_quantize=["Conv"])
+    out, param = tmp_path / "q.onnx", tmp_path / "param"
+    proc = run_dopt(dopt, "-m", "0", "--framework", "5", "--model", model, "--cal_conf", write_calibration(tmp_path),
+                    "--output", out, "--input_shape", "x: 2,3,16,16", "--compress_conf", param)
+    assert proc.returncode == 0, describe(proc)
+    assert "quantized:     2 ops (MatMul 2)" in proc.stdout, proc.stdout
+    assert "already int:   3 ops (QLinearConv 3), kept as they are" in proc.stdout, proc.stdout
+    types = [n.op_type for n in onnx.load(str(out)).graph.node]
+    assert types.count("QLinearConv") == 3 and types.count("MatMul") == 2, types
+    x = {"x": calibration_samples(1, seed=5)[0]}
+    want = ort_outputs(model, x)["y"]
+    got = ort_outputs(out, x)["y"]
+    # int8 MatMuls on top: a few percent of the output range.
+    assert np.max(np.abs(got - want)) <= 0.05 * np.max(np.abs(want)), (got, want)
