@@ -13,86 +13,14 @@ namespace {
 
 #define FLOAT_TYPES {DType::kFloat32, DType::kFloat16, DType::kBFloat16}
 
-struct ConvPlan {
-  int64_t group = 1;
-  WindowAttrs attrs;
-  Shape out_shape;               // -1 where unknown
-  std::vector<int64_t> pads;     // resolved, 2*nspatial
-};
-
-// x, w: shapes (may contain -1). Rank of x must be known and >= 3.
-StatusOr<ConvPlan> Plan(const Node& node, const Shape& x, const Shape& w, bool w_rank_known) {
-  ConvPlan p;
-  const std::string who = node.Describe() + ": ";
-  DOPT_ASSIGN_OR_RETURN(p.group, node.GetInt("group", 1));
-  if (p.group < 1) return InvalidArgument(who + "group must be >= 1");
-  if (x.size() < 3) return InvalidArgument(who + "input X must have rank >= 3 (N, C, spatial...), got " + ShapeToString(x));
-  const int ns = (int)x.size() - 2;
-  if (ns > 3) return Unimplemented(who + "convolution over more than 3 spatial dims");
-  if (w_rank_known && w.size() != x.size()) {
-    return InvalidArgument(who + "weights W " + ShapeToString(w) + " must have the rank of X " + ShapeToString(x));
-  }
-  std::vector<int64_t> wk;
-  bool kernel_known = true;
-  if (w_rank_known) {
-    for (int i = 0; i < ns; ++i) wk.push_back(w[2 + i]);
-    for (int64_t k : wk) if (k < 0) kernel_known = false;
-  } else {
-    kernel_known = false;
-  }
-  if (!kernel_known && !node.HasAttr("kernel_shape")) wk.assign(ns, 1);  // placeholder; output unknown
-  DOPT_ASSIGN_OR_RETURN(p.attrs, ParseWindowAttrs(node, ns, wk, false));
-  if (kernel_known && node.HasAttr("kernel_shape")) {
-    for (int i = 0; i < ns; ++i)
-      if (p.attrs.kernel[i] != wk[i]) {
-        return InvalidArgument(who + "kernel_shape does not match the spatial dims of W " + ShapeToString(w));
-      }
-  }
-  if (kernel_known || node.HasAttr("kernel_shape")) {
-    std::vector<int64_t> in(x.begin() + 2, x.end()), out;
-    DOPT_RETURN_IF_ERROR(WindowOutput(node, p.attrs, in, &out, &p.pads));
-    p.out_shape = {x[0], -1};
-    p.out_shape.insert(p.out_shape.end(), out.begin(), out.end());
-  } else {
-    p.out_shape.assign(x.size(), -1);
-    p.out_shape[0] = x[0];
-  }
-  if (w_rank_known) {
-    p.out_shape[1] = w[0];
-    if (x[1] >= 0 && w[1] >= 0 && x[1] != w[1] * p.group) {
-      return InvalidArgument(who + "input X has " + std::to_string(x[1]) + " channels but W " + ShapeToString(w) +
-                             " with group=" + std::to_string(p.group) + " expects " + std::to_string(w[1] * p.group));
-    }
-    if (w[0] >= 0 && w[0] % p.group != 0) {
-      return InvalidArgument(who + "W has " + std::to_string(w[0]) + " output channels, not divisible by group=" +
-                             std::to_string(p.group));
-    }
-  }
-  return p;
-}
-
 Status Infer(InferContext& ctx) {
   DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 0, FLOAT_TYPES));
   DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 1, FLOAT_TYPES));
   if (ctx.has_input(2)) DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 2, FLOAT_TYPES));
-  const ValueInfo& x = ctx.input(0);
-  const ValueInfo& w = ctx.input(1);
   if (ctx.has_input(2) && ctx.input(2).rank_known && ctx.input(2).shape.size() != 1) {
     return InvalidArgument(ctx.node().Describe() + ": bias B must be 1-D, got " + ShapeToString(ctx.input(2).shape));
   }
-  if (!x.rank_known) {
-    if (w.rank_known) {
-      Shape s(w.shape.size(), -1);
-      s[1] = w.shape[0];
-      ctx.SetOutput(0, x.dtype, s);
-    } else {
-      ctx.SetOutputUnknownRank(0, x.dtype);
-    }
-    return Status::Ok();
-  }
-  DOPT_ASSIGN_OR_RETURN(ConvPlan p, Plan(ctx.node(), x.shape, w.shape, w.rank_known));
-  ctx.SetOutput(0, x.dtype, p.out_shape);
-  return Status::Ok();
+  return InferConvOutput(ctx, 0, 1, ctx.input(0).dtype);
 }
 
 // The activation fused into this Conv by the executor's fuse_conv_activation pass (internal
@@ -123,7 +51,7 @@ Status Run(KernelContext& ctx) {
   if (x.dtype() != DType::kFloat32 || w.dtype() != DType::kFloat32) {
     return InvalidArgument(who + "expected float inputs, got " + DTypeName(x.dtype()) + " and " + DTypeName(w.dtype()));
   }
-  DOPT_ASSIGN_OR_RETURN(ConvPlan p, Plan(ctx.node(), x.shape(), w.shape(), true));
+  DOPT_ASSIGN_OR_RETURN(ConvPlan p, PlanConv(ctx.node(), x.shape(), w.shape(), true));
   const float* bias = nullptr;
   if (ctx.has_input(2)) {
     const Tensor& b = ctx.input(2);

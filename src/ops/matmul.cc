@@ -6,34 +6,6 @@
 namespace dopt {
 namespace {
 
-struct MatMulShapes {
-  Shape batch;      // broadcast batch dims
-  int64_t M = -1, K = -1, N = -1;
-  Shape out;
-};
-
-StatusOr<MatMulShapes> PlanShapes(const Node& node, const Shape& a, const Shape& b) {
-  if (a.empty() || b.empty()) return InvalidArgument(node.Describe() + ": MatMul inputs must have rank >= 1");
-  MatMulShapes s;
-  Shape a2 = a, b2 = b;
-  if (a.size() == 1) a2.insert(a2.begin(), 1);
-  if (b.size() == 1) b2.push_back(1);
-  s.M = a2[a2.size() - 2];
-  s.K = a2.back();
-  const int64_t kb = b2[b2.size() - 2];
-  s.N = b2.back();
-  if (s.K >= 0 && kb >= 0 && s.K != kb) {
-    return InvalidArgument(node.Describe() + ": inner dimensions differ: " + ShapeToString(a) + " x " + ShapeToString(b));
-  }
-  if (s.K < 0) s.K = kb;
-  Shape ab(a2.begin(), a2.end() - 2), bb(b2.begin(), b2.end() - 2);
-  DOPT_ASSIGN_OR_RETURN(s.batch, BroadcastShapes(node, ab, bb));
-  s.out = s.batch;
-  if (a.size() > 1) s.out.push_back(s.M);
-  if (b.size() > 1) s.out.push_back(s.N);
-  return s;
-}
-
 Status Infer(InferContext& ctx) {
   const std::initializer_list<DType> types = {DType::kFloat32, DType::kFloat16, DType::kBFloat16, DType::kInt32,
                                               DType::kInt64};
@@ -50,7 +22,7 @@ Status Infer(InferContext& ctx) {
     ctx.SetOutputUnknownRank(0, dt);
     return Status::Ok();
   }
-  DOPT_ASSIGN_OR_RETURN(MatMulShapes s, PlanShapes(ctx.node(), a.shape, b.shape));
+  DOPT_ASSIGN_OR_RETURN(MatMulShapes s, PlanMatMulShapes(ctx.node(), a.shape, b.shape));
   ctx.SetOutput(0, dt, s.out);
   return Status::Ok();
 }
@@ -73,7 +45,7 @@ Status Run(KernelContext& ctx) {
     return InvalidArgument(node.Describe() + ": inputs have different types " + DTypeName(a.dtype()) + " and " +
                            DTypeName(b.dtype()));
   }
-  DOPT_ASSIGN_OR_RETURN(MatMulShapes s, PlanShapes(node, a.shape(), b.shape()));
+  DOPT_ASSIGN_OR_RETURN(MatMulShapes s, PlanMatMulShapes(node, a.shape(), b.shape()));
   Tensor& y = ctx.Output(0, a.dtype(), s.out);
   const int64_t M = s.M, N = s.N, K = s.K;
   if (y.numel() == 0) return Status::Ok();

@@ -115,6 +115,9 @@ struct QuantTraits {
     kNone,              // no quantization role: the op runs in float
     kSharesInputScale,  // its output may share its input's (scale, zero point), see below
     kWeighted,          // quantized: int8 activation x int8 constant weight (+ int32 bias)
+    kQuantized,         // already quantized: a weighted op computing on int8/uint8 operands
+                        // (QLinearConv, ConvInteger, ...); a model whose weighted ops are all
+                        // of these is already quantized, and `dopt -m 0` says so
   };
   static constexpr int kAllInputs = -1;
 
@@ -161,6 +164,8 @@ struct QuantTraits {
 
 // The traits of ops with no quantization role.
 constexpr QuantTraits NoQuantRole() { return {.role = QuantTraits::Role::kNone}; }
+// The traits of ops that already compute on quantized integer operands (runs as they are).
+constexpr QuantTraits AlreadyQuantized() { return {.role = QuantTraits::Role::kQuantized}; }
 // The traits of ops whose output may share input `input`'s scale (when `only_if` holds).
 constexpr QuantTraits SharesInputScale(int input = 0, bool (*only_if)(const Graph&, const Node&) = nullptr) {
   return {.role = QuantTraits::Role::kSharesInputScale, .scale_input = input, .shares_scale_if = only_if};

@@ -191,4 +191,26 @@ Status InferGlobalPool(InferContext& ctx) {
   return Status::Ok();
 }
 
+StatusOr<MatMulShapes> PlanMatMulShapes(const Node& node, const Shape& a, const Shape& b) {
+  if (a.empty() || b.empty()) return InvalidArgument(node.Describe() + ": MatMul inputs must have rank >= 1");
+  MatMulShapes s;
+  Shape a2 = a, b2 = b;
+  if (a.size() == 1) a2.insert(a2.begin(), 1);
+  if (b.size() == 1) b2.push_back(1);
+  s.M = a2[a2.size() - 2];
+  s.K = a2.back();
+  const int64_t kb = b2[b2.size() - 2];
+  s.N = b2.back();
+  if (s.K >= 0 && kb >= 0 && s.K != kb) {
+    return InvalidArgument(node.Describe() + ": inner dimensions differ: " + ShapeToString(a) + " x " + ShapeToString(b));
+  }
+  if (s.K < 0) s.K = kb;
+  Shape ab(a2.begin(), a2.end() - 2), bb(b2.begin(), b2.end() - 2);
+  DOPT_ASSIGN_OR_RETURN(s.batch, BroadcastShapes(node, ab, bb));
+  s.out = s.batch;
+  if (a.size() > 1) s.out.push_back(s.M);
+  if (b.size() > 1) s.out.push_back(s.N);
+  return s;
+}
+
 }  // namespace dopt

@@ -235,4 +235,14 @@ Status RunBroadcastVariadic(KernelContext& ctx, F f) {
   });
 }
 
+// Shapes of a numpy-style matrix product a x b (MatMul, MatMulInteger, QLinearMatMul): 1-D
+// operands promoted and squeezed, batch dims broadcast. Unknown dims (-1) stay unknown.
+struct MatMulShapes {
+  Shape batch;      // broadcast batch dims
+  int64_t M = -1, K = -1, N = -1;
+  Shape out;
+};
+
+StatusOr<MatMulShapes> PlanMatMulShapes(const Node& node, const Shape& a, const Shape& b);
+
 }  // namespace dopt

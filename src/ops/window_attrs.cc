@@ -96,4 +96,76 @@ StatusOr<PoolPlan> PlanPool(const Node& node, const Shape& x) {
   return p;
 }
 
+// x, w: shapes (may contain -1). Rank of x must be known and >= 3.
+StatusOr<ConvPlan> PlanConv(const Node& node, const Shape& x, const Shape& w, bool w_rank_known) {
+  ConvPlan p;
+  const std::string who = node.Describe() + ": ";
+  DOPT_ASSIGN_OR_RETURN(p.group, node.GetInt("group", 1));
+  if (p.group < 1) return InvalidArgument(who + "group must be >= 1");
+  if (x.size() < 3) return InvalidArgument(who + "input X must have rank >= 3 (N, C, spatial...), got " + ShapeToString(x));
+  const int ns = (int)x.size() - 2;
+  if (ns > 3) return Unimplemented(who + "convolution over more than 3 spatial dims");
+  if (w_rank_known && w.size() != x.size()) {
+    return InvalidArgument(who + "weights W " + ShapeToString(w) + " must have the rank of X " + ShapeToString(x));
+  }
+  std::vector<int64_t> wk;
+  bool kernel_known = true;
+  if (w_rank_known) {
+    for (int i = 0; i < ns; ++i) wk.push_back(w[2 + i]);
+    for (int64_t k : wk) if (k < 0) kernel_known = false;
+  } else {
+    kernel_known = false;
+  }
+  if (!kernel_known && !node.HasAttr("kernel_shape")) wk.assign(ns, 1);  // placeholder; output unknown
+  DOPT_ASSIGN_OR_RETURN(p.attrs, ParseWindowAttrs(node, ns, wk, false));
+  if (kernel_known && node.HasAttr("kernel_shape")) {
+    for (int i = 0; i < ns; ++i)
+      if (p.attrs.kernel[i] != wk[i]) {
+        return InvalidArgument(who + "kernel_shape does not match the spatial dims of W " + ShapeToString(w));
+      }
+  }
+  if (kernel_known || node.HasAttr("kernel_shape")) {
+    std::vector<int64_t> in(x.begin() + 2, x.end()), out;
+    DOPT_RETURN_IF_ERROR(WindowOutput(node, p.attrs, in, &out, &p.pads));
+    p.out_shape = {x[0], -1};
+    p.out_shape.insert(p.out_shape.end(), out.begin(), out.end());
+  } else {
+    p.out_shape.assign(x.size(), -1);
+    p.out_shape[0] = x[0];
+  }
+  if (w_rank_known) {
+    p.out_shape[1] = w[0];
+    if (x[1] >= 0 && w[1] >= 0 && x[1] != w[1] * p.group) {
+      return InvalidArgument(who + "input X has " + std::to_string(x[1]) + " channels but W " + ShapeToString(w) +
+                             " with group=" + std::to_string(p.group) + " expects " + std::to_string(w[1] * p.group));
+    }
+    if (w[0] >= 0 && w[0] % p.group != 0) {
+      return InvalidArgument(who + "W has " + std::to_string(w[0]) + " output channels, not divisible by group=" +
+                             std::to_string(p.group));
+    }
+  }
+  return p;
+}
+
+Status InferConvOutput(InferContext& ctx, int x_input, int w_input, DType out_dtype) {
+  const ValueInfo& x = ctx.input(x_input);
+  const ValueInfo& w = ctx.input(w_input);
+  if (!x.rank_known) {
+    if (w.rank_known) {
+      if (w.shape.size() < 3) {
+        return InvalidArgument(ctx.node().Describe() + ": weights W must have rank >= 3, got " + ShapeToString(w.shape));
+      }
+      Shape s(w.shape.size(), -1);
+      s[1] = w.shape[0];
+      ctx.SetOutput(0, out_dtype, s);
+    } else {
+      ctx.SetOutputUnknownRank(0, out_dtype);
+    }
+    return Status::Ok();
+  }
+  DOPT_ASSIGN_OR_RETURN(ConvPlan p, PlanConv(ctx.node(), x.shape, w.shape, w.rank_known));
+  ctx.SetOutput(0, out_dtype, p.out_shape);
+  return Status::Ok();
+}
+
 }  // namespace dopt

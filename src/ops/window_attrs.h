@@ -8,6 +8,7 @@
 
 #include "dopt/status.h"
 #include "ir/graph.h"
+#include "ops/op.h"
 
 namespace dopt {
 
@@ -40,5 +41,21 @@ struct PoolPlan {
   Shape out_shape;
 };
 StatusOr<PoolPlan> PlanPool(const Node& node, const Shape& x);
+
+// Geometry of a convolution of X = [N, C, spatial...] (1-3 spatial dims) by W = [M, C/group,
+// k...] (Conv, ConvInteger, QLinearConv): `group`, the window attributes (the kernel from W when
+// kernel_shape is absent), the pads applied and the output shape [N, M, out...] (-1 where
+// unknown). Shapes may hold -1; X's rank must be known. Checks channels against group.
+struct ConvPlan {
+  int64_t group = 1;
+  WindowAttrs attrs;
+  Shape out_shape;               // -1 where unknown
+  std::vector<int64_t> pads;     // resolved, 2*nspatial
+};
+StatusOr<ConvPlan> PlanConv(const Node& node, const Shape& x, const Shape& w, bool w_rank_known);
+
+// Shape rule of the convolutions' output 0 from inputs `x_input` (X) and `w_input` (W), with
+// dtype `out_dtype`; X's rank may be unknown.
+Status InferConvOutput(InferContext& ctx, int x_input, int w_input, DType out_dtype);
 
 }  // namespace dopt

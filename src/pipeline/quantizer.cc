@@ -99,6 +99,21 @@ Status NothingQuantizable(const std::string& model, const QuantSelection& sel) {
                          type_list + ") can be quantized, the model would stay float: " + why + "; nothing written");
 }
 
+// The error for a model with no float weighted op to quantize but ops that are already
+// quantized (QLinearConv, MatMulInteger, ...: an ONNX Runtime QOperator or dynamic model).
+Status AlreadyQuantizedModel(const std::string& model, const QuantSelection& sel) {
+  std::map<std::string, int> types;
+  for (const std::string& t : sel.already_quantized) ++types[t];
+  std::string type_list;
+  for (const auto& [t, n] : types) type_list += (type_list.empty() ? "" : ", ") + t + " " + std::to_string(n);
+  const size_t n = sel.already_quantized.size(), f = sel.excluded.size();
+  std::string floats = f == 0 ? "no float weighted op" : "its " + std::to_string(f) + " float weighted op" +
+                                                             (f == 1 ? "" : "s") + " cannot be quantized";
+  return InvalidArgument(model + ": the model is already quantized: it has " + std::to_string(n) + " integer op" +
+                         (n == 1 ? "" : "s") + " (" + type_list + ") and " + floats +
+                         "; quantize the float model instead (dopt run executes this one); nothing written");
+}
+
 }  // namespace
 
 StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
@@ -168,7 +183,9 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   }
   // Never a silent no-op: a model with weighted ops of which none can be quantized would be
   // written back in float while the user believes it is int8.
+  if (sel.ops.empty() && !sel.already_quantized.empty()) return AlreadyQuantizedModel(o.model, sel);
   if (sel.ops.empty() && !sel.excluded.empty()) return NothingQuantizable(o.model, sel);
+  sum.already_quantized = sel.already_quantized;
 
   // Calibration: observe the activation input of every op still selected.
   std::vector<std::string> observe;

@@ -38,6 +38,9 @@ struct QuantizeSummary {
   std::string output_format;  // "ONNX", "TensorFlow GraphDef", "TorchScript"
   double calibration_seconds = 0, total_seconds = 0;
   std::string output, compress_conf;  // absolute paths written ("" when not written)
+  // Op types of the nodes that were already quantized (QLinearConv, MatMulInteger, ...), kept
+  // as they are; one entry per node.
+  std::vector<std::string> already_quantized;
 };
 
 // Runs the whole pipeline. Nothing is written unless every step succeeds; the input model is

@@ -150,6 +150,7 @@ StatusOr<std::string> Check(const Graph& g, const Node& n, const QuantTraits& t,
 
 StatusOr<int> MarkQuantizablePass::Run(Graph& g) {
   sel_->ops.clear();
+  sel_->already_quantized.clear();
   int renamed = 0;
   std::set<std::string> used;
   for (const Node& n : g.nodes) used.insert(n.name);
@@ -158,6 +159,7 @@ StatusOr<int> MarkQuantizablePass::Run(Graph& g) {
     Node& n = g.nodes[i];
     if (!n.domain.empty() && n.domain != "ai.onnx") continue;
     const OpDef* d = OpDefOf(n);
+    if (d && d->quant.role == QuantTraits::Role::kQuantized) sel_->already_quantized.push_back(n.op_type);
     if (!d || !d->quant.weighted()) continue;
     QuantCandidate c;
     DOPT_ASSIGN_OR_RETURN(std::string why, Check(g, n, d->quant, opt_, &c));

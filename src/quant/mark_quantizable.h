@@ -2,9 +2,10 @@
 // file: Conv, ConvTranspose, Gemm, MatMul) whose weight is a float initializer and whose
 // activation is a float tensor; the traits say which input is which, the weight's channel
 // axis and whether the bias can be int32. Nodes of weighted ops that do not qualify are
-// recorded as excluded with the reason. Unnamed (or duplicate-named) quantizable
-// nodes get a unique name, since the plan refers to ops by name; that is the only change
-// it makes to the graph.
+// recorded as excluded with the reason; nodes of ops that are already quantized
+// (Role::kQuantized: QLinearConv, MatMulInteger, ...) are listed by type. Unnamed (or
+// duplicate-named) quantizable nodes get a unique name, since the plan refers to ops by name;
+// that is the only change it makes to the graph.
 #pragma once
 
 #include "passes/pass.h"

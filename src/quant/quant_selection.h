@@ -36,6 +36,9 @@ struct QuantSelectionOptions {
 struct QuantSelection {
   std::vector<QuantCandidate> ops;
   std::vector<ExcludedOp> excluded;
+  // Nodes of ops that are already quantized (QuantTraits::Role::kQuantized): their op types,
+  // one entry per node.
+  std::vector<std::string> already_quantized;
 };
 
 }  // namespace dopt

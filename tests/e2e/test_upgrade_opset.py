@@ -262,6 +262,10 @@ CASES = {
         11, [helper.make_node("Split", ["x"], ["a", "b", "c"], axis=1),
              helper.make_node("Split", ["x"], ["d", "e"], axis=1, split=[2, 4])],
         [vi("x", [2, 6])], [vi("a", None), vi("b", None), vi("c", None), vi("d", None), vi("e", None)]),
+    # Scatter (9-10) became ScatterElements at 11.
+    "scatter9_axis": lambda: model_of(
+        9, [helper.make_node("Scatter", ["x", "idx", "u"], ["y"], axis=1)], [vi("x", [3, 4])], [vi("y", None)],
+        [numpy_helper.from_array(np.array([[3, 0], [-1, 1]], dtype=np.int64), "idx"), f32("u", [[10, 20], [30, 40]])]),
     "mixed_unchanged_ops9": lambda: model_of(
         9, [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
             helper.make_node("MaxPool", ["c"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
@@ -294,6 +298,8 @@ def test_rewrite(dopt, case: str, target: int, tmp_path: Path) -> None:
     old_ops = {n.op_type for n in m.graph.node}
     if "Upsample" in old_ops:
         assert "Upsample" not in {n.op_type for n in new.graph.node}
+    if "Scatter" in old_ops:
+        assert "Scatter" not in {n.op_type for n in new.graph.node}
     s0, s1 = plain_session(src), plain_session(out)
     rng = np.random.default_rng(7)
     feeds = {i.name: (rng.random([d.dim_value for d in i.type.tensor_type.shape.dim], dtype=np.float32) * 4 - 2)

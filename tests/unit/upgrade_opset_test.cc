@@ -374,6 +374,22 @@ TEST(UpgradeOpset, UpsampleLinearInputScalesBecomesResize) {
   EXPECT_FALSE(n.HasAttr("nearest_mode"));
 }
 
+TEST(UpgradeOpset, ScatterBecomesScatterElementsAt11) {
+  // At 10 it stays Scatter; at 11 it is ScatterElements with the same inputs and axis.
+  for (int target : {10, 11}) {
+    Builder b(9);
+    int x = b.Input("x", {3, 4});
+    int idx = b.Const("idx", optest::Make<int64_t>(DType::kInt64, {2, 2}, {3, 0, -1, 1}));
+    int upd = b.Const("upd", Tensor::FromFloats({2, 2}, {10, 20, 30, 40}));
+    b.Output(b.Op("Scatter", {x, idx, upd}, {"y"}, {{"axis", IntAttr(1)}})[0]);
+    Graph up = UpgradeAndCompare(b, {{"x", Iota({3, 4})}}, target);
+    ASSERT_EQ(up.nodes.size(), 1u);
+    EXPECT_EQ(up.nodes[0].op_type, target == 10 ? "Scatter" : "ScatterElements");
+    EXPECT_EQ(up.nodes[0].inputs, (std::vector<int>{x, idx, upd}));
+    EXPECT_EQ(*up.nodes[0].GetInt("axis", 0), 1);
+  }
+}
+
 TEST(UpgradeOpset, Resize10To11GetsAnEmptyRoiTensor) {
   Builder b(10);
   int x = b.Input("x", {1, 1, 2, 2});

@@ -51,6 +51,14 @@ void PrintSummary(const dopt::QuantizeOptions& o, const dopt::QuantizeSummary& s
   }
   std::printf("  quantized:     %s%s\n", Plural(p.ops.size(), "op", "ops").c_str(), types.empty() ? "" : (" (" + types + ")").c_str());
   std::printf("  left in float: %s\n", Plural(p.excluded.size(), "op", "ops").c_str());
+  if (!s.already_quantized.empty()) {
+    std::map<std::string, int> int_types;
+    for (const auto& t : s.already_quantized) ++int_types[t];
+    std::string list;
+    for (const auto& [t, n] : int_types) list += (list.empty() ? "" : ", ") + t + " " + std::to_string(n);
+    std::printf("  already int:   %s (%s), kept as they are\n",
+                Plural(s.already_quantized.size(), "op", "ops").c_str(), list.c_str());
+  }
   for (const auto& e : p.excluded) std::printf("    %s (%s): %s\n", e.node.c_str(), e.op_type.c_str(), e.reason.c_str());
   if (s.output_opset > 0) {
     std::printf("  model:         %s (%s, opset %d%s)\n", s.output.c_str(), s.output_format.c_str(), s.output_opset,
