@@ -30,7 +30,8 @@ import sys
 import warnings
 
 FACTORY_NAMES = ("get_model", "build_model", "create_model")
-CHECKPOINT_KEYS = ("state_dict", "model", "model_state_dict", "net")
+OPSET = 13      # the export's opset, raised up to MAX_OPSET for an op that needs a newer one
+MAX_OPSET = 17
 
 
 class HelperError(Exception):
@@ -39,6 +40,11 @@ class HelperError(Exception):
 
 def warn(text):
     print("dopt: warning: " + text, file=sys.stderr, flush=True)
+
+
+def note(text):
+    """A line dopt prints on its stdout (not a warning: nothing is wrong)."""
+    print("dopt-helper: note: " + text, file=sys.stderr, flush=True)
 
 
 def import_torch():
@@ -170,19 +176,63 @@ def load_checkpoint(path, quiet):
     return obj
 
 
-def state_dict_of(obj):
+PREFIXES = ("module.", "_orig_mod.")  # DataParallel / DistributedDataParallel, torch.compile
+
+
+def strip_prefixes(key):
+    changed = True
+    while changed:
+        changed = False
+        for p in PREFIXES:
+            if key.startswith(p) and len(key) > len(p):
+                key, changed = key[len(p):], True
+    return key
+
+
+def tensor_dicts(obj, path="", depth=0, seen=None):
+    """Every dict inside a checkpoint (nested dicts, lists and tuples too) that holds tensors
+    under string keys: (where, {key: tensor}). `where` spells the entry, e.g. ['ckpt']['net']."""
     torch = import_torch()
+    if seen is None:
+        seen = set()
+    if depth > 12 or id(obj) in seen:
+        return []
+    seen.add(id(obj))
+    out = []
     if isinstance(obj, torch.nn.Module):
-        return obj.state_dict()
-    if isinstance(obj, dict):
-        if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
-            return obj
-        for k in CHECKPOINT_KEYS:
-            if k in obj:
-                return state_dict_of(obj[k])
-        raise HelperError("the checkpoint is a dict without tensors or any of the keys %s (keys: %s)"
-                          % ("/".join(CHECKPOINT_KEYS), ", ".join(list(map(str, obj.keys()))[:10])))
-    raise HelperError("the weight file holds a %s, not a state dict, checkpoint or nn.Module" % type(obj).__name__)
+        out.append((path or "the module", dict(obj.state_dict())))
+    elif isinstance(obj, dict):
+        tensors = {k: v for k, v in obj.items() if isinstance(k, str) and isinstance(v, torch.Tensor)}
+        if tensors:
+            out.append((path or "the top level", tensors))
+        for k, v in obj.items():
+            if isinstance(v, (dict, list, tuple, torch.nn.Module)):
+                out += tensor_dicts(v, "%s[%r]" % (path, k), depth + 1, seen)
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            if isinstance(v, (dict, list, tuple, torch.nn.Module)):
+                out += tensor_dicts(v, "%s[%d]" % (path, i), depth + 1, seen)
+    return out
+
+
+def match_state_dict(sd, expected):
+    """The candidate's keys as the model would name them (a `module.` or `_orig_mod.` prefix
+    dropped where that matches better) and its score: (parameters matched by name and shape,
+    by name)."""
+    variants = [sd]
+    stripped = {}
+    for k, v in sd.items():
+        stripped.setdefault(strip_prefixes(k), v)
+    if len(stripped) == len(sd) and stripped.keys() != sd.keys():
+        variants.append(stripped)
+    best = None
+    for cand in variants:
+        names = [k for k in cand if k in expected]
+        shaped = sum(1 for k in names if tuple(cand[k].shape) == tuple(expected[k].shape))
+        score = (shaped, len(names))
+        if best is None or score > best[1]:
+            best = (cand, score)
+    return best
 
 
 def short_list(names, n=8):
@@ -191,22 +241,47 @@ def short_list(names, n=8):
     return s + (" and %d more" % (len(names) - n) if len(names) > n else "")
 
 
+def find_state_dict(obj, model):
+    """The state dict a checkpoint holds for `model`: the whole object when it is a state dict or
+    a module, else the dict entry (at any depth) whose tensors best match the model's parameters
+    by name and shape. Returns (where, state dict with the model's key names)."""
+    torch = import_torch()
+    if not isinstance(obj, (dict, list, tuple, torch.nn.Module)):
+        raise HelperError("the weight file holds a %s, not a state dict, checkpoint or nn.Module" % type(obj).__name__)
+    expected = model.state_dict()
+    cands = tensor_dicts(obj)
+    scored = [(where, *match_state_dict(sd, expected)) for where, sd in cands]
+    scored = [c for c in scored if c[2][1] > 0]
+    if not scored:
+        keys = list(map(str, obj.keys())) if isinstance(obj, dict) else []
+        raise HelperError("the checkpoint holds no state dict whose keys match the model's parameters (%s; the "
+                          "model expects %s)" % ("keys: " + short_list(keys, 10) if keys else "a %s" % type(obj).__name__,
+                                                 short_list(expected.keys(), 4)))
+    # Most parameters matched by name and shape; then by name; then the smallest (no extras).
+    where, sd, _ = max(scored, key=lambda c: (c[2], -len(c[1])))
+    return where, sd
+
+
 def load_weights(model, path, quiet=False):
-    sd = state_dict_of(load_checkpoint(path, quiet))
-    expected = set(model.state_dict().keys())
-    if not (set(sd) & expected) and all(k.startswith("module.") for k in sd):
-        sd = {k[len("module."):]: v for k, v in sd.items()}
-    missing = sorted(expected - set(sd))
-    unexpected = sorted(set(sd) - expected)
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append("missing keys: " + short_list(missing))
-        if unexpected:
-            parts.append("unexpected keys: " + short_list(unexpected))
-        raise HelperError("the weights do not match the model (%s)" % "; ".join(parts))
+    obj = load_checkpoint(path, quiet)
+    where, sd = find_state_dict(obj, model)
+    if where not in ("the top level", "the module") and not quiet:
+        note("%s: the model's weights are the state dict at checkpoint%s" % (os.path.basename(path), where))
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in sd]
+    unexpected = [k for k in sd if k not in expected]
+    if missing:
+        raise HelperError("the weights do not match the model (missing keys: %s)" % short_list(missing))
+    wrong = [(k, list(sd[k].shape), list(expected[k].shape)) for k in expected
+             if tuple(sd[k].shape) != tuple(expected[k].shape)]
+    if wrong:
+        raise HelperError("the weights do not match the model (shape mismatch: %s)" % "; ".join(
+            "%s is %s in the checkpoint, %s in the model" % w for w in wrong[:4]))
+    if unexpected and not quiet:
+        warn("%s: the checkpoint's state dict has %d key(s) the model does not use, ignored: %s"
+             % (os.path.basename(path), len(unexpected), short_list(unexpected, 4)))
     try:
-        model.load_state_dict(sd, strict=True)
+        model.load_state_dict({k: sd[k] for k in expected}, strict=True)
     except Exception as e:
         msg = " ".join(str(e).split())
         raise HelperError("loading the weights failed: %s" % msg[:600])
@@ -294,6 +369,9 @@ def describe_outputs(out, prefix="output"):
 
 def prepare(args, quiet=False):
     torch = import_torch()
+    # nn.MultiheadAttention and the Transformer layers have an inference fast path (one fused
+    # aten op) that neither the ONNX export nor dopt's fake-quantized projections can follow.
+    torch.backends.mha.set_fastpath_enabled(False)
     mod = import_user_file(args.model)
     model, found_as = find_model(mod, args.model_class)
     load_weights(model, args.weight, quiet)
@@ -316,17 +394,26 @@ def cmd_export(args):
     if len(set(out_names)) != len(out_names):
         raise HelperError("forward()'s outputs have clashing names: %s" % ", ".join(out_names))
     onnx_path = os.path.join(args.out_dir, "model.onnx")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            # TorchScript-based exporter (torch 2.13 still ships it; the torch.export-based one
-            # needs onnxscript). PRESERVE on an eval-mode model skips the exporter's Conv+BN fusion,
-            # so every Conv/Linear weight keeps its parameter name (dopt folds BN itself).
-            torch.onnx.export(model, inputs, onnx_path, dynamo=False, input_names=names, output_names=out_names,
-                              opset_version=13, training=torch.onnx.TrainingMode.PRESERVE,
-                              do_constant_folding=True)
-        except Exception as e:
-            raise HelperError("exporting to ONNX failed: %s: %s" % (type(e).__name__, " ".join(str(e).split())[:400]))
+    opset = OPSET
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                # TorchScript-based exporter (torch 2.13 still ships it; the torch.export-based one
+                # needs onnxscript). PRESERVE on an eval-mode model skips the exporter's Conv+BN fusion,
+                # so every Conv/Linear weight keeps its parameter name (dopt folds BN itself).
+                torch.onnx.export(model, inputs, onnx_path, dynamo=False, input_names=names,
+                                  output_names=out_names, opset_version=opset,
+                                  training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=True)
+                break
+            except Exception as e:
+                # scaled_dot_product_attention (also inside nn.MultiheadAttention and the
+                # Transformer layers) has a symbolic from opset 14: export at the opset it names.
+                m = re.search(r"added in version (\d+)", str(e))
+                if m and opset < int(m.group(1)) <= MAX_OPSET:
+                    opset = int(m.group(1))
+                    continue
+                raise HelperError("exporting to ONNX failed: %s: %s" % (type(e).__name__, " ".join(str(e).split())[:400]))
     with open(os.path.join(args.out_dir, "model.json"), "w") as f:
         json.dump({"model": found_as, "inputs": names, "input_shapes": [list(t.shape) for t in inputs],
                    "outputs": out_names, "structure": structure}, f, indent=1)
@@ -336,7 +423,9 @@ def cmd_export(args):
         for n in out_names:
             f.write("output\t%s\n" % n)
         for n, m in model.named_modules():
-            if n and not list(m.children()):
+            # Leaf modules, and nn.MultiheadAttention (its input projection is a MatMul on its own
+            # in_proj_weight; out_proj is a leaf Linear).
+            if n and (not list(m.children()) or isinstance(m, torch.nn.MultiheadAttention)):
                 f.write("module\t%s\t%s\n" % (n, type(m).__name__))
 
 
