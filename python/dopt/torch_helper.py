@@ -468,30 +468,51 @@ def fold_bn(torch, conv, bn):
             conv.bias.copy_(b.to(conv.bias.dtype))
 
 
-def carry_other_folds(torch, op, m, wq, channel_axis, plan_dir):
-    """dopt may also have folded per-channel Mul/Add by constants into the op (code in forward(),
-    not a module). Its weight is then k * (our weight) per output channel: fake-quantizing our
-    weight per channel with scale / |k| gives the same grid (per-tensor plans too), and forward()
-    still applies k afterwards. `channel_axis` is the module weight's output-channel axis, from
-    dopt's plan (the op's quantization traits). Returns the weight parameters to use and k."""
-    import numpy as np
-
-    wd = torch.from_numpy(np.load(os.path.join(plan_dir, op["weight_file"]))).double()
-    wt = m.weight.detach().double()
-    if wd.shape != wt.shape:
-        wd = wd.t()
-    axis = wq["axis"]
-    ch = axis if axis >= 0 else channel_axis
-    if ch < 0:
-        raise HelperError("quantized op '%s': dopt's plan gives the weight of module '%s' no channel axis"
-                          % (op["node"], op["module"]))
+def per_channel_fit(torch, wd, wt, ch):
+    """Least-squares factor k per channel (axis `ch`) with wd ~ k * wt, and the largest residual."""
     wd_c, wt_c = wd.transpose(0, ch).reshape(wd.shape[ch], -1), wt.transpose(0, ch).reshape(wt.shape[ch], -1)
     den = (wt_c * wt_c).sum(1)
     k = torch.where(den > 0, (wd_c * wt_c).sum(1) / den.clamp_min(1e-300), torch.ones_like(den))
-    resid = (wd_c - k[:, None] * wt_c).abs().max().item()
+    return k, (wd_c - k[:, None] * wt_c).abs().max().item()
+
+
+def carry_other_folds(torch, op, weight, what, plan_dir):
+    """dopt's weight quantization of `op` carried onto `weight` (a module's parameter, or a slice
+    of one, in PyTorch's layout). dopt's weight may be the transpose (a MatMul's [in, out]) and
+    may have per-channel Mul/Add by constants folded into it (code in forward(), not a module):
+    it is then k * (our weight) per output channel, and fake-quantizing our weight per channel
+    with scale / |k| gives the same grid (per-tensor plans too), forward() still applying k
+    afterwards. The output-channel axis comes from dopt's plan (the op's quantization traits).
+    Returns the weight quantization to use (axis in our layout) and k."""
+    import numpy as np
+
+    wd = torch.from_numpy(np.load(os.path.join(plan_dir, op["weight_file"]))).double()
+    wt = weight.detach().double()
+    wq = op["weight"]
+    axis, channel_axis = wq["axis"], op["weight_channel_axis"]
+    ch = axis if axis >= 0 else channel_axis
+    if ch < 0:
+        raise HelperError("quantized op '%s': dopt's plan gives the weight of %s no channel axis" % (op["node"], what))
+    fits = []
+    for transposed in (False, True):
+        cand = wd.t() if transposed else wd
+        if transposed and wd.dim() != 2:
+            continue
+        if tuple(cand.shape) != tuple(wt.shape):
+            continue
+        c = 1 - ch if transposed else ch
+        k, resid = per_channel_fit(torch, cand, wt, c)
+        fits.append((resid, transposed, cand, c, k))
+    if not fits:
+        raise HelperError("quantized op '%s': weight shape %s in dopt's plan, %s has %s"
+                          % (op["node"], list(wd.shape), what, list(wt.shape)))
+    resid, transposed, wd, ch, k = min(fits, key=lambda f: f[0])
     if resid > 1e-4 * max(wd.abs().max().item(), 1e-12):
-        raise HelperError("quantized op '%s': dopt's weight differs from module '%s''s weight by more than a "
-                          "per-channel factor (largest difference %.3g)" % (op["node"], op["module"], resid))
+        raise HelperError("quantized op '%s': dopt's weight differs from %s by more than a per-channel factor "
+                          "(largest difference %.3g)" % (op["node"], what, resid))
+    if axis >= 0:
+        axis = ch
+    wq = dict(wq, axis=axis)
     if (k - 1).abs().max().item() > 1e-5 or axis < 0:
         n = k.numel()
         scales = wq["scales"] if axis >= 0 else wq["scales"] * n
@@ -501,17 +522,33 @@ def carry_other_folds(torch, op, m, wq, channel_axis, plan_dir):
     return wq, k
 
 
-def quantized_bias(torch, m, op, k, plan_dir):
+def weight_fit(torch, op, weight, plan_dir):
+    """How well dopt's weight of `op` is `weight` (or its transpose) up to a per-channel factor:
+    the smallest relative residual, inf when no shape matches."""
+    import numpy as np
+
+    wd = torch.from_numpy(np.load(os.path.join(plan_dir, op["weight_file"]))).double()
+    wt = weight.detach().double()
+    ch = op["weight"]["axis"] if op["weight"]["axis"] >= 0 else op["weight_channel_axis"]
+    best = float("inf")
+    for cand, c in ((wd, ch), (wd.t() if wd.dim() == 2 else None, 1 - ch)):
+        if cand is None or ch < 0 or tuple(cand.shape) != tuple(wt.shape):
+            continue
+        best = min(best, per_channel_fit(torch, cand, wt, c)[1] / max(cand.abs().max().item(), 1e-12))
+    return best
+
+
+def quantized_bias(torch, bias, op, k, plan_dir):
     """The bias as an int8 backend adds it: dopt's (folded) bias b_d rounded to the int32 grid
     (scale = input scale x weight scale per channel). Our bias b_t sits before the other folds
     (b_d = k * b_t + c), so it moves by the rounding error / k. None when the op has no bias."""
     import numpy as np
 
     bq = op.get("bias")
-    if bq is None or m.bias is None or not op.get("bias_file"):
+    if bq is None or bias is None or not op.get("bias_file"):
         return None
     bd = torch.from_numpy(np.load(os.path.join(plan_dir, op["bias_file"]))).double().reshape(-1)
-    b = m.bias.detach().double()
+    b = bias.detach().double()
     s = torch.tensor(bq["scales"], dtype=torch.float32).double()
     if s.numel() == 1:
         s = s.expand_as(bd)
@@ -520,6 +557,19 @@ def quantized_bias(torch, m, op, k, plan_dir):
     err = torch.round(bd / s).clamp(-2147483648.0, 2147483647.0) * s - bd
     safe_k = torch.where(k == 0, torch.ones_like(k), k)
     return (b + torch.where(k == 0, torch.zeros_like(err), err / safe_k)).float()
+
+
+def activation_quants(ops):
+    """(scale, zero point, qmin, qmax) of the input of each op (each call of a module)."""
+    import numpy as np
+
+    acts = []
+    for op in ops:
+        a = op["input"]
+        lo, hi = qrange(a.get("bits", 8))
+        # dopt's scales are float32: the same value here, not the nearest double to its decimal.
+        acts.append((float(np.float32(a["scales"][0])), int(a["zero_points"][0]), lo, hi))
+    return acts
 
 
 def make_wrapper(torch, inner, acts, weight, bias_q):
@@ -560,6 +610,135 @@ def make_wrapper(torch, inner, acts, weight, bias_q):
     return FakeQuant()
 
 
+def quantize_attention(torch, mha, name, in_ops, out_ops, plan_dir):
+    """Makes nn.MultiheadAttention `mha` run dopt's int8 projections: its forward() is replaced by
+    the computation the ONNX export traced (F.multi_head_attention_forward without dropout),
+    whose input projections (one packed q/k/v MatMul for self-attention, q + packed k/v when key
+    is value, else q, k and v) and out_proj fake-quantize their input per tensor and their weight
+    per channel with dopt's scales. Each quantized op is matched to the slice of in_proj_weight
+    (or q/k/v_proj_weight) it runs by its values. Returns an object with reset_calls() and
+    check_calls() for cmd_build_pt."""
+    import types
+
+    nn = torch.nn
+    F = nn.functional
+    if mha.bias_k is not None or mha.add_zero_attn:
+        raise HelperError("nn.MultiheadAttention '%s' uses bias_k/bias_v or add_zero_attn, which the quantized "
+                          "TorchScript model does not reproduce; leave its ops in float with exclude_op" % name)
+    E = mha.embed_dim
+    if mha._qkv_same_embed_dim:
+        w = mha.in_proj_weight
+        slices = {"qkv": (w, 0, 3 * E), "q": (w, 0, E), "kv": (w, E, 3 * E), "k": (w, E, 2 * E), "v": (w, 2 * E, 3 * E)}
+    else:
+        slices = {"q": (mha.q_proj_weight, 0, E), "k": (mha.k_proj_weight, 0, E), "v": (mha.v_proj_weight, 0, E)}
+    b = mha.in_proj_bias
+    roles = {}  # role -> list of (act, weight quant, bias) per call
+
+    def prepare_op(op, role, weight, bias, what):
+        wq, k = carry_other_folds(torch, op, weight, what, plan_dir)
+        bq = quantized_bias(torch, bias, op, k, plan_dir)
+        roles.setdefault(role, []).append((activation_quants([op])[0], wq, bq))
+
+    for op in in_ops:
+        fits = sorted((weight_fit(torch, op, p[lo:hi], plan_dir), role) for role, (p, lo, hi) in slices.items())
+        if not fits or fits[0][0] > 1e-4:
+            raise HelperError("quantized op '%s' of nn.MultiheadAttention '%s' runs no slice of its input "
+                              "projection weights; leave it in float with exclude_op" % (op["node"], name))
+        role = fits[0][1]
+        p, lo, hi = slices[role]
+        prepare_op(op, role, p[lo:hi], b[lo:hi] if b is not None else None,
+                   "nn.MultiheadAttention '%s''s %s projection weight" % (name, role))
+    for op in out_ops:
+        prepare_op(op, "out", mha.out_proj.weight, mha.out_proj.bias, "module '%s.out_proj''s weight" % name)
+
+    state = types.SimpleNamespace(calls={}, used={r: len(v) for r, v in roles.items()})
+
+    def project(role, x, weight, bias):
+        quants = roles.get(role)
+        if not quants:
+            return F.linear(x, weight, bias)
+        i = state.calls.get(role, 0)
+        state.calls[role] = i + 1
+        (s, z, lo, hi), wq, bq = quants[min(i, len(quants) - 1)]
+        x = torch.fake_quantize_per_tensor_affine(x, s, z, lo, hi)
+        wlo, whi = qrange(wq.get("bits", 8))
+        if wq["axis"] >= 0:
+            weight = torch.fake_quantize_per_channel_affine(
+                weight, torch.tensor(wq["scales"], dtype=torch.float32),
+                torch.tensor(wq["zero_points"], dtype=torch.int32), wq["axis"], wlo, whi)
+        else:
+            weight = torch.fake_quantize_per_tensor_affine(weight, float(wq["scales"][0]), int(wq["zero_points"][0]),
+                                                           wlo, whi)
+        return F.linear(x, weight, bq if bq is not None else bias)
+
+    def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
+                average_attn_weights=True, is_causal=False):
+        same_qk, same_kv = query is key, key is value
+        if self.batch_first:
+            query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
+        T, B, _ = query.shape
+        S = key.shape[0]
+        H = self.num_heads
+        D = E // H
+        if self._qkv_same_embed_dim:
+            w, bias = self.in_proj_weight, self.in_proj_bias
+            bs = (lambda lo, hi: bias[lo:hi] if bias is not None else None)
+            if same_qk and same_kv:
+                q, k, v = project("qkv", query, w, bias).chunk(3, dim=-1)
+            elif same_kv:
+                q = project("q", query, w[:E], bs(0, E))
+                k, v = project("kv", key, w[E:], bs(E, 3 * E)).chunk(2, dim=-1)
+            else:
+                q = project("q", query, w[:E], bs(0, E))
+                k = project("k", key, w[E:2 * E], bs(E, 2 * E))
+                v = project("v", value, w[2 * E:], bs(2 * E, 3 * E))
+        else:
+            bias = self.in_proj_bias
+            bs = (lambda lo, hi: bias[lo:hi] if bias is not None else None)
+            q = project("q", query, self.q_proj_weight, bs(0, E))
+            k = project("k", key, self.k_proj_weight, bs(E, 2 * E))
+            v = project("v", value, self.v_proj_weight, bs(2 * E, 3 * E))
+        q = q.reshape(T, B * H, D).transpose(0, 1)
+        k = k.reshape(S, B * H, D).transpose(0, 1)
+        v = v.reshape(S, B * H, D).transpose(0, 1)
+        key_padding_mask = F._canonical_mask(mask=key_padding_mask, mask_name="key_padding_mask",
+                                             other_type=F._none_or_dtype(attn_mask), other_name="attn_mask",
+                                             target_type=q.dtype)
+        attn_mask = F._canonical_mask(mask=attn_mask, mask_name="attn_mask", other_type=None, other_name="",
+                                      target_type=q.dtype, check_other=False)
+        if is_causal and attn_mask is None:
+            attn_mask = torch.triu(torch.full((T, S), float("-inf"), dtype=q.dtype), diagonal=1)
+        scores = torch.bmm(q * (float(D) ** -0.5), k.transpose(1, 2))
+        if attn_mask is not None:
+            scores = scores + (attn_mask.unsqueeze(0) if attn_mask.dim() == 2 else attn_mask)
+        if key_padding_mask is not None:
+            scores = scores + key_padding_mask.view(B, 1, 1, S).expand(-1, H, -1, -1).reshape(B * H, 1, S)
+        attn = torch.softmax(scores, dim=-1)
+        out = torch.bmm(attn, v).transpose(0, 1).reshape(T * B, E)
+        out = project("out", out, self.out_proj.weight, self.out_proj.bias).view(T, B, E)
+        if self.batch_first:
+            out = out.transpose(0, 1)
+        if not need_weights:
+            return out, None
+        attn = attn.view(B, H, T, S)
+        return out, (attn.mean(dim=1) if average_attn_weights else attn)
+
+    mha.forward = types.MethodType(forward, mha)
+
+    class Calls:
+        def reset_calls(self):
+            state.calls.clear()
+
+        def check_calls(self):
+            for role, n in state.used.items():
+                if state.calls.get(role, 0) != n:
+                    raise HelperError("nn.MultiheadAttention '%s' ran its %s projection %d time(s) while tracing, "
+                                      "dopt's plan quantizes %d call(s) of it"
+                                      % (name, role, state.calls.get(role, 0), n))
+
+    return Calls()
+
+
 def cmd_build_pt(args):
     import numpy as np
 
@@ -572,6 +751,16 @@ def cmd_build_pt(args):
     for op in plan["ops"]:
         by_module.setdefault(op["module"], []).append(op)
     supported = (nn.Linear, nn.modules.conv._ConvNd)
+    # nn.MultiheadAttention runs its projections with F.linear on its own parameters (in_proj_weight,
+    # out_proj.weight), not by calling a module: its quantized ops are carried by a forward() of its own.
+    attention_ops = {}
+    for mname in list(by_module):
+        m = modules.get(mname)
+        owner = mname[:-len(".out_proj")] if mname.endswith(".out_proj") else None
+        if isinstance(m, nn.MultiheadAttention):
+            attention_ops.setdefault(mname, ([], []))[0].extend(by_module.pop(mname))
+        elif owner is not None and isinstance(modules.get(owner), nn.MultiheadAttention):
+            attention_ops.setdefault(owner, ([], []))[1].extend(by_module.pop(mname))
     # BatchNorm folding first, exactly where dopt folded.
     folded = set()
     for mname, ops in by_module.items():
@@ -590,38 +779,21 @@ def cmd_build_pt(args):
             parent, attr = parent_of(model, bn_name)
             setattr(parent, attr, nn.Identity())
             folded.add(bn_name)
+    plan_dir = os.path.dirname(os.path.abspath(args.plan))
     wrappers = {}
     for mname, ops in by_module.items():
         m = modules[mname]
-        wq = ops[0]["weight"]
-        axis = wq["axis"]
-        channel_axis = ops[0]["weight_channel_axis"]  # also set for a per-tensor plan (axis -1)
-        plan_shape = wq.get("shape", [])
-        if list(plan_shape) != list(m.weight.shape):
-            if len(plan_shape) == 2 and list(plan_shape[::-1]) == list(m.weight.shape):
-                # MatMul weight [in, out] vs Linear [out, in]
-                axis = 1 - axis if axis >= 0 else axis
-                channel_axis = 1 - channel_axis if channel_axis >= 0 else channel_axis
-            else:
-                raise HelperError("quantized op '%s': weight shape %s in dopt's plan, module '%s' has %s"
-                                  % (ops[0]["node"], plan_shape, mname, list(m.weight.shape)))
-        wq = dict(wq, axis=axis)
-        plan_dir = os.path.dirname(os.path.abspath(args.plan))
-        wq, k = carry_other_folds(torch, ops[0], m, wq, channel_axis, plan_dir)
-        acts = []
-        for op in ops:
-            a = op["input"]
-            lo, hi = qrange(a.get("bits", 8))
-            # dopt's scales are float32: the same value here, not the nearest double to its decimal.
-            acts.append((float(np.float32(a["scales"][0])), int(a["zero_points"][0]), lo, hi))
-        w = make_wrapper(torch, m, acts, wq, quantized_bias(torch, m, ops[0], k, plan_dir))
+        wq, k = carry_other_folds(torch, ops[0], m.weight, "module '%s''s weight" % mname, plan_dir)
+        w = make_wrapper(torch, m, activation_quants(ops), wq, quantized_bias(torch, m.bias, ops[0], k, plan_dir))
         parent, attr = parent_of(model, mname)
         setattr(parent, attr, w)
         wrappers[mname] = (w, len(ops))
+    for mname, (in_ops, out_ops) in attention_ops.items():
+        wrappers[mname] = (quantize_attention(torch, modules[mname], mname, in_ops, out_ops, plan_dir), None)
 
     def reset(_module, _inputs):
         for w, _ in wrappers.values():
-            w.calls = 0
+            w.reset_calls() if hasattr(w, "reset_calls") else setattr(w, "calls", 0)
 
     model.register_forward_pre_hook(reset)
     for prm in model.parameters():
@@ -633,7 +805,9 @@ def cmd_build_pt(args):
         except Exception as e:
             raise HelperError("tracing the quantized model failed: %s: %s" % (type(e).__name__, " ".join(str(e).split())[:400]))
     for mname, (w, n) in wrappers.items():
-        if w.calls != n:
+        if n is None:
+            w.check_calls()
+        elif w.calls != n:
             raise HelperError("module '%s' ran %d time(s) while tracing, dopt's plan quantizes %d call(s) of it"
                               % (mname, w.calls, n))
     torch.jit.save(traced, args.output)
