@@ -495,9 +495,9 @@ def carry_other_folds(torch, op, weight, what, plan_dir):
         raise HelperError("quantized op '%s': dopt's plan gives the weight of %s no channel axis" % (op["node"], what))
     fits = []
     for transposed in (False, True):
-        cand = wd.t() if transposed else wd
         if transposed and wd.dim() != 2:
             continue
+        cand = wd.t() if transposed else wd
         if tuple(cand.shape) != tuple(wt.shape):
             continue
         c = 1 - ch if transposed else ch
