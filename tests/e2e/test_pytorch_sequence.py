@@ -124,17 +124,16 @@ def test_speaker_encoder_training_checkpoint(dopt, tmp_path):
     sd["similarity_bias"] = torch.tensor([-5.0])
     torch.save({"step": 100, "model_state": sd, "optimizer_state": opt.state_dict()}, src / "encoder.pt")
     proc, ops = check_quantized(dopt, tmp_path, py, src / "encoder.pt", model, [("mels", [1, 30, 40])],
-                                [mels(16)], [mels(2)], {"linear": "Gemm"})
+                                [mels(8)], [mels(2)], {"linear": "Gemm"})
     assert "dopt: encoder.pt: the model's weights are the state dict at checkpoint['model_state']" in proc.stdout
     warnings = [l for l in proc.stderr.splitlines() if l.startswith("dopt: warning:")]
     assert warnings == ["dopt: warning: encoder.pt: the checkpoint's state dict has 2 key(s) the model does not "
                         "use, ignored: similarity_weight, similarity_bias"], proc.stderr
 
 
-@pytest.mark.parametrize("layout", ["nested", "data_parallel", "compiled_in_list"])
-def test_checkpoint_layouts(dopt, tmp_path, layout):
-    """The state dict under any key at any depth (also in a list), `module.` (DataParallel) and
-    `_orig_mod.` (torch.compile) prefixes; decoys (optimizer state, an EMA of another shape) lose."""
+def test_gru_nested_checkpoint(dopt, tmp_path):
+    """A bidirectional 2-layer time-major nn.GRU; the state dict two levels down,
+    `{"ckpt": {"net": sd}}`, beside an optimizer state."""
     import torch
 
     mod = nets()
@@ -142,26 +141,45 @@ def test_checkpoint_layouts(dopt, tmp_path, layout):
     src.mkdir()
     py = write_model_file(src / "tagger.py", mod.GruTagger)
     torch.manual_seed(1)
+    model = mod.GruTagger()
+    rng = np.random.default_rng(1)
+    feats = lambda n: rng.standard_normal((12, n, 24)).astype(np.float32)  # noqa: E731  [T, N, F]
+    opt = train_briefly(model, [feats(4)])
+    torch.save({"epoch": 3, "ckpt": {"net": model.state_dict(), "optim": opt.state_dict()}}, src / "w.pth")
+    # A calibration .bin one rank above the input holds whole samples: [8, 12, 1, 24].
+    proc, _ = check_quantized(dopt, tmp_path, py, src / "w.pth", model, [("feats", [12, 1, 24])],
+                              [np.stack([feats(1) for _ in range(8)])], [feats(1)],
+                              {"proj": "MatMul", "out": "MatMul"})
+    assert "the model's weights are the state dict at checkpoint['ckpt']['net']" in proc.stdout
+    assert "warning" not in proc.stderr
+
+
+@pytest.mark.parametrize("layout", ["data_parallel", "compiled_in_list"])
+def test_checkpoint_layouts(dopt, tmp_path, layout):
+    """`module.` (DataParallel) and `_orig_mod.` (torch.compile) prefixes, the state dict in a
+    list beside a decoy with the same names and other shapes: `dopt run` finds the right one."""
+    import torch
+
+    mod = nets()
+    py = write_model_file(tmp_path / "tagger.py", mod.GruTagger)
+    torch.manual_seed(4)
     model = mod.GruTagger().eval()
     sd = model.state_dict()
-    if layout == "nested":
-        ckpt, where = {"epoch": 3, "ckpt": {"net": sd, "meta": {"lr": 0.1}}}, "['ckpt']['net']"
-    elif layout == "data_parallel":
-        ckpt, where = {"module.gru_state": {"module." + k: v for k, v in sd.items()}}, "['module.gru_state']"
+    if layout == "data_parallel":
+        ckpt, where = {"step": 9, "model": {"module." + k: v for k, v in sd.items()}}, "['model']"
     else:
-        decoy = {k: torch.zeros(3) for k in list(sd)[:3]}  # same names, wrong shapes
+        decoy = {k: torch.zeros(3) for k in list(sd)[:3]}
         ckpt, where = {"models": [decoy, {"_orig_mod." + k: v for k, v in sd.items()}]}, "['models'][1]"
-    torch.save(ckpt, src / "w.pth")
-    rng = np.random.default_rng(1)
-    feats = lambda n: rng.standard_normal((12, n, 24)).astype(np.float32)  # noqa: E731
-    # Time-major [T, N, F]: a calibration .bin holds samples along its first axis, so the
-    # calibration samples are [N, T, 1, F] ... here the sample axis is T's neighbour: one sample
-    # of [12, 1, 24] per row of a [N, 12, 1, 24] file.
-    calib = np.stack([feats(1) for _ in range(8)])
-    proc, ops = check_quantized(dopt, tmp_path, py, src / "w.pth", model, [("feats", [12, 1, 24])], [calib],
-                                [feats(1)], {"proj": "MatMul", "out": "MatMul"})
+    torch.save(ckpt, tmp_path / "w.pth")
+    x = np.random.default_rng(4).standard_normal((12, 2, 24)).astype(np.float32)
+    np.save(tmp_path / "feats.npy", x)
+    proc = run_dopt(dopt, "run", "--model", py, "--weight", tmp_path / "w.pth", "--input",
+                    f"feats={tmp_path / 'feats.npy'}", "--output_dir", tmp_path / "out")
+    assert proc.returncode == 0, describe(proc)
     assert f"the model's weights are the state dict at checkpoint{where}" in proc.stdout
-    assert "warning" not in proc.stderr
+    with torch.no_grad():
+        ref = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(np.load(tmp_path / "out" / "output.npy"), ref, atol=1e-4)
 
 
 def test_missing_key_is_one_error(dopt, tmp_path):
@@ -182,41 +200,25 @@ def test_missing_key_is_one_error(dopt, tmp_path):
     assert not (tmp_path / "q.pt").exists()
 
 
-def test_transformer_encoder_layer(dopt, tmp_path):
-    """nn.TransformerEncoderLayer (batch_first): every Linear, the attention's packed q/k/v input
-    projection and its out_proj are quantized; the attention's activation x activation MatMuls
-    stay in float."""
+def test_attention_net(dopt, tmp_path):
+    """nn.TransformerEncoderLayer (batch_first), cross nn.MultiheadAttention (key is value) and
+    F.scaled_dot_product_attention (exported at opset 14, its first): every Linear, the
+    attentions' input projections (packed q/k/v; q and packed k/v) and out_proj are quantized;
+    the activation x activation MatMuls stay in float."""
     import torch
 
     mod = nets()
     src = tmp_path / "src"
     src.mkdir()
-    py = write_model_file(src / "encoder.py", mod.TinyTransformer)
+    py = write_model_file(src / "attention.py", mod.AttentionNet)
     torch.manual_seed(2)
-    model = mod.TinyTransformer().eval()
+    model = mod.AttentionNet().eval()
     torch.save({"state_dict": model.state_dict()}, src / "w.pth")
     rng = np.random.default_rng(2)
-    x = lambda n: rng.standard_normal((n, 10, 16)).astype(np.float32)  # noqa: E731
-    check_quantized(dopt, tmp_path, py, src / "w.pth", model, [("x", [1, 10, 16])], [x(16)], [x(2)],
-                    {"embed": "MatMul", "encoder.self_attn": "MatMul", "encoder.self_attn.out_proj": "Gemm",
-                     "encoder.linear1": "MatMul", "encoder.linear2": "MatMul", "head": "Gemm"})
-
-
-def test_cross_attention_and_sdpa(dopt, tmp_path):
-    """nn.MultiheadAttention with key is value (q and packed k/v projections) and
-    F.scaled_dot_product_attention (exported at opset 14, its first opset)."""
-    import torch
-
-    mod = nets()
-    src = tmp_path / "src"
-    src.mkdir()
-    py = write_model_file(src / "xattn.py", mod.CrossAttention)
-    torch.manual_seed(3)
-    model = mod.CrossAttention().eval()
-    torch.save(model.state_dict(), src / "w.pth")
-    rng = np.random.default_rng(3)
     x = lambda n, t: rng.standard_normal((n, t, 16)).astype(np.float32)  # noqa: E731
-    check_quantized(dopt, tmp_path, py, src / "w.pth", model, [("x", [1, 6, 16]), ("memory", [1, 9, 16])],
-                    [x(16, 6), x(16, 9)], [x(2, 6), x(2, 9)],
-                    {"q_in": "MatMul", "m_in": "MatMul", "attn": "MatMul", "attn#2": "MatMul",
-                     "attn.out_proj": "Gemm", "qkv": "MatMul", "proj": "MatMul"})
+    check_quantized(dopt, tmp_path, py, src / "w.pth", model, [("x", [1, 10, 16]), ("memory", [1, 7, 16])],
+                    [x(16, 10), x(16, 7)], [x(2, 10), x(2, 7)],
+                    {"embed": "MatMul", "encoder.self_attn": "MatMul", "encoder.self_attn.out_proj": "Gemm",
+                     "encoder.linear1": "MatMul", "encoder.linear2": "MatMul", "m_in": "MatMul", "cross": "MatMul",
+                     "cross#2": "MatMul", "cross.out_proj": "Gemm", "qkv": "MatMul", "proj": "MatMul",
+                     "head": "MatMul"})

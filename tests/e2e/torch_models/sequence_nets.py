@@ -1,7 +1,7 @@
 """Recurrent and attention models for test_pytorch_sequence.py, written as a user's training code
 would be: a speaker encoder (3-layer nn.LSTM + Linear), a GRU tagger (bidirectional, 2 layers,
-time-major), a small Transformer encoder (nn.TransformerEncoderLayer, batch_first) and a
-cross-attention block (nn.MultiheadAttention with separate key/value + F.scaled_dot_product_attention)."""
+time-major) and an attention net (nn.TransformerEncoderLayer, cross nn.MultiheadAttention and
+F.scaled_dot_product_attention)."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -36,38 +36,27 @@ class GruTagger(nn.Module):
         return self.out(y)
 
 
-class TinyTransformer(nn.Module):
-    """[N, T, 16] -> [N, 8]: embedding, one Transformer encoder layer, mean pooling, head."""
+class AttentionNet(nn.Module):
+    """x [N, T, 16] and memory [N, S, 16] -> [N, T, 8]: one Transformer encoder layer
+    (batch_first) over x, cross-attention to the memory with nn.MultiheadAttention (key is value),
+    a hand-written attention block with F.scaled_dot_product_attention, a Linear head."""
 
     def __init__(self):
         super().__init__()
         self.embed = nn.Linear(16, 64)
         self.encoder = nn.TransformerEncoderLayer(d_model=64, nhead=4, dim_feedforward=128, dropout=0.1,
                                                   batch_first=True)
+        self.m_in = nn.Linear(16, 64)
+        self.cross = nn.MultiheadAttention(64, 4, batch_first=True)
+        self.qkv = nn.Linear(64, 192)
+        self.proj = nn.Linear(64, 64)
         self.head = nn.Linear(64, 8)
 
-    def forward(self, x):
-        return self.head(self.encoder(self.embed(x)).mean(dim=1))
-
-
-class CrossAttention(nn.Module):
-    """Queries attend to a memory with nn.MultiheadAttention (key is value), then a hand-written
-    attention block with F.scaled_dot_product_attention."""
-
-    def __init__(self):
-        super().__init__()
-        self.q_in = nn.Linear(16, 32)
-        self.m_in = nn.Linear(16, 32)
-        self.attn = nn.MultiheadAttention(32, 4, batch_first=True)
-        self.qkv = nn.Linear(32, 96)
-        self.proj = nn.Linear(32, 32)
-
     def forward(self, x, memory):
-        q = self.q_in(x)
+        h = self.encoder(self.embed(x))
         m = self.m_in(memory)
-        y, _ = self.attn(q, m, m, need_weights=False)
-        y = y + q
-        n, t, _ = y.shape
-        qh, kh, vh = self.qkv(y).view(n, t, 3, 4, 8).permute(2, 0, 3, 1, 4)
-        z = F.scaled_dot_product_attention(qh, kh, vh).transpose(1, 2).reshape(n, t, 32)
-        return self.proj(z) + y
+        h = h + self.cross(h, m, m, need_weights=False)[0]
+        n, t, _ = h.shape
+        q, k, v = self.qkv(h).view(n, t, 3, 4, 16).permute(2, 0, 3, 1, 4)
+        h = h + self.proj(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(n, t, 64))
+        return self.head(h)
