@@ -222,3 +222,27 @@ def test_attention_net(dopt, tmp_path):
                      "encoder.linear1": "MatMul", "encoder.linear2": "MatMul", "m_in": "MatMul", "cross": "MatMul",
                      "cross#2": "MatMul", "cross.out_proj": "Gemm", "qkv": "MatMul", "proj": "MatMul",
                      "head": "MatMul"})
+
+
+def test_attention_bias_kv_refused(dopt, tmp_path):
+    """nn.MultiheadAttention's bias_k/bias_v (concatenated to the keys/values) is not reproduced
+    by the .pt's attention: dopt says so and points at exclude_op; nothing is written."""
+    import torch
+
+    py = tmp_path / "net.py"
+    py.write_text("import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+                  "        super().__init__()\n        self.attn = nn.MultiheadAttention(16, 2, add_bias_kv=True, "
+                  "batch_first=True)\n\n    def forward(self, x):\n        return self.attn(x, x, x)[0]\n")
+    ns = {}
+    exec(py.read_text(), ns)
+    torch.manual_seed(5)
+    torch.save(ns["Net"]().state_dict(), tmp_path / "w.pth")
+    calib = make_bin(dopt, np.random.default_rng(5).standard_normal((4, 5, 16)), tmp_path / "calib.bin")
+    conf = binary_config(tmp_path / "c.prototxt", [calib])
+    proc = quantize(dopt, py, tmp_path / "w.pth", conf, tmp_path / "q.pt", "x: 1,5,16")
+    assert proc.returncode == 2, describe(proc)
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"dopt: error: {py} (weights {tmp_path / 'w.pth'}): writing the TorchScript model: nn.MultiheadAttention "
+        "'attn' uses bias_k/bias_v or add_zero_attn, which the quantized TorchScript model does not reproduce; "
+        "leave its ops in float with exclude_op"), describe(proc)
+    assert not (tmp_path / "q.pt").exists()
