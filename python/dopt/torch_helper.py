@@ -3,19 +3,24 @@
 The dopt executable runs this file as a subprocess (``$DOPT_PYTHON`` or ``python3``); dopt
 itself never loads Python. Two sub-commands:
 
-``export``   import the user's .py, build the model, load the .pth, check ``--input_shape``
+``export``   import the user's .py, build the model, load the .pth (the state dict found wherever
+             the training script put it, see find_state_dict), check ``--input_shape``
              against ``forward()``'s parameters and export the model to ONNX (the TorchScript
              exporter, eval mode, BatchNorm kept as its own node so every Conv/Linear keeps its
-             parameter name). Writes ``model.onnx``, ``model.map`` (tab-separated lines for the
+             parameter name; opset 13, or the newer one an op such as scaled_dot_product_attention
+             needs). Writes ``model.onnx``, ``model.map`` (tab-separated lines for the
              C++ side: inputs, outputs, modules) and ``model.json`` (input names and output
              structure).
 ``build-pt`` build the same model again, fold the BatchNorm modules that dopt folded, make each
              quantized Conv/Linear fake-quantize its input (per tensor) and its weight (per
-             channel) with the scales of dopt's plan (a JSON file written by dopt), trace it and
-             save it as a TorchScript archive.
+             channel) with the scales of dopt's plan (a JSON file written by dopt), give each
+             nn.MultiheadAttention with quantized projections a forward() that does the same
+             (quantize_attention), trace it and save it as a TorchScript archive. LSTM/GRU stay
+             float modules.
 
 Errors are printed as one line ``dopt-helper: error: <cause>`` (exit status 2); warnings as
-``dopt: warning: <text>``.
+``dopt: warning: <text>``; notes, which dopt prints on its stdout as ``dopt: <text>``, as
+``dopt-helper: note: <text>``.
 """
 
 from __future__ import annotations
