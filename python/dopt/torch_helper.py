@@ -3,19 +3,24 @@
 The dopt executable runs this file as a subprocess (``$DOPT_PYTHON`` or ``python3``); dopt
 itself never loads Python. Two sub-commands:
 
-``export``   import the user's .py, build the model, load the .pth, check ``--input_shape``
+``export``   import the user's .py, build the model, load the .pth (the state dict found wherever
+             the training script put it, see find_state_dict), check ``--input_shape``
              against ``forward()``'s parameters and export the model to ONNX (the TorchScript
              exporter, eval mode, BatchNorm kept as its own node so every Conv/Linear keeps its
-             parameter name). Writes ``model.onnx``, ``model.map`` (tab-separated lines for the
+             parameter name; opset 13, or the newer one an op such as scaled_dot_product_attention
+             needs). Writes ``model.onnx``, ``model.map`` (tab-separated lines for the
              C++ side: inputs, outputs, modules) and ``model.json`` (input names and output
              structure).
 ``build-pt`` build the same model again, fold the BatchNorm modules that dopt folded, make each
              quantized Conv/Linear fake-quantize its input (per tensor) and its weight (per
-             channel) with the scales of dopt's plan (a JSON file written by dopt), trace it and
-             save it as a TorchScript archive.
+             channel) with the scales of dopt's plan (a JSON file written by dopt), give each
+             nn.MultiheadAttention with quantized projections a forward() that does the same
+             (quantize_attention), trace it and save it as a TorchScript archive. LSTM/GRU stay
+             float modules.
 
 Errors are printed as one line ``dopt-helper: error: <cause>`` (exit status 2); warnings as
-``dopt: warning: <text>``.
+``dopt: warning: <text>``; notes, which dopt prints on its stdout as ``dopt: <text>``, as
+``dopt-helper: note: <text>``.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ import sys
 import warnings
 
 FACTORY_NAMES = ("get_model", "build_model", "create_model")
-CHECKPOINT_KEYS = ("state_dict", "model", "model_state_dict", "net")
+OPSET = 13      # the export's opset, raised up to MAX_OPSET for an op that needs a newer one
+MAX_OPSET = 17
 
 
 class HelperError(Exception):
@@ -39,6 +45,11 @@ class HelperError(Exception):
 
 def warn(text):
     print("dopt: warning: " + text, file=sys.stderr, flush=True)
+
+
+def note(text):
+    """A line dopt prints on its stdout (not a warning: nothing is wrong)."""
+    print("dopt-helper: note: " + text, file=sys.stderr, flush=True)
 
 
 def import_torch():
@@ -170,19 +181,63 @@ def load_checkpoint(path, quiet):
     return obj
 
 
-def state_dict_of(obj):
+PREFIXES = ("module.", "_orig_mod.")  # DataParallel / DistributedDataParallel, torch.compile
+
+
+def strip_prefixes(key):
+    changed = True
+    while changed:
+        changed = False
+        for p in PREFIXES:
+            if key.startswith(p) and len(key) > len(p):
+                key, changed = key[len(p):], True
+    return key
+
+
+def tensor_dicts(obj, path="", depth=0, seen=None):
+    """Every dict inside a checkpoint (nested dicts, lists and tuples too) that holds tensors
+    under string keys: (where, {key: tensor}). `where` spells the entry, e.g. ['ckpt']['net']."""
     torch = import_torch()
+    if seen is None:
+        seen = set()
+    if depth > 12 or id(obj) in seen:
+        return []
+    seen.add(id(obj))
+    out = []
     if isinstance(obj, torch.nn.Module):
-        return obj.state_dict()
-    if isinstance(obj, dict):
-        if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
-            return obj
-        for k in CHECKPOINT_KEYS:
-            if k in obj:
-                return state_dict_of(obj[k])
-        raise HelperError("the checkpoint is a dict without tensors or any of the keys %s (keys: %s)"
-                          % ("/".join(CHECKPOINT_KEYS), ", ".join(list(map(str, obj.keys()))[:10])))
-    raise HelperError("the weight file holds a %s, not a state dict, checkpoint or nn.Module" % type(obj).__name__)
+        out.append((path or "the module", dict(obj.state_dict())))
+    elif isinstance(obj, dict):
+        tensors = {k: v for k, v in obj.items() if isinstance(k, str) and isinstance(v, torch.Tensor)}
+        if tensors:
+            out.append((path or "the top level", tensors))
+        for k, v in obj.items():
+            if isinstance(v, (dict, list, tuple, torch.nn.Module)):
+                out += tensor_dicts(v, "%s[%r]" % (path, k), depth + 1, seen)
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            if isinstance(v, (dict, list, tuple, torch.nn.Module)):
+                out += tensor_dicts(v, "%s[%d]" % (path, i), depth + 1, seen)
+    return out
+
+
+def match_state_dict(sd, expected):
+    """The candidate's keys as the model would name them (a `module.` or `_orig_mod.` prefix
+    dropped where that matches better) and its score: (parameters matched by name and shape,
+    by name)."""
+    variants = [sd]
+    stripped = {}
+    for k, v in sd.items():
+        stripped.setdefault(strip_prefixes(k), v)
+    if len(stripped) == len(sd) and stripped.keys() != sd.keys():
+        variants.append(stripped)
+    best = None
+    for cand in variants:
+        names = [k for k in cand if k in expected]
+        shaped = sum(1 for k in names if tuple(cand[k].shape) == tuple(expected[k].shape))
+        score = (shaped, len(names))
+        if best is None or score > best[1]:
+            best = (cand, score)
+    return best
 
 
 def short_list(names, n=8):
@@ -191,22 +246,47 @@ def short_list(names, n=8):
     return s + (" and %d more" % (len(names) - n) if len(names) > n else "")
 
 
+def find_state_dict(obj, model):
+    """The state dict a checkpoint holds for `model`: the whole object when it is a state dict or
+    a module, else the dict entry (at any depth) whose tensors best match the model's parameters
+    by name and shape. Returns (where, state dict with the model's key names)."""
+    torch = import_torch()
+    if not isinstance(obj, (dict, list, tuple, torch.nn.Module)):
+        raise HelperError("the weight file holds a %s, not a state dict, checkpoint or nn.Module" % type(obj).__name__)
+    expected = model.state_dict()
+    cands = tensor_dicts(obj)
+    scored = [(where, *match_state_dict(sd, expected)) for where, sd in cands]
+    scored = [c for c in scored if c[2][1] > 0]
+    if not scored:
+        keys = list(map(str, obj.keys())) if isinstance(obj, dict) else []
+        raise HelperError("the checkpoint holds no state dict whose keys match the model's parameters (%s; the "
+                          "model expects %s)" % ("keys: " + short_list(keys, 10) if keys else "a %s" % type(obj).__name__,
+                                                 short_list(expected.keys(), 4)))
+    # Most parameters matched by name and shape; then by name; then the smallest (no extras).
+    where, sd, _ = max(scored, key=lambda c: (c[2], -len(c[1])))
+    return where, sd
+
+
 def load_weights(model, path, quiet=False):
-    sd = state_dict_of(load_checkpoint(path, quiet))
-    expected = set(model.state_dict().keys())
-    if not (set(sd) & expected) and all(k.startswith("module.") for k in sd):
-        sd = {k[len("module."):]: v for k, v in sd.items()}
-    missing = sorted(expected - set(sd))
-    unexpected = sorted(set(sd) - expected)
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append("missing keys: " + short_list(missing))
-        if unexpected:
-            parts.append("unexpected keys: " + short_list(unexpected))
-        raise HelperError("the weights do not match the model (%s)" % "; ".join(parts))
+    obj = load_checkpoint(path, quiet)
+    where, sd = find_state_dict(obj, model)
+    if where not in ("the top level", "the module") and not quiet:
+        note("%s: the model's weights are the state dict at checkpoint%s" % (os.path.basename(path), where))
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in sd]
+    unexpected = [k for k in sd if k not in expected]
+    if missing:
+        raise HelperError("the weights do not match the model (missing keys: %s)" % short_list(missing))
+    wrong = [(k, list(sd[k].shape), list(expected[k].shape)) for k in expected
+             if tuple(sd[k].shape) != tuple(expected[k].shape)]
+    if wrong:
+        raise HelperError("the weights do not match the model (shape mismatch: %s)" % "; ".join(
+            "%s is %s in the checkpoint, %s in the model" % w for w in wrong[:4]))
+    if unexpected and not quiet:
+        warn("%s: the checkpoint's state dict has %d key(s) the model does not use, ignored: %s"
+             % (os.path.basename(path), len(unexpected), short_list(unexpected, 4)))
     try:
-        model.load_state_dict(sd, strict=True)
+        model.load_state_dict({k: sd[k] for k in expected}, strict=True)
     except Exception as e:
         msg = " ".join(str(e).split())
         raise HelperError("loading the weights failed: %s" % msg[:600])
@@ -294,6 +374,9 @@ def describe_outputs(out, prefix="output"):
 
 def prepare(args, quiet=False):
     torch = import_torch()
+    # nn.MultiheadAttention and the Transformer layers have an inference fast path (one fused
+    # aten op) that neither the ONNX export nor dopt's fake-quantized projections can follow.
+    torch.backends.mha.set_fastpath_enabled(False)
     mod = import_user_file(args.model)
     model, found_as = find_model(mod, args.model_class)
     load_weights(model, args.weight, quiet)
@@ -316,17 +399,26 @@ def cmd_export(args):
     if len(set(out_names)) != len(out_names):
         raise HelperError("forward()'s outputs have clashing names: %s" % ", ".join(out_names))
     onnx_path = os.path.join(args.out_dir, "model.onnx")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            # TorchScript-based exporter (torch 2.13 still ships it; the torch.export-based one
-            # needs onnxscript). PRESERVE on an eval-mode model skips the exporter's Conv+BN fusion,
-            # so every Conv/Linear weight keeps its parameter name (dopt folds BN itself).
-            torch.onnx.export(model, inputs, onnx_path, dynamo=False, input_names=names, output_names=out_names,
-                              opset_version=13, training=torch.onnx.TrainingMode.PRESERVE,
-                              do_constant_folding=True)
-        except Exception as e:
-            raise HelperError("exporting to ONNX failed: %s: %s" % (type(e).__name__, " ".join(str(e).split())[:400]))
+    opset = OPSET
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                # TorchScript-based exporter (torch 2.13 still ships it; the torch.export-based one
+                # needs onnxscript). PRESERVE on an eval-mode model skips the exporter's Conv+BN fusion,
+                # so every Conv/Linear weight keeps its parameter name (dopt folds BN itself).
+                torch.onnx.export(model, inputs, onnx_path, dynamo=False, input_names=names,
+                                  output_names=out_names, opset_version=opset,
+                                  training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=True)
+                break
+            except Exception as e:
+                # scaled_dot_product_attention (also inside nn.MultiheadAttention and the
+                # Transformer layers) has a symbolic from opset 14: export at the opset it names.
+                m = re.search(r"added in version (\d+)", str(e))
+                if m and opset < int(m.group(1)) <= MAX_OPSET:
+                    opset = int(m.group(1))
+                    continue
+                raise HelperError("exporting to ONNX failed: %s: %s" % (type(e).__name__, " ".join(str(e).split())[:400]))
     with open(os.path.join(args.out_dir, "model.json"), "w") as f:
         json.dump({"model": found_as, "inputs": names, "input_shapes": [list(t.shape) for t in inputs],
                    "outputs": out_names, "structure": structure}, f, indent=1)
@@ -336,7 +428,9 @@ def cmd_export(args):
         for n in out_names:
             f.write("output\t%s\n" % n)
         for n, m in model.named_modules():
-            if n and not list(m.children()):
+            # Leaf modules, and nn.MultiheadAttention (its input projection is a MatMul on its own
+            # in_proj_weight; out_proj is a leaf Linear).
+            if n and (not list(m.children()) or isinstance(m, torch.nn.MultiheadAttention)):
                 f.write("module\t%s\t%s\n" % (n, type(m).__name__))
 
 
@@ -379,30 +473,51 @@ def fold_bn(torch, conv, bn):
             conv.bias.copy_(b.to(conv.bias.dtype))
 
 
-def carry_other_folds(torch, op, m, wq, channel_axis, plan_dir):
-    """dopt may also have folded per-channel Mul/Add by constants into the op (code in forward(),
-    not a module). Its weight is then k * (our weight) per output channel: fake-quantizing our
-    weight per channel with scale / |k| gives the same grid (per-tensor plans too), and forward()
-    still applies k afterwards. `channel_axis` is the module weight's output-channel axis, from
-    dopt's plan (the op's quantization traits). Returns the weight parameters to use and k."""
-    import numpy as np
-
-    wd = torch.from_numpy(np.load(os.path.join(plan_dir, op["weight_file"]))).double()
-    wt = m.weight.detach().double()
-    if wd.shape != wt.shape:
-        wd = wd.t()
-    axis = wq["axis"]
-    ch = axis if axis >= 0 else channel_axis
-    if ch < 0:
-        raise HelperError("quantized op '%s': dopt's plan gives the weight of module '%s' no channel axis"
-                          % (op["node"], op["module"]))
+def per_channel_fit(torch, wd, wt, ch):
+    """Least-squares factor k per channel (axis `ch`) with wd ~ k * wt, and the largest residual."""
     wd_c, wt_c = wd.transpose(0, ch).reshape(wd.shape[ch], -1), wt.transpose(0, ch).reshape(wt.shape[ch], -1)
     den = (wt_c * wt_c).sum(1)
     k = torch.where(den > 0, (wd_c * wt_c).sum(1) / den.clamp_min(1e-300), torch.ones_like(den))
-    resid = (wd_c - k[:, None] * wt_c).abs().max().item()
+    return k, (wd_c - k[:, None] * wt_c).abs().max().item()
+
+
+def carry_other_folds(torch, op, weight, what, plan_dir):
+    """dopt's weight quantization of `op` carried onto `weight` (a module's parameter, or a slice
+    of one, in PyTorch's layout). dopt's weight may be the transpose (a MatMul's [in, out]) and
+    may have per-channel Mul/Add by constants folded into it (code in forward(), not a module):
+    it is then k * (our weight) per output channel, and fake-quantizing our weight per channel
+    with scale / |k| gives the same grid (per-tensor plans too), forward() still applying k
+    afterwards. The output-channel axis comes from dopt's plan (the op's quantization traits).
+    Returns the weight quantization to use (axis in our layout) and k."""
+    import numpy as np
+
+    wd = torch.from_numpy(np.load(os.path.join(plan_dir, op["weight_file"]))).double()
+    wt = weight.detach().double()
+    wq = op["weight"]
+    axis, channel_axis = wq["axis"], op["weight_channel_axis"]
+    ch = axis if axis >= 0 else channel_axis
+    if ch < 0:
+        raise HelperError("quantized op '%s': dopt's plan gives the weight of %s no channel axis" % (op["node"], what))
+    fits = []
+    for transposed in (False, True):
+        if transposed and wd.dim() != 2:
+            continue
+        cand = wd.t() if transposed else wd
+        if tuple(cand.shape) != tuple(wt.shape):
+            continue
+        c = 1 - ch if transposed else ch
+        k, resid = per_channel_fit(torch, cand, wt, c)
+        fits.append((resid, transposed, cand, c, k))
+    if not fits:
+        raise HelperError("quantized op '%s': weight shape %s in dopt's plan, %s has %s"
+                          % (op["node"], list(wd.shape), what, list(wt.shape)))
+    resid, transposed, wd, ch, k = min(fits, key=lambda f: f[0])
     if resid > 1e-4 * max(wd.abs().max().item(), 1e-12):
-        raise HelperError("quantized op '%s': dopt's weight differs from module '%s''s weight by more than a "
-                          "per-channel factor (largest difference %.3g)" % (op["node"], op["module"], resid))
+        raise HelperError("quantized op '%s': dopt's weight differs from %s by more than a per-channel factor "
+                          "(largest difference %.3g)" % (op["node"], what, resid))
+    if axis >= 0:
+        axis = ch
+    wq = dict(wq, axis=axis)
     if (k - 1).abs().max().item() > 1e-5 or axis < 0:
         n = k.numel()
         scales = wq["scales"] if axis >= 0 else wq["scales"] * n
@@ -412,17 +527,33 @@ def carry_other_folds(torch, op, m, wq, channel_axis, plan_dir):
     return wq, k
 
 
-def quantized_bias(torch, m, op, k, plan_dir):
+def weight_fit(torch, op, weight, plan_dir):
+    """How well dopt's weight of `op` is `weight` (or its transpose) up to a per-channel factor:
+    the smallest relative residual, inf when no shape matches."""
+    import numpy as np
+
+    wd = torch.from_numpy(np.load(os.path.join(plan_dir, op["weight_file"]))).double()
+    wt = weight.detach().double()
+    ch = op["weight"]["axis"] if op["weight"]["axis"] >= 0 else op["weight_channel_axis"]
+    best = float("inf")
+    for cand, c in ((wd, ch), (wd.t() if wd.dim() == 2 else None, 1 - ch)):
+        if cand is None or ch < 0 or tuple(cand.shape) != tuple(wt.shape):
+            continue
+        best = min(best, per_channel_fit(torch, cand, wt, c)[1] / max(cand.abs().max().item(), 1e-12))
+    return best
+
+
+def quantized_bias(torch, bias, op, k, plan_dir):
     """The bias as an int8 backend adds it: dopt's (folded) bias b_d rounded to the int32 grid
     (scale = input scale x weight scale per channel). Our bias b_t sits before the other folds
     (b_d = k * b_t + c), so it moves by the rounding error / k. None when the op has no bias."""
     import numpy as np
 
     bq = op.get("bias")
-    if bq is None or m.bias is None or not op.get("bias_file"):
+    if bq is None or bias is None or not op.get("bias_file"):
         return None
     bd = torch.from_numpy(np.load(os.path.join(plan_dir, op["bias_file"]))).double().reshape(-1)
-    b = m.bias.detach().double()
+    b = bias.detach().double()
     s = torch.tensor(bq["scales"], dtype=torch.float32).double()
     if s.numel() == 1:
         s = s.expand_as(bd)
@@ -431,6 +562,19 @@ def quantized_bias(torch, m, op, k, plan_dir):
     err = torch.round(bd / s).clamp(-2147483648.0, 2147483647.0) * s - bd
     safe_k = torch.where(k == 0, torch.ones_like(k), k)
     return (b + torch.where(k == 0, torch.zeros_like(err), err / safe_k)).float()
+
+
+def activation_quants(ops):
+    """(scale, zero point, qmin, qmax) of the input of each op (each call of a module)."""
+    import numpy as np
+
+    acts = []
+    for op in ops:
+        a = op["input"]
+        lo, hi = qrange(a.get("bits", 8))
+        # dopt's scales are float32: the same value here, not the nearest double to its decimal.
+        acts.append((float(np.float32(a["scales"][0])), int(a["zero_points"][0]), lo, hi))
+    return acts
 
 
 def make_wrapper(torch, inner, acts, weight, bias_q):
@@ -471,6 +615,135 @@ def make_wrapper(torch, inner, acts, weight, bias_q):
     return FakeQuant()
 
 
+def quantize_attention(torch, mha, name, in_ops, out_ops, plan_dir):
+    """Makes nn.MultiheadAttention `mha` run dopt's int8 projections: its forward() is replaced by
+    the computation the ONNX export traced (F.multi_head_attention_forward without dropout),
+    whose input projections (one packed q/k/v MatMul for self-attention, q + packed k/v when key
+    is value, else q, k and v) and out_proj fake-quantize their input per tensor and their weight
+    per channel with dopt's scales. Each quantized op is matched to the slice of in_proj_weight
+    (or q/k/v_proj_weight) it runs by its values. Returns an object with reset_calls() and
+    check_calls() for cmd_build_pt."""
+    import types
+
+    nn = torch.nn
+    F = nn.functional
+    if mha.bias_k is not None or mha.add_zero_attn:
+        raise HelperError("nn.MultiheadAttention '%s' uses bias_k/bias_v or add_zero_attn, which the quantized "
+                          "TorchScript model does not reproduce; leave its ops in float with exclude_op" % name)
+    E = mha.embed_dim
+    if mha._qkv_same_embed_dim:
+        w = mha.in_proj_weight
+        slices = {"qkv": (w, 0, 3 * E), "q": (w, 0, E), "kv": (w, E, 3 * E), "k": (w, E, 2 * E), "v": (w, 2 * E, 3 * E)}
+    else:
+        slices = {"q": (mha.q_proj_weight, 0, E), "k": (mha.k_proj_weight, 0, E), "v": (mha.v_proj_weight, 0, E)}
+    b = mha.in_proj_bias
+    roles = {}  # role -> list of (act, weight quant, bias) per call
+
+    def prepare_op(op, role, weight, bias, what):
+        wq, k = carry_other_folds(torch, op, weight, what, plan_dir)
+        bq = quantized_bias(torch, bias, op, k, plan_dir)
+        roles.setdefault(role, []).append((activation_quants([op])[0], wq, bq))
+
+    for op in in_ops:
+        fits = sorted((weight_fit(torch, op, p[lo:hi], plan_dir), role) for role, (p, lo, hi) in slices.items())
+        if not fits or fits[0][0] > 1e-4:
+            raise HelperError("quantized op '%s' of nn.MultiheadAttention '%s' runs no slice of its input "
+                              "projection weights; leave it in float with exclude_op" % (op["node"], name))
+        role = fits[0][1]
+        p, lo, hi = slices[role]
+        prepare_op(op, role, p[lo:hi], b[lo:hi] if b is not None else None,
+                   "nn.MultiheadAttention '%s''s %s projection weight" % (name, role))
+    for op in out_ops:
+        prepare_op(op, "out", mha.out_proj.weight, mha.out_proj.bias, "module '%s.out_proj''s weight" % name)
+
+    state = types.SimpleNamespace(calls={}, used={r: len(v) for r, v in roles.items()})
+
+    def project(role, x, weight, bias):
+        quants = roles.get(role)
+        if not quants:
+            return F.linear(x, weight, bias)
+        i = state.calls.get(role, 0)
+        state.calls[role] = i + 1
+        (s, z, lo, hi), wq, bq = quants[min(i, len(quants) - 1)]
+        x = torch.fake_quantize_per_tensor_affine(x, s, z, lo, hi)
+        wlo, whi = qrange(wq.get("bits", 8))
+        if wq["axis"] >= 0:
+            weight = torch.fake_quantize_per_channel_affine(
+                weight, torch.tensor(wq["scales"], dtype=torch.float32),
+                torch.tensor(wq["zero_points"], dtype=torch.int32), wq["axis"], wlo, whi)
+        else:
+            weight = torch.fake_quantize_per_tensor_affine(weight, float(wq["scales"][0]), int(wq["zero_points"][0]),
+                                                           wlo, whi)
+        return F.linear(x, weight, bq if bq is not None else bias)
+
+    def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
+                average_attn_weights=True, is_causal=False):
+        same_qk, same_kv = query is key, key is value
+        if self.batch_first:
+            query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
+        T, B, _ = query.shape
+        S = key.shape[0]
+        H = self.num_heads
+        D = E // H
+        if self._qkv_same_embed_dim:
+            w, bias = self.in_proj_weight, self.in_proj_bias
+            bs = (lambda lo, hi: bias[lo:hi] if bias is not None else None)
+            if same_qk and same_kv:
+                q, k, v = project("qkv", query, w, bias).chunk(3, dim=-1)
+            elif same_kv:
+                q = project("q", query, w[:E], bs(0, E))
+                k, v = project("kv", key, w[E:], bs(E, 3 * E)).chunk(2, dim=-1)
+            else:
+                q = project("q", query, w[:E], bs(0, E))
+                k = project("k", key, w[E:2 * E], bs(E, 2 * E))
+                v = project("v", value, w[2 * E:], bs(2 * E, 3 * E))
+        else:
+            bias = self.in_proj_bias
+            bs = (lambda lo, hi: bias[lo:hi] if bias is not None else None)
+            q = project("q", query, self.q_proj_weight, bs(0, E))
+            k = project("k", key, self.k_proj_weight, bs(E, 2 * E))
+            v = project("v", value, self.v_proj_weight, bs(2 * E, 3 * E))
+        q = q.reshape(T, B * H, D).transpose(0, 1)
+        k = k.reshape(S, B * H, D).transpose(0, 1)
+        v = v.reshape(S, B * H, D).transpose(0, 1)
+        key_padding_mask = F._canonical_mask(mask=key_padding_mask, mask_name="key_padding_mask",
+                                             other_type=F._none_or_dtype(attn_mask), other_name="attn_mask",
+                                             target_type=q.dtype)
+        attn_mask = F._canonical_mask(mask=attn_mask, mask_name="attn_mask", other_type=None, other_name="",
+                                      target_type=q.dtype, check_other=False)
+        if is_causal and attn_mask is None:
+            attn_mask = torch.triu(torch.full((T, S), float("-inf"), dtype=q.dtype), diagonal=1)
+        scores = torch.bmm(q * (float(D) ** -0.5), k.transpose(1, 2))
+        if attn_mask is not None:
+            scores = scores + (attn_mask.unsqueeze(0) if attn_mask.dim() == 2 else attn_mask)
+        if key_padding_mask is not None:
+            scores = scores + key_padding_mask.view(B, 1, 1, S).expand(-1, H, -1, -1).reshape(B * H, 1, S)
+        attn = torch.softmax(scores, dim=-1)
+        out = torch.bmm(attn, v).transpose(0, 1).reshape(T * B, E)
+        out = project("out", out, self.out_proj.weight, self.out_proj.bias).view(T, B, E)
+        if self.batch_first:
+            out = out.transpose(0, 1)
+        if not need_weights:
+            return out, None
+        attn = attn.view(B, H, T, S)
+        return out, (attn.mean(dim=1) if average_attn_weights else attn)
+
+    mha.forward = types.MethodType(forward, mha)
+
+    class Calls:
+        def reset_calls(self):
+            state.calls.clear()
+
+        def check_calls(self):
+            for role, n in state.used.items():
+                if state.calls.get(role, 0) != n:
+                    raise HelperError("nn.MultiheadAttention '%s' ran its %s projection %d time(s) while tracing, "
+                                      "dopt's plan quantizes %d call(s) of it"
+                                      % (name, role, state.calls.get(role, 0), n))
+
+    return Calls()
+
+
 def cmd_build_pt(args):
     import numpy as np
 
@@ -483,6 +756,16 @@ def cmd_build_pt(args):
     for op in plan["ops"]:
         by_module.setdefault(op["module"], []).append(op)
     supported = (nn.Linear, nn.modules.conv._ConvNd)
+    # nn.MultiheadAttention runs its projections with F.linear on its own parameters (in_proj_weight,
+    # out_proj.weight), not by calling a module: its quantized ops are carried by a forward() of its own.
+    attention_ops = {}
+    for mname in list(by_module):
+        m = modules.get(mname)
+        owner = mname[:-len(".out_proj")] if mname.endswith(".out_proj") else None
+        if isinstance(m, nn.MultiheadAttention):
+            attention_ops.setdefault(mname, ([], []))[0].extend(by_module.pop(mname))
+        elif owner is not None and isinstance(modules.get(owner), nn.MultiheadAttention):
+            attention_ops.setdefault(owner, ([], []))[1].extend(by_module.pop(mname))
     # BatchNorm folding first, exactly where dopt folded.
     folded = set()
     for mname, ops in by_module.items():
@@ -501,38 +784,21 @@ def cmd_build_pt(args):
             parent, attr = parent_of(model, bn_name)
             setattr(parent, attr, nn.Identity())
             folded.add(bn_name)
+    plan_dir = os.path.dirname(os.path.abspath(args.plan))
     wrappers = {}
     for mname, ops in by_module.items():
         m = modules[mname]
-        wq = ops[0]["weight"]
-        axis = wq["axis"]
-        channel_axis = ops[0]["weight_channel_axis"]  # also set for a per-tensor plan (axis -1)
-        plan_shape = wq.get("shape", [])
-        if list(plan_shape) != list(m.weight.shape):
-            if len(plan_shape) == 2 and list(plan_shape[::-1]) == list(m.weight.shape):
-                # MatMul weight [in, out] vs Linear [out, in]
-                axis = 1 - axis if axis >= 0 else axis
-                channel_axis = 1 - channel_axis if channel_axis >= 0 else channel_axis
-            else:
-                raise HelperError("quantized op '%s': weight shape %s in dopt's plan, module '%s' has %s"
-                                  % (ops[0]["node"], plan_shape, mname, list(m.weight.shape)))
-        wq = dict(wq, axis=axis)
-        plan_dir = os.path.dirname(os.path.abspath(args.plan))
-        wq, k = carry_other_folds(torch, ops[0], m, wq, channel_axis, plan_dir)
-        acts = []
-        for op in ops:
-            a = op["input"]
-            lo, hi = qrange(a.get("bits", 8))
-            # dopt's scales are float32: the same value here, not the nearest double to its decimal.
-            acts.append((float(np.float32(a["scales"][0])), int(a["zero_points"][0]), lo, hi))
-        w = make_wrapper(torch, m, acts, wq, quantized_bias(torch, m, ops[0], k, plan_dir))
+        wq, k = carry_other_folds(torch, ops[0], m.weight, "module '%s''s weight" % mname, plan_dir)
+        w = make_wrapper(torch, m, activation_quants(ops), wq, quantized_bias(torch, m.bias, ops[0], k, plan_dir))
         parent, attr = parent_of(model, mname)
         setattr(parent, attr, w)
         wrappers[mname] = (w, len(ops))
+    for mname, (in_ops, out_ops) in attention_ops.items():
+        wrappers[mname] = (quantize_attention(torch, modules[mname], mname, in_ops, out_ops, plan_dir), None)
 
     def reset(_module, _inputs):
         for w, _ in wrappers.values():
-            w.calls = 0
+            w.reset_calls() if hasattr(w, "reset_calls") else setattr(w, "calls", 0)
 
     model.register_forward_pre_hook(reset)
     for prm in model.parameters():
@@ -544,7 +810,9 @@ def cmd_build_pt(args):
         except Exception as e:
             raise HelperError("tracing the quantized model failed: %s: %s" % (type(e).__name__, " ".join(str(e).split())[:400]))
     for mname, (w, n) in wrappers.items():
-        if w.calls != n:
+        if n is None:
+            w.check_calls()
+        elif w.calls != n:
             raise HelperError("module '%s' ran %d time(s) while tracing, dopt's plan quantizes %d call(s) of it"
                               % (mname, w.calls, n))
     torch.jit.save(traced, args.output)

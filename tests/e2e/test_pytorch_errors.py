@@ -36,7 +36,7 @@ class Case:
     source: str                 # the model file
     cause: str                  # regex the message must match after "F (weights W): "
     flags: list = field(default_factory=list)
-    weights: str = "good"       # good | missing_key | unexpected_key | none (no --weight)
+    weights: str = "good"       # good | missing_key | shape_mismatch | no_state_dict | none (no --weight)
     env: dict = field(default_factory=dict)
     prefix: str = "model"       # "model": the message starts with the .py (and weights)
 
@@ -53,8 +53,11 @@ CASES = {
     "model-class-unknown": Case(NET, r"--model_class Missing: no such class or function in the file",
                                 flags=["--model_class", "Missing"]),
     "missing-keys": Case(NET, r"the weights do not match the model \(missing keys: fc\.bias\)", weights="missing_key"),
-    "unexpected-keys": Case(NET, r"the weights do not match the model \(unexpected keys: extra\.weight\)",
-                            weights="unexpected_key"),
+    "shape-mismatch": Case(NET, r"the weights do not match the model \(shape mismatch: fc\.weight is \[3, 4\] in the "
+                                r"checkpoint, \[2, 4\] in the model\)", weights="shape_mismatch"),
+    "no-state-dict": Case(NET, r"the checkpoint holds no state dict whose keys match the model's parameters \(keys: "
+                               r"epoch, optimizer; the model expects conv\.weight, conv\.bias, fc\.weight, fc\.bias\)",
+                          weights="no_state_dict"),
     "input-shape-name": Case(NET, r"--input_shape names 'image', which is not a parameter of Net\.forward\(\) "
                                   r"\(parameters: x\)", flags=["--input_shape", "image: 1,3,8,8"]),
     "input-shape-missing": Case(NET, r"--input_shape is required for PyTorch models \(forward\(\) takes x\)",
@@ -83,8 +86,10 @@ def save_weights(tmp_path, kind):
     sd = ns["Net"]().state_dict()
     if kind == "missing_key":
         del sd["fc.bias"]
-    elif kind == "unexpected_key":
-        sd["extra.weight"] = torch.zeros(2)
+    elif kind == "shape_mismatch":
+        sd["fc.weight"] = torch.zeros(3, 4)
+    elif kind == "no_state_dict":  # a training checkpoint that lost its model entry
+        sd = {"epoch": 3, "optimizer": {"state": {0: {"exp_avg": torch.zeros(4)}}, "param_groups": [{"lr": 0.1}]}}
     torch.save(sd, tmp_path / "net.pth")
     return tmp_path / "net.pth"
 

@@ -74,6 +74,23 @@ TEST(PyTorchNames, UnknownModulesLeaveNodesAlone) {
   EXPECT_EQ(g.nodes[0].name, "/layer1/layer1.0/conv/Conv");
 }
 
+// nn.MultiheadAttention (listed though not a leaf): in its scope only the input projection
+// MatMul/Gemm on a folded slice of in_proj_weight takes its name, not a Reshape of a folded shape.
+TEST(PyTorchNames, MultiheadAttentionProjectionsOnly) {
+  Graph g;
+  int x = AddTestInput(g, "x", DType::kFloat32, {2, 1, 4});
+  int w = AddTestValue(g, "onnx::MatMul_9", Filled({4, 12}, 0.5f));
+  int shape = AddTestValue(g, "onnx::Reshape_10", Filled({3}, 1.f));
+  AddTestNode(g, "/enc/self_attn/MatMul", "MatMul", {x, w}, "p");
+  AddTestNode(g, "/enc/self_attn/Reshape", "Reshape", {g.FindValue("p"), shape}, "r");
+  AddTestNode(g, "/enc/self_attn/MatMul_1", "MatMul", {g.FindValue("r"), g.FindValue("r")}, "s");
+  g.outputs = {g.FindValue("s")};
+  EXPECT_EQ(NameNodesAfterModules(g, {{"enc.self_attn", "MultiheadAttention"}}), 1);
+  EXPECT_EQ(g.nodes[0].name, "enc.self_attn");
+  EXPECT_EQ(g.nodes[1].name, "/enc/self_attn/Reshape");
+  EXPECT_EQ(g.nodes[2].name, "/enc/self_attn/MatMul_1");  // activation x activation: no weight
+}
+
 QuantizedOp Op(const std::string& node, const std::string& type, const std::string& weight) {
   QuantizedOp op;
   op.node = node;

@@ -46,7 +46,12 @@ std::string ModuleOfNode(const Graph& g, const Node& n, const std::map<std::stri
   }
   if (!folded_constant) return "";
   std::string m = QualifiedNameFromScope(n.name);
-  return modules.count(m) ? m : "";
+  auto it = modules.find(m);
+  if (it == modules.end()) return "";
+  // In nn.MultiheadAttention's scope only the input projections (MatMul/Gemm on a slice of
+  // in_proj_weight) run the module's weight; its Reshape/Mul constants do not.
+  if (it->second == "MultiheadAttention" && n.op_type != "MatMul" && n.op_type != "Gemm") return "";
+  return m;
 }
 
 int NameNodesAfterModules(Graph& g, const std::map<std::string, std::string>& modules) {

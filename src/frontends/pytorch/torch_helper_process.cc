@@ -122,9 +122,10 @@ Status RunTorchHelper(const std::vector<std::string>& args, const std::string& w
   if (StatusOr<std::string> r = ReadFileToString(err_path); r.ok()) err = *r;
   std::istringstream lines(err);
   std::string line, helper_error, last;
-  const std::string kWarn = "dopt: warning: ", kErr = "dopt-helper: error: ";
+  const std::string kWarn = "dopt: warning: ", kErr = "dopt-helper: error: ", kNote = "dopt-helper: note: ";
   while (std::getline(lines, line)) {
     if (line.rfind(kWarn, 0) == 0) std::fprintf(stderr, "%s\n", line.c_str());
+    if (line.rfind(kNote, 0) == 0) std::fprintf(stdout, "dopt: %s\n", line.substr(kNote.size()).c_str());
     if (line.rfind(kErr, 0) == 0) helper_error = line.substr(kErr.size());
     if (!Trim(line).empty()) last = Trim(line);
   }

@@ -1,0 +1,62 @@
+"""Recurrent and attention models for test_pytorch_sequence.py, written as a user's training code
+would be: a speaker encoder (3-layer nn.LSTM + Linear), a GRU tagger (bidirectional, 2 layers,
+time-major) and an attention net (nn.TransformerEncoderLayer, cross nn.MultiheadAttention and
+F.scaled_dot_product_attention)."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class SpeakerEncoder(nn.Module):
+    """[N, T, 40] log-mel frames -> L2-normalised 64-d embedding from the last layer's hidden state."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(input_size=40, hidden_size=96, num_layers=3, batch_first=True)
+        self.linear = nn.Linear(96, 64)
+        self.relu = nn.ReLU()
+
+    def forward(self, mels):
+        _, (hidden, _) = self.lstm(mels)
+        embeds = self.relu(self.linear(hidden[-1]))
+        return embeds / (torch.norm(embeds, dim=1, keepdim=True) + 1e-5)
+
+
+class GruTagger(nn.Module):
+    """[T, N, 24] time-major features -> per-frame scores [T, N, 12]."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(24, 32)
+        self.gru = nn.GRU(32, 48, num_layers=2, bidirectional=True)
+        self.out = nn.Linear(96, 12)
+
+    def forward(self, feats):
+        y, _ = self.gru(torch.tanh(self.proj(feats)))
+        return self.out(y)
+
+
+class AttentionNet(nn.Module):
+    """x [N, T, 16] and memory [N, S, 16] -> [N, T, 8]: one Transformer encoder layer
+    (batch_first) over x, cross-attention to the memory with nn.MultiheadAttention (key is value),
+    a hand-written attention block with F.scaled_dot_product_attention, a Linear head."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Linear(16, 64)
+        self.encoder = nn.TransformerEncoderLayer(d_model=64, nhead=4, dim_feedforward=128, dropout=0.1,
+                                                  batch_first=True)
+        self.m_in = nn.Linear(16, 64)
+        self.cross = nn.MultiheadAttention(64, 4, batch_first=True)
+        self.qkv = nn.Linear(64, 192)
+        self.proj = nn.Linear(64, 64)
+        self.head = nn.Linear(64, 8)
+
+    def forward(self, x, memory):
+        h = self.encoder(self.embed(x))
+        m = self.m_in(memory)
+        h = h + self.cross(h, m, m, need_weights=False)[0]
+        n, t, _ = h.shape
+        q, k, v = self.qkv(h).view(n, t, 3, 4, 16).permute(2, 0, 3, 1, 4)
+        h = h + self.proj(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(n, t, 64))
+        return self.head(h)
