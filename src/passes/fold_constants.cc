@@ -36,7 +36,7 @@ StatusOr<int> FoldConstantsPass::Run(Graph& g) {
     const Node& n = g.nodes[ni];
     if (!n.domain.empty() && n.domain != "ai.onnx") continue;
     const OpDef* def = OpDefOf(n);
-    if (!def || !def->foldable || !def->run) continue;
+    if (!def || !def->foldable || !def->run || n.HasSubgraphs()) continue;
     bool ok = !n.outputs.empty();
     for (int o : n.outputs)
       if (o >= 0 && graph_outputs.count(o)) ok = false;  // the graph's interface stays produced by a node
@@ -74,9 +74,12 @@ StatusOr<int> FoldConstantsPass::Run(Graph& g) {
   // Every folded value a remaining node reads becomes an initializer in its declared dtype.
   const std::unordered_set<int> dead(folded_nodes.begin(), folded_nodes.end());
   std::unordered_set<int> read_by_folded, read_by_kept;
-  for (int ni = 0; ni < (int)g.nodes.size(); ++ni)
+  for (int ni = 0; ni < (int)g.nodes.size(); ++ni) {
     for (int id : g.nodes[ni].inputs)
       if (id >= 0) (dead.count(ni) ? read_by_folded : read_by_kept).insert(id);
+    for (int id : g.nodes[ni].implicit_inputs)  // what sub-graphs read stays defined here
+      if (id >= 0) (dead.count(ni) ? read_by_folded : read_by_kept).insert(id);
+  }
   for (auto& [id, t] : known) {
     Value& v = g.value(id);
     v.producer = -1;
