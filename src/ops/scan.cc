@@ -162,7 +162,7 @@ Status Upgrade(Graph& g, int ni, int from, int /*to*/) {
 const OpDef& OpDef_Scan() {
   static const OpDef def{
       .name = "Scan",
-      .min_inputs = 1,
+      .min_inputs = 0,  // Scan-8's first input (sequence_lens) is optional; its shape rule says why it fails
       .max_inputs = 1 << 16,
       .min_outputs = 1,
       .max_outputs = 1 << 16,
