@@ -4,13 +4,11 @@
 // final carried values and each scan output stacked along a new first axis over the
 // iterations. The body reads the enclosing graphs' values by name (outer scope). Sequence and
 // optional loop values (Loop-13/16) are not supported. Runs only in the executor.
+#include "common/limits.h"
 #include "ops/subgraph_util.h"
 
 namespace dopt {
 namespace {
-
-// Safety net for a loop with no trip count whose cond never turns false.
-constexpr int64_t kMaxIterationsWithoutM = int64_t{1} << 31;
 
 struct Arity {
   int carried = 0;  // N
@@ -100,9 +98,10 @@ Status Run(KernelContext& ctx) {
   }
   std::vector<std::vector<Tensor>> scans(a.scans);
   for (int64_t it = 0; cond && (max_trips < 0 || it < max_trips); ++it) {
-    if (max_trips < 0 && it >= kMaxIterationsWithoutM) {
-      return InvalidArgument(node.Describe() + ": no trip count and cond still true after " + std::to_string(it) +
-                             " iterations");
+    if (it >= kMaxLoopIterations) {
+      return InvalidArgument(node.Describe() + ": still running after " + std::to_string(it) +
+                             " iterations, dopt's limit (trip count " +
+                             (max_trips < 0 ? std::string("none") : std::to_string(max_trips)) + ")");
     }
     std::vector<Tensor> ins;
     ins.reserve(2 + carried.size());

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <memory>
 
 #include "check_op.h"
@@ -204,7 +205,7 @@ TEST(ControlFlow, LoopWithNestedIfAndScanOutputs) {
   EXPECT_EQ(g.value(g.FindValue("scans")).shape, (Shape{-1, 2}));
   ASSERT_EQ(g.nodes.back().implicit_inputs.size(), 2u);  // flip and w, through the inner If
   for (bool flip : {false, true}) {
-    for (int64_t m : {0, 2, 4}) {
+    for (int64_t m : {int64_t{0}, int64_t{2}, int64_t{4}, INT64_MAX}) {  // INT64_MAX: torch's `while`
       auto out = RunGraph(g, {{"M", Tensor::FromInt64s({}, {m})}, {"flip", Bool(flip)},
                               {"a0", Tensor::FromFloats({2}, {5, 7})}});
       // iterations run: min(M, 3) (cond turns false after i = 2)
