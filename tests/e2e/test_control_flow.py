@@ -42,11 +42,12 @@ def finish(nodes, inits, out_shape, name, opset=13):
     return m
 
 
-def if_model(opset=13) -> onnx.ModelProto:
+def if_model(opset=13, constant_cond=False) -> onnx.ModelProto:
     """conv1 -> relu -> r1; cond = mean(input) > 0; then: its own Conv (constant weight) of r1 plus
     the outer bias; else: r1 * the outer scale; -> conv2 -> logits. At opset 11 the then branch
     also holds Unsqueeze/Squeeze with `axes` attributes, which the QDQ export's upgrade to opset
-    13 rewrites inside the branch."""
+    13 rewrites inside the branch. With `constant_cond` the cond is `2 > 1` (shape-like
+    constants): `-m 0` inlines the then branch and quantizes its Conv too."""
     rng = np.random.default_rng(21)
     t_nodes = [conv("then_conv", "r1", "then.w", "t1")]
     if opset < 13:
@@ -65,12 +66,13 @@ def if_model(opset=13) -> onnx.ModelProto:
         conv("conv1", "input", "conv1.w", "c1"),
         helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
         helper.make_node("ReduceMean", ["input"], ["mean"], name="mean", **reduce_attrs),
-        helper.make_node("Greater", ["mean", "zero"], ["cond"], name="gt"),
+        helper.make_node("Greater", ["two", "one"] if constant_cond else ["mean", "zero"], ["cond"], name="gt"),
         helper.make_node("If", ["cond"], ["branch"], name="the_if", then_branch=then_g, else_branch=else_g),
         conv("conv2", "branch", "conv2.w", "logits"),
     ]
     inits = [init("conv1.w", rand(rng, (8, 3, 3, 3))), init("conv2.w", rand(rng, (4, 8, 3, 3), 0.2)),
              init("zero", np.float32(0)), init("outer.bias", rand(rng, (1, 8, 1, 1), 0.5)),
+             init("two", np.int64(2)), init("one", np.int64(1)),
              init("outer.scale", rand(rng, (1, 8, 1, 1), 1.0))]
     return finish(nodes, inits, [1, 4, 8, 8], f"if{opset}", opset)
 
@@ -177,7 +179,8 @@ def samples(n=8):
     return x
 
 
-MODELS = {"if": if_model, "if-opset11": lambda: if_model(11), "loop": loop_model, "scan": scan_model}
+MODELS = {"if": if_model, "if-opset11": lambda: if_model(11), "if-constant-cond": lambda: if_model(constant_cond=True),
+          "loop": loop_model, "scan": scan_model}
 
 
 @pytest.mark.parametrize("name", list(MODELS) + ["torch-script"])
@@ -208,7 +211,8 @@ def test_control_flow_run_and_quantize(dopt, tmp_path, name):
                     "--input_format", "NCHW", "--input_shape", "input: 1,3,8,8", "--out_nodes", "logits",
                     "--compress_conf", tmp_path / "param")
     assert proc.returncode == 0, describe(proc)
-    assert re.search(r"quantized:\s+2 ops \(Conv 2\)", proc.stdout), describe(proc)
+    convs = 3 if name == "if-constant-cond" else 2  # the inlined branch's Conv too
+    assert re.search(rf"quantized:\s+{convs} ops \(Conv {convs}\)", proc.stdout), describe(proc)
     q = onnx.load(str(out))
     onnx.checker.check_model(q, full_check=True)
     top = {n.name: n for n in q.graph.node}
@@ -217,7 +221,7 @@ def test_control_flow_run_and_quantize(dopt, tmp_path, name):
         dq = producer.get(top[c].input[1])
         assert dq is not None and dq.op_type == "DequantizeLinear", f"{c}: weight not behind a DequantizeLinear"
     flow = [n for n in q.graph.node if n.op_type in ("If", "Loop", "Scan")]
-    assert len(flow) == sum(n.op_type in ("If", "Loop", "Scan") for n in m.graph.node)
+    assert len(flow) == sum(n.op_type in ("If", "Loop", "Scan") for n in m.graph.node) - (name == "if-constant-cond")
     for n in flow:  # the sub-graphs stay float
         for a in n.attribute:
             if a.type == onnx.AttributeProto.GRAPH:

@@ -4,6 +4,7 @@
 // the executor (ops with sub-graphs do not run outside it, so CheckOp does not apply).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -124,6 +125,38 @@ TEST(ControlFlow, PassesKeepWhatSubgraphsRead) {
   ASSERT_TRUE(out.count("z"));
   auto sig = [](float v) { return 1.f / (1.f + std::exp(-v)); };
   EXPECT_NEAR(Floats(out["z"])[1], 2.f - 20.f + sig(2) * sig(2), 1e-5);
+}
+
+TEST(ControlFlow, ConstantCondIfIsInlined) {
+  // cond is a constant: FoldConstantsPass replaces the If by its then branch (relu(x) + w),
+  // whose nodes become top-level nodes (named after the If), with the same results.
+  for (bool c : {true, false}) {
+    Graph g = IfGraph();
+    int cid = g.FindValue("c");
+    g.inputs.erase(std::find(g.inputs.begin(), g.inputs.end(), cid));
+    g.value(cid).initializer = Bool(c);
+    ASSERT_TRUE(PrepareGraph(g).ok());
+    Tensor x = Tensor::FromFloats({2, 3}, {-1, 2, -3, 4, -5, 6});
+    auto before = RunGraph(g, {{"x", x}});
+    FoldConstantsPass fold;
+    auto changes = fold.Run(g);
+    ASSERT_TRUE(changes.ok()) << changes.status().message();
+    EXPECT_EQ(*changes, 1);
+    Status st = PrepareGraph(g);
+    ASSERT_TRUE(st.ok()) << st.message();
+    for (const Node& n : g.nodes) EXPECT_NE(n.op_type, "If");
+    bool found = false;
+    for (const Node& n : g.nodes)
+      if (n.op_type == (c ? "Add" : "Neg") && n.name.rfind("the_if/", 0) == 0) found = true;
+    EXPECT_TRUE(found);
+    auto after = RunGraph(g, {{"x", x}});
+    EXPECT_EQ(Floats(after["z"]), Floats(before["z"]));
+    auto bytes = SerializeOnnxModel(g);  // the inlined nodes are written like any new node
+    ASSERT_TRUE(bytes.ok());
+    auto back = LoadOnnxModelFromBytes(*bytes, "inlined.onnx", ".", {});
+    ASSERT_TRUE(back.ok()) << back.status().message();
+    EXPECT_EQ(Floats(RunGraph(*back, {{"x", x}})["z"]), Floats(before["z"]));
+  }
 }
 
 TEST(ControlFlow, IfErrorsNameTheNode) {
