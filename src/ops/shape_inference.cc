@@ -32,7 +32,7 @@ Status MergeInto(Value& v, const ValueInfo& inferred, const Node& node) {
 // goes through what PrepareGraph does, recursively.
 Status PrepareSubgraph(Graph& sub, const Graph& parent) {
   sub.is_subgraph = true;
-  if (sub.info.opsets.empty()) sub.info.opsets = parent.info.opsets;
+  sub.info.opsets = parent.info.opsets;  // one opset per model; upgrade rules read it
   for (Value& v : sub.values)
     if (v.producer >= 0 || v.outer_scope) v.folded.reset();  // recomputed below
   DOPT_RETURN_IF_ERROR(ResolveOps(sub));
