@@ -16,6 +16,10 @@ struct Arity {
 };
 
 StatusOr<Arity> CheckBody(const Node& node, const Graph& body, int num_inputs, int num_outputs) {
+  if (num_inputs < 2) {
+    return InvalidArgument(node.Describe() + ": has " + std::to_string(num_inputs) +
+                           " inputs; Loop takes M and cond (either may be empty) and the loop-carried values");
+  }
   Arity a;
   a.carried = num_inputs - 2;
   a.scans = num_outputs - a.carried;
@@ -140,7 +144,7 @@ Status Run(KernelContext& ctx) {
 const OpDef& OpDef_Loop() {
   static const OpDef def{
       .name = "Loop",
-      .min_inputs = 2,
+      .min_inputs = 0,  // M and cond are both optional (empty names); CheckBody wants the two slots
       .max_inputs = 1 << 16,
       .min_outputs = 1,
       .max_outputs = 1 << 16,

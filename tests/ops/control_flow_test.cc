@@ -258,6 +258,22 @@ TEST(ControlFlow, LoopWithNestedIfAndScanOutputs) {
   }
 }
 
+TEST(ControlFlow, LoopWithoutTripCountOrCond) {
+  // M omitted (cond decides), then cond omitted too (M decides): both inputs are optional.
+  for (bool omit_m : {true, false}) {
+    Graph g = NestedLoopGraph();
+    Node& loop = g.nodes[0];
+    loop.inputs[omit_m ? 0 : 1] = -1;
+    Status st = PrepareGraph(g);
+    ASSERT_TRUE(st.ok()) << st.message();
+    auto out = RunGraph(g, {{"M", Tensor::FromInt64s({}, {2})}, {"flip", Bool(false)},
+                            {"a0", Tensor::FromFloats({2}, {5, 7})}});
+    ASSERT_TRUE(out.count("scans"));
+    // no M: the body's cond stops it after 3 iterations; no cond: M = 2 iterations.
+    EXPECT_EQ(out["scans"].shape(), (Shape{omit_m ? 3 : 2, 2}));
+  }
+}
+
 TEST(ControlFlow, LoopBodyArityErrorNamesTheNode) {
   Graph g = NestedLoopGraph();
   Graph& body = *g.nodes[0].attributes[0].second.g;
