@@ -77,13 +77,24 @@ def if_model(opset=13, constant_cond=False) -> onnx.ModelProto:
     return finish(nodes, inits, [1, 4, 8, 8], f"if{opset}", opset)
 
 
-def loop_model() -> onnx.ModelProto:
+def loop_model(nested=False) -> onnx.ModelProto:
     """conv1 -> r1; Loop (M = 1 + (sum(input > 0) mod 3), cond true): acc = acc * alpha + r1 (both
-    outer), scan output: sum(acc); its final acc -> conv2 -> logits."""
+    outer), scan output: sum(acc); its final acc -> conv2 -> logits. `nested`: the scaling is an
+    If inside the body (iteration 0 keeps acc, later ones scale it by the top-level alpha), so
+    the If's branches read a body input and a top-level value through two levels."""
     rng = np.random.default_rng(22)
+    if nested:
+        then_g = helper.make_graph([helper.make_node("Mul", ["acc", "alpha"], ["t_out"], name="t_mul")], "then", [],
+                                   [helper.make_tensor_value_info("t_out", TensorProto.FLOAT, None)])
+        else_g = helper.make_graph([helper.make_node("Identity", ["acc"], ["e_out"], name="e_id")], "else", [],
+                                   [helper.make_tensor_value_info("e_out", TensorProto.FLOAT, None)])
+        scale = [helper.make_node("Greater", ["i", "zero_i"], ["later"], name="b_later"),
+                 helper.make_node("If", ["later"], ["scaled"], name="b_if", then_branch=then_g, else_branch=else_g)]
+    else:
+        scale = [helper.make_node("Mul", ["acc", "alpha"], ["scaled"], name="b_mul")]
     body = helper.make_graph(
-        [helper.make_node("Mul", ["acc", "alpha"], ["scaled"], name="b_mul"),
-         helper.make_node("Add", ["scaled", "r1"], ["acc_new"], name="b_add"),
+        scale +
+        [helper.make_node("Add", ["scaled", "r1"], ["acc_new"], name="b_add"),
          helper.make_node("ReduceSum", ["acc_new"], ["total"], name="b_sum", keepdims=0),
          helper.make_node("Identity", ["cond_in"], ["cond_out"], name="b_cond")],
         "body",
@@ -91,7 +102,8 @@ def loop_model() -> onnx.ModelProto:
          helper.make_tensor_value_info("acc", TensorProto.FLOAT, [1, 8, 8, 8])],
         [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
          helper.make_tensor_value_info("acc_new", TensorProto.FLOAT, [1, 8, 8, 8]),
-         helper.make_tensor_value_info("total", TensorProto.FLOAT, [])])
+         helper.make_tensor_value_info("total", TensorProto.FLOAT, [])],
+        [numpy_helper.from_array(np.int64(0), "zero_i")] if nested else [])
     nodes = [
         conv("conv1", "input", "conv1.w", "c1"),
         helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
@@ -107,7 +119,7 @@ def loop_model() -> onnx.ModelProto:
     inits = [init("conv1.w", rand(rng, (8, 3, 3, 3))), init("conv2.w", rand(rng, (4, 8, 3, 3), 0.2)),
              init("zero", np.float32(0)), init("three", np.int64(3)), init("one", np.int64(1)),
              init("true", np.array(True)), init("alpha", np.float32(0.5))]
-    return finish(nodes, inits, [1, 4, 8, 8], "loop")
+    return finish(nodes, inits, [1, 4, 8, 8], "loop_nested_if" if nested else "loop")
 
 
 def scan_model() -> onnx.ModelProto:
@@ -180,7 +192,7 @@ def samples(n=8):
 
 
 MODELS = {"if": if_model, "if-opset11": lambda: if_model(11), "if-constant-cond": lambda: if_model(constant_cond=True),
-          "loop": loop_model, "scan": scan_model}
+          "loop": loop_model, "loop-nested-if": lambda: loop_model(nested=True), "scan": scan_model}
 
 
 @pytest.mark.parametrize("name", list(MODELS) + ["torch-script"])
@@ -220,7 +232,7 @@ def test_control_flow_run_and_quantize(dopt, tmp_path, name):
     for c in ("conv1", "conv2") if name != "torch-script" else [n.name for n in m.graph.node if n.op_type == "Conv"]:
         dq = producer.get(top[c].input[1])
         assert dq is not None and dq.op_type == "DequantizeLinear", f"{c}: weight not behind a DequantizeLinear"
-    flow = [n for n in q.graph.node if n.op_type in ("If", "Loop", "Scan")]
+    flow = [n for n in q.graph.node if n.op_type in ("If", "Loop", "Scan")]  # top-level ones
     assert len(flow) == sum(n.op_type in ("If", "Loop", "Scan") for n in m.graph.node) - (name == "if-constant-cond")
     for n in flow:  # the sub-graphs stay float
         for a in n.attribute:
