@@ -20,6 +20,9 @@ inline constexpr size_t kMaxSmallFileBytes = size_t{1} << 31;
 inline constexpr int kMaxBinRank = 8;
 // Nesting of subgraphs (If/Loop/Scan attributes) in a model.
 inline constexpr int kMaxGraphNesting = 32;
+// Iterations one Loop node runs (a trip count M or a cond that never turns false beyond it is
+// an error naming the node, not a hang).
+inline constexpr int64_t kMaxLoopIterations = int64_t{1} << 24;
 // Protobuf message nesting accepted when parsing a model: each subgraph level is three
 // messages (GraphProto > NodeProto > AttributeProto), plus the tensor/type messages below it.
 // Deeper input fails to parse without recursing further; the loader then names the depth.

@@ -37,6 +37,142 @@ void ReuseFreedMemory() {
 
 }  // namespace
 
+// What running one sub-graph needs besides the graph: compute-dtype constants, lifetimes, and
+// its outer-scope values (filled from the enclosing execution on every run).
+struct SubgraphPlan {
+  std::vector<Tensor> constants;  // per value id
+  std::vector<int> last_use;      // per value id: the last node reading it, -1 for none
+  std::vector<char> keep;         // sub-graph outputs
+  std::vector<char> skip;         // per node: all outputs folded
+  std::vector<int> outer;         // outer-scope value ids
+};
+
+namespace {
+
+using PlanMap = std::map<const Graph*, std::shared_ptr<SubgraphPlan>>;
+
+// Per-value constants, last uses and folded nodes of a graph (the top level's or a sub-graph's).
+Status PlanGraph(const Graph& graph, std::vector<Tensor>* constants, std::vector<int>* last_use,
+                 std::vector<char>* skip) {
+  const size_t nv = graph.values.size();
+  constants->assign(nv, Tensor());
+  last_use->assign(nv, -1);
+  for (size_t v = 0; v < nv; ++v) {
+    const Value& val = graph.values[v];
+    if (val.initializer) (*constants)[v] = ToComputeDType(*val.initializer);
+    else if (val.folded && !val.outer_scope) (*constants)[v] = *val.folded;
+  }
+  skip->assign(graph.nodes.size(), 0);
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    const Node& node = graph.nodes[i];
+    if (!node.op) return Internal(node.Describe() + ": op not resolved");
+    bool all_folded = true;
+    for (int o : node.outputs)
+      if (o >= 0 && !graph.values[o].folded) all_folded = false;
+    (*skip)[i] = all_folded;
+    if (all_folded) continue;
+    for (int v : node.inputs)
+      if (v >= 0) (*last_use)[v] = (int)i;
+    for (int v : node.implicit_inputs)
+      if (v >= 0) (*last_use)[v] = (int)i;
+  }
+  return Status::Ok();
+}
+
+// Plans every sub-graph of `graph`'s nodes, recursively.
+Status PlanSubgraphs(const Graph& graph, PlanMap* plans) {
+  for (const Node& node : graph.nodes) {
+    for (const auto& kv : node.attributes) {
+      if (kv.second.kind != Attribute::Kind::kGraph || !kv.second.g) continue;
+      const Graph& sub = *kv.second.g;
+      if (plans->count(&sub)) continue;
+      auto plan = std::make_shared<SubgraphPlan>();
+      Status st = PlanGraph(sub, &plan->constants, &plan->last_use, &plan->skip);
+      if (!st.ok()) return st.WithContext(node.Describe() + ", sub-graph '" + kv.first + "'");
+      plan->keep.assign(sub.values.size(), 0);
+      for (int o : sub.outputs)
+        if (o >= 0) plan->keep[o] = 1;
+      for (int v = 0; v < (int)sub.values.size(); ++v)
+        if (sub.values[v].outer_scope) plan->outer.push_back(v);
+      (*plans)[&sub] = plan;
+      DOPT_RETURN_IF_ERROR(PlanSubgraphs(sub, plans));
+    }
+  }
+  return Status::Ok();
+}
+
+// Runs sub-graphs of the nodes of one running graph (`graph`, whose tensors are `constants`
+// and `live`): outer-scope names resolve there. A sub-graph's own nodes get a runner over the
+// sub-graph's tensors, so nested sub-graphs resolve through each level.
+class ScopeRunner : public SubgraphRunner {
+ public:
+  ScopeRunner(const PlanMap& plans, const Graph& graph, const std::vector<Tensor>& constants,
+              const std::vector<Tensor>& live, ThreadPool* pool)
+      : plans_(plans), graph_(graph), constants_(constants), live_(live), pool_(pool) {}
+
+  StatusOr<std::vector<Tensor>> Run(const Graph& body, const std::vector<Tensor>& inputs) override {
+    auto it = plans_.find(&body);
+    if (it == plans_.end()) return Internal("a sub-graph that was not prepared with its graph");
+    const SubgraphPlan& plan = *it->second;
+    if (inputs.size() != body.inputs.size()) {
+      return InvalidArgument("the sub-graph takes " + std::to_string(body.inputs.size()) + " inputs, given " +
+                             std::to_string(inputs.size()));
+    }
+    std::vector<Tensor> live(body.values.size());
+    for (size_t i = 0; i < inputs.size(); ++i) live[body.inputs[i]] = inputs[i];
+    for (int v : plan.outer) {
+      const std::string& name = body.value(v).name;
+      int id = graph_.FindValue(name);
+      const Tensor* t = id < 0 ? nullptr : !constants_[id].empty() ? &constants_[id] : &live_[id];
+      if (!t || t->empty()) return Internal("the sub-graph's outer-scope value '" + name + "' is not available");
+      live[v] = *t;  // shares the buffer
+    }
+    ScopeRunner inner(plans_, body, plan.constants, live, pool_);
+    std::vector<const Tensor*> ins;
+    for (size_t i = 0; i < body.nodes.size(); ++i) {
+      if (plan.skip[i]) continue;
+      const Node& node = body.nodes[i];
+      ins.assign(node.inputs.size(), nullptr);
+      for (size_t k = 0; k < node.inputs.size(); ++k) {
+        int v = node.inputs[k];
+        if (v < 0) continue;
+        ins[k] = !plan.constants[v].empty() ? &plan.constants[v] : &live[v];
+        if (ins[k]->empty()) return Internal(node.Describe() + ": input '" + body.value(v).name + "' was not computed");
+      }
+      KernelContext ctx(node, ins, (int)node.outputs.size(), pool_);
+      ctx.set_subgraphs(&inner);
+      Status st = node.op->run(ctx);
+      if (!st.ok()) return st.WithContext(node.Describe());
+      for (size_t o = 0; o < node.outputs.size(); ++o) {
+        int v = node.outputs[o];
+        if (v < 0 || !plan.constants[v].empty()) continue;
+        live[v] = std::move(ctx.outputs()[o]);
+        if (live[v].empty()) return Internal(node.Describe() + ": output " + std::to_string(o) + " not set");
+      }
+      for (const std::vector<int>* list : {&node.inputs, &node.implicit_inputs})
+        for (int v : *list)
+          if (v >= 0 && plan.last_use[v] == (int)i && !plan.keep[v]) live[v] = Tensor();
+    }
+    std::vector<Tensor> outs;
+    outs.reserve(body.outputs.size());
+    for (int o : body.outputs) {
+      const Tensor& t = !plan.constants[o].empty() ? plan.constants[o] : live[o];
+      if (t.empty()) return Internal("sub-graph output '" + body.value(o).name + "' was not computed");
+      outs.push_back(t);
+    }
+    return outs;
+  }
+
+ private:
+  const PlanMap& plans_;
+  const Graph& graph_;
+  const std::vector<Tensor>& constants_;
+  const std::vector<Tensor>& live_;
+  ThreadPool* pool_;
+};
+
+}  // namespace
+
 Executor::Executor(std::unique_ptr<Graph> owned, const Graph& graph, int threads)
     : owned_graph_(std::move(owned)),
       graph_(owned_graph_ ? *owned_graph_ : graph),
@@ -74,27 +210,12 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const Graph& user_graph, co
   std::unique_ptr<Executor> ex(new Executor(std::move(owned), user_graph, options.num_threads));
   const Graph& graph = ex->graph_;
   const size_t nv = graph.values.size();
-  ex->constants_.resize(nv);
-  ex->last_use_.assign(nv, -1);
+  std::vector<char> skip;
+  DOPT_RETURN_IF_ERROR(PlanGraph(graph, &ex->constants_, &ex->last_use_, &skip));
+  ex->skip_node_.assign(skip.begin(), skip.end());
   ex->keep_.assign(nv, false);
-  for (size_t v = 0; v < nv; ++v) {
-    const Value& val = graph.values[v];
-    if (val.initializer) ex->constants_[v] = ToComputeDType(*val.initializer);
-    else if (val.folded) ex->constants_[v] = *val.folded;
-  }
   for (int o : graph.outputs) ex->keep_[o] = true;
-  ex->skip_node_.assign(graph.nodes.size(), false);
-  for (size_t i = 0; i < graph.nodes.size(); ++i) {
-    const Node& node = graph.nodes[i];
-    if (!node.op) return Internal(node.Describe() + ": op not resolved");
-    bool all_folded = true;
-    for (int o : node.outputs)
-      if (o >= 0 && !graph.values[o].folded) all_folded = false;
-    ex->skip_node_[i] = all_folded;
-    if (all_folded) continue;
-    for (int v : node.inputs)
-      if (v >= 0) ex->last_use_[v] = (int)i;
-  }
+  DOPT_RETURN_IF_ERROR(PlanSubgraphs(graph, &ex->subgraph_plans_));
   return ex;
 }
 
@@ -152,6 +273,7 @@ Status Executor::Run(const std::map<std::string, Tensor>& feeds, std::map<std::s
     if (observer) observer->OnValue(g, in, live[in]);
   }
   std::vector<const Tensor*> ins;
+  ScopeRunner subgraphs(subgraph_plans_, g, constants_, live, pool_.get());
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     if (skip_node_[i]) continue;
     const Node& node = g.nodes[i];
@@ -163,6 +285,7 @@ Status Executor::Run(const std::map<std::string, Tensor>& feeds, std::map<std::s
       if (ins[k]->empty()) return Internal(node.Describe() + ": input '" + g.value(v).name + "' was not computed");
     }
     KernelContext ctx(node, ins, (int)node.outputs.size(), pool_.get());
+    ctx.set_subgraphs(&subgraphs);
     const auto t0 = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     Status st = node.op->run(ctx);
     if (profile_) {
@@ -186,11 +309,13 @@ Status Executor::Run(const std::map<std::string, Tensor>& feeds, std::map<std::s
       }
       if (observer) observer->OnValue(g, v, live[v]);
     }
-    for (int v : node.inputs) {
-      if (v >= 0 && last_use_[v] == (int)i && !keep_[v] && !live[v].empty()) {
-        if (counted[v]) account(live[v], false);
-        counted[v] = false;
-        live[v] = Tensor();
+    for (const std::vector<int>* list : {&node.inputs, &node.implicit_inputs}) {
+      for (int v : *list) {
+        if (v >= 0 && last_use_[v] == (int)i && !keep_[v] && !live[v].empty()) {
+          if (counted[v]) account(live[v], false);
+          counted[v] = false;
+          live[v] = Tensor();
+        }
       }
     }
     // Outputs nobody reads are dropped at once.

@@ -34,6 +34,8 @@ struct RunStats {
   size_t peak_live_bytes = 0;  // largest sum of live activation tensors during the run
 };
 
+struct SubgraphPlan;  // executor.cc: constants and lifetimes of one sub-graph
+
 class Executor {
  public:
   // `graph` must have gone through PrepareGraph(); it must outlive the executor.
@@ -61,6 +63,8 @@ class Executor {
   std::vector<int> last_use_;       // per value id: index of the last node reading it
   std::vector<bool> keep_;          // per value id: graph outputs are never freed
   std::vector<bool> skip_node_;     // nodes whose outputs are all folded constants
+  // Every sub-graph (If/Loop/Scan bodies, at any depth) by address: what running it needs.
+  std::map<const Graph*, std::shared_ptr<SubgraphPlan>> subgraph_plans_;
   // DOPT_PROFILE=1: kernel time (ms) and call count per op type, printed on destruction.
   bool profile_ = false;
   std::map<std::string, std::pair<double, int64_t>> profile_totals_;

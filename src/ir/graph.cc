@@ -15,6 +15,7 @@ const char* AttributeKindName(Attribute::Kind k) {
     case Attribute::Kind::kFloats: return "floats";
     case Attribute::Kind::kInts: return "ints";
     case Attribute::Kind::kStrings: return "strings";
+    case Attribute::Kind::kGraph: return "graph";
     default: return "unsupported";
   }
 }
@@ -23,6 +24,17 @@ const Attribute* Node::FindAttr(const std::string& n) const {
   for (const auto& kv : attributes)
     if (kv.first == n) return &kv.second;
   return nullptr;
+}
+
+const Graph* Node::FindGraphAttr(const std::string& n) const {
+  const Attribute* a = FindAttr(n);
+  return a && a->kind == Attribute::Kind::kGraph ? a->g.get() : nullptr;
+}
+
+bool Node::HasSubgraphs() const {
+  for (const auto& kv : attributes)
+    if (kv.second.kind == Attribute::Kind::kGraph && kv.second.g) return true;
+  return false;
 }
 
 std::string Node::Describe() const {
@@ -99,13 +111,74 @@ int Graph::AddNode(Node n) {
 
 std::vector<std::vector<int>> Graph::Consumers() const {
   std::vector<std::vector<int>> c(values.size());
-  for (int i = 0; i < (int)nodes.size(); ++i)
+  for (int i = 0; i < (int)nodes.size(); ++i) {
     for (int v : nodes[i].inputs)
       if (v >= 0 && (c[v].empty() || c[v].back() != i)) c[v].push_back(i);
+    for (int v : nodes[i].implicit_inputs)
+      if (v >= 0 && v < (int)c.size() && (c[v].empty() || c[v].back() != i)) c[v].push_back(i);
+  }
   return c;
 }
 
+Status Graph::ResolveOuterScope() {
+  bool any = false;
+  for (const Node& n : nodes)
+    if (n.HasSubgraphs() || !n.implicit_inputs.empty()) any = true;
+  if (!any && !is_subgraph) return Status::Ok();
+  // Each node's sub-graphs first (innermost first): what they read from outside.
+  for (Node& n : nodes) {
+    n.implicit_inputs.clear();
+    if (!n.HasSubgraphs()) continue;
+    std::vector<std::string> names;
+    for (auto& kv : n.attributes) {
+      if (kv.second.kind != Attribute::Kind::kGraph || !kv.second.g) continue;
+      Graph& sub = *kv.second.g;
+      sub.is_subgraph = true;
+      Status st = sub.ResolveOuterScope();
+      if (!st.ok()) return st.WithContext(n.Describe() + ", sub-graph '" + kv.first + "'");
+      for (const Value& v : sub.values)
+        if (v.outer_scope) names.push_back(v.name);
+    }
+    for (const std::string& name : names) {
+      int id = FindValue(name);
+      if (id < 0) {
+        if (!is_subgraph) {
+          return InvalidArgument(n.Describe() + ": its sub-graph reads '" + name +
+                                 "', which no enclosing graph defines");
+        }
+        Value v;
+        v.name = name;
+        id = AddValue(std::move(v));
+      }
+      if (std::find(n.implicit_inputs.begin(), n.implicit_inputs.end(), id) == n.implicit_inputs.end())
+        n.implicit_inputs.push_back(id);
+    }
+    std::sort(n.implicit_inputs.begin(), n.implicit_inputs.end());
+  }
+  if (!is_subgraph) return Status::Ok();
+  // This sub-graph's own outer-scope names: read here (by a node, a sub-graph or as an
+  // output) and defined nowhere here.
+  std::vector<char> defined(values.size(), 0), used(values.size(), 0);
+  for (int v : inputs)
+    if (v >= 0 && v < (int)values.size()) defined[v] = 1;
+  for (size_t v = 0; v < values.size(); ++v)
+    if (values[v].initializer) defined[v] = 1;
+  auto mark = [&](int v) {
+    if (v >= 0 && v < (int)values.size()) used[v] = 1;
+  };
+  for (const Node& n : nodes) {
+    for (int v : n.outputs)
+      if (v >= 0 && v < (int)values.size()) defined[v] = 1;
+    for (int v : n.inputs) mark(v);
+    for (int v : n.implicit_inputs) mark(v);
+  }
+  for (int v : outputs) mark(v);
+  for (size_t v = 0; v < values.size(); ++v) values[v].outer_scope = used[v] && !defined[v];
+  return Status::Ok();
+}
+
 Status Graph::TopoSort() {
+  DOPT_RETURN_IF_ERROR(ResolveOuterScope());
   const int n = (int)nodes.size();
   std::vector<int> producer(values.size(), -1);
   for (int i = 0; i < n; ++i) {
@@ -126,17 +199,20 @@ Status Graph::TopoSort() {
   std::vector<int> indeg(n, 0);
   std::vector<std::vector<int>> succ(n);
   for (int i = 0; i < n; ++i) {
-    for (int v : nodes[i].inputs) {
-      if (v < 0) continue;
-      if (v >= (int)values.size()) return Internal(nodes[i].Describe() + ": input id out of range");
-      int p = producer[v];
-      if (p >= 0) {
-        succ[p].push_back(i);
-        ++indeg[i];
-      } else if (!values[v].initializer &&
-                 std::find(inputs.begin(), inputs.end(), v) == inputs.end()) {
-        return InvalidArgument(nodes[i].Describe() + ": input '" + values[v].name +
-                               "' is not a graph input, an initializer or any node's output");
+    for (const std::vector<int>* list : {&nodes[i].inputs, &nodes[i].implicit_inputs}) {
+      for (int v : *list) {
+        if (v < 0) continue;
+        if (v >= (int)values.size()) return Internal(nodes[i].Describe() + ": input id out of range");
+        int p = producer[v];
+        if (p >= 0) {
+          if (p == i) return InvalidArgument("the graph has a cycle through " + nodes[i].Describe());
+          succ[p].push_back(i);
+          ++indeg[i];
+        } else if (!values[v].initializer && !values[v].outer_scope &&
+                   std::find(inputs.begin(), inputs.end(), v) == inputs.end()) {
+          return InvalidArgument(nodes[i].Describe() + ": input '" + values[v].name +
+                                 "' is not a graph input, an initializer or any node's output");
+        }
       }
     }
   }
@@ -168,7 +244,8 @@ Status Graph::TopoSort() {
   for (int o : outputs) {
     if (o < 0 || o >= (int)values.size()) return Internal("graph output id out of range");
     const Value& v = values[o];
-    if (v.producer < 0 && !v.initializer && std::find(inputs.begin(), inputs.end(), o) == inputs.end())
+    if (v.producer < 0 && !v.initializer && !v.outer_scope &&
+        std::find(inputs.begin(), inputs.end(), o) == inputs.end())
       return InvalidArgument("graph output '" + v.name + "' is never produced");
   }
   return Status::Ok();
@@ -178,11 +255,16 @@ Status Graph::Verify() const {
   std::vector<int> defined(values.size(), 0);
   for (int v : inputs) defined[v] = 1;
   for (size_t v = 0; v < values.size(); ++v)
-    if (values[v].initializer) defined[v] = 1;
+    if (values[v].initializer || (is_subgraph && values[v].outer_scope)) defined[v] = 1;
   for (const Node& node : nodes) {
     for (int v : node.inputs)
       if (v >= 0 && !defined[v])
         return InvalidArgument(node.Describe() + ": input '" + values[v].name + "' is used before it is defined");
+    for (int v : node.implicit_inputs)
+      if (v < 0 || v >= (int)values.size() || !defined[v])
+        return InvalidArgument(node.Describe() + ": its sub-graph reads '" +
+                               (v >= 0 && v < (int)values.size() ? values[v].name : std::string("?")) +
+                               "' before it is defined");
     for (int v : node.outputs)
       if (v >= 0) defined[v] = 1;
   }

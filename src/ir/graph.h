@@ -17,9 +17,10 @@
 namespace dopt {
 
 struct OpDef;
+class Graph;
 
 struct Attribute {
-  enum class Kind { kFloat, kInt, kString, kTensor, kFloats, kInts, kStrings, kUnsupported };
+  enum class Kind { kFloat, kInt, kString, kTensor, kFloats, kInts, kStrings, kGraph, kUnsupported };
   Kind kind = Kind::kUnsupported;
   float f = 0;
   int64_t i = 0;
@@ -28,6 +29,8 @@ struct Attribute {
   std::vector<float> floats;
   std::vector<int64_t> ints;
   std::vector<std::string> strings;
+  // kGraph: a sub-graph (If's branches, Loop's and Scan's body). Copies of the node share it.
+  std::shared_ptr<Graph> g;
 };
 const char* AttributeKindName(Attribute::Kind k);
 
@@ -43,6 +46,9 @@ struct Value {
   std::optional<Tensor> folded;         // constant value found by shape inference (not saved)
   int source_index = -1;                // frontend bookkeeping for faithful round trips
   bool dirty = false;                   // changed since loading: exporters must regenerate it
+  // In a sub-graph: a name the sub-graph uses but does not define, resolved by name against
+  // the enclosing graphs (ONNX outer-scope reference). Set by ResolveOuterScope().
+  bool outer_scope = false;
 
   bool IsConstant() const { return initializer.has_value() || folded.has_value(); }
   const Tensor* ConstantValue() const {
@@ -63,6 +69,10 @@ struct Node {
   std::vector<int> inputs;  // value ids; -1 for an omitted optional input
   std::vector<int> outputs; // value ids; -1 for an omitted optional output
   std::vector<std::pair<std::string, Attribute>> attributes;  // in model order
+  // Values of this graph that the node's sub-graphs (kGraph attributes, at any depth) read by
+  // name: dependencies like inputs for ordering, lifetimes, consumers and dead-code removal,
+  // but not passed to the kernel. Recomputed by ResolveOuterScope() (every TopoSort).
+  std::vector<int> implicit_inputs;
   const OpDef* op = nullptr;  // opaque here; set by ResolveOps() (ops/op.h)
   int source_index = -1;
   bool dirty = false;
@@ -75,6 +85,9 @@ struct Node {
   StatusOr<std::vector<int64_t>> GetInts(const std::string& n, std::vector<int64_t> def = {}) const;
   StatusOr<std::vector<float>> GetFloats(const std::string& n, std::vector<float> def = {}) const;
   bool HasAttr(const std::string& n) const { return FindAttr(n) != nullptr; }
+  // The sub-graph attribute `n`, or nullptr when absent or not a graph.
+  const Graph* FindGraphAttr(const std::string& n) const;
+  bool HasSubgraphs() const;
   // "node 'name' (Type)" for messages.
   std::string Describe() const;
 };
@@ -98,6 +111,9 @@ class Graph {
   std::vector<Node> nodes;  // topologically sorted after Verify()/TopoSort()
   std::vector<int> inputs;  // graph inputs (not initializers)
   std::vector<int> outputs;
+  // True for a sub-graph (If/Loop/Scan body): values marked outer_scope come from the
+  // enclosing graphs. A top-level graph has none.
+  bool is_subgraph = false;
 
   int AddValue(Value v);
   int FindValue(const std::string& name) const;  // -1 when absent
@@ -105,13 +121,19 @@ class Graph {
   const Value& value(int id) const { return values[id]; }
   int AddNode(Node n);  // fills producer links of its outputs
 
-  // Recomputes producer links and sorts nodes topologically; errors on cycles and on
-  // values with two producers or used before any definition.
+  // Sub-graphs: marks the names each sub-graph (recursively) uses without defining as
+  // outer_scope values there, and sets each node's implicit_inputs to the values of this graph
+  // its sub-graphs read. In a sub-graph, names defined nowhere here become outer_scope values
+  // too; in a top-level graph they are an error naming the node. Called by TopoSort().
+  Status ResolveOuterScope();
+  // Recomputes producer links and sorts nodes topologically (implicit inputs count as inputs);
+  // errors on cycles and on values with two producers or used before any definition.
   Status TopoSort();
   // Checks structure: ids in range, each value defined once, every input defined before
   // use, graph outputs defined. (Op-level checks: VerifyOps in ops/op.h.)
   Status Verify() const;
-  // Value ids consumed by each node, per value (for lifetimes and passes).
+  // Value ids consumed by each node, per value (for lifetimes and passes); implicit inputs
+  // (what a node's sub-graphs read) count.
   std::vector<std::vector<int>> Consumers() const;
 
  private:

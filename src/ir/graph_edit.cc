@@ -156,8 +156,10 @@ int CountUses(const Graph& g, const std::vector<std::vector<int>>& consumers, in
 
 bool ValueUsed(const Graph& g, int value) {
   if (std::find(g.outputs.begin(), g.outputs.end(), value) != g.outputs.end()) return true;
-  for (const Node& n : g.nodes)
+  for (const Node& n : g.nodes) {
     if (std::find(n.inputs.begin(), n.inputs.end(), value) != n.inputs.end()) return true;
+    if (std::find(n.implicit_inputs.begin(), n.implicit_inputs.end(), value) != n.implicit_inputs.end()) return true;
+  }
   return false;
 }
 

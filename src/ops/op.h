@@ -57,6 +57,17 @@ class InferContext {
   std::vector<ValueInfo> outputs_;
 };
 
+// Runs a sub-graph (If's branch, Loop's and Scan's body) of the node being run. Ops cannot
+// include the executor (layers), so the executor hands its kernels one of these: it runs the
+// prepared sub-graph `body` on `inputs` (one per body input, in compute dtype) and resolves
+// the body's outer-scope values by name against the enclosing execution's live tensors.
+// Returns the body's outputs in compute dtype.
+class SubgraphRunner {
+ public:
+  virtual ~SubgraphRunner() = default;
+  virtual StatusOr<std::vector<Tensor>> Run(const Graph& body, const std::vector<Tensor>& inputs) = 0;
+};
+
 class KernelContext {
  public:
   KernelContext(const Node& node, std::vector<const Tensor*> inputs, int num_outputs, ThreadPool* pool)
@@ -80,12 +91,17 @@ class KernelContext {
   void SetOutput(int i, Tensor t) { outputs_[i] = std::move(t); }
   std::vector<Tensor>& outputs() { return outputs_; }
   ThreadPool* pool() const { return pool_; }
+  // The runner of the node's sub-graphs; nullptr outside an executor (constant folding,
+  // a bare kernel call), where ops with sub-graphs report an error.
+  SubgraphRunner* subgraphs() const { return subgraphs_; }
+  void set_subgraphs(SubgraphRunner* r) { subgraphs_ = r; }
 
  private:
   const Node& node_;
   std::vector<const Tensor*> inputs_;
   std::vector<Tensor> outputs_;
   ThreadPool* pool_;
+  SubgraphRunner* subgraphs_ = nullptr;
 };
 
 // ---- opset upgrade (src/passes/upgrade_opset.cc is the driver) ----

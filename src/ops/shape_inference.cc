@@ -27,14 +27,49 @@ Status MergeInto(Value& v, const ValueInfo& inferred, const Node& node) {
   return Status::Ok();
 }
 
+// Prepares sub-graph `sub` of a node of `parent` (whose values before the node are inferred):
+// its outer-scope values take the enclosing graph's dtype, shape and constant value, then it
+// goes through what PrepareGraph does, recursively.
+Status PrepareSubgraph(Graph& sub, const Graph& parent) {
+  sub.is_subgraph = true;
+  sub.info.opsets = parent.info.opsets;  // one opset per model; upgrade rules read it
+  for (Value& v : sub.values)
+    if (v.producer >= 0 || v.outer_scope) v.folded.reset();  // recomputed below
+  DOPT_RETURN_IF_ERROR(ResolveOps(sub));
+  DOPT_RETURN_IF_ERROR(sub.TopoSort());
+  DOPT_RETURN_IF_ERROR(VerifyOps(sub));
+  DOPT_RETURN_IF_ERROR(sub.Verify());
+  for (Value& v : sub.values) {
+    if (!v.outer_scope) continue;
+    int id = parent.FindValue(v.name);
+    if (id < 0) continue;  // ResolveOuterScope reported it at the top
+    const Value& o = parent.value(id);
+    v.dtype = o.dtype;
+    v.rank_known = o.rank_known;
+    v.shape = o.shape;
+    v.dim_params = o.dim_params;
+    if (const Tensor* c = o.ConstantValue()) {
+      v.folded = *c;
+      v.rank_known = true;
+      v.shape = c->shape();
+    }
+  }
+  return InferShapes(sub);
+}
+
 }  // namespace
 
 Status InferShapes(Graph& graph, const ShapeInferenceOptions& options) {
   for (size_t ni = options.first_node; ni < graph.nodes.size(); ++ni) {
     Node& node = graph.nodes[ni];
     if (!node.op) return Internal(node.Describe() + ": op not resolved before shape inference");
+    for (auto& kv : node.attributes) {
+      if (kv.second.kind != Attribute::Kind::kGraph || !kv.second.g) continue;
+      Status st = PrepareSubgraph(*kv.second.g, graph);
+      if (!st.ok()) return st.WithContext(node.Describe() + ", sub-graph '" + kv.first + "'");
+    }
     std::vector<ValueInfo> ins(node.inputs.size());
-    bool all_const = true;
+    bool all_const = node.implicit_inputs.empty();  // sub-graphs run only in the executor
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       int id = node.inputs[i];
       if (id < 0) continue;

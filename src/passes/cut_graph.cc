@@ -70,11 +70,13 @@ StatusOr<int> CutGraphPass::Run(Graph& g) {
     const Value& v = g.value(id);
     if (is_input[id] || v.producer < 0 || keep[v.producer]) continue;
     keep[v.producer] = true;
-    for (int in : g.nodes[v.producer].inputs)
-      if (in >= 0 && !needed[in]) {
-        needed[in] = true;
-        stack.push_back(in);
-      }
+    const Node& p = g.nodes[v.producer];
+    for (const std::vector<int>* list : {&p.inputs, &p.implicit_inputs})  // and what its sub-graphs read
+      for (int in : *list)
+        if (in >= 0 && !needed[in]) {
+          needed[in] = true;
+          stack.push_back(in);
+        }
   }
   for (int id : cut_points) {
     int p = g.value(id).producer;

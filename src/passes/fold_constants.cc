@@ -4,6 +4,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "ir/graph_edit.h"
 #include "ops/op.h"
 
 namespace dopt {
@@ -11,6 +12,79 @@ namespace dopt {
 namespace {
 
 bool IsFloatStorage(DType t) { return t == DType::kFloat32 || t == DType::kFloat16 || t == DType::kBFloat16; }
+
+// An If whose cond is a model constant is replaced by the nodes of the branch it takes, so that
+// they are ordinary nodes of the graph (quantizable, foldable). Branch values get names
+// `<if node>/<name>`; what the branch reads from outside maps to this graph's values by name;
+// the If's outputs are produced by the branch's nodes (Identity where a branch output is not a
+// node output of the branch, or is listed twice). Branches holding sub-graphs of their own are
+// left alone (their outer-scope names would need renaming too).
+int InlineConstantIfs(Graph& g) {
+  const std::unordered_set<int> graph_inputs(g.inputs.begin(), g.inputs.end());
+  std::vector<int> dead;
+  const size_t original = g.nodes.size();
+  for (size_t ni = 0; ni < original; ++ni) {
+    const Node& n = g.nodes[ni];
+    if (n.op_type != "If" || (!n.domain.empty() && n.domain != "ai.onnx") || n.inputs.size() != 1 || n.inputs[0] < 0)
+      continue;
+    const Value& cv = g.value(n.inputs[0]);
+    if (!cv.initializer || graph_inputs.count(n.inputs[0]) || cv.initializer->numel() != 1) continue;
+    const bool cond = cv.initializer->ToInt64Vector()[0] != 0;
+    const Attribute* attr = n.FindAttr(cond ? "then_branch" : "else_branch");
+    if (!attr || attr->kind != Attribute::Kind::kGraph || !attr->g) continue;
+    const std::shared_ptr<Graph> branch = attr->g;  // kept alive while g.nodes changes
+    const Graph& b = *branch;
+    if (!b.inputs.empty() || b.outputs.size() != n.outputs.size()) continue;
+    bool simple = true;
+    for (const Node& bn : b.nodes)
+      if (bn.HasSubgraphs()) simple = false;
+    std::vector<int> map(b.values.size(), -1);
+    for (size_t v = 0; v < b.values.size() && simple; ++v) {
+      if (!b.values[v].outer_scope) continue;
+      map[v] = g.FindValue(b.values[v].name);
+      if (map[v] < 0) simple = false;
+    }
+    if (!simple) continue;
+    const std::string base = n.name;
+    const std::vector<int> if_outputs = n.outputs;
+    const int opset = n.opset_version;
+    // Branch outputs made by a branch node become the If's outputs themselves.
+    std::vector<bool> via_identity(if_outputs.size(), true);
+    for (size_t o = 0; o < b.outputs.size(); ++o) {
+      int bv = b.outputs[o];
+      if (if_outputs[o] < 0 || b.values[bv].producer < 0 || map[bv] >= 0) continue;
+      map[bv] = if_outputs[o];
+      via_identity[o] = false;
+    }
+    for (size_t v = 0; v < b.values.size(); ++v) {
+      if (map[v] >= 0) continue;
+      const Value& bv = b.values[v];
+      if (bv.initializer) map[v] = AddInitializer(g, base + "/" + bv.name, *bv.initializer);
+      else map[v] = AddValueLike(g, base + "/" + bv.name, bv);
+    }
+    for (const Node& bn : b.nodes) {
+      Node c = bn;
+      c.name = UniqueNodeName(g, base + "/" + bn.name);
+      c.op = nullptr;
+      c.implicit_inputs.clear();
+      c.source_index = -1;
+      c.dirty = true;
+      for (int& v : c.inputs)
+        if (v >= 0) v = map[v];
+      for (int& v : c.outputs)
+        if (v >= 0) v = map[v];
+      g.AddNode(std::move(c));
+    }
+    for (size_t o = 0; o < if_outputs.size(); ++o) {
+      if (!via_identity[o] || if_outputs[o] < 0) continue;
+      g.AddNode(MakeNode("Identity", UniqueNodeName(g, base + "/output_" + std::to_string(o)), {map[b.outputs[o]]},
+                         {if_outputs[o]}, {}, opset));
+    }
+    dead.push_back((int)ni);
+  }
+  RemoveNodes(g, dead);
+  return (int)dead.size();
+}
 
 }  // namespace
 
@@ -36,7 +110,7 @@ StatusOr<int> FoldConstantsPass::Run(Graph& g) {
     const Node& n = g.nodes[ni];
     if (!n.domain.empty() && n.domain != "ai.onnx") continue;
     const OpDef* def = OpDefOf(n);
-    if (!def || !def->foldable || !def->run) continue;
+    if (!def || !def->foldable || !def->run || n.HasSubgraphs()) continue;
     bool ok = !n.outputs.empty();
     for (int o : n.outputs)
       if (o >= 0 && graph_outputs.count(o)) ok = false;  // the graph's interface stays produced by a node
@@ -69,14 +143,17 @@ StatusOr<int> FoldConstantsPass::Run(Graph& g) {
       if (n.outputs[o] >= 0) known[n.outputs[o]] = std::move(k.outputs()[o]);
     folded_nodes.push_back(ni);
   }
-  if (folded_nodes.empty()) return 0;
+  if (folded_nodes.empty()) return InlineConstantIfs(g);
 
   // Every folded value a remaining node reads becomes an initializer in its declared dtype.
   const std::unordered_set<int> dead(folded_nodes.begin(), folded_nodes.end());
   std::unordered_set<int> read_by_folded, read_by_kept;
-  for (int ni = 0; ni < (int)g.nodes.size(); ++ni)
+  for (int ni = 0; ni < (int)g.nodes.size(); ++ni) {
     for (int id : g.nodes[ni].inputs)
       if (id >= 0) (dead.count(ni) ? read_by_folded : read_by_kept).insert(id);
+    for (int id : g.nodes[ni].implicit_inputs)  // what sub-graphs read stays defined here
+      if (id >= 0) (dead.count(ni) ? read_by_folded : read_by_kept).insert(id);
+  }
   for (auto& [id, t] : known) {
     Value& v = g.value(id);
     v.producer = -1;
@@ -100,7 +177,7 @@ StatusOr<int> FoldConstantsPass::Run(Graph& g) {
     v.dirty = true;
   }
   RemoveNodes(g, folded_nodes);
-  return (int)folded_nodes.size();
+  return (int)folded_nodes.size() + InlineConstantIfs(g);
 }
 
 }  // namespace dopt

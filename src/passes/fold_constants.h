@@ -7,7 +7,8 @@
 // Constants are initializers that are not graph inputs (a graph input with an initializer is a
 // default the user may override, never a constant) and the values folded here. Nodes whose
 // outputs are graph outputs, ops marked not foldable, other domains and values larger than
-// `max_elements` are left alone. Knows nothing of quantization.
+// `max_elements` are left alone. An If whose cond is a constant is replaced by the nodes of the
+// branch it takes (unless that branch holds sub-graphs itself). Knows nothing of quantization.
 #pragma once
 
 #include <cstdint>

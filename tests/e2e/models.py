@@ -41,15 +41,19 @@ def unknown_op() -> onnx.ModelProto:
                   [helper.make_tensor_value_info("output", TensorProto.FLOAT, X_SHAPE)])
 
 
-def control_flow_if() -> onnx.ModelProto:
+def control_flow_sequence() -> onnx.ModelProto:
+    """An If whose branches return sequences (SequenceConstruct): dopt has tensors only."""
+    def seq(name, elem, shape):
+        return helper.make_value_info(name, helper.make_sequence_type_proto(helper.make_tensor_type_proto(elem, shape)))
     def branch(name, op):
-        return helper.make_graph([helper.make_node(op, ["input"], [f"{name}_out"])], name, [],
-                                 [helper.make_tensor_value_info(f"{name}_out", TensorProto.FLOAT, X_SHAPE)])
+        return helper.make_graph([helper.make_node(op, ["input"], [f"{name}_t"]),
+                                  helper.make_node("SequenceConstruct", [f"{name}_t"], [f"{name}_out"])], name, [],
+                                 [seq(f"{name}_out", TensorProto.FLOAT, X_SHAPE)])
     return _model([helper.make_node("If", ["cond"], ["output"], name="choose",
                                     then_branch=branch("then", "Relu"), else_branch=branch("else", "Identity"))],
                   [helper.make_tensor_value_info("cond", TensorProto.BOOL, []),
                    helper.make_tensor_value_info("input", TensorProto.FLOAT, X_SHAPE)],
-                  [helper.make_tensor_value_info("output", TensorProto.FLOAT, X_SHAPE)])
+                  [seq("output", TensorProto.FLOAT, X_SHAPE)])
 
 
 def conv_int64() -> onnx.ModelProto:

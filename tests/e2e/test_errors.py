@@ -32,7 +32,7 @@ CASES = {
     "model-missing": Case("run", "missing.onnx", "model", r"No such file or directory"),
     "model-is-directory": Case("run", "a_directory.onnx", "model", r"is a directory, expected a file"),
     "model-unknown-op": Case("run", "unknown_op.onnx", "model", r"unsupported op in 1 node: 'frob' \(FrobnicateTensor\)"),
-    "model-control-flow-if": Case("run", "if.onnx", "model", r"unsupported op in 1 node: 'choose' \(If\)"),
+    "model-control-flow-sequence": Case("run", "if_seq.onnx", "model", r"node 'choose' \(If\): attribute 'else_branch': value 'else_out' is not a tensor \(sequences, maps and optionals are not supported\)"),
     "model-conv-int64": Case("run", "conv_int64.onnx", "model", r"conv.*input 0 has type int64, expected one of float32"),
     "model-string-input": Case("run", "string_input.onnx", "model", r"value 'input'.*data type STRING is not supported"),
     "model-ir-version-2": Case("run", "ir2.onnx", "model", r"ONNX IR version 2 is not supported"),
@@ -61,7 +61,7 @@ def make_bad_files(d: Path) -> Path:
     (d / "empty.onnx").write_bytes(b"")
     (d / "a_directory.onnx").mkdir()
     models.save(models.unknown_op(), d / "unknown_op.onnx")
-    models.save(models.control_flow_if(), d / "if.onnx")
+    models.save(models.control_flow_sequence(), d / "if_seq.onnx")
     models.save(models.conv_int64(), d / "conv_int64.onnx")
     models.save(models.string_input(), d / "string_input.onnx")
     models.save(models.add_relu(ir_version=2), d / "ir2.onnx")

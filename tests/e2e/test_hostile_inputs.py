@@ -173,12 +173,14 @@ def test_nesting_just_past_the_limit_names_its_depth(dopt, tmp_path, depth):
 
 
 def test_shallow_nested_subgraphs_still_parse(dopt, tmp_path):
-    # Five levels parse: the error is then that dopt has no If op, not the nesting.
+    # Five levels parse and load: the error is then the innermost If's missing else_branch, not
+    # the nesting.
     path = tmp_path / "nested5.onnx"
     path.write_bytes(nested_if_model(5))
     onnx.load_model_from_string(path.read_bytes())  # the bytes are a valid ModelProto
     msg = resave(dopt, path, tmp_path)
-    assert "unsupported op" in msg and "(If)" in msg and "deeper than" not in msg, msg
+    assert "(If)" in msg and "'else_branch' (a sub-graph) is missing" in msg and "deeper than" not in msg, msg
+    assert msg.count("sub-graph 'then_branch'") == 4, msg  # the path down to the innermost If
 
 
 def test_huge_tensor_computed_at_run_time_is_an_error(dopt, tmp_path):

@@ -206,7 +206,11 @@ Status ReadValueType(const dopt_onnx::ValueInfoProto& vi, Value* v) {
   return Status::Ok();
 }
 
-StatusOr<Attribute> ConvertAttribute(const dopt_onnx::AttributeProto& a, const std::string& base_dir) {
+using OpsetMap = std::unordered_map<std::string, int64_t>;
+Status BuildGraphBody(const dopt_onnx::GraphProto& gp, const OpsetMap& opset, const std::string& base_dir, Graph* g);
+
+StatusOr<Attribute> ConvertAttribute(const dopt_onnx::AttributeProto& a, const std::string& base_dir,
+                                     const OpsetMap& opset) {
   Attribute out;
   using A = dopt_onnx::AttributeProto;
   A::AttributeType type = a.type();
@@ -218,6 +222,7 @@ StatusOr<Attribute> ConvertAttribute(const dopt_onnx::AttributeProto& a, const s
     else if (a.floats_size()) type = A::FLOATS;
     else if (a.ints_size()) type = A::INTS;
     else if (a.strings_size()) type = A::STRINGS;
+    else if (a.has_g()) type = A::GRAPH;
   }
   switch (type) {
     case A::FLOAT: out.kind = Attribute::Kind::kFloat; out.f = a.f(); break;
@@ -233,15 +238,20 @@ StatusOr<Attribute> ConvertAttribute(const dopt_onnx::AttributeProto& a, const s
     case A::FLOATS: out.kind = Attribute::Kind::kFloats; out.floats.assign(a.floats().begin(), a.floats().end()); break;
     case A::INTS: out.kind = Attribute::Kind::kInts; out.ints.assign(a.ints().begin(), a.ints().end()); break;
     case A::STRINGS: out.kind = Attribute::Kind::kStrings; out.strings.assign(a.strings().begin(), a.strings().end()); break;
-    default: out.kind = Attribute::Kind::kUnsupported; break;  // graphs, sparse tensors, type protos
+    case A::GRAPH: {  // If's branches, Loop's and Scan's body
+      out.kind = Attribute::Kind::kGraph;
+      out.g = std::make_shared<Graph>();
+      out.g->is_subgraph = true;
+      DOPT_RETURN_IF_ERROR(BuildGraphBody(a.g(), opset, base_dir, out.g.get()));
+      break;
+    }
+    default: out.kind = Attribute::Kind::kUnsupported; break;  // lists of graphs, sparse tensors, type protos
   }
   return out;
 }
 
 Status BuildGraph(const dopt_onnx::ModelProto& model, const std::string& base_dir, Graph* g) {
-  const auto& gp = model.graph();
-  g->name = gp.name();
-  std::unordered_map<std::string, int64_t> opset;
+  OpsetMap opset;
   for (const auto& o : model.opset_import()) opset[o.domain() == "ai.onnx" ? "" : o.domain()] = o.version();
   if (model.opset_import_size() == 0) opset[""] = 1;  // IR 3 requires opset_import; be explicit
   int64_t default_opset = opset.count("") ? opset[""] : 0;
@@ -249,7 +259,13 @@ Status BuildGraph(const dopt_onnx::ModelProto& model, const std::string& base_di
     return Unimplemented("default-domain opset " + std::to_string(default_opset) + " is too old (dopt reads " +
                          std::to_string(kMinOpset) + " and newer)");
   }
+  return BuildGraphBody(model.graph(), opset, base_dir, g);
+}
 
+// The graph of a model or a sub-graph (g->is_subgraph: inputs may come without types, and
+// names it does not define are outer-scope references, resolved by Graph::ResolveOuterScope).
+Status BuildGraphBody(const dopt_onnx::GraphProto& gp, const OpsetMap& opset, const std::string& base_dir, Graph* g) {
+  g->name = gp.name();
   for (int i = 0; i < gp.initializer_size(); ++i) {
     const auto& tp = gp.initializer(i);
     if (tp.name().empty()) return InvalidArgument("initializer " + std::to_string(i) + " has no name");
@@ -275,7 +291,8 @@ Status BuildGraph(const dopt_onnx::ModelProto& model, const std::string& base_di
     v.name = vi.name();
     v.source_index = i;
     DOPT_RETURN_IF_ERROR(ReadValueType(vi, &v));
-    if (v.dtype == DType::kUndefined) return InvalidArgument("graph input '" + vi.name() + "' has no element type");
+    if (v.dtype == DType::kUndefined && !g->is_subgraph)
+      return InvalidArgument("graph input '" + vi.name() + "' has no element type");
     g->inputs.push_back(g->AddValue(std::move(v)));
   }
   for (const auto& vi : gp.value_info()) {
@@ -300,13 +317,13 @@ Status BuildGraph(const dopt_onnx::ModelProto& model, const std::string& base_di
     Node n;
     n.op_type = np.op_type();
     n.domain = np.domain() == "ai.onnx" ? "" : np.domain();
-    n.opset_version = opset.count(n.domain) ? (int)opset[n.domain] : 0;
+    n.opset_version = opset.count(n.domain) ? (int)opset.at(n.domain) : 0;
     n.name = np.name().empty() ? np.op_type() + "_" + std::to_string(i) : np.name();
     n.source_index = i;
     for (const auto& in : np.input()) n.inputs.push_back(in.empty() ? -1 : value_id(in));
     for (const auto& out : np.output()) n.outputs.push_back(out.empty() ? -1 : value_id(out));
     for (const auto& ap : np.attribute()) {
-      auto a = ConvertAttribute(ap, base_dir);
+      auto a = ConvertAttribute(ap, base_dir, opset);
       if (!a.ok()) return a.status().WithContext(n.Describe() + ": attribute '" + ap.name() + "'");
       n.attributes.emplace_back(ap.name(), std::move(a).value());
     }
@@ -315,6 +332,7 @@ Status BuildGraph(const dopt_onnx::ModelProto& model, const std::string& base_di
   for (int i = 0; i < gp.output_size(); ++i) {
     const auto& vi = gp.output(i);
     int id = g->FindValue(vi.name());
+    if (id < 0 && g->is_subgraph) id = value_id(vi.name());  // an outer-scope value passed through
     if (id < 0) return InvalidArgument("graph output '" + vi.name() + "' is never produced");
     Value& v = g->value(id);
     if (v.producer >= 0 || !v.initializer) {
@@ -447,6 +465,8 @@ void WriteValueInfo(const Value& v, dopt_onnx::ValueInfoProto* vi) {
   }
 }
 
+void WriteSubgraph(const Graph& g, dopt_onnx::GraphProto* gp);
+
 void WriteAttribute(const std::string& name, const Attribute& a, dopt_onnx::AttributeProto* ap) {
   using A = dopt_onnx::AttributeProto;
   ap->set_name(name);
@@ -458,8 +478,38 @@ void WriteAttribute(const std::string& name, const Attribute& a, dopt_onnx::Attr
     case Attribute::Kind::kFloats: ap->set_type(A::FLOATS); for (float f : a.floats) ap->add_floats(f); break;
     case Attribute::Kind::kInts: ap->set_type(A::INTS); for (int64_t i : a.ints) ap->add_ints(i); break;
     case Attribute::Kind::kStrings: ap->set_type(A::STRINGS); for (const auto& s : a.strings) ap->add_strings(s); break;
+    case Attribute::Kind::kGraph:
+      ap->set_type(A::GRAPH);
+      if (a.g) WriteSubgraph(*a.g, ap->mutable_g());
+      break;
     default: break;
   }
+}
+
+// A node regenerated from the IR (new or changed by a pass).
+void WriteNode(const Graph& g, const Node& n, dopt_onnx::NodeProto* np) {
+  np->set_name(n.name);
+  np->set_op_type(n.op_type);
+  if (!n.domain.empty()) np->set_domain(n.domain);
+  for (int v : n.inputs) np->add_input(v >= 0 ? g.values[v].name : "");
+  for (int v : n.outputs) np->add_output(v >= 0 ? g.values[v].name : "");
+  for (const auto& kv : n.attributes) WriteAttribute(kv.first, kv.second, np->add_attribute());
+}
+
+// A sub-graph written from the IR (its node was changed, or its own nodes were, e.g. by an
+// opset upgrade): initializers, inputs, outputs and nodes; outer-scope values are left to the
+// enclosing graphs, which define them.
+void WriteSubgraph(const Graph& g, dopt_onnx::GraphProto* gp) {
+  gp->set_name(g.name);
+  auto info = [](const Value& v, dopt_onnx::ValueInfoProto* vi) {
+    if (v.dtype == DType::kUndefined) vi->set_name(v.name);  // no type known: the name only
+    else WriteValueInfo(v, vi);
+  };
+  for (const Value& v : g.values)
+    if (v.initializer) TensorToProto(*v.initializer, v.name, gp->add_initializer());
+  for (int id : g.inputs) info(g.values[id], gp->add_input());
+  for (int id : g.outputs) info(g.values[id], gp->add_output());
+  for (const Node& n : g.nodes) WriteNode(g, n, gp->add_node());
 }
 
 bool IsExternal(const dopt_onnx::TensorProto& tp) {
@@ -576,12 +626,7 @@ StatusOr<std::string> SerializeOnnxModel(const Graph& g) {
       *np = original.node(n.source_index);
       continue;
     }
-    np->set_name(n.name);
-    np->set_op_type(n.op_type);
-    if (!n.domain.empty()) np->set_domain(n.domain);
-    for (int v : n.inputs) np->add_input(v >= 0 ? g.values[v].name : "");
-    for (int v : n.outputs) np->add_output(v >= 0 ? g.values[v].name : "");
-    for (const auto& kv : n.attributes) WriteAttribute(kv.first, kv.second, np->add_attribute());
+    WriteNode(g, n, np);
   }
   std::string out;
   if (model.ByteSizeLong() > (size_t{2} << 30) - 1)
