@@ -241,7 +241,7 @@ class TfQuantWriter {
     if (fi < 0) {  // MatMul: the weight is the other operand
       if (di != 0) return Unimplemented(what + ": a constant first operand (weight x activation) is not supported");
       fi = 1;
-      auto tb = tn->attr().find("transpose_b");
+      auto tb = tn->attr().find(tn->op() == "MatMul" ? "transpose_b" : "adj_y");
       if (tb != tn->attr().end() && tb->second.b()) kind = TfWeightKind::kMatMulTransposed;
     }
     if (fi >= tn->input_size()) return InvalidArgument(what + ": has no weight input " + std::to_string(fi));

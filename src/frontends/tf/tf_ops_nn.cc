@@ -166,8 +166,14 @@ StatusOr<int> SwapLast2(TfBuilder& b, const NodeDef& n, int i, const std::string
   }
   return b.Add1(Sub(n, suffix), "Transpose", {id}, Sub(n, suffix), {{"perm", AttrInts(perm)}});
 }
+// MatMul (transpose_a/b), BatchMatMul / V2 / V3 (adj_x/adj_y): MatMul on the operands with
+// their last two dims swapped where asked.
 Status MatMulOp(TfBuilder& b, const NodeDef& n) {
   const bool batch = n.op() != "MatMul";
+  if (auto* t = A(n, "Tout")) {
+    if (t->type() != dopt_tf::DT_FLOAT && t->type() != dopt_tf::DT_INVALID)
+      return Unimplemented(DescribeTfNode(n) + ": only a float32 result (Tout) is supported");
+  }
   const bool ta = AttrB(n, batch ? "adj_x" : "transpose_a", false), tb = AttrB(n, batch ? "adj_y" : "transpose_b", false);
   int x, y;
   if (ta) { DOPT_ASSIGN_OR_RETURN(x, SwapLast2(b, n, 0, "ta")); } else { DOPT_ASSIGN_OR_RETURN(x, In(b, n, 0)); }
@@ -209,7 +215,23 @@ Status Reduce(TfBuilder& b, const NodeDef& n) {
   int out = b.Add1(n.name(), kOp, {nchw ? x.nchw : x.tf, ax}, OutName(n, out_nchw), {{"keepdims", AttrInt(keep ? 1 : 0)}});
   return Result(b, n, out, out_nchw);
 }
-constexpr char kReduceMean[] = "ReduceMean", kReduceSum[] = "ReduceSum", kReduceMax[] = "ReduceMax";
+constexpr char kReduceMean[] = "ReduceMean", kReduceSum[] = "ReduceSum", kReduceMax[] = "ReduceMax",
+               kReduceMin[] = "ReduceMin", kReduceProd[] = "ReduceProd";
+
+// Einsum: the IR's Einsum with TF's equation (Keras MultiHeadAttention: "BTNH,BSNH->BNTS",
+// "BNTS,BSNH->BTNH"; EinsumDense: "abc,cd->abd", ...).
+Status EinsumOp(TfBuilder& b, const NodeDef& n) {
+  const std::string eq = AttrS(n, "equation", "");
+  if (eq.empty()) return InvalidArgument(DescribeTfNode(n) + ": has no equation");
+  const int k = b.NumDataInputs(n);
+  if (k < 1 || k > 2) return Unimplemented(DescribeTfNode(n) + ": " + std::to_string(k) + " operands (1 or 2 supported)");
+  std::vector<int> ins;
+  for (int i = 0; i < k; ++i) {
+    DOPT_ASSIGN_OR_RETURN(int x, In(b, n, i));
+    ins.push_back(x);
+  }
+  return Result(b, n, b.Add1(n.name(), "Einsum", ins, n.name(), {{"equation", AttrStr(eq)}}), false);
+}
 
 // ---- padding ----
 
@@ -308,6 +330,10 @@ void RegisterTfNnOps(std::map<std::string, TfOpFn>* t) {
       {"MatMul", MatMulOp},
       {"BatchMatMul", MatMulOp},
       {"BatchMatMulV2", MatMulOp},
+      {"BatchMatMulV3", MatMulOp},
+      {"Einsum", EinsumOp},
+      {"Min", Reduce<kReduceMin>},
+      {"Prod", Reduce<kReduceProd>},
       {"Mean", Reduce<kReduceMean>},
       {"Sum", Reduce<kReduceSum>},
       {"Max", Reduce<kReduceMax>},
