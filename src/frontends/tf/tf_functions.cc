@@ -14,6 +14,7 @@ namespace {
 
 constexpr int kMaxCallDepth = 64;
 constexpr size_t kMaxInlinedNodes = size_t(1) << 20;
+constexpr size_t kMaxInlinedBytes = size_t(1) << 31;  // bodies copied, in serialized bytes
 
 bool IsCallOp(const std::string& op) { return op == "PartitionedCall" || op == "StatefulPartitionedCall"; }
 
@@ -47,7 +48,6 @@ class Inliner {
  public:
   explicit Inliner(dopt_tf::GraphDef* gd) : gd_(gd) {
     for (const auto& f : gd->library().function()) lib_.emplace(f.signature().name(), &f);
-    for (const auto& n : gd->node()) names_.insert(n.name());
   }
 
   bool IsCall(const dopt_tf::NodeDef& n) const {
@@ -57,29 +57,30 @@ class Inliner {
 
   StatusOr<TfInlineResult> Run() {
     TfInlineResult res;
-    if (lib_.empty()) return res;
+    if (std::none_of(gd_->node().begin(), gd_->node().end(), [&](const dopt_tf::NodeDef& n) { return IsCall(n); }))
+      return res;
+    for (const auto& n : gd_->node()) names_.insert(n.name());
     std::vector<dopt_tf::NodeDef> out;
     out.reserve(gd_->node_size());
-    for (const auto& n : gd_->node()) {
+    for (auto& n : *gd_->mutable_node()) {
       if (!IsCall(n)) {
-        out.push_back(n);
+        out.push_back(std::move(n));
         continue;
       }
       std::vector<dopt_tf::NodeDef> body;
       std::map<std::string, std::string> origin;
       Status st = Expand(n, {}, &body, &origin);
       if (!st.ok()) {
-        if (total_ > kMaxInlinedNodes) return st;
+        if (too_big_) return st;
         res.failed[n.name()] = st.message();
-        out.push_back(n);
+        out.push_back(std::move(n));
         continue;
       }
       ++res.calls_inlined;
       for (auto& b : body) out.push_back(std::move(b));
       res.origin.insert(origin.begin(), origin.end());
     }
-    if (res.calls_inlined == 0) return res;
-    gd_->clear_node();
+    gd_->clear_node();  // the nodes were moved out: put them back, calls inlined
     for (auto& n : out) *gd_->add_node() = std::move(n);
     return res;
   }
@@ -190,9 +191,13 @@ class Inliner {
                              std::to_string(data.size()));
     }
     total_ += f.node_def_size() + in_args.size() + 1;
-    if (total_ > kMaxInlinedNodes) {
-      return InvalidArgument(what + ": the graph has over " + std::to_string(kMaxInlinedNodes) +
-                             " nodes once its function calls are inlined");
+    auto sz = sizes_.find(fname);
+    if (sz == sizes_.end()) sz = sizes_.emplace(fname, f.ByteSizeLong()).first;
+    bytes_ += sz->second;
+    if (total_ > kMaxInlinedNodes || bytes_ > kMaxInlinedBytes) {
+      too_big_ = true;
+      return InvalidArgument(what + ": the graph has over " + std::to_string(kMaxInlinedNodes) + " nodes or " +
+                             std::to_string(kMaxInlinedBytes >> 20) + " MiB once its function calls are inlined");
     }
     const std::string prefix = c.name() + "/";
     const std::string from = "function '" + fname + "' called by node '" + c.name() + "'";
@@ -280,17 +285,12 @@ class Inliner {
   dopt_tf::GraphDef* gd_;
   std::unordered_map<std::string, const dopt_tf::FunctionDef*> lib_;
   std::unordered_set<std::string> names_;
-  size_t total_ = 0;
+  std::unordered_map<std::string, size_t> sizes_;
+  size_t total_ = 0, bytes_ = 0;
+  bool too_big_ = false;
 };
 
 }  // namespace
-
-bool IsTfFunctionCall(const dopt_tf::GraphDef& gd, const dopt_tf::NodeDef& n) {
-  if (IsCallOp(n.op())) return true;
-  for (const auto& f : gd.library().function())
-    if (f.signature().name() == n.op()) return true;
-  return false;
-}
 
 StatusOr<TfInlineResult> InlineTfFunctionCalls(dopt_tf::GraphDef* gd) { return Inliner(gd).Run(); }
 

@@ -33,11 +33,9 @@ struct TfInlineResult {
   std::map<std::string, std::string> origin;
 };
 
-// Whether `n` calls a function of `gd.library` (or names one in a call attr `f`).
-bool IsTfFunctionCall(const dopt_tf::GraphDef& gd, const dopt_tf::NodeDef& n);
-
 // Replaces every function call of gd's top-level nodes by the function body (recursively).
-// The library is kept as it is. Errors only for graphs too large after inlining.
+// The library is kept as it is. Errors only for graphs too large after inlining (node count
+// and bytes copied are bounded: nested calls can multiply a body's size).
 StatusOr<TfInlineResult> InlineTfFunctionCalls(dopt_tf::GraphDef* gd);
 
 }  // namespace dopt
