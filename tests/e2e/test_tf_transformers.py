@@ -10,8 +10,9 @@ run and quantized by dopt, proven in TensorFlow itself:
   a Dense GELU FFN;
 * a graph whose function calls were never inlined (tf.function in tf.function, the concrete
   function's GraphDef: PartitionedCall nodes, nested, several outputs), holding a Conv2D inside
-  a function with its BiasAdd outside, approximate GELU (Pow / Tanh) and BatchMatMulV2 with
-  adj_y on a constant weight.
+  a function with its BiasAdd outside, GELU in both forms (Pow / Tanh and Erf) and
+  BatchMatMulV2 with adj_y on a constant weight;
+* a Keras Embedding (GatherV2 on int32 token ids) + LayerNormalization + Dense, run only.
 
 For each: `dopt run` matches TF (max error <= 1e-4 x output range), `dopt -m 0` quantizes the
 Conv2D / MatMul / BatchMatMulV2 ops with constant weights, TF loads and runs the written .pb
@@ -96,7 +97,7 @@ def graph_with_calls(path: Path):
         y = tf.reshape(tf.nn.relu(tf.nn.bias_add(conv(x), conv_b)), [1, 256, 32])
         f, mean = block(y)
         s = tf.nn.softmax(tf.einsum("bij,bkj->bik", f, f) / 8.0)
-        return tf.einsum("bik,bkj->bij", s, f) + tf.reduce_mean(mean)
+        return tf.nn.gelu(tf.einsum("bik,bkj->bij", s, f) + tf.reduce_mean(mean), approximate=False)  # Erf
 
     c = tf.function(model).get_concrete_function(tf.TensorSpec([1, 16, 16, 8], tf.float32, name="x"))
     path.write_bytes(c.graph.as_graph_def().SerializeToString())
@@ -208,6 +209,24 @@ def test_graph_with_function_calls(dopt, tmp_path):
     (ref,) = tfm.run_tf_pb(pb, {"x": x}, [two[0] + ":1"])
     got = dopt_run_out(dopt, tmp_path, pb, x, two[0] + ":1").reshape(ref.shape)
     assert float(np.abs(got - ref).max()) <= 1e-4 * float(np.abs(ref).max()) + 1e-6
+
+
+def test_keras_embedding_gather(dopt, tmp_path):
+    import keras  # noqa: PLC0415
+    keras.utils.set_random_seed(2)
+    ids_in = keras.Input((12,), dtype="int32")
+    e = keras.layers.Embedding(100, 32)(ids_in)
+    m = keras.Model(ids_in, keras.layers.Dense(16, activation="gelu")(keras.layers.LayerNormalization()(e)))
+    pb = tmp_path / "emb.pb"
+    spec = tf.TensorSpec([1, 12], tf.int32, name="x")
+    ins, outs = tfm.freeze_function(lambda x: m(x, training=False), [spec], pb)
+    gd = graph_pb2.GraphDef()
+    gd.ParseFromString(pb.read_bytes())
+    assert "GatherV2" in {n.op for n in gd.node}
+    ids = np.random.default_rng(4).integers(0, 100, (1, 12)).astype(np.int32)
+    (ref,) = tfm.run_tf_pb(pb, {ins[0]: ids}, outs)
+    got = dopt_run_out(dopt, tmp_path, pb, ids, outs[0]).reshape(ref.shape)
+    assert float(np.abs(got - ref).max()) <= 1e-4 * float(np.abs(ref).max()), float(np.abs(got - ref).max())
 
 
 # ---------------------------------------------------------------- errors

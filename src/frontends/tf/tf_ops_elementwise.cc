@@ -150,7 +150,23 @@ Status Binary(TfBuilder& b, const NodeDef& n) {
   return Result(b, n, b.Add1(n.name(), kOp, {o.x, o.y}, OutName(n, o.nchw)), o.nchw);
 }
 constexpr char kAdd[] = "Add", kSub[] = "Sub", kMul[] = "Mul", kDiv[] = "Div", kMax[] = "Max", kMin[] = "Min",
-               kPow[] = "Pow";
+               kPow[] = "Pow", kLess[] = "Less", kLessEq[] = "LessOrEqual", kGreater[] = "Greater",
+               kGreaterEq[] = "GreaterOrEqual", kEqual[] = "Equal", kAnd[] = "And", kOr[] = "Or";
+
+Status NotEqual(TfBuilder& b, const NodeDef& n) {
+  DOPT_ASSIGN_OR_RETURN(BinaryOperands o, PickOperands(b, n));
+  int e = b.Add1(Sub(n, "equal"), "Equal", {o.x, o.y}, Sub(n, "equal"));
+  return Result(b, n, b.Add1(n.name(), "Not", {e}, OutName(n, o.nchw)), o.nchw);
+}
+constexpr char kNot[] = "Not";
+
+// SelectV2(cond, x, y): Where with broadcasting (Keras 3 `take`: negative ids wrap).
+Status SelectV2(TfBuilder& b, const NodeDef& n) {
+  DOPT_ASSIGN_OR_RETURN(int c, In(b, n, 0));
+  DOPT_ASSIGN_OR_RETURN(int x, In(b, n, 1));
+  DOPT_ASSIGN_OR_RETURN(int y, In(b, n, 2));
+  return Result(b, n, b.Add1(n.name(), "Where", {c, x, y}, n.name()), false);
+}
 
 // (x - y)^2: Sub then Mul, in NCHW when the operands allow (LayerNorm's variance).
 Status SquaredDifference(TfBuilder& b, const NodeDef& n) {
@@ -215,6 +231,16 @@ void RegisterTfElementwiseOps(std::map<std::string, TfOpFn>* t) {
       {"Maximum", Binary<kMax>},
       {"Minimum", Binary<kMin>},
       {"Pow", Binary<kPow>},
+      {"Less", Binary<kLess>},
+      {"LessEqual", Binary<kLessEq>},
+      {"Greater", Binary<kGreater>},
+      {"GreaterEqual", Binary<kGreaterEq>},
+      {"Equal", Binary<kEqual>},
+      {"NotEqual", NotEqual},
+      {"LogicalAnd", Binary<kAnd>},
+      {"LogicalOr", Binary<kOr>},
+      {"LogicalNot", Simple<kNot>},
+      {"SelectV2", SelectV2},
       {"SquaredDifference", SquaredDifference},
       {"BiasAdd", BiasAdd},
   });
