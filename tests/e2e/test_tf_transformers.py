@@ -12,6 +12,8 @@ run and quantized by dopt, proven in TensorFlow itself:
   function's GraphDef: PartitionedCall nodes, nested, several outputs), holding a Conv2D inside
   a function with its BiasAdd outside, GELU in both forms (Pow / Tanh and Erf) and
   BatchMatMulV2 with adj_y on a constant weight;
+* the same encoder block in Keras 2 (tf_keras): EinsumDense projections, LayerNormalization as
+  FusedBatchNormV3 with is_training (batch statistics); skipped without tf_keras;
 * a Keras Embedding (GatherV2 on int32 token ids) + LayerNormalization + Dense, run only.
 
 For each: `dopt run` matches TF (max error <= 1e-4 x output range), `dopt -m 0` quantizes the
@@ -60,6 +62,23 @@ def frozen_encoder(cache):
         m = keras.Model(x, keras.layers.LayerNormalization()(h + f))
         return tfm.freeze_keras(m, path, [1, 16, 64])
     return tfm.cached(cache, "keras_encoder_block", make)
+
+
+def frozen_tf_keras_encoder(cache):
+    """The same block in Keras 2 (tf_keras): EinsumDense projections (Einsum with constant
+    kernels), LayerNormalization as Reshape -> FusedBatchNormV3(is_training) -> Reshape."""
+    tf_keras = pytest.importorskip("tf_keras")
+
+    def make(path):
+        tf_keras.utils.set_random_seed(1)
+        x = tf_keras.Input((16, 64))
+        a = tf_keras.layers.MultiHeadAttention(num_heads=4, key_dim=16)(x, x)
+        h = tf_keras.layers.LayerNormalization()(x + a)
+        f = tf_keras.layers.Dense(128, activation="gelu")(h)
+        f = tf_keras.layers.Dense(64)(f)
+        m = tf_keras.Model(x, tf_keras.layers.LayerNormalization()(h + f))
+        return tfm.freeze_keras(m, path, [1, 16, 64])
+    return tfm.cached(cache, "tf_keras_encoder_block", make)
 
 
 def graph_with_calls(path: Path):
@@ -188,6 +207,16 @@ def test_keras_encoder_block(dopt, tmp_path, frozen_cache_dir):  # noqa: F811
     plan, q = check_model(dopt, tmp_path, pb, ins, outs, [16, 64], {"MatMul": 6}, seed=1)
     quantized_tf_ops = {n.name: n.op for n in q.node}
     assert sum(quantized_tf_ops[op["name"]] == "BatchMatMulV2" for op in plan["ops"]) == 4  # Q, K, V, output
+
+
+def test_tf_keras_encoder_block(dopt, tmp_path, frozen_cache_dir):  # noqa: F811
+    pb, ins, outs = frozen_tf_keras_encoder(frozen_cache_dir)
+    gd = graph_pb2.GraphDef()
+    gd.ParseFromString(pb.read_bytes())
+    bn = [n for n in gd.node if n.op == "FusedBatchNormV3"]
+    assert bn and all(n.attr["is_training"].b for n in bn)
+    assert "Einsum" in {n.op for n in gd.node}
+    check_model(dopt, tmp_path, pb, ins, outs, [16, 64], {"MatMul": 2}, seed=1)
 
 
 def test_graph_with_function_calls(dopt, tmp_path):

@@ -135,10 +135,40 @@ Status Pool(TfBuilder& b, const NodeDef& n) {
   return Result(b, n, out, nhwc);
 }
 
-Status FusedBatchNorm(TfBuilder& b, const NodeDef& n) {
-  if (AttrB(n, "is_training", true)) {  // TF's default is true: frozen inference graphs say false
-    return Unimplemented(DescribeTfNode(n) + ": is_training=true (batch statistics) is not supported; freeze the graph for inference");
+// is_training=true: batch statistics, output 0 only. tf_keras LayerNormalization reshapes its
+// input to [1, rows, cols, 1] NCHW and normalizes each row so, with ones / zeros as scale and
+// offset: y = (x - mean) / sqrt(var + eps) * scale + offset, mean and (biased) var over every
+// axis but the channel.
+Status FusedBatchNormTraining(TfBuilder& b, const NodeDef& n) {
+  DOPT_ASSIGN_OR_RETURN(auto xin, ChannelsFirstInput(b, n, 0));
+  const int x = xin.first;
+  std::vector<int> sb;  // scale, offset as [C, 1, 1]
+  for (int i = 1; i <= 2; ++i) {
+    DOPT_ASSIGN_OR_RETURN(int id, In(b, n, i));
+    const std::string nm = Sub(n, i == 1 ? "scale_c11" : "offset_c11");
+    if (const Tensor* c = b.ConstOf(id)) {
+      sb.push_back(b.Const(nm, c->Reshaped({c->numel(), 1, 1})));
+    } else {
+      sb.push_back(b.Add1(nm, "Reshape", {id, b.ConstI64(Sub(n, "c11"), {-1, 1, 1})}, nm));
+    }
   }
+  const int axes = b.ConstI64(Sub(n, "axes"), {0, 2, 3});
+  const std::vector<std::pair<std::string, Attribute>> keep = {{"keepdims", AttrInt(1)}};
+  int mean = b.Add1(Sub(n, "mean"), "ReduceMean", {x, axes}, Sub(n, "mean"), keep);
+  int d = b.Add1(Sub(n, "centered"), "Sub", {x, mean}, Sub(n, "centered"));
+  int sq = b.Add1(Sub(n, "square"), "Mul", {d, d}, Sub(n, "square"));
+  int var = b.Add1(Sub(n, "variance"), "ReduceMean", {sq, axes}, Sub(n, "variance"), keep);
+  int ve = b.Add1(Sub(n, "variance_eps"), "Add", {var, b.Const(Sub(n, "epsilon"), Tensor::Scalar(AttrF(n, "epsilon", 1e-4f)))},
+                  Sub(n, "variance_eps"));
+  int sd = b.Add1(Sub(n, "stddev"), "Sqrt", {ve}, Sub(n, "stddev"));
+  int norm = b.Add1(Sub(n, "normalized"), "Div", {d, sd}, Sub(n, "normalized"));
+  int scaled = b.Add1(Sub(n, "scaled"), "Mul", {norm, sb[0]}, Sub(n, "scaled"));
+  const bool nhwc = Nhwc(n);
+  return Result(b, n, b.Add1(n.name(), "Add", {scaled, sb[1]}, OutName(n, nhwc)), nhwc);
+}
+
+Status FusedBatchNorm(TfBuilder& b, const NodeDef& n) {
+  if (AttrB(n, "is_training", true)) return FusedBatchNormTraining(b, n);  // TF's default is true
   DOPT_ASSIGN_OR_RETURN(auto xin, ChannelsFirstInput(b, n, 0));
   std::vector<int> ins = {xin.first};
   for (int i = 1; i <= 4; ++i) {
@@ -217,6 +247,19 @@ Status Reduce(TfBuilder& b, const NodeDef& n) {
 }
 constexpr char kReduceMean[] = "ReduceMean", kReduceSum[] = "ReduceSum", kReduceMax[] = "ReduceMax",
                kReduceMin[] = "ReduceMin", kReduceProd[] = "ReduceProd";
+
+// Prod: ReduceProd, through float for integer inputs (tf_keras LayerNormalization multiplies
+// shape dims; exact below 2^24, and such shape arithmetic folds to constants).
+Status ProdOp(TfBuilder& b, const NodeDef& n) {
+  DOPT_ASSIGN_OR_RETURN(int x, In(b, n, 0));
+  const DType dt = b.V(x).dtype;
+  if (!IsInteger(dt)) return Reduce<kReduceProd>(b, n);
+  DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> axes, ConstInts(b, n, 1, "reduction_indices"));
+  int xf = b.Add1(Sub(n, "float"), "Cast", {x}, Sub(n, "float"), {{"to", AttrInt(1)}});
+  int p = b.Add1(Sub(n, "prod"), "ReduceProd", {xf, b.ConstI64(Sub(n, "axes"), axes)}, Sub(n, "prod"),
+                 {{"keepdims", AttrInt(AttrB(n, "keep_dims", false) ? 1 : 0)}});
+  return Result(b, n, b.Add1(n.name(), "Cast", {p}, n.name(), {{"to", AttrInt(OnnxType(dt))}}), false);
+}
 
 // Einsum: the IR's Einsum with TF's equation (Keras MultiHeadAttention: "BTNH,BSNH->BNTS",
 // "BNTS,BSNH->BTNH"; EinsumDense: "abc,cd->abd", ...).
@@ -333,7 +376,7 @@ void RegisterTfNnOps(std::map<std::string, TfOpFn>* t) {
       {"BatchMatMulV3", MatMulOp},
       {"Einsum", EinsumOp},
       {"Min", Reduce<kReduceMin>},
-      {"Prod", Reduce<kReduceProd>},
+      {"Prod", ProdOp},
       {"Mean", Reduce<kReduceMean>},
       {"Sum", Reduce<kReduceSum>},
       {"Max", Reduce<kReduceMax>},
