@@ -12,7 +12,8 @@ run and quantized by dopt, proven in TensorFlow itself:
   function's GraphDef: PartitionedCall nodes, nested, several outputs), holding a Conv2D inside
   a function with its BiasAdd outside, GELU in both forms (Pow / Tanh and Erf) and
   BatchMatMulV2 with adj_y on a constant weight;
-* the same encoder block in Keras 2 (tf_keras): EinsumDense projections, LayerNormalization as
+* the same encoder block in Keras 2 (tf_keras): EinsumDense projections (Einsum with a constant
+  kernel, quantized as MatMul where one label is contracted), LayerNormalization as
   FusedBatchNormV3 with is_training (batch statistics); skipped without tf_keras;
 * a Keras Embedding (GatherV2 on int32 token ids) + LayerNormalization + Dense, run only.
 
@@ -216,7 +217,13 @@ def test_tf_keras_encoder_block(dopt, tmp_path, frozen_cache_dir):  # noqa: F811
     bn = [n for n in gd.node if n.op == "FusedBatchNormV3"]
     assert bn and all(n.attr["is_training"].b for n in bn)
     assert "Einsum" in {n.op for n in gd.node}
-    check_model(dopt, tmp_path, pb, ins, outs, [16, 64], {"MatMul": 2}, seed=1)
+    plan, q = check_model(dopt, tmp_path, pb, ins, outs, [16, 64], {"MatMul": 5}, seed=1)
+    # EinsumDense "abc,cde->abde" (query, key, value) quantized as MatMul; the output projection
+    # "abcd,cde->abe" (two contracted labels) stays a float Einsum.
+    ops = {n.name: n for n in q.node}
+    einsums = [op["name"] for op in plan["ops"] if ops[op["name"]].op == "Einsum"]
+    assert len(einsums) == 3, einsums
+    assert all(ops[ops[e].input[1]].op == "Mul" for e in einsums)  # int8 kernel -> Cast -> Mul(scale)
 
 
 def test_graph_with_function_calls(dopt, tmp_path):

@@ -273,6 +273,33 @@ Status EinsumOp(TfBuilder& b, const NodeDef& n) {
     DOPT_ASSIGN_OR_RETURN(int x, In(b, n, i));
     ins.push_back(x);
   }
+  // A dense layer (Keras 2 EinsumDense: "abc,cd->abd", "abc,cde->abde"): "P k, k N -> P N" with
+  // a constant kernel and one contracted label is MatMul(x, kernel as [k, |N|]) (then a Reshape
+  // to P + N when N has several labels), so the kernel is quantized like a MatMul weight.
+  if (k == 2) {
+    if (const Tensor* w = b.ConstOf(ins[1])) {
+      const size_t comma = eq.find(','), arrow = eq.find("->");
+      if (comma != std::string::npos && arrow != std::string::npos && arrow > comma && eq.find('.') == std::string::npos) {
+        const std::string X = eq.substr(0, comma), Y = eq.substr(comma + 1, arrow - comma - 1), Z = eq.substr(arrow + 2);
+        const std::string P = X.empty() ? "" : X.substr(0, X.size() - 1), N = Y.size() > 1 ? Y.substr(1) : "";
+        std::string all = X + N;
+        std::sort(all.begin(), all.end());
+        const bool distinct = std::adjacent_find(all.begin(), all.end()) == all.end();
+        if (X.size() >= 2 && Y.size() >= 2 && !N.empty() && X.back() == Y[0] && Z == P + N && distinct &&
+            w->rank() == (int)Y.size() && b.Rank(ins[0]) == (int)X.size() && IsFloat(w->dtype())) {
+          const Shape ws = w->shape();  // `w` points into the graph: adding values moves it
+          int64_t cols = 1;
+          for (size_t d = 1; d < ws.size(); ++d) cols *= ws[d];
+          int w2 = b.Const(InName(n, 1) + "/dopt_2d", w->Reshaped({ws[0], cols}));
+          if (N.size() == 1) return Result(b, n, b.Add1(n.name(), "MatMul", {ins[0], w2}, n.name()), false);
+          int mm = b.Add1(n.name(), "MatMul", {ins[0], w2}, Sub(n, "matmul"));
+          std::vector<int64_t> shape(P.size(), 0);  // 0: the dim of the MatMul result
+          for (size_t d = 1; d < ws.size(); ++d) shape.push_back(ws[d]);
+          return Result(b, n, b.Add1(Sub(n, "reshape"), "Reshape", {mm, b.ConstI64(Sub(n, "shape"), shape)}, n.name()), false);
+        }
+      }
+    }
+  }
   return Result(b, n, b.Add1(n.name(), "Einsum", ins, n.name(), {{"equation", AttrStr(eq)}}), false);
 }
 

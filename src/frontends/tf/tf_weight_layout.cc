@@ -13,6 +13,7 @@ const TfQuantizedOpInfo kOps[] = {
     {"MatMul", -1, -1, TfWeightKind::kMatMul},
     {"BatchMatMulV2", -1, -1, TfWeightKind::kMatMul},  // a 2-D constant weight (Keras EinsumDense)
     {"BatchMatMulV3", -1, -1, TfWeightKind::kMatMul},
+    {"Einsum", -1, -1, TfWeightKind::kMatMul},  // "P k, k N -> P N": the kernel as [k, |N|], reshaped back
 };
 
 // Copies element by element: `map(ir flat index) -> tf flat index`.
