@@ -573,5 +573,34 @@ TEST(TfFrontend, FunctionCallErrorsNameNodeAndFunction) {
       << d.status().message();
 }
 
+// f0 = relu; f_i(a) = f_{i-1}(a) + f_{i-1}(a): a call of f_40 would copy 2^40 bodies. Refused
+// before anything is copied.
+TEST(TfFrontend, FunctionCallBlowUpIsBounded) {
+  const DType f32 = DType::kFloat32;
+  std::vector<TfFunctionSpec> lib = {{"f0", {{"a", f32}}, {{"r", f32}}, {TypedNode("relu", "Relu", {"a"})}, {{"r", "relu:activations:0"}}}};
+  for (int i = 1; i <= 40; ++i) {
+    const std::string prev = "f" + std::to_string(i - 1);
+    lib.push_back({"f" + std::to_string(i), {{"a", f32}}, {{"r", f32}},
+                   {CallNode("c1", prev, {"a"}, 1), CallNode("c2", prev, {"a"}, 1),
+                    TypedNode("sum", "AddV2", {"c1:output:0", "c2:output:0"})},
+                   {{"r", "sum:z:0"}}});
+  }
+  std::vector<TfNodeSpec> nodes = {TfPlaceholderNode("x", {2}), CallNode("c", "f40", {"x"}, 1), TypedNode("out", "Relu", {"c"})};
+  auto bytes = WriteGraphDef(nodes, 1000, lib);
+  ASSERT_TRUE(bytes.ok());
+  auto g = LoadTfModelFromBytes(*bytes, "big.pb");
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("node 'c' (PartitionedCall): the graph has over 1048576 nodes"), std::string::npos)
+      << g.status().message();
+  // Four levels (16 relus) inline and run: out = relu(16 relu(x)).
+  nodes[1] = CallNode("c", "f4", {"x"}, 1);
+  bytes = WriteGraphDef(nodes, 1000, lib);
+  ASSERT_TRUE(bytes.ok());
+  g = LoadTfModelFromBytes(*bytes, "small.pb");
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_EQ(Floats(optest::RunGraph(*g, {{"x", Tensor::FromFloats({2}, {-1.f, 0.5f})}}).at("out")),
+            (std::vector<float>{0.f, 8.f}));
+}
+
 }  // namespace
 }  // namespace dopt

@@ -14,7 +14,9 @@ namespace {
 
 constexpr int kMaxCallDepth = 64;
 constexpr size_t kMaxInlinedNodes = size_t(1) << 20;
-constexpr size_t kMaxInlinedBytes = size_t(1) << 31;  // bodies copied, in serialized bytes
+// Bodies copied, in serialized bytes: 4x the library, at least 256 MiB (nested calls can
+// multiply a small file's bodies; a real graph calls most functions once).
+constexpr size_t kMinInlinedBytesLimit = size_t(256) << 20;
 
 bool IsCallOp(const std::string& op) { return op == "PartitionedCall" || op == "StatefulPartitionedCall"; }
 
@@ -48,6 +50,7 @@ class Inliner {
  public:
   explicit Inliner(dopt_tf::GraphDef* gd) : gd_(gd) {
     for (const auto& f : gd->library().function()) lib_.emplace(f.signature().name(), &f);
+    max_bytes_ = std::max(kMinInlinedBytesLimit, 4 * gd->library().ByteSizeLong());
   }
 
   bool IsCall(const dopt_tf::NodeDef& n) const {
@@ -66,6 +69,17 @@ class Inliner {
       if (!IsCall(n)) {
         out.push_back(std::move(n));
         continue;
+      }
+      // What the call will copy, counted before copying anything (memoized per function, so a
+      // chain of functions each calling the next twice costs linear time to refuse).
+      std::set<std::string> visiting;
+      const Cost c = CostOf(CalledFunction(n), &visiting);
+      planned_nodes_ = std::min(kSaturate, planned_nodes_ + c.nodes);
+      planned_bytes_ = std::min(kSaturate, planned_bytes_ + c.bytes);
+      if (planned_nodes_ > kMaxInlinedNodes || planned_bytes_ > max_bytes_) {
+        return InvalidArgument(DescribeTfNode(n) + ": the graph has over " + std::to_string(kMaxInlinedNodes) +
+                               " nodes or " + std::to_string(max_bytes_ >> 20) +
+                               " MiB of function bodies once its calls are inlined");
       }
       std::vector<dopt_tf::NodeDef> body;
       std::map<std::string, std::string> origin;
@@ -91,6 +105,31 @@ class Inliner {
     for (int i = 1; names_.count(s); ++i) s = base + "_" + std::to_string(i);
     names_.insert(s);
     return s;
+  }
+
+  struct Cost {
+    size_t nodes = 0, bytes = 0;
+  };
+  static constexpr size_t kSaturate = size_t(1) << 62;
+  // Nodes and serialized body bytes one call of `fname` copies, nested calls included (a
+  // missing function or a recursive edge counts 0: Expand reports those).
+  Cost CostOf(const std::string& fname, std::set<std::string>* visiting) {
+    auto m = costs_.find(fname);
+    if (m != costs_.end()) return m->second;
+    auto f = lib_.find(fname);
+    if (f == lib_.end() || visiting->count(fname)) return {};
+    visiting->insert(fname);
+    Cost c{(size_t)f->second->node_def_size() + (size_t)f->second->signature().input_arg_size() + 1,
+           f->second->ByteSizeLong()};
+    for (const auto& n : f->second->node_def()) {
+      if (!IsCall(n)) continue;
+      const Cost sub = CostOf(CalledFunction(n), visiting);
+      c.nodes = std::min(kSaturate, c.nodes + sub.nodes);
+      c.bytes = std::min(kSaturate, c.bytes + sub.bytes);
+    }
+    visiting->erase(fname);
+    costs_[fname] = c;
+    return c;
   }
 
   // Number of output tensors of output arg `a` of a function signature (single tensors only).
@@ -194,10 +233,10 @@ class Inliner {
     auto sz = sizes_.find(fname);
     if (sz == sizes_.end()) sz = sizes_.emplace(fname, f.ByteSizeLong()).first;
     bytes_ += sz->second;
-    if (total_ > kMaxInlinedNodes || bytes_ > kMaxInlinedBytes) {
+    if (total_ > kMaxInlinedNodes || bytes_ > max_bytes_) {
       too_big_ = true;
       return InvalidArgument(what + ": the graph has over " + std::to_string(kMaxInlinedNodes) + " nodes or " +
-                             std::to_string(kMaxInlinedBytes >> 20) + " MiB once its function calls are inlined");
+                             std::to_string(max_bytes_ >> 20) + " MiB of function bodies once its calls are inlined");
     }
     const std::string prefix = c.name() + "/";
     const std::string from = "function '" + fname + "' called by node '" + c.name() + "'";
@@ -286,7 +325,8 @@ class Inliner {
   std::unordered_map<std::string, const dopt_tf::FunctionDef*> lib_;
   std::unordered_set<std::string> names_;
   std::unordered_map<std::string, size_t> sizes_;
-  size_t total_ = 0, bytes_ = 0;
+  std::unordered_map<std::string, Cost> costs_;
+  size_t total_ = 0, bytes_ = 0, max_bytes_ = 0, planned_nodes_ = 0, planned_bytes_ = 0;
   bool too_big_ = false;
 };
 
