@@ -54,6 +54,19 @@ save("resize", resize, x4)
 def dense(x):
     return tf.nn.leaky_relu(tf.matmul(x, tf.ones([3, 6]), transpose_b=True)) * tf.math.rsqrt(tf.fill([1, 3], 4.0))
 save("dense", dense, tf.TensorSpec([2, 6], tf.float32, name="x"))
+# Function calls (PartitionedCall, nested, two outputs) and the attention / LayerNorm ops.
+@tf.function
+def ln(x):
+    m, v = tf.nn.moments(x, axes=[-1], keepdims=True)
+    return (x - m) * tf.math.rsqrt(v + 1e-5), m
+@tf.function
+def block(x):
+    n, m = ln(x)
+    return tf.nn.gelu(tf.linalg.matmul(n, tf.ones([6, 6]), adjoint_b=True), approximate=True), m
+def calls(x):
+    y, m = block(x)
+    return tf.einsum("ij,kj->ik", y, y) + tf.math.squared_difference(y, m)[:, :1] + tf.math.erf(m)
+save("calls", calls, tf.TensorSpec([2, 6], tf.float32, name="x"))
 PY
 
 # calib_config: the shared and bundled configs, plus the config texts used by the tests.

@@ -20,6 +20,9 @@ APT_PACKAGES=(
 # An entry is "pip spec" or "pip spec@import name" when the two differ.
 PIP_PACKAGES=(numpy onnx onnxruntime pytest scikit-build-core
   "tensorflow-cpu==2.21.0@tensorflow" "torch==2.13.0@torch" "transformers==5.25.0@transformers")
+# Installed with --no-deps: tf_keras (Keras 2 for the TF tests' frozen Keras-2 models) requires
+# the `tensorflow` distribution, which would pull a second TensorFlow beside tensorflow-cpu.
+PIP_NODEPS_PACKAGES=("tf_keras==2.21.0@tf_keras")
 
 log() { echo "install_deps: $*" >&2; }
 
@@ -55,15 +58,20 @@ fi
 
 # Only call pip install when something is missing (pip's own "already satisfied" check is
 # slow-ish and chatty).
-need_pip=()
-read -r -a need_pip < <("$PYTHON" - "${PIP_PACKAGES[@]}" <<'PY'
+# Prints the specs of the entries whose import name is missing.
+missing_specs() {
+  "$PYTHON" - "$@" <<'PY'
 import importlib.util, sys
 def module(entry):
     spec, _, mod = entry.partition("@")
     return mod or spec.split("=")[0].replace("-", "_")
 print(" ".join(e.split("@")[0] for e in sys.argv[1:] if importlib.util.find_spec(module(e)) is None))
 PY
-)
+}
+need_pip=()
+read -r -a need_pip < <(missing_specs "${PIP_PACKAGES[@]}")
+need_nodeps=()
+read -r -a need_nodeps < <(missing_specs "${PIP_NODEPS_PACKAGES[@]}")
 if ((${#need_pip[@]})); then
   log "installing Python packages: ${need_pip[*]}"
   pip_flags=(--quiet --disable-pip-version-check --root-user-action=ignore)
@@ -74,4 +82,10 @@ if ((${#need_pip[@]})); then
   "$PYTHON" -m pip install "${pip_flags[@]}" "${need_pip[@]}"
 else
   log "Python packages: all ${#PIP_PACKAGES[@]} present"
+fi
+if ((${#need_nodeps[@]})); then
+  log "installing Python packages without dependencies: ${need_nodeps[*]}"
+  "$PYTHON" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps \
+    $("$PYTHON" -c 'import sys,sysconfig,os; print("--break-system-packages" if os.path.exists(os.path.join(sysconfig.get_path("stdlib"),"EXTERNALLY-MANAGED")) else "")') \
+    "${need_nodeps[@]}"
 fi

@@ -467,8 +467,9 @@ TEST(TfFrontend, OutputIndexPastIntMaxSaturatesAndIsAnError) {
 TEST(TfFrontend, UnknownFieldsSurviveSerialize) {
   auto bytes = WriteGraphDef({TfPlaceholderNode("x", {2}), {"out", "Relu", {"x"}, {}}});
   ASSERT_TRUE(bytes.ok());
-  // GraphDef.library (field 2, not modelled) and field 99: appended messages merge.
-  const std::string library("\x12\x05\x0a\x03" "abc", 7), f99("\x9a\x06\x03xyz", 6);
+  // GraphDef.library (field 2) holding a function with an unknown field 100, and field 99:
+  // appended messages merge.
+  const std::string library("\x12\x05\x0a\x03\xa2\x06\x00", 7), f99("\x9a\x06\x03xyz", 6);
   std::string b = *bytes + library + f99;
   auto g = LoadTfModelFromBytes(b, "u.pb");
   ASSERT_TRUE(g.ok()) << g.status().message();
@@ -477,6 +478,128 @@ TEST(TfFrontend, UnknownFieldsSurviveSerialize) {
   EXPECT_NE(out->find(library), std::string::npos);
   EXPECT_NE(out->find(f99), std::string::npos);
   EXPECT_EQ(out->size(), b.size());
+}
+
+// ---- function calls (TF2 frozen graphs): inlined into plain nodes ----
+
+TfNodeSpec TypedNode(std::string name, std::string op, std::vector<std::string> in) {
+  return {std::move(name), std::move(op), std::move(in), {{"T", A::Type(DType::kFloat32)}}};
+}
+TfNodeSpec CallNode(std::string name, const std::string& f, std::vector<std::string> in, int n_out) {
+  std::vector<DType> tin(in.size(), DType::kFloat32), tout(n_out, DType::kFloat32);
+  return {std::move(name), "PartitionedCall", std::move(in),
+          {{"f", A::Func(f)}, {"Tin", A::Types(tin)}, {"Tout", A::Types(tout)}}};
+}
+
+std::vector<float> Floats(const Tensor& t) { return std::vector<float>(t.data<float>(), t.data<float>() + t.numel()); }
+
+std::vector<TfFunctionSpec> Library() {
+  const DType f32 = DType::kFloat32;
+  TfFunctionSpec inner{"inner", {{"a", f32}}, {{"r", f32}}, {TypedNode("relu", "Relu", {"a"})}, {{"r", "relu:activations:0"}}};
+  // outer(a, b) = (relu(relu(a + b) * b), relu(a + b)), calling inner by op name and by
+  // PartitionedCall; "sp:output:1" is output 1 of a Split.
+  TfFunctionSpec outer{"outer", {{"a", f32}, {"b", f32}}, {{"r1", f32}, {"r2", f32}}, {}, {}};
+  outer.nodes.push_back(TypedNode("s", "AddV2", {"a", "b:0"}));
+  outer.nodes.push_back({"direct", "inner", {"s:z:0", "^s"}, {}});
+  outer.nodes.push_back(TypedNode("m", "Mul", {"direct:r:0", "b"}));
+  outer.nodes.push_back(CallNode("pc", "inner", {"m:z:0"}, 1));
+  TfNodeSpec ax = TfConstNode("ax", Tensor::FromInt64s({}, {0}));
+  outer.nodes.push_back(ax);
+  outer.nodes.push_back({"cat", "ConcatV2", {"direct:r:0", "direct:r:0", "ax:output:0"},
+                         {{"T", A::Type(f32)}, {"N", A::Int(2)}}});
+  outer.nodes.push_back({"sp", "Split", {"ax:output:0", "cat:output:0"}, {{"T", A::Type(f32)}, {"num_split", A::Int(2)}}});
+  outer.ret = {{"r1", "pc:output:0"}, {"r2", "sp:output:1"}};
+  return {inner, outer};
+}
+
+TEST(TfFrontend, FunctionCallsAreInlinedWithTheirNames) {
+  std::vector<TfNodeSpec> nodes = {TfPlaceholderNode("x", {2}), TfConstNode("y", Tensor::FromFloats({2}, {2.f, -1.f})),
+                                   CallNode("c", "outer", {"x", "y", "^x"}, 2), TypedNode("out", "AddV2", {"c", "c:1"})};
+  auto bytes = WriteGraphDef(nodes, 1000, Library());
+  ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+  auto g = LoadTfModelFromBytes(*bytes, "f.pb");
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_NE(FindNode(*g, "c/pc/relu"), nullptr);  // nested prefixes
+  EXPECT_NE(FindNode(*g, "c/direct/relu"), nullptr);
+  EXPECT_GE(g->FindValue("c:1"), 0);  // the call's outputs keep its name
+  auto y = optest::RunGraph(*g, {{"x", Tensor::FromFloats({2}, {1.f, 3.f})}}).at("out");
+  // x + y = {3, 2}; relu = {3, 2}; * y = {6, -2}; relu = {6, 0}; + {3, 2} = {9, 2}.
+  EXPECT_EQ(Floats(y), (std::vector<float>{9.f, 2.f}));
+  // The flat graph is the source the writer edits: no call left in it, the library kept.
+  auto flat = SerializeTfGraphDef(*g);
+  ASSERT_TRUE(flat.ok());
+  EXPECT_EQ(flat->find("PartitionedCall\x2a"), std::string::npos);
+  auto again = LoadTfModelFromBytes(*flat, "flat.pb");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(Floats(optest::RunGraph(*again, {{"x", Tensor::FromFloats({2}, {1.f, 3.f})}}).at("out")),
+            (std::vector<float>{9.f, 2.f}));
+}
+
+TEST(TfFrontend, FunctionCallErrorsNameNodeAndFunction) {
+  auto load = [](const std::string& f, std::vector<TfFunctionSpec> lib, std::vector<std::string> outs = {}) {
+    std::vector<TfNodeSpec> nodes = {TfPlaceholderNode("x", {2}), CallNode("c", f, {"x"}, 1),
+                                     TypedNode("out", "Relu", {"c"}), TypedNode("other", "Relu", {"x"})};
+    auto bytes = WriteGraphDef(nodes, 1000, lib);
+    EXPECT_TRUE(bytes.ok());
+    TfLoadOptions o;
+    for (auto& s : outs) o.outputs.push_back(s);
+    return LoadTfModelFromBytes(*bytes, "e.pb", o);
+  };
+  const DType f32 = DType::kFloat32;
+  auto missing = load("nope", {});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find(
+                "node 'c' (PartitionedCall): calls function 'nope', which is not in the graph's function library"),
+            std::string::npos)
+      << missing.status().message();
+  // Not on the path to the chosen outputs: no error.
+  EXPECT_TRUE(load("nope", {}, {"other"}).ok());
+  TfFunctionSpec rec{"f", {{"a", f32}}, {{"r", f32}}, {CallNode("again", "g", {"a"}, 1)}, {{"r", "again:output:0"}}};
+  TfFunctionSpec rec2{"g", {{"a", f32}}, {{"r", f32}}, {CallNode("back", "f", {"a"}, 1)}, {{"r", "back:output:0"}}};
+  auto r = load("f", {rec, rec2});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("node 'c/again/back' (PartitionedCall): function 'f' calls itself ('f' -> 'g' -> 'f')"),
+            std::string::npos)
+      << r.status().message();
+  TfFunctionSpec bad{"f", {{"a", f32}}, {{"r", f32}}, {TypedNode("cp", "Cumprod", {"a"})}, {{"r", "cp:out:0"}}};
+  auto u = load("f", {bad});
+  ASSERT_FALSE(u.ok());
+  EXPECT_NE(u.status().message().find("node 'c/cp' (Cumprod) (in function 'f' called by node 'c')"), std::string::npos)
+      << u.status().message();
+  TfFunctionSpec dangling{"f", {{"a", f32}}, {{"r", f32}}, {TypedNode("n", "Relu", {"zz:y:0"})}, {{"r", "n:y:0"}}};
+  auto d = load("f", {dangling});
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("input 'zz:y:0' names no node of the function"), std::string::npos)
+      << d.status().message();
+}
+
+// f0 = relu; f_i(a) = f_{i-1}(a) + f_{i-1}(a): a call of f_40 would copy 2^40 bodies. Refused
+// before anything is copied.
+TEST(TfFrontend, FunctionCallBlowUpIsBounded) {
+  const DType f32 = DType::kFloat32;
+  std::vector<TfFunctionSpec> lib = {{"f0", {{"a", f32}}, {{"r", f32}}, {TypedNode("relu", "Relu", {"a"})}, {{"r", "relu:activations:0"}}}};
+  for (int i = 1; i <= 40; ++i) {
+    const std::string prev = "f" + std::to_string(i - 1);
+    lib.push_back({"f" + std::to_string(i), {{"a", f32}}, {{"r", f32}},
+                   {CallNode("c1", prev, {"a"}, 1), CallNode("c2", prev, {"a"}, 1),
+                    TypedNode("sum", "AddV2", {"c1:output:0", "c2:output:0"})},
+                   {{"r", "sum:z:0"}}});
+  }
+  std::vector<TfNodeSpec> nodes = {TfPlaceholderNode("x", {2}), CallNode("c", "f40", {"x"}, 1), TypedNode("out", "Relu", {"c"})};
+  auto bytes = WriteGraphDef(nodes, 1000, lib);
+  ASSERT_TRUE(bytes.ok());
+  auto g = LoadTfModelFromBytes(*bytes, "big.pb");
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("node 'c' (PartitionedCall): the graph has over 1048576 nodes"), std::string::npos)
+      << g.status().message();
+  // Four levels (16 relus) inline and run: out = relu(16 relu(x)).
+  nodes[1] = CallNode("c", "f4", {"x"}, 1);
+  bytes = WriteGraphDef(nodes, 1000, lib);
+  ASSERT_TRUE(bytes.ok());
+  g = LoadTfModelFromBytes(*bytes, "small.pb");
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_EQ(Floats(optest::RunGraph(*g, {{"x", Tensor::FromFloats({2}, {-1.f, 0.5f})}}).at("out")),
+            (std::vector<float>{0.f, 8.f}));
 }
 
 }  // namespace

@@ -84,7 +84,22 @@ class TfQuantWriter {
   }
 
   // int8 Const -> Cast -> Mul(per-channel scale): exactly the values of dopt's DequantizeLinear.
-  StatusOr<std::string> Weights(const dopt_tf::NodeDef& tn, const Node& ir, const QuantizedOp& op, TfWeightKind kind) {
+  // The shape of the Const a weight input reads (through Identity nodes).
+  StatusOr<Shape> ConstShape(const dopt_tf::NodeDef& tn, const std::string& input) {
+    dopt_tf::NodeDef* n = ed_.Find(ParseTfInput(input).node);
+    for (int hops = 0; n && n->op() == "Identity" && n->input_size() > 0 && hops < 64; ++hops)
+      n = ed_.Find(ParseTfInput(n->input(0)).node);
+    auto v = n && n->op() == "Const" ? n->attr().find("value") : decltype(n->attr().end()){};
+    if (!n || n->op() != "Const" || v == n->attr().end())
+      return Unimplemented(DescribeTfNode(tn) + ": its kernel '" + input + "' is not a Const of the GraphDef");
+    Shape s;
+    for (const auto& d : v->second.tensor().tensor_shape().dim()) s.push_back(d.size());
+    return s;
+  }
+
+  // tf_shape: an Einsum kernel's own shape (the IR weight is it as [k, |N|]); nullptr otherwise.
+  StatusOr<std::string> Weights(const dopt_tf::NodeDef& tn, const Node& ir, const QuantizedOp& op, TfWeightKind kind,
+                                const Shape* tf_shape = nullptr) {
     const std::string what = DescribeTfNode(tn);
     const TensorQuant& q = op.weight;
     const int wid = g_.FindValue(q.tensor);
@@ -117,6 +132,19 @@ class TfQuantWriter {
     DOPT_ASSIGN_OR_RETURN(int64_t groups, ir.GetInt("group", 1));
     DOPT_ASSIGN_OR_RETURN(Tensor tq, IrWeightToTf(qw, kind, groups));
     DOPT_ASSIGN_OR_RETURN(Shape sshape, TfScaleShape(wf.shape(), kind, q.axis, groups));
+    if (tf_shape) {
+      int64_t ne = 1;
+      for (int64_t d : *tf_shape) ne *= d;
+      if (tf_shape->size() < 2 || ne != tq.numel() || (*tf_shape)[0] != wf.dim(0))
+        return InvalidArgument(what + ": kernel shape " + ShapeToString(*tf_shape) + " does not match the weight " +
+                               ShapeToString(wf.shape()));
+      tq = tq.Reshaped(*tf_shape);
+      if (q.axis == 1) {
+        sshape = Shape(tf_shape->begin() + 1, tf_shape->end());  // the output labels, in order
+      } else if (q.axis >= 0) {
+        return Unimplemented(what + ": per-channel weight axis " + std::to_string(q.axis) + " of an Einsum kernel");
+      }
+    }
     Tensor scale(DType::kFloat32, sshape);
     for (int64_t i = 0; i < channels; ++i) scale.data<float>()[i] = q.scales[i];
     const std::string base = tn.name() + "/dopt_weight";
@@ -241,19 +269,23 @@ class TfQuantWriter {
     if (fi < 0) {  // MatMul: the weight is the other operand
       if (di != 0) return Unimplemented(what + ": a constant first operand (weight x activation) is not supported");
       fi = 1;
-      auto tb = tn->attr().find("transpose_b");
+      auto tb = tn->attr().find(tn->op() == "MatMul" ? "transpose_b" : "adj_y");
       if (tb != tn->attr().end() && tb->second.b()) kind = TfWeightKind::kMatMulTransposed;
     }
     if (fi >= tn->input_size()) return InvalidArgument(what + ": has no weight input " + std::to_string(fi));
     DOPT_ASSIGN_OR_RETURN(std::string fq, FakeQuant(x, op.input, what));
-    DOPT_ASSIGN_OR_RETURN(std::string w, Weights(*tn, *ir, op, kind));
+    Shape einsum_shape;
+    if (tn->op() == "Einsum") { DOPT_ASSIGN_OR_RETURN(einsum_shape, ConstShape(*tn, tn->input(fi))); }
+    DOPT_ASSIGN_OR_RETURN(std::string w, Weights(*tn, *ir, op, kind, tn->op() == "Einsum" ? &einsum_shape : nullptr));
     tn->set_input(di, fq);
     replaced_.push_back(ParseTfInput(tn->input(fi)).node);
     tn->set_input(fi, w);
 
     // Folded bias / BatchNorm / scale chain up to the tensor the IR op now produces.
     if (ir->outputs.empty() || ir->outputs[0] < 0) return Internal(what + ": the IR op has no output");
-    const std::string last = TfTensorOfIr(g_.value(ir->outputs[0]).name);
+    std::string last = TfTensorOfIr(g_.value(ir->outputs[0]).name);
+    // "<N>/dopt_matmul": N's own result before the frontend's Reshape (Einsum "P k, k N -> P N").
+    if (IsDoptMade(last) && last.rfind(tn->name() + "/dopt_", 0) == 0) last = tn->name();
     DOPT_ASSIGN_OR_RETURN(std::vector<dopt_tf::NodeDef*> chain, FoldedChain(*tn, last));
     // The IR op's bias input, from its quantization traits (ops/op.h).
     const OpDef* def = OpDefOf(*ir);

@@ -6,6 +6,7 @@
 
 #include "common/file_util.h"
 #include "frontends/tf/tf_builder.h"
+#include "frontends/tf/tf_functions.h"
 #include "ops/shape_inference.h"
 #include "passes/cut_graph.h"
 
@@ -41,7 +42,8 @@ StatusOr<DType> AttrDType(const dopt_tf::NodeDef& n, const char* key, DType def)
   return FromTfType(it->second.type());
 }
 
-Status Build(const dopt_tf::GraphDef& gd, const std::string& name, const TfLoadOptions& opt, Graph* g) {
+Status Build(const dopt_tf::GraphDef& gd, const std::string& name, const TfLoadOptions& opt, const TfInlineResult& inl,
+             Graph* g) {
   std::unordered_map<std::string, int> index;
   for (int i = 0; i < gd.node_size(); ++i) {
     const auto& n = gd.node(i);
@@ -113,9 +115,18 @@ Status Build(const dopt_tf::GraphDef& gd, const std::string& name, const TfLoadO
     }
   }
   // Unsupported ops among them: all reported at once.
+  // A function call the outputs need that could not be inlined: its own error.
+  for (int ni : order) {
+    auto f = inl.failed.find(gd.node(ni).name());
+    if (f != inl.failed.end()) return InvalidArgument(f->second);
+  }
   std::vector<std::string> bad;
-  for (int ni : order)
-    if (gd.node(ni).op() != "Placeholder" && !FindTfOp(gd.node(ni).op())) bad.push_back(DescribeTfNode(gd.node(ni)));
+  for (int ni : order) {
+    const auto& n = gd.node(ni);
+    if (n.op() == "Placeholder" || FindTfOp(n.op())) continue;
+    auto o = inl.origin.find(n.name());
+    bad.push_back(DescribeTfNode(n) + (o == inl.origin.end() ? "" : " (in " + o->second + ")"));
+  }
   if (!bad.empty()) {
     std::string m;
     for (size_t i = 0; i < bad.size() && i < 10; ++i) m += (i ? ", " : "") + bad[i];
@@ -228,14 +239,23 @@ std::pair<int64_t, int64_t> TfSamePadding(int64_t in, int64_t k, int64_t stride,
 
 StatusOr<Graph> LoadTfModelFromBytes(const std::string& bytes, const std::string& name, const TfLoadOptions& options) {
   DOPT_ASSIGN_OR_RETURN(dopt_tf::GraphDef gd, ParseGraphDef(bytes, name));
+  // Function calls become plain nodes; the flat GraphDef is then the source the writer edits.
+  auto inl = InlineTfFunctionCalls(&gd);
+  if (!inl.ok()) return inl.status().WithContext(name);
   Graph g;
   g.name = name;
   g.info.format = "tf";
   g.info.path = name;
   g.info.producer_name = "tensorflow";
   g.info.producer_version = std::to_string(gd.versions().producer());
-  g.info.source_bytes = std::make_shared<const std::string>(bytes);
-  DOPT_RETURN_IF_ERROR(Build(gd, name, options, &g).WithContext(name));
+  if (inl->calls_inlined > 0) {
+    auto flat = SerializeGraphDef(gd);
+    if (!flat.ok()) return flat.status().WithContext(name);
+    g.info.source_bytes = std::make_shared<const std::string>(std::move(*flat));
+  } else {
+    g.info.source_bytes = std::make_shared<const std::string>(bytes);
+  }
+  DOPT_RETURN_IF_ERROR(Build(gd, name, options, *inl, &g).WithContext(name));
   // Drop what no output needs (unused layout transposes, converted weights' sources).
   CutGraphPass dce({}, {});
   auto changed = dce.Run(g);

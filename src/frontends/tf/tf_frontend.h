@@ -29,6 +29,9 @@
 // For exporters in this folder: tf_graphdef.h parses source_bytes again (ParseGraphDef) and
 // converts tensors (TensorFromProto / TensorToProto); tf_graph_writer.h builds GraphDefs from
 // plain C++ node specs.
+// Function calls (PartitionedCall / StatefulPartitionedCall of GraphDef.library, nested) are
+// inlined before conversion (tf_functions.h): body nodes are "<call>/<node>", the call an
+// Identity / IdentityN named like it; the flat GraphDef becomes graph.info.source_bytes.
 // TF Const nodes become initializers named like the node. Ops that only feed what a cut
 // point replaces are never converted (DecodeWav / AudioSpectrogram / Mfcc in front of a
 // cut at "Mfcc"); an unsupported op the chosen outputs need is an error naming node and op.

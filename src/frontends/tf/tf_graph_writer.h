@@ -12,7 +12,7 @@
 namespace dopt {
 
 struct TfAttrSpec {
-  enum class Kind { kInt, kFloat, kBool, kString, kInts, kType, kShape, kTensor };
+  enum class Kind { kInt, kFloat, kBool, kString, kInts, kType, kShape, kTensor, kFunc, kTypes };
   Kind kind = Kind::kInt;
   int64_t i = 0;
   float f = 0;
@@ -20,6 +20,7 @@ struct TfAttrSpec {
   std::string s;
   std::vector<int64_t> ints;  // kInts; kShape: dims (-1 unknown)
   DType type = DType::kFloat32;
+  std::vector<DType> types;  // kTypes
   Tensor tensor;
 
   static TfAttrSpec Int(int64_t v) { TfAttrSpec a; a.kind = Kind::kInt; a.i = v; return a; }
@@ -30,6 +31,9 @@ struct TfAttrSpec {
   static TfAttrSpec Type(DType t) { TfAttrSpec a; a.kind = Kind::kType; a.type = t; return a; }
   static TfAttrSpec ShapeOf(std::vector<int64_t> dims) { TfAttrSpec a; a.kind = Kind::kShape; a.ints = std::move(dims); return a; }
   static TfAttrSpec TensorOf(Tensor t) { TfAttrSpec a; a.kind = Kind::kTensor; a.tensor = std::move(t); return a; }
+  // A function reference (attr `f` of PartitionedCall): s is the function's name.
+  static TfAttrSpec Func(std::string name) { TfAttrSpec a; a.kind = Kind::kFunc; a.s = std::move(name); return a; }
+  static TfAttrSpec Types(std::vector<DType> t) { TfAttrSpec a; a.kind = Kind::kTypes; a.types = std::move(t); return a; }
 };
 
 struct TfNodeSpec {
@@ -38,8 +42,19 @@ struct TfNodeSpec {
   std::vector<std::pair<std::string, TfAttrSpec>> attrs;
 };
 
-// Serialized GraphDef holding `nodes` in order (versions.producer = `producer`).
-StatusOr<std::string> WriteGraphDef(const std::vector<TfNodeSpec>& nodes, int producer = 1000);
+// One FunctionDef of the graph's library. Node inputs are in function form: an input arg's
+// name, or "node:out_arg:index".
+struct TfFunctionSpec {
+  std::string name;
+  std::vector<std::pair<std::string, DType>> inputs, outputs;  // arg name, type
+  std::vector<TfNodeSpec> nodes;
+  std::vector<std::pair<std::string, std::string>> ret;  // output arg -> body tensor
+};
+
+// Serialized GraphDef holding `nodes` in order (versions.producer = `producer`) and, in its
+// library, `functions`.
+StatusOr<std::string> WriteGraphDef(const std::vector<TfNodeSpec>& nodes, int producer = 1000,
+                                    const std::vector<TfFunctionSpec>& functions = {});
 
 // Convenience: a Const node of `t` (attr dtype + value) and a float Placeholder of `shape`.
 TfNodeSpec TfConstNode(const std::string& name, Tensor t);

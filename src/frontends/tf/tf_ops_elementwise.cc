@@ -53,7 +53,14 @@ Status Simple(TfBuilder& b, const NodeDef& n) {
   return Unary(b, n, [&](int x, const std::string& out) -> StatusOr<int> { return b.Add1(n.name(), kOp, {x}, out); });
 }
 constexpr char kRelu[] = "Relu", kSigmoid[] = "Sigmoid", kTanh[] = "Tanh", kSqrt[] = "Sqrt", kNeg[] = "Neg",
-               kExp[] = "Exp";
+               kExp[] = "Exp", kErf[] = "Erf", kLog[] = "Log", kReciprocal[] = "Reciprocal", kFloor[] = "Floor";
+
+Status Erfc(TfBuilder& b, const NodeDef& n) {  // 1 - erf(x) (Keras 3 gelu: 0.5 x erfc(-x / sqrt 2))
+  return Unary(b, n, [&](int x, const std::string& out) -> StatusOr<int> {
+    int e = b.Add1(Sub(n, "erf"), "Erf", {x}, Sub(n, "erf"));
+    return b.Add1(n.name(), "Sub", {b.Const(Sub(n, "one"), Tensor::Scalar(1.f)), e}, out);
+  });
+}
 
 Status Relu6(TfBuilder& b, const NodeDef& n) {
   return Unary(b, n, [&](int x, const std::string& out) -> StatusOr<int> {
@@ -116,8 +123,12 @@ StatusOr<int> ConstToNchw(TfBuilder& b, const std::string& name, const Tensor& c
   return b.Const(name + "/dopt_nchw", std::move(t));
 }
 
-template <const char* kOp>
-Status Binary(TfBuilder& b, const NodeDef& n) {
+struct BinaryOperands {
+  int x = -1, y = -1;
+  bool nchw = false;
+};
+// The operands of a binary elementwise op: both NCHW, or NCHW and a constant, or TF layout.
+StatusOr<BinaryOperands> PickOperands(TfBuilder& b, const NodeDef& n) {
   DOPT_ASSIGN_OR_RETURN(TfTensor x, b.Input(n, 0));
   DOPT_ASSIGN_OR_RETURN(TfTensor y, b.Input(n, 1));
   int xi = x.tf, yi = y.tf;
@@ -131,9 +142,38 @@ Status Binary(TfBuilder& b, const NodeDef& n) {
     DOPT_ASSIGN_OR_RETURN(int c, ConstToNchw(b, InName(n, 0), *b.ConstOf(x.tf)));
     if (c >= 0) xi = c, yi = y.nchw, nchw = true;
   }
-  return Result(b, n, b.Add1(n.name(), kOp, {xi, yi}, OutName(n, nchw)), nchw);
+  return BinaryOperands{xi, yi, nchw};
 }
-constexpr char kAdd[] = "Add", kSub[] = "Sub", kMul[] = "Mul", kDiv[] = "Div", kMax[] = "Max", kMin[] = "Min";
+template <const char* kOp>
+Status Binary(TfBuilder& b, const NodeDef& n) {
+  DOPT_ASSIGN_OR_RETURN(BinaryOperands o, PickOperands(b, n));
+  return Result(b, n, b.Add1(n.name(), kOp, {o.x, o.y}, OutName(n, o.nchw)), o.nchw);
+}
+constexpr char kAdd[] = "Add", kSub[] = "Sub", kMul[] = "Mul", kDiv[] = "Div", kMax[] = "Max", kMin[] = "Min",
+               kPow[] = "Pow", kLess[] = "Less", kLessEq[] = "LessOrEqual", kGreater[] = "Greater",
+               kGreaterEq[] = "GreaterOrEqual", kEqual[] = "Equal", kAnd[] = "And", kOr[] = "Or";
+
+Status NotEqual(TfBuilder& b, const NodeDef& n) {
+  DOPT_ASSIGN_OR_RETURN(BinaryOperands o, PickOperands(b, n));
+  int e = b.Add1(Sub(n, "equal"), "Equal", {o.x, o.y}, Sub(n, "equal"));
+  return Result(b, n, b.Add1(n.name(), "Not", {e}, OutName(n, o.nchw)), o.nchw);
+}
+constexpr char kNot[] = "Not";
+
+// SelectV2(cond, x, y): Where with broadcasting (Keras 3 `take`: negative ids wrap).
+Status SelectV2(TfBuilder& b, const NodeDef& n) {
+  DOPT_ASSIGN_OR_RETURN(int c, In(b, n, 0));
+  DOPT_ASSIGN_OR_RETURN(int x, In(b, n, 1));
+  DOPT_ASSIGN_OR_RETURN(int y, In(b, n, 2));
+  return Result(b, n, b.Add1(n.name(), "Where", {c, x, y}, n.name()), false);
+}
+
+// (x - y)^2: Sub then Mul, in NCHW when the operands allow (LayerNorm's variance).
+Status SquaredDifference(TfBuilder& b, const NodeDef& n) {
+  DOPT_ASSIGN_OR_RETURN(BinaryOperands o, PickOperands(b, n));
+  int d = b.Add1(Sub(n, "diff"), "Sub", {o.x, o.y}, Sub(n, "diff"));
+  return Result(b, n, b.Add1(n.name(), "Mul", {d, d}, OutName(n, o.nchw)), o.nchw);
+}
 
 Status BiasAdd(TfBuilder& b, const NodeDef& n) {
   DOPT_ASSIGN_OR_RETURN(TfTensor x, b.Input(n, 0));
@@ -172,6 +212,12 @@ void RegisterTfElementwiseOps(std::map<std::string, TfOpFn>* t) {
       {"Sqrt", Simple<kSqrt>},
       {"Neg", Simple<kNeg>},
       {"Exp", Simple<kExp>},
+      {"Erf", Simple<kErf>},
+      {"Erfc", Erfc},
+      {"Log", Simple<kLog>},
+      {"Reciprocal", Simple<kReciprocal>},
+      {"Inv", Simple<kReciprocal>},
+      {"Floor", Simple<kFloor>},
       {"Rsqrt", Rsqrt},
       {"Square", Square},
       {"Abs", Abs},
@@ -184,6 +230,18 @@ void RegisterTfElementwiseOps(std::map<std::string, TfOpFn>* t) {
       {"RealDiv", Binary<kDiv>},
       {"Maximum", Binary<kMax>},
       {"Minimum", Binary<kMin>},
+      {"Pow", Binary<kPow>},
+      {"Less", Binary<kLess>},
+      {"LessEqual", Binary<kLessEq>},
+      {"Greater", Binary<kGreater>},
+      {"GreaterEqual", Binary<kGreaterEq>},
+      {"Equal", Binary<kEqual>},
+      {"NotEqual", NotEqual},
+      {"LogicalAnd", Binary<kAnd>},
+      {"LogicalOr", Binary<kOr>},
+      {"LogicalNot", Simple<kNot>},
+      {"SelectV2", SelectV2},
+      {"SquaredDifference", SquaredDifference},
       {"BiasAdd", BiasAdd},
   });
 }

@@ -135,10 +135,40 @@ Status Pool(TfBuilder& b, const NodeDef& n) {
   return Result(b, n, out, nhwc);
 }
 
-Status FusedBatchNorm(TfBuilder& b, const NodeDef& n) {
-  if (AttrB(n, "is_training", true)) {  // TF's default is true: frozen inference graphs say false
-    return Unimplemented(DescribeTfNode(n) + ": is_training=true (batch statistics) is not supported; freeze the graph for inference");
+// is_training=true: batch statistics, output 0 only. tf_keras LayerNormalization reshapes its
+// input to [1, rows, cols, 1] NCHW and normalizes each row so, with ones / zeros as scale and
+// offset: y = (x - mean) / sqrt(var + eps) * scale + offset, mean and (biased) var over every
+// axis but the channel.
+Status FusedBatchNormTraining(TfBuilder& b, const NodeDef& n) {
+  DOPT_ASSIGN_OR_RETURN(auto xin, ChannelsFirstInput(b, n, 0));
+  const int x = xin.first;
+  std::vector<int> sb;  // scale, offset as [C, 1, 1]
+  for (int i = 1; i <= 2; ++i) {
+    DOPT_ASSIGN_OR_RETURN(int id, In(b, n, i));
+    const std::string nm = Sub(n, i == 1 ? "scale_c11" : "offset_c11");
+    if (const Tensor* c = b.ConstOf(id)) {
+      sb.push_back(b.Const(nm, c->Reshaped({c->numel(), 1, 1})));
+    } else {
+      sb.push_back(b.Add1(nm, "Reshape", {id, b.ConstI64(Sub(n, "c11"), {-1, 1, 1})}, nm));
+    }
   }
+  const int axes = b.ConstI64(Sub(n, "axes"), {0, 2, 3});
+  const std::vector<std::pair<std::string, Attribute>> keep = {{"keepdims", AttrInt(1)}};
+  int mean = b.Add1(Sub(n, "mean"), "ReduceMean", {x, axes}, Sub(n, "mean"), keep);
+  int d = b.Add1(Sub(n, "centered"), "Sub", {x, mean}, Sub(n, "centered"));
+  int sq = b.Add1(Sub(n, "square"), "Mul", {d, d}, Sub(n, "square"));
+  int var = b.Add1(Sub(n, "variance"), "ReduceMean", {sq, axes}, Sub(n, "variance"), keep);
+  int ve = b.Add1(Sub(n, "variance_eps"), "Add", {var, b.Const(Sub(n, "epsilon"), Tensor::Scalar(AttrF(n, "epsilon", 1e-4f)))},
+                  Sub(n, "variance_eps"));
+  int sd = b.Add1(Sub(n, "stddev"), "Sqrt", {ve}, Sub(n, "stddev"));
+  int norm = b.Add1(Sub(n, "normalized"), "Div", {d, sd}, Sub(n, "normalized"));
+  int scaled = b.Add1(Sub(n, "scaled"), "Mul", {norm, sb[0]}, Sub(n, "scaled"));
+  const bool nhwc = Nhwc(n);
+  return Result(b, n, b.Add1(n.name(), "Add", {scaled, sb[1]}, OutName(n, nhwc)), nhwc);
+}
+
+Status FusedBatchNorm(TfBuilder& b, const NodeDef& n) {
+  if (AttrB(n, "is_training", true)) return FusedBatchNormTraining(b, n);  // TF's default is true
   DOPT_ASSIGN_OR_RETURN(auto xin, ChannelsFirstInput(b, n, 0));
   std::vector<int> ins = {xin.first};
   for (int i = 1; i <= 4; ++i) {
@@ -166,8 +196,14 @@ StatusOr<int> SwapLast2(TfBuilder& b, const NodeDef& n, int i, const std::string
   }
   return b.Add1(Sub(n, suffix), "Transpose", {id}, Sub(n, suffix), {{"perm", AttrInts(perm)}});
 }
+// MatMul (transpose_a/b), BatchMatMul / V2 / V3 (adj_x/adj_y): MatMul on the operands with
+// their last two dims swapped where asked.
 Status MatMulOp(TfBuilder& b, const NodeDef& n) {
   const bool batch = n.op() != "MatMul";
+  if (auto* t = A(n, "Tout")) {
+    if (t->type() != dopt_tf::DT_FLOAT && t->type() != dopt_tf::DT_INVALID)
+      return Unimplemented(DescribeTfNode(n) + ": only a float32 result (Tout) is supported");
+  }
   const bool ta = AttrB(n, batch ? "adj_x" : "transpose_a", false), tb = AttrB(n, batch ? "adj_y" : "transpose_b", false);
   int x, y;
   if (ta) { DOPT_ASSIGN_OR_RETURN(x, SwapLast2(b, n, 0, "ta")); } else { DOPT_ASSIGN_OR_RETURN(x, In(b, n, 0)); }
@@ -209,7 +245,63 @@ Status Reduce(TfBuilder& b, const NodeDef& n) {
   int out = b.Add1(n.name(), kOp, {nchw ? x.nchw : x.tf, ax}, OutName(n, out_nchw), {{"keepdims", AttrInt(keep ? 1 : 0)}});
   return Result(b, n, out, out_nchw);
 }
-constexpr char kReduceMean[] = "ReduceMean", kReduceSum[] = "ReduceSum", kReduceMax[] = "ReduceMax";
+constexpr char kReduceMean[] = "ReduceMean", kReduceSum[] = "ReduceSum", kReduceMax[] = "ReduceMax",
+               kReduceMin[] = "ReduceMin", kReduceProd[] = "ReduceProd";
+
+// Prod: ReduceProd, through float for integer inputs (tf_keras LayerNormalization multiplies
+// shape dims; exact below 2^24, and such shape arithmetic folds to constants).
+Status ProdOp(TfBuilder& b, const NodeDef& n) {
+  DOPT_ASSIGN_OR_RETURN(int x, In(b, n, 0));
+  const DType dt = b.V(x).dtype;
+  if (!IsInteger(dt)) return Reduce<kReduceProd>(b, n);
+  DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> axes, ConstInts(b, n, 1, "reduction_indices"));
+  int xf = b.Add1(Sub(n, "float"), "Cast", {x}, Sub(n, "float"), {{"to", AttrInt(1)}});
+  int p = b.Add1(Sub(n, "prod"), "ReduceProd", {xf, b.ConstI64(Sub(n, "axes"), axes)}, Sub(n, "prod"),
+                 {{"keepdims", AttrInt(AttrB(n, "keep_dims", false) ? 1 : 0)}});
+  return Result(b, n, b.Add1(n.name(), "Cast", {p}, n.name(), {{"to", AttrInt(OnnxType(dt))}}), false);
+}
+
+// Einsum: the IR's Einsum with TF's equation (Keras MultiHeadAttention: "BTNH,BSNH->BNTS",
+// "BNTS,BSNH->BTNH"; EinsumDense: "abc,cd->abd", ...).
+Status EinsumOp(TfBuilder& b, const NodeDef& n) {
+  const std::string eq = AttrS(n, "equation", "");
+  if (eq.empty()) return InvalidArgument(DescribeTfNode(n) + ": has no equation");
+  const int k = b.NumDataInputs(n);
+  if (k < 1 || k > 2) return Unimplemented(DescribeTfNode(n) + ": " + std::to_string(k) + " operands (1 or 2 supported)");
+  std::vector<int> ins;
+  for (int i = 0; i < k; ++i) {
+    DOPT_ASSIGN_OR_RETURN(int x, In(b, n, i));
+    ins.push_back(x);
+  }
+  // A dense layer (Keras 2 EinsumDense: "abc,cd->abd", "abc,cde->abde"): "P k, k N -> P N" with
+  // a constant kernel and one contracted label is MatMul(x, kernel as [k, |N|]) (then a Reshape
+  // to P + N when N has several labels), so the kernel is quantized like a MatMul weight.
+  if (k == 2) {
+    if (const Tensor* w = b.ConstOf(ins[1])) {
+      const size_t comma = eq.find(','), arrow = eq.find("->");
+      if (comma != std::string::npos && arrow != std::string::npos && arrow > comma && eq.find('.') == std::string::npos) {
+        const std::string X = eq.substr(0, comma), Y = eq.substr(comma + 1, arrow - comma - 1), Z = eq.substr(arrow + 2);
+        const std::string P = X.empty() ? "" : X.substr(0, X.size() - 1), N = Y.size() > 1 ? Y.substr(1) : "";
+        std::string all = X + N;
+        std::sort(all.begin(), all.end());
+        const bool distinct = std::adjacent_find(all.begin(), all.end()) == all.end();
+        if (X.size() >= 2 && Y.size() >= 2 && !N.empty() && X.back() == Y[0] && Z == P + N && distinct &&
+            w->rank() == (int)Y.size() && b.Rank(ins[0]) == (int)X.size() && IsFloat(w->dtype())) {
+          const Shape ws = w->shape();  // `w` points into the graph: adding values moves it
+          int64_t cols = 1;
+          for (size_t d = 1; d < ws.size(); ++d) cols *= ws[d];
+          int w2 = b.Const(InName(n, 1) + "/dopt_2d", w->Reshaped({ws[0], cols}));
+          if (N.size() == 1) return Result(b, n, b.Add1(n.name(), "MatMul", {ins[0], w2}, n.name()), false);
+          int mm = b.Add1(n.name(), "MatMul", {ins[0], w2}, Sub(n, "matmul"));
+          std::vector<int64_t> shape(P.size(), 0);  // 0: the dim of the MatMul result
+          for (size_t d = 1; d < ws.size(); ++d) shape.push_back(ws[d]);
+          return Result(b, n, b.Add1(Sub(n, "reshape"), "Reshape", {mm, b.ConstI64(Sub(n, "shape"), shape)}, n.name()), false);
+        }
+      }
+    }
+  }
+  return Result(b, n, b.Add1(n.name(), "Einsum", ins, n.name(), {{"equation", AttrStr(eq)}}), false);
+}
 
 // ---- padding ----
 
@@ -308,6 +400,10 @@ void RegisterTfNnOps(std::map<std::string, TfOpFn>* t) {
       {"MatMul", MatMulOp},
       {"BatchMatMul", MatMulOp},
       {"BatchMatMulV2", MatMulOp},
+      {"BatchMatMulV3", MatMulOp},
+      {"Einsum", EinsumOp},
+      {"Min", Reduce<kReduceMin>},
+      {"Prod", ProdOp},
       {"Mean", Reduce<kReduceMean>},
       {"Sum", Reduce<kReduceSum>},
       {"Max", Reduce<kReduceMax>},

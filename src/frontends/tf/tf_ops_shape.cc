@@ -208,6 +208,20 @@ Status StridedSlice(TfBuilder& b, const NodeDef& n) {
   return Result(b, n, cur, false);
 }
 
+// GatherV2 (embeddings, Keras slicing): Gather on `axis`; batch_dims 0 only.
+Status GatherV2(TfBuilder& b, const NodeDef& n) {
+  if (AttrI(n, "batch_dims", 0) != 0) return Unimplemented(DescribeTfNode(n) + ": batch_dims other than 0 is not supported");
+  DOPT_ASSIGN_OR_RETURN(int x, In(b, n, 0));
+  DOPT_ASSIGN_OR_RETURN(int idx, In(b, n, 1));
+  int64_t axis = 0;
+  if (n.op() == "GatherV2") {
+    DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> ax, ConstInts(b, n, 2, "axis"));
+    if (ax.size() != 1) return InvalidArgument(DescribeTfNode(n) + ": axis must be a scalar");
+    axis = ax[0];
+  }
+  return Result(b, n, b.Add1(n.name(), "Gather", {x, idx}, n.name(), {{"axis", AttrInt(axis)}}), false);
+}
+
 }  // namespace
 
 void RegisterTfShapeOps(std::map<std::string, TfOpFn>* t) {
@@ -224,6 +238,8 @@ void RegisterTfShapeOps(std::map<std::string, TfOpFn>* t) {
       {"Pack", Pack},
       {"Unpack", Unpack},
       {"Fill", Fill},
+      {"GatherV2", GatherV2},
+      {"Gather", GatherV2},
   });
 }
 

@@ -11,6 +11,9 @@ const TfQuantizedOpInfo kOps[] = {
     {"DepthwiseConv2dNative", 0, 1, TfWeightKind::kHwcm},
     {"Conv2DBackpropInput", 2, 1, TfWeightKind::kHwio},
     {"MatMul", -1, -1, TfWeightKind::kMatMul},
+    {"BatchMatMulV2", -1, -1, TfWeightKind::kMatMul},  // a 2-D constant weight (Keras EinsumDense)
+    {"BatchMatMulV3", -1, -1, TfWeightKind::kMatMul},
+    {"Einsum", -1, -1, TfWeightKind::kMatMul},  // "P k, k N -> P N": the kernel as [k, |N|], reshaped back
 };
 
 // Copies element by element: `map(ir flat index) -> tf flat index`.

@@ -3,7 +3,8 @@
 //   Conv2D                filter HWIO  <-> IR Conv weight OIHW
 //   DepthwiseConv2dNative filter HWCM  <-> IR Conv weight [C*M, 1, H, W] (group C)
 //   Conv2DBackpropInput   filter HWOI  <-> IR ConvTranspose weight IOHW
-//   MatMul                b [K, N] (or [N, K] with transpose_b) <-> IR MatMul weight [K, N]
+//   MatMul, BatchMatMulV2/V3  b [K, N] (or [N, K] with transpose_b / adj_y) <-> IR MatMul weight [K, N]
+//   Einsum "P k, k N -> P N"  kernel [K, N1, N2, ...] <-> IR MatMul weight [K, N1 * N2 * ...]
 // One table, keyed by the TF op type; the exporter knows no other op names.
 #pragma once
 
