@@ -13,7 +13,7 @@ const OpDef& OpDef_ArgMax() {
       .max_outputs = 1,
       .infer = arg_common::Infer,
       .run = arg_common::Run<true>,
-      .upgrade = NoUpgradeNeeded("11: negative axis; 12: select_last_index (default 0: the first index, as before); 13: bfloat16"),
+      .upgrade = NoUpgradeNeeded("11: negative axis; 12: select_last_index (default 0: the first index, as before); 13: bfloat16").Since(1),
       .quant = NoQuantRole(),  // the output is indices, not values
   };
   return def;

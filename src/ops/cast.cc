@@ -60,7 +60,7 @@ const OpDef& OpDef_Cast() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("9, 13, 21: new types; 19: saturate (default 1, only for float8 targets) and types"),
+      .upgrade = NoUpgradeNeeded("9, 13, 21: new types; 19: saturate (default 1, only for float8 targets) and types").Since(6),
       .quant = NoQuantRole(),  // changes the element type
   };
   return def;

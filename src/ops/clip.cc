@@ -115,7 +115,7 @@ const OpDef& OpDef_Clip() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = UpgradeBy(Upgrade),
+      .upgrade = UpgradeBy(Upgrade).Since(6),
       .quant = NoQuantRole(),  // its bounds need not lie on the input's grid
   };
   return def;

@@ -125,7 +125,7 @@ const OpDef& OpDef_Concat() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("11: negative axis allowed; 13: types"),
+      .upgrade = NoUpgradeNeeded("11: negative axis allowed; 13: types").Since(4),
       // Moves elements: int8 in, int8 out is exact when every input has the output's scale.
       .quant = SharesInputScale(QuantTraits::kAllInputs),
   };

@@ -75,7 +75,7 @@ const OpDef& OpDef_Constant() {
       .infer = Infer,
       .run = Run,
       .upgrade = NoUpgradeNeeded("9, 13, 19, 21: types; 11: sparse_value, 12: value_* attributes, alternatives to "
-                                 "value, which keeps its meaning"),
+                                 "value, which keeps its meaning").Since(1),
       .quant = NoQuantRole(),
   };
   return def;

@@ -96,7 +96,7 @@ const OpDef& OpDef_Conv() {
       .infer = Infer,
       .run = Run,
       .upgrade = NoUpgradeNeeded("11: auto_pad/pads text only (ONNX's version converter: compatible); 22 (types) is "
-                                 "past 21"),
+                                 "past 21").Since(1),
       .quant = {
           .role = QuantTraits::Role::kWeighted,
           .activation_input = 0,

@@ -152,7 +152,7 @@ const OpDef& OpDef_ConvTranspose() {
       .infer = Infer,
       .run = Run,
       .upgrade = NoUpgradeNeeded("11: output_shape/pads text only (ONNX's version converter: compatible); 22 (types) "
-                                 "is past 21"),
+                                 "is past 21").Since(1),
       .quant = {
           .role = QuantTraits::Role::kWeighted,
           .activation_input = 0,

@@ -69,7 +69,7 @@ const OpDef& OpDef_DepthToSpace() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("11: mode attribute (default DCR, the old behaviour); 13: types"),
+      .upgrade = NoUpgradeNeeded("11: mode attribute (default DCR, the old behaviour); 13: types").Since(1),
       .quant = SharesInputScale(),  // moves elements
   };
   return def;

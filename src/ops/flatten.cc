@@ -53,7 +53,7 @@ const OpDef& OpDef_Flatten() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("9, 13, 21: types; 11: negative axis allowed"),
+      .upgrade = NoUpgradeNeeded("9, 13, 21: types; 11: negative axis allowed").Since(1),
       .quant = SharesInputScale(),  // moves elements
   };
   return def;

@@ -81,7 +81,7 @@ const OpDef& OpDef_Gather() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("11: negative indices allowed; 13: types"),
+      .upgrade = NoUpgradeNeeded("11: negative indices allowed; 13: types").Since(1),
       .quant = SharesInputScale(),  // selects elements of data (input 0)
   };
   return def;

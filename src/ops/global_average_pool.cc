@@ -50,7 +50,7 @@ const OpDef& OpDef_GlobalAveragePool() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("unchanged from 1 to 21 (22: types)"),
+      .upgrade = NoUpgradeNeeded("unchanged from 1 to 21 (22: types)").Since(1),
       .quant = NoQuantRole(),  // averages round: int8 in, int8 out is not exact
   };
   return def;

@@ -68,7 +68,7 @@ const OpDef& OpDef_GlobalMaxPool() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("unchanged from 1 to 21 (22: types)"),
+      .upgrade = NoUpgradeNeeded("unchanged from 1 to 21 (22: types)").Since(1),
       .quant = SharesInputScale(),  // the max of each plane (dequantization is increasing)
   };
   return def;

@@ -34,7 +34,7 @@ const OpDef& OpDef_HardSigmoid() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("unchanged from 6 to 21 (22: types)"),
+      .upgrade = NoUpgradeNeeded("unchanged from 6 to 21 (22: types)").Since(6),
       .quant = NoQuantRole(),
   };
   return def;

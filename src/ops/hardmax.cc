@@ -30,7 +30,7 @@ const OpDef& OpDef_Hardmax() {
       .max_outputs = 1,
       .infer = InferSoftmaxFamily,
       .run = Run,
-      .upgrade = UpgradeBy(UpgradeSoftmaxFamily),
+      .upgrade = UpgradeBy(UpgradeSoftmaxFamily).Since(1),
       .quant = NoQuantRole(),  // one-hot output
   };
   return def;

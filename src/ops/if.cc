@@ -73,7 +73,7 @@ const OpDef& OpDef_If() {
       .run = Run,
       .foldable = false,  // the branches run in the executor, which constant folding has not
       .upgrade = NoUpgradeNeeded("11: branch outputs may differ in shape; 13: sequences; 16: optionals; "
-                                 "19, 21: types (float8, int4); the branches' own nodes are upgraded with the graph"),
+                                 "19, 21: types (float8, int4); the branches' own nodes are upgraded with the graph").Since(1),
       .quant = NoQuantRole(),  // its branches stay float
   };
   return def;

@@ -66,7 +66,7 @@ const OpDef& OpDef_InstanceNormalization() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("versions 6 and 22 only: no change between 7 and 21"),
+      .upgrade = NoUpgradeNeeded("versions 6 and 22 only: no change between 7 and 21").Since(6),
       .quant = NoQuantRole(),
   };
   return def;

@@ -25,7 +25,7 @@ const OpDef& OpDef_LeakyRelu() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("16: bfloat16 only"),
+      .upgrade = NoUpgradeNeeded("16: bfloat16 only").Since(6),
       .quant = NoQuantRole(),  // the negative slope rescales
   };
   return def;

@@ -21,7 +21,7 @@ const OpDef& OpDef_Log() {
       .max_outputs = 1,
       .infer = InferFloatUnary,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("6: consumed_inputs removed; 13: bfloat16"),
+      .upgrade = NoUpgradeNeeded("6: consumed_inputs removed; 13: bfloat16").Since(6),
       .quant = NoQuantRole(),
   };
   return def;

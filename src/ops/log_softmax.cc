@@ -31,7 +31,7 @@ const OpDef& OpDef_LogSoftmax() {
       .max_outputs = 1,
       .infer = InferSoftmaxFamily,
       .run = Run,
-      .upgrade = UpgradeBy(UpgradeSoftmaxFamily),
+      .upgrade = UpgradeBy(UpgradeSoftmaxFamily).Since(1),
       .quant = NoQuantRole(),
   };
   return def;

@@ -152,7 +152,7 @@ const OpDef& OpDef_Loop() {
       .run = Run,
       .foldable = false,  // the body runs in the executor, which constant folding has not
       .upgrade = NoUpgradeNeeded("11: scan output shapes may vary; 13: sequences; 16: optionals; 19, 21: types "
-                                 "(float8, int4); the body's own nodes are upgraded with the graph"),
+                                 "(float8, int4); the body's own nodes are upgraded with the graph").Since(1),
       .quant = NoQuantRole(),  // its body stays float
   };
   return def;

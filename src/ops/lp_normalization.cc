@@ -70,7 +70,7 @@ const OpDef& OpDef_LpNormalization() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("versions 1 and 22 only: no change between 7 and 21"),
+      .upgrade = NoUpgradeNeeded("versions 1 and 22 only: no change between 7 and 21").Since(1),
       .quant = NoQuantRole(),
   };
   return def;

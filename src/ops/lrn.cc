@@ -76,7 +76,7 @@ const OpDef& OpDef_LRN() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("13: bfloat16"),
+      .upgrade = NoUpgradeNeeded("13: bfloat16").Since(1),
       .quant = NoQuantRole(),
   };
   return def;

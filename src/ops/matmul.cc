@@ -119,7 +119,7 @@ const OpDef& OpDef_MatMul() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("9, 13: types only"),
+      .upgrade = NoUpgradeNeeded("9, 13: types only").Since(1),
       .quant = {
           .role = QuantTraits::Role::kWeighted,
           .activation_input = 0,

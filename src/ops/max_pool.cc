@@ -73,7 +73,7 @@ const OpDef& OpDef_MaxPool() {
       .infer = Infer,
       .run = Run,
       .upgrade = NoUpgradeNeeded("8: optional Indices output, storage_order (default 0); 10: ceil_mode, dilations (old "
-                                 "defaults); 11: pads text only; 12: int8/uint8"),
+                                 "defaults); 11: pads text only; 12: int8/uint8").Since(1),
       .quant = SharesInputScale(),  // the max of each window (dequantization is increasing); Indices are int64
   };
   return def;

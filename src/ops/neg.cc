@@ -41,7 +41,7 @@ const OpDef& OpDef_Neg() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("13: types only"),
+      .upgrade = NoUpgradeNeeded("13: types only").Since(6),
       .quant = NoQuantRole(),  // int8 -(-128) overflows, and the zero point need not be 0
   };
   return def;

@@ -32,7 +32,7 @@ const OpDef& OpDef_Not() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("unchanged from 1 to 21"),
+      .upgrade = NoUpgradeNeeded("unchanged from 1 to 21").Since(1),
       .quant = NoQuantRole(),
   };
   return def;

@@ -119,9 +119,21 @@ struct OpsetUpgrade {
   // No rewrite needed from opset 7 to 21: what changed between those versions (new types,
   // optional attributes or inputs whose defaults keep the old meaning), from ONNX's changelog.
   const char* unchanged = nullptr;
+  // The oldest default-domain opset whose version of the op computes what its opset-7 version
+  // does (ONNX's since_version of the op at opset 7, when below 7): a model of an older opset
+  // loads as opset 7 when every op it uses has oldest <= its opset (onnx_frontend.cc).
+  int oldest = 7;
+  // The same declaration, with `oldest` set: NoUpgradeNeeded("...").Since(6).
+  constexpr OpsetUpgrade Since(int opset) const {
+    OpsetUpgrade u = *this;
+    u.oldest = opset;
+    return u;
+  }
 };
-constexpr OpsetUpgrade UpgradeBy(UpgradeFn rewrite) { return {.rewrite = rewrite}; }
-constexpr OpsetUpgrade NoUpgradeNeeded(const char* what_changed) { return {.unchanged = what_changed}; }
+constexpr OpsetUpgrade UpgradeBy(UpgradeFn rewrite) { return {.rewrite = rewrite, .unchanged = nullptr, .oldest = 7}; }
+constexpr OpsetUpgrade NoUpgradeNeeded(const char* what_changed) {
+  return {.rewrite = nullptr, .unchanged = what_changed, .oldest = 7};
+}
 
 // ---- quantization traits (src/quant/mark_quantizable.cc and the exporters read them) ----
 

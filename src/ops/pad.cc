@@ -270,7 +270,7 @@ const OpDef& OpDef_Pad() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = UpgradeBy(Upgrade),
+      .upgrade = UpgradeBy(Upgrade).Since(2),
       .quant = SharesInputScale(0, SharesScale),
   };
   return def;

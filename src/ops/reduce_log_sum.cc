@@ -23,7 +23,7 @@ const OpDef& OpDef_ReduceLogSum() {
       .max_outputs = 1,
       .infer = reduce_common::Infer,
       .run = reduce_common::Run<Acc>,
-      .upgrade = UpgradeBy(reduce_common::UpgradeAxes<18>),  // 11: negative axes; 13: types; 18: axes input
+      .upgrade = UpgradeBy(reduce_common::UpgradeAxes<18>).Since(1),  // 11: negative axes; 13: types; 18: axes input
       .quant = NoQuantRole()  // logs of sums leave the input range,
   };
   return def;

@@ -24,7 +24,7 @@ const OpDef& OpDef_ReduceMin() {
       .max_outputs = 1,
       .infer = reduce_common::Infer,
       .run = reduce_common::Run<Acc>,
-      .upgrade = UpgradeBy(reduce_common::UpgradeAxes<18>),  // 11: negative axes; 12, 13, 20: types; 18: axes input
+      .upgrade = UpgradeBy(reduce_common::UpgradeAxes<18>).Since(1),  // 11: negative axes; 12, 13, 20: types; 18: axes input
       .quant = SharesInputScale()  // the min along axes; dequantization is increasing,
   };
   return def;

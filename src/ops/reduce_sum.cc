@@ -20,7 +20,7 @@ const OpDef& OpDef_ReduceSum() {
       .max_outputs = 1,
       .infer = reduce_common::Infer,
       .run = reduce_common::Run<SumAcc>,
-      .upgrade = UpgradeBy(reduce_common::UpgradeAxes<13>),  // 11: negative axes allowed; 13: axes input
+      .upgrade = UpgradeBy(reduce_common::UpgradeAxes<13>).Since(1),  // 11: negative axes allowed; 13: axes input
       .quant = NoQuantRole(),  // sums leave the input range
   };
   return def;

@@ -19,7 +19,7 @@ const OpDef& OpDef_Relu() {
       .max_outputs = 1,
       .infer = InferFloatUnary,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("13, 14: types only"),
+      .upgrade = NoUpgradeNeeded("13, 14: types only").Since(6),
       .quant = SharesInputScale(),  // max(q, zero point) dequantizes to max(x, 0) exactly
   };
   return def;

@@ -116,7 +116,7 @@ const OpDef& OpDef_Reshape() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("13, 19, 21: types; 14: allowzero (default 0: a 0 copies the input dim, as before)"),
+      .upgrade = NoUpgradeNeeded("13, 19, 21: types; 14: allowzero (default 0: a 0 copies the input dim, as before)").Since(5),
       .quant = SharesInputScale(),  // moves elements
   };
   return def;

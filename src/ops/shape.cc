@@ -67,7 +67,7 @@ const OpDef& OpDef_Shape() {
       .infer = Infer,
       .run = Run,
       .fold_from_info = Fold,
-      .upgrade = NoUpgradeNeeded("13, 19, 21: types; 15: start/end (defaults: the whole shape)"),
+      .upgrade = NoUpgradeNeeded("13, 19, 21: types; 15: start/end (defaults: the whole shape)").Since(1),
       .quant = NoQuantRole(),  // an int64 output
   };
   return def;

@@ -36,7 +36,7 @@ const OpDef& OpDef_Size() {
       .infer = Infer,
       .run = Run,
       .fold_from_info = Fold,
-      .upgrade = NoUpgradeNeeded("13, 19, 21: new types only"),
+      .upgrade = NoUpgradeNeeded("13, 19, 21: new types only").Since(1),
       .quant = NoQuantRole(),  // an int64 output
   };
   return def;

@@ -226,7 +226,7 @@ const OpDef& OpDef_Slice() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = UpgradeBy(Upgrade),
+      .upgrade = UpgradeBy(Upgrade).Since(1),
       .quant = SharesInputScale(),  // selects elements of input 0
   };
   return def;

@@ -36,7 +36,7 @@ const OpDef& OpDef_Softmax() {
       .max_outputs = 1,
       .infer = InferSoftmaxFamily,
       .run = Run,
-      .upgrade = UpgradeBy(UpgradeSoftmaxFamily),
+      .upgrade = UpgradeBy(UpgradeSoftmaxFamily).Since(1),
       .quant = NoQuantRole(),
   };
   return def;

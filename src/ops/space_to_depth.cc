@@ -60,7 +60,7 @@ const OpDef& OpDef_SpaceToDepth() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("13: types only"),
+      .upgrade = NoUpgradeNeeded("13: types only").Since(1),
       .quant = SharesInputScale(),  // moves elements
   };
   return def;

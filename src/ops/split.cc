@@ -160,7 +160,7 @@ const OpDef& OpDef_Split() {
       .max_outputs = 1 << 20,
       .infer = Infer,
       .run = Run,
-      .upgrade = UpgradeBy(Upgrade),
+      .upgrade = UpgradeBy(Upgrade).Since(2),
       .quant = SharesInputScale(),  // every output selects elements of input 0
   };
   return def;

@@ -21,7 +21,7 @@ const OpDef& OpDef_Sqrt() {
       .max_outputs = 1,
       .infer = InferFloatUnary,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("13: types only"),
+      .upgrade = NoUpgradeNeeded("13: types only").Since(6),
       .quant = NoQuantRole(),
   };
   return def;

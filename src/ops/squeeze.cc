@@ -108,7 +108,7 @@ const OpDef& OpDef_Squeeze() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = UpgradeBy(Upgrade),
+      .upgrade = UpgradeBy(Upgrade).Since(1),
       .quant = SharesInputScale(),  // moves elements
   };
   return def;

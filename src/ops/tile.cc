@@ -74,7 +74,7 @@ const OpDef& OpDef_Tile() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("7: repeats is an input (dopt's oldest opset); 13: bfloat16"),
+      .upgrade = NoUpgradeNeeded("7: repeats is an input (dopt's oldest opset); 13: bfloat16").Since(6),
       .quant = SharesInputScale(),  // copies elements of x
   };
   return def;

@@ -153,7 +153,7 @@ const OpDef& OpDef_TopK() {
       .max_outputs = 2,
       .infer = Infer,
       .run = Run,
-      .upgrade = UpgradeBy(Upgrade),  // 10: k attribute -> input; 11: largest, sorted, negative axis; 24: types
+      .upgrade = UpgradeBy(Upgrade).Since(1),  // 10: k attribute -> input; 11: largest, sorted, negative axis; 24: types
       .quant = NoQuantRole(),  // values could share the input's scale, but output 1 is int64 indices
   };
   return def;

@@ -188,7 +188,7 @@ const OpDef& OpDef_Transpose() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = NoUpgradeNeeded("13, 21: types only"),
+      .upgrade = NoUpgradeNeeded("13, 21: types only").Since(1),
       .quant = SharesInputScale(),  // moves elements
   };
   return def;

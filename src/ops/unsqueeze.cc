@@ -84,7 +84,7 @@ const OpDef& OpDef_Unsqueeze() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .upgrade = UpgradeBy(Upgrade),
+      .upgrade = UpgradeBy(Upgrade).Since(1),
       .quant = SharesInputScale(),  // moves elements
   };
   return def;

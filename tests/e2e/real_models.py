@@ -174,6 +174,11 @@ CATALOGUE: list[Model] = [
     Model("silero_vad_lstm", "Silero voice-activity detector v5 (16 kHz, LSTM)",
           [Input("input", (1, 576), "audio"), Input("state", (2, 1, 128), "zeros", whole=True)],
           "wheel", wheel="silero-vad==6.2.3", member="silero_vad/data/silero_vad_openvino_16k.onnx", licence="MIT"),
+    Model("silero_vad_if", "Silero voice-activity detector v5 (If on the sample rate, LSTM inside)",
+          [Input("input", (1, 512), "audio"), Input("state", (2, 1, 128), "zeros", whole=True),
+           Input("sr", (), "scalar", high=16000, whole=True)],
+          "wheel", wheel="silero-vad==6.2.3", member="silero_vad/data/silero_vad_16k_op15.onnx", licence="MIT",
+          note="the 6 top-level Convs are quantized; the ops inside the If branches stay float"),
     # Architectures from transformers, random weights.
     _hf_model("bert", "BERT encoder (4 layers)", TEXT_INPUTS),
     _hf_model("distilbert", "DistilBERT encoder (3 layers)", TEXT_INPUTS),
@@ -297,6 +302,8 @@ def make_inputs(m: Model, n: int, split: str, work: Path, dopt: Path) -> list[di
             per_input[inp.name] = rng.integers(0, inp.high, shape).astype(np.int64)
         elif inp.kind == "ones":
             per_input[inp.name] = np.ones(shape, np.int64)
+        elif inp.kind == "scalar":
+            per_input[inp.name] = np.full(shape, inp.high, np.int64)
         elif inp.kind == "zeros":
             per_input[inp.name] = np.zeros(shape, np.float32)
         elif inp.kind == "audio":

@@ -65,7 +65,6 @@ const std::map<std::string, std::string>& Skipped() {
       {"test_if_seq", "sequence outputs (SequenceConstruct in the branches): dopt has tensors only"},
       {"test_loop13_seq", "a sequence loop-carried value (SequenceInsert in the body): dopt has tensors only"},
       {"test_loop16_seq_none", "optional sequence loop-carried value (Optional*, Sequence*): dopt has tensors only"},
-      {"test_reduce_log_sum", "an opset-6 model: dopt reads opset 7 and newer"},
       {"test_reduce_log_sum_exp_default_axes_keepdims_example", "double (float64) data: dopt has no float64 tensors"},
       {"test_reduce_log_sum_exp_default_axes_keepdims_random", "double (float64) data: dopt has no float64 tensors"},
       {"test_reduce_log_sum_exp_do_not_keepdims_example", "double (float64) data: dopt has no float64 tensors"},

@@ -7,11 +7,14 @@
 #include <climits>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "common/file_util.h"
 #include "common/limits.h"
+#include "ops/op.h"
 #include "ops/shape_inference.h"
 #include "onnx.pb.h"
 
@@ -255,11 +258,36 @@ Status BuildGraph(const dopt_onnx::ModelProto& model, const std::string& base_di
   for (const auto& o : model.opset_import()) opset[o.domain() == "ai.onnx" ? "" : o.domain()] = o.version();
   if (model.opset_import_size() == 0) opset[""] = 1;  // IR 3 requires opset_import; be explicit
   int64_t default_opset = opset.count("") ? opset[""] : 0;
-  if (default_opset < kMinOpset) {
-    return Unimplemented("default-domain opset " + std::to_string(default_opset) + " is too old (dopt reads " +
-                         std::to_string(kMinOpset) + " and newer)");
+  if (default_opset >= kMinOpset) return BuildGraphBody(model.graph(), opset, base_dir, g);
+  // An older model reads as opset 7 when each of its ops computes at its opset what it does at
+  // 7 (OpsetUpgrade::oldest: ReduceLogSum-1, Elu-6, ...); an op that changed at 7 (Add's
+  // broadcast attribute, BatchNormalization's spatial) keeps it out.
+  OpsetMap as7 = opset;
+  as7[""] = kMinOpset;
+  DOPT_RETURN_IF_ERROR(BuildGraphBody(model.graph(), as7, base_dir, g));
+  std::set<std::string> changed;
+  std::function<void(const Graph&)> check = [&](const Graph& sub) {
+    for (const Node& n : sub.nodes) {
+      for (const auto& kv : n.attributes)
+        if (kv.second.kind == Attribute::Kind::kGraph && kv.second.g) check(*kv.second.g);
+      if (!n.domain.empty() && n.domain != "ai.onnx") continue;
+      const OpDef* d = FindOpDef(n.domain, n.op_type);
+      if (d && d->upgrade.oldest > default_opset) changed.insert(n.op_type);
+    }
+  };
+  check(*g);
+  if (!changed.empty()) {
+    std::string names;
+    for (const std::string& c : changed) names += (names.empty() ? "" : ", ") + c;
+    return Unimplemented("default-domain opset " + std::to_string(default_opset) + " is too old: dopt reads " +
+                         std::to_string(kMinOpset) + " and newer, and older models whose ops are unchanged up to " +
+                         std::to_string(kMinOpset) + "; " + names + (changed.size() == 1 ? " has" : " have") +
+                         " a different definition at opset " + std::to_string(default_opset));
   }
-  return BuildGraphBody(model.graph(), opset, base_dir, g);
+  for (auto& o : g->info.opsets)
+    if (o.first.empty() || o.first == "ai.onnx") o.second = kMinOpset;
+  if (!opset.count("") || model.opset_import_size() == 0) g->info.opsets.emplace_back("", kMinOpset);
+  return Status::Ok();
 }
 
 // The graph of a model or a sub-graph (g->is_subgraph: inputs may come without types, and
