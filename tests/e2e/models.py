@@ -30,6 +30,14 @@ def add_relu(dtype=TensorProto.FLOAT, out_name="output", opset=13, ir_version=8)
         [numpy_helper.from_array(bias, "bias")], opset=opset, ir_version=ir_version)
 
 
+def cast_to_float(dtype=TensorProto.INT32) -> onnx.ModelProto:
+    """input [1,1,8,8] of `dtype` -> Cast to float32 -> output."""
+    return _model(
+        [helper.make_node("Cast", ["input"], ["output"], name="cast", to=TensorProto.FLOAT)],
+        [helper.make_tensor_value_info("input", dtype, X_SHAPE)],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, X_SHAPE)])
+
+
 def add_relu_reference(x: np.ndarray) -> np.ndarray:
     bias = np.arange(64, dtype=np.float32).reshape(X_SHAPE) / 64 - 0.5
     return np.maximum(x.astype(np.float32), 0) + bias

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from onnx import TensorProto
 import pytest
 
 import models
@@ -41,7 +42,7 @@ CASES = {
     "resave-unknown-op": Case("resave", "unknown_op.onnx", "model", r"unsupported op in 1 node"),
     # --- the input data -------------------------------------------------------------------
     "input-npy-wrong-shape": Case("run", "add_relu.onnx", "input", r"has shape \[1,1,4,4\], model input 'input' expects \[1,1,8,8\]", "small.npy"),
-    "input-npy-wrong-dtype": Case("run", "add_relu.onnx", "input", r"holds int32 data, model input 'input' is float32", "int32.npy"),
+    "input-npy-wrong-dtype": Case("run", "cast_int32.onnx", "input", r"holds float32 data, model input 'input' is int32", "good.npy"),
     "input-npy-not-npy": Case("run", "add_relu.onnx", "input", r"not a valid \.npy file: missing the \\x93NUMPY magic", "text.npy"),
     "input-npy-truncated": Case("run", "add_relu.onnx", "input", r"not a valid \.npy file: data has \d+ bytes", "truncated.npy"),
     "input-npy-bad-header": Case("run", "add_relu.onnx", "input", r"not a valid \.npy file: shape \(99999999999999999999999,\): dim '99999999999999999999999' is not an integer in \[0, 2\^40\]", "bad_header.npy"),
@@ -67,6 +68,7 @@ def make_bad_files(d: Path) -> Path:
     models.save(models.add_relu(ir_version=2), d / "ir2.onnx")
     models.save(models.add_relu(opset=6, ir_version=3), d / "opset6.onnx")
     models.save(models.add_relu(), d / "add_relu.onnx")
+    models.save(models.cast_to_float(TensorProto.INT32), d / "cast_int32.onnx")
 
     x = np.random.default_rng(3).standard_normal(models.X_SHAPE).astype(np.float32)
     np.save(d / "good.npy", x)
