@@ -70,8 +70,8 @@ StatusOr<std::vector<InputShapeEntry>> ParseInputShape(const std::string& text) 
     if (e.name.empty()) return InvalidArgument("--input_shape entry '" + entry + "' has no input name before ':'");
     if (!seen.insert(e.name).second) return InvalidArgument("--input_shape names input '" + e.name + "' twice");
     std::string dims = TrimSpaces(entry.substr(colon + 1));
-    if (dims.empty()) return InvalidArgument("--input_shape entry '" + entry + "' has no dims after ':'");
-    for (const std::string& d0 : Split(dims, ',')) {
+    // No dims: a rank-0 input (a sample rate), "sr:".
+    for (const std::string& d0 : dims.empty() ? std::vector<std::string>{} : Split(dims, ',')) {
       std::string d = TrimSpaces(d0);
       char* end = nullptr;
       errno = 0;

@@ -214,7 +214,8 @@ CASES = [
      '{d}/size.bin: file has 172 bytes, header shape [4,10] needs exactly 176 (16 header + 4 x 40 float32)', 2),
     ("bin_shape_mismatch", ".bin samples do not match the input",
      lambda d: check(d, BIN.format(p="v12.bin"), "vec.onnx"),
-     "input 'v': {d}/v12.bin has header shape [4,12], i.e. 4 samples of [12]; the input needs samples of [10]", 2),
+     "input 'v': {d}/v12.bin has header shape [4,12], i.e. 4 samples of [12]; the input needs samples of [10] "
+     "(or, one rank higher, whole samples of [1,10])", 2),
     ("bin_510_not_4d", "510 .bin for a 2-D input",
      lambda d: check(d, BIN.format(p="n510.bin"), "vec.onnx"),
      "input 'v': {d}/n510.bin is a 510 (N,C,H,W) file, but the input is 2-D; use a 610 file", 2),

@@ -321,7 +321,7 @@ def make_inputs(m: Model, n: int, split: str, work: Path, dopt: Path) -> list[di
         else:
             raise ValueError(f"{m.name}: unknown input kind {inp.kind}")
     whole = {inp.name for inp in m.inputs if inp.whole}
-    return [{k: v[i] if k in whole else v[i:i + 1] for k, v in per_input.items()} for i in range(n)]
+    return [{k: np.asarray(v[i]) if k in whole else v[i:i + 1] for k, v in per_input.items()} for i in range(n)]
 
 
 def compared(m: Model, outputs: dict[str, np.ndarray], order: list[str]) -> dict[str, np.ndarray]:

@@ -39,7 +39,15 @@ TEST(DataFlags, InputShapeErrors) {
   EXPECT_NE(ParseInputShape("x: 1,0").status().message().find("positive"), std::string::npos);
   EXPECT_NE(ParseInputShape("x: 1,-1").status().message().find("positive"), std::string::npos);
   EXPECT_NE(ParseInputShape("x: 1; x: 2").status().message().find("twice"), std::string::npos);
-  EXPECT_NE(ParseInputShape("x:").status().message().find("no dims"), std::string::npos);
+}
+
+TEST(DataFlags, InputShapeRankZero) {
+  // No dims after ':' is a rank-0 input (a sample rate), beside ordinary ones.
+  auto a = ParseInputShape("input: 1,512; sr:");
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  ASSERT_EQ(a->size(), 2u);
+  EXPECT_EQ((*a)[1].name, "sr");
+  EXPECT_TRUE((*a)[1].dims.empty());
 }
 
 TEST(DataFlags, OutNodes) {

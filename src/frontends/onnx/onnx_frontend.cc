@@ -187,7 +187,9 @@ void TensorToProto(const Tensor& t, const std::string& name, dopt_onnx::TensorPr
 }
 
 Status ReadValueType(const dopt_onnx::ValueInfoProto& vi, Value* v) {
-  if (!vi.has_type()) return Status::Ok();
+  // No type, or an empty TypeProto (exporters write `type {}` for some sub-graph outputs):
+  // unknown, inferred later.
+  if (!vi.has_type() || vi.type().value_case() == dopt_onnx::TypeProto::VALUE_NOT_SET) return Status::Ok();
   if (!vi.type().has_tensor_type()) {
     return Unimplemented("value '" + vi.name() + "' is not a tensor (sequences, maps and optionals are not supported)");
   }
