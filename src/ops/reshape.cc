@@ -42,8 +42,11 @@ StatusOr<Shape> ComputeShape(const Node& node, const Shape& in, bool in_rank_kno
   bool out_known = true;
   for (size_t i = 0; i < out.size(); ++i) {
     if ((int)i == infer_at) continue;
-    if (out[i] < 0) out_known = false;
-    else known *= out[i];
+    if (out[i] < 0) {
+      out_known = false;
+    } else if (__builtin_mul_overflow(known, out[i], &known)) {
+      return InvalidArgument(node.Describe() + ": shape " + ShapeToString(out) + " has more elements than int64 holds");
+    }
   }
   if (!out_known) return out;
   if (infer_at >= 0) {
