@@ -4,6 +4,7 @@
 // final carried values and each scan output stacked along a new first axis over the
 // iterations. The body reads the enclosing graphs' values by name (outer scope). Sequence and
 // optional loop values (Loop-13/16) are not supported. Runs only in the executor.
+#include "common/run_limits.h"
 #include "common/limits.h"
 #include "ops/subgraph_util.h"
 
@@ -102,7 +103,7 @@ Status Run(KernelContext& ctx) {
   }
   std::vector<std::vector<Tensor>> scans(a.scans);
   for (int64_t it = 0; cond && (max_trips < 0 || it < max_trips); ++it) {
-    if (it >= kMaxLoopIterations) {
+    if (it >= LoopIterationLimit()) {
       return InvalidArgument(node.Describe() + ": still running after " + std::to_string(it) +
                              " iterations, dopt's limit (trip count " +
                              (max_trips < 0 ? std::string("none") : std::to_string(max_trips)) + ")");

@@ -22,7 +22,12 @@ Status Infer(InferContext& ctx) {
     }
     for (size_t d = 0; d < reps.size(); ++d) {
       if (reps[d] < 0) return InvalidArgument(ctx.node().Describe() + ": negative repeat");
-      out[d] = x.shape[d] < 0 ? (reps[d] == 0 ? 0 : -1) : x.shape[d] * reps[d];
+      if (x.shape[d] < 0) {
+        out[d] = reps[d] == 0 ? 0 : -1;
+      } else if (__builtin_mul_overflow(x.shape[d], reps[d], &out[d])) {
+        return InvalidArgument(ctx.node().Describe() + ": dim " + std::to_string(d) + " times its repeat " +
+                               std::to_string(reps[d]) + " overflows int64");
+      }
     }
   }
   ctx.SetOutput(0, x.dtype, out);

@@ -10,6 +10,8 @@
 #include <memory>
 
 #include "check_op.h"
+#include "common/limits.h"
+#include "common/run_limits.h"
 #include "executor/executor.h"
 #include "frontends/onnx/onnx_frontend.h"
 #include "ir/graph_edit.h"
@@ -271,6 +273,35 @@ TEST(ControlFlow, LoopWithoutTripCountOrCond) {
     ASSERT_TRUE(out.count("scans"));
     // no M: the body's cond stops it after 3 iterations; no cond: M = 2 iterations.
     EXPECT_EQ(out["scans"].shape(), (Shape{omit_m ? 3 : 2, 2}));
+  }
+}
+
+TEST(ControlFlow, LoopIterationLimitIsAnErrorNamingTheNode) {
+  // LoopIterationLimit() bounds a Loop (a hostile trip count, a cond that never turns false);
+  // at the limit it is fine, one above it fails with the node's name.
+  Graph g = NestedLoopGraph();
+  g.nodes[0].inputs[1] = -1;  // no cond: M decides
+  ASSERT_TRUE(PrepareGraph(g).ok());
+  ExecutorOptions eo;
+  eo.num_threads = 1;
+  SetLoopIterationLimit(2);
+  struct Restore {
+    ~Restore() { SetLoopIterationLimit(kMaxLoopIterations); }
+  } restore;
+  auto ex = Executor::Create(g, eo);
+  ASSERT_TRUE(ex.ok()) << ex.status().message();
+  for (int64_t m : {int64_t{2}, int64_t{3}}) {
+    std::map<std::string, Tensor> feeds = {{"M", Tensor::FromInt64s({}, {m})}, {"flip", Bool(false)},
+                                           {"a0", Tensor::FromFloats({2}, {5, 7})}};
+    std::map<std::string, Tensor> out;
+    Status st = (*ex)->Run(feeds, &out);
+    if (m == 2) {
+      EXPECT_TRUE(st.ok()) << st.message();
+    } else {
+      ASSERT_FALSE(st.ok());
+      EXPECT_NE(st.message().find("the_loop"), std::string::npos) << st.message();
+      EXPECT_NE(st.message().find("still running after 2 iterations"), std::string::npos) << st.message();
+    }
   }
 }
 
