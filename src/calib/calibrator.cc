@@ -1,15 +1,13 @@
 #include "calib/calibrator.h"
 
-#include <cmath>
 #include <cstring>
-#include <limits>
 #include <memory>
 #include <set>
-#include <sstream>
 
 #include "calib/observers.h"
 #include "common/progress.h"
 #include "executor/executor.h"
+#include "ir/tensor_cast.h"
 #include "ops/shape_inference.h"
 
 namespace dopt {
@@ -60,56 +58,20 @@ StatusOr<Runner> MakeRunner(const Graph& graph, int64_t batch, const std::set<st
 
 // Calibration files hold float32 (.bin) data. A model input of an integer or bool type (token
 // ids, attention masks, sample rates) is fed the same values cast exactly: every value must be
-// a whole number within the type's range (float32 holds every integer up to 2^24 exactly).
-template <typename T>
-Status CastExactly(const Tensor& from, Tensor* to, const std::string& name, DType dt) {
-  const float* src = from.data<float>();
-  T* dst = to->data<T>();
-  const double lo = (double)std::numeric_limits<T>::lowest(), hi = (double)std::numeric_limits<T>::max();
-  for (int64_t i = 0; i < from.numel(); ++i) {
-    double v = src[i];
-    if (!(std::floor(v) == v && v >= lo && v <= hi)) {
-      std::ostringstream os;
-      os << "calibration input '" << name << "' is " << DTypeName(dt) << " in the model, but its data holds " << v
-         << " (element " << i << " of the batch), which is not a whole number in " << DTypeName(dt) << "'s range";
-      return InvalidArgument(os.str());
-    }
-    dst[i] = (T)v;
-  }
-  return Status::Ok();
-}
-
+// a whole number within the type's range (bool: 0 or 1); float32 holds every integer up to 2^24.
 Status CastFeedsToInputTypes(const Graph& graph, std::map<std::string, Tensor>* feeds) {
   for (int id : graph.inputs) {
     const Value& v = graph.value(id);
     auto it = feeds->find(v.name);
     if (it == feeds->end() || it->second.dtype() != DType::kFloat32) continue;
     if (!IsInteger(v.dtype) && v.dtype != DType::kBool) continue;
-    Tensor out(v.dtype, it->second.shape());
-    Status st;
-    switch (v.dtype) {
-      case DType::kInt8: st = CastExactly<int8_t>(it->second, &out, v.name, v.dtype); break;
-      case DType::kUInt8: st = CastExactly<uint8_t>(it->second, &out, v.name, v.dtype); break;
-      case DType::kInt16: st = CastExactly<int16_t>(it->second, &out, v.name, v.dtype); break;
-      case DType::kInt32: st = CastExactly<int32_t>(it->second, &out, v.name, v.dtype); break;
-      case DType::kInt64: st = CastExactly<int64_t>(it->second, &out, v.name, v.dtype); break;
-      case DType::kBool: {
-        const float* src = it->second.data<float>();
-        uint8_t* dst = out.data<uint8_t>();
-        for (int64_t i = 0; i < out.numel(); ++i) {
-          if (src[i] != 0.0f && src[i] != 1.0f) {
-            return InvalidArgument("calibration input '" + v.name + "' is bool in the model, but its data holds " +
-                                   std::to_string(src[i]) + " (element " + std::to_string(i) +
-                                   " of the batch): only 0 and 1 are allowed");
-          }
-          dst[i] = src[i] != 0.0f ? 1 : 0;
-        }
-        break;
-      }
-      default: continue;
+    auto cast = CastExactly(it->second, v.dtype);
+    if (!cast.ok()) {
+      return InvalidArgument("calibration input '" + v.name + "' is " + DTypeName(v.dtype) +
+                             " in the model, but its data holds a " + cast.status().message() +
+                             " (integer inputs take whole numbers in their type's range)");
     }
-    DOPT_RETURN_IF_ERROR(st);
-    it->second = std::move(out);
+    it->second = std::move(*cast);
   }
   return Status::Ok();
 }

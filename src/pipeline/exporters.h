@@ -13,6 +13,7 @@ namespace dopt {
 // A writer and what it can store beyond int8 activation x int8 constant weight (+ int32 bias).
 struct Exporter {
   ExportFn fn = nullptr;
+  const char* writer = "";        // for messages: "the TensorFlow writer cannot ..."
   bool activation_pairs = false;  // a MatMul of two activations, both quantized
   bool second_weights = false;    // an op with two quantized weights (LSTM/GRU/RNN's W and R)
 };

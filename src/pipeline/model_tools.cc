@@ -23,6 +23,7 @@
 #include "frontends/onnx/qdq_writer.h"
 #include "frontends/tf/tf_frontend.h"
 #include "io/npy.h"
+#include "ir/tensor_cast.h"
 #include "passes/cut_graph.h"
 #include "passes/pass.h"
 #include "passes/upgrade_opset.h"
@@ -191,16 +192,15 @@ Status RunModel(const RunRequest& a) {
                (IsInteger(graph.value(id).dtype) || IsFloat(graph.value(id).dtype))) {
       // Integer data for an input of another integer or float type (uint16 .npy for an int64 input,
       // int32 ids for int64): converted when every value is exact in the input's type.
-      Tensor c = t.CastTo(graph.value(id).dtype);
-      std::vector<double> from = t.ToDoubleVector(), to = c.ToDoubleVector();
-      for (size_t i = 0; i < from.size(); ++i) {
-        if (from[i] != to[i]) {
-          return InvalidArgument(file + ": holds " + DTypeName(t.dtype()) + " value " + std::to_string((long long)from[i]) +
-                                 " (element " + std::to_string(i) + "), which model input '" + name + "' (" +
-                                 DTypeName(graph.value(id).dtype) + ") cannot hold exactly");
-        }
+      int64_t bad = -1;
+      auto c = CastExactly(t, graph.value(id).dtype, &bad);
+      if (!c.ok()) {
+        return InvalidArgument(file + ": holds " + DTypeName(t.dtype()) + " value " +
+                               std::to_string((long long)t.ToDoubleVector()[(size_t)bad]) + " (element " +
+                               std::to_string(bad) + "), which model input '" + name + "' (" +
+                               DTypeName(graph.value(id).dtype) + ") cannot hold exactly");
       }
-      t = std::move(c);
+      t = std::move(*c);
     }
     DOPT_RETURN_IF_ERROR(CheckFeed(graph.value(id), t).WithContext(file));
     if (feeds.count(name)) return InvalidArgument("--input '" + spec + "': input '" + name + "' is given twice");

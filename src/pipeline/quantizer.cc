@@ -166,7 +166,7 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
     DOPT_RETURN_IF_ERROR(PrepareForQuantization(graph, &sum.passes).WithContext(o.model));
     PassManager pm;
     QuantSelectionOptions so;
-    const std::string format = graph.info.format == "tf" ? "TensorFlow" : graph.info.format == "pytorch" ? "TorchScript" : graph.info.format;
+    const std::string format = found->writer;
     so.activation_pairs = found->activation_pairs && cfg.quantize_activation_matmul;
     if (!cfg.quantize_activation_matmul) {
       so.activation_pairs_off_reason = "quantize_activation_matmul is false in the config";
