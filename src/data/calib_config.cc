@@ -213,6 +213,28 @@ StatusOr<CalibConfig> ParseCalibConfig(const std::string& text, const std::strin
   cfg.symmetric_activations = msg.symmetric_activations();
   cfg.max_calibration_samples = msg.max_calibration_samples();
   cfg.quantize_activation_matmul = msg.quantize_activation_matmul();
+  cfg.equalization = msg.equalization();
+  cfg.bias_correction = msg.bias_correction();
+  cfg.x86_saturation_safe = dopt_config::X86SaturationSafe_Name(msg.x86_saturation_safe());
+  cfg.accuracy_target = msg.accuracy_target();
+  if (!(cfg.accuracy_target >= 0.f && cfg.accuracy_target <= 1.f)) {
+    return InvalidArgument(where + ": accuracy_target " + FloatStr(cfg.accuracy_target) +
+                           " must be an output cosine between 0 and 1 (0 = off)");
+  }
+  cfg.analysis_samples = msg.analysis_samples();
+  if (cfg.analysis_samples < 1) return InvalidArgument(where + ": analysis_samples must be >= 1");
+  for (int i = 0; i < msg.layer_precision_size(); ++i) {
+    const auto& lp = msg.layer_precision(i);
+    const std::string blk = where + ": layer_precision #" + std::to_string(i + 1);
+    if (lp.op().empty() == lp.tensor().empty()) {
+      return InvalidArgument(blk + " must name exactly one of op or tensor");
+    }
+    CalibConfig::LayerPrecision p;
+    p.op = lp.op();
+    p.tensor = lp.tensor();
+    p.precision = lp.precision() == dopt_config::INT8 ? "int8" : lp.precision() == dopt_config::INT16 ? "int16" : "float";
+    cfg.layer_precision.push_back(std::move(p));
+  }
   if (cfg.max_calibration_samples < 0) {
     return InvalidArgument(where + ": max_calibration_samples must be >= 0 (0 = every sample)");
   }

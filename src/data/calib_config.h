@@ -46,6 +46,18 @@ struct CalibConfig {
   bool symmetric_activations = false;   // activations: zero point 0 (else asymmetric with an offset)
   int64_t max_calibration_samples = 0;  // 0: every sample on offer
   bool quantize_activation_matmul = true;  // MatMul of two activations (attention): both int8 per tensor
+  // Accuracy toolkit (docs/quantization.md).
+  bool equalization = false;       // cross-layer equalization of Conv -> ReLU -> Conv chains
+  bool bias_correction = false;    // correct each quantized op's output mean on calibration data
+  std::string x86_saturation_safe = "NONE";  // NONE | FIRST_LAYER | ALL: int8 weights in [-64, 64]
+  float accuracy_target = 0;       // output cosine to reach by raising layers; 0: off
+  int64_t analysis_samples = 8;    // samples the analysis / accuracy_target compare on
+  struct LayerPrecision {
+    std::string op;       // node name, or
+    std::string tensor;   // the ops reading this activation tensor
+    std::string precision;  // "int8", "int16" or "float"
+  };
+  std::vector<LayerPrecision> layer_precision;
 };
 
 // The strategies dopt accepts ("Quant_INT8-8", "Quant_INT16-8").

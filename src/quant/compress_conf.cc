@@ -135,6 +135,8 @@ std::string ToJson(const QuantPlan& p) {
       o += ",\n      \"weight2_input_index\": " + std::to_string(op.weight2_input_index);
       o += ",\n      \"weight2\": " + JsonTensor(op.weight2, "      ");
     }
+    if (op.weight_limit > 0) o += ",\n      \"weight_limit\": " + std::to_string(op.weight_limit);
+    if (!op.bias_correction.empty()) o += ",\n      \"bias_correction\": " + JsonArray(op.bias_correction);
     o += "\n    }";
   }
   o += p.ops.empty() ? "],\n" : "\n  ],\n";
@@ -144,7 +146,19 @@ std::string ToJson(const QuantPlan& p) {
     o += std::string(i ? "," : "") + "\n    {\"name\": " + JsonStr(e.node) + ", \"type\": " + JsonStr(e.op_type) +
          ", \"reason\": " + JsonStr(e.reason) + "}";
   }
-  o += p.excluded.empty() ? "]\n" : "\n  ]\n";
+  o += p.excluded.empty() ? "],\n" : "\n  ],\n";
+  o += std::string("  \"equalization\": ") + (p.equalization ? "true" : "false") + ",\n";
+  o += std::string("  \"bias_correction\": ") + (p.bias_correction ? "true" : "false") + ",\n";
+  o += "  \"x86_saturation_safe\": " + JsonStr(p.x86_saturation_safe) + ",\n";
+  o += "  \"accuracy_target\": " + JsonNum(p.accuracy_target) + ",\n";
+  o += "  \"accuracy_achieved\": " + JsonNum(p.accuracy_achieved) + ",\n";
+  o += "  \"raised\": [";
+  for (size_t i = 0; i < p.raised.size(); ++i) {
+    const RaisedOp& r = p.raised[i];
+    o += std::string(i ? "," : "") + "\n    {\"name\": " + JsonStr(r.node) + ", \"type\": " + JsonStr(r.op_type) +
+         ", \"precision\": " + JsonStr(r.precision) + ", \"reason\": " + JsonStr(r.reason) + "}";
+  }
+  o += p.raised.empty() ? "]\n" : "\n  ]\n";
   return o + "}\n";
 }
 
@@ -199,9 +213,21 @@ std::string ToText(const QuantPlan& p) {
       o += "      weight     " + TextTensor(op.weight2, false) + " (input " + std::to_string(op.weight2_input_index) + ")\n";
     }
     if (op.has_bias) o += "      bias       " + TextTensor(op.bias, false) + "\n";
+    if (op.weight_limit > 0) o += "      weights limited to [-" + std::to_string(op.weight_limit) + ", " + std::to_string(op.weight_limit) + "]\n";
+    if (!op.bias_correction.empty()) o += "      bias corrected on " + std::to_string(op.bias_correction.size()) + " channel(s)\n";
   }
   o += "excluded ops: " + std::to_string(p.excluded.size()) + "\n";
   for (const ExcludedOp& e : p.excluded) o += "  " + e.node + " (" + e.op_type + "): " + e.reason + "\n";
+  std::string opts;
+  if (p.equalization) opts += " equalization";
+  if (p.bias_correction) opts += " bias_correction";
+  if (p.x86_saturation_safe != "NONE" && !p.x86_saturation_safe.empty()) opts += " x86_saturation_safe=" + p.x86_saturation_safe;
+  if (p.accuracy_target > 0) opts += " accuracy_target=" + Num(p.accuracy_target) + " (achieved " + Num(p.accuracy_achieved) + ")";
+  if (!opts.empty()) o += "accuracy options:" + opts + "\n";
+  if (!p.raised.empty()) {
+    o += "raised ops: " + std::to_string(p.raised.size()) + "\n";
+    for (const RaisedOp& r : p.raised) o += "  " + r.node + " (" + r.op_type + "): " + r.precision + ", " + r.reason + "\n";
+  }
   return o;
 }
 
@@ -236,12 +262,27 @@ StatusOr<std::string> SerializeCompressConf(const QuantPlan& plan) {
       ToProto(op.weight2, p->mutable_weight2());
       p->set_weight2_input_index(op.weight2_input_index);
     }
+    if (op.weight_limit > 0) p->set_weight_limit(op.weight_limit);
+    for (float b : op.bias_correction) p->add_bias_correction(b);
   }
   for (const ExcludedOp& e : plan.excluded) {
     auto* p = c.add_excluded();
     p->set_name(e.node);
     p->set_type(e.op_type);
     p->set_reason(e.reason);
+  }
+  if (plan.equalization) c.set_equalization(true);
+  if (plan.bias_correction) c.set_bias_correction(true);
+  if (plan.x86_saturation_safe != "NONE" && !plan.x86_saturation_safe.empty())
+    c.set_x86_saturation_safe(plan.x86_saturation_safe);
+  if (plan.accuracy_target > 0) c.set_accuracy_target(plan.accuracy_target);
+  if (plan.accuracy_achieved > 0) c.set_accuracy_achieved(plan.accuracy_achieved);
+  for (const RaisedOp& r : plan.raised) {
+    auto* p = c.add_raised();
+    p->set_name(r.node);
+    p->set_type(r.op_type);
+    p->set_precision(r.precision);
+    p->set_reason(r.reason);
   }
   std::string out;
   if (!c.SerializeToString(&out)) return Internal("serialising the compress_conf failed");
@@ -293,9 +334,23 @@ StatusOr<QuantPlan> ParseCompressConf(const std::string& bytes, const std::strin
       DOPT_RETURN_IF_ERROR(CheckTensor(q.weight2, where + " second weight"));
       if (q.weight2_input_index < 0) return InvalidArgument(where + ": second weight without an input index");
     }
+    q.weight_limit = op.weight_limit();
+    if (q.weight_limit < 0 || q.weight_limit > 127) {
+      return InvalidArgument(where + ": weight_limit " + std::to_string(q.weight_limit) + " (1 to 127 expected)");
+    }
+    q.bias_correction.assign(op.bias_correction().begin(), op.bias_correction().end());
     p.ops.push_back(std::move(q));
   }
   for (const auto& e : c.excluded()) p.excluded.push_back({e.name(), e.type(), e.reason()});
+  p.equalization = c.equalization();
+  p.bias_correction = c.bias_correction();
+  p.x86_saturation_safe = c.has_x86_saturation_safe() ? c.x86_saturation_safe() : "NONE";
+  if (p.x86_saturation_safe != "NONE" && p.x86_saturation_safe != "FIRST_LAYER" && p.x86_saturation_safe != "ALL") {
+    return InvalidArgument(name + ": x86_saturation_safe \"" + p.x86_saturation_safe + "\" (NONE, FIRST_LAYER or ALL expected)");
+  }
+  p.accuracy_target = c.accuracy_target();
+  p.accuracy_achieved = c.accuracy_achieved();
+  for (const auto& r : c.raised()) p.raised.push_back({r.name(), r.type(), r.precision(), r.reason()});
   return p;
 }
 

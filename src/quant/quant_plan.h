@@ -36,6 +36,19 @@ struct QuantizedOp {
   bool has_weight2 = false;
   TensorQuant weight2;
   int weight2_input_index = -1;
+  // x86_saturation_safe: the weights' largest |q| (64); 0: the full int8 range.
+  int weight_limit = 0;
+  // bias_correction: added per output channel to the op's float bias before it is quantized
+  // (ApplyBiasCorrections); empty: none.
+  std::vector<float> bias_correction;
+};
+
+// An op kept above the strategy's precision: int16 activations or float.
+struct RaisedOp {
+  std::string node;
+  std::string op_type;
+  std::string precision;  // "int16" or "float"
+  std::string reason;
 };
 
 struct ExcludedOp {
@@ -58,6 +71,13 @@ struct QuantPlan {
   bool symmetric_activations = false;
   std::vector<QuantizedOp> ops;
   std::vector<ExcludedOp> excluded;
+  // Accuracy options (recorded in the compress_conf; the int8 simulation repeats them).
+  bool equalization = false;
+  bool bias_correction = false;
+  std::string x86_saturation_safe = "NONE";
+  float accuracy_target = 0;     // 0: none asked
+  float accuracy_achieved = 0;   // output cosine measured (0: not measured)
+  std::vector<RaisedOp> raised;
 };
 
 }  // namespace dopt

@@ -1,0 +1,82 @@
+// Layer-wise error analysis of a quantization plan (`dopt analyze`, `accuracy_target`, the
+// HTML report): for each quantized op, the error it adds when only it is quantized (isolated)
+// and at its output with every op before it quantized too (accumulated), measured against the
+// float model on calibration samples. Format-free: it runs the prepared IR graph with the
+// plan's Q/DQ pairs inserted (the same int8 simulation as `dopt run --compress_conf`).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "dopt/status.h"
+#include "ir/graph.h"
+#include "quant/quant_plan.h"
+
+namespace dopt {
+
+struct LayerAnalysis {
+  std::string name;            // node name
+  std::string op_type;
+  std::string input_tensor;    // the activation input
+  std::string output_tensor;   // the first output, where the error is measured
+  int activation_bits = 8;     // of the plan (16 when raised to int16)
+  // Signal-to-quantization-noise ratio in dB of the op's output, 10 log10(sum f^2 / sum (f-q)^2)
+  // over the samples; capped at kMaxSqnrDb when the error is zero.
+  double sqnr_db = 0;              // only this op quantized
+  double sqnr_db_accumulated = 0;  // this op and every quantized op before it
+  double cosine = 1;               // isolated
+  double cosine_accumulated = 1;
+  // x86 u8 x s8 kernels without VNNI add two products in int16: the largest |a1 w1 + a2 w2|
+  // (in integer units) this op's weights and calibrated input range allow, and whether it can
+  // exceed 32767.
+  int64_t max_pair_sum = 0;
+  bool saturation_risk = false;
+};
+
+// One activation's float histogram over [min, max] (the observed range) with the calibrated
+// clipping range (what the plan quantizes to).
+struct ActivationHistogram {
+  std::string tensor;
+  float min = 0, max = 0;
+  float clip_min = 0, clip_max = 0;
+  std::vector<int64_t> counts;  // equal bins over [min, max]
+};
+
+// One weight's range per output channel (one entry when per tensor).
+struct WeightRanges {
+  std::string node;
+  std::string tensor;
+  std::vector<float> channel_min, channel_max;
+};
+
+struct AnalysisReport {
+  std::string model;               // file name of the float model
+  std::string strategy;            // "Quant_INT8-8", ...
+  std::string calibration_method;
+  int64_t samples = 0;             // calibration samples the plan was made from
+  int64_t analysis_samples = 0;    // samples the analysis ran on
+  // Cosine of the whole model's outputs, int8 simulation vs float, on the analysis samples
+  // (all outputs concatenated); one entry per model output as well.
+  double output_cosine = 1;
+  std::map<std::string, double> output_cosines;
+  std::vector<std::string> options;  // "equalization: true", "x86_saturation_safe: ALL", ...
+  std::vector<LayerAnalysis> layers;  // in graph order
+  std::vector<ActivationHistogram> activations;
+  std::vector<WeightRanges> weights;
+  std::vector<RaisedOp> raised;   // ops kept above the strategy's precision (quant_plan.h)
+  int quantized_ops = 0, float_ops = 0;  // weighted ops int8/int16 vs left in float
+};
+
+inline constexpr double kMaxSqnrDb = 200.0;
+
+// `{"model": ..., "layers": [{"name", "op_type", "input_tensor", "sqnr_db",
+// "sqnr_db_accumulated", "cosine", ...}], ...}` — layers sorted worst (lowest sqnr_db) first.
+std::string AnalysisJson(const AnalysisReport& report);
+// The text table of `dopt analyze`, worst first.
+std::string AnalysisText(const AnalysisReport& report, int max_rows = 0);
+// One self-contained HTML page (no external scripts, styles or fonts; plots as inline SVG).
+std::string RenderReportHtml(const AnalysisReport& report);
+
+}  // namespace dopt
