@@ -10,6 +10,10 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+#include <set>
+
+#include "data/calibration_stream.h"
 #include "dopt/status.h"
 #include "ir/graph.h"
 #include "quant/quant_plan.h"
@@ -57,8 +61,8 @@ struct AnalysisReport {
   std::string calibration_method;
   int64_t samples = 0;             // calibration samples the plan was made from
   int64_t analysis_samples = 0;    // samples the analysis ran on
-  // Cosine of the whole model's outputs, int8 simulation vs float, on the analysis samples
-  // (all outputs concatenated); one entry per model output as well.
+  // Cosine of the model's outputs, int8 simulation vs float, on the analysis samples: per
+  // float output over all samples, and the lowest of them.
   double output_cosine = 1;
   std::map<std::string, double> output_cosines;
   std::vector<std::string> options;  // "equalization: true", "x86_saturation_safe: ALL", ...
@@ -70,6 +74,71 @@ struct AnalysisReport {
 };
 
 inline constexpr double kMaxSqnrDb = 200.0;
+
+// Samples held for the analysis, as the calibration stream batched them.
+struct AnalysisSamples {
+  std::vector<std::pair<int64_t, std::map<std::string, Tensor>>> batches;  // (samples, feeds)
+  std::set<std::string> whole;  // inputs fed whole samples (no batch dim)
+  int64_t count = 0;
+};
+
+// Draws up to `n` samples from the stream's current position.
+StatusOr<AnalysisSamples> TakeSamples(CalibrationStream& stream, int64_t n);
+
+// The int8 simulation of a plan: the prepared float graph with the plan's Q/DQ pairs (and its
+// bias corrections) in place, as `dopt run --compress_conf` and the writers compute it.
+StatusOr<Graph> SimulationGraph(const Graph& prepared, const QuantPlan& plan);
+
+// Error of a simulated tensor against its float value, summed over samples.
+struct ErrorSums {
+  double ff = 0, ee = 0, fq = 0, qq = 0;  // sum f^2, (f-q)^2, f q, q^2
+  int64_t count = 0;
+  double SqnrDb() const;
+  double Cosine() const;
+};
+
+// Runs the float graph once on the samples, keeps the values of `tensors` and of the float
+// outputs, then compares any plan's simulation with them.
+class PlanEvaluator {
+ public:
+  static StatusOr<std::unique_ptr<PlanEvaluator>> Create(const Graph& prepared, const AnalysisSamples& samples,
+                                                         const std::vector<std::string>& tensors, int num_threads);
+  // Errors of `tensors` (a subset of those captured; empty: none) and of every float output.
+  StatusOr<std::map<std::string, ErrorSums>> Compare(const QuantPlan& plan, const std::vector<std::string>& tensors);
+  // The lowest output cosine among `errors`' float outputs (1 when the model has none).
+  double OutputCosine(const std::map<std::string, ErrorSums>& errors, std::map<std::string, double>* per_output = nullptr) const;
+  const std::vector<std::string>& output_names() const { return outputs_; }
+  int64_t sample_count() const { return samples_.count; }
+  // Per channel, the mean of (simulated - float) of each (tensor, channel axis) under `plan`
+  // (one simulation run); tensors not captured are left out.
+  StatusOr<std::map<std::string, std::vector<double>>> ChannelMeanErrors(
+      const QuantPlan& plan, const std::vector<std::pair<std::string, int>>& tensors);
+  // A few thousand float values of each captured tensor over the samples (for histograms).
+  const std::map<std::string, std::vector<float>>& value_samples() const { return value_samples_; }
+
+ private:
+  PlanEvaluator(const Graph& g, const AnalysisSamples& s) : graph_(g), samples_(s) {}
+  const Graph& graph_;
+  const AnalysisSamples& samples_;
+  int threads_ = 0;
+  std::vector<std::string> outputs_;  // float graph outputs
+  // Per batch: captured tensor name -> float value.
+  std::vector<std::map<std::string, Tensor>> reference_;
+  std::map<std::string, std::vector<float>> value_samples_;
+};
+
+struct AnalyzeOptions {
+  bool isolated = true;  // one simulation per quantized op (the costly part)
+  int histogram_bins = 64;
+  int num_threads = 0;
+};
+
+// The layer-wise analysis of `plan` on the evaluator's samples (which must capture every
+// plan op's first output and activation input).
+StatusOr<AnalysisReport> AnalyzePlan(const Graph& prepared, const QuantPlan& plan, PlanEvaluator& evaluator,
+                                     const AnalyzeOptions& options);
+// The tensors an evaluator must capture for AnalyzePlan.
+std::vector<std::string> AnalysisTensors(const Graph& prepared, const QuantPlan& plan);
 
 // `{"model": ..., "layers": [{"name", "op_type", "input_tensor", "sqnr_db",
 // "sqnr_db_accumulated", "cosine", ...}], ...}` — layers sorted worst (lowest sqnr_db) first.

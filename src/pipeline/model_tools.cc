@@ -27,6 +27,7 @@
 #include "passes/cut_graph.h"
 #include "passes/pass.h"
 #include "passes/upgrade_opset.h"
+#include "quant/bias_correction.h"
 #include "quant/compress_conf.h"
 #include "quant/prepare.h"
 
@@ -156,6 +157,7 @@ Status RunModel(const RunRequest& a) {
   if (!a.compress_conf.empty()) {  // the int8 model: same preparation as -m 0, then Q/DQ
     DOPT_ASSIGN_OR_RETURN(QuantPlan plan, ReadCompressConf(a.compress_conf));
     DOPT_RETURN_IF_ERROR(PrepareForQuantization(graph).WithContext(a.model));
+    DOPT_RETURN_IF_ERROR(ApplyBiasCorrections(graph, plan).WithContext(a.compress_conf));
     QdqOptions qo;
     qo.check_opset = false;
     DOPT_RETURN_IF_ERROR(InsertQDQ(graph, plan, qo).WithContext(a.compress_conf));

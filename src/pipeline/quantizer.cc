@@ -23,6 +23,10 @@
 #include "quant/prepare.h"
 #include "pipeline/exporters.h"
 #include "quant/quant_selection.h"
+#include "quant/bias_correction.h"
+#include "quant/layer_precision.h"
+#include "quant/quant_params.h"
+#include "common/progress.h"
 
 namespace dopt {
 
@@ -55,7 +59,11 @@ std::string BaseName(const std::string& p) {
 Status CheckFlags(const QuantizeOptions& o) {
   if (o.model.empty()) return InvalidArgument("-m 0: --model is required");
   if (o.cal_conf.empty()) return InvalidArgument("-m 0: --cal_conf is required (the calibration config, config.prototxt)");
-  if (o.output.empty()) return InvalidArgument("-m 0: --output is required (the quantized model to write)");
+  const bool analyze_plan = o.analyze_only && !o.compress_conf.empty();  // analyse an existing compress_conf
+  if (o.output.empty() && !o.analyze_only) return InvalidArgument("-m 0: --output is required (the quantized model to write)");
+  if (analyze_plan && !Exists(o.compress_conf)) {
+    return NotFound("--compress_conf " + AbsolutePath(o.compress_conf) + " does not exist (analyze reads the plan it names)");
+  }
   if (o.framework != 0 && o.framework != 3 && o.framework != 5) {
     return InvalidArgument("--framework " + std::to_string(o.framework) + " is not supported (3 = TensorFlow, 5 = PyTorch or ONNX)");
   }
@@ -65,8 +73,10 @@ Status CheckFlags(const QuantizeOptions& o) {
     const char* flag;
     const std::string& path;
   };
-  std::vector<Out> outs = {{"--output", o.output}};
-  if (!o.compress_conf.empty()) outs.push_back({"--compress_conf", o.compress_conf});
+  std::vector<Out> outs;
+  if (!o.output.empty() && !o.analyze_only) outs.push_back({"--output", o.output});
+  if (!o.compress_conf.empty() && !o.analyze_only) outs.push_back({"--compress_conf", o.compress_conf});
+  if (!o.report.empty()) outs.push_back({"--report", o.report});
   for (const Out& out : outs) {
     if (SamePath(out.path, o.model)) return InvalidArgument(out.flag + std::string(" ") + out.path + " is the input model; refusing to overwrite it");
     if (SamePath(out.path, o.cal_conf)) return InvalidArgument(out.flag + std::string(" ") + out.path + " is the calibration config; refusing to overwrite it");
@@ -74,7 +84,11 @@ Status CheckFlags(const QuantizeOptions& o) {
     std::string dir = DirName(AbsolutePath(out.path));
     if (!IsDir(dir)) return NotFound(out.flag + std::string(" ") + out.path + ": the folder " + dir + " does not exist");
   }
-  if (!o.compress_conf.empty() && SamePath(o.output, o.compress_conf)) {
+  if (!o.report.empty() && ((!o.output.empty() && SamePath(o.output, o.report)) ||
+                            (!o.compress_conf.empty() && SamePath(o.compress_conf, o.report)))) {
+    return InvalidArgument("--report " + o.report + " names the same file as another output or input");
+  }
+  if (!o.analyze_only && !o.compress_conf.empty() && SamePath(o.output, o.compress_conf)) {
     return InvalidArgument("--output and --compress_conf name the same file " + o.output);
   }
   return Status::Ok();
@@ -112,6 +126,52 @@ Status AlreadyQuantizedModel(const std::string& model, const QuantSelection& sel
   return InvalidArgument(model + ": the model is already quantized: it has " + std::to_string(n) + " integer op" +
                          (n == 1 ? "" : "s") + " (" + type_list + ") and " + floats +
                          "; quantize the float model instead (dopt run executes this one); nothing written");
+}
+
+const Node* NodeNamed(const Graph& g, const std::string& name) {
+  for (const Node& n : g.nodes)
+    if (n.name == name) return &n;
+  return nullptr;
+}
+
+// bias_correction: each quantized op's output mean, simulated int8 vs float, per channel on
+// the held-out samples, subtracted through its bias. Two rounds over all ops at once: the
+// second corrects what the first changed downstream.
+Status CorrectBiases(const Graph& graph, PlanEvaluator& ev, QuantPlan* plan) {
+  constexpr int kRounds = 2;
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<std::pair<std::string, int>> tensors;
+    std::map<std::string, size_t> op_of;  // output tensor -> op index
+    for (size_t i = 0; i < plan->ops.size(); ++i) {
+      const QuantizedOp& op = plan->ops[i];
+      if (!op.has_bias || op.weight_is_activation) continue;
+      const Node* n = NodeNamed(graph, op.node);
+      const int wid = graph.FindValue(op.weight.tensor);
+      if (!n || n->outputs.empty() || wid < 0 || !graph.value(wid).ConstantValue()) continue;
+      const Value& out = graph.value(n->outputs[0]);
+      if (!out.rank_known) continue;
+      const int axis = BiasOutputAxis(graph.value(wid).ConstantValue()->rank(), (int)out.shape.size());
+      tensors.emplace_back(out.name, axis);
+      op_of[out.name] = i;
+    }
+    DOPT_ASSIGN_OR_RETURN(auto errors, ev.ChannelMeanErrors(*plan, tensors));
+    for (const auto& [tensor, mean] : errors) {
+      QuantizedOp& op = plan->ops[op_of[tensor]];
+      const int bid = graph.FindValue(op.bias.tensor);
+      if (bid < 0 || !graph.value(bid).ConstantValue() || graph.value(bid).ConstantValue()->numel() != (int64_t)mean.size())
+        continue;
+      if (op.bias_correction.empty()) op.bias_correction.assign(mean.size(), 0.f);
+      for (size_t c = 0; c < mean.size(); ++c) op.bias_correction[c] -= (float)mean[c];
+    }
+  }
+  plan->bias_correction = true;
+  return Status::Ok();
+}
+
+std::string Fixed(double v, int digits) {
+  char b[32];
+  std::snprintf(b, sizeof(b), "%.*f", digits, v);
+  return b;
 }
 
 }  // namespace
@@ -187,13 +247,46 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   if (sel.ops.empty() && !sel.excluded.empty()) return NothingQuantizable(o.model, sel);
   sum.already_quantized = sel.already_quantized;
 
+  // `dopt analyze --compress_conf FILE`: the analysis of an existing plan (made for this model).
+  if (o.analyze_only && !o.compress_conf.empty()) {
+    DOPT_ASSIGN_OR_RETURN(plan, ReadCompressConf(o.compress_conf));
+    DOPT_ASSIGN_OR_RETURN(auto stream, OpenCalibrationStream(req));
+    DOPT_ASSIGN_OR_RETURN(AnalysisSamples held, TakeSamples(*stream, cfg.analysis_samples));
+    if (held.count == 0) return InvalidArgument(o.cal_conf + ": the calibration data yielded no sample to analyse on");
+    for (const QuantizedOp& op : plan.ops) {
+      if (!NodeNamed(graph, op.node)) {
+        return InvalidArgument(o.compress_conf + ": op '" + op.node + "' is not a node of " + o.model +
+                               " (the plan was made for another model)");
+      }
+    }
+    DOPT_ASSIGN_OR_RETURN(auto ev, PlanEvaluator::Create(graph, held, AnalysisTensors(graph, plan), o.num_threads));
+    AnalyzeOptions ao;
+    ao.num_threads = o.num_threads;
+    DOPT_ASSIGN_OR_RETURN(sum.analysis, AnalyzePlan(graph, plan, *ev, ao));
+    if (!o.report.empty()) {
+      DOPT_RETURN_IF_ERROR(WriteFileAtomic(o.report, RenderReportHtml(sum.analysis)));
+      sum.report = AbsolutePath(o.report);
+    }
+    sum.total_seconds = Seconds(t_start);
+    return sum;
+  }
+
+  // Mixed precision by hand: layer_precision blocks of the config.
+  std::map<std::string, int> op_bits;
+  if (!cfg.layer_precision.empty()) {
+    std::vector<PrecisionRequest> requests;
+    for (const auto& lp : cfg.layer_precision) requests.push_back({lp.op, lp.tensor, lp.precision});
+    auto precisions = ResolveLayerPrecision(graph, sel, requests);
+    if (!precisions.ok()) return precisions.status().WithContext(o.cal_conf);
+    op_bits = ApplyLayerPrecision(*precisions, "layer_precision in the config", &sel, &plan.raised);
+    if (sel.ops.empty()) return NothingQuantizable(o.model, sel);
+  }
+
   // Calibration: observe the activation input of every op still selected.
   std::vector<std::string> observe;
   std::set<std::string> seen;
   for (const QuantCandidate& c : sel.ops) {
-    const Node* n = nullptr;
-    for (const Node& node : graph.nodes)
-      if (node.name == c.node) n = &node;
+    const Node* n = NodeNamed(graph, c.node);
     if (!n) return Internal("quantized op '" + c.node + "' vanished");
     const std::string& t = graph.value(n->inputs[c.activation_input]).name;
     if (seen.insert(t).second) observe.push_back(t);
@@ -202,10 +295,20 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
       if (seen.insert(t2).second) observe.push_back(t2);
     }
   }
-  std::map<std::string, FloatRange> ranges;
+  // accuracy_target and bias_correction measure on samples kept aside from calibration (the
+  // first analysis_samples of the data, when it has at least twice as many); the analysis
+  // (--report, dopt analyze) looks at the first samples of the calibration data.
+  const bool accuracy = cfg.accuracy_target > 0 || cfg.bias_correction;
+  const bool want_samples = accuracy || o.analyze_only || !o.report.empty();
+  AnalysisSamples held;
+  std::map<std::string, FloatRange> ranges, observed;
+  DOPT_ASSIGN_OR_RETURN(auto stream, OpenCalibrationStream(req));
+  if (accuracy && stream->num_samples() >= 2 * cfg.analysis_samples) {
+    DOPT_ASSIGN_OR_RETURN(held, TakeSamples(*stream, cfg.analysis_samples));
+    sum.held_out_samples = held.count;
+  }
   if (!observe.empty()) {
     auto t0 = Clock::now();
-    DOPT_ASSIGN_OR_RETURN(auto stream, OpenCalibrationStream(req));
     CalibratorOptions co;
     co.method = method;
     co.range.percentile = cfg.percentile;
@@ -220,19 +323,80 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
                              " yielded none), so no activation range is known; nothing written");
     }
     ranges = std::move(cr.ranges);
+    observed = std::move(cr.minmax);
     plan.calibration_samples = (int)cr.samples;
     sum.samples_skipped = cr.skipped;
     sum.batches = cr.batches;
     sum.calibration_seconds = Seconds(t0);
   }
+  if (want_samples && held.count == 0) {
+    DOPT_RETURN_IF_ERROR(stream->Rewind());
+    DOPT_ASSIGN_OR_RETURN(held, TakeSamples(*stream, cfg.analysis_samples));
+  }
+  stream.reset();
 
-  {
-    QuantParamOptions qo;
-    qo.activation_bits = cfg.activation_bits;
-    qo.weight_bits = cfg.weight_bits;
-    qo.per_channel = cfg.per_channel;
-    qo.symmetric_activations = cfg.symmetric_activations;
-    DOPT_RETURN_IF_ERROR(ComputeQuantParams(graph, sel, ranges, qo, &plan).WithContext(o.model));
+  QuantParamOptions qo;
+  qo.activation_bits = cfg.activation_bits;
+  qo.weight_bits = cfg.weight_bits;
+  qo.per_channel = cfg.per_channel;
+  qo.symmetric_activations = cfg.symmetric_activations;
+  qo.op_activation_bits = op_bits;
+  qo.wide_ranges = &observed;
+  DOPT_RETURN_IF_ERROR(ComputeQuantParams(graph, sel, ranges, qo, &plan).WithContext(o.model));
+
+  std::unique_ptr<PlanEvaluator> ev;
+  if (want_samples) {
+    if (held.count == 0) return InvalidArgument(o.model + ": no calibration sample is left for the accuracy analysis");
+    DOPT_ASSIGN_OR_RETURN(ev, PlanEvaluator::Create(graph, held, AnalysisTensors(graph, plan), o.num_threads));
+  }
+  if (cfg.bias_correction) DOPT_RETURN_IF_ERROR(CorrectBiases(graph, *ev, &plan).WithContext(o.model + ": bias_correction"));
+
+  // accuracy_target: raise the most sensitive ops (lowest isolated SQNR) one at a time, to
+  // int16 activations, until the output cosine on the held-out samples reaches the target.
+  if (cfg.accuracy_target > 0) {
+    plan.accuracy_target = cfg.accuracy_target;
+    DOPT_ASSIGN_OR_RETURN(auto errors, ev->Compare(plan, {}));
+    double cosine = ev->OutputCosine(errors);
+    sum.cosine_before_raising = cosine;
+    if (cosine < cfg.accuracy_target) {
+      AnalyzeOptions ao;
+      ao.num_threads = o.num_threads;
+      DOPT_ASSIGN_OR_RETURN(AnalysisReport ranking, AnalyzePlan(graph, plan, *ev, ao));
+      std::vector<LayerAnalysis> order = ranking.layers;
+      std::stable_sort(order.begin(), order.end(),
+                       [](const LayerAnalysis& a, const LayerAnalysis& b) { return a.sqnr_db < b.sqnr_db; });
+      std::map<std::string, std::vector<float>> corrections;
+      for (const QuantizedOp& op : plan.ops) corrections[op.node] = op.bias_correction;
+      for (const LayerAnalysis& l : order) {
+        if (cosine >= cfg.accuracy_target) break;
+        if (l.activation_bits > 8) continue;
+        const double before = cosine;
+        qo.op_activation_bits[l.name] = 16;
+        QuantPlan next = plan;
+        DOPT_RETURN_IF_ERROR(ComputeQuantParams(graph, sel, ranges, qo, &next).WithContext(o.model));
+        for (QuantizedOp& op : next.ops) op.bias_correction = corrections[op.node];
+        DOPT_ASSIGN_OR_RETURN(auto e, ev->Compare(next, {}));
+        cosine = ev->OutputCosine(e);
+        next.raised.push_back({l.name, l.op_type, "int16",
+                               "accuracy_target " + Fixed(cfg.accuracy_target, 4) + ": isolated SQNR " +
+                                   Fixed(l.sqnr_db, 1) + " dB; output cosine " + Fixed(before, 5) + " -> " + Fixed(cosine, 5)});
+        plan = std::move(next);
+      }
+    }
+    plan.accuracy_achieved = (float)cosine;
+  }
+  if (o.analyze_only || !o.report.empty()) {
+    AnalyzeOptions ao;
+    ao.num_threads = o.num_threads;
+    DOPT_ASSIGN_OR_RETURN(sum.analysis, AnalyzePlan(graph, plan, *ev, ao));
+  }
+  if (o.analyze_only) {
+    if (!o.report.empty()) {
+      DOPT_RETURN_IF_ERROR(WriteFileAtomic(o.report, RenderReportHtml(sum.analysis)));
+      sum.report = AbsolutePath(o.report);
+    }
+    sum.total_seconds = Seconds(t_start);
+    return sum;
   }
 
   // Outputs: the model in its own format and the compress_conf, both serialized before
@@ -242,6 +406,7 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   eo.model_path = o.model;
   eo.weight_path = o.weight;
   eo.output_path = o.output;
+  DOPT_RETURN_IF_ERROR(ApplyBiasCorrections(graph, plan).WithContext(o.model));
   DOPT_ASSIGN_OR_RETURN(ExportedModel exported, export_fn(graph, plan, eo));
   sum.output_opset = exported.output_opset;
   sum.output_format = exported.format_note;
@@ -249,6 +414,10 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   std::string conf_bytes;
   if (!o.compress_conf.empty()) {
     DOPT_ASSIGN_OR_RETURN(conf_bytes, SerializeCompressConf(plan));
+  }
+  if (!o.report.empty()) {  // the report first: it is not part of the model/compress_conf pair
+    DOPT_RETURN_IF_ERROR(WriteFileAtomic(o.report, RenderReportHtml(sum.analysis)));
+    sum.report = AbsolutePath(o.report);
   }
   DOPT_RETURN_IF_ERROR(WriteFileAtomic(o.output, model_bytes));
   if (!o.compress_conf.empty()) {

@@ -9,6 +9,7 @@
 #include "data/model_binding.h"
 #include "dopt/status.h"
 #include "passes/pass.h"
+#include "pipeline/analysis.h"
 #include "quant/quant_plan.h"
 
 namespace dopt {
@@ -26,6 +27,10 @@ struct QuantizeOptions {
   CalibFlags flags;           // --input_shape, --input_format, --out_nodes
   int num_threads = 0;        // <= 0: all cores
   bool progress = true;
+  std::string report;         // --report: the HTML report to write ("" : none)
+  // `dopt analyze`: make the plan (or read --compress_conf when it names an existing file) and
+  // analyse it layer by layer; nothing is written but the report.
+  bool analyze_only = false;
 };
 
 struct QuantizeSummary {
@@ -41,6 +46,11 @@ struct QuantizeSummary {
   // Op types of the nodes that were already quantized (QLinearConv, MatMulInteger, ...), kept
   // as they are; one entry per node.
   std::vector<std::string> already_quantized;
+  // The layer-wise analysis (`dopt analyze`, --report); empty layers when not run.
+  AnalysisReport analysis;
+  std::string report;                 // absolute path of the HTML report written ("" : none)
+  int64_t held_out_samples = 0;       // samples kept aside from calibration for accuracy_target / bias_correction
+  double cosine_before_raising = 0;   // accuracy_target: output cosine before any op was raised
 };
 
 // Runs the whole pipeline. Nothing is written unless every step succeeds; the input model is

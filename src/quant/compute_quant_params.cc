@@ -12,15 +12,19 @@ Status ComputeQuantParams(const Graph& g, const QuantSelection& selection, const
   for (int i = 0; i < (int)g.nodes.size(); ++i) by_name.emplace(g.nodes[i].name, i);
   plan->excluded = selection.excluded;
   plan->ops.clear();
-  const bool symmetric = opt.symmetric_activations || opt.activation_bits > 8;
   for (const QuantCandidate& c : selection.ops) {
     auto it = by_name.find(c.node);
     if (it == by_name.end()) return Internal("quantized op '" + c.node + "' is no longer in the graph");
     const Node& n = g.nodes[it->second];
     const Value& act = g.value(n.inputs[c.activation_input]);
     const Value& w = g.value(n.inputs[c.weight_input]);
-    auto r = ranges.find(act.name);
-    if (r == ranges.end()) {
+    auto bits_it = opt.op_activation_bits.find(c.node);
+    const int bits = bits_it == opt.op_activation_bits.end() ? opt.activation_bits : bits_it->second;
+    const bool symmetric = opt.symmetric_activations || bits > 8;
+    const std::map<std::string, FloatRange>& op_ranges =
+        bits > opt.activation_bits && opt.wide_ranges ? *opt.wide_ranges : ranges;
+    auto r = op_ranges.find(act.name);
+    if (r == op_ranges.end()) {
       plan->excluded.push_back({c.node, c.op_type, "activation '" + act.name + "' was not observed during calibration"});
       continue;
     }
@@ -28,14 +32,14 @@ Status ComputeQuantParams(const Graph& g, const QuantSelection& selection, const
     op.node = c.node;
     op.op_type = c.op_type;
     op.weight_input_index = c.weight_input;
-    op.input = ActivationQuant(act.name, r->second, opt.activation_bits, symmetric);
+    op.input = ActivationQuant(act.name, r->second, bits, symmetric);
     if (c.activation_pair) {
-      auto r2 = ranges.find(w.name);
-      if (r2 == ranges.end()) {
+      auto r2 = op_ranges.find(w.name);
+      if (r2 == op_ranges.end()) {
         plan->excluded.push_back({c.node, c.op_type, "activation '" + w.name + "' was not observed during calibration"});
         continue;
       }
-      op.weight = ActivationQuant(w.name, r2->second, opt.activation_bits, symmetric);
+      op.weight = ActivationQuant(w.name, r2->second, bits, symmetric);
       op.weight_is_activation = true;
       plan->ops.push_back(std::move(op));
       continue;

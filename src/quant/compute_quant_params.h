@@ -21,6 +21,11 @@ struct QuantParamOptions {
   int weight_bits = 8;
   bool per_channel = true;
   bool symmetric_activations = false;
+  // Mixed precision: activation bits of single ops (node name -> 16), overriding
+  // activation_bits; their inputs take `wide_ranges` (the observed min/max: at 16 bits
+  // nothing needs clipping) when it has them.
+  std::map<std::string, int> op_activation_bits;
+  const std::map<std::string, FloatRange>* wide_ranges = nullptr;
 };
 
 // An analysis, not a graph pass: reads `graph`, `selection` and the calibrated range of each

@@ -25,8 +25,12 @@ struct QuantizeFlags {
   std::string model, weight, cal_conf, output, input_format, input_shape, out_nodes, compress_conf;
   std::string model_class;  // extension: which nn.Module of a .py to quantize
   int num_threads = 0;      // extension: calibration threads (0: all cores)
+  std::string report;       // extension: --report FILE.html
 };
 int RunQuantizeCommand(const QuantizeFlags& flags);
+
+// analyze: the layer-wise error analysis (the -m 0 flags; tools/cli/quantize_command.cc).
+std::function<int()> AddAnalyzeCommand(CLI::App& app);
 
 // upgrade-opset, hidden (tools/cli/upgrade_command.cc).
 std::function<int()> AddUpgradeCommand(CLI::App& app);

@@ -53,6 +53,8 @@ static int Main(int argc, char** argv) {
   app.add_option("--num_threads", quantize_threads, "calibration threads (default: all cores; the output is the same for any count)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--device_idx", device_idx, "GPU index (the CPU is used until a GPU backend exists)");
+  std::string report;
+  app.add_option("--report", report, "also write a self-contained HTML report of the layer-wise analysis");
 
   dopt::RunRequest run;
   CLI::App* run_cmd = app.add_subcommand("run", "run a model on inputs and write its outputs as .npy");
@@ -78,6 +80,7 @@ static int Main(int argc, char** argv) {
   auto run_data_command = dopt_cli::AddDataCommands(app);
   auto run_qdq_command = dopt_cli::AddQdqCommands(app);
   auto run_upgrade_command = dopt_cli::AddUpgradeCommand(app);
+  auto run_analyze_command = dopt_cli::AddAnalyzeCommand(app);
   app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);
@@ -90,6 +93,7 @@ static int Main(int argc, char** argv) {
   if (int rc = run_data_command(); rc >= 0) return rc;
   if (int rc = run_qdq_command(); rc >= 0) return rc;
   if (int rc = run_upgrade_command(); rc >= 0) return rc;
+  if (int rc = run_analyze_command(); rc >= 0) return rc;
   if (*run_cmd) {
     Status st = dopt::RunModel(run);
     return st.ok() ? 0 : Fail(st);
@@ -103,7 +107,7 @@ static int Main(int argc, char** argv) {
     return 2;
   }
   return dopt_cli::RunQuantizeCommand(
-      {mode, framework, model, weight, cal_conf, output, input_format, input_shape, out_nodes, compress_conf, model_class, quantize_threads});
+      {mode, framework, model, weight, cal_conf, output, input_format, input_shape, out_nodes, compress_conf, model_class, quantize_threads, report});
 }
 
 int main(int argc, char** argv) {

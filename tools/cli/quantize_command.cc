@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "data/calib_config.h"
+#include "pipeline/analysis.h"
 #include "pipeline/quantizer.h"
 
 namespace dopt_cli {
@@ -14,6 +15,26 @@ namespace {
 
 std::string Plural(size_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+// The accuracy options' outcome: ops raised above the strategy, the output cosine reached.
+void PrintAccuracy(const dopt::QuantizeSummary& s) {
+  const dopt::QuantPlan& p = s.plan;
+  if (p.equalization) std::printf("  equalization:  Conv -> Conv chains equalized\n");
+  if (p.bias_correction) {
+    int n = 0;
+    for (const auto& op : p.ops) n += !op.bias_correction.empty();
+    std::printf("  bias:          corrected on %d op(s) (%lld held-out sample(s))\n", n, (long long)s.held_out_samples);
+  }
+  if (p.x86_saturation_safe != "NONE" && !p.x86_saturation_safe.empty())
+    std::printf("  x86 safe:      %s (int8 weights in [-64, 64])\n", p.x86_saturation_safe.c_str());
+  if (p.accuracy_target > 0) {
+    std::printf("  accuracy:      output cosine %.5f (target %.5f%s, %.5f before raising; %lld held-out sample(s))\n",
+                p.accuracy_achieved, p.accuracy_target, p.accuracy_achieved >= p.accuracy_target ? ", met" : ", NOT met",
+                s.cosine_before_raising, (long long)s.held_out_samples);
+  }
+  for (const auto& r : p.raised)
+    std::printf("  raised:        %s (%s) to %s: %s\n", r.node.c_str(), r.op_type.c_str(), r.precision.c_str(), r.reason.c_str());
 }
 
 void PrintSummary(const dopt::QuantizeOptions& o, const dopt::QuantizeSummary& s, double percentile) {
@@ -67,6 +88,8 @@ void PrintSummary(const dopt::QuantizeOptions& o, const dopt::QuantizeSummary& s
     std::printf("  model:         %s (%s)\n", s.output.c_str(), s.output_format.c_str());
   }
   std::printf("  compress_conf: %s\n", s.compress_conf.empty() ? "(not written: no --compress_conf)" : s.compress_conf.c_str());
+  PrintAccuracy(s);
+  if (!s.report.empty()) std::printf("  report:        %s\n", s.report.c_str());
   std::printf("  time:          %.2f s\n", s.total_seconds);
 }
 
@@ -92,6 +115,7 @@ int RunQuantizeCommand(const QuantizeFlags& f) {
   o.flags.input_shape = f.input_shape;
   o.flags.input_format = f.input_format;
   o.flags.out_nodes = f.out_nodes;
+  o.report = f.report;
   auto s = dopt::QuantizeModel(o);
   if (!s.ok()) return fail(s.status());
   // The percentile is only in the config; re-reading it is cheap and keeps the summary exact.
@@ -99,6 +123,55 @@ int RunQuantizeCommand(const QuantizeFlags& f) {
   if (auto cfg = dopt::LoadCalibConfig(f.cal_conf); cfg.ok()) percentile = cfg->percentile;
   PrintSummary(o, *s, percentile);
   return 0;
+}
+
+std::function<int()> AddAnalyzeCommand(CLI::App& app) {
+  struct Flags {
+    QuantizeFlags q;
+    bool json = false;
+    int top = 0;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand(
+      "analyze", "layer-wise error analysis: each quantized op's SQNR alone and with everything before it quantized");
+  cmd->add_option("--model", f->q.model, "model file: .pb, .py or .onnx")->required();
+  cmd->add_option("--framework", f->q.framework, "3 = TensorFlow, 5 = PyTorch or ONNX");
+  cmd->add_option("--weight", f->q.weight, "PyTorch weights (.pth)");
+  cmd->add_option("--model_class", f->q.model_class, "PyTorch: the nn.Module class or factory function in --model");
+  cmd->add_option("--cal_conf", f->q.cal_conf, "calibration config (config.prototxt)")->required();
+  cmd->add_option("--input_format", f->q.input_format, "NCHW or NHWC")->check(CLI::IsMember({"NCHW", "NHWC"}));
+  cmd->add_option("--input_shape", f->q.input_shape, "\"in1: n,c,h,w; in2: ...\"");
+  cmd->add_option("--out_nodes", f->q.out_nodes, "\"out1; out2\"");
+  cmd->add_option("--compress_conf", f->q.compress_conf, "analyse this existing plan instead of making one");
+  cmd->add_option("--num_threads", f->q.num_threads, "threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--report", f->q.report, "also write a self-contained HTML report");
+  cmd->add_flag("--json", f->json, "print the analysis as JSON");
+  cmd->add_option("--top", f->top, "print only the N worst layers (text output)")->check(CLI::NonNegativeNumber);
+  return [f, cmd]() -> int {
+    if (!*cmd) return -1;
+    dopt::QuantizeOptions o;
+    o.model = f->q.model;
+    o.framework = f->q.framework;
+    o.cal_conf = f->q.cal_conf;
+    o.weight = f->q.weight;
+    o.model_class = f->q.model_class;
+    o.compress_conf = f->q.compress_conf;
+    o.num_threads = f->q.num_threads;
+    o.flags.input_shape = f->q.input_shape;
+    o.flags.input_format = f->q.input_format.empty() ? "NCHW" : f->q.input_format;
+    o.flags.out_nodes = f->q.out_nodes;
+    o.report = f->q.report;
+    o.analyze_only = true;
+    auto s = dopt::QuantizeModel(o);
+    if (!s.ok()) {
+      std::fprintf(stderr, "dopt: error: %s\n", s.status().message().c_str());
+      return s.status().code() == dopt::StatusCode::kInternal ? 3 : 2;
+    }
+    const std::string text = f->json ? dopt::AnalysisJson(s->analysis) : dopt::AnalysisText(s->analysis, f->top);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    if (!s->report.empty() && !f->json) std::printf("report: %s\n", s->report.c_str());
+    return 0;
+  };
 }
 
 }  // namespace dopt_cli

@@ -390,7 +390,9 @@ Status InsertQDQ(Graph& graph, const QuantPlan& plan) { return InsertQDQ(graph, 
 StatusOr<ExportedModel> ExportOnnxQdq(Graph& graph, const QuantPlan& plan, const ExportOptions& o) {
   // Opset 13 at least, for per-channel DequantizeLinear; 21 for the int16
   // QuantizeLinear/DequantizeLinear of 16-bit activations.
-  const int qdq_opset = o.activation_bits > 8 ? 21 : 13;
+  bool wide = o.activation_bits > 8;
+  for (const QuantizedOp& op : plan.ops) wide = wide || op.input.bits > 8 || (op.weight_is_activation && op.weight.bits > 8);
+  const int qdq_opset = wide ? 21 : 13;
   if (!plan.ops.empty() && DefaultOpset(graph) < qdq_opset) {
     DOPT_RETURN_IF_ERROR(UpgradeOpset(graph, qdq_opset)
                              .WithContext(o.model_path + ": upgrading to opset " + std::to_string(qdq_opset) + " for QDQ"));
