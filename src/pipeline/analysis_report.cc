@@ -389,18 +389,23 @@ void AppendSqnrChart(std::string& out, const AnalysisReport& r) {
     lo = 0;
     hi = capped ? kMaxSqnrDb : 1;
   }
+  // Absurd values (a broken measurement) would make an absurd axis: keep it within +-1e6 dB.
+  lo = std::max(lo, -1e6);
+  hi = std::clamp(hi, lo, 1e6);
   const double step = NiceStep(std::max(hi - lo, 1.0), 6);
   lo = std::floor(lo / step) * step;
   hi = std::ceil(hi / step) * step;
   if (hi <= lo) hi = lo + step;
   if (capped && hi < kMaxSqnrDb) hi = std::min(kMaxSqnrDb, hi + step);
+  const int y_ticks = static_cast<int>(std::min(100.0, std::floor((hi - lo) / step + 1e-6)));
   const auto X = [&](size_t i) { return n <= 1 ? left + pw / 2 : left + pw * static_cast<double>(i) / (n - 1); };
   const auto Y = [&](double v) { return top + ph * (1 - (std::clamp(v, lo, hi) - lo) / (hi - lo)); };
 
   // Axes, grid and labels.
   out += "<g class=\"axes\" stroke=\"#999\" fill=\"none\"><path d=\"M" + Coord(left) + " " + Coord(top) + "V" +
          Coord(top + ph) + "H" + Coord(left + pw) + "\"/></g>\n<g class=\"grid\">";
-  for (double v = lo; v <= hi + step * 1e-6; v += step) {
+  for (int k = 0; k <= y_ticks; ++k) {
+    const double v = lo + k * step;
     out += "<path stroke=\"#eee\" d=\"M" + Coord(left) + " " + Coord(Y(v)) + "H" + Coord(left + pw) + "\"/>";
     out += "<text x=\"" + Coord(left - 6) + "\" y=\"" + Coord(Y(v) + 4) + "\" text-anchor=\"end\">" + Tick(v) +
            "</text>";
@@ -714,15 +719,21 @@ std::string AnalysisText(const AnalysisReport& r, int max_rows) {
     row.cells[8] = clean(l.input_tensor);
     rows.push_back(std::move(row));
   }
+  // Width in characters: UTF-8 continuation bytes take no column.
+  const auto columns = [](const std::string& s) {
+    size_t n = 0;
+    for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    return n;
+  };
   size_t width[9] = {};
   for (const Row& row : rows) {
-    for (int c = 0; c < 9; ++c) width[c] = std::max(width[c], row.cells[c].size());
+    for (int c = 0; c < 9; ++c) width[c] = std::max(width[c], columns(row.cells[c]));
   }
   for (const Row& row : rows) {
     std::string s;
     for (int c = 0; c < 9; ++c) {
       const std::string& cell = row.cells[c];
-      const std::string pad(width[c] - cell.size(), ' ');
+      const std::string pad(width[c] - columns(cell), ' ');
       if (c) s += "  ";
       if (c == 8) {
         s += cell;

@@ -452,6 +452,43 @@ TEST(AnalysisReport, HtmlCapsPlotsForLargeModels) {
   EXPECT_NE(html.find("data-tensor=\"layer0:in\""), std::string::npos);
 }
 
+TEST(AnalysisReport, ExtremeValuesStayBounded) {
+  AnalysisReport r = Sample();
+  r.layers[0].sqnr_db = -std::numeric_limits<double>::max();
+  r.layers[1].sqnr_db = std::numeric_limits<double>::max();
+  r.layers[2].sqnr_db_accumulated = -std::numeric_limits<double>::infinity();
+  r.activations[0].min = std::nanf("");
+  r.activations[1].clip_max = std::numeric_limits<float>::infinity();
+  r.activations[2].counts.clear();
+  r.weights[0].channel_min.clear();
+  r.weights[1].channel_max = {std::nanf("")};
+  const std::string html = RenderReportHtml(r);  // must terminate
+  EXPECT_EQ(html.find("nan"), std::string::npos);
+  EXPECT_EQ(html.find("inf\""), std::string::npos);
+  EXPECT_LT(html.size(), 1u << 20);
+  Json doc;
+  EXPECT_TRUE(JsonParser(AnalysisJson(r)).Parse(doc));
+}
+
+TEST(AnalysisReport, TextAlignsUtf8Names) {
+  AnalysisReport r;
+  r.layers.push_back(Layer("\xc3\xa9t\xc3\xa9", "Conv", 10, 10, 0));  // "été": 3 columns, 5 bytes
+  r.layers.push_back(Layer("abc", "Conv", 20, 20, 0));
+  const std::string text = AnalysisText(r);
+  // The input column starts at the same column on both rows.
+  const size_t a = text.find("\xc3\xa9t\xc3\xa9  "), b = text.find("abc  ");
+  ASSERT_NE(a, std::string::npos) << text;
+  ASSERT_NE(b, std::string::npos) << text;
+  const auto col = [&](size_t pos) {
+    const size_t line = text.rfind('\n', pos) + 1;
+    size_t n = 0;
+    for (size_t i = line; i < pos; ++i) n += (static_cast<unsigned char>(text[i]) & 0xC0) != 0x80;
+    return n;
+  };
+  EXPECT_EQ(col(a), col(b)) << text;
+  EXPECT_EQ(col(text.find(":in", a)), col(text.find(":in", b))) << text;
+}
+
 TEST(AnalysisReport, HtmlOfEmptyReport) {
   const std::string html = RenderReportHtml(AnalysisReport{});
   EXPECT_NE(html.find("<svg id=\"sqnr-chart\""), std::string::npos);
