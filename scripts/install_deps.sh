@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libdnnl-dev libopenblas-dev libeigen3-dev
   ccache ninja-build cmake g++ pkg-config
   clang-14 libclang-rt-14-dev libomp-14-dev  # libFuzzer + sanitizer runtimes (fuzz/, docs/reliability.md)
+  chromium  # headless: tests/e2e/test_report_browser.py loads the HTML report (DOPT_REQUIRE_BROWSER=1)
 )
 # numpy/onnx/onnxruntime/pytest run the end-to-end tests (in the test process only; dopt itself
 # never imports Python). scikit-build-core builds the wheel for `pip install .`.

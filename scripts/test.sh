@@ -19,6 +19,9 @@ bash scripts/install_deps.sh
 # Only this step downloads; the tests then require every model (DOPT_REQUIRE_REAL_MODELS=1).
 "$PYTHON" tests/e2e/real_models.py fetch
 export DOPT_REQUIRE_REAL_MODELS=1
+# The HTML report's browser test (tests/e2e/test_report_browser.py) fails instead of skipping
+# when headless Chromium is missing (install_deps.sh installs it).
+export DOPT_REQUIRE_BROWSER=1
 
 # ccache keys on relative paths, so builds from other checkouts are reused.
 export CCACHE_BASEDIR=$PWD
