@@ -135,33 +135,46 @@ const Node* NodeNamed(const Graph& g, const std::string& name) {
 }
 
 // bias_correction: each quantized op's output mean, simulated int8 vs float, per channel on
-// the held-out samples, subtracted through its bias. Two rounds over all ops at once: the
-// second corrects what the first changed downstream.
+// the held-out samples, subtracted through its bias. In dependency order (empirical bias
+// correction): an op is measured with every quantized op before it already corrected, and ops
+// at the same depth (no path between them) in one simulation run.
 Status CorrectBiases(const Graph& graph, PlanEvaluator& ev, QuantPlan* plan) {
-  constexpr int kRounds = 2;
-  for (int round = 0; round < kRounds; ++round) {
-    std::vector<std::pair<std::string, int>> tensors;
-    std::map<std::string, size_t> op_of;  // output tensor -> op index
-    for (size_t i = 0; i < plan->ops.size(); ++i) {
-      const QuantizedOp& op = plan->ops[i];
-      if (!op.has_bias || op.weight_is_activation) continue;
-      const Node* n = NodeNamed(graph, op.node);
-      const int wid = graph.FindValue(op.weight.tensor);
-      if (!n || n->outputs.empty() || wid < 0 || !graph.value(wid).ConstantValue()) continue;
-      const Value& out = graph.value(n->outputs[0]);
-      if (!out.rank_known) continue;
-      const int axis = BiasOutputAxis(graph.value(wid).ConstantValue()->rank(), (int)out.shape.size());
-      tensors.emplace_back(out.name, axis);
-      op_of[out.name] = i;
-    }
+  std::map<std::string, size_t> op_index;
+  for (size_t i = 0; i < plan->ops.size(); ++i) op_index[plan->ops[i].node] = i;
+  // depth: the number of quantized ops on the longest path from the inputs (nodes are in
+  // topological order).
+  std::vector<int> value_depth(graph.values.size(), 0);
+  std::vector<std::vector<std::pair<std::string, int>>> levels;  // per depth: (output tensor, axis)
+  std::map<std::string, size_t> op_of;                            // output tensor -> op index
+  for (const Node& n : graph.nodes) {
+    int d = 0;
+    for (int id : n.inputs)
+      if (id >= 0) d = std::max(d, value_depth[(size_t)id]);
+    auto it = op_index.find(n.name);
+    const bool quantized = it != op_index.end();
+    for (int id : n.outputs)
+      if (id >= 0) value_depth[(size_t)id] = d + (quantized ? 1 : 0);
+    if (!quantized || n.outputs.empty()) continue;
+    const QuantizedOp& op = plan->ops[it->second];
+    if (!op.has_bias || op.weight_is_activation) continue;
+    const int wid = graph.FindValue(op.weight.tensor);
+    const int bid = graph.FindValue(op.bias.tensor);
+    const Value& out = graph.value(n.outputs[0]);
+    if (wid < 0 || bid < 0 || !graph.value(wid).ConstantValue() || !graph.value(bid).ConstantValue() || !out.rank_known) continue;
+    const int axis = BiasOutputAxis(graph.value(wid).ConstantValue()->rank(), (int)out.shape.size());
+    if ((int)levels.size() <= d) levels.resize((size_t)d + 1);
+    levels[(size_t)d].emplace_back(out.name, axis);
+    op_of[out.name] = it->second;
+  }
+  for (const auto& tensors : levels) {
+    if (tensors.empty()) continue;
     DOPT_ASSIGN_OR_RETURN(auto errors, ev.ChannelMeanErrors(*plan, tensors));
     for (const auto& [tensor, mean] : errors) {
       QuantizedOp& op = plan->ops[op_of[tensor]];
-      const int bid = graph.FindValue(op.bias.tensor);
-      if (bid < 0 || !graph.value(bid).ConstantValue() || graph.value(bid).ConstantValue()->numel() != (int64_t)mean.size())
-        continue;
-      if (op.bias_correction.empty()) op.bias_correction.assign(mean.size(), 0.f);
-      for (size_t c = 0; c < mean.size(); ++c) op.bias_correction[c] -= (float)mean[c];
+      const Tensor* b = graph.value(graph.FindValue(op.bias.tensor)).ConstantValue();
+      if (b->numel() != (int64_t)mean.size()) continue;
+      op.bias_correction.assign(mean.size(), 0.f);
+      for (size_t c = 0; c < mean.size(); ++c) op.bias_correction[c] = -(float)mean[c];
     }
   }
   plan->bias_correction = true;
@@ -367,21 +380,48 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
                        [](const LayerAnalysis& a, const LayerAnalysis& b) { return a.sqnr_db < b.sqnr_db; });
       std::map<std::string, std::vector<float>> corrections;
       for (const QuantizedOp& op : plan.ops) corrections[op.node] = op.bias_correction;
+      // Each op in turn: int16 activations if that raises the output cosine, else float if
+      // that does, else it stays int8.
+      QuantSelection current = sel;
       for (const LayerAnalysis& l : order) {
         if (cosine >= cfg.accuracy_target) break;
         if (l.activation_bits > 8) continue;
         const double before = cosine;
-        qo.op_activation_bits[l.name] = 16;
-        QuantPlan next = plan;
-        DOPT_RETURN_IF_ERROR(ComputeQuantParams(graph, sel, ranges, qo, &next).WithContext(o.model));
-        for (QuantizedOp& op : next.ops) op.bias_correction = corrections[op.node];
-        DOPT_ASSIGN_OR_RETURN(auto e, ev->Compare(next, {}));
-        cosine = ev->OutputCosine(e);
-        next.raised.push_back({l.name, l.op_type, "int16",
+        std::string chosen;
+        QuantPlan best;
+        for (const char* precision : {"int16", "float"}) {
+          QuantSelection trial = current;
+          QuantParamOptions tq = qo;
+          if (std::string(precision) == "int16") {
+            tq.op_activation_bits[l.name] = 16;
+          } else {
+            std::vector<QuantCandidate> kept;
+            for (const QuantCandidate& c : trial.ops)
+              if (c.node != l.name) kept.push_back(c);
+            trial.ops = std::move(kept);
+            trial.excluded.push_back({l.name, l.op_type, "accuracy_target " + Fixed(cfg.accuracy_target, 4)});
+          }
+          QuantPlan next = plan;
+          DOPT_RETURN_IF_ERROR(ComputeQuantParams(graph, trial, ranges, tq, &next).WithContext(o.model));
+          for (QuantizedOp& op : next.ops) op.bias_correction = corrections[op.node];
+          DOPT_ASSIGN_OR_RETURN(auto e, ev->Compare(next, {}));
+          const double c = ev->OutputCosine(e);
+          if (c > cosine + 1e-7) {
+            cosine = c;
+            chosen = precision;
+            best = std::move(next);
+            if (chosen == "int16") qo = tq;
+            current = std::move(trial);
+            break;
+          }
+        }
+        if (chosen.empty()) continue;
+        best.raised.push_back({l.name, l.op_type, chosen,
                                "accuracy_target " + Fixed(cfg.accuracy_target, 4) + ": isolated SQNR " +
                                    Fixed(l.sqnr_db, 1) + " dB; output cosine " + Fixed(before, 5) + " -> " + Fixed(cosine, 5)});
-        plan = std::move(next);
+        plan = std::move(best);
       }
+      sel = std::move(current);
     }
     plan.accuracy_achieved = (float)cosine;
   }
