@@ -42,6 +42,10 @@ for t in "${TARGETS[@]}"; do
     found=1
     echo "run_all.sh: $t failed (exit $rc); the input is in $OUT/findings, the log in $log:" >&2
     grep -E 'ERROR|SUMMARY|Test unit written' "$log" | head -5 >&2 || true
+    # The input itself, when small, so a finding on a CI machine can be reproduced from its log.
+    for f in "$OUT/findings/$t-"*; do
+      [[ -f $f ]] && (($(stat -c %s "$f") <= 4096)) && echo "run_all.sh: $t input $(basename "$f") base64: $(base64 -w0 "$f")" >&2
+    done
   fi
 done
 if ls "$OUT/findings" | grep -q .; then found=1; fi

@@ -17,6 +17,7 @@ export CCACHE_BASEDIR=$PWD
 # -g objects would otherwise be cached per build folder (build-asan, build-fuzz, build-tsan).
 export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 status=0
+failed=()  # the stages that failed, repeated at the end (CI shows only the tail of the log)
 t0=$SECONDS
 
 if [[ $WHAT == all || $WHAT == asan ]]; then
@@ -27,9 +28,12 @@ if [[ $WHAT == all || $WHAT == asan ]]; then
   echo "== ctest under ASan + UBSan ($((SECONDS - t0)) s so far) ==" >&2
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  (cd "$ASAN_BUILD" && ctest --output-on-failure --timeout 1800 -j "$JOBS") || status=1
+  (cd "$ASAN_BUILD" && ctest --output-on-failure --timeout 1800 -j "$JOBS" 2>&1 | tee "$ASAN_BUILD/ctest.log") ||
+    { status=1; failed+=("ctest under ASan+UBSan: $(grep -E '^[[:space:]]*[0-9]+ - ' "$ASAN_BUILD/ctest.log" | tr -s ' ' | head -5 | tr '\n' ';')"); }
   echo "== fuzz targets, ${FUZZ_SECONDS} s each ($((SECONDS - t0)) s so far) ==" >&2
-  DOPT_FUZZ_BUILD=$ASAN_BUILD DOPT_BIN=${DOPT_BIN:-build/dopt} JOBS=$JOBS bash fuzz/run_all.sh "$FUZZ_SECONDS" || status=1
+  DOPT_FUZZ_BUILD=$ASAN_BUILD DOPT_BIN=${DOPT_BIN:-build/dopt} JOBS=$JOBS bash fuzz/run_all.sh "$FUZZ_SECONDS" 2>&1 |
+    tee "$ASAN_BUILD/fuzz.log" >&2 ||
+    { status=1; failed+=("fuzzing: $(grep -E 'run_all.sh: .* failed|SUMMARY|ERROR' "$ASAN_BUILD/fuzz.log" | head -6 | tr '\n' ';')"); }
 fi
 
 if [[ $WHAT == all || $WHAT == tsan ]]; then
@@ -40,7 +44,8 @@ if [[ $WHAT == all || $WHAT == tsan ]]; then
   # thread-count independence test are in it. Suppressions: third-party code only.
   echo "== dopt_tests under TSan ==" >&2
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/sanitizers/tsan.supp \
-    "$TSAN_BUILD"/dopt_tests || status=1
+    "$TSAN_BUILD"/dopt_tests || { status=1; failed+=("dopt_tests under TSan"); }
 fi
+for f in "${failed[@]}"; do echo "sanitize.sh: FAILED: $f" >&2; done
 echo "sanitize.sh: $WHAT done in $((SECONDS - t0)) s, $([[ $status == 0 ]] && echo passed || echo FAILED)" >&2
 exit $status
