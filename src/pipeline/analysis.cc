@@ -282,6 +282,7 @@ StatusOr<AnalysisReport> AnalyzePlan(const Graph& prepared, const QuantPlan& pla
       DOPT_ASSIGN_OR_RETURN(auto e, ev.Compare(one, {r.layers[i].output_tensor}));
       r.layers[i].sqnr_db = e[r.layers[i].output_tensor].SqnrDb();
       r.layers[i].cosine = e[r.layers[i].output_tensor].Cosine();
+      r.layers[i].output_cosine = ev.OutputCosine(e);
     }
   }
   // Histograms of the activation inputs with their clipping ranges.

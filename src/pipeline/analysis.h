@@ -32,6 +32,9 @@ struct LayerAnalysis {
   double sqnr_db_accumulated = 0;  // this op and every quantized op before it
   double cosine = 1;               // isolated
   double cosine_accumulated = 1;
+  // The model's output cosine to float with only this op quantized: its share of the output
+  // error (accuracy_target raises ops in this order, lowest first).
+  double output_cosine = 1;
   // x86 u8 x s8 kernels without VNNI add two products in int16: the largest |a1 w1 + a2 w2|
   // (in integer units) this op's weights and calibrated input range allow, and whether it can
   // exceed 32767.

@@ -319,6 +319,7 @@ constexpr Column kColumns[] = {
     {"sqnr_db_accumulated", "SQNR dB (accumulated)", true},
     {"cosine", "cosine (isolated)", true},
     {"cosine_accumulated", "cosine (accumulated)", true},
+    {"output_cosine", "output cosine (only this op int8)", true},
     {"max_pair_sum", "max pair sum", true},
     {"saturation_risk", "saturation", true},
 };
@@ -356,6 +357,7 @@ void AppendLayerTable(std::string& out, const AnalysisReport& r, const std::vect
     AppendNumCell(out, l.sqnr_db_accumulated, Fixed(l.sqnr_db_accumulated, 2));
     AppendNumCell(out, l.cosine, Fixed(l.cosine, 6));
     AppendNumCell(out, l.cosine_accumulated, Fixed(l.cosine_accumulated, 6));
+    AppendNumCell(out, l.output_cosine, Fixed(l.output_cosine, 6));
     AppendNumCell(out, static_cast<double>(l.max_pair_sum), std::to_string(l.max_pair_sum));
     AppendNumCell(out, risk ? 1 : 0, risk ? "<span class=\"flag\">! risk</span>" : "");
     out += "</tr>\n";
@@ -658,6 +660,7 @@ std::string AnalysisJson(const AnalysisReport& r) {
     e.Number("sqnr_db_accumulated", l.sqnr_db_accumulated);
     e.Number("cosine", l.cosine);
     e.Number("cosine_accumulated", l.cosine_accumulated);
+    e.Number("output_cosine", l.output_cosine);
     e.Int("max_pair_sum", l.max_pair_sum);
     e.Bool("saturation_risk", l.saturation_risk);
     e.Close();

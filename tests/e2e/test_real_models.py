@@ -155,7 +155,7 @@ def test_quantize(m: rm.Model, dopt, work):
         lines.append(f'preprocess_parameter {{ input_type: BINARY input_file_path: "{f}" }}')
         shapes.append(f"{inp.name}: {','.join(str(d) for d in inp.shape)}")
     conf = work / f"cal_{m.name}.prototxt"
-    conf.write_text("\n".join(lines) + "\n")
+    conf.write_text("\n".join(lines) + "\n" + m.config)
     qpath = work / f"q_{m.name}.onnx"
     t0 = time.perf_counter()
     proc = run_dopt(dopt, "-m", "0", "--framework", "5", "--model", path, "--cal_conf", conf, "--output", qpath,
@@ -177,6 +177,7 @@ def test_quantize(m: rm.Model, dopt, work):
         cosines[k] = float(a[k] @ b[k] / (np.linalg.norm(a[k]) * np.linalg.norm(b[k]) + 1e-30))
     worst = min(cosines.values())
 
+    raised = [ln.split("raised:", 1)[1].strip() for ln in proc.stdout.splitlines() if ln.strip().startswith("raised:")]
     _record(m.name, ops=len(model.graph.node), weighted=weighted, quantized=quantized, cosine=worst,
-            quant_s=quant_s)
+            quant_s=quant_s, config=m.config.strip(), raised=len(raised))
     assert worst >= m.min_cosine, f"{m.name}: cosine int8 vs float {cosines} (needs {m.min_cosine})"
