@@ -163,7 +163,9 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
     DOPT_RETURN_IF_ERROR(cut.Run(graph, &sum.passes).WithContext(o.model));
     // The rewrites the int8 simulation (dopt run --compress_conf) repeats: plan names refer
     // to the graph after them.
-    DOPT_RETURN_IF_ERROR(PrepareForQuantization(graph, &sum.passes).WithContext(o.model));
+    PrepareOptions prep;
+    prep.equalization = plan.equalization = cfg.equalization;  // cross-layer equalization
+    DOPT_RETURN_IF_ERROR(PrepareForQuantization(graph, &sum.passes, prep).WithContext(o.model));
     PassManager pm;
     QuantSelectionOptions so;
     const std::string format = found->writer;
@@ -232,6 +234,7 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
     qo.weight_bits = cfg.weight_bits;
     qo.per_channel = cfg.per_channel;
     qo.symmetric_activations = cfg.symmetric_activations;
+    qo.x86_saturation_safe = cfg.x86_saturation_safe;  // weights limited to [-64, 64]
     DOPT_RETURN_IF_ERROR(ComputeQuantParams(graph, sel, ranges, qo, &plan).WithContext(o.model));
   }
 
