@@ -131,6 +131,8 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   StatusOr<Exporter> found = FindExporter(graph.info.format);
   if (!found.ok()) return found.status().WithContext(o.model);
   const ExportFn export_fn = found->fn;
+  if (cfg.equalization && found->no_equalization)  // before calibration: equalization needs the writer
+    return Unimplemented(o.model + ": equalization: true: " + found->no_equalization + "; nothing written");
   DOPT_ASSIGN_OR_RETURN(CalibRequest req, ResolveCalibRequest(cfg, o.flags, ModelNamesFromGraph(graph)));
   DOPT_ASSIGN_OR_RETURN(CalibMethod method, ParseCalibMethod(cfg.calibration_method));
 

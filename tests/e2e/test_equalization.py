@@ -106,3 +106,12 @@ def test_x86_saturation_safe_limits_weights(dopt, tmp_path, mode):
     inspect = run_dopt(dopt, "inspect", d / "param")
     assert inspect.returncode == 0 and f"x86_saturation_safe={mode}" in inspect.stdout, describe(inspect)
     check_vs_ort(dopt, model, d / "q.onnx", d / "param", d, n=1)
+
+
+def test_equalization_with_an_excluded_consumer(dopt, tmp_path):
+    """expand3x3 stays float but is equalized: the ONNX writer writes the IR graph's (rescaled)
+    float weights too, so the written model still matches the simulation and the float model."""
+    model, d, proc = quantize(dopt, tmp_path, "excl", 'equalization: true\nexclude_op: "expand3x3"\n')
+    assert "quantized:     2 ops" in proc.stdout, describe(proc)
+    check_vs_ort(dopt, model, d / "q.onnx", d / "param", d, n=1)
+    assert error_vs_float(model, d / "q.onnx") < 0.05
