@@ -491,5 +491,8 @@ def test_equalization(dopt, tmp_path, frozen_cache_dir):  # noqa: F811
                        f'equalization: true\nexclude_op: "{last}"\n')
     proc, q2, _ = quantize(dopt, sub, pb, conf2, f"{ins[0]}: 1,16,16,3", outs[0], check=False)
     err = proc.stderr.strip().splitlines()[-1]
-    assert proc.returncode == 2 and "stays float, but dopt rewrote its weights (equalization: true)" in err, err
+    assert proc.returncode == 2, describe(proc)
+    assert err == (f"dopt: error: {pb}: node 'Conv2D_1' (Conv) stays float, but dopt rewrote its weights "
+                   "(equalization: true); the TensorFlow writer keeps float ops as the GraphDef has them, so the model "
+                   "would not match; quantize it too (no exclude_op) or turn equalization off"), err
     assert not q2.exists()
