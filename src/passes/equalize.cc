@@ -9,6 +9,9 @@ namespace dopt {
 
 namespace {
 
+// Ops between Conv1 and its consumers that the chain may pass through (Relu, then MaxPool ...).
+constexpr int kMaxBetween = 4;
+
 // One chain: Conv1 (node index) whose output channels feed the consumers' input channels.
 struct Chain {
   int conv1 = -1;
@@ -17,11 +20,15 @@ struct Chain {
   std::vector<bool> depthwise;
 };
 
-// The output of `n` when it is ReLU-like and positively homogeneous (Relu, Clip with min 0
-// and no max), else -1. Clip with a finite max (ReLU6) is not: relu6(x / s) != relu6(x) / s.
+// The output of `n` when it works channel by channel and is positively homogeneous, so that
+// n(x / s) = n(x) / s for a positive per-channel s: Relu, Clip with min 0 and no max, MaxPool,
+// AveragePool, GlobalMaxPool, GlobalAveragePool (one output only); else -1. Clip with a finite
+// max (ReLU6) is not: relu6(x / s) != relu6(x) / s.
 StatusOr<int> HomogeneousActivation(const Graph& g, const Node& n) {
-  if (n.outputs.size() != 1 || n.inputs.empty()) return -1;
-  if (n.op_type == "Relu" && n.domain.empty()) return n.outputs[0];
+  if (n.outputs.size() != 1 || n.inputs.empty() || !n.domain.empty()) return -1;
+  if (n.op_type == "Relu" || n.op_type == "MaxPool" || n.op_type == "AveragePool" ||
+      n.op_type == "GlobalMaxPool" || n.op_type == "GlobalAveragePool")
+    return n.outputs[0];
   if (n.op_type != "Clip" || !n.domain.empty()) return -1;
   double lo = -INFINITY, hi = INFINITY;
   if (n.opset_version > 0 && n.opset_version < 11) {
@@ -57,10 +64,16 @@ StatusOr<Chain> FindChain(const Graph& g, int ci, const std::vector<std::vector<
   }
   int y = c1.outputs[0];
   if (!IsFloat(g.value(y).dtype)) return ch;
-  // Through one ReLU-like activation, if that is the only use of Conv1's output.
-  if (CountUses(g, consumers, y) == 1 && consumers[y].size() == 1) {
-    DOPT_ASSIGN_OR_RETURN(int z, HomogeneousActivation(g, g.nodes[consumers[y][0]]));
-    if (z >= 0 && g.nodes[consumers[y][0]].inputs[0] == y) y = z;
+  // Through up to kMaxBetween ReLU-like ops and pools, each the only reader of the value before.
+  for (int step = 0; step < kMaxBetween; ++step) {
+    if (CountUses(g, consumers, y) != 1 || consumers[y].size() != 1) break;
+    const Node& a = g.nodes[consumers[y][0]];
+    DOPT_ASSIGN_OR_RETURN(int z, HomogeneousActivation(g, a));
+    if (z < 0 || a.inputs[0] != y || !IsFloat(g.value(z).dtype)) break;
+    bool other = false;  // y read again by another input (Clip's bounds are constants)
+    for (size_t s = 1; s < a.inputs.size(); ++s) other |= a.inputs[s] == y;
+    if (other) break;
+    y = z;
   }
   if (CountUses(g, consumers, y) != (int)consumers[y].size() || consumers[y].empty()) return ch;  // a graph output
   std::vector<int> found;

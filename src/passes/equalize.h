@@ -2,10 +2,13 @@
 // and Bias Correction", 2019): a float-equivalent rewrite of Conv chains that balances the
 // per-channel weight ranges, so per-tensor (and per-channel) int8 weights lose less.
 //
-// A chain is Conv1 -> [Relu | Clip(min 0, no max)] -> one or several Conv2 where
+// A chain is Conv1 -> [up to 4 of Relu, Clip(min 0, no max), MaxPool, AveragePool,
+// GlobalMaxPool, GlobalAveragePool] -> one or several Conv2 where
 //   - Conv1 (any group) has one output, an initializer weight and, if any, an initializer bias;
-//   - Conv1's output is used only by the activation (or, with no activation, only by Convs), is
-//     not a graph output, and the activation's output is used only as input 0 of Convs;
+//   - each value up to the last op between is read only by the next op (and is no graph
+//     output); the last value is read only as input 0 of Convs and is no graph output. The ops
+//     between work per channel and are positively homogeneous: op(x / s) = op(x) / s, s > 0
+//     (pools pad with -inf or zeros, which scaling keeps);
 //   - every consumer Conv2 has an initializer weight, group 1 or depthwise (group = channels,
 //     one input channel per group); other groups are skipped;
 //   - weights are float (float32, float16, bfloat16; they keep their dtype).

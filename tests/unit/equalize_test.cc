@@ -64,6 +64,7 @@ const Node& NodeNamed(const Graph& g, const std::string& name) {
 }
 
 // x -> conv1 (4 ch, outlier channels) -> Relu -> {conv2a 1x1, conv2b 3x3} ;
+// conv2a -> Relu -> MaxPool (padded) -> conv6 ;
 // conv2b -> depthwise conv3 (group 5, bias) -> conv4 ; conv4 -> Clip(0, 6) -> conv5 (left alone).
 Graph MakeGraph() {
   Graph g;
@@ -84,6 +85,7 @@ Graph MakeGraph() {
   int lo = v("lo", Tensor::FromFloats({}, {0.f})), hi = v("hi", Tensor::FromFloats({}, {6.f}));
   int r4 = v("r4");
   int w5 = v("w5", Random({2, 2, 1, 1}, 6)), y5 = v("y5");
+  int ra = v("ra"), pa = v("pa"), w6 = v("w6", Random({2, 3, 1, 1}, 7)), y6 = v("y6");
   g.AddNode(MakeNode("Conv", "conv1", {g.inputs[0], w1, b1}, {c1}, {{"pads", IntsAttr({1, 1, 1, 1})}}));
   g.AddNode(MakeNode("Relu", "relu1", {c1}, {r1}));
   g.AddNode(MakeNode("Conv", "conv2a", {r1, w2a}, {ya}));
@@ -92,7 +94,10 @@ Graph MakeGraph() {
   g.AddNode(MakeNode("Conv", "conv4", {y3, w4}, {y4}));
   g.AddNode(MakeNode("Clip", "relu6", {y4, lo, hi}, {r4}));
   g.AddNode(MakeNode("Conv", "conv5", {r4, w5}, {y5}));
-  g.outputs = {ya, y5};
+  g.AddNode(MakeNode("Relu", "relu2a", {ya}, {ra}));
+  g.AddNode(MakeNode("MaxPool", "pool2a", {ra}, {pa}, {{"kernel_shape", IntsAttr({2, 2})}, {"pads", IntsAttr({1, 1, 1, 1})}}));
+  g.AddNode(MakeNode("Conv", "conv6", {pa, w6}, {y6}));
+  g.outputs = {y6, y5};
   return g;
 }
 
@@ -111,8 +116,9 @@ TEST(Equalize, OutputsUnchangedAndRangesBalanced) {
   std::vector<PassReport> rep;
   Status st = pm.Run(g, &rep);
   ASSERT_TRUE(st.ok()) << st.message();
-  // conv1 -> {conv2a, conv2b}, conv2b -> conv3 (depthwise), conv3 -> conv4; not conv4 -> Clip(0, 6).
-  EXPECT_EQ(rep[0].changes, 3);
+  // conv1 -> {conv2a, conv2b}, conv2a -> Relu -> MaxPool -> conv6, conv2b -> conv3 (depthwise),
+  // conv3 -> conv4; not conv4 -> Clip(0, 6).
+  EXPECT_EQ(rep[0].changes, 4);
   EXPECT_GE(eq->channels(), 8);
   auto after = RunGraph(g, feeds);
   for (const auto& kv : before) EXPECT_LT(MaxRelDiff(after[kv.first], kv.second), 1e-5) << kv.first;
@@ -130,6 +136,9 @@ TEST(Equalize, OutputsUnchangedAndRangesBalanced) {
   for (double r : r1) lo = std::min(lo, r), hi = std::max(hi, r);
   // sqrt(r1 * r2): 1e4 apart before (100 vs 0.01 times random weights), about 1e2 after.
   EXPECT_LT(hi / lo, 200.0);
+  // Through Relu -> MaxPool: conv2a's output ranges match conv6's input ranges.
+  auto r2a = OutRanges(Init(g, NodeNamed(g, "conv2a"), 1)), r6 = InRanges(Init(g, NodeNamed(g, "conv6"), 1));
+  for (int c = 0; c < 3; ++c) EXPECT_NEAR(r2a[c], r6[c], 2e-3 * r2a[c]) << c;
   // Depthwise conv3: its per-channel ranges match conv4's input-channel ranges.
   auto r3 = OutRanges(Init(g, NodeNamed(g, "conv3"), 1)), r4 = InRanges(Init(g, NodeNamed(g, "conv4"), 1));
   for (int c = 0; c < 5; ++c) EXPECT_NEAR(r3[c], r4[c], 2e-3 * r3[c]) << c;
@@ -141,7 +150,7 @@ TEST(Equalize, OutputsUnchangedAndRangesBalanced) {
   po.equalization = true;
   std::vector<PassReport> rep2;
   ASSERT_TRUE(PrepareForQuantization(g2, &rep2, po).ok());
-  for (const char* n : {"conv1", "conv2a", "conv2b", "conv3", "conv4"})
+  for (const char* n : {"conv1", "conv2a", "conv2b", "conv3", "conv4", "conv6"})
     EXPECT_EQ(Init(g2, NodeNamed(g2, n), 1).ToDoubleVector(), Init(g, NodeNamed(g, n), 1).ToDoubleVector()) << n;
   bool reported = false;
   for (const PassReport& r : rep2) reported |= r.pass == "equalize_channels" && r.changes == eq->channels();
@@ -156,7 +165,7 @@ TEST(Equalize, SkipsSharedOutputsAndGraphOutputs) {
   EqualizePass pass;
   auto n = pass.Run(g);
   ASSERT_TRUE(n.ok());
-  EXPECT_EQ(*n, 2);  // conv2b -> conv3 -> conv4 still
+  EXPECT_EQ(*n, 3);  // conv2a -> conv6, conv2b -> conv3 -> conv4 still
   EXPECT_EQ(Init(g, NodeNamed(g, "conv1"), 1).ToDoubleVector(), w1);
 }
 
