@@ -27,6 +27,16 @@ preprocessing, one run:
 
 Example (about 6 minutes on 2 cores):
   python3 bench/bench_quant.py --dopt build/dopt
+
+Other models and dopt options (docs/quantization.md's equalization and x86_saturation_safe
+figures): --model takes another SqueezeNet-shaped ONNX file (e.g. the one
+bench/make_outlier_squeezenet.py writes), and each --variant TAG=LINES adds a dopt row quantized
+with dopt's default method plus those config lines ('\\n' separates lines), e.g.
+  python3 bench/bench_quant.py --methods --dopt_methods --variant "default=" \\
+      --variant "eq=equalization: true" --variant "x86_all=x86_saturation_safe: ALL"
+Each row also says how many quantized ops could saturate vpmaddubsw (x86 without VNNI): the
+ops whose 255 x (sum of the two largest |q| of an output channel) exceeds 32767 (the bound of
+quant/saturation.h, computed from the written int8 weights).
 """
 import argparse
 import os
@@ -127,6 +137,23 @@ def top1(model, x, labels, optimize=False):
     return 100.0 * right / x.shape[0]
 
 
+def unsafe_ops(model):
+    """Quantized ops of a QDQ model whose int8 weights can saturate vpmaddubsw: 255 x (the two
+    largest |q| of one output channel) > 32767 (quant/saturation.h's bound), and their count."""
+    import onnx
+    from onnx import numpy_helper
+    m = onnx.load(model)
+    n = total = 0
+    for t in m.graph.initializer:
+        if t.data_type != onnx.TensorProto.INT8 or len(t.dims) < 2:
+            continue
+        q = np.abs(numpy_helper.to_array(t).astype(np.int64)).reshape(t.dims[0], -1)
+        top2 = np.sort(q, axis=1)[:, -2:].sum(axis=1) if q.shape[1] > 1 else q[:, 0]
+        total += 1
+        n += int(255 * top2.max() > 32767)
+    return f"{n}/{total}"
+
+
 # ---- child processes ----
 
 def measure(cmd):
@@ -191,6 +218,9 @@ def main():
     ap.add_argument("--keep", help="keep the work files in this folder")
     ap.add_argument("--dopt_methods", nargs="*", default=["", "minmax", "kl", "percentile", "mse"],
                     help="dopt calibration_method values ('' = dopt's default)")
+    ap.add_argument("--model", default=MODEL, help="the float model (default: the shared SqueezeNet 1.0)")
+    ap.add_argument("--variant", action="append", default=[], metavar="TAG=LINES",
+                    help="a dopt row with the default method and these config lines ('\\n' between lines)")
     ap.add_argument("--ort-child", nargs=4, metavar=("METHOD", "MODEL", "CALIB_BIN", "OUT"), help=argparse.SUPPRESS)
     if len(sys.argv) > 2 and sys.argv[1] == "--measure":
         import json
@@ -209,31 +239,35 @@ def main():
     calib_bin, _, _ = sets["calib"]
     _, xe, ye = sets["eval"]
     fmodel = os.path.join(work, "squeezenet1.0_fp32_op13.onnx")
-    float32_opset13(MODEL, fmodel)
-    print(f"model: {MODEL} -> float32 opset 13; calibration images: 100; evaluation images: {xe.shape[0]}", flush=True)
+    float32_opset13(a.model, fmodel)
+    print(f"model: {a.model} -> float32 opset 13; calibration images: 100; evaluation images: {xe.shape[0]}", flush=True)
     def acc(model):
         return (top1(model, xe, ye), top1(model, xe, ye, optimize=True))
 
-    rows = [("float32 (ORT)", "-", "-", acc(fmodel)), ("float16 original (ORT)", "-", "-", acc(MODEL))]
+    rows = [("float32 (ORT)", "-", "-", acc(fmodel)), ("float16 original (ORT)", "-", "-", acc(a.model))]
 
-    # dopt, once per calibration method
-    for dm in a.dopt_methods:
-        tag = dm or "default"
+    # dopt, once per calibration method, then once per --variant
+    runs = [(dm or "default", dm, a.dopt_conf_extra) for dm in a.dopt_methods]
+    for v in a.variant:
+        tag, _, lines = v.partition("=")
+        runs.append((tag, "", "\n".join(x for x in [a.dopt_conf_extra, lines.replace("\\n", "\n")] if x)))
+    for tag, dm, extra in runs:
         conf = os.path.join(work, f"dopt_config_{tag}.prototxt")
         with open(conf, "w") as f:
             f.write('strategy: "Quant_INT8-8"\ndevice: USE_CPU\n')
             f.write(f'preprocess_parameter: {{\n  input_type: BINARY\n  input_file_path: "{calib_bin}"\n}}\n')
             if dm:
                 f.write(f'calibration_method: "{dm}"\n')
-            if a.dopt_conf_extra:
-                f.write(a.dopt_conf_extra + "\n")
+            if extra:
+                f.write(extra + "\n")
         qd = os.path.join(work, f"dopt_{tag}.onnx")
         rc, wall, rss, log = run_child([dopt, "-m", "0", "--framework", "5", "--model", fmodel, "--cal_conf", conf,
                                         "--output", qd, "--input_format", "NCHW", "--input_shape", "data_0: 1,3,224,224",
                                         "--compress_conf", os.path.join(work, f"dopt_{tag}.param")])
         if rc == 0 and os.path.exists(qd):
             rows.append((f"dopt -m 0, {tag}", f"{wall:.1f}", f"{rss:.0f}", acc(qd)))
-            print(f"dopt {tag}: {wall:.1f} s, {rss:.0f} MiB", flush=True)
+            print(f"dopt {tag}: {wall:.1f} s, {rss:.0f} MiB; ops that can saturate vpmaddubsw: {unsafe_ops(qd)}; "
+                  f"top-1 {rows[-1][3][0]:.2f} / {rows[-1][3][1]:.2f}", flush=True)
         else:
             last = [l for l in log.splitlines() if l.strip()][-1:] or [""]
             print(f"dopt {tag}: not available ({last[0]})", flush=True)

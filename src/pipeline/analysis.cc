@@ -9,6 +9,7 @@
 #include "frontends/onnx/qdq_writer.h"
 #include "ops/op.h"
 #include "quant/bias_correction.h"
+#include "quant/saturation.h"
 
 namespace dopt {
 
@@ -261,6 +262,8 @@ StatusOr<AnalysisReport> AnalyzePlan(const Graph& prepared, const QuantPlan& pla
     l.input_tensor = op.input.tensor;
     l.output_tensor = prepared.value(n->outputs[0]).name;
     l.activation_bits = op.input.bits;
+    l.max_pair_sum = MaxPairSum(prepared, op);
+    l.saturation_risk = l.max_pair_sum > kInt16Max;
     r.layers.push_back(l);
     out_tensors.push_back(l.output_tensor);
   }

@@ -156,7 +156,9 @@ Status RunModel(const RunRequest& a) {
   }
   if (!a.compress_conf.empty()) {  // the int8 model: same preparation as -m 0, then Q/DQ
     DOPT_ASSIGN_OR_RETURN(QuantPlan plan, ReadCompressConf(a.compress_conf));
-    DOPT_RETURN_IF_ERROR(PrepareForQuantization(graph).WithContext(a.model));
+    PrepareOptions po;
+    po.equalization = plan.equalization;  // the plan's weights are the equalized ones
+    DOPT_RETURN_IF_ERROR(PrepareForQuantization(graph, nullptr, po).WithContext(a.model));
     DOPT_RETURN_IF_ERROR(ApplyBiasCorrections(graph, plan).WithContext(a.compress_conf));
     QdqOptions qo;
     qo.check_opset = false;
@@ -265,7 +267,9 @@ Status QdqExport(const QdqExportRequest& a) {
   if (SameFile(a.model, a.output)) return InvalidArgument(a.output + ": refusing to overwrite the input model");
   DOPT_ASSIGN_OR_RETURN(QuantPlan plan, ReadCompressConf(a.compress_conf));
   DOPT_ASSIGN_OR_RETURN(Graph graph, LoadModel(a.model, a.framework));
-  DOPT_RETURN_IF_ERROR(PrepareForQuantization(graph).WithContext(a.model));
+  PrepareOptions po;
+  po.equalization = plan.equalization;
+  DOPT_RETURN_IF_ERROR(PrepareForQuantization(graph, nullptr, po).WithContext(a.model));
   DOPT_RETURN_IF_ERROR(InsertQDQ(graph, plan).WithContext(a.compress_conf));
   if (graph.info.ir_version < 7) graph.info.ir_version = 7;  // QDQ needs opset >= 13, released with IR 7
   DOPT_RETURN_IF_ERROR(SaveOnnxModel(graph, a.output));

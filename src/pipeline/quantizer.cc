@@ -299,6 +299,8 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   StatusOr<Exporter> found = FindExporter(graph.info.format);
   if (!found.ok()) return found.status().WithContext(o.model);
   const ExportFn export_fn = found->fn;
+  if (cfg.equalization && found->no_equalization)  // before calibration: equalization needs the writer
+    return Unimplemented(o.model + ": equalization: true: " + found->no_equalization + "; nothing written");
   DOPT_ASSIGN_OR_RETURN(CalibRequest req, ResolveCalibRequest(cfg, o.flags, ModelNamesFromGraph(graph)));
   DOPT_ASSIGN_OR_RETURN(CalibMethod method, ParseCalibMethod(cfg.calibration_method));
 
@@ -331,7 +333,9 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
     DOPT_RETURN_IF_ERROR(cut.Run(graph, &sum.passes).WithContext(o.model));
     // The rewrites the int8 simulation (dopt run --compress_conf) repeats: plan names refer
     // to the graph after them.
-    DOPT_RETURN_IF_ERROR(PrepareForQuantization(graph, &sum.passes).WithContext(o.model));
+    PrepareOptions prep;
+    prep.equalization = plan.equalization = cfg.equalization;  // cross-layer equalization
+    DOPT_RETURN_IF_ERROR(PrepareForQuantization(graph, &sum.passes, prep).WithContext(o.model));
     PassManager pm;
     QuantSelectionOptions so;
     const std::string format = found->writer;
@@ -358,6 +362,11 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   // `dopt analyze --compress_conf FILE`: the analysis of an existing plan (made for this model).
   if (o.analyze_only && !o.compress_conf.empty()) {
     DOPT_ASSIGN_OR_RETURN(plan, ReadCompressConf(o.compress_conf));
+    if (plan.equalization != cfg.equalization) {
+      return InvalidArgument(o.compress_conf + ": the plan was made with equalization: " +
+                             (plan.equalization ? "true" : "false") + ", the config " + o.cal_conf + " says " +
+                             (cfg.equalization ? "true" : "false") + "; analyse it with the config it was made with");
+    }
     DOPT_ASSIGN_OR_RETURN(auto stream, OpenCalibrationStream(req));
     DOPT_ASSIGN_OR_RETURN(AnalysisSamples held, TakeSamples(*stream, cfg.analysis_samples));
     if (held.count == 0) return InvalidArgument(o.cal_conf + ": the calibration data yielded no sample to analyse on");
@@ -450,6 +459,7 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   qo.symmetric_activations = cfg.symmetric_activations;
   qo.op_activation_bits = op_bits;
   qo.wide_ranges = &observed;
+  qo.x86_saturation_safe = cfg.x86_saturation_safe;  // weights limited to [-64, 64]
   DOPT_RETURN_IF_ERROR(ComputeQuantParams(graph, sel, ranges, qo, &plan).WithContext(o.model));
 
   std::unique_ptr<PlanEvaluator> ev;
@@ -459,9 +469,9 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   }
   if (cfg.bias_correction) DOPT_RETURN_IF_ERROR(CorrectBiases(graph, *ev, &plan).WithContext(o.model + ": bias_correction"));
 
-  // accuracy_target: the most sensitive ops (lowest isolated SQNR) are raised, to int16
-  // activations, until the output cosine on the held-out samples reaches the target; where
-  // int16 activations cannot reach it (the error is in the int8 weights), to float.
+  // accuracy_target: the most sensitive ops are raised, to int16 activations, until the
+  // output cosine on the held-out samples reaches the target; where int16 activations cannot
+  // reach it (the error is in the int8 weights), some to float (RaiseUntilTarget).
   if (cfg.accuracy_target > 0) {
     plan.accuracy_target = cfg.accuracy_target;
     DOPT_ASSIGN_OR_RETURN(auto errors, ev->Compare(plan, {}));

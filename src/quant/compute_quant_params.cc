@@ -12,6 +12,12 @@ Status ComputeQuantParams(const Graph& g, const QuantSelection& selection, const
   for (int i = 0; i < (int)g.nodes.size(); ++i) by_name.emplace(g.nodes[i].name, i);
   plan->excluded = selection.excluded;
   plan->ops.clear();
+  const std::string& sat = opt.x86_saturation_safe;
+  if (!sat.empty() && sat != "NONE" && sat != "FIRST_LAYER" && sat != "ALL") {
+    return InvalidArgument("x86_saturation_safe \"" + sat + "\" (NONE, FIRST_LAYER or ALL expected)");
+  }
+  plan->x86_saturation_safe = sat.empty() ? "NONE" : sat;
+  bool limited_one = false;  // FIRST_LAYER: set once the first op with constant weights is limited
   for (const QuantCandidate& c : selection.ops) {
     auto it = by_name.find(c.node);
     if (it == by_name.end()) return Internal("quantized op '" + c.node + "' is no longer in the graph");
@@ -44,12 +50,18 @@ Status ComputeQuantParams(const Graph& g, const QuantSelection& selection, const
       plan->ops.push_back(std::move(op));
       continue;
     }
-    auto wq = WeightQuant(w.name, *w.initializer, c.weight_axis, opt.per_channel, opt.weight_bits);
+    int limit = 0;
+    if (sat == "ALL" || (sat == "FIRST_LAYER" && !limited_one)) {
+      limit = kX86SafeWeightLimit;
+      limited_one = true;
+      op.weight_limit = limit;
+    }
+    auto wq = WeightQuant(w.name, *w.initializer, c.weight_axis, opt.per_channel, opt.weight_bits, limit);
     if (!wq.ok()) return wq.status().WithContext(n.Describe());
     op.weight = std::move(*wq);
     if (c.weight2_input >= 0) {
       const Value& w2 = g.value(n.inputs[c.weight2_input]);
-      auto w2q = WeightQuant(w2.name, *w2.initializer, c.weight2_axis, opt.per_channel, opt.weight_bits);
+      auto w2q = WeightQuant(w2.name, *w2.initializer, c.weight2_axis, opt.per_channel, opt.weight_bits, limit);
       if (!w2q.ok()) return w2q.status().WithContext(n.Describe());
       op.has_weight2 = true;
       op.weight2 = std::move(*w2q);

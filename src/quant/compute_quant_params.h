@@ -26,7 +26,14 @@ struct QuantParamOptions {
   // nothing needs clipping) when it has them.
   std::map<std::string, int> op_activation_bits;
   const std::map<std::string, FloatRange>* wide_ranges = nullptr;
+  // x86_saturation_safe: "NONE", "FIRST_LAYER" (the first op of the plan with constant
+  // weights) or "ALL": those ops' int8 weights are limited to [-kX86SafeWeightLimit,
+  // kX86SafeWeightLimit] (QuantizedOp::weight_limit), so that vpmaddubsw's int16 sum of two
+  // u8 x s8 products cannot saturate: 255 * 64 * 2 = 32640 <= 32767. Bias scales follow.
+  std::string x86_saturation_safe = "NONE";
 };
+
+constexpr int kX86SafeWeightLimit = 64;
 
 // An analysis, not a graph pass: reads `graph`, `selection` and the calibrated range of each
 // activation tensor (`ranges`, by tensor name) and fills `plan`'s ops and excluded ops.

@@ -3,6 +3,7 @@
 #include <map>
 #include <memory>
 
+#include "passes/equalize.h"
 #include "passes/fold_affine.h"
 #include "passes/fold_batchnorm.h"
 #include "passes/fold_constants.h"
@@ -17,7 +18,7 @@ constexpr int kMaxRounds = 16;
 
 }  // namespace
 
-Status PrepareForQuantization(Graph& graph, std::vector<PassReport>* reports) {
+Status PrepareForQuantization(Graph& graph, std::vector<PassReport>* reports, const PrepareOptions& options) {
   // Repeated until nothing changes: TensorFlow graphs give Conv -> Add(bias) ->
   // BatchNormalization, where the BatchNormalization only becomes foldable once fold_affine has
   // moved the Add into the Conv. Reports sum each pass's changes over the rounds.
@@ -50,6 +51,19 @@ Status PrepareForQuantization(Graph& graph, std::vector<PassReport>* reports) {
       changes += p.changes;
     }
     if (changes == 0) break;
+  }
+  if (options.equalization) {
+    // After the folds, so BatchNormalization and per-channel Mul/Add are already in the weights.
+    PassManager pm;
+    auto pass = std::make_unique<EqualizePass>();
+    EqualizePass* eq = pass.get();
+    pm.Add(std::move(pass));
+    std::vector<PassReport> r;
+    DOPT_RETURN_IF_ERROR(pm.Run(graph, &r));
+    order.push_back("equalize");
+    total["equalize"] = r.empty() ? 0 : r[0].changes;
+    order.push_back("equalize_channels");
+    total["equalize_channels"] = eq->channels();
   }
   if (reports)
     for (const std::string& p : order) reports->push_back({p, total[p]});

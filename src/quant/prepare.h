@@ -17,6 +17,15 @@ namespace dopt {
 // per-channel constants into the preceding Conv/ConvTranspose/Gemm (fold_affine); both are
 // repeated until neither changes anything, so Conv -> Add(bias) -> BatchNormalization (the
 // TensorFlow Conv2D -> BiasAdd -> FusedBatchNorm pattern) folds entirely into the Conv.
-Status PrepareForQuantization(Graph& graph, std::vector<PassReport>* reports = nullptr);
+//
+// With `equalization` (the config's `equalization: true`, recorded in the compress_conf), the
+// cross-layer equalization pass (passes/equalize.h) runs last, on the folded graph; it reports
+// "equalize" (chains rescaled) and "equalize_channels" (channels rescaled).
+struct PrepareOptions {
+  bool equalization = false;
+};
+
+Status PrepareForQuantization(Graph& graph, std::vector<PassReport>* reports = nullptr,
+                              const PrepareOptions& options = {});
 
 }  // namespace dopt

@@ -19,12 +19,18 @@ float SafeScale(double s) {
 
 }  // namespace
 
-StatusOr<TensorQuant> WeightQuant(const std::string& name, const Tensor& w, int axis, bool per_channel, int bits) {
+StatusOr<TensorQuant> WeightQuant(const std::string& name, const Tensor& w, int axis, bool per_channel, int bits,
+                                  int limit) {
   TensorQuant q;
   q.tensor = name;
   q.bits = bits;
   q.symmetric = true;
-  const double qmax = (double)((1 << (bits - 1)) - 1);
+  const int full = (1 << (bits - 1)) - 1;
+  if (limit < 0 || limit > full) {
+    return InvalidArgument("weight '" + name + "': weight limit " + std::to_string(limit) + " (1 to " +
+                           std::to_string(full) + " expected)");
+  }
+  const double qmax = (double)(limit > 0 ? limit : full);
   Tensor wf = w.dtype() == DType::kFloat32 ? w : w.CastTo(DType::kFloat32);
   const float* p = wf.data<float>();
   if (axis >= wf.rank()) {

@@ -14,8 +14,10 @@ namespace dopt {
 // Symmetric weight quantization (zero point 0, q in [-(2^(bits-1) - 1), 2^(bits-1) - 1]):
 // scale = max|w| / qmax per slice along `axis` (per_channel and axis >= 0), else one scale for
 // the whole tensor. A slice (or tensor) whose values are all zero gets scale 1. Non-finite
-// weights are an error naming the tensor.
-StatusOr<TensorQuant> WeightQuant(const std::string& name, const Tensor& w, int axis, bool per_channel, int bits = 8);
+// weights are an error naming the tensor. `limit` > 0 replaces qmax (x86_saturation_safe: 64, so
+// q is in [-64, 64] and scale = max|w| / 64).
+StatusOr<TensorQuant> WeightQuant(const std::string& name, const Tensor& w, int axis, bool per_channel, int bits = 8,
+                                  int limit = 0);
 
 // Activation parameters of a calibrated range: asymmetric by default (the full integer range
 // spans [lo, hi], zero exactly representable), symmetric (zero point 0) when asked.

@@ -200,3 +200,23 @@ def test_quantized_op_without_module(dopt, tmp_path, calib):
                         r"module's weight, so the TorchScript model cannot quantize it; leave it in float with "
                         r"exclude_op in the config", proc.stderr.strip().splitlines()[-1]), describe(proc)
     assert not (tmp_path / "q.pt").exists()
+
+
+def test_equalization_is_refused_before_calibration(dopt, tmp_path):
+    """equalization: true cannot be carried into a TorchScript model (a consumer Conv's input
+    channels are rescaled, which the helper's per-output-channel factors cannot express): one
+    clear error before calibration, nothing written."""
+    py = tmp_path / "net.py"
+    py.write_text(NET)
+    weights = save_weights(tmp_path, "good")
+    b = make_bin(dopt, np.random.default_rng(0).random((4, 3, 8, 8), dtype=np.float32), tmp_path / "calib.bin")
+    conf = binary_config(tmp_path / "c.prototxt", [b], "equalization: true\n")
+    proc = run_dopt(dopt, "-m", "0", "--framework", "5", "--model", py, "--weight", weights, "--cal_conf", conf,
+                    "--output", tmp_path / "q.pt", "--input_shape", "x: 1,3,8,8")
+    assert proc.returncode == 2, describe(proc)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, describe(proc)
+    assert lines[0].startswith(f"dopt: error: {py}: equalization: true: the TorchScript writer cannot carry "
+                               "cross-layer equalization"), describe(proc)
+    assert "turn equalization off for PyTorch models" in lines[0]
+    assert not (tmp_path / "q.pt").exists()

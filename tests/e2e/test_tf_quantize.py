@@ -461,3 +461,38 @@ def test_error_folded_conv_output_read_twice(dopt, tmp_path):
     err = proc.stderr.strip().splitlines()[-1]
     assert err.startswith("dopt: error:") and "readers in the GraphDef" in err, err
     assert not q.exists()
+
+
+def test_equalization(dopt, tmp_path, frozen_cache_dir):  # noqa: F811
+    """equalization: true on the small net: the depthwise -> Relu -> 1x1 Conv chain is rescaled
+    (conv1 -> Relu6 is not: ReLU6 is not positively homogeneous); the writer takes the quantized
+    ops' equalized weights and biases from the IR, so TF on q.pb matches dopt's simulation, which
+    repeats the equalization."""
+    pb, ins, outs = frozen_small_net(frozen_cache_dir)
+    rng = np.random.default_rng(3)
+    conf = write_conf(tmp_path, make_bin(dopt, tmp_path, rng.uniform(0, 1, (16, 16, 16, 3))), "equalization: true\n")
+    proc, q, param = quantize(dopt, tmp_path, pb, conf, f"{ins[0]}: 1,16,16,3", outs[0])
+    assert "across 1 Conv chain" in proc.stdout, describe(proc)
+    plan = plan_of(dopt, param)
+    assert plan["equalization"] is True
+    check_structure(pb, q, plan, ins, outs)
+    x = rng.uniform(0, 1, (1, 16, 16, 3)).astype(np.float32)
+    _, (got,) = compare_with_simulation(dopt, tmp_path, pb, q, param, plan, {ins[0]: x}, outs)
+    (ref,) = tfm.run_tf_pb(pb, {ins[0]: x}, outs)
+    assert np.abs(got - ref).max() < 0.1 * np.abs(ref).max() + 1e-3
+
+    # An equalized Conv left in float would keep its old GraphDef weights: a clear error instead.
+    names = [op["name"] for op in plan["ops"]]
+    assert names == ["Conv2D", "depthwise", "Conv2D_1", "MatMul"], names
+    sub = tmp_path / "excluded"
+    sub.mkdir()
+    last = "Conv2D_1"  # the 1x1 Conv after depthwise -> Relu
+    conf2 = write_conf(sub, make_bin(dopt, sub, rng.uniform(0, 1, (4, 16, 16, 3))),
+                       f'equalization: true\nexclude_op: "{last}"\n')
+    proc, q2, _ = quantize(dopt, sub, pb, conf2, f"{ins[0]}: 1,16,16,3", outs[0], check=False)
+    err = proc.stderr.strip().splitlines()[-1]
+    assert proc.returncode == 2, describe(proc)
+    assert err == (f"dopt: error: {pb}: node 'Conv2D_1' (Conv) stays float, but dopt rewrote its weights "
+                   "(equalization: true); the TensorFlow writer keeps float ops as the GraphDef has them, so the model "
+                   "would not match; quantize it too (no exclude_op) or turn equalization off"), err
+    assert not q2.exists()

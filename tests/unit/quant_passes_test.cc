@@ -11,6 +11,7 @@
 #include "quant/compute_quant_params.h"
 #include "passes/cut_graph.h"
 #include "quant/mark_quantizable.h"
+#include "quant/saturation.h"
 
 namespace dopt {
 namespace {
@@ -210,6 +211,48 @@ TEST(QuantPasses, ComputeParamsFromRanges) {
   EXPECT_EQ(p16.ops[0].input.zero_points[0], 0);
   EXPECT_FLOAT_EQ(p16.ops[0].input.scales[0], 3.f / 32767);
   EXPECT_EQ(p16.ops[0].bias.scales.size(), 1u);
+}
+
+TEST(QuantPasses, X86SaturationSafeLimitsWeightsAndMaxPairSum) {
+  Graph g = MakeGraph();
+  ASSERT_TRUE(PrepareGraph(g).ok());
+  QuantSelection sel;
+  MarkQuantizablePass mark(&sel);
+  ASSERT_TRUE(mark.Run(g).ok());
+  std::map<std::string, FloatRange> ranges = {{"x", {-1.f, 3.f}}, {"f", {0.f, 6.f}}};
+  QuantPlan none;
+  ASSERT_TRUE(ComputeQuantParams(g, sel, ranges, QuantParamOptions{}, &none).ok());
+  EXPECT_EQ(none.x86_saturation_safe, "NONE");
+  EXPECT_EQ(none.ops[0].weight_limit, 0);
+  // conv.w channel 0 {-1, -0.5} -> q {-127, -64}: 255 * (127 + 64) = 48705 > 32767.
+  EXPECT_EQ(MaxPairSum(g, none.ops[0]), 255 * (127 + 64));
+  EXPECT_GT(MaxPairSum(g, none.ops[0]), kInt16Max);
+
+  QuantParamOptions o;
+  o.x86_saturation_safe = "FIRST_LAYER";
+  QuantPlan first;
+  ASSERT_TRUE(ComputeQuantParams(g, sel, ranges, o, &first).ok());
+  EXPECT_EQ(first.x86_saturation_safe, "FIRST_LAYER");
+  EXPECT_EQ(first.ops[0].weight_limit, 64);
+  EXPECT_FLOAT_EQ(first.ops[0].weight.scales[0], 1.f / 64);
+  EXPECT_FLOAT_EQ(first.ops[0].weight.scales[1], 0.5f / 64);
+  EXPECT_FLOAT_EQ(first.ops[0].bias.scales[0], 4.f / 255 * (1.f / 64));  // bias follows
+  EXPECT_EQ(first.ops[1].weight_limit, 0);
+  EXPECT_FLOAT_EQ(first.ops[1].weight.scales[0], none.ops[1].weight.scales[0]);
+  // q {-64, -32}: 255 * 96 = 24480, safe.
+  EXPECT_EQ(MaxPairSum(g, first.ops[0]), 255 * 96);
+  EXPECT_LE(MaxPairSum(g, first.ops[0]), kInt16Max);
+
+  o.x86_saturation_safe = "ALL";
+  QuantPlan all;
+  ASSERT_TRUE(ComputeQuantParams(g, sel, ranges, o, &all).ok());
+  for (const QuantizedOp& op : all.ops) {
+    EXPECT_EQ(op.weight_limit, 64) << op.node;
+    EXPECT_LE(MaxPairSum(g, op), 255 * 128) << op.node;
+  }
+  o.x86_saturation_safe = "SOME";
+  QuantPlan bad;
+  EXPECT_FALSE(ComputeQuantParams(g, sel, ranges, o, &bad).ok());
 }
 
 TEST(QuantPasses, CutGraphSetsShapesOutputsAndDropsNodes) {

@@ -65,6 +65,13 @@ void PrintSummary(const dopt::QuantizeOptions& o, const dopt::QuantizeSummary& s
     if (r.pass == "fold_batchnorm" && r.changes > 0) {
       std::printf("  folded:        %s into the preceding Conv\n", Plural((size_t)r.changes, "BatchNormalization", "BatchNormalizations").c_str());
     }
+    if (r.pass == "equalize_channels") {
+      int chains = 0;
+      for (const auto& q : s.passes) chains = q.pass == "equalize" ? q.changes : chains;
+      std::printf("  equalized:     %s across %s (cross-layer equalization)\n",
+                  Plural((size_t)r.changes, "channel", "channels").c_str(),
+                  Plural((size_t)chains, "Conv chain", "Conv chains").c_str());
+    }
     if (r.pass == "fold_affine" && r.changes > 0) {
       std::printf("  folded:        %s by constants into the preceding Conv/Gemm\n",
                   Plural((size_t)r.changes, "Mul/Add/Sub/Div", "Mul/Add/Sub/Div ops").c_str());

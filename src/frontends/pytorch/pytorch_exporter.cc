@@ -121,6 +121,7 @@ StatusOr<std::string> TorchPlanJson(const Graph& graph, const QuantPlan& plan,
 }
 
 StatusOr<ExportedModel> ExportPyTorch(Graph& graph, const QuantPlan& plan, const ExportOptions& o) {
+  if (plan.equalization) return Unimplemented(o.model_path + ": " + std::string(kTorchNoEqualization));
   const std::string weight = o.weight_path.empty() ? TorchMetadata(graph, kTorchWeight) : o.weight_path;
   const std::string context = o.model_path + " (weights " + weight + ")";
   std::vector<std::pair<std::string, Tensor>> weights;

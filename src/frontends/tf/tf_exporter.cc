@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <set>
 
 #include "frontends/tf/tf_fake_quant.h"
 #include "frontends/tf/tf_graph_edit.h"
@@ -326,6 +327,21 @@ class TfQuantWriter {
 StatusOr<ExportedModel> ExportTfGraphDef(Graph& graph, const QuantPlan& plan, const ExportOptions& o) {
   if (!graph.info.source_bytes) {
     return Internal(o.model_path + ": the graph does not hold the original GraphDef bytes (ModelInfo.source_bytes)");
+  }
+  if (plan.equalization) {
+    // Quantized ops take their (equalized) weights and biases from the IR graph; float ops stay
+    // as the GraphDef has them, so an equalized Conv left in float would keep its old weights
+    // while its chain partner is rescaled. Only a Conv whose weight no pass changed may stay float.
+    std::set<std::string> quantized;
+    for (const QuantizedOp& op : plan.ops) quantized.insert(op.node);
+    for (const Node& n : graph.nodes) {
+      if (n.op_type != "Conv" || quantized.count(n.name) || n.inputs.size() < 2 || n.inputs[1] < 0) continue;
+      if (!graph.value(n.inputs[1]).dirty) continue;
+      return Unimplemented(o.model_path + ": " + n.Describe() +
+                           " stays float, but dopt rewrote its weights (equalization: true); the TensorFlow writer "
+                           "keeps float ops as the GraphDef has them, so the model would not match; quantize it too "
+                           "(no exclude_op) or turn equalization off");
+    }
   }
   DOPT_ASSIGN_OR_RETURN(dopt_tf::GraphDef gd, ParseGraphDef(*graph.info.source_bytes, o.model_path));
   TfQuantWriter w(graph, &gd);
