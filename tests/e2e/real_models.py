@@ -155,13 +155,23 @@ CATALOGUE: list[Model] = [
     Model("nudenet_320n", "YOLOv8n detector (ultralytics export)", [_img("images", (1, 3, 320, 320), (0, 0, 0), (255,))],
           "wheel", wheel="nudenet==3.4.2", member="nudenet/320n.onnx", licence="AGPL-3.0 (NudeNet)",
           compare={"output0": (slice(None), slice(4, None))},
-          note="class scores compared (rows 4..21), not boxes", images=PEOPLE, config="accuracy_target: 0.992\n"),
+          note="class scores compared (rows 4..21), not boxes; with accuracy_target 0.99998 (3 of 64 ops float, "
+               "some int16: the target is on the whole output, whose box coordinates dominate its cosine); 0.984 in "
+               "plain int8 (SiLU activations in int8 per tensor)", images=PEOPLE,
+          config="accuracy_target: 0.99998\nanalysis_samples: 16\n"),
     Model("ppocr_v4_det", "PaddleOCR v4 text detector (paddle2onnx)", [_img("x", (1, 3, 320, 320), (123.675, 116.28, 103.53), (58.395, 57.12, 57.375), rgb=False)],
           "wheel", wheel="rapidocr_onnxruntime==1.4.4", member="rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx",
-          licence="Apache-2.0", images=TEXT, config="accuracy_target: 0.992\n"),
+          licence="Apache-2.0", images=TEXT, config="accuracy_target: 0.997\nanalysis_samples: 16\n", min_cosine=0.985,
+          note="with accuracy_target 0.997 (5 of 64 ops float, some int16); below target: 0.997 on the 16 calibration "
+               "images becomes 0.989-0.991 on the 8 held-out ones (0.953 in plain int8: HardSwish activations in int8 "
+               "per tensor)"),
     Model("ppocr_v4_rec", "PaddleOCR v4 text recogniser, SVTR (paddle2onnx)", [_img("x", (1, 3, 48, 320), (127.5,) * 3, (127.5,), rgb=False)],
           "wheel", wheel="rapidocr_onnxruntime==1.4.4", member="rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx",
-          licence="Apache-2.0", images=TEXT, config="accuracy_target: 0.992\n"),
+          licence="Apache-2.0", images=TEXT, min_cosine=0.975,
+          note="below target: int8 per-tensor activations; accuracy_target 0.994 reaches 0.994 on the held-out images "
+               "(1 op float, some int16) but ONNX Runtime 1.32's optimizer then fails on the opset-21 model (it converts "
+               "int8 activations to uint8 and a MatMul input reshape it adds keeps output_dtype INT8); with its "
+               "optimizations off the model runs"),
     Model("ppocr_mobile_v2_cls", "PaddleOCR text direction classifier (paddle2onnx)", [_img("x", (1, 3, 48, 192), (127.5,) * 3, (127.5,), rgb=False)],
           "wheel", wheel="rapidocr_onnxruntime==1.4.4", member="rapidocr_onnxruntime/models/ch_ppocr_mobile_v2.0_cls_infer.onnx",
           licence="Apache-2.0", images=TEXT),
@@ -354,7 +364,8 @@ def table(results: Path) -> str:
             return format(r[key], fmt) if key in r else "—"
         out.append(f"| {m.name}: {m.family} | {src} | {r.get('ops', '—')} | {r.get('quantized', '—')} / "
                    f"{r.get('weighted', '—')} | {f('run_err', '.1e')} | {f('cosine', '.4f')}"
-                   f"{' (below 0.99: ' + m.note.split('below target: ')[1] + ')' if m.min_cosine < 0.99 else ''} | "
+                   f"{' (below 0.99: ' + m.note.split('below target: ')[1] + ')' if m.min_cosine < 0.99 else ''}"
+                   f"{' (config: `' + '`, `'.join(m.config.strip().splitlines()) + '`)' if m.config else ''} | "
                    f"{f('quant_s', '.1f')} s |")
     return "\n".join(out)
 
