@@ -109,12 +109,15 @@ StatusOr<Graph> SimulationGraph(const Graph& prepared, const QuantPlan& plan) {
 }
 
 StatusOr<std::unique_ptr<PlanEvaluator>> PlanEvaluator::Create(const Graph& prepared, const AnalysisSamples& samples,
-                                                               const std::vector<std::string>& tensors, int num_threads) {
+                                                               const std::vector<std::string>& tensors, int num_threads,
+                                                               const std::vector<std::string>& histogram_tensors) {
   std::unique_ptr<PlanEvaluator> ev(new PlanEvaluator(prepared, samples));
   ev->threads_ = num_threads;
   for (int id : prepared.outputs)
     if (IsFloat(prepared.value(id).dtype)) ev->outputs_.push_back(prepared.value(id).name);
   std::vector<std::string> names = tensors;
+  names.insert(names.end(), histogram_tensors.begin(), histogram_tensors.end());
+  const std::set<std::string> keep(tensors.begin(), tensors.end());
   ExecutorOptions eo;
   eo.num_threads = num_threads;
   BatchRunner runner(prepared, samples.whole, eo);
@@ -132,6 +135,10 @@ StatusOr<std::unique_ptr<PlanEvaluator>> PlanEvaluator::Create(const Graph& prep
       const size_t per_batch = kValueSamplesPerTensor / std::max<size_t>(1, samples.batches.size());
       const int64_t step = std::max<int64_t>(1, t.numel() / (int64_t)std::max<size_t>(1, per_batch));
       for (int64_t i = 0; i < t.numel(); i += step) vs.push_back(t.data<float>()[i]);
+    }
+    for (auto it = obs.got().begin(); it != obs.got().end();) {
+      const bool output = std::find(ev->outputs_.begin(), ev->outputs_.end(), it->first) != ev->outputs_.end();
+      it = keep.count(it->first) || output ? std::next(it) : obs.got().erase(it);
     }
     ev->reference_.push_back(std::move(obs.got()));
   }
@@ -228,6 +235,15 @@ std::vector<std::string> AnalysisTensors(const Graph& prepared, const QuantPlan&
     const Node* n = FindNode(prepared, op.node);
     if (!n || n->outputs.empty()) continue;
     names.push_back(prepared.value(n->outputs[0]).name);
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+std::vector<std::string> HistogramTensors(const QuantPlan& plan) {
+  std::vector<std::string> names;
+  for (const QuantizedOp& op : plan.ops) {
     names.push_back(op.input.tensor);
     if (op.weight_is_activation) names.push_back(op.weight.tensor);
   }

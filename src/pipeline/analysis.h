@@ -104,8 +104,10 @@ struct ErrorSums {
 // outputs, then compares any plan's simulation with them.
 class PlanEvaluator {
  public:
+  // `tensors`: compared later (kept whole); `histogram_tensors`: only sampled for histograms.
   static StatusOr<std::unique_ptr<PlanEvaluator>> Create(const Graph& prepared, const AnalysisSamples& samples,
-                                                         const std::vector<std::string>& tensors, int num_threads);
+                                                         const std::vector<std::string>& tensors, int num_threads,
+                                                         const std::vector<std::string>& histogram_tensors = {});
   // Errors of `tensors` (a subset of those captured; empty: none) and of every float output.
   StatusOr<std::map<std::string, ErrorSums>> Compare(const QuantPlan& plan, const std::vector<std::string>& tensors);
   // The lowest output cosine among `errors`' float outputs (1 when the model has none).
@@ -140,8 +142,10 @@ struct AnalyzeOptions {
 // plan op's first output and activation input).
 StatusOr<AnalysisReport> AnalyzePlan(const Graph& prepared, const QuantPlan& plan, PlanEvaluator& evaluator,
                                      const AnalyzeOptions& options);
-// The tensors an evaluator must capture for AnalyzePlan.
+// The tensors an evaluator must capture for AnalyzePlan: the quantized ops' outputs (compared)
+// and their activation inputs (histograms).
 std::vector<std::string> AnalysisTensors(const Graph& prepared, const QuantPlan& plan);
+std::vector<std::string> HistogramTensors(const QuantPlan& plan);
 
 // `{"model": ..., "layers": [{"name", "op_type", "input_tensor", "sqnr_db",
 // "sqnr_db_accumulated", "cosine", ...}], ...}` — layers sorted worst (lowest sqnr_db) first.

@@ -376,7 +376,7 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
                                " (the plan was made for another model)");
       }
     }
-    DOPT_ASSIGN_OR_RETURN(auto ev, PlanEvaluator::Create(graph, held, AnalysisTensors(graph, plan), o.num_threads));
+    DOPT_ASSIGN_OR_RETURN(auto ev, PlanEvaluator::Create(graph, held, AnalysisTensors(graph, plan), o.num_threads, HistogramTensors(plan)));
     AnalyzeOptions ao;
     ao.num_threads = o.num_threads;
     DOPT_ASSIGN_OR_RETURN(sum.analysis, AnalyzePlan(graph, plan, *ev, ao));
@@ -465,7 +465,7 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   std::unique_ptr<PlanEvaluator> ev;
   if (want_samples) {
     if (held.count == 0) return InvalidArgument(o.model + ": no calibration sample is left for the accuracy analysis");
-    DOPT_ASSIGN_OR_RETURN(ev, PlanEvaluator::Create(graph, held, AnalysisTensors(graph, plan), o.num_threads));
+    DOPT_ASSIGN_OR_RETURN(ev, PlanEvaluator::Create(graph, held, AnalysisTensors(graph, plan), o.num_threads, HistogramTensors(plan)));
   }
   if (cfg.bias_correction) DOPT_RETURN_IF_ERROR(CorrectBiases(graph, *ev, &plan).WithContext(o.model + ": bias_correction"));
 
