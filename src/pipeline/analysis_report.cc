@@ -605,7 +605,24 @@ std::vector<size_t> PickWorst(const std::vector<T>& items, const std::map<std::s
   return idx;
 }
 
+// One section of plots: heading, note (with how many of how many are shown when capped) and
+// the plots `append` writes.
+template <typename Fn>
+void AppendPlotSection(std::string& out, const char* title, const char* id, const char* note, const char* what,
+                       size_t shown, size_t total, Fn append) {
+  out += std::string("<h2>") + title + "</h2>\n<p class=\"note\">" + note;
+  if (shown < total) {
+    out += " Showing " + std::to_string(shown) + " of " + std::to_string(total) + " " + what + ": those of the " +
+           std::to_string(kMaxPlots) + " worst layers by isolated SQNR.";
+  }
+  out += std::string("</p>\n<div class=\"plots\" id=\"") + id + "\">\n";
+  append(out);
+  if (shown == 0) out += "<p>none recorded</p>\n";
+  out += "</div>\n";
+}
+
 }  // namespace
+
 
 std::string AnalysisJson(const AnalysisReport& r) {
   std::string out;
@@ -813,28 +830,17 @@ std::string RenderReportHtml(const AnalysisReport& r) {
   const std::vector<size_t> acts = PickWorst(
       r.activations, rank_by_tensor, [](const ActivationHistogram& h) { return std::vector<std::string>{h.tensor}; },
       kMaxPlots);
-  out += "<h2>Activation histograms</h2>\n<p class=\"note\">Observed range, log-scaled counts; red lines: the "
-         "calibrated clip range.";
-  if (acts.size() < r.activations.size()) {
-    out += " Showing " + std::to_string(acts.size()) + " of " + std::to_string(r.activations.size()) +
-           " activations: those of the " + std::to_string(kMaxPlots) + " worst layers by isolated SQNR.";
-  }
-  out += "</p>\n<div class=\"plots\" id=\"histograms\">\n";
-  for (size_t i : acts) AppendHistogram(out, r.activations[i]);
-  if (acts.empty()) out += "<p>none recorded</p>\n";
-  out += "</div>\n";
-
+  AppendPlotSection(out, "Activation histograms", "histograms",
+                    "Observed range, log-scaled counts; red lines: the calibrated clip range.", "activations", acts.size(),
+                    r.activations.size(), [&](std::string& o) {
+                      for (size_t i : acts) AppendHistogram(o, r.activations[i]);
+                    });
   const std::vector<size_t> wts = PickWorst(
       r.weights, rank_by_name, [](const WeightRanges& w) { return std::vector<std::string>{w.node}; }, kMaxPlots);
-  out += "<h2>Weight ranges</h2>\n<p class=\"note\">Per output channel min/max (one bar when per tensor).";
-  if (wts.size() < r.weights.size()) {
-    out += " Showing " + std::to_string(wts.size()) + " of " + std::to_string(r.weights.size()) +
-           " weights: those of the " + std::to_string(kMaxPlots) + " worst layers by isolated SQNR.";
-  }
-  out += "</p>\n<div class=\"plots\" id=\"weights\">\n";
-  for (size_t i : wts) AppendWeightRanges(out, r.weights[i]);
-  if (wts.empty()) out += "<p>none recorded</p>\n";
-  out += "</div>\n";
+  AppendPlotSection(out, "Weight ranges", "weights", "Per output channel min/max (one bar when per tensor).", "weights",
+                    wts.size(), r.weights.size(), [&](std::string& o) {
+                      for (size_t i : wts) AppendWeightRanges(o, r.weights[i]);
+                    });
 
   // Raised ops.
   out += "<section id=\"raised\">\n<h2>Raised ops</h2>\n";

@@ -19,6 +19,7 @@ from onnx import TensorProto, helper, numpy_helper
 from conftest import describe, run_dopt
 from models import bin_bytes
 from test_qdq_export import check_vs_ort
+from test_quantize_cli import write_conf
 
 SHAPE = [1, 3, 16, 16]
 OUTLIER_CONSUMERS = {"conv_a", "conv_b"}
@@ -69,11 +70,7 @@ def work(tmp_path: Path):
     return tmp_path, model, x
 
 
-def conf(d: Path, extra: str = "", name: str = "config.prototxt") -> Path:
-    p = d / name
-    p.write_text('strategy: "Quant_INT8-8"\npreprocess_parameter {\n  input_type: BINARY\n  input_file_path: "cal.bin"\n}\n'
-                 + extra)
-    return p
+conf = write_conf  # the BINARY config of cal.bin plus extra lines
 
 
 def quantize(dopt, d: Path, model: Path, c: Path, *extra, out: str = "q.onnx"):

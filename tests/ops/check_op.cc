@@ -387,6 +387,15 @@ int AddTestInput(Graph& g, const std::string& name, DType dtype, Shape shape) {
   return id;
 }
 
+double MaxRelDiff(const Tensor& a, const Tensor& b) {
+  double m = 0, ref = 1e-6;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    m = std::max(m, (double)std::fabs(a.data<float>()[i] - b.data<float>()[i]));
+    ref = std::max(ref, (double)std::fabs(b.data<float>()[i]));
+  }
+  return m / ref;
+}
+
 std::map<std::string, Tensor> RunGraph(const Graph& g, const std::map<std::string, Tensor>& feeds) {
   ExecutorOptions opts;
   opts.num_threads = 1;

@@ -172,6 +172,8 @@ double MaxAbs(const Tensor& t);
 int AddTestValue(Graph& g, const std::string& name, std::optional<Tensor> init = std::nullopt);
 // Adds a graph input with a known dtype and shape.
 int AddTestInput(Graph& g, const std::string& name, DType dtype, Shape shape);
+// max |a - b| / max |b| of two float32 tensors of the same size (for rewrites that keep results).
+double MaxRelDiff(const Tensor& a, const Tensor& b);
 // Runs a prepared graph once on one thread; failures are test failures.
 std::map<std::string, Tensor> RunGraph(const Graph& g, const std::map<std::string, Tensor>& feeds);
 

@@ -15,16 +15,8 @@ namespace dopt {
 namespace {
 
 using optest::Random;
+using optest::MaxRelDiff;
 using optest::RunGraph;
-
-double MaxRelDiff(const Tensor& a, const Tensor& b) {
-  double m = 0, ref = 1e-6;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    m = std::max(m, (double)std::fabs(a.data<float>()[i] - b.data<float>()[i]));
-    ref = std::max(ref, (double)std::fabs(b.data<float>()[i]));
-  }
-  return m / ref;
-}
 
 int CountOps(const Graph& g, const std::string& type) {
   int n = 0;
