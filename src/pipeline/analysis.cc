@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <unordered_map>
 
@@ -145,20 +146,30 @@ StatusOr<std::unique_ptr<PlanEvaluator>> PlanEvaluator::Create(const Graph& prep
   return ev;
 }
 
-StatusOr<std::map<std::string, ErrorSums>> PlanEvaluator::Compare(const QuantPlan& plan,
-                                                                  const std::vector<std::string>& tensors) {
+Status PlanEvaluator::Simulate(const QuantPlan& plan, const std::vector<std::string>& tensors,
+                               const std::function<void(size_t, std::map<std::string, Tensor>&,
+                                                        std::map<std::string, Tensor>&)>& each) {
   DOPT_ASSIGN_OR_RETURN(Graph sim, SimulationGraph(graph_, plan));
   ExecutorOptions eo;
   eo.num_threads = threads_;
   BatchRunner runner(sim, samples_.whole, eo);
-  std::map<std::string, ErrorSums> errors;
   for (size_t i = 0; i < samples_.batches.size(); ++i) {
     std::map<std::string, Tensor> feeds = samples_.batches[i].second, outputs;
     CaptureObserver obs(sim, tensors);
     DOPT_RETURN_IF_ERROR(runner.Run(samples_.batches[i].first, &feeds, &outputs, &obs)
                              .WithContext("the int8 simulation on an analysis sample"));
+    each(i, obs.got(), outputs);
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::map<std::string, ErrorSums>> PlanEvaluator::Compare(const QuantPlan& plan,
+                                                                  const std::vector<std::string>& tensors) {
+  std::map<std::string, ErrorSums> errors;
+  DOPT_RETURN_IF_ERROR(Simulate(plan, tensors, [&](size_t i, std::map<std::string, Tensor>& got,
+                                                   std::map<std::string, Tensor>& outputs) {
     const std::map<std::string, Tensor>& ref = reference_[i];
-    for (const auto& [name, q] : obs.got()) {
+    for (const auto& [name, q] : got) {
       auto f = ref.find(name);
       if (f != ref.end()) Accumulate(f->second, q, &errors[name]);
     }
@@ -167,29 +178,22 @@ StatusOr<std::map<std::string, ErrorSums>> PlanEvaluator::Compare(const QuantPla
       auto f = ref.find(o);
       if (q != outputs.end() && f != ref.end()) Accumulate(f->second, q->second.CastTo(DType::kFloat32), &errors[o]);
     }
-  }
+  }));
   return errors;
 }
 
 StatusOr<std::map<std::string, std::vector<double>>> PlanEvaluator::ChannelMeanErrors(
     const QuantPlan& plan, const std::vector<std::pair<std::string, int>>& tensors) {
-  DOPT_ASSIGN_OR_RETURN(Graph sim, SimulationGraph(graph_, plan));
-  ExecutorOptions eo;
-  eo.num_threads = threads_;
-  BatchRunner runner(sim, samples_.whole, eo);
   std::vector<std::string> names;
   for (const auto& t : tensors) names.push_back(t.first);
   std::map<std::string, std::vector<double>> sums;
   std::map<std::string, std::vector<int64_t>> counts;
-  for (size_t i = 0; i < samples_.batches.size(); ++i) {
-    std::map<std::string, Tensor> feeds = samples_.batches[i].second, outputs;
-    CaptureObserver obs(sim, names);
-    DOPT_RETURN_IF_ERROR(runner.Run(samples_.batches[i].first, &feeds, &outputs, &obs)
-                             .WithContext("the int8 simulation on an analysis sample"));
+  DOPT_RETURN_IF_ERROR(Simulate(plan, names, [&](size_t i, std::map<std::string, Tensor>& got,
+                                                 std::map<std::string, Tensor>&) {
     for (const auto& [tensor, axis] : tensors) {
       auto f = reference_[i].find(tensor);
-      auto q = obs.got().find(tensor);
-      if (f == reference_[i].end() || q == obs.got().end() || q->second.numel() != f->second.numel()) continue;
+      auto q = got.find(tensor);
+      if (f == reference_[i].end() || q == got.end() || q->second.numel() != f->second.numel()) continue;
       const Tensor& ft = f->second;
       const int rank = ft.rank();
       const int ax = axis < 0 ? axis + rank : axis;
@@ -210,7 +214,7 @@ StatusOr<std::map<std::string, std::vector<double>>> PlanEvaluator::ChannelMeanE
         ++n[c];
       }
     }
-  }
+  }));
   for (auto& [tensor, sum] : sums)
     for (size_t c = 0; c < sum.size(); ++c) sum[c] = counts[tensor][c] ? sum[c] / (double)counts[tensor][c] : 0.0;
   return sums;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -123,6 +124,9 @@ class PlanEvaluator {
 
  private:
   PlanEvaluator(const Graph& g, const AnalysisSamples& s) : graph_(g), samples_(s) {}
+  // Runs the simulation of `plan` on every batch; `each(batch, captured tensors, outputs)`.
+  Status Simulate(const QuantPlan& plan, const std::vector<std::string>& tensors,
+                  const std::function<void(size_t, std::map<std::string, Tensor>&, std::map<std::string, Tensor>&)>& each);
   const Graph& graph_;
   const AnalysisSamples& samples_;
   int threads_ = 0;
