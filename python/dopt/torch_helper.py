@@ -546,7 +546,8 @@ def weight_fit(torch, op, weight, plan_dir):
 def quantized_bias(torch, bias, op, k, plan_dir):
     """The bias as an int8 backend adds it: dopt's (folded) bias b_d rounded to the int32 grid
     (scale = input scale x weight scale per channel). Our bias b_t sits before the other folds
-    (b_d = k * b_t + c), so it moves by the rounding error / k. None when the op has no bias."""
+    (b_d = k * b_t + c), so it moves by the rounding error / k, plus dopt's bias correction / k
+    when the plan has one. None when the op has no bias."""
     import numpy as np
 
     bq = op.get("bias")
@@ -560,6 +561,10 @@ def quantized_bias(torch, bias, op, k, plan_dir):
     if s.numel() != b.numel() or bd.numel() != b.numel() or k.numel() not in (1, b.numel()) or (s <= 0).any():
         return None
     err = torch.round(bd / s).clamp(-2147483648.0, 2147483647.0) * s - bd
+    # bias_correction: dopt's bias already holds it (b_d = k * b_t + c + correction), ours not.
+    corr = op.get("bias_correction")
+    if corr is not None and len(corr) == bd.numel():
+        err = err + torch.tensor(corr, dtype=torch.float32).double()
     safe_k = torch.where(k == 0, torch.ones_like(k), k)
     return (b + torch.where(k == 0, torch.zeros_like(err), err / safe_k)).float()
 

@@ -1,7 +1,7 @@
 """The accuracy options on the PyTorch path (.py + .pth in, TorchScript .pt out):
 layer_precision (an op at int16, another left float), bias_correction, accuracy_target. The .pt
 loads with torch.jit.load and matches dopt's own int8 simulation (`dopt run --compress_conf`)
-of the same plan within one activation step."""
+of the same plan (to float rounding: 1 % of an activation step)."""
 from __future__ import annotations
 
 import numpy as np
@@ -60,4 +60,6 @@ def test_accuracy_options_in_torchscript(dopt, tmp_path, extra):
         got = np.load(tmp_path / "pt" / f"{name}.npy")
         sim = np.load(tmp_path / "sim" / f"{name}.npy")
         assert got.shape == sim.shape
-        assert np.abs(got - sim).max() <= step + 1e-5, (name, np.abs(got - sim).max(), step)
+        # The same arithmetic: float rounding apart (1e-7 measured), far below one step (a bias
+        # correction the .pt missed moved `tokens` by 2.8e-3 of a 2e-2 step).
+        assert np.abs(got - sim).max() <= 0.01 * step + 1e-6, (name, np.abs(got - sim).max(), step)

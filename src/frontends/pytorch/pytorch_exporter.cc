@@ -111,6 +111,11 @@ StatusOr<std::string> TorchPlanJson(const Graph& graph, const QuantPlan& plan,
         const std::string bias_file = "bias_" + std::to_string(weight_files->size()) + ".npy";
         weight_files->emplace_back(bias_file, b->CastTo(DType::kFloat32));
         o << ",\n  \"bias_file\": " << JsonString(bias_file) << ", \"bias\": " << TensorQuantJson(op.bias, {});
+        if (!op.bias_correction.empty()) {  // already in bias_file; the helper adds it to the module's own bias
+          o << ",\n  \"bias_correction\": [";
+          for (size_t i = 0; i < op.bias_correction.size(); ++i) o << (i ? ", " : "") << JsonFloat(op.bias_correction[i]);
+          o << "]";
+        }
       }
     }
     o << "}";
