@@ -198,8 +198,10 @@ struct RaiseResult {
 // smallest k, that meet the target are found by bisection (a few log2 n simulations instead
 // of n): first f = 0 (int16 only); when even every op at int16 misses the target, the fewest
 // ops in float with all others at int16 (at most n - 1: the model stays quantized), then the
-// fewest int16 beside them. When nothing meets it, every op at int16 (the best plan that
-// stays fully quantized) and the summary says the target was not met.
+// fewest int16 beside them. When int16 alone meets the target but the same ops in float leave
+// less than half its output error (the error is in their int8 weights), they go float. When
+// nothing meets it, every op at int16 (the best plan that stays fully quantized) and the
+// summary says the target was not met.
 StatusOr<RaiseResult> RaiseUntilTarget(const Graph& graph, const QuantSelection& sel,
                                        const std::map<std::string, FloatRange>& ranges, const QuantParamOptions& qo,
                                        const QuantPlan& base, const std::vector<LayerAnalysis>& order, float target,
@@ -266,6 +268,13 @@ StatusOr<RaiseResult> RaiseUntilTarget(const Graph& graph, const QuantSelection&
       DOPT_ASSIGN_OR_RETURN(RaiseResult r, eval(f, x));
       return r.cosine >= target;
     }));
+    // int16 activations leave the int8 weights' error: when the same ops in float leave less
+    // than half the output error, that error is in their weights and float is the fix.
+    if (f == 0) {
+      DOPT_ASSIGN_OR_RETURN(RaiseResult as16, eval(0, k));
+      DOPT_ASSIGN_OR_RETURN(RaiseResult asfloat, eval(k, 0));
+      if (k < n && 1.0 - asfloat.cosine < 0.5 * (1.0 - as16.cosine)) f = k, k = 0;
+    }
   } else {
     f = 0, k = n;
   }
