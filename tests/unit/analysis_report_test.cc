@@ -26,11 +26,14 @@ struct Json {
   double num = 0;
   std::string str;
   std::vector<Json> items;
-  std::vector<std::pair<std::string, Json>> members;  // in order
+  // Object members in order: keys[i] names values[i] (a pair with the incomplete Json would
+  // not compile with clang's libstdc++ checks).
+  std::vector<std::string> keys;
+  std::vector<Json> values;
 
   const Json* Get(const std::string& key) const {
-    for (const auto& [k, v] : members) {
-      if (k == key) return &v;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (keys[i] == key) return &values[i];
     }
     return nullptr;
   }
@@ -116,7 +119,8 @@ class JsonParser {
         if (i_ >= s_.size() || s_[i_++] != ':') return false;
         Json member;
         if (!Value(member)) return false;
-        v.members.emplace_back(key, std::move(member));
+        v.keys.push_back(key);
+        v.values.push_back(std::move(member));
         Ws();
         if (i_ >= s_.size()) return false;
         if (s_[i_] == ',') {
@@ -317,7 +321,7 @@ TEST(AnalysisReport, JsonOfEmptyReportParses) {
   ASSERT_TRUE(JsonParser(text).Parse(doc)) << text;
   EXPECT_EQ(doc.Get("layers")->items.size(), 0u);
   EXPECT_EQ(doc.Get("raised")->items.size(), 0u);
-  EXPECT_EQ(doc.Get("output_cosines")->members.size(), 0u);
+  EXPECT_EQ(doc.Get("output_cosines")->keys.size(), 0u);
   EXPECT_EQ(doc.Get("model")->str, "bad\xef\xbf\xbd utf8\xef\xbf\xbd\xef\xbf\xbd\xe2\x82\xac");
 }
 
