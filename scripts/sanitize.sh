@@ -28,12 +28,12 @@ if [[ $WHAT == all || $WHAT == asan ]]; then
   echo "== ctest under ASan + UBSan ($((SECONDS - t0)) s so far) ==" >&2
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  (cd "$ASAN_BUILD" && ctest --output-on-failure --timeout 1800 -j "$JOBS" 2>&1 | tee "$ASAN_BUILD/ctest.log") ||
-    { status=1; failed+=("ctest under ASan+UBSan: $(grep -E '^[[:space:]]*[0-9]+ - ' "$ASAN_BUILD/ctest.log" | tr -s ' ' | head -5 | tr '\n' ';')"); }
+  (cd "$ASAN_BUILD" && ctest --output-on-failure --timeout 1800 -j "$JOBS") 2>&1 | tee "$ASAN_BUILD/ctest.log" ||
+    { status=1; failed+=("ctest under ASan+UBSan: $(grep -E '^[[:space:]]*[0-9]+ - ' "$ASAN_BUILD/ctest.log" | tr -s ' ' | head -5 | tr '\n' ';' || true)"); }
   echo "== fuzz targets, ${FUZZ_SECONDS} s each ($((SECONDS - t0)) s so far) ==" >&2
   DOPT_FUZZ_BUILD=$ASAN_BUILD DOPT_BIN=${DOPT_BIN:-build/dopt} JOBS=$JOBS bash fuzz/run_all.sh "$FUZZ_SECONDS" 2>&1 |
     tee "$ASAN_BUILD/fuzz.log" >&2 ||
-    { status=1; failed+=("fuzzing: $(grep -E 'run_all.sh: .* failed|SUMMARY|ERROR' "$ASAN_BUILD/fuzz.log" | head -6 | tr '\n' ';')"); }
+    { status=1; failed+=("fuzzing: $(grep -E 'run_all.sh: .* failed|SUMMARY|ERROR' "$ASAN_BUILD/fuzz.log" | head -6 | tr '\n' ';' || true)"); }
 fi
 
 if [[ $WHAT == all || $WHAT == tsan ]]; then
