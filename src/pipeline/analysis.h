@@ -139,7 +139,6 @@ class PlanEvaluator {
 struct AnalyzeOptions {
   bool isolated = true;  // one simulation per quantized op (the costly part)
   int histogram_bins = 64;
-  int num_threads = 0;
 };
 
 // The layer-wise analysis of `plan` on the evaluator's samples (which must capture every

@@ -25,8 +25,6 @@
 #include "quant/quant_selection.h"
 #include "quant/bias_correction.h"
 #include "quant/layer_precision.h"
-#include "quant/quant_params.h"
-#include "common/progress.h"
 
 namespace dopt {
 
@@ -178,6 +176,14 @@ Status CorrectBiases(const Graph& graph, PlanEvaluator& ev, QuantPlan* plan) {
     }
   }
   plan->bias_correction = true;
+  return Status::Ok();
+}
+
+// --report: the analysis as one HTML page (nothing when not asked for).
+Status WriteReport(const QuantizeOptions& o, QuantizeSummary* sum) {
+  if (o.report.empty()) return Status::Ok();
+  DOPT_RETURN_IF_ERROR(WriteFileAtomic(o.report, RenderReportHtml(sum->analysis)));
+  sum->report = AbsolutePath(o.report);
   return Status::Ok();
 }
 
@@ -386,13 +392,8 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
       }
     }
     DOPT_ASSIGN_OR_RETURN(auto ev, PlanEvaluator::Create(graph, held, AnalysisTensors(graph, plan), o.num_threads, HistogramTensors(plan)));
-    AnalyzeOptions ao;
-    ao.num_threads = o.num_threads;
-    DOPT_ASSIGN_OR_RETURN(sum.analysis, AnalyzePlan(graph, plan, *ev, ao));
-    if (!o.report.empty()) {
-      DOPT_RETURN_IF_ERROR(WriteFileAtomic(o.report, RenderReportHtml(sum.analysis)));
-      sum.report = AbsolutePath(o.report);
-    }
+    DOPT_ASSIGN_OR_RETURN(sum.analysis, AnalyzePlan(graph, plan, *ev, AnalyzeOptions{}));
+    DOPT_RETURN_IF_ERROR(WriteReport(o, &sum));
     sum.total_seconds = Seconds(t_start);
     return sum;
   }
@@ -487,9 +488,7 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
     double cosine = ev->OutputCosine(errors);
     sum.cosine_before_raising = cosine;
     if (cosine < cfg.accuracy_target) {
-      AnalyzeOptions ao;
-      ao.num_threads = o.num_threads;
-      DOPT_ASSIGN_OR_RETURN(AnalysisReport ranking, AnalyzePlan(graph, plan, *ev, ao));
+      DOPT_ASSIGN_OR_RETURN(AnalysisReport ranking, AnalyzePlan(graph, plan, *ev, AnalyzeOptions{}));
       std::vector<LayerAnalysis> order;
       for (const LayerAnalysis& l : ranking.layers)
         if (l.activation_bits <= 8) order.push_back(l);
@@ -505,15 +504,10 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
     plan.accuracy_achieved = (float)cosine;
   }
   if (o.analyze_only || !o.report.empty()) {
-    AnalyzeOptions ao;
-    ao.num_threads = o.num_threads;
-    DOPT_ASSIGN_OR_RETURN(sum.analysis, AnalyzePlan(graph, plan, *ev, ao));
+    DOPT_ASSIGN_OR_RETURN(sum.analysis, AnalyzePlan(graph, plan, *ev, AnalyzeOptions{}));
   }
   if (o.analyze_only) {
-    if (!o.report.empty()) {
-      DOPT_RETURN_IF_ERROR(WriteFileAtomic(o.report, RenderReportHtml(sum.analysis)));
-      sum.report = AbsolutePath(o.report);
-    }
+    DOPT_RETURN_IF_ERROR(WriteReport(o, &sum));
     sum.total_seconds = Seconds(t_start);
     return sum;
   }
@@ -534,10 +528,7 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   if (!o.compress_conf.empty()) {
     DOPT_ASSIGN_OR_RETURN(conf_bytes, SerializeCompressConf(plan));
   }
-  if (!o.report.empty()) {  // the report first: it is not part of the model/compress_conf pair
-    DOPT_RETURN_IF_ERROR(WriteFileAtomic(o.report, RenderReportHtml(sum.analysis)));
-    sum.report = AbsolutePath(o.report);
-  }
+  DOPT_RETURN_IF_ERROR(WriteReport(o, &sum));  // first: it is not part of the model/compress_conf pair
   DOPT_RETURN_IF_ERROR(WriteFileAtomic(o.output, model_bytes));
   if (!o.compress_conf.empty()) {
     // Until the compress_conf is in place too, a signal removes the model just written: the two
