@@ -473,6 +473,91 @@ def fold_bn(torch, conv, bn):
             conv.bias.copy_(b.to(conv.bias.dtype))
 
 
+def fold_bn_module(torch, model, modules, bn_name, conv_name, folded):
+    """Folds BatchNorm module `bn_name` (None: nothing) into Conv module `conv_name` and replaces it
+    by nn.Identity, once (`folded`: the names already folded)."""
+    nn = torch.nn
+    if not bn_name or bn_name in folded:
+        return
+    bn, m = modules.get(bn_name), modules.get(conv_name)
+    if not isinstance(bn, nn.modules.batchnorm._BatchNorm):
+        raise HelperError("dopt folded '%s' into '%s', but it is not a BatchNorm module" % (bn_name, conv_name))
+    if not isinstance(m, nn.modules.conv._ConvNd):
+        raise HelperError("dopt folded '%s' into '%s', which is not a Conv module" % (bn_name, conv_name))
+    fold_bn(torch, m, bn)
+    parent, attr = parent_of(model, bn_name)
+    setattr(parent, attr, nn.Identity())
+    folded.add(bn_name)
+
+
+def flat_tensors(torch, out):
+    """The tensors of a forward() result, in describe_outputs' order."""
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, (tuple, list)):
+        return [t for v in out for t in flat_tensors(torch, v)]
+    if isinstance(out, dict):
+        return [t for v in out.values() for t in flat_tensors(torch, v)]
+    return []
+
+
+def equalize_modules(torch, modules, entries):
+    """Applies dopt's cross-layer equalization (plan["equalized"]) to the modules: output channel
+    c of a Conv divided by out_divided[c] (weight and bias), input channel c multiplied by
+    in_multiplied[c] (grouped/depthwise: the weights that read channel c). The BatchNorm modules
+    dopt folded into them are already folded here."""
+    nn = torch.nn
+    seen = set()
+    for e in entries:
+        name = e["module"]
+        m = modules.get(name)
+        if not isinstance(m, nn.modules.conv._ConvNd) or isinstance(m, nn.modules.conv._ConvTransposeNd):
+            raise HelperError("dopt equalized Conv '%s', which maps to module '%s' (%s), not a Conv"
+                              % (e["node"], name, type(m).__name__ if m is not None else "no module"))
+        if name in seen:
+            raise HelperError("dopt equalized module '%s' twice (it runs more than once): turn equalization off "
+                              "for this model" % name)
+        seen.add(name)
+        with torch.no_grad():
+            w = m.weight.double()
+            cout, cpg = w.shape[0], w.shape[1]
+            shape = [-1] + [1] * (w.dim() - 1)
+            if e.get("out_divided"):
+                s = torch.tensor(e["out_divided"], dtype=torch.float64)
+                if s.numel() != cout:
+                    raise HelperError("dopt equalized %d output channels of module '%s', it has %d"
+                                      % (s.numel(), name, cout))
+                w = w / s.reshape(shape)
+                if m.bias is not None:
+                    m.bias.copy_((m.bias.double() / s).to(m.bias.dtype))
+            if e.get("in_multiplied"):
+                s = torch.tensor(e["in_multiplied"], dtype=torch.float64)
+                g = m.groups
+                if s.numel() != cpg * g:
+                    raise HelperError("dopt equalized %d input channels of module '%s', it has %d"
+                                      % (s.numel(), name, cpg * g))
+                # weight[o, j] reads input channel (o // (cout / groups)) * cpg + j.
+                o = torch.arange(cout).reshape(-1, 1)
+                idx = (o // (cout // g)) * cpg + torch.arange(cpg).reshape(1, -1)
+                w = w * s[idx].reshape(cout, cpg, *([1] * (w.dim() - 2)))
+            m.weight.copy_(w.to(m.weight.dtype))
+
+
+def check_same_float(torch, before, after, what):
+    """`after` (a forward() result) equals `before` to float rounding, or a HelperError."""
+    a, b = flat_tensors(torch, before), flat_tensors(torch, after)
+    for i, (x, y) in enumerate(zip(a, b)):
+        if not (x.is_floating_point() and y.is_floating_point()):
+            continue
+        x, y = x.double(), y.double()
+        scale = max(x.abs().max().item() if x.numel() else 0.0, 1e-30)
+        diff = (x - y).abs().max().item() if x.numel() else 0.0
+        if not diff <= 1e-3 * scale:
+            raise HelperError("%s changed the float model's output %d by %.3g (its largest value is %.3g): the "
+                              "model's forward() does something between the layers that dopt's graph did not show; "
+                              "turn equalization off for this model" % (what, i, diff, scale))
+
+
 def per_channel_fit(torch, wd, wt, ch):
     """Least-squares factor k per channel (axis `ch`) with wd ~ k * wt, and the largest residual."""
     wd_c, wt_c = wd.transpose(0, ch).reshape(wd.shape[ch], -1), wt.transpose(0, ch).reshape(wt.shape[ch], -1)
@@ -757,6 +842,10 @@ def cmd_build_pt(args):
     with open(args.plan) as f:
         plan = json.load(f)
     modules = dict(model.named_modules())
+    equalized = plan.get("equalized") or []
+    if equalized:
+        with torch.no_grad():
+            float_before = model(*inputs)
     by_module = {}
     for op in plan["ops"]:
         by_module.setdefault(op["module"], []).append(op)
@@ -780,15 +869,14 @@ def cmd_build_pt(args):
         if not isinstance(m, supported):
             raise HelperError("quantized op '%s' maps to module '%s' (%s), which is not a Conv or Linear"
                               % (ops[0]["node"], mname, type(m).__name__))
-        bn_name = ops[0].get("fold_bn")
-        if bn_name and bn_name not in folded:
-            bn = modules.get(bn_name)
-            if not isinstance(bn, nn.modules.batchnorm._BatchNorm):
-                raise HelperError("dopt folded '%s' into '%s', but it is not a BatchNorm module" % (bn_name, mname))
-            fold_bn(torch, m, bn)
-            parent, attr = parent_of(model, bn_name)
-            setattr(parent, attr, nn.Identity())
-            folded.add(bn_name)
+        fold_bn_module(torch, model, modules, ops[0].get("fold_bn"), mname, folded)
+    if equalized:
+        # Equalized Convs left in float get their BatchNorm folded too (their weights change).
+        for e in equalized:
+            fold_bn_module(torch, model, modules, e.get("fold_bn"), e["module"], folded)
+        equalize_modules(torch, modules, equalized)
+        with torch.no_grad():
+            check_same_float(torch, float_before, model(*inputs), "equalization")
     plan_dir = os.path.dirname(os.path.abspath(args.plan))
     wrappers = {}
     for mname, ops in by_module.items():

@@ -123,6 +123,7 @@ void Store(Graph& g, int ni, int slot, const std::vector<std::vector<int>>& cons
 
 StatusOr<int> EqualizePass::Run(Graph& g) {
   channels_ = 0;
+  rescaled_.clear();
   const auto consumers = g.Consumers();
   std::vector<Chain> chains;
   for (int i = 0; i < (int)g.nodes.size(); ++i) {
@@ -205,6 +206,10 @@ StatusOr<int> EqualizePass::Run(Graph& g) {
     for (double s : total[k]) n += std::fabs(s - 1.0) > 1e-3;
     channels_ += n;
     changed += n > 0;
+    // Every chain, even one whose factors all stay within 1e-3 of 1: its weights moved anyway.
+    const std::vector<float> f(total[k].begin(), total[k].end());
+    rescaled_[g.nodes[chains[k].conv1].name].out_divided = f;
+    for (int ni : chains[k].consumers) rescaled_[g.nodes[ni].name].in_multiplied = f;
   }
   return changed;
 }

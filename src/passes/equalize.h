@@ -25,12 +25,25 @@
 // (dopt -m 0) and the int8 simulation (dopt run --compress_conf, when the compress_conf says
 // equalization) run the same pass on the same graph and get the same weights.
 // Run() returns the number of chains rescaled; channels() the number of channels whose total
-// scale differs from 1 by more than 1e-3.
+// scale differs from 1 by more than 1e-3; rescaled() what was done to each Conv, by node name,
+// for writers that rebuild the model from its original layers (the TorchScript writer).
 #pragma once
+
+#include <map>
+#include <string>
+#include <vector>
 
 #include "passes/pass.h"
 
 namespace dopt {
+
+// The total factors the pass applied to one Conv: its output channel c was divided by
+// out_divided[c] (weight and bias), its input channel c multiplied by in_multiplied[c] (for a
+// depthwise Conv: the output channels of group c). Empty when that side was not rescaled.
+struct ChannelRescale {
+  std::vector<float> out_divided;
+  std::vector<float> in_multiplied;
+};
 
 class EqualizePass : public Pass {
  public:
@@ -38,9 +51,11 @@ class EqualizePass : public Pass {
   const char* name() const override { return "equalize"; }
   StatusOr<int> Run(Graph& graph) override;
   int channels() const { return channels_; }
+  const std::map<std::string, ChannelRescale>& rescaled() const { return rescaled_; }
 
  private:
   int channels_ = 0;
+  std::map<std::string, ChannelRescale> rescaled_;
 };
 
 }  // namespace dopt

@@ -19,8 +19,7 @@ struct ExporterEntry {
 const ExporterEntry kExporters[] = {
     {"onnx", {.fn = &ExportOnnxQdq, .writer = "ONNX", .activation_pairs = true, .second_weights = true}},
     {"tf", {.fn = &ExportTfGraphDef, .writer = "TensorFlow", .activation_pairs = false, .second_weights = false}},
-    {"pytorch", {.fn = &ExportPyTorch, .writer = "TorchScript", .activation_pairs = false, .second_weights = false,
-                 .no_equalization = kTorchNoEqualization}},
+    {"pytorch", {.fn = &ExportPyTorch, .writer = "TorchScript", .activation_pairs = false, .second_weights = false}},
 };
 
 }  // namespace

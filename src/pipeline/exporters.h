@@ -16,7 +16,6 @@ struct Exporter {
   const char* writer = "";        // for messages: "the TensorFlow writer cannot ..."
   bool activation_pairs = false;  // a MatMul of two activations, both quantized
   bool second_weights = false;    // an op with two quantized weights (LSTM/GRU/RNN's W and R)
-  const char* no_equalization = nullptr;  // why it cannot write an equalized model (null: it can)
 };
 
 // The exporter for graph.info.format, or an Unimplemented error naming the format.

@@ -314,8 +314,6 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   StatusOr<Exporter> found = FindExporter(graph.info.format);
   if (!found.ok()) return found.status().WithContext(o.model);
   const ExportFn export_fn = found->fn;
-  if (cfg.equalization && found->no_equalization)  // before calibration: equalization needs the writer
-    return Unimplemented(o.model + ": equalization: true: " + found->no_equalization + "; nothing written");
   DOPT_ASSIGN_OR_RETURN(CalibRequest req, ResolveCalibRequest(cfg, o.flags, ModelNamesFromGraph(graph)));
   DOPT_ASSIGN_OR_RETURN(CalibMethod method, ParseCalibMethod(cfg.calibration_method));
 
@@ -340,6 +338,7 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
 
   // Graph passes up to the choice of ops.
   QuantSelection sel;
+  std::map<std::string, ChannelRescale> equalized;  // equalization: true: each Conv's factors
   {
     std::vector<std::pair<std::string, Shape>> shapes;
     for (const CalibInput& in : req.inputs) shapes.emplace_back(in.name, in.shape);
@@ -350,7 +349,7 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
     // to the graph after them.
     PrepareOptions prep;
     prep.equalization = plan.equalization = cfg.equalization;  // cross-layer equalization
-    DOPT_RETURN_IF_ERROR(PrepareForQuantization(graph, &sum.passes, prep).WithContext(o.model));
+    DOPT_RETURN_IF_ERROR(PrepareForQuantization(graph, &sum.passes, prep, &equalized).WithContext(o.model));
     PassManager pm;
     QuantSelectionOptions so;
     const std::string format = found->writer;
@@ -519,6 +518,7 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   eo.model_path = o.model;
   eo.weight_path = o.weight;
   eo.output_path = o.output;
+  eo.equalized = std::move(equalized);
   DOPT_RETURN_IF_ERROR(ApplyBiasCorrections(graph, plan).WithContext(o.model));
   DOPT_ASSIGN_OR_RETURN(ExportedModel exported, export_fn(graph, plan, eo));
   sum.output_opset = exported.output_opset;

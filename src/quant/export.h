@@ -4,10 +4,12 @@
 // is known here: the table of writers is src/pipeline/exporters.cc.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "dopt/status.h"
 #include "ir/graph.h"
+#include "passes/equalize.h"
 #include "quant/quant_plan.h"
 
 namespace dopt {
@@ -17,6 +19,9 @@ struct ExportOptions {
   std::string model_path;   // --model
   std::string weight_path;  // --weight (PyTorch)
   std::string output_path;  // --output (exporters must not write it themselves)
+  // equalization: true: the factors the equalization pass applied to each Conv, by node name
+  // (writers that rebuild the model from its original layers apply them there).
+  std::map<std::string, ChannelRescale> equalized;
 };
 
 struct ExportedModel {

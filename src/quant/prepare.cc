@@ -18,7 +18,9 @@ constexpr int kMaxRounds = 16;
 
 }  // namespace
 
-Status PrepareForQuantization(Graph& graph, std::vector<PassReport>* reports, const PrepareOptions& options) {
+Status PrepareForQuantization(Graph& graph, std::vector<PassReport>* reports, const PrepareOptions& options,
+                              std::map<std::string, ChannelRescale>* rescaled) {
+  if (rescaled) rescaled->clear();
   // Repeated until nothing changes: TensorFlow graphs give Conv -> Add(bias) ->
   // BatchNormalization, where the BatchNormalization only becomes foldable once fold_affine has
   // moved the Add into the Conv. Reports sum each pass's changes over the rounds.
@@ -64,6 +66,7 @@ Status PrepareForQuantization(Graph& graph, std::vector<PassReport>* reports, co
     total["equalize"] = r.empty() ? 0 : r[0].changes;
     order.push_back("equalize_channels");
     total["equalize_channels"] = eq->channels();
+    if (rescaled) *rescaled = eq->rescaled();
   }
   if (reports)
     for (const std::string& p : order) reports->push_back({p, total[p]});

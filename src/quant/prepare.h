@@ -3,10 +3,13 @@
 // (dopt run --compress_conf) must both call this same function before using a plan.
 #pragma once
 
+#include <map>
+#include <string>
 #include <vector>
 
 #include "dopt/status.h"
 #include "ir/graph.h"
+#include "passes/equalize.h"
 #include "passes/pass.h"
 
 namespace dopt {
@@ -20,12 +23,14 @@ namespace dopt {
 //
 // With `equalization` (the config's `equalization: true`, recorded in the compress_conf), the
 // cross-layer equalization pass (passes/equalize.h) runs last, on the folded graph; it reports
-// "equalize" (chains rescaled) and "equalize_channels" (channels rescaled).
+// "equalize" (chains rescaled) and "equalize_channels" (channels rescaled); `rescaled`, when
+// given, receives the factors it applied to each Conv (for the TorchScript writer).
 struct PrepareOptions {
   bool equalization = false;
 };
 
 Status PrepareForQuantization(Graph& graph, std::vector<PassReport>* reports = nullptr,
-                              const PrepareOptions& options = {});
+                              const PrepareOptions& options = {},
+                              std::map<std::string, ChannelRescale>* rescaled = nullptr);
 
 }  // namespace dopt

@@ -202,21 +202,35 @@ def test_quantized_op_without_module(dopt, tmp_path, calib):
     assert not (tmp_path / "q.pt").exists()
 
 
-def test_equalization_is_refused_before_calibration(dopt, tmp_path):
-    """equalization: true cannot be carried into a TorchScript model (a consumer Conv's input
-    channels are rescaled, which the helper's per-output-channel factors cannot express): one
-    clear error before calibration, nothing written."""
+def test_equalized_conv_without_module(dopt, tmp_path):
+    """equalization: true rescales a convolution written with torch.nn.functional on a bare
+    parameter (left float with exclude_op): the rebuilt model has no module to rescale, so one
+    clear error, nothing written."""
     py = tmp_path / "net.py"
-    py.write_text(NET)
-    weights = save_weights(tmp_path, "good")
+    py.write_text(textwrap.dedent("""
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 4, 3, padding=1)
+                self.kernel = nn.Parameter(torch.randn(5, 4, 3, 3))
+
+            def forward(self, x):
+                return torch.nn.functional.conv2d(torch.relu(self.conv(x)), self.kernel)
+        """))
+    import torch
+
+    ns = {}
+    exec(py.read_text(), ns)
+    torch.manual_seed(0)
+    torch.save(ns["Net"]().state_dict(), tmp_path / "net.pth")
     b = make_bin(dopt, np.random.default_rng(0).random((4, 3, 8, 8), dtype=np.float32), tmp_path / "calib.bin")
-    conf = binary_config(tmp_path / "c.prototxt", [b], "equalization: true\n")
-    proc = run_dopt(dopt, "-m", "0", "--framework", "5", "--model", py, "--weight", weights, "--cal_conf", conf,
-                    "--output", tmp_path / "q.pt", "--input_shape", "x: 1,3,8,8")
+    conf = binary_config(tmp_path / "c.prototxt", [b], 'equalization: true\nexclude_op: "kernel"\n')
+    proc = quantize(dopt, py, tmp_path / "net.pth", conf, tmp_path / "q.pt", "x: 1,3,8,8")
     assert proc.returncode == 2, describe(proc)
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, describe(proc)
-    assert lines[0].startswith(f"dopt: error: {py}: equalization: true: the TorchScript writer cannot carry "
-                               "cross-layer equalization"), describe(proc)
-    assert "turn equalization off for PyTorch models" in lines[0]
+    assert re.fullmatch(rf"dopt: error: {re.escape(str(py))}: equalization rescaled Conv '.*Conv.*', which runs no "
+                        r"Conv module's weight, so the TorchScript model cannot hold it; turn equalization off for "
+                        r"this model", proc.stderr.strip().splitlines()[-1]), describe(proc)
     assert not (tmp_path / "q.pt").exists()

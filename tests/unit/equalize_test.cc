@@ -149,6 +149,47 @@ TEST(Equalize, OutputsUnchangedAndRangesBalanced) {
   EXPECT_TRUE(reported);
 }
 
+// rescaled() gives each Conv's total factors: applied to the original weights they give the
+// pass's weights (what the TorchScript writer does to the user's modules), depthwise included.
+TEST(Equalize, RescaledFactorsReproduceTheWeights) {
+  Graph g = MakeGraph();
+  ASSERT_TRUE(PrepareGraph(g).ok());
+  std::map<std::string, Tensor> orig, bias;
+  for (const Node& n : g.nodes)
+    if (n.op_type == "Conv") orig.emplace(n.name, Init(g, n, 1).Clone());
+  bias.emplace("conv1", Init(g, NodeNamed(g, "conv1"), 2).Clone());
+  PrepareOptions po;
+  po.equalization = true;
+  std::map<std::string, ChannelRescale> rescaled;
+  ASSERT_TRUE(PrepareForQuantization(g, nullptr, po, &rescaled).ok());
+  // conv1/conv2a/conv2b/conv3 start chains (out), conv2a/conv2b/conv3/conv4/conv6 end one (in);
+  // conv5 (after ReLU6) is in none.
+  EXPECT_EQ(rescaled.count("conv5"), 0u);
+  EXPECT_EQ(rescaled.at("conv1").out_divided.size(), 4u);
+  EXPECT_TRUE(rescaled.at("conv1").in_multiplied.empty());
+  EXPECT_EQ(rescaled.at("conv4").in_multiplied.size(), 5u);
+  EXPECT_TRUE(rescaled.at("conv4").out_divided.empty());
+  EXPECT_EQ(rescaled.at("conv3").in_multiplied.size(), 5u);  // depthwise: one factor per group
+  for (const auto& [name, r] : rescaled) {
+    const Tensor& w0 = orig.at(name);
+    const auto got = Init(g, NodeNamed(g, name), 1).ToDoubleVector();
+    const auto v0 = w0.ToDoubleVector();
+    const int64_t cout = w0.dim(0), cin = w0.dim(1), per = w0.numel() / (cout * cin);
+    const int64_t groups = r.in_multiplied.empty() ? 1 : (int64_t)r.in_multiplied.size() / cin;
+    for (int64_t o = 0; o < cout; ++o)
+      for (int64_t i = 0; i < cin; ++i)
+        for (int64_t e = 0; e < per; ++e) {
+          double want = v0[(o * cin + i) * per + e];
+          if (!r.out_divided.empty()) want /= r.out_divided[o];
+          if (!r.in_multiplied.empty()) want *= r.in_multiplied[(o / (cout / groups)) * cin + i];
+          const size_t k = (o * cin + i) * per + e;
+          EXPECT_NEAR(got[k], want, 1e-5 * std::fabs(want) + 1e-7) << name << " " << k;
+        }
+  }
+  const auto b = Init(g, NodeNamed(g, "conv1"), 2).ToDoubleVector(), b0 = bias.at("conv1").ToDoubleVector();
+  for (int c = 0; c < 4; ++c) EXPECT_NEAR(b[c], b0[c] / rescaled.at("conv1").out_divided[c], 1e-5 * std::fabs(b[c]));
+}
+
 TEST(Equalize, SkipsSharedOutputsAndGraphOutputs) {
   Graph g = MakeGraph();
   g.outputs.push_back(g.FindValue("r1"));  // conv1's activation is also a graph output

@@ -58,10 +58,27 @@ int FindInput(const Graph& g, const Node& n, const std::string& name, int fallba
   return -1;
 }
 
+// The BatchNorm module right after node `node` whose node is gone: dopt folded it (empty: none).
+std::string FoldedBatchNorm(const Graph& graph, const std::string& node) {
+  const std::string bn = TorchMetadata(graph, kTorchBatchNormAfter + node);
+  if (bn.empty()) return "";
+  const std::string bn_module = bn.substr(0, bn.find('\t')), bn_node = bn.substr(bn.find('\t') + 1);
+  for (const Node& n : graph.nodes)
+    if (n.name == bn_node) return "";
+  return bn_module;
+}
+
+std::string FloatList(const std::vector<float>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + JsonFloat(v[i]);
+  return s + "]";
+}
+
 }  // namespace
 
 StatusOr<std::string> TorchPlanJson(const Graph& graph, const QuantPlan& plan,
-                                    std::vector<std::pair<std::string, Tensor>>* weight_files) {
+                                    std::vector<std::pair<std::string, Tensor>>* weight_files,
+                                    const std::map<std::string, ChannelRescale>& equalized) {
   std::ostringstream o;
   o << "{\"activation_bits\": " << plan.activation_bits << ", \"ops\": [";
   bool first = true;
@@ -77,15 +94,7 @@ StatusOr<std::string> TorchPlanJson(const Graph& graph, const QuantPlan& plan,
                              "leave it in float with exclude_op in the config");
     }
     // A BatchNorm module right after it whose node is gone was folded into it.
-    std::string fold_bn;
-    const std::string bn = TorchMetadata(graph, kTorchBatchNormAfter + op.node);
-    if (!bn.empty()) {
-      const std::string bn_module = bn.substr(0, bn.find('\t')), bn_node = bn.substr(bn.find('\t') + 1);
-      bool gone = true;
-      for (const Node& n : graph.nodes)
-        if (n.name == bn_node) gone = false;
-      if (gone) fold_bn = bn_module;
-    }
+    const std::string fold_bn = FoldedBatchNorm(graph, op.node);
     const Tensor* w = nullptr;
     if (op.weight_input_index < (int)node->inputs.size() && node->inputs[op.weight_input_index] >= 0)
       w = graph.value(node->inputs[op.weight_input_index]).ConstantValue();
@@ -121,16 +130,31 @@ StatusOr<std::string> TorchPlanJson(const Graph& graph, const QuantPlan& plan,
     o << "}";
     first = false;
   }
+  o << "\n], \"equalized\": [";
+  first = true;
+  for (const auto& [node, r] : equalized) {
+    const std::string module = TorchMetadata(graph, kTorchModuleOfNode + node);
+    if (module.empty()) {
+      return InvalidArgument("equalization rescaled Conv '" + node +
+                             "', which runs no Conv module's weight, so the TorchScript model cannot hold it; "
+                             "turn equalization off for this model");
+    }
+    const std::string fold_bn = FoldedBatchNorm(graph, node);
+    o << (first ? "" : ",") << "\n {\"node\": " << JsonString(node) << ", \"module\": " << JsonString(module)
+      << ", \"fold_bn\": " << (fold_bn.empty() ? "null" : JsonString(fold_bn))
+      << ",\n  \"out_divided\": " << FloatList(r.out_divided) << ",\n  \"in_multiplied\": " << FloatList(r.in_multiplied)
+      << "}";
+    first = false;
+  }
   o << "\n]}\n";
   return o.str();
 }
 
 StatusOr<ExportedModel> ExportPyTorch(Graph& graph, const QuantPlan& plan, const ExportOptions& o) {
-  if (plan.equalization) return Unimplemented(o.model_path + ": " + std::string(kTorchNoEqualization));
   const std::string weight = o.weight_path.empty() ? TorchMetadata(graph, kTorchWeight) : o.weight_path;
   const std::string context = o.model_path + " (weights " + weight + ")";
   std::vector<std::pair<std::string, Tensor>> weights;
-  StatusOr<std::string> json = TorchPlanJson(graph, plan, &weights);
+  StatusOr<std::string> json = TorchPlanJson(graph, plan, &weights, o.equalized);
   if (!json.ok()) return json.status().WithContext(o.model_path);
   DOPT_ASSIGN_OR_RETURN(TempDir dir, TempDir::Create());
   const std::string plan_path = JoinPath(dir.path(), "plan.json"), pt_path = JoinPath(dir.path(), "model.pt");

@@ -3,6 +3,7 @@
 // Conv/Linear (see docs/quantization.md). The helper builds it from dopt's plan (a JSON file).
 #pragma once
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,19 +17,14 @@ namespace dopt {
 
 StatusOr<ExportedModel> ExportPyTorch(Graph& graph, const QuantPlan& plan, const ExportOptions& options);
 
-// Why the TorchScript writer refuses equalization: true. The helper rebuilds the model from the
-// user's modules and carries dopt's folds as per-output-channel factors on the weight scales
-// (carry_other_folds); equalization also multiplies a consumer Conv's input channels and changes
-// the activation between the two Convs, which that cannot express.
-inline constexpr const char* kTorchNoEqualization =
-    "the TorchScript writer cannot carry cross-layer equalization (it rescales a consumer Conv's input channels and "
-    "the activation between the Convs, which the rebuilt PyTorch modules cannot hold as per-output-channel "
-    "factors); turn equalization off for PyTorch models, or quantize their ONNX export";
-
 // The plan as the helper reads it: per quantized op its module, the BatchNorm module folded into
 // it (or null), the input's per-tensor and the weight's per-channel parameters, and the .npy
-// file (added to weight_files) with dopt's folded weight.
+// file (added to weight_files) with dopt's folded weight. With equalization, "equalized" lists
+// every rescaled Conv (quantized or not) with its module, its folded BatchNorm and its factors:
+// the helper rescales those modules the same way (after folding the BatchNorm), so the rebuilt
+// model holds dopt's equalized weights; it checks that the float outputs did not change.
 StatusOr<std::string> TorchPlanJson(const Graph& graph, const QuantPlan& plan,
-                                    std::vector<std::pair<std::string, Tensor>>* weight_files);
+                                    std::vector<std::pair<std::string, Tensor>>* weight_files,
+                                    const std::map<std::string, ChannelRescale>& equalized = {});
 
 }  // namespace dopt
