@@ -155,6 +155,7 @@ class _BinStream:
         import numpy as np
 
         self.f.write(np.ascontiguousarray(a, dtype="<f4").tobytes())
+        self.f.flush()  # on disk now: the sample's memory is the caller's again
         self.count += 1
 
     def finish(self) -> None:
