@@ -21,9 +21,9 @@ import sys
 from typing import Optional, Sequence
 
 from ._api import QuantizeResult, analyze, default_compress_conf, quantize, run, run_model
-from ._cli import DoptError, DoptNotFoundError, find_dopt, run_cli
+from ._cli import DoptError, DoptNotFoundError, DoptWarning, find_dopt, run_cli
 
-__all__ = ["DoptError", "DoptNotFoundError", "QuantizeResult", "analyze", "default_compress_conf",
+__all__ = ["DoptError", "DoptNotFoundError", "DoptWarning", "QuantizeResult", "analyze", "default_compress_conf",
            "find_dopt", "main", "quantize", "run", "run_cli", "run_model"]
 __version__ = "0.1.0"
 

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import warnings
 from typing import Optional, Sequence, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -39,6 +40,10 @@ class DoptError(Exception):
         if self.returncode is None:
             return self.message
         return f"{self.message} (dopt exit status {self.returncode})"
+
+
+class DoptWarning(UserWarning):
+    """A ``dopt: warning: ...`` line of a successful run (a skipped image, an unused flag, ...)."""
 
 
 def _is_executable(path: str) -> bool:
@@ -111,4 +116,7 @@ def call(args: Sequence[PathLike], timeout: Optional[float] = None) -> subproces
             lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
             msg = lines[-1].strip() if lines else f"dopt exited with status {proc.returncode}"
         raise DoptError(msg, proc.returncode, proc.stderr, cmd)
+    for line in proc.stderr.splitlines():
+        if line.startswith("dopt: warning: "):
+            warnings.warn(line[len("dopt: warning: "):].strip(), DoptWarning, stacklevel=3)
     return proc

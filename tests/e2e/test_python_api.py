@@ -342,3 +342,29 @@ def test_the_api_ships_in_the_wheel_package():
         assert Path(sys.modules[mod].__file__).resolve().parent == pkg.resolve(), mod
     for name in ("quantize", "run", "analyze", "run_cli", "DoptError", "DoptNotFoundError", "QuantizeResult"):
         assert name in dopt.__all__ and hasattr(dopt, name)
+
+
+def test_a_failing_generator_leaves_no_temp_files(tmp_path):
+    need(MNIST_ONNX)
+    work = tmp_path / "work"
+    work.mkdir()
+
+    def samples():
+        yield {"Input3": np.zeros((1, 1, 28, 28), np.float32)}
+        raise RuntimeError("data loader broke")
+
+    with pytest.raises(RuntimeError, match="data loader broke"):
+        dopt.quantize(MNIST_ONNX, samples(), tmp_path / "q.onnx", workdir=work)
+    assert listing(work) == [] and not (tmp_path / "q.onnx").exists()
+
+
+def test_dopt_warnings_become_python_warnings(tmp_path):
+    need(MNIST_ONNX, IMAGES)
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for p in sorted(IMAGES.iterdir())[:4]:
+        (folder / p.name).write_bytes(p.read_bytes())
+    (folder / "notes.txt").write_text("not an image")
+    with pytest.warns(dopt.DoptWarning, match="notes.txt"):
+        r = dopt.quantize(MNIST_ONNX, folder, tmp_path / "q.onnx")
+    assert r.plan["calibration_samples"] == 4 and "notes.txt" in r.log
