@@ -44,7 +44,7 @@ class QuantizeResult:
     quantized: List[str]
     float_layers: Dict[str, str]
     raised: Dict[str, Dict[str, str]]
-    summary: str
+    summary: str = field(repr=False)
     plan: Dict[str, Any] = field(repr=False)
     log: str = field(default="", repr=False)
 
@@ -334,8 +334,10 @@ def run_model(model: PathLike, inputs: Mapping[str, Any], *, weight: Optional[Pa
             a = np.asarray(value)
             if a.dtype.kind not in "biuf":
                 raise DoptError(f"input {name!r}: arrays of dtype {a.dtype} cannot be model inputs")
+            if a.dtype.byteorder == ">":
+                a = a.astype(a.dtype.newbyteorder("<"))
             p = os.path.join(work, f"input{i}.npy")
-            np.save(p, np.ascontiguousarray(a), allow_pickle=False)
+            np.save(p, a if a.flags.c_contiguous else a.copy(order="C"), allow_pickle=False)  # keeps rank 0
             args += ["--input", f"{name}={p}"]
         args += ["--output_dir", out_dir]
         if compress_conf is not None:

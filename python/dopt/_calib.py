@@ -154,7 +154,7 @@ class _BinStream:
     def append(self, a) -> None:
         import numpy as np
 
-        self.f.write(np.ascontiguousarray(a, dtype="<f4").tobytes())
+        self.f.write(np.asarray(a, dtype="<f4").tobytes(order="C"))
         self.f.flush()  # on disk now: the sample's memory is the caller's again
         self.count += 1
 

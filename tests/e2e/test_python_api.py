@@ -368,3 +368,24 @@ def test_dopt_warnings_become_python_warnings(tmp_path):
     with pytest.warns(dopt.DoptWarning, match="notes.txt"):
         r = dopt.quantize(MNIST_ONNX, folder, tmp_path / "q.onnx")
     assert r.plan["calibration_samples"] == 4 and "notes.txt" in r.log
+
+
+def test_rank0_input_without_a_batch_dim(tmp_path):
+    """x [N,4] @ W * s, s a rank-0 input: its samples are numpy scalars (fed whole)."""
+    rng = np.random.default_rng(4)
+    w = rng.normal(size=(4, 3)).astype(np.float32)
+    m = models._model(
+        [helper.make_node("MatMul", ["x", "W"], ["m"], name="mm"), helper.make_node("Mul", ["m", "s"], ["y"], name="mul")],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4]),
+         helper.make_tensor_value_info("s", TensorProto.FLOAT, [])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+        [numpy_helper.from_array(w, "W")])
+    model = models.save(m, tmp_path / "r0.onnx")
+    r = dopt.quantize(model, ({"x": rng.normal(size=(2, 4)), "s": np.float32(i + 1)} for i in range(6)), tmp_path / "q.onnx")
+    assert r.quantized == ["mm"] and "6 samples" in r.summary
+    x = rng.normal(size=(2, 4)).astype(np.float32)
+    f = dopt.run(model, {"x": x, "s": np.float32(2)})["y"]
+    np.testing.assert_allclose(f, x @ w * 2, rtol=1e-4, atol=1e-4)
+    # Big-endian and non-contiguous arrays are fine too.
+    xt = np.asfortranarray(x).astype(">f4")
+    assert cosine(f, dopt.run(r.output, {"x": xt, "s": np.array(2, ">f4")})["y"]) > 0.99
