@@ -389,3 +389,36 @@ def test_rank0_input_without_a_batch_dim(tmp_path):
     # Big-endian and non-contiguous arrays are fine too.
     xt = np.asfortranarray(x).astype(">f4")
     assert cosine(f, dopt.run(r.output, {"x": xt, "s": np.array(2, ">f4")})["y"]) > 0.99
+
+
+NET_PY = '''
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.fc = nn.Linear(4 * 8 * 8, 5)
+
+    def forward(self, image):
+        return self.fc(torch.relu(self.conv(image)).flatten(1))
+'''
+
+
+def test_pytorch_py_and_pth(tmp_path):
+    torch = pytest.importorskip("torch")  # only to write the .pth; dopt runs its own helper process
+    (tmp_path / "net.py").write_text(NET_PY)
+    ns: dict = {}
+    exec(compile(NET_PY, "net.py", "exec"), ns)
+    torch.manual_seed(0)
+    torch.save(ns["Net"]().state_dict(), tmp_path / "net.pth")
+    rng = np.random.default_rng(5)
+    r = dopt.quantize(tmp_path / "net.py", ({"image": rng.random((1, 1, 8, 8), dtype=np.float32)} for _ in range(16)),
+                      tmp_path / "net_int8.pt", weight=tmp_path / "net.pth", model_class="Net")
+    assert len(r.quantized) == 2 and Path(r.output).is_file() and r.output.endswith(".pt")
+    x = {"image": rng.random((1, 1, 8, 8), dtype=np.float32)}
+    (name, f), = dopt.run(tmp_path / "net.py", x, weight=tmp_path / "net.pth").items()
+    s = dopt.run(tmp_path / "net.py", x, weight=tmp_path / "net.pth", compress_conf=r.compress_conf)[name]
+    assert f.shape == (1, 5) and cosine(f, s) > 0.99
