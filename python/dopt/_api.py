@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _calib
-from ._cli import DoptError, PathLike, call, run_cli
+from ._cli import DoptError, PathLike, call, find_dopt, run_cli
 
 ShapeSpec = Union[str, Mapping[str, Sequence[int]]]
 Names = Union[str, Sequence[str]]
@@ -157,26 +157,29 @@ def _calibration_args(calibration: Calibration, work: str, *, input_shape: Optio
         raise TypeError("calibration is a dict: pass an iterable of {input name: array} dicts "
                         "(e.g. a list or a generator), a data path or a config.prototxt")
     else:
+        image_only = sorted(_calib.PREPROCESS_FIELDS & set(config))
+        if image_only:
+            raise TypeError(f"{image_only[0]} applies to an image folder, not to calibration arrays "
+                            "(normalise the arrays yourself)")
         try:
             samples = iter(calibration)
         except TypeError:
             raise TypeError("calibration takes an iterable of {input name: array} dicts, a path to an image "
                             f"folder, a .bin file or folder, or a config.prototxt; got {type(calibration).__name__}") from None
         names, paths, shapes, _ = _calib.stream_samples(samples, work)
-        if input_shape is None:
-            input_shape = {n: shapes[n] for n in names}
-        else:
+        if input_shape is not None:
             given = _shape_dict(input_shape)
-            for n in names:
-                if n in given and tuple(given[n]) != tuple(shapes[n]):
-                    raise DoptError(f"input_shape gives {n!r} the shape {list(given[n])}, but its calibration "
+            for n, dims in given.items():
+                if n not in shapes:
+                    raise DoptError(f"input_shape names {n!r}, which the calibration samples do not have "
+                                    f"(their inputs: {', '.join(names)})")
+                if tuple(dims) != tuple(shapes[n]):
+                    raise DoptError(f"input_shape gives {n!r} the shape {list(dims)}, but its calibration "
                                     f"arrays have the shape {list(shapes[n])} (each array is fed as it is)")
-            order = [n for n in given if n in shapes] + [n for n in names if n not in given]
-            names = order + [n for n in names if n not in order]
-            extra = {n: given[n] for n in given if n not in shapes}
-            input_shape = {**{n: shapes[n] for n in names}, **extra}
-            index = {n: p for n, p in zip(shapes, paths)}
-            paths = [index[n] for n in names]
+            path_of = dict(zip(names, paths))
+            names = list(given) + [n for n in names if n not in given]
+            paths = [path_of[n] for n in names]
+        input_shape = {n: shapes[n] for n in names}
         blocks = [_calib.preprocess_block("BINARY", p, {}) for p in paths]
         # dopt matches preprocess_parameter blocks to --input_shape entries in order.
         _calib.write_config(cfg, blocks, strategy, excl, config)
@@ -246,6 +249,7 @@ def quantize(model: PathLike, calibration: Calibration, output: PathLike,
         DoptError: dopt failed (its one-line message and exit status), or the calibration
             iterable was empty or inconsistent.
     """
+    find_dopt()  # DoptNotFoundError before the calibration data is read
     m, margs = _model_args(model, weight, model_class, framework)
     out = _abs(output)
     cc = _abs(compress_conf) if compress_conf is not None else default_compress_conf(out)
@@ -291,6 +295,7 @@ def analyze(model: PathLike, calibration: Calibration, *, weight: Optional[PathL
     the HTML page. Returns dopt's JSON as a dict (``output_cosine``, ``layers`` worst first,
     ``quantized_ops``, ``float_ops``, ``raised``, ...). Raises :class:`DoptError` like quantize.
     """
+    find_dopt()  # DoptNotFoundError before the calibration data is read
     _, margs = _model_args(model, weight, model_class, framework)
     with _workdir(workdir) as work:
         args = ["analyze", *margs]
@@ -326,7 +331,6 @@ def run_model(model: PathLike, inputs: Mapping[str, Any], *, weight: Optional[Pa
     if not isinstance(inputs, Mapping):
         raise TypeError(f"inputs takes a dict {{input name: array}}, got {type(inputs).__name__}")
     _, margs = _model_args(model, weight, model_class, framework)
-    margs = [a for a in margs]
     with _workdir(workdir) as work:
         out_dir = os.path.join(work, "out")
         args = ["run", *margs]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Sequence, Tuple
 
 from ._cli import DoptError
 
@@ -30,9 +30,9 @@ _STR_FIELDS = {"calibration_method"}
 _ENUM_FIELDS = {"x86_saturation_safe": ("NONE", "FIRST_LAYER", "ALL"),
                 "device": ("USE_CPU", "USE_GPU")}
 # Preprocessing of an image folder (PreProcessParameter), accepted as **config keys.
-_PREPROCESS_FIELDS = {"mean_value", "standard_deviation", "image_format"}
+PREPROCESS_FIELDS = {"mean_value", "standard_deviation", "image_format"}
 CONFIG_FIELDS = sorted(_FLOAT_FIELDS | _INT_FIELDS | _BOOL_FIELDS | _STR_FIELDS | set(_ENUM_FIELDS)
-                       | {"layer_precision"} | _PREPROCESS_FIELDS)
+                       | {"layer_precision"} | PREPROCESS_FIELDS)
 _PRECISIONS = ("INT8", "INT16", "FLOAT")
 _BIN_EXTS = (".bin",)
 
@@ -97,7 +97,7 @@ def config_lines(config: Mapping[str, Any]) -> List[str]:
             lines.append(f"{field}: {name}")
         elif field == "layer_precision":
             lines.extend(_layer_precision_blocks(v))
-        elif field in _PREPROCESS_FIELDS:
+        elif field in PREPROCESS_FIELDS:
             continue  # written inside preprocess_parameter
         else:
             raise TypeError(f"unknown config field {field!r}; dopt's config fields are: {', '.join(CONFIG_FIELDS)}")
@@ -201,29 +201,32 @@ def stream_samples(samples: Iterable[Mapping[str, Any]], folder: str) -> Tuple[L
             if not isinstance(sample, Mapping):
                 raise DoptError(f"calibration sample {index} is a {type(sample).__name__}, not a dict of "
                                 "{input name: array}")
+            for k in sample:
+                if not isinstance(k, str):
+                    raise DoptError(f"calibration sample {index}: the key {k!r} is not an input name (a str)")
             if index == 0:
-                names = [str(k) for k in sample.keys()]
+                names = list(sample.keys())
                 if not names:
                     raise DoptError("calibration sample 0 is an empty dict: it names no input")
-                for i, name in enumerate(names):
-                    a = _as_array(name, sample[name], index)
-                    streams.append(_BinStream(os.path.join(folder, f"input{i}.bin"), name, tuple(a.shape)))
             else:
-                keys = [str(k) for k in sample.keys()]
-                missing = [n for n in names if n not in keys]
-                extra = [k for k in keys if k not in names]
+                missing = [n for n in names if n not in sample]
+                extra = [k for k in sample if k not in names]
                 if missing:
                     raise DoptError(f"calibration sample {index} has no input {missing[0]!r}, which sample 0 has "
                                     f"(sample 0's inputs: {', '.join(names)})")
                 if extra:
                     raise DoptError(f"calibration sample {index} has input {extra[0]!r}, which sample 0 does not "
                                     f"have (sample 0's inputs: {', '.join(names)})")
-            for s in streams:
-                a = _as_array(s.name, sample[s.name], index)
+            arrays = [_as_array(n, sample[n], index) for n in names]
+            if index == 0:
+                for i, (n, a) in enumerate(zip(names, arrays)):
+                    streams.append(_BinStream(os.path.join(folder, f"input{i}.bin"), n, tuple(a.shape)))
+            for s, a in zip(streams, arrays):
                 if tuple(a.shape) != s.shape:
                     raise DoptError(f"calibration sample {index}, input {s.name!r}: shape {list(a.shape)} differs "
                                     f"from sample 0's {list(s.shape)} (every sample of an input has the same shape)")
                 s.append(a)
+            del arrays
             count += 1
         if count == 0:
             raise DoptError("the calibration data holds no sample (the iterable was empty)")

@@ -7,7 +7,6 @@ shared MNIST CNN (ONNX) and MLP (TensorFlow .pb) with real MNIST digits.
 from __future__ import annotations
 
 import gzip
-import os
 import struct
 import sys
 from pathlib import Path
@@ -422,3 +421,24 @@ def test_pytorch_py_and_pth(tmp_path):
     (name, f), = dopt.run(tmp_path / "net.py", x, weight=tmp_path / "net.pth").items()
     s = dopt.run(tmp_path / "net.py", x, weight=tmp_path / "net.pth", compress_conf=r.compress_conf)[name]
     assert f.shape == (1, 5) and cosine(f, s) > 0.99
+
+
+def test_checks_before_the_data_is_read(tmp_path, monkeypatch):
+    def never():
+        raise AssertionError("the generator must not be started")
+        yield  # makes this a generator
+
+    with pytest.raises(TypeError, match="mean_value applies to an image folder"):
+        dopt.quantize(MNIST_ONNX, never(), tmp_path / "q.onnx", mean_value=[127.5])
+    monkeypatch.setenv("DOPT_BIN", str(tmp_path / "no-such-dopt"))
+    with pytest.raises(dopt.DoptNotFoundError):
+        dopt.quantize(MNIST_ONNX, never(), tmp_path / "q.onnx")
+    with pytest.raises(dopt.DoptNotFoundError):
+        dopt.analyze(MNIST_ONNX, never())
+
+
+def test_input_shape_naming_no_samples_input(tmp_path):
+    model = _two_input_model(tmp_path / "two.onnx")
+    with pytest.raises(dopt.DoptError, match="input_shape names 'c'"):
+        dopt.quantize(model, iter([{"a": np.zeros((1, 8)), "b": np.zeros((1, 6))}]), tmp_path / "x.onnx",
+                      input_shape="a: 1,8; b: 1,6; c: 1,2")
