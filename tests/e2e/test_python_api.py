@@ -103,7 +103,7 @@ def test_quantize_from_a_generator_then_run_float_and_int8(tmp_path):
     assert "dopt: quantized" in r.summary and "48 samples" in r.summary and str(r) == r.summary
     assert r.plan["calibration_samples"] == 48 and r.plan["strategy"] == "Quant_INT8-8"
 
-    test, _ = digits(32, start=100)
+    test, _ = digits(20, start=100)
     f, q, sim = [], [], []
     for x in test:
         feed = {"Input3": x.reshape(1, 1, 28, 28)}
