@@ -442,3 +442,18 @@ def test_input_shape_naming_no_samples_input(tmp_path):
     with pytest.raises(dopt.DoptError, match="input_shape names 'c'"):
         dopt.quantize(model, iter([{"a": np.zeros((1, 8)), "b": np.zeros((1, 6))}]), tmp_path / "x.onnx",
                       input_shape="a: 1,8; b: 1,6; c: 1,2")
+
+
+def test_config_fields_follow_the_proto():
+    """The API's **config keys are dopt's own NotrainParameter fields (numbers >= 100) and the
+    device/preprocessing fields: a field added to dopt_config.proto must be added here too."""
+    import re
+
+    from dopt import _calib
+
+    proto = (Path(__file__).resolve().parents[2] / "src" / "data" / "proto" / "dopt_config.proto").read_text()
+    body = proto[proto.index("message NotrainParameter"):]
+    body = body[:body.index("\n}")]
+    fields = {name for name, num in re.findall(r"^\s*(?:optional|repeated|required)\s+\S+\s+(\w+)\s*=\s*(\d+)",
+                                                 body, re.M) if int(num) >= 100}
+    assert fields and fields <= set(_calib.CONFIG_FIELDS), sorted(fields - set(_calib.CONFIG_FIELDS))
