@@ -1,5 +1,6 @@
-"""Generates the calibration set of the bundled example: examples/calib.bin (the original tool's
-610 format: int32 610, int32 rank, rank x int32 dims, float32 data) holding 32 samples of
+"""Generates the calibration set of the toy model tiny_cnn.onnx (make_tiny_cnn.py; used by
+tests and fuzz/make_corpus.sh, not by the README's example): examples/calib.bin (the original
+tool's 610 format: int32 610, int32 rank, rank x int32 dims, float32 data) holding 32 samples of
 [1, 8, 8] drawn like examples/input.npy (uniform 0..1, fixed seed), and the config that points
 at it, examples/config.prototxt.
 
@@ -14,7 +15,7 @@ import sys
 import numpy as np
 
 CONFIG = """\
-// Calibration config of the bundled example (the original tool's config.prototxt format).
+// Calibration config of the toy model tiny_cnn.onnx (the original tool's config.prototxt format).
 strategy: "Quant_INT8-8"
 device: USE_CPU
 preprocess_parameter: {

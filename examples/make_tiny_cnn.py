@@ -1,4 +1,7 @@
-"""Generates the bundled example model examples/tiny_cnn.onnx and its input examples/input.npy.
+"""Generates the toy model examples/tiny_cnn.onnx (random weights) and its input examples/input.npy.
+
+Not the README's example (that is mnist_cnn.onnx, train_mnist.py): these files are kept for the
+e2e tests (test_vs_onnxruntime, test_run_cut, test_errors, test_roundtrip) and fuzz/make_corpus.sh.
 
     python3 examples/make_tiny_cnn.py [OUT_DIR]
 

@@ -53,7 +53,7 @@ echo "== reference kernels (DOPT_REFERENCE_KERNELS=1): ctest + numeric e2e ==" >
 (cd build && DOPT_REFERENCE_KERNELS=1 ctest --output-on-failure --timeout 900 -j "$JOBS") || status=1
 REFERENCE_E2E=(test_vs_onnxruntime.py test_onnx_versions.py test_qdq_export.py test_qdq_quantize.py
                test_quantize_cli.py test_quantize_int16.py test_run_cut.py test_resize_opset10.py
-               test_determinism.py test_tf_frontend.py test_tf_transformers.py)
+               test_determinism.py test_tf_frontend.py test_tf_transformers.py test_example_mnist.py)
 DOPT_REFERENCE_KERNELS=1 "$PYTHON" -m pytest "${REFERENCE_E2E[@]/#/tests/e2e/}" -p no:cacheprovider -ra || status=1
 
 # The other kind of x86-64: oneDNN picks its kernels and its preferred layout from the CPU at
