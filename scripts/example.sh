@@ -5,14 +5,14 @@
 # project with CMake and puts the `dopt` executable on PATH), then quantizes the bundled model
 # with the original tool's flags:
 #   dopt -m 0 --framework 5 --model examples/mnist_cnn.onnx --cal_conf examples/mnist_config.prototxt
-#        --output out/mnist_cnn_int8.onnx --input_format NCHW --input_shape "input: 800,1,28,28"
+#        --output out/mnist_cnn_int8.onnx --input_format NCHW --input_shape "input: 1,1,28,28"
 #        --out_nodes "logits" --compress_conf out/mnist_cnn_param
 # (calibration data: examples/mnist_calib.bin, 200 MNIST digits), prints dopt's summary and the
 # compress_conf, runs the float and the int8 model with `dopt run` on the 800 held-out digits
 # of examples/mnist_holdout.npz (one batch) and prints their top-1 accuracies and agreement.
-# The batch of 800 in --input_shape is the held-out set's size: the int8 model dopt writes takes
-# the --input_shape batch (the float model's batch dim is dynamic), and the calibration result is
-# the same for any batch. The model and data are committed; examples/train_mnist.py made them
+# The batch in --input_shape is the calibration batch; the int8 model keeps the float model's
+# dynamic batch, so both run the 800 digits at once. The model and data are committed;
+# examples/train_mnist.py made them
 # (examples/LICENSE-data.md). Needs numpy only, besides dopt.
 #
 #   DOPT_BIN=/path/to/dopt bash scripts/example.sh
@@ -52,7 +52,7 @@ x = np.load("examples/mnist_holdout.npz")["x"]
 np.save("out/mnist_holdout.npy", (x.astype(np.float32) / 255)[:, None])'
 set -x
 "$DOPT" -m 0 --framework 5 --model examples/mnist_cnn.onnx --cal_conf examples/mnist_config.prototxt \
-  --output out/mnist_cnn_int8.onnx --input_format NCHW --input_shape "input: 800,1,28,28" \
+  --output out/mnist_cnn_int8.onnx --input_format NCHW --input_shape "input: 1,1,28,28" \
   --out_nodes "logits" --compress_conf out/mnist_cnn_param
 "$DOPT" inspect out/mnist_cnn_param
 "$DOPT" run --model examples/mnist_cnn.onnx --input input=out/mnist_holdout.npy --output_dir out/float

@@ -33,7 +33,7 @@ def example(dopt, tmp_path_factory):
 
     q = run_dopt(dopt, "-m", "0", "--framework", "5", "--model", MODEL, "--cal_conf", CONFIG,
                  "--output", d / "mnist_cnn_int8.onnx", "--input_format", "NCHW",
-                 "--input_shape", f"input: {N_HOLDOUT},1,28,28", "--out_nodes", "logits",
+                 "--input_shape", "input: 1,1,28,28", "--out_nodes", "logits",
                  "--compress_conf", d / "mnist_cnn_param")
     assert q.returncode == 0, describe(q)
     assert "quantized:     5 ops (Conv 4, Gemm 1)" in q.stdout, describe(q)

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -546,9 +548,52 @@ bool IsExternal(const dopt_onnx::TensorProto& tp) {
   return tp.data_location() == dopt_onnx::TensorProto::EXTERNAL;
 }
 
+// True when graph input `v` is declared by `vi` with the same element type and rank, every dim
+// vi fixes equal, and at least one dim vi leaves open that the IR fixed.
+bool OpenedByInputShape(const Value& v, const dopt_onnx::ValueInfoProto& vi) {
+  if (!vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape() || !v.rank_known) return false;
+  const auto& tt = vi.type().tensor_type();
+  if (tt.elem_type() != ToOnnxType(v.dtype) || tt.shape().dim_size() != (int)v.shape.size()) return false;
+  bool opened = false;
+  for (int d = 0; d < tt.shape().dim_size(); ++d) {
+    const auto& dim = tt.shape().dim(d);
+    if (dim.has_dim_value()) {
+      if (dim.dim_value() != v.shape[d]) return false;
+    } else {
+      opened |= v.shape[d] >= 0;
+    }
+  }
+  return opened;
+}
+
+// The graph with the open dims of `inputs` (value id -> source declaration) changed (n -> n + 1)
+// and every shape re-inferred; nullopt when that fails (a shape was baked in) or the graph has
+// sub-graphs (which a copy would share).
+std::optional<Graph> ProbeOpenDims(const Graph& g, const std::map<int, const dopt_onnx::ValueInfoProto*>& inputs) {
+  for (const Node& n : g.nodes)
+    for (const auto& kv : n.attributes)
+      if (kv.second.kind == Attribute::Kind::kGraph) return std::nullopt;
+  Graph probe = g;
+  for (Value& v : probe.values) {
+    if (v.producer < 0) continue;
+    v.rank_known = false;
+    v.shape.clear();
+    v.dim_params.clear();
+    v.folded.reset();
+  }
+  for (const auto& [id, vi] : inputs) {
+    Value& v = probe.value(id);
+    const auto& shape = vi->type().tensor_type().shape();
+    for (int d = 0; d < shape.dim_size(); ++d)
+      if (!shape.dim(d).has_dim_value()) v.shape[d] += 1;
+  }
+  if (!InferShapes(probe).ok()) return std::nullopt;
+  return probe;
+}
+
 }  // namespace
 
-StatusOr<std::string> SerializeOnnxModel(const Graph& g) {
+StatusOr<std::string> SerializeOnnxModel(const Graph& g, const SerializeOptions& options) {
   dopt_onnx::ModelProto model;
   dopt_onnx::GraphProto original;
   bool have_source = g.info.format == "onnx" && g.info.source_bytes;
@@ -614,11 +659,25 @@ StatusOr<std::string> SerializeOnnxModel(const Graph& g) {
   }
   // Inputs: the source's list (IR < 4 models also list initializers), then any new ones.
   std::unordered_set<std::string> written;
+  std::map<int, const dopt_onnx::ValueInfoProto*> open_inputs;  // keep_open_input_dims candidates
+  std::optional<Graph> probe;  // the graph re-inferred with those dims changed, when it holds
+  if (have_source && options.keep_open_input_dims) {
+    for (const auto& vi : original.input()) {
+      int id = g.FindValue(vi.name());
+      if (id >= 0 && g.values[id].dirty && std::find(g.inputs.begin(), g.inputs.end(), id) != g.inputs.end() &&
+          OpenedByInputShape(g.values[id], vi))
+        open_inputs[id] = &vi;
+    }
+    if (!open_inputs.empty()) probe = ProbeOpenDims(g, open_inputs);
+  }
   if (have_source) {
     for (const auto& vi : original.input()) {
       int id = g.FindValue(vi.name());
       bool is_input = id >= 0 && std::find(g.inputs.begin(), g.inputs.end(), id) != g.inputs.end();
-      if (is_input && g.values[id].dirty) {
+      if (is_input && probe && open_inputs.count(id)) {
+        *gp->add_input() = vi;
+        written.insert(vi.name());
+      } else if (is_input && g.values[id].dirty) {
         WriteValueInfo(g.values[id], gp->add_input());
         written.insert(vi.name());
       } else if (is_input || init_names.count(vi.name())) {
@@ -643,8 +702,18 @@ StatusOr<std::string> SerializeOnnxModel(const Graph& g) {
   for (int id : g.outputs) {
     const Value& v = g.values[id];
     auto it = orig_out.find(v.name);
-    if (it != orig_out.end() && !v.dirty) *gp->add_output() = *it->second;
-    else WriteValueInfo(v, gp->add_output());
+    if (it != orig_out.end() && !v.dirty) {
+      *gp->add_output() = *it->second;
+    } else if (probe) {
+      // Dims that moved with the open input dims stay open.
+      Value open = v;
+      const Value& p = probe->value(id);
+      for (size_t d = 0; d < open.shape.size(); ++d)
+        if (!p.rank_known || d >= p.shape.size() || p.shape[d] != open.shape[d]) open.shape[d] = -1;
+      WriteValueInfo(open, gp->add_output());
+    } else {
+      WriteValueInfo(v, gp->add_output());
+    }
   }
   // Value infos: keep the source's entries for values that still exist.
   for (const auto& vi : original.value_info())

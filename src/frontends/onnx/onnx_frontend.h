@@ -21,7 +21,16 @@ StatusOr<Graph> LoadOnnxModelFromBytes(const std::string& bytes, const std::stri
 // Serialises the graph as ONNX. Nodes, initializers and value infos that were loaded and
 // not changed are written exactly as they were read (unknown fields included); model-level
 // fields (opsets, metadata, producer, unknown fields) come from the source model.
-StatusOr<std::string> SerializeOnnxModel(const Graph& graph);
+//
+// keep_open_input_dims (the quantized model): a graph input whose dims the source left open (a
+// dim_param or no value: a dynamic batch) and --input_shape fixed for calibration keeps the
+// source's declaration when the graph still infers shapes with those dims changed (nothing
+// baked them in, e.g. a Reshape to a folded [1, -1]); outputs written anew then leave the dims
+// that follow them open. Otherwise the input is written with the fixed dims.
+struct SerializeOptions {
+  bool keep_open_input_dims = false;
+};
+StatusOr<std::string> SerializeOnnxModel(const Graph& graph, const SerializeOptions& options = {});
 // SerializeOnnxModel + atomic write; refuses to overwrite the graph's own source file.
 Status SaveOnnxModel(const Graph& graph, const std::string& path);
 

@@ -401,7 +401,10 @@ StatusOr<ExportedModel> ExportOnnxQdq(Graph& graph, const QuantPlan& plan, const
   ExportedModel out;
   out.output_opset = DefaultOpset(graph);
   out.format_note = "ONNX";
-  DOPT_ASSIGN_OR_RETURN(out.bytes, SerializeOnnxModel(graph));
+  // A dynamic batch the calibration fixed (--input_shape) stays dynamic where the graph allows.
+  SerializeOptions so;
+  so.keep_open_input_dims = true;
+  DOPT_ASSIGN_OR_RETURN(out.bytes, SerializeOnnxModel(graph, so));
   return out;
 }
 
