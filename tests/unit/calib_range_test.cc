@@ -30,6 +30,45 @@ TEST(Histogram, GrowsByDoublingAndKeepsCountsExact) {
   EXPECT_EQ(h.counts()[7] + h.counts()[8], 3u);
 }
 
+// The binning by definition (floor((v + R) * bins / 2R), clamped; NaN and infinities not
+// binned), against the blocked, vectorized Add: the same counts on awkward data.
+TEST(Histogram, AddMatchesTheDefinition) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd(0, 3);
+  for (int64_t n : {1, 3, 4, 5, 1023, 1024, 1025, 4099, 70001}) {
+    std::vector<float> x(n);
+    for (int64_t i = 0; i < n; ++i) {
+      switch (i % 11) {
+        case 0: x[i] = 0.f; break;                   // runs of one bin (after a ReLU)
+        case 1: x[i] = i % 3 ? 0.f : NAN; break;
+        case 2: x[i] = (i % 5) ? 0.f : (i % 2 ? INFINITY : -INFINITY); break;
+        case 3: x[i] = 1e-42f; break;                // denormal
+        case 4: x[i] = 8.f; break;                   // the range's edge: clamps to the last bin
+        case 5: x[i] = -8.f; break;
+        case 6: x[i] = 0.25f * (float)(i % 7); break;  // bin edges
+        default: x[i] = std::max(-8.f, std::min(8.f, nd(rng)));
+      }
+    }
+    Histogram h(2048);
+    float seed = 8.f;  // fixes R = 8 first (the data never exceeds it)
+    h.Add(&seed, 1);
+    h.Add(x.data(), n);
+    std::vector<uint64_t> want(2048, 0);
+    want[(int)std::floor((8.0 + 8.0) * 2048 / 16.0) > 2047 ? 2047 : 0] += 1;  // the seed
+    uint64_t valid = 1;
+    for (float v : x) {
+      if (std::isnan(v)) continue;
+      ++valid;
+      if (!std::isfinite(v)) continue;
+      int b = (int)std::floor((v + 8.0) * (2048 / 16.0));
+      ++want[std::min(std::max(b, 0), 2047)];
+    }
+    EXPECT_EQ(h.range(), 8.0) << n;
+    EXPECT_EQ(h.counts(), want) << n;
+    EXPECT_EQ(h.total(), valid) << n;
+  }
+}
+
 TEST(Histogram, MergeEqualsAddingEverything) {
   std::mt19937 rng(1);
   std::normal_distribution<float> nd(0, 2);
