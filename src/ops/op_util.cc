@@ -5,7 +5,12 @@
 namespace dopt {
 
 StatusOr<int> NormalizeAxis(const Node& node, int64_t axis, int rank) {
-  if (axis < -rank || axis >= std::max(rank, 1)) {
+  // A rank-0 tensor has no axis (not even 0): callers index shape[axis] with the result.
+  if (rank <= 0) {
+    return InvalidArgument(node.Describe() + ": axis " + std::to_string(axis) + " needs an input of rank 1 or more, "
+                           "the input is a scalar");
+  }
+  if (axis < -rank || axis >= rank) {
     return InvalidArgument(node.Describe() + ": axis " + std::to_string(axis) + " is out of range for rank " +
                            std::to_string(rank));
   }
