@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "calib/calibrator.h"
 #include "common/file_util.h"
@@ -217,18 +218,21 @@ StatusOr<RaiseResult> RaiseUntilTarget(const Graph& graph, const QuantSelection&
   for (const QuantizedOp& op : base.ops) corrections[op.node] = op.bias_correction;
   const int n = (int)order.size();
   // The ops that go float, most sensitive first: `order` until int16 alone misses the target.
-  std::vector<LayerAnalysis> float_order = order;
-  bool ranked_at16 = false;
-  std::map<std::pair<int, int>, RaiseResult> cache;  // (f, k) -> result (f ops float, then k int16)
+  // The ops that go float, most sensitive first: `order`, or (which = 1) `at16`, the ranking on
+  // the all-int16 plan.
+  std::vector<LayerAnalysis> at16;
+  int which = 0;
+  auto float_order = [&]() -> const std::vector<LayerAnalysis>& { return which ? at16 : order; };
+  std::map<std::tuple<int, int, int>, RaiseResult> cache;  // (which, f, k) -> result (f float, then k int16)
   auto eval = [&](int f, int k) -> StatusOr<RaiseResult> {
-    auto it = cache.find({f, k});
+    auto it = cache.find({which, f, k});
     if (it != cache.end()) return it->second;
     QuantSelection s = sel;
     QuantParamOptions q = qo;
     RaiseResult r;
     r.plan = base;
     std::set<std::string> to_float;
-    for (int i = 0; i < f; ++i) to_float.insert(float_order[(size_t)i].name);
+    for (int i = 0; i < f; ++i) to_float.insert(float_order()[(size_t)i].name);
     for (int i = 0, raised = 0; i < n && raised < k; ++i) {
       if (to_float.count(order[(size_t)i].name)) continue;
       q.op_activation_bits[order[(size_t)i].name] = 16;
@@ -247,7 +251,7 @@ StatusOr<RaiseResult> RaiseUntilTarget(const Graph& graph, const QuantSelection&
     for (QuantizedOp& op : r.plan.ops) op.bias_correction = corrections[op.node];
     DOPT_ASSIGN_OR_RETURN(auto e, ev.Compare(r.plan, {}));
     r.cosine = ev.OutputCosine(e);
-    cache[{f, k}] = r;
+    cache[{which, f, k}] = r;
     return r;
   };
   // The smallest x in [lo, hi] with ok(x), given ok(hi).
@@ -268,29 +272,40 @@ StatusOr<RaiseResult> RaiseUntilTarget(const Graph& graph, const QuantSelection&
   bool met = all16.cosine >= target;
   if (!met && n > 1) {
     // What every op at int16 leaves is mostly the int8 weights' error, and float is what
-    // removes it: the ops to put in float are ranked by their share of the all-int16 plan's
-    // error (its output cosine with only that op quantized, at int16 activations), not by
-    // their int8 activations' error, which int16 already removes. On PP-OCRv4 det the int8
-    // ranking put ops in float whose weights cost little (held-out cosine 0.989 at 0.998 on
-    // the analysis samples), this one those whose weights cost most.
-    DOPT_ASSIGN_OR_RETURN(AnalysisReport at16, AnalyzePlan(graph, all16.plan, ev, AnalyzeOptions{}));
+    // removes it: besides `order` (the int8 ranking), the ops are ranked by their share of the
+    // all-int16 plan's error (its output cosine with only that op quantized, at int16
+    // activations). Each ranking gets its fewest float ops; the one needing fewer wins (a tie:
+    // the higher output cosine with all the others at int16). On PP-OCRv4 det at 0.997 the
+    // int8 ranking needed 5 float ops, whose weights cost little on other images (held-out
+    // cosine 0.989); the int16 one needs 3 (0.992).
+    DOPT_ASSIGN_OR_RETURN(AnalysisReport r16, AnalyzePlan(graph, all16.plan, ev, AnalyzeOptions{}));
     std::map<std::string, LayerAnalysis> by_name;
-    for (const LayerAnalysis& l : at16.layers) by_name[l.name] = l;
-    float_order.clear();
-    ranked_at16 = true;
+    for (const LayerAnalysis& l : r16.layers) by_name[l.name] = l;
     for (const LayerAnalysis& l : order) {
       auto it = by_name.find(l.name);
-      float_order.push_back(it == by_name.end() ? l : it->second);
+      at16.push_back(it == by_name.end() ? l : it->second);
     }
-    std::stable_sort(float_order.begin(), float_order.end(), [](const LayerAnalysis& a, const LayerAnalysis& b) {
+    std::stable_sort(at16.begin(), at16.end(), [](const LayerAnalysis& a, const LayerAnalysis& b) {
       return a.output_cosine != b.output_cosine ? a.output_cosine < b.output_cosine : a.sqnr_db < b.sqnr_db;
     });
-    DOPT_ASSIGN_OR_RETURN(RaiseResult most_float, eval(n - 1, 1));
-    if (most_float.cosine >= target) {
-      DOPT_ASSIGN_OR_RETURN(f, bisect(1, n - 1, [&](int x) -> StatusOr<bool> {
+    int best_f = -1, best_which = 0;
+    double best_cosine = 0;
+    for (int w : {1, 0}) {
+      which = w;
+      DOPT_ASSIGN_OR_RETURN(RaiseResult most_float, eval(n - 1, 1));
+      if (most_float.cosine < target) continue;
+      DOPT_ASSIGN_OR_RETURN(int fw, bisect(1, n - 1, [&](int x) -> StatusOr<bool> {
         DOPT_ASSIGN_OR_RETURN(RaiseResult r, eval(x, n - x));
         return r.cosine >= target;
       }));
+      DOPT_ASSIGN_OR_RETURN(RaiseResult at_fw, eval(fw, n - fw));
+      if (best_f < 0 || fw < best_f || (fw == best_f && at_fw.cosine > best_cosine)) {
+        best_f = fw, best_which = w, best_cosine = at_fw.cosine;
+      }
+    }
+    which = best_which;
+    if (best_f >= 0) {
+      f = best_f;
       k = n - f;
       met = true;
     }
@@ -312,10 +327,10 @@ StatusOr<RaiseResult> RaiseUntilTarget(const Graph& graph, const QuantSelection&
   }
   DOPT_ASSIGN_OR_RETURN(RaiseResult r, eval(f, k));
   const std::string result = std::to_string(f) + " float + " + std::to_string(k) + " int16: output cosine -> " + Fixed(r.cosine, 5);
-  const bool weight_ranked = ranked_at16;
+  const bool weight_ranked = which == 1;
   std::set<std::string> floated;
   for (int i = 0; i < f; ++i) {
-    const LayerAnalysis& l = float_order[(size_t)i];
+    const LayerAnalysis& l = float_order()[(size_t)i];
     floated.insert(l.name);
     r.plan.raised.push_back({l.name, l.op_type, "float",
                              "accuracy_target " + Fixed(target, 4) + ": " + (weight_ranked ? "at int16 " : "") +

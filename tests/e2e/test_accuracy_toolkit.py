@@ -202,8 +202,9 @@ def weight_outlier_model() -> onnx.ModelProto:
 
 
 def test_accuracy_target_floats_the_op_whose_weights_cost_most(dopt, tmp_path):
-    """When every op at int16 misses the target, the ops that go float are ranked on the
-    all-int16 plan (what int16 leaves is the int8 weights' error): conv_w alone goes float."""
+    """When every op at int16 misses the target, the ops that go float are also ranked on the
+    all-int16 plan (what int16 leaves is the int8 weights' error): conv_w alone goes float, at
+    that ranking's rank 1 (the int8 ranking needs no fewer, and no better, here)."""
     model = tmp_path / "wo.onnx"
     onnx.save(weight_outlier_model(), str(model))
     x = np.random.default_rng(5).standard_normal((32, 3, 16, 16)).astype(np.float32)
