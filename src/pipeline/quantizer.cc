@@ -205,8 +205,9 @@ struct RaiseResult {
 // that meet the target are found by bisection (a few log2 n simulations instead of n): first
 // f = 0 (int16 only); when even every op at int16 misses the target, the fewest ops in float
 // with all others at int16 (at most n - 1: the model stays quantized), then the fewest int16
-// beside them. The ops that go float are then ranked on the all-int16 plan: what int16 leaves
-// is the int8 weights' error, which float removes. When int16 alone meets the target but the
+// beside them; for that step the ops are also ranked on the all-int16 plan (what int16 leaves
+// is the int8 weights' error, which float removes), and that ranking is used when it needs
+// fewer float ops. When int16 alone meets the target but the
 // same ops in float leave less than half its output error (the error is in their int8
 // weights), they go float. When nothing meets it, every op at int16 (the best plan that stays
 // fully quantized) and the summary says the target was not met.
@@ -217,7 +218,6 @@ StatusOr<RaiseResult> RaiseUntilTarget(const Graph& graph, const QuantSelection&
   std::map<std::string, std::vector<float>> corrections;
   for (const QuantizedOp& op : base.ops) corrections[op.node] = op.bias_correction;
   const int n = (int)order.size();
-  // The ops that go float, most sensitive first: `order` until int16 alone misses the target.
   // The ops that go float, most sensitive first: `order`, or (which = 1) `at16`, the ranking on
   // the all-int16 plan.
   std::vector<LayerAnalysis> at16;
@@ -279,21 +279,23 @@ StatusOr<RaiseResult> RaiseUntilTarget(const Graph& graph, const QuantSelection&
     // weights cost little on other images (held-out cosine 0.989); the int16 one needs 3
     // (0.992). On NudeNet both need 3, and the int8 ranking's generalise better (held-out
     // 0.9988 against 0.9923, although the other had the higher cosine on the analysis samples).
-    DOPT_ASSIGN_OR_RETURN(AnalysisReport r16, AnalyzePlan(graph, all16.plan, ev, AnalyzeOptions{}));
-    std::map<std::string, LayerAnalysis> by_name;
-    for (const LayerAnalysis& l : r16.layers) by_name[l.name] = l;
-    for (const LayerAnalysis& l : order) {
-      auto it = by_name.find(l.name);
-      at16.push_back(it == by_name.end() ? l : it->second);
-    }
-    std::stable_sort(at16.begin(), at16.end(), [](const LayerAnalysis& a, const LayerAnalysis& b) {
-      return a.output_cosine != b.output_cosine ? a.output_cosine < b.output_cosine : a.sqnr_db < b.sqnr_db;
-    });
     int best_f = -1, best_which = 0;
     for (int w : {0, 1}) {
       which = w;
       const int hi = best_f < 0 ? n - 1 : best_f - 1;  // the second ranking must need fewer
       if (hi < 1) continue;
+      if (w == 1) {  // one more analysis, on the all-int16 plan
+        DOPT_ASSIGN_OR_RETURN(AnalysisReport r16, AnalyzePlan(graph, all16.plan, ev, AnalyzeOptions{}));
+        std::map<std::string, LayerAnalysis> by_name;
+        for (const LayerAnalysis& l : r16.layers) by_name[l.name] = l;
+        for (const LayerAnalysis& l : order) {
+          auto it = by_name.find(l.name);
+          at16.push_back(it == by_name.end() ? l : it->second);
+        }
+        std::stable_sort(at16.begin(), at16.end(), [](const LayerAnalysis& a, const LayerAnalysis& b) {
+          return a.output_cosine != b.output_cosine ? a.output_cosine < b.output_cosine : a.sqnr_db < b.sqnr_db;
+        });
+      }
       DOPT_ASSIGN_OR_RETURN(RaiseResult most_float, eval(hi, n - hi));
       if (most_float.cosine < target) continue;
       DOPT_ASSIGN_OR_RETURN(best_f, bisect(1, hi, [&](int x) -> StatusOr<bool> {
