@@ -17,7 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # Real models from other projects, kept outside the repo (see ../shared/testdata/README.md).
 SHARED_MODELS = Path(os.environ.get("DOPT_SHARED_MODELS", REPO_ROOT.parent / "shared" / "testdata" / "models" / "onnx"))
 EXAMPLES = REPO_ROOT / "examples"
-DOPT_TIMEOUT_S = 300
+DOPT_TIMEOUT_S = int(os.environ.get("DOPT_TIMEOUT_S", "300"))  # seconds per dopt call; a loaded machine may need more
 
 
 def shared_models() -> list[Path]:

@@ -169,6 +169,57 @@ def test_accuracy_target_recovers_the_output_raising_few_ops(dopt, work):
     assert proc2.returncode == 0 and param2.read_bytes() == param.read_bytes()
 
 
+def weight_outlier_model() -> onnx.ModelProto:
+    """conv1 -> Relu -> conv_w -> Relu -> conv_out, where every output channel of conv_w has one
+    weight 60x its others (on input channel 0, whose values conv1 makes 60x smaller: the float
+    model is ordinary): int8 per-channel weights keep only that weight, an error that int16
+    activations do not touch."""
+    rng = np.random.default_rng(7)
+    w1 = (rng.standard_normal((8, 3, 3, 3)) * 0.4).astype(np.float32)
+    b1 = (rng.standard_normal(8) * 0.1 + 0.2).astype(np.float32)
+    ww = (rng.standard_normal((8, 8, 3, 3)) * 0.2).astype(np.float32)
+    bw = (rng.standard_normal(8) * 0.1).astype(np.float32)
+    wo = (rng.standard_normal((6, 8, 1, 1)) * 0.3).astype(np.float32)
+    bo = (rng.standard_normal(6) * 0.1).astype(np.float32)
+    w1[0] /= 60
+    b1[0] /= 60
+    ww[:, 0] *= 60
+    nodes = [
+        helper.make_node("Conv", ["input", "w1", "b1"], ["c1"], name="conv1", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+        helper.make_node("Conv", ["r1", "ww", "bw"], ["cw"], name="conv_w", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["cw"], ["r2"], name="relu2"),
+        helper.make_node("Conv", ["r2", "wo", "bo"], ["output"], name="conv_out", kernel_shape=[1, 1]),
+    ]
+    g = helper.make_graph(
+        nodes, "weight_outlier", [helper.make_tensor_value_info("input", TensorProto.FLOAT, SHAPE)],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 6, 16, 16])],
+        [numpy_helper.from_array(a, n) for a, n in ((w1, "w1"), (b1, "b1"), (ww, "ww"), (bw, "bw"), (wo, "wo"), (bo, "bo"))])
+    m = helper.make_model(g, producer_name="dopt-tests", opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    onnx.checker.check_model(m, full_check=True)
+    return m
+
+
+def test_accuracy_target_floats_the_op_whose_weights_cost_most(dopt, tmp_path):
+    """When every op at int16 misses the target (the error is in conv_w's int8 weights), the
+    fewest ops go float, with the others at int16: conv_w alone. (Both float rankings, the int8
+    one and the one on the all-int16 plan, need 1 op here, so the first is kept.)"""
+    model = tmp_path / "wo.onnx"
+    onnx.save(weight_outlier_model(), str(model))
+    x = np.random.default_rng(5).standard_normal((32, 3, 16, 16)).astype(np.float32)
+    (tmp_path / "cal.bin").write_bytes(bin_bytes(x))
+    proc, q, param = quantize(dopt, tmp_path, model, conf(tmp_path, "accuracy_target: 0.9999\n", "acc.prototxt"))
+    assert proc.returncode == 0, describe(proc)
+    assert "target 0.99990, met" in proc.stdout, proc.stdout
+    p = plan_json(dopt, param)
+    floats = [r for r in p["raised"] if r["precision"] == "float"]
+    assert [r["name"] for r in floats] == ["conv_w"], p["raised"]
+    assert "sensitivity rank 1 of 3" in floats[0]["reason"], floats[0]
+    assert cosine(model, q, x[:16]) >= 0.9995
+    check_vs_ort(dopt, model, q, param, tmp_path)
+
+
 def test_layer_precision_by_hand(dopt, work):
     d, model, x = work
     extra = ('layer_precision { op: "conv_a" precision: INT16 }\n'

@@ -17,7 +17,7 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto
 
-from conftest import describe
+from conftest import describe, run_dopt
 from test_qdq_export import check_vs_ort
 from test_quantize_cli import dq_weight_producers, quantize, run_ort, setup, write_conf  # noqa: F401 (fixture)
 
@@ -144,3 +144,58 @@ def test_int16_from_opset_11_model(dopt, tmp_path):
     onnx.checker.check_model(q, full_check=True)
     ref, got = run_ort(model, x), run_ort(out, x)
     assert np.abs(ref - got).max() / np.abs(ref).max() < 0.01
+
+
+def _matmul_add_model() -> onnx.ModelProto:
+    """input [1, 6, 8] -> MatMul W1 [8, 8] -> Add b1 -> Relu -> MatMul W2 [8, 4] -> Add b2 -> logits:
+    3-D MatMul + Add, which ONNX Runtime's optimizer fuses into Reshape -> Gemm -> Reshape."""
+    from onnx import helper as h, numpy_helper as nh
+
+    rng = np.random.default_rng(5)
+    inits = [nh.from_array(rng.standard_normal((8, 8)).astype(np.float32), "w1"),
+             nh.from_array(rng.standard_normal(8).astype(np.float32), "b1"),
+             nh.from_array(rng.standard_normal((8, 4)).astype(np.float32), "w2"),
+             nh.from_array(rng.standard_normal(4).astype(np.float32), "b2")]
+    nodes = [h.make_node("MatMul", ["input", "w1"], ["m1"], name="mm1"), h.make_node("Add", ["m1", "b1"], ["a1"], name="add1"),
+             h.make_node("Relu", ["a1"], ["r1"], name="relu1"),
+             h.make_node("MatMul", ["r1", "w2"], ["m2"], name="mm2"), h.make_node("Add", ["m2", "b2"], ["logits"], name="add2")]
+    g = h.make_graph(nodes, "matmul_add", [h.make_tensor_value_info("input", TensorProto.FLOAT, [1, 6, 8])],
+                     [h.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 6, 4])], inits)
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m
+
+
+def test_mixed_int8_int16_model_loads_with_ort_optimizations(dopt, tmp_path):
+    """One op at int16 makes the model opset 21; its int8 activations are then written as uint8
+    (zero point + 128, the same values). With int8 ones, ONNX Runtime 1.32's default
+    optimizations refused the model: its MatMul + Add fusion puts a Reshape after the int8
+    DequantizeLinear of a 3-D MatMul input, its QDQ propagation copies that pair past the Reshape
+    with a QuantizeLinear that has output_dtype INT8, and its int8 -> uint8 activation rewrite
+    then changes that pair's zero point but not output_dtype ("output_dtype INT8 does not match
+    y_zero_point type UINT8")."""
+    from models import bin_bytes
+
+    model = tmp_path / "matmul_add.onnx"
+    onnx.save(_matmul_add_model(), str(model))
+    x = np.random.default_rng(3).standard_normal((8, 6, 8)).astype(np.float32)
+    (tmp_path / "cal.bin").write_bytes(bin_bytes(x))
+    conf = write_conf(tmp_path, 'layer_precision { op: "mm2" precision: INT16 }\n')
+    out, param = tmp_path / "q.onnx", tmp_path / "param"
+    proc = run_dopt(dopt, "-m", "0", "--framework", "5", "--model", model, "--cal_conf", conf, "--output", out,
+                    "--input_shape", "input: 1,6,8", "--compress_conf", param)
+    assert proc.returncode == 0, describe(proc)
+    q = onnx.load(str(out))
+    assert [o.version for o in q.opset_import if o.domain in ("", "ai.onnx")] == [21]
+    onnx.checker.check_model(q, full_check=True)
+    q_types, dq_init_types = activation_qdq_types(q)
+    assert q_types == {TensorProto.UINT8, TensorProto.INT16}, q_types  # mm1's input uint8, mm2's int16
+    assert TensorProto.INT8 in dq_init_types  # weights stay int8
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    s = ort.InferenceSession(str(out), so, providers=["CPUExecutionProvider"])  # default optimizations
+    got = np.concatenate([s.run(None, {"input": x[i:i + 1]})[0] for i in range(x.shape[0])])
+    literal = np.concatenate([run_ort_as_written(out, x[i:i + 1]) for i in range(x.shape[0])])
+    ref = run_ort(model, x)
+    assert np.abs(got - literal).max() <= 0.02 * np.abs(ref).max()
+    assert np.abs(ref - got).max() / np.abs(ref).max() < 0.03

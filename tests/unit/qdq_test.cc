@@ -264,6 +264,53 @@ TEST(InsertQDQ, Int16ActivationsInTheSimulation) {
   EXPECT_EQ(g.value(g.FindValue("x_quantized")).dtype, DType::kInt16);
 }
 
+// At opset 21 and later the 8-bit activations are written as uint8 with zero point z + 128
+// (ONNX Runtime 1.32's optimizer cannot load int8 ones there): the same values, so the
+// model computes exactly what its opset-13 int8 form computes; int16 activations stay int16.
+TEST(InsertQDQ, Uint8ActivationsAtOpset21) {
+  const Tensor x = Tensor::FromFloats({1, 2, 2, 2}, {-70, 1, 2.2f, 3, 4, 5.5f, 6, 90});
+  auto run = [&](Graph& g) {
+    auto ex = Executor::Create(g, {1});
+    EXPECT_TRUE(ex.ok()) << ex.status().message();
+    std::map<std::string, Tensor> outs;
+    Status st = (*ex)->Run({{"x", x}}, &outs);
+    EXPECT_TRUE(st.ok()) << st.message();
+    return outs;
+  };
+  Graph g13 = TwoConvs();
+  ASSERT_TRUE(InsertQDQ(g13, TwoConvPlan()).ok());
+  EXPECT_EQ(g13.value(g13.FindValue("x_zero_point")).dtype, DType::kInt8);
+  EXPECT_EQ(InitValues(g13, "x_zero_point"), (std::vector<double>{3}));
+
+  Graph g21 = TwoConvs();
+  g21.info.opsets = {{"", 21}};
+  ASSERT_TRUE(InsertQDQ(g21, TwoConvPlan()).ok());
+  EXPECT_EQ(g21.value(g21.FindValue("x_zero_point")).dtype, DType::kUInt8);
+  EXPECT_EQ(g21.value(g21.FindValue("x_quantized")).dtype, DType::kUInt8);
+  EXPECT_EQ(InitValues(g21, "x_zero_point"), (std::vector<double>{131}));
+  EXPECT_EQ(g21.value(g21.FindValue("w_zero_point")).dtype, DType::kInt8);  // weights stay int8
+  // -70 / 0.5 + 3 saturates at -128 (int8) and 0 (uint8); 90 at 127 and 255: the same values.
+  auto a = run(g13), b = run(g21);
+  for (const char* y : {"y1", "y2", "r"}) {
+    EXPECT_EQ(a[y].ToDoubleVector(), b[y].ToDoubleVector()) << y;
+  }
+
+  Graph g16 = TwoConvs();
+  g16.info.opsets = {{"", 21}};
+  QuantPlan p = TwoConvPlan();
+  p.ops[1].input = Act("x", 0.001f, 0);
+  p.ops[1].input.bits = 16;
+  ASSERT_TRUE(InsertQDQ(g16, p).ok());
+  int u8 = 0, i16 = 0;
+  for (const Value& v : g16.values) {
+    if (!v.initializer || v.name.find("zero_point") == std::string::npos || v.name.rfind("x", 0) != 0) continue;
+    u8 += v.dtype == DType::kUInt8;
+    i16 += v.dtype == DType::kInt16;
+  }
+  EXPECT_EQ(u8, 1);
+  EXPECT_EQ(i16, 1);
+}
+
 TEST(InsertQDQ, BadPlans) {
   {
     Graph g = TwoConvs();

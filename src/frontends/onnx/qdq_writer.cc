@@ -78,6 +78,9 @@ class QdqBuilder {
 
   static bool IsHalf(DType t) { return t == DType::kFloat16 || t == DType::kBFloat16; }
 
+  // 8-bit activations as uint8 (see ActivationPair): at opset 21 and later.
+  bool Uint8Activations() const { return opset_ >= 21; }
+
   Status CheckScales(const Node& node, const TensorQuant& q, const char* what) const {
     if (q.scales.empty()) return InvalidArgument(node.Describe() + ": the plan gives no " + what + " scale");
     for (float s : q.scales) {
@@ -119,16 +122,24 @@ class QdqBuilder {
       return InvalidArgument(node.Describe() + ": activation '" + base + "' is " + DTypeName(xt) + ", not a float tensor");
     }
     const int32_t z = q.zero_points.empty() ? 0 : q.zero_points[0];
-    const DType qt = q.bits == 16 ? DType::kInt16 : DType::kInt8;
     const int32_t lo = q.bits == 16 ? -32768 : -128, hi = q.bits == 16 ? 32767 : 127;
     if (z < lo || z > hi) {
       return InvalidArgument(node.Describe() + ": activation zero point " + std::to_string(z) + " of '" + base +
                              "' is outside the " + std::to_string(q.bits) + "-bit range");
     }
+    // At opset 21 and later, 8-bit activations are written as uint8 with zero point z + 128:
+    // the same dequantized values (every quantized value moves by 128 with the zero point).
+    // ONNX Runtime's optimizer (1.32) fails to load such a model with int8 activations: when
+    // it moves a DequantizeLinear forward through a Reshape (the one its MatMul+Add -> Gemm
+    // fusion puts before a 3-D MatMul input), the QuantizeLinear it adds gets output_dtype
+    // INT8, and its int8 -> uint8 activation rewrite then changes that pair's zero point but
+    // not output_dtype. Its CPU kernels run uint8 activations anyway (that rewrite).
+    const DType qt = q.bits == 16 ? DType::kInt16 : Uint8Activations() ? DType::kUInt8 : DType::kInt8;
     Tensor scale(DType::kFloat32, {});
     scale.data<float>()[0] = q.scales[0];
     Tensor zp(qt, {});
     if (qt == DType::kInt8) zp.data<int8_t>()[0] = (int8_t)z;
+    else if (qt == DType::kUInt8) zp.data<uint8_t>()[0] = (uint8_t)(z + 128);
     else zp.data<int16_t>()[0] = (int16_t)z;
     int s_id = AddInitializer(g_, base + "_scale", std::move(scale));
     int z_id = AddInitializer(g_, base + "_zero_point", std::move(zp));
