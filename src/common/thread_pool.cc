@@ -22,18 +22,8 @@ int ThreadPool::DefaultThreads() {
   return n == 0 ? 1 : (int)n;
 }
 
-namespace {
-constexpr int kChunkBits = 16;
-constexpr uint64_t kChunkMask = (uint64_t{1} << kChunkBits) - 1;
-uint64_t GenOf(uint64_t w) { return w >> (2 * kChunkBits); }
-uint64_t NextOf(uint64_t w) { return (w >> kChunkBits) & kChunkMask; }
-uint64_t ChunksOf(uint64_t w) { return w & kChunkMask; }
-}  // namespace
-
 ThreadPool::ThreadPool(int num_threads) : num_threads_(num_threads <= 0 ? DefaultThreads() : num_threads) {
-  // At most kChunkMask chunks per job: as many threads (ParallelFor makes one chunk per thread).
-  num_threads_ = std::min<int>(num_threads_, (int)kChunkMask);
-  for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -43,44 +33,34 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::RunChunks(uint64_t gen) {
-  uint64_t w = word_.load(std::memory_order_acquire);
-  for (;;) {
-    if (GenOf(w) != gen || NextOf(w) >= ChunksOf(w)) return;  // a newer job, or nothing left
-    if (!word_.compare_exchange_weak(w, w + (uint64_t{1} << kChunkBits), std::memory_order_acq_rel,
-                                     std::memory_order_acquire))
-      continue;  // w reloaded
-    // Claimed chunk c of job `gen`: that job cannot finish (nor a new one be published) before
-    // this chunk is done, so its fields are stable.
-    const int64_t c = (int64_t)NextOf(w), chunks = (int64_t)ChunksOf(w);
-    const int64_t b = c * job_chunk_, e = std::min(job_n_, b + job_chunk_);
-    (*job_)(b, e);
-    if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks) {
-      { std::lock_guard<std::mutex> lock(mu_); }
-      cv_done_.notify_one();
-    }
-    w = word_.load(std::memory_order_acquire);
-  }
-}
-
-void ThreadPool::WorkerLoop() {
+void ThreadPool::WorkerLoop(int index) {
   uint64_t seen = 0;
   for (;;) {
     // Spin, then sleep, until a new generation (job) or stop.
     auto start = std::chrono::steady_clock::now();
     int polls = 0;
-    while (GenOf(word_.load(std::memory_order_acquire)) == seen && !stop_.load(std::memory_order_acquire)) {
+    while (generation_.load(std::memory_order_acquire) == seen && !stop_.load(std::memory_order_acquire)) {
       DOPT_CPU_RELAX();
       if (++polls % 64 == 0 && std::chrono::steady_clock::now() - start > kSpin) {
         std::unique_lock<std::mutex> lock(mu_);
         cv_work_.wait(lock, [&] {
-          return stop_.load(std::memory_order_acquire) || GenOf(word_.load(std::memory_order_acquire)) != seen;
+          return stop_.load(std::memory_order_acquire) || generation_.load(std::memory_order_acquire) != seen;
         });
       }
     }
     if (stop_.load(std::memory_order_acquire)) return;
-    seen = GenOf(word_.load(std::memory_order_acquire));
-    RunChunks(seen);
+    seen = generation_.load(std::memory_order_acquire);
+    const auto* job = job_;
+    const int64_t n = job_n_, chunk = job_chunk_, chunks = job_chunks_;
+    // Worker `index` takes chunks index, index + T, ...
+    for (int64_t c = index; c < chunks; c += num_threads_) {
+      int64_t b = c * chunk, e = std::min(n, b + chunk);
+      (*job)(b, e);
+    }
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      { std::lock_guard<std::mutex> lock(mu_); }
+      cv_done_.notify_one();
+    }
   }
 }
 
@@ -95,23 +75,25 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain, const std::function<void(
   }
   int64_t chunk = (n + chunks - 1) / chunks;
   chunks = (n + chunk - 1) / chunk;
-  // The previous job is finished (every chunk done), so no thread reads these fields now.
   job_ = &fn;
   job_n_ = n;
   job_chunk_ = chunk;
-  done_.store(0, std::memory_order_relaxed);
-  const uint64_t gen = (GenOf(word_.load(std::memory_order_relaxed)) + 1) & 0xffffffffu;
-  word_.store((gen << (2 * kChunkBits)) | (uint64_t)chunks, std::memory_order_release);  // publishes the job
-  { std::lock_guard<std::mutex> lock(mu_); }  // no sleeper can miss the new generation
+  job_chunks_ = chunks;
+  pending_.store((int)workers_.size(), std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_release);  // publishes the job fields
+  { std::lock_guard<std::mutex> lock(mu_); }             // no sleeper can miss the new generation
   cv_work_.notify_all();
-  RunChunks(gen);
+  for (int64_t c = 0; c < chunks; c += num_threads_) {
+    int64_t b = c * chunk, e = std::min(n, b + chunk);
+    fn(b, e);
+  }
   auto start = std::chrono::steady_clock::now();
   int polls = 0;
-  while (done_.load(std::memory_order_acquire) != chunks) {
+  while (pending_.load(std::memory_order_acquire) != 0) {
     DOPT_CPU_RELAX();
     if (++polls % 64 == 0 && std::chrono::steady_clock::now() - start > kSpin) {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_done_.wait(lock, [&] { return done_.load(std::memory_order_acquire) == chunks; });
+      cv_done_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
     }
   }
 }
