@@ -49,7 +49,7 @@ N_TRAIN, N_CALIB, N_HOLDOUT = 4000, 200, 800
 
 CONFIG = """\
 // Calibration config of the bundled MNIST example (the original tool's config.prototxt format).
-// mnist_calib.bin: 200 MNIST digits (rows 4000..4199 of mnist_5k.csv.gz, never trained on),
+// mnist_calib.bin: 200 MNIST digits (of each digit's 500 rows in mnist_5k.csv.gz, rows 400..419: never trained on),
 // float32 [200,1,28,28], pixel / 255; written by train_mnist.py.
 strategy: "Quant_INT8-8"
 device: USE_CPU
