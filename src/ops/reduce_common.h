@@ -172,7 +172,6 @@ inline Status Infer(InferContext& ctx) {
     ctx.SetOutputUnknownRank(0, DType::kInt64);
     return Status::Ok();
   }
-  if (x.shape.empty()) return InvalidArgument(node.Describe() + ": the input is a scalar; it needs rank 1 or more");
   DOPT_ASSIGN_OR_RETURN(int a, NormalizeAxis(node, axis, (int)x.shape.size()));
   if (x.shape[a] == 0) return InvalidArgument(node.Describe() + ": axis " + std::to_string(axis) + " is empty");
   Shape out;
@@ -195,7 +194,6 @@ Status Run(KernelContext& ctx) {
   DOPT_ASSIGN_OR_RETURN(int64_t axis, node.GetInt("axis", 0));
   DOPT_ASSIGN_OR_RETURN(int64_t last, node.GetInt("select_last_index", 0));
   const int rank = x.rank();
-  if (rank == 0) return InvalidArgument(node.Describe() + ": the input is a scalar; it needs rank 1 or more");
   DOPT_ASSIGN_OR_RETURN(int a, NormalizeAxis(node, axis, rank));
   const int64_t n = x.dim(a);
   if (n == 0) return InvalidArgument(node.Describe() + ": axis " + std::to_string(axis) + " is empty");

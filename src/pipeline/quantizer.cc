@@ -328,26 +328,24 @@ StatusOr<RaiseResult> RaiseUntilTarget(const Graph& graph, const QuantSelection&
   }
   DOPT_ASSIGN_OR_RETURN(RaiseResult r, eval(f, k));
   const std::string result = std::to_string(f) + " float + " + std::to_string(k) + " int16: output cosine -> " + Fixed(r.cosine, 5);
-  const bool weight_ranked = which == 1;
+  // Why op `l` (rank i in its ranking; at16: the ranking on the all-int16 plan) was raised.
+  auto reason = [&](const LayerAnalysis& l, int i, bool at16_rank) {
+    return "accuracy_target " + Fixed(target, 4) + ": " + (at16_rank ? "at int16 " : "") + "sensitivity rank " +
+           std::to_string(i + 1) + " of " + std::to_string(n) + " (output cosine " + Fixed(l.output_cosine, 5) +
+           " with only it quantized" + (at16_rank ? " at int16 activations" : "") + ", isolated SQNR " +
+           Fixed(l.sqnr_db, 1) + " dB); " + result;
+  };
   std::set<std::string> floated;
   for (int i = 0; i < f; ++i) {
     const LayerAnalysis& l = float_order()[(size_t)i];
     floated.insert(l.name);
-    r.plan.raised.push_back({l.name, l.op_type, "float",
-                             "accuracy_target " + Fixed(target, 4) + ": " + (weight_ranked ? "at int16 " : "") +
-                                 "sensitivity rank " + std::to_string(i + 1) + " of " + std::to_string(n) +
-                                 " (output cosine " + Fixed(l.output_cosine, 5) + " with only it quantized" +
-                                 (weight_ranked ? " at int16 activations" : "") + ", isolated SQNR " + Fixed(l.sqnr_db, 1) +
-                                 " dB); " + result});
+    r.plan.raised.push_back({l.name, l.op_type, "float", reason(l, i, which == 1)});
   }
   for (int i = 0, raised = 0; i < n && raised < k; ++i) {
     const LayerAnalysis& l = order[(size_t)i];
     if (floated.count(l.name)) continue;
     ++raised;
-    r.plan.raised.push_back({l.name, l.op_type, "int16",
-                             "accuracy_target " + Fixed(target, 4) + ": sensitivity rank " + std::to_string(i + 1) + " of " +
-                                 std::to_string(n) + " (output cosine " + Fixed(l.output_cosine, 5) +
-                                 " with only it quantized, isolated SQNR " + Fixed(l.sqnr_db, 1) + " dB); " + result});
+    r.plan.raised.push_back({l.name, l.op_type, "int16", reason(l, i, false)});
   }
   return r;
 }
