@@ -22,7 +22,7 @@ MAX_BIN_RANK = 8
 EXACT_INT_LIMIT = 2 ** 24
 
 # dopt's own NotrainParameter fields (src/data/proto/dopt_config.proto), by kind.
-_FLOAT_FIELDS = {"percentile", "accuracy_target"}
+_FLOAT_FIELDS = {"percentile", "accuracy_target", "smooth_quant_alpha"}
 _INT_FIELDS = {"max_calibration_samples", "analysis_samples"}
 _BOOL_FIELDS = {"per_channel", "symmetric_activations", "quantize_activation_matmul",
                 "equalization", "bias_correction"}

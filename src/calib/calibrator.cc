@@ -1,5 +1,6 @@
 #include "calib/calibrator.h"
 
+#include <functional>
 #include <memory>
 #include <set>
 
@@ -10,23 +11,34 @@
 
 namespace dopt {
 
-StatusOr<CalibrationResult> Calibrate(const Graph& graph, const std::vector<std::string>& tensors,
-                                      CalibrationStream& stream, const CalibratorOptions& o) {
+namespace {
+
+struct StreamRun {
+  int64_t samples = 0, skipped = 0, batches = 0;
+};
+
+StatusOr<std::vector<int>> ValueIds(const Graph& graph, const std::vector<std::string>& tensors) {
   std::vector<int> ids;
   for (const std::string& t : tensors) {
     int id = graph.FindValue(t);
     if (id < 0) return Internal("calibration: no tensor '" + t + "' in the graph");
     ids.push_back(id);
   }
+  return ids;
+}
+
+// Runs the graph over the stream's samples (at most o.max_samples) with the observer that
+// `observer_for` gives (made once, from the first executor's thread pool) watching.
+StatusOr<StreamRun> RunOverStream(const Graph& graph, CalibrationStream& stream, const CalibratorOptions& o,
+                                  const char* label, const std::function<Observer*(ThreadPool*)>& observer_for) {
   ExecutorOptions eo;
   eo.num_threads = o.num_threads;
-  std::unique_ptr<HistogramObserver> observer;
-
+  Observer* observer = nullptr;
   int64_t total = stream.num_samples();
   if (o.max_samples > 0 && o.max_samples < total) total = o.max_samples;
-  Progress progress("calibrating", total);
+  Progress progress(label, total);
   if (!o.progress) progress.set_tty(false);
-  CalibrationResult res;
+  StreamRun res;
   std::map<std::string, Tensor> feeds, outputs;
   std::set<std::string> whole;
   for (const auto& src : stream.sources())
@@ -45,10 +57,10 @@ StatusOr<CalibrationResult> Calibrate(const Graph& graph, const std::vector<std:
     auto exec = runner.ExecutorFor(b);
     if (!exec.ok()) return exec.status();
     // One observer for every runner: value ids are the same in the copies.
-    if (!observer) observer = std::make_unique<HistogramObserver>(ids, o.num_bins, (*exec)->pool());
+    if (!observer) observer = observer_for((*exec)->pool());
     outputs.clear();
-    Status st = runner.Run(b, &feeds, &outputs, observer.get());
-    if (!st.ok()) return st.WithContext("calibration batch " + std::to_string(res.batches + 1));
+    Status st = runner.Run(b, &feeds, &outputs, observer);
+    if (!st.ok()) return st.WithContext(std::string(label) + " batch " + std::to_string(res.batches + 1));
     res.samples += b;
     ++res.batches;
     if (o.progress) progress.Update(res.samples);
@@ -56,6 +68,23 @@ StatusOr<CalibrationResult> Calibrate(const Graph& graph, const std::vector<std:
   if (o.progress) progress.Finish();
   res.skipped = stream.samples_skipped();
   if (res.samples == 0) return InvalidArgument("calibration: the calibration data yielded no usable sample");
+  return res;
+}
+
+}  // namespace
+
+StatusOr<CalibrationResult> Calibrate(const Graph& graph, const std::vector<std::string>& tensors,
+                                      CalibrationStream& stream, const CalibratorOptions& o) {
+  DOPT_ASSIGN_OR_RETURN(std::vector<int> ids, ValueIds(graph, tensors));
+  std::unique_ptr<HistogramObserver> observer;
+  DOPT_ASSIGN_OR_RETURN(StreamRun run, RunOverStream(graph, stream, o, "calibrating", [&](ThreadPool* pool) {
+    observer = std::make_unique<HistogramObserver>(ids, o.num_bins, pool);
+    return observer.get();
+  }));
+  CalibrationResult res;
+  res.samples = run.samples;
+  res.skipped = run.skipped;
+  res.batches = run.batches;
   for (int id : ids) {
     const Histogram* h = observer->Find(id);
     if (!h || h->empty()) continue;
@@ -64,6 +93,22 @@ StatusOr<CalibrationResult> Calibrate(const Graph& graph, const std::vector<std:
     res.minmax[name] = {h->min(), h->max()};
   }
   return res;
+}
+
+StatusOr<std::map<std::string, std::vector<float>>> ChannelAbsMax(const Graph& graph,
+                                                                  const std::vector<std::string>& tensors,
+                                                                  CalibrationStream& stream,
+                                                                  const CalibratorOptions& o) {
+  DOPT_ASSIGN_OR_RETURN(std::vector<int> ids, ValueIds(graph, tensors));
+  std::unique_ptr<ChannelAbsMaxObserver> observer;
+  DOPT_ASSIGN_OR_RETURN(StreamRun run, RunOverStream(graph, stream, o, "smoothing", [&](ThreadPool*) {
+    observer = std::make_unique<ChannelAbsMaxObserver>(ids);
+    return observer.get();
+  }));
+  (void)run;
+  std::map<std::string, std::vector<float>> out;
+  for (const auto& [id, m] : observer->absmax()) out[graph.value(id).name] = m;
+  return out;
 }
 
 }  // namespace dopt

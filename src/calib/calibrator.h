@@ -35,4 +35,12 @@ struct CalibrationResult {
 StatusOr<CalibrationResult> Calibrate(const Graph& graph, const std::vector<std::string>& tensors,
                                       CalibrationStream& stream, const CalibratorOptions& options);
 
+// The largest |x| per channel (last axis) of each of `tensors` over the stream's samples (at
+// most options.max_samples; method/range options unused), by tensor name: what activation
+// smoothing (smooth_quant_alpha) needs.
+StatusOr<std::map<std::string, std::vector<float>>> ChannelAbsMax(const Graph& graph,
+                                                                  const std::vector<std::string>& tensors,
+                                                                  CalibrationStream& stream,
+                                                                  const CalibratorOptions& options);
+
 }  // namespace dopt

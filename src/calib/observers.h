@@ -27,4 +27,18 @@ class HistogramObserver : public Observer {
   ThreadPool* pool_;
 };
 
+// The largest |x| per channel of each watched value, the channel being its last axis (what
+// activation smoothing needs: one factor per input channel of a MatMul/Gemm).
+class ChannelAbsMaxObserver : public Observer {
+ public:
+  explicit ChannelAbsMaxObserver(std::vector<int> value_ids);
+  void OnValue(const Graph& graph, int value_id, const Tensor& tensor) override;
+  // Per value id; absent when never produced.
+  const std::map<int, std::vector<float>>& absmax() const { return absmax_; }
+
+ private:
+  std::map<int, std::vector<float>> absmax_;
+  std::vector<bool> watched_;
+};
+
 }  // namespace dopt

@@ -222,6 +222,13 @@ StatusOr<CalibConfig> ParseCalibConfig(const std::string& text, const std::strin
                            " must be an output cosine between 0 and 1 (0 = off)");
   }
   cfg.analysis_samples = msg.analysis_samples();
+  if (msg.has_smooth_quant_alpha()) {
+    cfg.smooth_quant_alpha = msg.smooth_quant_alpha();
+    if (!(cfg.smooth_quant_alpha >= 0.f && cfg.smooth_quant_alpha <= 1.f)) {
+      return InvalidArgument(where + ": smooth_quant_alpha " + FloatStr(cfg.smooth_quant_alpha) +
+                             " is not in [0, 1] (the share of each activation channel's range moved into the weights)");
+    }
+  }
   if (cfg.analysis_samples < 1) return InvalidArgument(where + ": analysis_samples must be >= 1");
   for (int i = 0; i < msg.layer_precision_size(); ++i) {
     const auto& lp = msg.layer_precision(i);

@@ -52,6 +52,7 @@ struct CalibConfig {
   std::string x86_saturation_safe = "NONE";  // NONE | FIRST_LAYER | ALL: int8 weights in [-64, 64]
   float accuracy_target = 0;       // output cosine to reach by raising layers; 0: off
   int64_t analysis_samples = 8;    // samples the analysis / accuracy_target compare on
+  float smooth_quant_alpha = -1;   // SmoothQuant migration strength in [0, 1]; < 0: off
   struct LayerPrecision {
     std::string op;       // node name, or
     std::string tensor;   // the ops reading this activation tensor

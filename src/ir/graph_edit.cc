@@ -147,6 +147,17 @@ const Tensor* InitializerOf(const Graph& g, int id) {
   return v.initializer ? &*v.initializer : nullptr;
 }
 
+int FindNodeIndex(const Graph& g, const std::string& name) {
+  for (int i = 0; i < (int)g.nodes.size(); ++i)
+    if (g.nodes[i].name == name) return i;
+  return -1;
+}
+
+const Node* FindNode(const Graph& g, const std::string& name) {
+  const int i = FindNodeIndex(g, name);
+  return i < 0 ? nullptr : &g.nodes[i];
+}
+
 int CountUses(const Graph& g, const std::vector<std::vector<int>>& consumers, int value) {
   int n = (int)consumers[value].size();
   for (int o : g.outputs)

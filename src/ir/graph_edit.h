@@ -61,6 +61,10 @@ Node MakeNode(const std::string& op_type, const std::string& name, std::vector<i
 int AddUniqueNode(Graph& g, Node n);
 
 // ---- queries and removal ----
+// The index of the node named `name`, or -1.
+int FindNodeIndex(const Graph& g, const std::string& name);
+// The node named `name`, or nullptr.
+const Node* FindNode(const Graph& g, const std::string& name);
 // The initializer behind value `id`, or nullptr when it is not a model constant.
 const Tensor* InitializerOf(const Graph& g, int id);
 // How many nodes read `value`, plus one if it is a graph output (consumers = g.Consumers()).

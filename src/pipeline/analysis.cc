@@ -8,6 +8,7 @@
 
 #include "calib/batch_runner.h"
 #include "frontends/onnx/qdq_writer.h"
+#include "ir/graph_edit.h"
 #include "ops/op.h"
 #include "quant/bias_correction.h"
 #include "quant/saturation.h"
@@ -57,12 +58,6 @@ void Accumulate(const Tensor& f, const Tensor& q, ErrorSums* e) {
   e->fq += fq;
   e->qq += qq;
   e->count += f.numel();
-}
-
-const Node* FindNode(const Graph& g, const std::string& name) {
-  for (const Node& n : g.nodes)
-    if (n.name == name) return &n;
-  return nullptr;
 }
 
 }  // namespace

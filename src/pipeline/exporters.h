@@ -16,6 +16,7 @@ struct Exporter {
   const char* writer = "";        // for messages: "the TensorFlow writer cannot ..."
   bool activation_pairs = false;  // a MatMul of two activations, both quantized
   bool second_weights = false;    // an op with two quantized weights (LSTM/GRU/RNN's W and R)
+  bool smoothing = false;         // activations divided per channel, weights multiplied (smooth_quant_alpha)
 };
 
 // The exporter for graph.info.format, or an Unimplemented error naming the format.

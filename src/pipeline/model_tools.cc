@@ -28,6 +28,7 @@
 #include "passes/pass.h"
 #include "passes/upgrade_opset.h"
 #include "quant/bias_correction.h"
+#include "quant/smooth_quant.h"
 #include "quant/compress_conf.h"
 #include "quant/prepare.h"
 
@@ -159,6 +160,7 @@ Status RunModel(const RunRequest& a) {
     PrepareOptions po;
     po.equalization = plan.equalization;  // the plan's weights are the equalized ones
     DOPT_RETURN_IF_ERROR(PrepareForQuantization(graph, nullptr, po).WithContext(a.model));
+    DOPT_RETURN_IF_ERROR(ApplySmoothing(graph, plan).WithContext(a.compress_conf));  // and the smoothed ones
     DOPT_RETURN_IF_ERROR(ApplyBiasCorrections(graph, plan).WithContext(a.compress_conf));
     QdqOptions qo;
     qo.check_opset = false;
@@ -270,6 +272,8 @@ Status QdqExport(const QdqExportRequest& a) {
   PrepareOptions po;
   po.equalization = plan.equalization;
   DOPT_RETURN_IF_ERROR(PrepareForQuantization(graph, nullptr, po).WithContext(a.model));
+  DOPT_RETURN_IF_ERROR(ApplySmoothing(graph, plan).WithContext(a.compress_conf));
+  DOPT_RETURN_IF_ERROR(ApplyBiasCorrections(graph, plan).WithContext(a.compress_conf));
   DOPT_RETURN_IF_ERROR(InsertQDQ(graph, plan).WithContext(a.compress_conf));
   if (graph.info.ir_version < 7) graph.info.ir_version = 7;  // QDQ needs opset >= 13, released with IR 7
   DOPT_RETURN_IF_ERROR(SaveOnnxModel(graph, a.output));

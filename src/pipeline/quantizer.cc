@@ -25,6 +25,7 @@
 #include "pipeline/exporters.h"
 #include "quant/quant_selection.h"
 #include "quant/bias_correction.h"
+#include "quant/smooth_quant.h"
 #include "quant/layer_precision.h"
 
 namespace dopt {
@@ -125,12 +126,6 @@ Status AlreadyQuantizedModel(const std::string& model, const QuantSelection& sel
   return InvalidArgument(model + ": the model is already quantized: it has " + std::to_string(n) + " integer op" +
                          (n == 1 ? "" : "s") + " (" + type_list + ") and " + floats +
                          "; quantize the float model instead (dopt run executes this one); nothing written");
-}
-
-const Node* NodeNamed(const Graph& g, const std::string& name) {
-  for (const Node& n : g.nodes)
-    if (n.name == name) return &n;
-  return nullptr;
 }
 
 // bias_correction: each quantized op's output mean, simulated int8 vs float, per channel on
@@ -434,11 +429,13 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
                              (plan.equalization ? "true" : "false") + ", the config " + o.cal_conf + " says " +
                              (cfg.equalization ? "true" : "false") + "; analyse it with the config it was made with");
     }
+    // The plan's names and weights are those of the smoothed graph.
+    DOPT_RETURN_IF_ERROR(ApplySmoothing(graph, plan, &sum.passes).WithContext(o.compress_conf));
     DOPT_ASSIGN_OR_RETURN(auto stream, OpenCalibrationStream(req));
     DOPT_ASSIGN_OR_RETURN(AnalysisSamples held, TakeSamples(*stream, cfg.analysis_samples));
     if (held.count == 0) return InvalidArgument(o.cal_conf + ": the calibration data yielded no sample to analyse on");
     for (const QuantizedOp& op : plan.ops) {
-      if (!NodeNamed(graph, op.node)) {
+      if (!FindNode(graph, op.node)) {
         return InvalidArgument(o.compress_conf + ": op '" + op.node + "' is not a node of " + o.model +
                                " (the plan was made for another model)");
       }
@@ -461,11 +458,36 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
     if (sel.ops.empty()) return NothingQuantizable(o.model, sel);
   }
 
+  // smooth_quant_alpha: one pass over the calibration data for each smoothable activation's
+  // per-channel maximum, then the float-equivalent rewrite; calibration below sees the smoothed
+  // activations, and the plan records the factors for its readers.
+  if (cfg.smooth_quant_alpha >= 0) {
+    if (!found->smoothing) {
+      return InvalidArgument(o.cal_conf + ": smooth_quant_alpha: the " + std::string(found->writer) +
+                             " writer cannot store smoothed activations yet (ONNX models only); remove it from the config");
+    }
+    plan.smooth_quant_alpha = cfg.smooth_quant_alpha;
+    std::vector<SmoothingGroup> groups = SmoothingGroups(graph, sel);
+    if (!groups.empty()) {
+      std::vector<std::string> tensors;
+      for (const SmoothingGroup& g : groups) tensors.push_back(g.tensor);
+      DOPT_ASSIGN_OR_RETURN(auto stream, OpenCalibrationStream(req));
+      CalibratorOptions co;
+      co.max_samples = cfg.max_calibration_samples;
+      co.num_threads = o.num_threads;
+      co.progress = o.progress;
+      auto absmax = ChannelAbsMax(graph, tensors, *stream, co);
+      if (!absmax.ok()) return absmax.status().WithContext(o.model + ": smooth_quant_alpha");
+      plan.smoothing = SmoothingFactors(graph, groups, *absmax, cfg.smooth_quant_alpha);
+      DOPT_RETURN_IF_ERROR(ApplySmoothing(graph, plan, &sum.passes).WithContext(o.model));
+    }
+  }
+
   // Calibration: observe the activation input of every op still selected.
   std::vector<std::string> observe;
   std::set<std::string> seen;
   for (const QuantCandidate& c : sel.ops) {
-    const Node* n = NodeNamed(graph, c.node);
+    const Node* n = FindNode(graph, c.node);
     if (!n) return Internal("quantized op '" + c.node + "' vanished");
     const std::string& t = graph.value(n->inputs[c.activation_input]).name;
     if (seen.insert(t).second) observe.push_back(t);

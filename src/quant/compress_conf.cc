@@ -158,7 +158,17 @@ std::string ToJson(const QuantPlan& p) {
     o += std::string(i ? "," : "") + "\n    {\"name\": " + JsonStr(r.node) + ", \"type\": " + JsonStr(r.op_type) +
          ", \"precision\": " + JsonStr(r.precision) + ", \"reason\": " + JsonStr(r.reason) + "}";
   }
-  o += p.raised.empty() ? "]\n" : "\n  ]\n";
+  o += p.raised.empty() ? "],\n" : "\n  ],\n";
+  o += "  \"smooth_quant_alpha\": " + (p.smooth_quant_alpha >= 0 ? JsonNum(p.smooth_quant_alpha) : std::string("null")) + ",\n";
+  o += "  \"smoothing\": [";
+  for (size_t i = 0; i < p.smoothing.size(); ++i) {
+    const ActivationSmoothing& s = p.smoothing[i];
+    std::string ops;
+    for (size_t j = 0; j < s.ops.size(); ++j) ops += (j ? ", " : "") + JsonStr(s.ops[j]);
+    o += std::string(i ? "," : "") + "\n    {\"tensor\": " + JsonStr(s.tensor) + ", \"ops\": [" + ops +
+         "], \"scale\": " + JsonArray(s.scale) + "}";
+  }
+  o += p.smoothing.empty() ? "]\n" : "\n  ]\n";
   return o + "}\n";
 }
 
@@ -223,6 +233,9 @@ std::string ToText(const QuantPlan& p) {
   if (p.bias_correction) opts += " bias_correction";
   if (p.x86_saturation_safe != "NONE" && !p.x86_saturation_safe.empty()) opts += " x86_saturation_safe=" + p.x86_saturation_safe;
   if (p.accuracy_target > 0) opts += " accuracy_target=" + Num(p.accuracy_target) + " (achieved " + Num(p.accuracy_achieved) + ")";
+  if (p.smooth_quant_alpha >= 0) {
+    opts += " smooth_quant_alpha=" + Num(p.smooth_quant_alpha) + " (" + std::to_string(p.smoothing.size()) + " activation(s) smoothed)";
+  }
   if (!opts.empty()) o += "accuracy options:" + opts + "\n";
   if (!p.raised.empty()) {
     o += "raised ops: " + std::to_string(p.raised.size()) + "\n";
@@ -283,6 +296,13 @@ StatusOr<std::string> SerializeCompressConf(const QuantPlan& plan) {
     p->set_type(r.op_type);
     p->set_precision(r.precision);
     p->set_reason(r.reason);
+  }
+  if (plan.smooth_quant_alpha >= 0) c.set_smooth_quant_alpha(plan.smooth_quant_alpha);
+  for (const ActivationSmoothing& s : plan.smoothing) {
+    auto* p = c.add_smoothing();
+    p->set_tensor(s.tensor);
+    for (float v : s.scale) p->add_scale(v);
+    for (const std::string& op : s.ops) p->add_op(op);
   }
   std::string out;
   if (!c.SerializeToString(&out)) return Internal("serialising the compress_conf failed");
@@ -351,6 +371,20 @@ StatusOr<QuantPlan> ParseCompressConf(const std::string& bytes, const std::strin
   p.accuracy_target = c.accuracy_target();
   p.accuracy_achieved = c.accuracy_achieved();
   for (const auto& r : c.raised()) p.raised.push_back({r.name(), r.type(), r.precision(), r.reason()});
+  p.smooth_quant_alpha = c.has_smooth_quant_alpha() ? c.smooth_quant_alpha() : -1.f;
+  for (const auto& s : c.smoothing()) {
+    ActivationSmoothing a;
+    a.tensor = s.tensor();
+    a.scale.assign(s.scale().begin(), s.scale().end());
+    a.ops.assign(s.op().begin(), s.op().end());
+    if (a.tensor.empty() || a.scale.empty() || a.ops.empty()) {
+      return InvalidArgument(name + ": a smoothing entry without a tensor, factors or ops");
+    }
+    for (float v : a.scale) {
+      if (!(v > 0) || !std::isfinite(v)) return InvalidArgument(name + ": smoothing of '" + a.tensor + "': a factor is not positive and finite");
+    }
+    p.smoothing.push_back(std::move(a));
+  }
   return p;
 }
 

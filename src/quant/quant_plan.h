@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "passes/smooth_activations.h"
+
 namespace dopt {
 
 // real = scale * (q - zero_point); per-tensor when axis < 0 (one scale / zero point),
@@ -78,6 +80,11 @@ struct QuantPlan {
   float accuracy_target = 0;     // 0: none asked
   float accuracy_achieved = 0;   // output cosine measured (0: not measured)
   std::vector<RaisedOp> raised;
+  // smooth_quant_alpha: activations divided per channel before the ops that read them, their
+  // weights multiplied (SmoothActivationsPass, applied after PrepareForQuantization). The
+  // plan's tensor names and weight scales are those of the smoothed graph.
+  float smooth_quant_alpha = -1;  // < 0: off
+  std::vector<ActivationSmoothing> smoothing;
 };
 
 }  // namespace dopt

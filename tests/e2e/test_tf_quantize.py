@@ -496,3 +496,17 @@ def test_equalization(dopt, tmp_path, frozen_cache_dir):  # noqa: F811
                    "(equalization: true); the TensorFlow writer keeps float ops as the GraphDef has them, so the model "
                    "would not match; quantize it too (no exclude_op) or turn equalization off"), err
     assert not q2.exists()
+
+
+def test_smooth_quant_alpha_is_refused_for_tensorflow(dopt, tmp_path, frozen_cache_dir):  # noqa: F811
+    """The TensorFlow writer cannot store smoothed activations (docs/errors.md): one error
+    naming the config, exit 2, nothing written."""
+    pb, ins, outs = frozen_small_net(frozen_cache_dir)
+    calib = np.random.default_rng(1).uniform(0, 1, (4, 16, 16, 3)).astype(np.float32)
+    conf = write_conf(tmp_path, make_bin(dopt, tmp_path, calib), extra="smooth_quant_alpha: 0.5\n")
+    proc, q, param = quantize(dopt, tmp_path, pb, conf, f"{ins[0]}: 1,16,16,3", outs[0], check=False)
+    assert proc.returncode == 2, describe(proc)
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"dopt: error: {conf}: smooth_quant_alpha: the TensorFlow writer cannot store smoothed activations yet "
+        "(ONNX models only); remove it from the config"), proc.stderr
+    assert not q.exists() and not param.exists()

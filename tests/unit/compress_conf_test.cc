@@ -81,6 +81,32 @@ TEST(CompressConf, RoundTrip) {
   EXPECT_EQ(*SerializeCompressConf(*q), *bytes);
 }
 
+TEST(CompressConf, SmoothingRoundTripsAndIsChecked) {
+  QuantPlan p = Sample();
+  p.smooth_quant_alpha = 0.5f;
+  p.smoothing.push_back({"ln_out", {0.5f, 2.f, 1e-5f}, {"q_proj", "k_proj"}});
+  auto bytes = SerializeCompressConf(p);
+  ASSERT_TRUE(bytes.ok());
+  auto q = ParseCompressConf(*bytes, "param");
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  EXPECT_EQ(q->smooth_quant_alpha, 0.5f);
+  ASSERT_EQ(q->smoothing.size(), 1u);
+  EXPECT_EQ(q->smoothing[0].tensor, "ln_out");
+  EXPECT_EQ(q->smoothing[0].scale, p.smoothing[0].scale);
+  EXPECT_EQ(q->smoothing[0].ops, p.smoothing[0].ops);
+  EXPECT_EQ(*SerializeCompressConf(*q), *bytes);
+  EXPECT_NE(CompressConfToText(p, false).find("smooth_quant_alpha=0.5 (1 activation(s) smoothed)"), std::string::npos);
+  EXPECT_NE(CompressConfToText(p, true).find("\"ops\": [\"q_proj\", \"k_proj\"]"), std::string::npos);
+  // Off: no alpha, and JSON says null.
+  EXPECT_LT(ParseCompressConf(*SerializeCompressConf(Sample()), "param")->smooth_quant_alpha, 0.f);
+  EXPECT_NE(CompressConfToText(Sample(), true).find("\"smooth_quant_alpha\": null"), std::string::npos);
+  // A factor that is not positive is refused by name.
+  p.smoothing[0].scale[1] = 0.f;
+  auto bad = ParseCompressConf(*SerializeCompressConf(p), "param");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "param: smoothing of 'ln_out': a factor is not positive and finite");
+}
+
 TEST(CompressConf, RejectsOtherFiles) {
   for (std::string bad : {std::string(), std::string("hello"), std::string("\x08\x01", 2)}) {
     auto q = ParseCompressConf(bad, "f.bin");

@@ -2,6 +2,8 @@
 // hand, one Q/DQ pair per shared activation, float16 models, opset errors.
 #include <gtest/gtest.h>
 
+#include "ir/graph_edit.h"
+
 #include "../ops/check_op.h"
 
 #include <cmath>
@@ -20,11 +22,6 @@ int Count(const Graph& g, const std::string& type) {
   return n;
 }
 
-const Node* FindNode(const Graph& g, const std::string& name) {
-  for (const Node& n : g.nodes)
-    if (n.name == name) return &n;
-  return nullptr;
-}
 
 std::vector<double> InitValues(const Graph& g, const std::string& name) {
   int id = g.FindValue(name);

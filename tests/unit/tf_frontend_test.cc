@@ -2,6 +2,8 @@
 // unsupported ops and malformed graphs, unknown fields kept by SerializeTfGraphDef.
 #include <gtest/gtest.h>
 
+#include "ir/graph_edit.h"
+
 #include "../ops/check_op.h"
 
 #include <climits>
@@ -26,11 +28,6 @@ Tensor Seq(const Shape& s, float scale = 0.1f) {
   return t;
 }
 
-const Node* FindNode(const Graph& g, const std::string& name) {
-  for (const Node& n : g.nodes)
-    if (n.name == name) return &n;
-  return nullptr;
-}
 std::string InName(const Graph& g, const Node& n, int i) { return g.value(n.inputs[i]).name; }
 
 TEST(TfFrontend, SamePadSplitIsTfs) {
