@@ -27,11 +27,13 @@ _INT_FIELDS = {"max_calibration_samples", "analysis_samples"}
 _BOOL_FIELDS = {"per_channel", "symmetric_activations", "quantize_activation_matmul",
                 "equalization", "bias_correction"}
 _STR_FIELDS = {"calibration_method"}
+# Repeated string fields: a string ("A; B") or a list of strings.
+_LIST_FIELDS = {"quantize_op_type"}
 _ENUM_FIELDS = {"x86_saturation_safe": ("NONE", "FIRST_LAYER", "ALL"),
                 "device": ("USE_CPU", "USE_GPU")}
 # Preprocessing of an image folder (PreProcessParameter), accepted as **config keys.
 PREPROCESS_FIELDS = {"mean_value", "standard_deviation", "image_format"}
-CONFIG_FIELDS = sorted(_FLOAT_FIELDS | _INT_FIELDS | _BOOL_FIELDS | _STR_FIELDS | set(_ENUM_FIELDS)
+CONFIG_FIELDS = sorted(_FLOAT_FIELDS | _INT_FIELDS | _BOOL_FIELDS | _STR_FIELDS | _LIST_FIELDS | set(_ENUM_FIELDS)
                        | {"layer_precision"} | PREPROCESS_FIELDS)
 _PRECISIONS = ("INT8", "INT16", "FLOAT")
 _BIN_EXTS = (".bin",)
@@ -89,6 +91,9 @@ def config_lines(config: Mapping[str, Any]) -> List[str]:
             lines.append(f"{field}: {_number(field, v, int)}")
         elif field in _STR_FIELDS:
             lines.append(f"{field}: {quote(str(v))}")
+        elif field in _LIST_FIELDS:
+            for item in ([v] if isinstance(v, str) else list(v)):
+                lines.append(f"{field}: {quote(str(item))}")
         elif field in _ENUM_FIELDS:
             allowed = _ENUM_FIELDS[field]
             name = str(v).upper()

@@ -222,6 +222,7 @@ StatusOr<CalibConfig> ParseCalibConfig(const std::string& text, const std::strin
                            " must be an output cosine between 0 and 1 (0 = off)");
   }
   cfg.analysis_samples = msg.analysis_samples();
+  cfg.quantize_op_types = SplitExcludeOps({msg.quantize_op_type().begin(), msg.quantize_op_type().end()});
   if (msg.has_smooth_quant_alpha()) {
     cfg.smooth_quant_alpha = msg.smooth_quant_alpha();
     if (!(cfg.smooth_quant_alpha >= 0.f && cfg.smooth_quant_alpha <= 1.f)) {

@@ -53,6 +53,7 @@ struct CalibConfig {
   float accuracy_target = 0;       // output cosine to reach by raising layers; 0: off
   int64_t analysis_samples = 8;    // samples the analysis / accuracy_target compare on
   float smooth_quant_alpha = -1;   // SmoothQuant migration strength in [0, 1]; < 0: off
+  std::vector<std::string> quantize_op_types;  // ops without weights whose input 0 is quantized too
   struct LayerPrecision {
     std::string op;       // node name, or
     std::string tensor;   // the ops reading this activation tensor

@@ -331,7 +331,7 @@ StatusOr<AnalysisReport> AnalyzePlan(const Graph& prepared, const QuantPlan& pla
   }
   // Per-channel weight ranges.
   for (const QuantizedOp& op : plan.ops) {
-    if (op.weight_is_activation) continue;
+    if (op.weight_is_activation || op.activation_only) continue;
     const int id = prepared.FindValue(op.weight.tensor);
     const Tensor* w = id >= 0 ? prepared.value(id).ConstantValue() : nullptr;
     if (!w || !IsFloat(w->dtype())) continue;

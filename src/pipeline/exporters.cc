@@ -17,7 +17,7 @@ struct ExporterEntry {
 // TorchScript writers wrap the weighted layers they know (Conv, Dense/Linear, ...) with fake
 // quantization of one activation and one weight.
 const ExporterEntry kExporters[] = {
-    {"onnx", {.fn = &ExportOnnxQdq, .writer = "ONNX", .activation_pairs = true, .second_weights = true, .smoothing = true}},
+    {"onnx", {.fn = &ExportOnnxQdq, .writer = "ONNX", .activation_pairs = true, .second_weights = true, .smoothing = true, .activation_only = true}},
     {"tf", {.fn = &ExportTfGraphDef, .writer = "TensorFlow", .activation_pairs = false, .second_weights = false}},
     {"pytorch", {.fn = &ExportPyTorch, .writer = "TorchScript", .activation_pairs = false, .second_weights = false}},
 };

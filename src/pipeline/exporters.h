@@ -17,6 +17,7 @@ struct Exporter {
   bool activation_pairs = false;  // a MatMul of two activations, both quantized
   bool second_weights = false;    // an op with two quantized weights (LSTM/GRU/RNN's W and R)
   bool smoothing = false;         // activations divided per channel, weights multiplied (smooth_quant_alpha)
+  bool activation_only = false;   // an op without weights whose input alone is quantized (quantize_op_type)
 };
 
 // The exporter for graph.info.format, or an Unimplemented error naming the format.

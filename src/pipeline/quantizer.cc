@@ -25,6 +25,7 @@
 #include "pipeline/exporters.h"
 #include "quant/quant_selection.h"
 #include "quant/bias_correction.h"
+#include "quant/requested_ops.h"
 #include "quant/smooth_quant.h"
 #include "quant/layer_precision.h"
 
@@ -413,6 +414,10 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
     }
     pm.Add(std::make_unique<MarkQuantizablePass>(&sel, so));
     DOPT_RETURN_IF_ERROR(pm.Run(graph, &sum.passes).WithContext(o.model));
+    DOPT_RETURN_IF_ERROR(AddRequestedOps(graph, cfg.quantize_op_types, found->activation_only,
+                                         "the " + format + " writer cannot quantize the input of an op without weights yet",
+                                         &sel)
+                             .WithContext(o.cal_conf));
     ApplyExclusions(graph, req.exclude_ops, &sel);
   }
   // Never a silent no-op: a model with weighted ops of which none can be quantized would be

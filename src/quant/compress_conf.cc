@@ -125,6 +125,11 @@ std::string ToJson(const QuantPlan& p) {
     o += i ? ",\n    {\n" : "\n    {\n";
     o += "      \"name\": " + JsonStr(op.node) + ",\n";
     o += "      \"type\": " + JsonStr(op.op_type) + ",\n";
+    if (op.activation_only) {
+      o += "      \"activation_only\": true,\n";
+      o += "      \"activation\": " + JsonTensor(op.input, "      ") + "\n    }";
+      continue;
+    }
     o += "      \"weight_name\": " + JsonStr(op.weight.tensor) + ",\n";
     o += "      \"weight_input_index\": " + std::to_string(op.weight_input_index) + ",\n";
     o += "      \"activation\": " + JsonTensor(op.input, "      ") + ",\n";
@@ -212,7 +217,8 @@ std::string ToText(const QuantPlan& p) {
   for (size_t i = 0; i < p.ops.size(); ++i) {
     const QuantizedOp& op = p.ops[i];
     o += "  [" + std::to_string(i + 1) + "] " + op.node + " (" + op.op_type + ")\n";
-    o += "      activation " + TextTensor(op.input, true) + "\n";
+    o += "      activation " + TextTensor(op.input, true) + (op.activation_only ? " (input 0 only: no weight)" : "") + "\n";
+    if (op.activation_only) continue;
     if (op.weight_is_activation) {
       o += "      activation " + TextTensor(op.weight, true) + " (input " + std::to_string(op.weight_input_index) +
            ", the second activation)\n";
@@ -265,6 +271,12 @@ StatusOr<std::string> SerializeCompressConf(const QuantPlan& plan) {
     auto* p = c.add_op();
     p->set_name(op.node);
     p->set_type(op.op_type);
+    if (op.activation_only) {
+      p->set_activation_only(true);
+      p->set_weight_input_index(-1);
+      ToProto(op.input, p->mutable_activation());
+      continue;
+    }
     p->set_weight_name(op.weight.tensor);
     p->set_weight_input_index(op.weight_input_index);
     ToProto(op.input, p->mutable_activation());
@@ -348,6 +360,14 @@ StatusOr<QuantPlan> ParseCompressConf(const std::string& bytes, const std::strin
     }
     const std::string where = name + ": op '" + q.node + "'";
     DOPT_RETURN_IF_ERROR(CheckTensor(q.input, where + " activation"));
+    q.activation_only = op.activation_only();
+    if (q.activation_only) {
+      if (op.has_weight() || q.has_bias || q.has_weight2 || q.weight_is_activation) {
+        return InvalidArgument(where + ": an activation-only op with a weight or bias");
+      }
+      p.ops.push_back(std::move(q));
+      continue;
+    }
     DOPT_RETURN_IF_ERROR(CheckTensor(q.weight, where + " weight"));
     if (q.has_bias) DOPT_RETURN_IF_ERROR(CheckTensor(q.bias, where + " bias"));
     if (q.has_weight2) {

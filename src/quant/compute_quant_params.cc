@@ -23,7 +23,6 @@ Status ComputeQuantParams(const Graph& g, const QuantSelection& selection, const
     if (it == by_name.end()) return Internal("quantized op '" + c.node + "' is no longer in the graph");
     const Node& n = g.nodes[it->second];
     const Value& act = g.value(n.inputs[c.activation_input]);
-    const Value& w = g.value(n.inputs[c.weight_input]);
     auto bits_it = opt.op_activation_bits.find(c.node);
     const int bits = bits_it == opt.op_activation_bits.end() ? opt.activation_bits : bits_it->second;
     const bool symmetric = opt.symmetric_activations || bits > 8;
@@ -39,6 +38,13 @@ Status ComputeQuantParams(const Graph& g, const QuantSelection& selection, const
     op.op_type = c.op_type;
     op.weight_input_index = c.weight_input;
     op.input = ActivationQuant(act.name, r->second, bits, symmetric);
+    if (c.activation_only) {
+      op.activation_only = true;
+      op.weight_input_index = -1;
+      plan->ops.push_back(std::move(op));
+      continue;
+    }
+    const Value& w = g.value(n.inputs[c.weight_input]);
     if (c.activation_pair) {
       auto r2 = op_ranges.find(w.name);
       if (r2 == op_ranges.end()) {

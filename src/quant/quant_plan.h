@@ -43,6 +43,9 @@ struct QuantizedOp {
   // bias_correction: added per output channel to the op's float bias before it is quantized
   // (ApplyBiasCorrections); empty: none.
   std::vector<float> bias_correction;
+  // quantize_op_type: an op without weights (LayerNormalization, Softmax, Gelu ...) whose input
+  // 0 (`input`) alone is quantized; `weight` is empty, no bias.
+  bool activation_only = false;
 };
 
 // An op kept above the strategy's precision: int16 activations or float.

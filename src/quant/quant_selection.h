@@ -21,6 +21,9 @@ struct QuantCandidate {
   bool activation_pair = false;
   int weight2_input = -1;  // a second constant weight (LSTM/GRU/RNN's R), -1: none
   int weight2_axis = -1;
+  // quantize_op_type: an op without weights whose data input (input 0) is quantized on request
+  // (LayerNormalization, Softmax, Gelu ...); weight_input is -1.
+  bool activation_only = false;
 };
 
 // Which kinds of quantization the selection may use: the output format's writer must support

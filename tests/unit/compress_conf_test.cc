@@ -107,6 +107,29 @@ TEST(CompressConf, SmoothingRoundTripsAndIsChecked) {
   EXPECT_EQ(bad.status().message(), "param: smoothing of 'ln_out': a factor is not positive and finite");
 }
 
+TEST(CompressConf, ActivationOnlyOpsHaveNoWeight) {
+  QuantPlan p = Sample();
+  QuantizedOp sm;
+  sm.node = "softmax";
+  sm.op_type = "Softmax";
+  sm.activation_only = true;
+  sm.weight_input_index = -1;
+  sm.input = {"scores", 8, false, -1, {0.01f}, {3}, -1.f, 1.5f};
+  p.ops.push_back(sm);
+  auto bytes = SerializeCompressConf(p);
+  ASSERT_TRUE(bytes.ok());
+  auto q = ParseCompressConf(*bytes, "param");
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  ASSERT_EQ(q->ops.size(), 3u);
+  EXPECT_TRUE(q->ops[2].activation_only);
+  EXPECT_TRUE(Same(q->ops[2].input, sm.input));
+  EXPECT_TRUE(q->ops[2].weight.tensor.empty());
+  EXPECT_FALSE(q->ops[0].activation_only);
+  EXPECT_EQ(*SerializeCompressConf(*q), *bytes);
+  EXPECT_NE(CompressConfToText(p, false).find("(input 0 only: no weight)"), std::string::npos);
+  EXPECT_NE(CompressConfToText(p, true).find("\"activation_only\": true"), std::string::npos);
+}
+
 TEST(CompressConf, RejectsOtherFiles) {
   for (std::string bad : {std::string(), std::string("hello"), std::string("\x08\x01", 2)}) {
     auto q = ParseCompressConf(bad, "f.bin");

@@ -300,6 +300,15 @@ class QdqBuilder {
       return InvalidArgument("the quantization plan says node '" + op.node + "' is " + op.op_type + ", the graph has " +
                              node.Describe());
     }
+    if (op.activation_only) {  // quantize_op_type: its data input only (input 0)
+      if (node.inputs.empty() || node.inputs[0] < 0 || (!op.input.tensor.empty() && g_.value(node.inputs[0]).name != op.input.tensor)) {
+        return InvalidArgument(node.Describe() + ": the plan's activation '" + op.input.tensor + "' is not its input 0");
+      }
+      DOPT_ASSIGN_OR_RETURN(int xq, ActivationPair(node, node.inputs[0], op.input));
+      g_.nodes[ni].inputs[0] = xq;
+      g_.nodes[ni].dirty = true;
+      return Status::Ok();
+    }
     // Which input is which: the plan's tensor names, else the op's quantization traits.
     const OpDef* def = OpDefOf(node);
     if (!def || !def->quant.weighted()) {
