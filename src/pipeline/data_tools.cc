@@ -137,6 +137,9 @@ static StatusOr<std::vector<float>> ParseFloatList(const std::string& flag, cons
   return out;
 }
 
+// float32 holds every integer of magnitude up to 2^24 exactly.
+constexpr int64_t kExactFloatInt = int64_t{1} << 24;
+
 Status MakeBin(const MakeBinRequest& a) {
   if (a.output.empty()) return InvalidArgument("make-bin: --output is required");
   if (a.npy.empty() == a.images.empty()) return InvalidArgument("make-bin: give either --npy files or --images FOLDER");
@@ -148,9 +151,18 @@ Status MakeBin(const MakeBinRequest& a) {
     Shape sample;
     for (size_t i = 0; i < a.npy.size(); ++i) {
       DOPT_ASSIGN_OR_RETURN(Tensor t, ReadNpy(a.npy[i]));
-      if (t.rank() < 1) return InvalidArgument(a.npy[i] + ": a scalar array; the first dim must be the sample count");
-      if (!IsFloat(t.dtype()) && t.dtype() == DType::kBool) {
-        return InvalidArgument(a.npy[i] + ": bool arrays are not calibration data");
+      // A scalar is one sample of a rank-0 input (a sample rate): it becomes [1].
+      if (t.rank() == 0) t = t.Reshaped({1});
+      // Integers (token ids, masks, sample rates) and bools (0/1) are stored as float32, which
+      // holds every integer up to 2^24 exactly; dopt casts them back to the input's type.
+      if (IsInteger(t.dtype())) {
+        const std::vector<int64_t> v = t.ToInt64Vector();
+        for (size_t e = 0; e < v.size(); ++e) {
+          if (v[e] > kExactFloatInt || v[e] < -kExactFloatInt) {
+            return InvalidArgument(a.npy[i] + ": integer value " + std::to_string(v[e]) + " (element " + std::to_string(e) +
+                                   ") cannot be stored exactly in float32 calibration data (|value| <= 16777216)");
+          }
+        }
       }
       if (t.dtype() != DType::kFloat32) t = t.CastTo(DType::kFloat32);
       Shape s(t.shape().begin() + 1, t.shape().end());

@@ -88,6 +88,7 @@ def build_data(d):
     np.save(os.path.join(d, "a.npy"), np.zeros((2, 3, 4, 4), np.float32))
     np.save(os.path.join(d, "b.npy"), np.zeros((2, 3, 5, 5), np.float32))
     np.save(os.path.join(d, "v.npy"), np.zeros((2, 10), np.float32))
+    np.save(os.path.join(d, "ids_big.npy"), np.array([[7, 2 ** 24 + 1]], np.int64))
 
 
 def cfg(d, text, name="c.prototxt"):
@@ -251,6 +252,9 @@ CASES = [
     ("make_bin_image_shape", "make-bin --image_shape not C,H,W",
      lambda d: ["make-bin", "--images", os.path.join(d, "imgs"), "--image_shape", "8,8", "-o", os.path.join(d, "out.bin")],
      "make-bin: --image_shape must be C,H,W (e.g. 3,224,224), got '8,8'", 2),
+    ("make_bin_int_not_exact", "make-bin .npy integer beyond float32's exact range",
+     lambda d: ["make-bin", "--npy", os.path.join(d, "ids_big.npy"), "-o", os.path.join(d, "out.bin")],
+     '{d}/ids_big.npy: integer value 16777217 (element 1) cannot be stored exactly in float32 calibration data (|value| <= 16777216)', 2),
     ("make_bin_bad_magic", "make-bin --magic not 610/510",
      lambda d: ["make-bin", "--npy", os.path.join(d, "v.npy"), "--magic", "611", "-o", os.path.join(d, "out.bin")],
      '--magic 611 is not 610 or 510', 2),

@@ -119,6 +119,23 @@ def test_make_bin_npy_and_inspect(d):
         assert abs(mean - allv.mean()) < 1e-4 and abs(std - allv.std()) < 1e-4
 
 
+def test_make_bin_npy_of_any_dtype(d):
+    """Token ids (int64), masks (bool), bytes (uint8) and a rank-0 sample rate: stored as
+    float32 exactly, a scalar as one sample [1]."""
+    cases = {"ids": np.array([[101, 2054, 16777216]], np.int64), "mask": np.array([[True, False, True]]),
+             "u8": np.arange(6, dtype=np.uint8).reshape(2, 3), "sr": np.array(16000, np.int64)}
+    for name, arr in cases.items():
+        np.save(os.path.join(d, name + ".npy"), arr)
+        out = os.path.join(d, name + ".bin")
+        rc, so, err = run_dopt(["make-bin", "--npy", os.path.join(d, name + ".npy"), "-o", out])
+        assert rc == 0, (name, err)
+        _, shape, data = read_bin(out)
+        want = arr.reshape(1) if arr.ndim == 0 else arr
+        assert shape == list(want.shape), (name, shape)
+        np.testing.assert_array_equal(data.reshape(want.shape), want.astype(np.float32))
+        assert np.array_equal(data.reshape(want.shape).astype(np.int64), want.astype(np.int64)), name
+
+
 def test_make_bin_images_matches_check_config_preprocessing(d):
     out = os.path.join(d, "imgs.bin")
     rc, so, err = run_dopt(["make-bin", "--images", os.path.join(d, "imgs"), "--image_shape", "3,8,8",
