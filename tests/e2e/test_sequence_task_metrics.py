@@ -163,3 +163,74 @@ def test_silero_vad_decisions_state_fed_back(tmp_path):
             quantized=len(r.quantized), float_layers=len(r.float_layers), quant_s=round(quant_s, 1))
     assert 0.2 <= speech_frac <= 0.8, f"float VAD marks {speech_frac:.1%} of the chunks as speech: the audio is off"
     assert agreement >= 0.98, f"int8 decisions == float on {agreement:.2%} of {n} chunks"
+
+
+# ---- speaker embeddings through the PyTorch path ----
+
+SPEAKER_VOICES = ("en+m1", "en+f2", "en-us+m3", "en-us+f4", "en-gb-scotland+m2", "en-029+m4")
+
+
+def _utterance(text, voice, speed=160):
+    return st.normalize_volume(st.speak(text, voice, speed))
+
+
+def test_resemblyzer_embeddings_pytorch_path(tmp_path):
+    _need_speech()
+    torch = pytest.importorskip("torch")
+    import importlib.util
+
+    weights = _need(rm.extra_file("resemblyzer_pretrained.pt"))
+    py = TORCH_MODELS / "resemblyzer_encoder.py"
+    spec = importlib.util.spec_from_file_location("resemblyzer_encoder", py)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    net = mod.VoiceEncoder()
+    ckpt = torch.load(str(weights), map_location="cpu", weights_only=False)
+    # As resemblyzer loads it: strict=False skips the training-only similarity_weight/bias.
+    missing, _ = net.load_state_dict(ckpt["model_state"], strict=False)
+    assert not missing
+    net.eval()
+
+    # Calibration: partials of sentences the evaluation never uses, by every voice.
+    cal = [p[None] for i, v in enumerate(SPEAKER_VOICES)
+           for p in st.partials(_utterance(st.SENTENCES[12 + i % 4], v, 150))[:6]]
+    t0 = time.perf_counter()
+    r = dopt_api.quantize(py, ({"mels": c} for c in cal), tmp_path / "voice_encoder_int8.pt", weight=weights,
+                          input_shape={"mels": (1, 160, 40)}, timeout=900)
+    quant_s = time.perf_counter() - t0
+    qnet = torch.jit.load(str(r.output))
+
+    # Evaluation: two sentences per voice, at two speeds.
+    utts = [(v, _utterance(st.SENTENCES[j], v, speed)) for v in SPEAKER_VOICES for j, speed in ((0, 150), (5, 175))]
+    embeds = {"float": [], "int8": []}
+    with torch.no_grad():
+        for _, wav in utts:
+            mels = torch.from_numpy(st.partials(wav))
+            for key, m in (("float", net), ("int8", qnet)):
+                e = m(mels).numpy().mean(0)
+                embeds[key].append(e / np.linalg.norm(e))
+    f, q = np.array(embeds["float"]), np.array(embeds["int8"])
+    cos = (f * q).sum(1)
+    voice = [v for v, _ in utts]
+    sims = {k: e @ e.T for k, e in (("float", f), ("int8", q))}
+    # Triplets (anchor, same-voice utterance, other-voice utterance): does int8 order the two
+    # similarities as float does; and does float itself rank the same voice higher.
+    agree, float_right, total = 0, 0, 0
+    for a in range(len(utts)):
+        for p in range(len(utts)):
+            if p == a or voice[p] != voice[a]:
+                continue
+            for n in range(len(utts)):
+                if voice[n] == voice[a]:
+                    continue
+                total += 1
+                df, dq = sims["float"][a, p] - sims["float"][a, n], sims["int8"][a, p] - sims["int8"][a, n]
+                agree += (df > 0) == (dq > 0)
+                float_right += df > 0
+    _record("resemblyzer_voice_encoder", utterances=len(utts), calibration=len(cal), min_cosine=round(float(cos.min()), 5),
+            mean_cosine=round(float(cos.mean()), 5), triplets=total, ordering_agreement=agree / total,
+            float_same_voice_first=round(float_right / total, 3), quantized=r.quantized,
+            float_layers=sorted(r.float_layers), quant_s=round(quant_s, 1))
+    assert float_right / total >= 0.9, f"float ranks the same voice first on only {float_right}/{total} triplets"
+    assert cos.min() >= 0.99, f"embedding cosine int8 vs float per utterance: {np.round(cos, 4)}"
+    assert agree == total, f"int8 orders {total - agree} of {total} same/different-voice triplets unlike float"
