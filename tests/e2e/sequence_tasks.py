@@ -3,7 +3,7 @@ voice-activity decisions, speaker embeddings) of int8 models against float, on r
 sequence models (tests/e2e/real_models.py fetches them).
 
 Everything is made here, deterministically (seeded): text-line images rendered with PIL in the
-DejaVu fonts, speech synthesised with espeak-ng (resampled to 16 kHz by sox) with silences and
+DejaVu fonts, speech synthesised with espeak-ng (resampled to 16 kHz by sox, without dither: deterministic) with silences and
 seeded background noise, 40-band mel frames as resemblyzer computes them (librosa's
 melspectrogram, re-done in numpy).
 """
@@ -188,7 +188,7 @@ def speak(text: str, voice: str, speed: int = 160, pitch: int = 50) -> np.ndarra
     """espeak-ng's speech of text, as float32 in [-1, 1] at 16 kHz (sox resamples its 22.05 kHz)."""
     wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text],
                          capture_output=True, check=True, timeout=60).stdout
-    raw = subprocess.run(["sox", "-t", "wav", "-", "-r", "16000", "-c", "1", "-b", "16", "-e", "signed-integer",
+    raw = subprocess.run(["sox", "-D", "-t", "wav", "-", "-r", "16000", "-c", "1", "-b", "16", "-e", "signed-integer",
                           "-t", "raw", "-"], input=wav, capture_output=True, check=True, timeout=60).stdout
     return np.frombuffer(raw, np.int16).astype(np.float32) / 32768
 
@@ -213,19 +213,20 @@ def conversation(sentences, seed: int) -> np.ndarray:
     return np.clip(x + noise, -1, 1).astype(np.float32)
 
 
-def vad_chunks(session, audio: np.ndarray, collect: list | None = None) -> np.ndarray:
+def vad_chunks(session, audio: np.ndarray, collect: list | None = None, extra: dict | None = None) -> np.ndarray:
     """Silero VAD v5 at 16 kHz as silero_vad's OnnxWrapper runs it: 512-sample chunks, each fed
     with the previous chunk's last 64 samples in front (input [1, 576]) and the state the
-    previous call returned. Returns each chunk's speech probability; `collect` gets each call's
-    inputs."""
+    previous call returned (`extra`: more inputs, the same every call: the sample rate).
+    Returns each chunk's speech probability; `collect` gets each call's inputs."""
     state = np.zeros((2, 1, 128), np.float32)
     context = np.zeros(64, np.float32)
     probs = []
     for i in range(0, len(audio) - 511, 512):
         x = np.concatenate([context, audio[i:i + 512]])[None].astype(np.float32)
+        feeds = {"input": x, "state": state, **(extra or {})}
         if collect is not None:
-            collect.append({"input": x, "state": state})
-        p, state = session.run(None, {"input": x, "state": state})
+            collect.append(feeds)
+        p, state = session.run(None, feeds)
         context = x[0, -64:]
         probs.append(float(np.asarray(p).reshape(-1)[0]))
     return np.array(probs)
