@@ -40,23 +40,31 @@ OCR_EVAL, OCR_CAL = 200, 48
 TORCH_MODELS = Path(__file__).resolve().parent / "torch_models"
 
 
+def _missing(msg: str):
+    """Skips, or fails under DOPT_REQUIRE_REAL_MODELS=1 (scripts/test.sh, after install_deps.sh)."""
+    if os.environ.get("DOPT_REQUIRE_REAL_MODELS") == "1":
+        pytest.fail(msg, pytrace=False)
+    pytest.skip(msg)
+
+
 def _need(path: Path) -> Path:
     if not path.is_file():
-        msg = f"{path} missing: run `python3 tests/e2e/real_models.py fetch` (scripts/install_deps.sh does)"
-        if os.environ.get("DOPT_REQUIRE_REAL_MODELS") == "1":
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
+        _missing(f"{path} missing: run `python3 tests/e2e/real_models.py fetch` (scripts/test.sh does)")
     return path
 
 
 def _need_speech():
     if not st.have_speech():
-        pytest.skip("espeak-ng or sox missing (scripts/install_deps.sh installs them): no speech to test with")
+        _missing("espeak-ng or sox missing (scripts/install_deps.sh installs them): no speech to test with")
 
 
 def _need_fonts():
+    try:
+        import PIL  # noqa: F401
+    except ImportError:
+        _missing("pillow missing (scripts/install_deps.sh installs it): no text lines to test with")
     if not st.have_fonts():
-        pytest.skip(f"DejaVu fonts missing in {st.FONT_DIR} (Debian: fonts-dejavu-core)")
+        _missing(f"DejaVu fonts missing in {st.FONT_DIR} (scripts/install_deps.sh installs fonts-dejavu-core)")
 
 
 def _record(name: str, **fields) -> None:
