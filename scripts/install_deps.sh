@@ -13,13 +13,15 @@ APT_PACKAGES=(
   ccache ninja-build cmake g++ pkg-config
   clang-14 libclang-rt-14-dev libomp-14-dev  # libFuzzer + sanitizer runtimes (fuzz/, docs/reliability.md)
   chromium  # headless: tests/e2e/test_report_browser.py loads the HTML report (DOPT_REQUIRE_BROWSER=1)
+  espeak-ng sox fonts-dejavu-core  # speech and text-line images for tests/e2e/test_sequence_task_metrics.py
 )
 # numpy/onnx/onnxruntime/pytest run the end-to-end tests (in the test process only; dopt itself
 # never imports Python). scikit-build-core builds the wheel for `pip install .`.
 # tensorflow-cpu proves the TensorFlow path's outputs in TF; torch (pinned: the CPU build, a
 # bare `torch` pulls a multi-GB CUDA build) runs the PyTorch path's helper and proves its .pt.
 # An entry is "pip spec" or "pip spec@import name" when the two differ.
-PIP_PACKAGES=(numpy onnx onnxruntime pytest scikit-build-core
+# pillow renders the text lines of tests/e2e/test_sequence_task_metrics.py.
+PIP_PACKAGES=(numpy onnx onnxruntime pytest scikit-build-core "pillow@PIL"
   "tensorflow-cpu==2.21.0@tensorflow" "torch==2.13.0@torch" "transformers==5.25.0@transformers")
 # Installed with --no-deps: tf_keras (Keras 2 for the TF tests' frozen Keras-2 models) requires
 # the `tensorflow` distribution, which would pull a second TensorFlow beside tensorflow-cpu.

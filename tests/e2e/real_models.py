@@ -209,6 +209,19 @@ CATALOGUE: list[Model] = [
 ]
 
 
+# Other files from the pinned wheels, for tests/e2e/test_sequence_task_metrics.py: ddddocr's
+# charset (Python source: a list literal) and resemblyzer's speaker encoder checkpoint (a torch
+# .pt the PyTorch path loads). {cache file name: (pip requirement, member in the wheel)}.
+EXTRA_FILES = {
+    "ddddocr_charset_manager.py": ("ddddocr==1.6.1", "ddddocr/models/charset_manager.py"),
+    "resemblyzer_pretrained.pt": ("resemblyzer==0.1.4", "resemblyzer/pretrained.pt"),
+}
+
+
+def extra_file(name: str) -> Path:
+    return CACHE / name
+
+
 def by_name(name: str) -> Model:
     for m in CATALOGUE:
         if m.name == name:
@@ -218,18 +231,18 @@ def by_name(name: str) -> Model:
 
 # ---- fetching and exporting (the install step) ----
 
-def _fetch_wheel(models: list[Model]) -> None:
-    wheel = models[0].wheel
+def _fetch_wheel(wheel: str, members: dict[Path, str]) -> None:
+    """Downloads the pinned wheel and unpacks {cache path: member in the wheel}."""
     with tempfile.TemporaryDirectory() as d:
         subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--disable-pip-version-check",
                         "--dest", d, wheel], check=True)
         whl = next(Path(d).glob("*.whl"))
         with zipfile.ZipFile(whl) as z:
-            for m in models:
-                tmp = m.path.with_suffix(".part")
-                with z.open(m.member) as src, open(tmp, "wb") as dst:
+            for path, member in members.items():
+                tmp = path.with_name(path.name + ".part")
+                with z.open(member) as src, open(tmp, "wb") as dst:
                     shutil.copyfileobj(src, dst)
-                tmp.replace(m.path)
+                tmp.replace(path)
 
 
 def _export(m: Model) -> None:
@@ -259,13 +272,17 @@ def _export(m: Model) -> None:
 def fetch(names: list[str] | None = None) -> None:
     CACHE.mkdir(parents=True, exist_ok=True)
     todo = [m for m in CATALOGUE if (not names or m.name in names) and not m.path.is_file()]
-    wheels: dict[str, list[Model]] = {}
+    wheels: dict[str, dict[Path, str]] = {}
     for m in todo:
         if m.source == "wheel":
-            wheels.setdefault(m.wheel, []).append(m)
-    for ms in wheels.values():
-        print(f"real_models: fetching {ms[0].wheel}", file=sys.stderr)
-        _fetch_wheel(ms)
+            wheels.setdefault(m.wheel, {})[m.path] = m.member
+    if not names:
+        for fname, (wheel, member) in EXTRA_FILES.items():
+            if not extra_file(fname).is_file():
+                wheels.setdefault(wheel, {})[extra_file(fname)] = member
+    for wheel, members in wheels.items():
+        print(f"real_models: fetching {wheel}", file=sys.stderr)
+        _fetch_wheel(wheel, members)
     for m in todo:
         if m.source == "transformers":
             print(f"real_models: exporting {m.name} (transformers, random weights)", file=sys.stderr)
