@@ -13,7 +13,7 @@ APT_PACKAGES=(
   ccache ninja-build cmake g++ pkg-config
   clang-14 libclang-rt-14-dev libomp-14-dev  # libFuzzer + sanitizer runtimes (fuzz/, docs/reliability.md)
   chromium  # headless: tests/e2e/test_report_browser.py loads the HTML report (DOPT_REQUIRE_BROWSER=1)
-  espeak-ng sox fonts-dejavu-core  # speech and text-line images for tests/e2e/test_sequence_task_metrics.py
+  espeak-ng sox fonts-dejavu-core fonts-dejavu-extra fonts-wqy-microhei  # speech, Latin and Chinese text lines for tests/e2e/test_sequence_task_metrics.py
 )
 # numpy/onnx/onnxruntime/pytest run the end-to-end tests (in the test process only; dopt itself
 # never imports Python). scikit-build-core builds the wheel for `pip install .`.

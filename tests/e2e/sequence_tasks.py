@@ -25,8 +25,21 @@ WORDS = ("the quick brown fox jumps over lazy dog model input output layer price
          "account balance payment amount monday friday march october section chapter").split()
 
 
+# PP-OCRv4 is a Chinese (and English) recogniser: its home text is Chinese. WenQuanYi Micro Hei
+# (Debian's fonts-wqy-microhei) renders it; the characters are common ones (everyday words,
+# invoices, addresses), which the model's dictionary holds.
+CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+CJK_CHARS = ("的一是不了人我在有他这为之大来以个中上们到说国和地也子时道出而要于就下得可你年生自会那后能对着事"
+             "其里所去行过家十用发天如然作方成者多日都三小军二无同么经法当起与好看学进种将还分此心前面又定见只主"
+             "没公从工程业产品市场价格服务管理技术公司电话号码地址银行金额合计日期")
+
+
 def have_fonts() -> bool:
     return all((FONT_DIR / f).is_file() for f in FONTS)
+
+
+def have_cjk_font() -> bool:
+    return CJK_FONT.is_file()
 
 
 # ---- OCR: text lines ----
@@ -56,12 +69,13 @@ def _captcha_text(rng) -> str:
     return "".join(alphabet[i] for i in rng.integers(0, len(alphabet), int(rng.integers(4, 7))))
 
 
-def _render(rng, s: str, size: tuple, max_angle: float) -> np.ndarray:
+def _render(rng, s: str, size: tuple, max_angle: float, font_path: Path | None = None) -> np.ndarray:
     """Grey uint8 image of s: dark text on a light background, a small rotation, blur half the
-    time, Gaussian pixel noise."""
+    time, Gaussian pixel noise. The font: `font_path`, else one of FONTS at random."""
     from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-    font = ImageFont.truetype(str(FONT_DIR / FONTS[int(rng.integers(len(FONTS)))]), int(rng.integers(*size)))
+    path = font_path or FONT_DIR / FONTS[int(rng.integers(len(FONTS)))]
+    font = ImageFont.truetype(str(path), int(rng.integers(*size)))
     left, top, right, bottom = font.getbbox(s)
     pad = int(rng.integers(4, 12))
     bg, fg = int(rng.integers(190, 256)), int(rng.integers(0, 80))
@@ -81,6 +95,22 @@ def text_lines(n: int, seed: int) -> list[tuple[str, np.ndarray]]:
     for _ in range(n):
         s = _text_line(rng)
         out.append((s, _render(rng, s, (22, 36), 1.5)))
+    return out
+
+
+def chinese_text_lines(n: int, seed: int) -> list[tuple[str, np.ndarray]]:
+    """n (text, grey image) Chinese text lines: 2-6 common characters, sometimes a full-width
+    comma inside and a number at the end (at most 8 glyphs: PP-OCR's 320-pixel width at height 48)."""
+    rng = np.random.default_rng(seed)
+    chars = list(dict.fromkeys(CJK_CHARS))
+    out = []
+    for _ in range(n):
+        s = "".join(chars[int(i)] for i in rng.integers(0, len(chars), int(rng.integers(2, 7))))
+        if rng.random() < 0.3:
+            s = s[:len(s) // 2] + "，" + s[len(s) // 2:]
+        if rng.random() < 0.3:
+            s += str(int(rng.integers(1, 100)))
+        out.append((s, _render(rng, s, (22, 36), 1.5, CJK_FONT)))
     return out
 
 
