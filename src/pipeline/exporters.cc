@@ -18,7 +18,15 @@ struct ExporterEntry {
 // quantization of one activation and one weight.
 const ExporterEntry kExporters[] = {
     {"onnx", {.fn = &ExportOnnxQdq, .writer = "ONNX", .activation_pairs = true, .second_weights = true}},
-    {"tf", {.fn = &ExportTfGraphDef, .writer = "TensorFlow", .activation_pairs = false, .second_weights = false}},
+    // TF graphs run their recurrences as While loops of plain ops: the TF frontend makes no
+    // LSTM/GRU/RNN op, so a second weight never reaches this writer.
+    {"tf",
+     {.fn = &ExportTfGraphDef,
+      .writer = "TensorFlow",
+      .activation_pairs = true,
+      .second_weights = false,
+      .second_weights_off_reason = "the TensorFlow frontend imports no recurrent op (LSTM/GRU/RNN) whose weights "
+                                   "the TensorFlow writer could store"}},
     {"pytorch", {.fn = &ExportPyTorch, .writer = "TorchScript", .activation_pairs = false, .second_weights = false}},
 };
 

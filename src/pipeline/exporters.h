@@ -16,6 +16,8 @@ struct Exporter {
   const char* writer = "";        // for messages: "the TensorFlow writer cannot ..."
   bool activation_pairs = false;  // a MatMul of two activations, both quantized
   bool second_weights = false;    // an op with two quantized weights (LSTM/GRU/RNN's W and R)
+  // Why second_weights is false, when it is not "the <writer> writer cannot ... yet".
+  const char* second_weights_off_reason = nullptr;
 };
 
 // The exporter for graph.info.format, or an Unimplemented error naming the format.
