@@ -15,8 +15,9 @@ itself never loads Python. Two sub-commands:
              quantized Conv/Linear fake-quantize its input (per tensor) and its weight (per
              channel) with the scales of dopt's plan (a JSON file written by dopt), give each
              nn.MultiheadAttention with quantized projections a forward() that does the same
-             (quantize_attention), trace it and save it as a TorchScript archive. LSTM/GRU stay
-             float modules.
+             (quantize_attention), replace each nn.LSTM/GRU/RNN with quantized layers by a
+             layer-by-layer module with int8-grid weights and fake-quantized layer inputs
+             (quantize_recurrent), trace it and save it as a TorchScript archive.
 
 Errors are printed as one line ``dopt-helper: error: <cause>`` (exit status 2); warnings as
 ``dopt: warning: <text>``; notes, which dopt prints on its stdout as ``dopt: <text>``, as
@@ -705,6 +706,144 @@ def make_wrapper(torch, inner, acts, weight, bias_q):
     return FakeQuant()
 
 
+# PyTorch gate block p of a recurrent weight is block ONNX_GATES[kind][p] of the ONNX op's:
+# LSTM PyTorch (i, f, g, o), ONNX (i, o, f, c); GRU PyTorch (r, z, n), ONNX (z, r, h).
+ONNX_GATES = {"LSTM": (0, 2, 3, 1), "GRU": (1, 0, 2), "RNN": (0,)}
+
+
+def recurrent_kind(torch, m):
+    nn = torch.nn
+    for cls, kind in ((nn.LSTM, "LSTM"), (nn.GRU, "GRU"), (nn.RNN, "RNN")):
+        if isinstance(m, cls):
+            return cls, kind
+    return None, None
+
+
+def dequantized_grid(np, w, q):
+    """`w` (float32) on dopt's int8 grid as its DequantizeLinear gives it: round half to even of
+    w / scale (float32), clamped, times the scale, per channel along q["axis"]."""
+    s = np.asarray(q["scales"], np.float32)
+    z = np.asarray(q["zero_points"], np.float32)
+    if q["axis"] >= 0:
+        shape = [1] * w.ndim
+        shape[q["axis"]] = -1
+        s, z = s.reshape(shape), z.reshape(shape)
+    lo, hi = qrange(q.get("bits", 8))
+    qv = np.clip(np.rint(w / s) + z, lo, hi)
+    return ((qv - z) * s).astype(np.float32)
+
+
+def op_call_index(op, mname):
+    """0 for node `mname`, k - 1 for `mname#k`: the position of the op among the module's nodes
+    (pytorch_names.cc names them in graph order)."""
+    node = op["node"]
+    if node == mname:
+        return 0
+    if node.startswith(mname + "#") and node[len(mname) + 1:].isdigit():
+        return int(node[len(mname) + 1:]) - 1
+    raise HelperError("quantized op '%s' of module '%s' is not named after it" % (node, mname))
+
+
+def quantize_recurrent(torch, m, mname, ops, plan_dir):
+    """nn.LSTM / nn.GRU / nn.RNN `m` as dopt's int8 ops: the ONNX export makes one op per layer
+    (both directions in one), whose X dopt quantizes per tensor and whose W and R per gate row.
+    Returns a module that runs the layers one by one (nn.<kind> of one layer each, so each
+    layer's input can be fake-quantized) with the weights of the quantized layers on dopt's int8
+    grid (the dequantized int8 values stored as parameters: exactly dopt's DequantizeLinear),
+    biases, states and the recurrence in float as dopt runs them."""
+    import numpy as np
+
+    nn = torch.nn
+    cls, kind = recurrent_kind(torch, m)
+    if getattr(m, "proj_size", 0):
+        raise HelperError("nn.LSTM '%s' has proj_size, which the quantized TorchScript model does not reproduce; "
+                          "leave its ops in float with exclude_op" % mname)
+    L, dirs, H = m.num_layers, 2 if m.bidirectional else 1, m.hidden_size
+    gates = ONNX_GATES[kind]
+    acts = [[None] * L]  # per call, per layer: the input's (scale, zero point, qmin, qmax) or None
+    params = {}  # (layer, parameter name) -> dequantized weight, shared by all calls
+    for op in ops:
+        i = op_call_index(op, mname)
+        call, layer = divmod(i, L)
+        while len(acts) <= call:
+            acts.append([None] * L)
+        acts[call][layer] = activation_quants([op])[0]
+        for wkey, fkey, pname in (("weight", "weight_file", "weight_ih"), ("weight2", "weight2_file", "weight_hh")):
+            if wkey not in op:
+                raise HelperError("quantized op '%s' (%s): dopt's plan gives no %s" % (op["node"], kind, wkey))
+            w = np.load(os.path.join(plan_dir, op[fkey])).astype(np.float32)  # [dirs, gates*H, in]
+            if w.ndim != 3 or w.shape[0] != dirs or w.shape[1] != len(gates) * H:
+                raise HelperError("quantized op '%s': %s shape %s in dopt's plan does not fit module '%s' (%d "
+                                  "direction(s), hidden size %d)" % (op["node"], wkey, list(w.shape), mname, dirs, H))
+            wq = dequantized_grid(np, w, op[wkey])
+            for d in range(dirs):
+                to_torch = lambda a: np.concatenate([a[d, g * H:(g + 1) * H] for g in gates], 0)  # noqa: E731
+                key = "%s_l%d%s" % (pname, layer, "_reverse" if d else "")
+                mine = getattr(m, key).detach().double().numpy()
+                theirs = to_torch(w).astype(np.float64)
+                if mine.shape != theirs.shape or np.abs(mine - theirs).max() > 1e-5 * max(np.abs(mine).max(), 1e-12):
+                    raise HelperError("quantized op '%s': dopt's %s is not module '%s''s %s" % (op["node"], wkey,
+                                                                                            mname, key))
+                q = torch.from_numpy(to_torch(wq))
+                if params.setdefault((layer, key), q) is not q and not torch.equal(params[(layer, key)], q):
+                    raise HelperError("module '%s' runs several times with different quantized weights" % mname)
+
+    class QuantizedRecurrent(nn.Module):
+        """dopt's int8 LSTM/GRU/RNN: each layer's input fake-quantized per tensor, W and R on the int8 grid."""
+
+        def __init__(self):
+            super().__init__()
+            self.calls = 0
+            self.acts = acts
+            self.is_lstm = kind == "LSTM"
+            self.dirs = dirs
+            self.batch_first = m.batch_first
+            self.layers = nn.ModuleList()
+            for k in range(L):
+                kw = dict(input_size=m.input_size if k == 0 else H * dirs, hidden_size=H, num_layers=1, bias=m.bias,
+                          batch_first=m.batch_first, bidirectional=m.bidirectional)
+                if kind == "RNN":
+                    kw["nonlinearity"] = m.nonlinearity
+                layer = cls(**kw)
+                with torch.no_grad():
+                    for d in range(dirs):
+                        sfx = "_reverse" if d else ""
+                        for pname in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                            src = getattr(m, "%s_l%d%s" % (pname, k, sfx), None)
+                            if src is None:
+                                continue
+                            val = params.get((k, "%s_l%d%s" % (pname, k, sfx)), src)
+                            getattr(layer, "%s_l0%s" % (pname, sfx)).copy_(val)
+                layer.eval()
+                self.layers.append(layer)
+
+        def forward(self, x, hx=None):
+            acts = self.acts[min(self.calls, len(self.acts) - 1)]
+            self.calls += 1
+            hs, cs = [], []
+            y = x
+            for k, layer in enumerate(self.layers):
+                if acts[k] is not None:
+                    s, z, lo, hi = acts[k]
+                    y = torch.fake_quantize_per_tensor_affine(y, s, z, lo, hi)
+                if hx is None:
+                    y, h = layer(y)
+                elif self.is_lstm:
+                    y, h = layer(y, (hx[0][k * self.dirs:(k + 1) * self.dirs], hx[1][k * self.dirs:(k + 1) * self.dirs]))
+                else:
+                    y, h = layer(y, hx[k * self.dirs:(k + 1) * self.dirs])
+                if self.is_lstm:
+                    hs.append(h[0])
+                    cs.append(h[1])
+                else:
+                    hs.append(h)
+            if self.is_lstm:
+                return y, (torch.cat(hs, 0), torch.cat(cs, 0))
+            return y, torch.cat(hs, 0)
+
+    return QuantizedRecurrent(), len(acts)
+
+
 def quantize_attention(torch, mha, name, in_ops, out_ops, plan_dir):
     """Makes nn.MultiheadAttention `mha` run dopt's int8 projections: its forward() is replaced by
     the computation the ONNX export traced (F.multi_head_attention_forward without dropout),
@@ -860,6 +999,11 @@ def cmd_build_pt(args):
             attention_ops.setdefault(mname, ([], []))[0].extend(by_module.pop(mname))
         elif owner is not None and isinstance(modules.get(owner), nn.MultiheadAttention):
             attention_ops.setdefault(owner, ([], []))[1].extend(by_module.pop(mname))
+    # nn.LSTM / nn.GRU / nn.RNN: one ONNX op per layer, replaced by a layer-by-layer module.
+    recurrent_ops = {}
+    for mname in list(by_module):
+        if recurrent_kind(torch, modules.get(mname))[0] is not None:
+            recurrent_ops[mname] = by_module.pop(mname)
     # BatchNorm folding first, exactly where dopt folded.
     folded = set()
     for mname, ops in by_module.items():
@@ -886,6 +1030,11 @@ def cmd_build_pt(args):
         parent, attr = parent_of(model, mname)
         setattr(parent, attr, w)
         wrappers[mname] = (w, len(ops))
+    for mname, ops in recurrent_ops.items():
+        w, calls = quantize_recurrent(torch, modules[mname], mname, ops, plan_dir)
+        parent, attr = parent_of(model, mname)
+        setattr(parent, attr, w)
+        wrappers[mname] = (w, calls)
     for mname, (in_ops, out_ops) in attention_ops.items():
         wrappers[mname] = (quantize_attention(torch, modules[mname], mname, in_ops, out_ops, plan_dir), None)
 

@@ -113,6 +113,17 @@ StatusOr<std::string> TorchPlanJson(const Graph& graph, const QuantPlan& plan,
       << ", \"module\": " << JsonString(module) << ", \"fold_bn\": " << (fold_bn.empty() ? "null" : JsonString(fold_bn))
       << ", \"weight_file\": " << JsonString(weight_file) << ", \"weight_channel_axis\": " << channel_axis
       << ",\n  \"input\": " << TensorQuantJson(op.input, {}) << ",\n  \"weight\": " << TensorQuantJson(op.weight, wshape);
+    if (op.has_weight2) {  // LSTM/GRU/RNN's R, per gate row like W
+      const Tensor* w2 = op.weight2_input_index >= 0 && op.weight2_input_index < (int)node->inputs.size() &&
+                                 node->inputs[op.weight2_input_index] >= 0
+                             ? graph.value(node->inputs[op.weight2_input_index]).ConstantValue()
+                             : nullptr;
+      if (!w2) return Internal("quantized op '" + op.node + "' has no constant second weight");
+      const std::string weight2_file = "weight_" + std::to_string(weight_files->size()) + ".npy";
+      weight_files->emplace_back(weight2_file, w2->CastTo(DType::kFloat32));
+      o << ",\n  \"weight2_file\": " << JsonString(weight2_file)
+        << ", \"weight2\": " << TensorQuantJson(op.weight2, w2->shape());
+    }
     if (op.has_bias) {
       const int bid = FindInput(graph, *node, op.bias.tensor, def->quant.bias_input);
       const Tensor* b = bid >= 0 ? graph.value(bid).ConstantValue() : nullptr;

@@ -1,6 +1,7 @@
 """Recurrent and attention models for test_pytorch_sequence.py, written as a user's training code
 would be: a speaker encoder (3-layer nn.LSTM + Linear), a GRU tagger (bidirectional, 2 layers,
-time-major) and an attention net (nn.TransformerEncoderLayer, cross nn.MultiheadAttention and
+time-major), a recurrent stack (2-layer bidirectional LSTM, an RNN from a learned state) and an
+attention net (nn.TransformerEncoderLayer, cross nn.MultiheadAttention and
 F.scaled_dot_product_attention)."""
 import torch
 import torch.nn as nn
@@ -34,6 +35,23 @@ class GruTagger(nn.Module):
     def forward(self, feats):
         y, _ = self.gru(torch.tanh(self.proj(feats)))
         return self.out(y)
+
+
+class RecurrentStack(nn.Module):
+    """[N, T, 20] -> [N, T, 6]: a 2-layer bidirectional batch-first LSTM, a tanh RNN started from
+    a learned state, a Linear head."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(20, 24, num_layers=2, bidirectional=True, batch_first=True)
+        self.rnn = nn.RNN(48, 16, batch_first=True)
+        self.h0 = nn.Parameter(torch.randn(1, 1, 16) * 0.3)
+        self.head = nn.Linear(16, 6)
+
+    def forward(self, x):
+        y, _ = self.lstm(x)
+        z, _ = self.rnn(y, self.h0.expand(1, x.shape[0], 16).contiguous())
+        return self.head(z)
 
 
 class AttentionNet(nn.Module):
