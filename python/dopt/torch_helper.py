@@ -706,6 +706,160 @@ def make_wrapper(torch, inner, acts, weight, bias_q):
     return FakeQuant()
 
 
+def act_quant(q):
+    """(scale, zero point, qmin, qmax) of a per-tensor quantization in dopt's plan."""
+    import numpy as np
+
+    lo, hi = qrange(q.get("bits", 8))
+    return float(np.float32(q["scales"][0])), int(q["zero_points"][0]), lo, hi
+
+
+class ActivationPairs:
+    """dopt's products of two activations (attention's q x k^T and softmax x v; `pair` ops of the
+    plan, both operands int8 per tensor). The plan names each by the module whose forward() ran
+    it (its scope) and its position among that scope's products of two activations, in
+    execution order; the attention code the helper controls (scaled_dot_product_attention,
+    replaced while the model is built and traced, and the nn.MultiheadAttention forward() it
+    installs) asks `quantize` for each product it computes, so the i-th product of a scope gets
+    entry i. `scope()` is the module whose forward() runs now (forward hooks keep the stack)."""
+
+    ORIGINAL_SDPA = None
+
+    def __init__(self, torch, ops, scopes):
+        self.torch = torch
+        self.by_scope = {}
+        for op in ops:
+            self.by_scope.setdefault(op["scope"], {})[op["index"]] = op
+        self.expected = {s: n for s, n in scopes.items() if s in self.by_scope}
+        self.calls = {}
+        self.stack = [""]
+        self.constants = set()  # ids of the model's parameters and buffers
+
+    def is_constant(self, t):
+        return id(t) in self.constants
+
+    def reset_calls(self):
+        self.calls = {}
+
+    def scope(self):
+        return self.stack[-1]
+
+    def hook(self, model):
+        def enter(name):
+            def pre_hook(_module, _inputs):
+                self.stack.append(name)
+            return pre_hook
+
+        def leave(_module, _inputs, _output):
+            self.stack.pop()  # returns None: the output stays
+
+        self.constants = {id(t) for t in list(model.parameters()) + list(model.buffers())}
+        handles = []
+        for mname, m in model.named_modules():
+            if mname:
+                handles.append(m.register_forward_pre_hook(enter(mname)))
+                handles.append(m.register_forward_hook(leave))
+        return handles
+
+    def quantize(self, scope, a, b):
+        """The two operands of the next product of activations of `scope`, fake-quantized where
+        dopt's plan quantizes that product."""
+        torch = self.torch
+        i = self.calls.get(scope, 0)
+        self.calls[scope] = i + 1
+        op = self.by_scope.get(scope, {}).get(i)
+        if op is None:
+            return a, b
+        qa, qb = (op["input"], op["weight"]) if op["input_operand"] == 0 else (op["weight"], op["input"])
+        return (torch.fake_quantize_per_tensor_affine(a, *act_quant(qa)),
+                torch.fake_quantize_per_tensor_affine(b, *act_quant(qb)))
+
+    def attention(self, scope, query, key, value, attn_mask=None, is_causal=False, scale=None):
+        """scaled_dot_product_attention as its ONNX export computes it (opset 14: q and k^T each
+        times sqrt(scale), MatMul, mask, Softmax, MatMul), with both products' operands
+        fake-quantized where dopt's plan quantizes them. No dropout (an inference model)."""
+        import numpy as np
+
+        torch = self.torch
+        if scale is None:
+            s = np.float32(1.0) / np.sqrt(np.float32(query.shape[-1]))
+        else:
+            s = np.float32(scale)
+        root = torch.tensor(float(np.sqrt(np.float32(s))), dtype=torch.float32)
+        matmul = ORIGINAL.get("matmul", torch.matmul)
+        q, kt = self.quantize(scope, query * root, key.transpose(-2, -1) * root)
+        scores = matmul(q, kt)
+        boolean = attn_mask is not None and attn_mask.dtype == torch.bool
+        if is_causal:
+            L, S = scores.shape[-2], scores.shape[-1]
+            keep = torch.ones(L, S, dtype=scores.dtype).tril(diagonal=0)
+            scores = scores + torch.where(keep == 0, float("-inf"), 0.0).to(scores.dtype)
+        elif boolean:
+            scores = scores + torch.where(attn_mask, 0.0, float("-inf")).to(scores.dtype)
+        elif attn_mask is not None:
+            scores = scores + attn_mask
+        attn = torch.softmax(scores, dim=-1)
+        if boolean:
+            attn = torch.where(torch.isnan(attn), 0.0, attn)
+        attn, v = self.quantize(scope, attn, value)
+        return matmul(attn, v)
+
+    def check_calls(self):
+        for scope, n in self.expected.items():
+            ran = self.calls.get(scope, 0)
+            if ran != n:
+                where = "module '%s'" % scope if scope else "the model's own forward()"
+                raise HelperError("%s computes %d product(s) of two activations in the exported graph, but only %d "
+                                  "of them in the attention code the helper reproduces (nn.MultiheadAttention, "
+                                  "F.scaled_dot_product_attention), so dopt's quantized ones (%s) cannot be placed; "
+                                  "leave them in float with exclude_op or quantize_activation_matmul: false"
+                                  % (where, n, ran, ", ".join(op["node"] for op in
+                                                              sorted(self.by_scope[scope].values(),
+                                                                     key=lambda o: o["index"]))))
+
+
+PAIRS = None  # the ActivationPairs of the model being traced (build-pt), else None
+ORIGINAL = {}  # the torch functions patch_attention_ops replaced
+
+
+def patch_attention_ops(torch):
+    """Replaces F.scaled_dot_product_attention (also what nn.MultiheadAttention calls) and the
+    matrix products (torch.matmul, torch.bmm, Tensor.matmul / bmm / @) by versions that quantize
+    products of two activations like dopt's plan, before the user's file is imported (so a
+    `from torch.nn.functional import scaled_dot_product_attention` gets them too). A product
+    with a parameter or buffer of the model is a constant in the exported graph, not a pair,
+    and is left alone. Outside the trace (PAIRS None) they are the originals."""
+    F = torch.nn.functional
+    if ORIGINAL:
+        return
+    original = F.scaled_dot_product_attention
+    ActivationPairs.ORIGINAL_SDPA = original
+    ORIGINAL.update(matmul=torch.matmul, bmm=torch.bmm, t_matmul=torch.Tensor.matmul, t_bmm=torch.Tensor.bmm,
+                    t_at=torch.Tensor.__matmul__)
+
+    def product(key):
+        fn = ORIGINAL[key]
+
+        def quantized_product(a, b, *args, **kwargs):
+            if (PAIRS is not None and isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)
+                    and not PAIRS.is_constant(a) and not PAIRS.is_constant(b)):
+                a, b = PAIRS.quantize(PAIRS.scope(), a, b)
+            return fn(a, b, *args, **kwargs)
+        return quantized_product
+
+    torch.matmul, torch.bmm = product("matmul"), product("bmm")
+    torch.Tensor.matmul, torch.Tensor.bmm, torch.Tensor.__matmul__ = product("t_matmul"), product("t_bmm"), product("t_at")
+
+    def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
+                                     scale=None, enable_gqa=False):
+        if PAIRS is None or enable_gqa:
+            return original(query, key, value, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal,
+                            scale=scale, enable_gqa=enable_gqa)
+        return PAIRS.attention(PAIRS.scope(), query, key, value, attn_mask, is_causal, scale)
+
+    F.scaled_dot_product_attention = scaled_dot_product_attention
+
+
 # PyTorch gate block p of a recurrent weight is block ONNX_GATES[kind][p] of the ONNX op's:
 # LSTM PyTorch (i, f, g, o), ONNX (i, o, f, c); GRU PyTorch (r, z, n), ONNX (z, r, h).
 ONNX_GATES = {"LSTM": (0, 2, 3, 1), "GRU": (1, 0, 2), "RNN": (0,)}
@@ -844,14 +998,16 @@ def quantize_recurrent(torch, m, mname, ops, plan_dir):
     return QuantizedRecurrent(), len(acts)
 
 
-def quantize_attention(torch, mha, name, in_ops, out_ops, plan_dir):
+def quantize_attention(torch, mha, name, in_ops, out_ops, plan_dir, pairs):
     """Makes nn.MultiheadAttention `mha` run dopt's int8 projections: its forward() is replaced by
     the computation the ONNX export traced (F.multi_head_attention_forward without dropout),
     whose input projections (one packed q/k/v MatMul for self-attention, q + packed k/v when key
     is value, else q, k and v) and out_proj fake-quantize their input per tensor and their weight
     per channel with dopt's scales. Each quantized op is matched to the slice of in_proj_weight
     (or q/k/v_proj_weight) it runs by its values. Returns an object with reset_calls() and
-    check_calls() for cmd_build_pt."""
+    check_calls() for cmd_build_pt. Its products of two activations (q x k^T, softmax x v) are
+    quantized by `pairs` (ActivationPairs)."""
+    import math
     import types
 
     nn = torch.nn
@@ -942,13 +1098,29 @@ def quantize_attention(torch, mha, name, in_ops, out_ops, plan_dir):
                                       target_type=q.dtype, check_other=False)
         if is_causal and attn_mask is None:
             attn_mask = torch.triu(torch.full((T, S), float("-inf"), dtype=q.dtype), diagonal=1)
-        scores = torch.bmm(q * (float(D) ** -0.5), k.transpose(1, 2))
+        mask = None
         if attn_mask is not None:
-            scores = scores + (attn_mask.unsqueeze(0) if attn_mask.dim() == 2 else attn_mask)
+            mask = attn_mask.unsqueeze(0) if attn_mask.dim() == 2 else attn_mask
         if key_padding_mask is not None:
-            scores = scores + key_padding_mask.view(B, 1, 1, S).expand(-1, H, -1, -1).reshape(B * H, 1, S)
-        attn = torch.softmax(scores, dim=-1)
-        out = torch.bmm(attn, v).transpose(0, 1).reshape(T * B, E)
+            kpm = key_padding_mask.view(B, 1, 1, S).expand(-1, H, -1, -1).reshape(B * H, 1, S)
+            mask = kpm if mask is None else mask + kpm
+        # The two products of activations as F.multi_head_attention_forward computes them (the
+        # ONNX export traced that code): with need_weights q * sqrt(1 / D) x k^T by bmm, else
+        # scaled_dot_product_attention on [B, H, T, D]; dopt's plan may quantize both operands.
+        bmm = ORIGINAL.get("bmm", torch.bmm)
+        if need_weights:
+            qs, kt = pairs.quantize(name, q * math.sqrt(1.0 / float(D)), k.transpose(-2, -1))
+            scores = bmm(qs, kt)
+            if mask is not None:
+                scores = mask + scores
+            attn = torch.softmax(scores, dim=-1)
+            aq, vq = pairs.quantize(name, attn, v)
+            out = bmm(aq, vq).transpose(0, 1).reshape(T * B, E)
+        else:
+            if mask is not None:
+                mask = mask.unsqueeze(0) if (mask.size(0) == 1 and mask.dim() == 3) else mask.view(B, H, -1, S)
+            o = pairs.attention(name, q.reshape(B, H, T, D), k.reshape(B, H, S, D), v.reshape(B, H, S, D), mask)
+            out = o.permute(2, 0, 1, 3).reshape(T * B, E)
         out = project("out", out, self.out_proj.weight, self.out_proj.bias).view(T, B, E)
         if self.batch_first:
             out = out.transpose(0, 1)
@@ -976,11 +1148,17 @@ def quantize_attention(torch, mha, name, in_ops, out_ops, plan_dir):
 def cmd_build_pt(args):
     import numpy as np
 
+    global PAIRS
+    torch = import_torch()
+    patch_attention_ops(torch)
     torch, model, _, names, inputs = prepare(args, quiet=True)
     nn = torch.nn
     with open(args.plan) as f:
         plan = json.load(f)
     modules = dict(model.named_modules())
+    pair_ops = [op for op in plan["ops"] if op.get("pair")]
+    plan["ops"] = [op for op in plan["ops"] if not op.get("pair")]
+    pairs = ActivationPairs(torch, pair_ops, plan.get("pair_scopes") or {})
     equalized = plan.get("equalized") or []
     if equalized:
         with torch.no_grad():
@@ -999,6 +1177,9 @@ def cmd_build_pt(args):
             attention_ops.setdefault(mname, ([], []))[0].extend(by_module.pop(mname))
         elif owner is not None and isinstance(modules.get(owner), nn.MultiheadAttention):
             attention_ops.setdefault(owner, ([], []))[1].extend(by_module.pop(mname))
+    for op in pair_ops:  # an attention whose products are quantized runs the helper's forward() too
+        if isinstance(modules.get(op["scope"]), nn.MultiheadAttention):
+            attention_ops.setdefault(op["scope"], ([], []))
     # nn.LSTM / nn.GRU / nn.RNN: one ONNX op per layer, replaced by a layer-by-layer module.
     recurrent_ops = {}
     for mname in list(by_module):
@@ -1036,13 +1217,16 @@ def cmd_build_pt(args):
         setattr(parent, attr, w)
         wrappers[mname] = (w, calls)
     for mname, (in_ops, out_ops) in attention_ops.items():
-        wrappers[mname] = (quantize_attention(torch, modules[mname], mname, in_ops, out_ops, plan_dir), None)
+        wrappers[mname] = (quantize_attention(torch, modules[mname], mname, in_ops, out_ops, plan_dir, pairs), None)
+    wrappers["<pairs>"] = (pairs, None)
 
     def reset(_module, _inputs):
         for w, _ in wrappers.values():
             w.reset_calls() if hasattr(w, "reset_calls") else setattr(w, "calls", 0)
 
     model.register_forward_pre_hook(reset)
+    hooks = pairs.hook(model) if pair_ops else []
+    PAIRS = pairs if pair_ops else None
     for prm in model.parameters():
         prm.requires_grad_(False)  # an inference model: outputs carry no autograd history
     with torch.no_grad(), warnings.catch_warnings():
@@ -1051,6 +1235,10 @@ def cmd_build_pt(args):
             traced = torch.jit.trace(model, inputs, strict=False, check_trace=False)
         except Exception as e:
             raise HelperError("tracing the quantized model failed: %s: %s" % (type(e).__name__, " ".join(str(e).split())[:400]))
+        finally:
+            PAIRS = None
+            for h in hooks:
+                h.remove()
     for mname, (w, n) in wrappers.items():
         if n is None:
             w.check_calls()

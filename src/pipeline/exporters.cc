@@ -27,7 +27,7 @@ const ExporterEntry kExporters[] = {
       .second_weights = false,
       .second_weights_off_reason = "the TensorFlow frontend imports no recurrent op (LSTM/GRU/RNN) whose weights "
                                    "the TensorFlow writer could store"}},
-    {"pytorch", {.fn = &ExportPyTorch, .writer = "TorchScript", .activation_pairs = false, .second_weights = true}},
+    {"pytorch", {.fn = &ExportPyTorch, .writer = "TorchScript", .activation_pairs = true, .second_weights = true}},
 };
 
 }  // namespace

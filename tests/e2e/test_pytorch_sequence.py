@@ -60,11 +60,12 @@ def train_briefly(model, inputs, steps=3, seed=0):
 
 
 def check_quantized(dopt, tmp_path, py, weights, model, shapes, calib, test, expect, min_cos=0.99,
-                    extra=(), tol_steps=1.0):
+                    extra=(), tol_steps=1.0, pairs=0):
     """Quantizes py + weights, runs the .pt (fresh interpreter, model code deleted) and dopt's
     int8 simulation on `test`; returns (proc, ops). Checks: .pt == simulation to within
     tol_steps x the largest activation step, cosine to float >= min_cos, and the .pt is not the
-    float model. Every recurrent op has its R (weight2) quantized."""
+    float model. Every recurrent op has its R (weight2) quantized; `pairs` ops are products of
+    two activations (weight_is_activation). expect None: any op names."""
     import torch
 
     bins = [make_bin(dopt, c, tmp_path / f"calib{i}.bin") for i, c in enumerate(calib)]
@@ -74,7 +75,11 @@ def check_quantized(dopt, tmp_path, py, weights, model, shapes, calib, test, exp
     assert proc.returncode == 0, describe(proc)
     assert "TorchScript" in proc.stdout
     ops = {op["name"]: op for op in conf_ops(tmp_path / "param")}
-    assert set(ops) == set(expect), sorted(ops)
+    assert sum(op.get("weight_is_activation") == "true" for op in ops.values()) == pairs, ops
+    if expect is None:
+        expect = {}
+    else:
+        assert set(ops) == set(expect), sorted(ops)
     for name, typ in expect.items():
         assert ops[name]["type"] == typ, (name, ops[name]["type"])
         if typ in ("LSTM", "GRU", "RNN"):
@@ -228,8 +233,9 @@ def test_missing_key_is_one_error(dopt, tmp_path):
 def test_attention_net(dopt, tmp_path):
     """nn.TransformerEncoderLayer (batch_first), cross nn.MultiheadAttention (key is value) and
     F.scaled_dot_product_attention (exported at opset 14, its first): every Linear, the
-    attentions' input projections (packed q/k/v; q and packed k/v) and out_proj are quantized;
-    the activation x activation MatMuls stay in float."""
+    attentions' input projections (packed q/k/v; q and packed k/v), out_proj and the activation x
+    activation MatMuls (q x k^T and softmax x v of each of the three attentions, named after
+    their ONNX nodes) are quantized; the .pt == dopt's simulation to 1 % of a step."""
     import torch
 
     mod = nets()
@@ -246,7 +252,31 @@ def test_attention_net(dopt, tmp_path):
                     {"embed": "MatMul", "encoder.self_attn": "MatMul", "encoder.self_attn.out_proj": "Gemm",
                      "encoder.linear1": "MatMul", "encoder.linear2": "MatMul", "m_in": "MatMul", "cross": "MatMul",
                      "cross#2": "MatMul", "cross.out_proj": "Gemm", "qkv": "MatMul", "proj": "MatMul",
-                     "head": "MatMul"})
+                     "head": "MatMul", "/encoder/self_attn/MatMul_1": "MatMul",
+                     "/encoder/self_attn/MatMul_2": "MatMul", "/cross/MatMul_2": "MatMul", "/cross/MatMul_3": "MatMul",
+                     "/MatMul": "MatMul", "/MatMul_1": "MatMul"}, tol_steps=0.01, pairs=6)
+
+
+def test_causal_attention_pairs(dopt, tmp_path):
+    """nn.MultiheadAttention with need_weights (F.multi_head_attention_forward's bmm path: q
+    scaled by sqrt(1/d) x k^T, a causal float mask) and F.scaled_dot_product_attention with
+    is_causal (the ONNX export's Trilu mask), and attention written out with `@` and
+    torch.matmul: both products of each quantized, the .pt == dopt's simulation to 1 % of a step."""
+    import torch
+
+    mod = nets()
+    src = tmp_path / "src"
+    src.mkdir()
+    py = write_model_file(src / "causal.py", mod.CausalAttentionNet)
+    torch.manual_seed(7)
+    model = mod.CausalAttentionNet().eval()
+    torch.save(model.state_dict(), src / "w.pth")
+    rng = np.random.default_rng(7)
+    x = lambda n: rng.standard_normal((10, n, 32)).astype(np.float32)  # noqa: E731
+    _, ops = check_quantized(dopt, tmp_path, py, src / "w.pth", model, [("x", [10, 1, 32])],
+                             [np.stack([x(1) for _ in range(12)])], [x(1)], None, tol_steps=0.01, pairs=6)
+    assert {n for n, op in ops.items() if op.get("weight_is_activation") != "true"} == {
+        "attn", "attn.out_proj", "qkv", "out"}, sorted(ops)
 
 
 def test_attention_bias_kv_refused(dopt, tmp_path):

@@ -80,13 +80,47 @@ StatusOr<std::string> TorchPlanJson(const Graph& graph, const QuantPlan& plan,
                                     std::vector<std::pair<std::string, Tensor>>* weight_files,
                                     const std::map<std::string, ChannelRescale>& equalized) {
   std::ostringstream o;
-  o << "{\"activation_bits\": " << plan.activation_bits << ", \"ops\": [";
+  // Products of two activations (attention's Q x K^T and softmax x V) have no module: the helper
+  // finds them by the module whose forward() ran them (the scope) and their position among the
+  // scope's products of two activations, in graph (= execution) order.
+  std::map<std::string, std::pair<std::string, int>> pair_position;  // node -> (scope, index)
+  std::map<std::string, int> pairs_in_scope;
+  for (const Node& n : graph.nodes) {
+    const OpDef* def = OpDefOf(n);
+    if (!def || !def->quant.activation_pair || n.inputs.size() < 2) continue;
+    bool both_activations = true;
+    for (int i = 0; i < 2; ++i)
+      both_activations = both_activations && n.inputs[i] >= 0 && !graph.value(n.inputs[i]).ConstantValue();
+    if (!both_activations) continue;
+    const std::string scope = ScopeModuleOfNode(n.name);
+    pair_position[n.name] = {scope, pairs_in_scope[scope]++};
+  }
+  o << "{\"activation_bits\": " << plan.activation_bits << ", \"pair_scopes\": {";
   bool first = true;
+  for (const auto& [scope, count] : pairs_in_scope) {
+    o << (first ? "" : ", ") << JsonString(scope) << ": " << count;
+    first = false;
+  }
+  o << "}, \"ops\": [";
+  first = true;
   for (const QuantizedOp& op : plan.ops) {
     const Node* node = nullptr;
     for (const Node& n : graph.nodes)
       if (n.name == op.node) node = &n;
     if (!node) return Internal("quantized op '" + op.node + "' is not in the graph");
+    if (op.weight_is_activation) {
+      auto pos = pair_position.find(op.node);
+      if (pos == pair_position.end())
+        return Internal("quantized op '" + op.node + "' is not a product of two activations");
+      // input: the quantization of operand 0 or 1 (the other one's is `weight`).
+      const int input_operand = op.weight_input_index == 0 ? 1 : 0;
+      o << (first ? "" : ",") << "\n {\"node\": " << JsonString(op.node) << ", \"op_type\": " << JsonString(op.op_type)
+        << ", \"pair\": true, \"scope\": " << JsonString(pos->second.first) << ", \"index\": " << pos->second.second
+        << ", \"input_operand\": " << input_operand << ",\n  \"input\": " << TensorQuantJson(op.input, {})
+        << ",\n  \"weight\": " << TensorQuantJson(op.weight, {}) << "}";
+      first = false;
+      continue;
+    }
     const std::string module = TorchMetadata(graph, kTorchModuleOfNode + op.node);
     if (module.empty()) {
       return InvalidArgument("quantized op '" + op.node + "' (" + op.op_type +

@@ -32,6 +32,8 @@ std::string QualifiedNameFromScope(const std::string& node_name) {
 
 }  // namespace
 
+std::string ScopeModuleOfNode(const std::string& node_name) { return QualifiedNameFromScope(node_name); }
+
 std::string ModuleOfNode(const Graph& g, const Node& n, const std::map<std::string, std::string>& modules) {
   bool folded_constant = false;
   for (int id : n.inputs) {
