@@ -809,9 +809,10 @@ class ActivationPairs:
             ran = self.calls.get(scope, 0)
             if ran != n:
                 where = "module '%s'" % scope if scope else "the model's own forward()"
-                raise HelperError("%s computes %d product(s) of two activations in the exported graph, but only %d "
-                                  "of them in the attention code the helper reproduces (nn.MultiheadAttention, "
-                                  "F.scaled_dot_product_attention), so dopt's quantized ones (%s) cannot be placed; "
+                raise HelperError("%s computes %d product(s) of two activations in the exported graph, %d "
+                                  "in the code the helper follows (nn.MultiheadAttention, "
+                                  "F.scaled_dot_product_attention, torch.matmul, torch.bmm, @), so dopt's quantized "
+                                  "ones (%s) cannot be placed; "
                                   "leave them in float with exclude_op or quantize_activation_matmul: false"
                                   % (where, n, ran, ", ".join(op["node"] for op in
                                                               sorted(self.by_scope[scope].values(),

@@ -301,3 +301,37 @@ def test_attention_bias_kv_refused(dopt, tmp_path):
         "'attn' uses bias_k/bias_v or add_zero_attn, which the quantized TorchScript model does not reproduce; "
         "leave its ops in float with exclude_op"), describe(proc)
     assert not (tmp_path / "q.pt").exists()
+
+
+def test_unmatched_activation_product_refused(dopt, tmp_path):
+    """A product of two activations the helper does not see (torch.baddbmm) cannot carry dopt's
+    quantization into the .pt: dopt says where and points at exclude_op /
+    quantize_activation_matmul; nothing is written. With quantize_activation_matmul: false the
+    same model quantizes (the products stay float)."""
+    import torch
+
+    py = tmp_path / "net.py"
+    py.write_text("import torch\nimport torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+                  "        super().__init__()\n        self.q = nn.Linear(8, 8)\n        self.k = nn.Linear(8, 8)\n\n"
+                  "    def forward(self, x):\n        s = torch.baddbmm(torch.zeros(1, 6, 6), self.q(x), self.k(x).transpose(1, 2))\n"
+                  "        return torch.softmax(s, -1)\n")
+    ns = {}
+    exec(py.read_text(), ns)
+    torch.manual_seed(8)
+    torch.save(ns["Net"]().state_dict(), tmp_path / "w.pth")
+    calib = make_bin(dopt, np.random.default_rng(8).standard_normal((4, 1, 6, 8)), tmp_path / "calib.bin")
+    conf = binary_config(tmp_path / "c.prototxt", [calib])
+    proc = quantize(dopt, py, tmp_path / "w.pth", conf, tmp_path / "q.pt", "x: 1,6,8")
+    assert proc.returncode == 2, describe(proc)
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"dopt: error: {py} (weights {tmp_path / 'w.pth'}): writing the TorchScript model: the "
+                           "model's own forward() computes 1 product(s) of two activations in the exported graph, "
+                           "0 in the code the helper follows (nn.MultiheadAttention, "
+                           "F.scaled_dot_product_attention, torch.matmul, torch.bmm, @), so dopt's quantized ones "
+                           "(/MatMul) cannot be placed"), last
+    assert "exclude_op" in last and "quantize_activation_matmul: false" in last, last
+    assert not (tmp_path / "q.pt").exists()
+    conf = binary_config(tmp_path / "c2.prototxt", [calib], "quantize_activation_matmul: false\n")
+    proc = quantize(dopt, py, tmp_path / "w.pth", conf, tmp_path / "q.pt", "x: 1,6,8")
+    assert proc.returncode == 0, describe(proc)
+    assert (tmp_path / "q.pt").exists()
