@@ -732,7 +732,10 @@ class ActivationPairs:
             self.by_scope.setdefault(op["scope"], {})[op["index"]] = op
         self.expected = {s: n for s, n in scopes.items() if s in self.by_scope}
         self.calls = {}
-        self.stack = [""]
+        # The running modules: (qualified name, scope as the ONNX export names it, calls of each
+        # child in this call). The export names the k-th call (k >= 1) of a child within one
+        # call of its parent `<child>_k` (`/enc/attn/MatMul`, then `/enc/attn_1/MatMul`).
+        self.stack = [("", "", {})]
         self.constants = set()  # ids of the model's parameters and buffers
 
     def is_constant(self, t):
@@ -740,14 +743,20 @@ class ActivationPairs:
 
     def reset_calls(self):
         self.calls = {}
+        self.stack = [("", "", {})]
 
     def scope(self):
-        return self.stack[-1]
+        return self.stack[-1][1]
 
     def hook(self, model):
         def enter(name):
             def pre_hook(_module, _inputs):
-                self.stack.append(name)
+                parent, scope, counts = self.stack[-1]
+                local = name[len(parent) + 1:] if parent and name.startswith(parent + ".") else name
+                k = counts.get(local, 0)
+                counts[local] = k + 1
+                local += "_%d" % k if k else ""
+                self.stack.append((name, scope + "." + local if scope else local, {}))
             return pre_hook
 
         def leave(_module, _inputs, _output):
@@ -1110,17 +1119,18 @@ def quantize_attention(torch, mha, name, in_ops, out_ops, plan_dir, pairs):
         # scaled_dot_product_attention on [B, H, T, D]; dopt's plan may quantize both operands.
         bmm = ORIGINAL.get("bmm", torch.bmm)
         if need_weights:
-            qs, kt = pairs.quantize(name, q * math.sqrt(1.0 / float(D)), k.transpose(-2, -1))
+            qs, kt = pairs.quantize(pairs.scope(), q * math.sqrt(1.0 / float(D)), k.transpose(-2, -1))
             scores = bmm(qs, kt)
             if mask is not None:
                 scores = mask + scores
             attn = torch.softmax(scores, dim=-1)
-            aq, vq = pairs.quantize(name, attn, v)
+            aq, vq = pairs.quantize(pairs.scope(), attn, v)
             out = bmm(aq, vq).transpose(0, 1).reshape(T * B, E)
         else:
             if mask is not None:
                 mask = mask.unsqueeze(0) if (mask.size(0) == 1 and mask.dim() == 3) else mask.view(B, H, -1, S)
-            o = pairs.attention(name, q.reshape(B, H, T, D), k.reshape(B, H, S, D), v.reshape(B, H, S, D), mask)
+            o = pairs.attention(pairs.scope(), q.reshape(B, H, T, D), k.reshape(B, H, S, D), v.reshape(B, H, S, D),
+                                mask)
             out = o.permute(2, 0, 1, 3).reshape(T * B, E)
         out = project("out", out, self.out_proj.weight, self.out_proj.bias).view(T, B, E)
         if self.batch_first:
@@ -1179,8 +1189,11 @@ def cmd_build_pt(args):
         elif owner is not None and isinstance(modules.get(owner), nn.MultiheadAttention):
             attention_ops.setdefault(owner, ([], []))[1].extend(by_module.pop(mname))
     for op in pair_ops:  # an attention whose products are quantized runs the helper's forward() too
-        if isinstance(modules.get(op["scope"]), nn.MultiheadAttention):
-            attention_ops.setdefault(op["scope"], ([], []))
+        scope = op["scope"]
+        if not isinstance(modules.get(scope), nn.MultiheadAttention):
+            scope = re.sub(r"_\d+$", "", scope)  # a later call of the module
+        if isinstance(modules.get(scope), nn.MultiheadAttention):
+            attention_ops.setdefault(scope, ([], []))
     # nn.LSTM / nn.GRU / nn.RNN: one ONNX op per layer, replaced by a layer-by-layer module.
     recurrent_ops = {}
     for mname in list(by_module):

@@ -303,6 +303,27 @@ def test_attention_bias_kv_refused(dopt, tmp_path):
     assert not (tmp_path / "q.pt").exists()
 
 
+def test_attention_called_twice(dopt, tmp_path):
+    """An nn.MultiheadAttention and an attention module written with @, each called twice: the
+    products of each call are quantized with their own params (scopes `attn`, `attn_1`, `mix`,
+    `mix_1` as the export names them); the .pt == dopt's simulation to 1 % of a step."""
+    import torch
+
+    mod = nets()
+    src = tmp_path / "src"
+    src.mkdir()
+    py = write_model_file(src / "shared.py", mod.DotAttention, mod.SharedAttentionNet)
+    torch.manual_seed(9)
+    model = mod.SharedAttentionNet().eval()
+    torch.save(model.state_dict(), src / "w.pth")
+    rng = np.random.default_rng(9)
+    x = lambda n: rng.standard_normal((n, 8, 32)).astype(np.float32)  # noqa: E731
+    _, ops = check_quantized(dopt, tmp_path, py, src / "w.pth", model, [("x", [1, 8, 32])], [x(12)], [x(2)], None,
+                             tol_steps=0.01, pairs=8)
+    scopes = sorted({n.rsplit("/", 1)[0] for n, op in ops.items() if op.get("weight_is_activation") == "true"})
+    assert scopes == ["/attn", "/attn_1", "/mix", "/mix_1"], scopes
+
+
 def test_unmatched_activation_product_refused(dopt, tmp_path):
     """A product of two activations the helper does not see (torch.baddbmm) cannot carry dopt's
     quantization into the .pt: dopt says where and points at exclude_op /

@@ -103,3 +103,26 @@ class CausalAttentionNet(nn.Module):
         s = torch.softmax((q @ k.transpose(-2, -1)) * 0.35 + self.mask, dim=-1)
         a = (a + torch.matmul(s, v)).permute(2, 0, 1, 3).reshape(t, -1, 32)
         return self.out(a + h) * (1 + w.amax(-1).transpose(0, 1).unsqueeze(-1))
+
+
+class DotAttention(nn.Module):
+    def forward(self, q, kv):
+        return torch.softmax(q @ kv.transpose(-2, -1) * 0.2, dim=-1) @ kv
+
+
+class SharedAttentionNet(nn.Module):
+    """x [N, 8, 32] -> [N, 8, 32]: one nn.MultiheadAttention applied twice (weights shared) and a
+    parameter-free attention module written with @ applied twice: each call's products are ops
+    of their own (the export names the second call's scope `attn_1`, `mix_1`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(32, 4, batch_first=True)
+        self.mix = DotAttention()
+        self.out = nn.Linear(32, 32)
+
+    def forward(self, x):
+        h = x + self.attn(x, x, x, need_weights=False)[0]
+        h = h + self.attn(h, h, h, need_weights=False)[0]
+        h = self.mix(h, h) + self.mix(h * 0.5, x)
+        return self.out(h)
