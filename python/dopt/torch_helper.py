@@ -723,8 +723,6 @@ class ActivationPairs:
     installs) asks `quantize` for each product it computes, so the i-th product of a scope gets
     entry i. `scope()` is the module whose forward() runs now (forward hooks keep the stack)."""
 
-    ORIGINAL_SDPA = None
-
     def __init__(self, torch, ops, scopes):
         self.torch = torch
         self.by_scope = {}
@@ -843,8 +841,7 @@ def patch_attention_ops(torch):
     if ORIGINAL:
         return
     original = F.scaled_dot_product_attention
-    ActivationPairs.ORIGINAL_SDPA = original
-    ORIGINAL.update(matmul=torch.matmul, bmm=torch.bmm, t_matmul=torch.Tensor.matmul, t_bmm=torch.Tensor.bmm,
+    ORIGINAL.update(sdpa=original, matmul=torch.matmul, bmm=torch.bmm, t_matmul=torch.Tensor.matmul, t_bmm=torch.Tensor.bmm,
                     t_at=torch.Tensor.__matmul__)
 
     def product(key):
@@ -926,9 +923,33 @@ def quantize_recurrent(torch, m, mname, ops, plan_dir):
     gates = ONNX_GATES[kind]
     acts = [[None] * L]  # per call, per layer: the input's (scale, zero point, qmin, qmax) or None
     params = {}  # (layer, parameter name) -> dequantized weight, shared by all calls
-    for op in ops:
-        i = op_call_index(op, mname)
-        call, layer = divmod(i, L)
+
+    def torch_layout(w, d):  # direction d of an ONNX [dirs, gates*H, in] weight, rows in PyTorch's order
+        return np.concatenate([w[d, g * H:(g + 1) * H] for g in gates], 0)
+
+    def layer_of(op):
+        """The layer whose W is dopt's (by value); the node's `#k` breaks ties (equal layers)."""
+        w = np.load(os.path.join(plan_dir, op["weight_file"])).astype(np.float64)
+        if w.ndim != 3 or w.shape[0] != dirs or w.shape[1] != len(gates) * H:
+            return None
+        found = []
+        for k in range(L):
+            mine = getattr(m, "weight_ih_l%d" % k).detach().double().numpy()
+            theirs = torch_layout(w, 0)
+            if mine.shape == theirs.shape and np.abs(mine - theirs).max() <= 1e-5 * max(np.abs(mine).max(), 1e-12):
+                found.append(k)
+        if len(found) > 1:
+            return op_call_index(op, mname) % L
+        return found[0] if found else None
+
+    seen = {}
+    for op in sorted(ops, key=lambda o: op_call_index(o, mname)):
+        layer = layer_of(op)
+        if layer is None:
+            raise HelperError("quantized op '%s' (%s): dopt's weight W is no layer's weight_ih of module '%s'"
+                              % (op["node"], kind, mname))
+        call = seen.get(layer, 0)
+        seen[layer] = call + 1
         while len(acts) <= call:
             acts.append([None] * L)
         acts[call][layer] = activation_quants([op])[0]
@@ -941,14 +962,13 @@ def quantize_recurrent(torch, m, mname, ops, plan_dir):
                                   "direction(s), hidden size %d)" % (op["node"], wkey, list(w.shape), mname, dirs, H))
             wq = dequantized_grid(np, w, op[wkey])
             for d in range(dirs):
-                to_torch = lambda a: np.concatenate([a[d, g * H:(g + 1) * H] for g in gates], 0)  # noqa: E731
                 key = "%s_l%d%s" % (pname, layer, "_reverse" if d else "")
                 mine = getattr(m, key).detach().double().numpy()
-                theirs = to_torch(w).astype(np.float64)
+                theirs = torch_layout(w, d).astype(np.float64)
                 if mine.shape != theirs.shape or np.abs(mine - theirs).max() > 1e-5 * max(np.abs(mine).max(), 1e-12):
                     raise HelperError("quantized op '%s': dopt's %s is not module '%s''s %s" % (op["node"], wkey,
                                                                                             mname, key))
-                q = torch.from_numpy(to_torch(wq))
+                q = torch.from_numpy(torch_layout(wq, d))
                 if params.setdefault((layer, key), q) is not q and not torch.equal(params[(layer, key)], q):
                     raise HelperError("module '%s' runs several times with different quantized weights" % mname)
 

@@ -283,6 +283,36 @@ def test_tf_keras_attention_pairs(dopt, tmp_path, frozen_cache_dir):  # noqa: F8
     assert sum(1 for op in plan["ops"] if nodes[op["name"]].attr["adj_y"].b and op.get("weight_is_activation")) == 1
 
 
+def test_gram_matrix_pair(dopt, tmp_path):
+    """A product of a tensor with itself (`matmul(y, y, transpose_b=True)`, BatchMatMulV2 with
+    adj_y): both inputs of the node get a FakeQuant of y itself (dopt's IR reads y and its
+    transpose); `matmul(g, g)`: one FakeQuant read twice; TF on the .pb == dopt's simulation."""
+    rng = np.random.default_rng(5)
+    w = (rng.standard_normal((16, 16)) / 4).astype(np.float32)
+
+    def model(x):
+        y = tf.matmul(x, tf.constant(w))
+        g = tf.nn.softmax(tf.matmul(y, y, transpose_b=True) * 0.25)
+        return tf.matmul(tf.matmul(g, g), y)
+
+    c = tf.function(model).get_concrete_function(tf.TensorSpec([1, 8, 16], tf.float32, name="x"))
+    pb = tmp_path / "gram.pb"
+    pb.write_bytes(c.graph.as_graph_def().SerializeToString())
+    plan, q = check_model(dopt, tmp_path, pb, ["x"], [c.outputs[0].name[:-2]], [8, 16], {"MatMul": 3}, seed=5,
+                          max_steps=0.25)
+    nodes = {n.name: n for n in q.node}
+    pairs = [op for op in plan["ops"] if op.get("weight_is_activation")]
+    assert len(pairs) == 3, [op["name"] for op in plan["ops"]]
+    square = [nodes[op["name"]] for op in pairs if op["activation"]["tensor"] == op["weight"]["tensor"]]
+    assert len(square) == 1 and square[0].input[0] == square[0].input[1], pairs  # g x g: one FakeQuant, twice
+    assert nodes[square[0].input[0]].op == "FakeQuantWithMinMaxVars"
+    gram = [nodes[op["name"]] for op in pairs if nodes[op["name"]].attr["adj_y"].b]
+    assert len(gram) == 1, pairs
+    fqs = [nodes[i] for i in gram[0].input[:2]]
+    assert [f.op for f in fqs] == ["FakeQuantWithMinMaxVars"] * 2, list(gram[0].input)
+    assert fqs[0].input[0] == fqs[1].input[0], [f.input[0] for f in fqs]  # both quantize y itself
+
+
 def test_graph_with_function_calls(dopt, tmp_path):
     pb = tmp_path / "calls.pb"
     ins, outs = graph_with_calls(pb)

@@ -250,8 +250,9 @@ class TfQuantWriter {
     std::vector<std::pair<int, std::string>> edits;  // TF input index -> its FakeQuant
     for (const TensorQuant* q : {&op.input, &op.weight}) {
       int tf_input = -1;
-      for (int i = 0; i < 2 && i < (int)ir.inputs.size() && i < tn->input_size(); ++i) {
+      for (int i = 0; i < 2 && i < (int)ir.inputs.size() && i < tn->input_size() && tf_input < 0; ++i) {
         if (ir.inputs[i] < 0 || g_.value(ir.inputs[i]).name != q->tensor) continue;
+        if (!edits.empty() && edits[0].first == i) continue;  // x x x^T: the other operand
         const std::string x = TfTensorOfIr(q->tensor);
         if (ed_.ReadsTensor(tn->input(i), x) || x.rfind(tn->name() + "/dopt_t", 0) == 0) tf_input = i;
       }
@@ -261,7 +262,6 @@ class TfQuantWriter {
       DOPT_ASSIGN_OR_RETURN(std::string fq, FakeQuant(tn->input(tf_input), *q, what));
       edits.emplace_back(tf_input, fq);
     }
-    if (edits[0].first == edits[1].first) return InvalidArgument(what + ": the plan quantizes the same operand twice");
     for (const auto& [i, fq] : edits) tn->set_input(i, fq);
     return Status::Ok();
   }
