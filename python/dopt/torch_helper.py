@@ -17,7 +17,10 @@ itself never loads Python. Two sub-commands:
              nn.MultiheadAttention with quantized projections a forward() that does the same
              (quantize_attention), replace each nn.LSTM/GRU/RNN with quantized layers by a
              layer-by-layer module with int8-grid weights and fake-quantized layer inputs
-             (quantize_recurrent), trace it and save it as a TorchScript archive.
+             (quantize_recurrent), fake-quantize both operands of the products of two
+             activations dopt quantized (attention's q x k^T, softmax x v: ActivationPairs, with
+             scaled_dot_product_attention and torch.matmul/bmm/@ replaced while tracing), trace it
+             and save it as a TorchScript archive.
 
 Errors are printed as one line ``dopt-helper: error: <cause>`` (exit status 2); warnings as
 ``dopt: warning: <text>``; notes, which dopt prints on its stdout as ``dopt: <text>``, as
@@ -718,10 +721,10 @@ class ActivationPairs:
     """dopt's products of two activations (attention's q x k^T and softmax x v; `pair` ops of the
     plan, both operands int8 per tensor). The plan names each by the module whose forward() ran
     it (its scope) and its position among that scope's products of two activations, in
-    execution order; the attention code the helper controls (scaled_dot_product_attention,
-    replaced while the model is built and traced, and the nn.MultiheadAttention forward() it
-    installs) asks `quantize` for each product it computes, so the i-th product of a scope gets
-    entry i. `scope()` is the module whose forward() runs now (forward hooks keep the stack)."""
+    execution order; the code the helper controls (scaled_dot_product_attention and the matrix
+    products torch.matmul / bmm / @, replaced while the model is traced, and the
+    nn.MultiheadAttention forward() it installs) asks `quantize` for each product of two
+    activations it computes, so the i-th product of a scope gets entry i. `scope()` is the module whose forward() runs now (forward hooks keep the stack)."""
 
     def __init__(self, torch, ops, scopes):
         self.torch = torch
