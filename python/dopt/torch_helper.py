@@ -15,8 +15,12 @@ itself never loads Python. Two sub-commands:
              quantized Conv/Linear fake-quantize its input (per tensor) and its weight (per
              channel) with the scales of dopt's plan (a JSON file written by dopt), give each
              nn.MultiheadAttention with quantized projections a forward() that does the same
-             (quantize_attention), trace it and save it as a TorchScript archive. LSTM/GRU stay
-             float modules.
+             (quantize_attention), replace each nn.LSTM/GRU/RNN with quantized layers by a
+             layer-by-layer module with int8-grid weights and fake-quantized layer inputs
+             (quantize_recurrent), fake-quantize both operands of the products of two
+             activations dopt quantized (attention's q x k^T, softmax x v: ActivationPairs, with
+             scaled_dot_product_attention and torch.matmul/bmm/@ replaced while tracing), trace it
+             and save it as a TorchScript archive.
 
 Errors are printed as one line ``dopt-helper: error: <cause>`` (exit status 2); warnings as
 ``dopt: warning: <text>``; notes, which dopt prints on its stdout as ``dopt: <text>``, as
@@ -705,14 +709,338 @@ def make_wrapper(torch, inner, acts, weight, bias_q):
     return FakeQuant()
 
 
-def quantize_attention(torch, mha, name, in_ops, out_ops, plan_dir):
+def act_quant(q):
+    """(scale, zero point, qmin, qmax) of a per-tensor quantization in dopt's plan."""
+    import numpy as np
+
+    lo, hi = qrange(q.get("bits", 8))
+    return float(np.float32(q["scales"][0])), int(q["zero_points"][0]), lo, hi
+
+
+class ActivationPairs:
+    """dopt's products of two activations (attention's q x k^T and softmax x v; `pair` ops of the
+    plan, both operands int8 per tensor). The plan names each by the module whose forward() ran
+    it (its scope) and its position among that scope's products of two activations, in
+    execution order; the code the helper controls (scaled_dot_product_attention and the matrix
+    products torch.matmul / bmm / @, replaced while the model is traced, and the
+    nn.MultiheadAttention forward() it installs) asks `quantize` for each product of two
+    activations it computes, so the i-th product of a scope gets entry i. `scope()` is the module whose forward() runs now (forward hooks keep the stack)."""
+
+    def __init__(self, torch, ops, scopes):
+        self.torch = torch
+        self.by_scope = {}
+        for op in ops:
+            self.by_scope.setdefault(op["scope"], {})[op["index"]] = op
+        self.expected = {s: n for s, n in scopes.items() if s in self.by_scope}
+        self.calls = {}
+        # The running modules: (qualified name, scope as the ONNX export names it, calls of each
+        # child in this call). The export names the k-th call (k >= 1) of a child within one
+        # call of its parent `<child>_k` (`/enc/attn/MatMul`, then `/enc/attn_1/MatMul`).
+        self.stack = [("", "", {})]
+        self.constants = set()  # ids of the model's parameters and buffers
+
+    def is_constant(self, t):
+        return id(t) in self.constants
+
+    def reset_calls(self):
+        self.calls = {}
+        self.stack = [("", "", {})]
+
+    def scope(self):
+        return self.stack[-1][1]
+
+    def hook(self, model):
+        def enter(name):
+            def pre_hook(_module, _inputs):
+                parent, scope, counts = self.stack[-1]
+                local = name[len(parent) + 1:] if parent and name.startswith(parent + ".") else name
+                k = counts.get(local, 0)
+                counts[local] = k + 1
+                local += "_%d" % k if k else ""
+                self.stack.append((name, scope + "." + local if scope else local, {}))
+            return pre_hook
+
+        def leave(_module, _inputs, _output):
+            self.stack.pop()  # returns None: the output stays
+
+        self.constants = {id(t) for t in list(model.parameters()) + list(model.buffers())}
+        handles = []
+        for mname, m in model.named_modules():
+            if mname:
+                handles.append(m.register_forward_pre_hook(enter(mname)))
+                handles.append(m.register_forward_hook(leave))
+        return handles
+
+    def quantize(self, scope, a, b):
+        """The two operands of the next product of activations of `scope`, fake-quantized where
+        dopt's plan quantizes that product."""
+        torch = self.torch
+        i = self.calls.get(scope, 0)
+        self.calls[scope] = i + 1
+        op = self.by_scope.get(scope, {}).get(i)
+        if op is None:
+            return a, b
+        qa, qb = (op["input"], op["weight"]) if op["input_operand"] == 0 else (op["weight"], op["input"])
+        return (torch.fake_quantize_per_tensor_affine(a, *act_quant(qa)),
+                torch.fake_quantize_per_tensor_affine(b, *act_quant(qb)))
+
+    def attention(self, scope, query, key, value, attn_mask=None, is_causal=False, scale=None):
+        """scaled_dot_product_attention as its ONNX export computes it (opset 14: q and k^T each
+        times sqrt(scale), MatMul, mask, Softmax, MatMul), with both products' operands
+        fake-quantized where dopt's plan quantizes them. No dropout (an inference model)."""
+        import numpy as np
+
+        torch = self.torch
+        if scale is None:
+            s = np.float32(1.0) / np.sqrt(np.float32(query.shape[-1]))
+        else:
+            s = np.float32(scale)
+        root = torch.tensor(float(np.sqrt(np.float32(s))), dtype=torch.float32)
+        matmul = ORIGINAL.get("matmul", torch.matmul)
+        q, kt = self.quantize(scope, query * root, key.transpose(-2, -1) * root)
+        scores = matmul(q, kt)
+        boolean = attn_mask is not None and attn_mask.dtype == torch.bool
+        if is_causal:
+            L, S = scores.shape[-2], scores.shape[-1]
+            keep = torch.ones(L, S, dtype=scores.dtype).tril(diagonal=0)
+            scores = scores + torch.where(keep == 0, float("-inf"), 0.0).to(scores.dtype)
+        elif boolean:
+            scores = scores + torch.where(attn_mask, 0.0, float("-inf")).to(scores.dtype)
+        elif attn_mask is not None:
+            scores = scores + attn_mask
+        attn = torch.softmax(scores, dim=-1)
+        if boolean:
+            attn = torch.where(torch.isnan(attn), 0.0, attn)
+        attn, v = self.quantize(scope, attn, value)
+        return matmul(attn, v)
+
+    def check_calls(self):
+        for scope, n in self.expected.items():
+            ran = self.calls.get(scope, 0)
+            if ran != n:
+                where = "module '%s'" % scope if scope else "the model's own forward()"
+                raise HelperError("%s computes %d product(s) of two activations in the exported graph, %d "
+                                  "in the code the helper follows (nn.MultiheadAttention, "
+                                  "F.scaled_dot_product_attention, torch.matmul, torch.bmm, @), so dopt's quantized "
+                                  "ones (%s) cannot be placed; "
+                                  "leave them in float with exclude_op or quantize_activation_matmul: false"
+                                  % (where, n, ran, ", ".join(op["node"] for op in
+                                                              sorted(self.by_scope[scope].values(),
+                                                                     key=lambda o: o["index"]))))
+
+
+PAIRS = None  # the ActivationPairs of the model being traced (build-pt), else None
+ORIGINAL = {}  # the torch functions patch_attention_ops replaced
+
+
+def patch_attention_ops(torch):
+    """Replaces F.scaled_dot_product_attention (also what nn.MultiheadAttention calls) and the
+    matrix products (torch.matmul, torch.bmm, Tensor.matmul / bmm / @) by versions that quantize
+    products of two activations like dopt's plan, before the user's file is imported (so a
+    `from torch.nn.functional import scaled_dot_product_attention` gets them too). A product
+    with a parameter or buffer of the model is a constant in the exported graph, not a pair,
+    and is left alone. Outside the trace (PAIRS None) they are the originals."""
+    F = torch.nn.functional
+    if ORIGINAL:
+        return
+    original = F.scaled_dot_product_attention
+    ORIGINAL.update(sdpa=original, matmul=torch.matmul, bmm=torch.bmm, t_matmul=torch.Tensor.matmul, t_bmm=torch.Tensor.bmm,
+                    t_at=torch.Tensor.__matmul__)
+
+    def product(key):
+        fn = ORIGINAL[key]
+
+        def quantized_product(a, b, *args, **kwargs):
+            if (PAIRS is not None and isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)
+                    and not PAIRS.is_constant(a) and not PAIRS.is_constant(b)):
+                a, b = PAIRS.quantize(PAIRS.scope(), a, b)
+            return fn(a, b, *args, **kwargs)
+        return quantized_product
+
+    torch.matmul, torch.bmm = product("matmul"), product("bmm")
+    torch.Tensor.matmul, torch.Tensor.bmm, torch.Tensor.__matmul__ = product("t_matmul"), product("t_bmm"), product("t_at")
+
+    def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
+                                     scale=None, enable_gqa=False):
+        if PAIRS is None or enable_gqa:
+            return original(query, key, value, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal,
+                            scale=scale, enable_gqa=enable_gqa)
+        return PAIRS.attention(PAIRS.scope(), query, key, value, attn_mask, is_causal, scale)
+
+    F.scaled_dot_product_attention = scaled_dot_product_attention
+
+
+# PyTorch gate block p of a recurrent weight is block ONNX_GATES[kind][p] of the ONNX op's:
+# LSTM PyTorch (i, f, g, o), ONNX (i, o, f, c); GRU PyTorch (r, z, n), ONNX (z, r, h).
+ONNX_GATES = {"LSTM": (0, 2, 3, 1), "GRU": (1, 0, 2), "RNN": (0,)}
+
+
+def recurrent_kind(torch, m):
+    nn = torch.nn
+    for cls, kind in ((nn.LSTM, "LSTM"), (nn.GRU, "GRU"), (nn.RNN, "RNN")):
+        if isinstance(m, cls):
+            return cls, kind
+    return None, None
+
+
+def dequantized_grid(np, w, q):
+    """`w` (float32) on dopt's int8 grid as its DequantizeLinear gives it: round half to even of
+    w / scale (float32), clamped, times the scale, per channel along q["axis"]."""
+    s = np.asarray(q["scales"], np.float32)
+    z = np.asarray(q["zero_points"], np.float32)
+    if q["axis"] >= 0:
+        shape = [1] * w.ndim
+        shape[q["axis"]] = -1
+        s, z = s.reshape(shape), z.reshape(shape)
+    lo, hi = qrange(q.get("bits", 8))
+    qv = np.clip(np.rint(w / s) + z, lo, hi)
+    return ((qv - z) * s).astype(np.float32)
+
+
+def op_call_index(op, mname):
+    """0 for node `mname`, k - 1 for `mname#k`: the position of the op among the module's nodes
+    (pytorch_names.cc names them in graph order)."""
+    node = op["node"]
+    if node == mname:
+        return 0
+    if node.startswith(mname + "#") and node[len(mname) + 1:].isdigit():
+        return int(node[len(mname) + 1:]) - 1
+    raise HelperError("quantized op '%s' of module '%s' is not named after it" % (node, mname))
+
+
+def quantize_recurrent(torch, m, mname, ops, plan_dir):
+    """nn.LSTM / nn.GRU / nn.RNN `m` as dopt's int8 ops: the ONNX export makes one op per layer
+    (both directions in one), whose X dopt quantizes per tensor and whose W and R per gate row.
+    Returns a module that runs the layers one by one (nn.<kind> of one layer each, so each
+    layer's input can be fake-quantized) with the weights of the quantized layers on dopt's int8
+    grid (the dequantized int8 values stored as parameters: exactly dopt's DequantizeLinear),
+    biases, states and the recurrence in float as dopt runs them."""
+    import numpy as np
+
+    nn = torch.nn
+    cls, kind = recurrent_kind(torch, m)
+    if getattr(m, "proj_size", 0):
+        raise HelperError("nn.LSTM '%s' has proj_size, which the quantized TorchScript model does not reproduce; "
+                          "leave its ops in float with exclude_op" % mname)
+    L, dirs, H = m.num_layers, 2 if m.bidirectional else 1, m.hidden_size
+    gates = ONNX_GATES[kind]
+    acts = [[None] * L]  # per call, per layer: the input's (scale, zero point, qmin, qmax) or None
+    params = {}  # (layer, parameter name) -> dequantized weight, shared by all calls
+
+    def torch_layout(w, d):  # direction d of an ONNX [dirs, gates*H, in] weight, rows in PyTorch's order
+        return np.concatenate([w[d, g * H:(g + 1) * H] for g in gates], 0)
+
+    def layer_of(op):
+        """The layer whose W is dopt's (by value); the node's `#k` breaks ties (equal layers)."""
+        w = np.load(os.path.join(plan_dir, op["weight_file"])).astype(np.float64)
+        if w.ndim != 3 or w.shape[0] != dirs or w.shape[1] != len(gates) * H:
+            return None
+        found = []
+        for k in range(L):
+            mine = getattr(m, "weight_ih_l%d" % k).detach().double().numpy()
+            theirs = torch_layout(w, 0)
+            if mine.shape == theirs.shape and np.abs(mine - theirs).max() <= 1e-5 * max(np.abs(mine).max(), 1e-12):
+                found.append(k)
+        if len(found) > 1:
+            return op_call_index(op, mname) % L
+        return found[0] if found else None
+
+    seen = {}
+    for op in sorted(ops, key=lambda o: op_call_index(o, mname)):
+        layer = layer_of(op)
+        if layer is None:
+            raise HelperError("quantized op '%s' (%s): dopt's weight W is no layer's weight_ih of module '%s'"
+                              % (op["node"], kind, mname))
+        call = seen.get(layer, 0)
+        seen[layer] = call + 1
+        while len(acts) <= call:
+            acts.append([None] * L)
+        acts[call][layer] = activation_quants([op])[0]
+        for wkey, fkey, pname in (("weight", "weight_file", "weight_ih"), ("weight2", "weight2_file", "weight_hh")):
+            if wkey not in op:
+                raise HelperError("quantized op '%s' (%s): dopt's plan gives no %s" % (op["node"], kind, wkey))
+            w = np.load(os.path.join(plan_dir, op[fkey])).astype(np.float32)  # [dirs, gates*H, in]
+            if w.ndim != 3 or w.shape[0] != dirs or w.shape[1] != len(gates) * H:
+                raise HelperError("quantized op '%s': %s shape %s in dopt's plan does not fit module '%s' (%d "
+                                  "direction(s), hidden size %d)" % (op["node"], wkey, list(w.shape), mname, dirs, H))
+            wq = dequantized_grid(np, w, op[wkey])
+            for d in range(dirs):
+                key = "%s_l%d%s" % (pname, layer, "_reverse" if d else "")
+                mine = getattr(m, key).detach().double().numpy()
+                theirs = torch_layout(w, d).astype(np.float64)
+                if mine.shape != theirs.shape or np.abs(mine - theirs).max() > 1e-5 * max(np.abs(mine).max(), 1e-12):
+                    raise HelperError("quantized op '%s': dopt's %s is not module '%s''s %s" % (op["node"], wkey,
+                                                                                            mname, key))
+                q = torch.from_numpy(torch_layout(wq, d))
+                if params.setdefault((layer, key), q) is not q and not torch.equal(params[(layer, key)], q):
+                    raise HelperError("module '%s' runs several times with different quantized weights" % mname)
+
+    class QuantizedRecurrent(nn.Module):
+        """dopt's int8 LSTM/GRU/RNN: each layer's input fake-quantized per tensor, W and R on the int8 grid."""
+
+        def __init__(self):
+            super().__init__()
+            self.calls = 0
+            self.acts = acts
+            self.is_lstm = kind == "LSTM"
+            self.dirs = dirs
+            self.batch_first = m.batch_first
+            self.layers = nn.ModuleList()
+            for k in range(L):
+                kw = dict(input_size=m.input_size if k == 0 else H * dirs, hidden_size=H, num_layers=1, bias=m.bias,
+                          batch_first=m.batch_first, bidirectional=m.bidirectional)
+                if kind == "RNN":
+                    kw["nonlinearity"] = m.nonlinearity
+                layer = cls(**kw)
+                with torch.no_grad():
+                    for d in range(dirs):
+                        sfx = "_reverse" if d else ""
+                        for pname in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                            src = getattr(m, "%s_l%d%s" % (pname, k, sfx), None)
+                            if src is None:
+                                continue
+                            val = params.get((k, "%s_l%d%s" % (pname, k, sfx)), src)
+                            getattr(layer, "%s_l0%s" % (pname, sfx)).copy_(val)
+                layer.eval()
+                self.layers.append(layer)
+
+        def forward(self, x, hx=None):
+            acts = self.acts[min(self.calls, len(self.acts) - 1)]
+            self.calls += 1
+            hs, cs = [], []
+            y = x
+            for k, layer in enumerate(self.layers):
+                if acts[k] is not None:
+                    s, z, lo, hi = acts[k]
+                    y = torch.fake_quantize_per_tensor_affine(y, s, z, lo, hi)
+                if hx is None:
+                    y, h = layer(y)
+                elif self.is_lstm:
+                    y, h = layer(y, (hx[0][k * self.dirs:(k + 1) * self.dirs], hx[1][k * self.dirs:(k + 1) * self.dirs]))
+                else:
+                    y, h = layer(y, hx[k * self.dirs:(k + 1) * self.dirs])
+                if self.is_lstm:
+                    hs.append(h[0])
+                    cs.append(h[1])
+                else:
+                    hs.append(h)
+            if self.is_lstm:
+                return y, (torch.cat(hs, 0), torch.cat(cs, 0))
+            return y, torch.cat(hs, 0)
+
+    return QuantizedRecurrent(), len(acts)
+
+
+def quantize_attention(torch, mha, name, in_ops, out_ops, plan_dir, pairs):
     """Makes nn.MultiheadAttention `mha` run dopt's int8 projections: its forward() is replaced by
     the computation the ONNX export traced (F.multi_head_attention_forward without dropout),
     whose input projections (one packed q/k/v MatMul for self-attention, q + packed k/v when key
     is value, else q, k and v) and out_proj fake-quantize their input per tensor and their weight
     per channel with dopt's scales. Each quantized op is matched to the slice of in_proj_weight
     (or q/k/v_proj_weight) it runs by its values. Returns an object with reset_calls() and
-    check_calls() for cmd_build_pt."""
+    check_calls() for cmd_build_pt. Its products of two activations (q x k^T, softmax x v) are
+    quantized by `pairs` (ActivationPairs)."""
+    import math
     import types
 
     nn = torch.nn
@@ -803,13 +1131,30 @@ def quantize_attention(torch, mha, name, in_ops, out_ops, plan_dir):
                                       target_type=q.dtype, check_other=False)
         if is_causal and attn_mask is None:
             attn_mask = torch.triu(torch.full((T, S), float("-inf"), dtype=q.dtype), diagonal=1)
-        scores = torch.bmm(q * (float(D) ** -0.5), k.transpose(1, 2))
+        mask = None
         if attn_mask is not None:
-            scores = scores + (attn_mask.unsqueeze(0) if attn_mask.dim() == 2 else attn_mask)
+            mask = attn_mask.unsqueeze(0) if attn_mask.dim() == 2 else attn_mask
         if key_padding_mask is not None:
-            scores = scores + key_padding_mask.view(B, 1, 1, S).expand(-1, H, -1, -1).reshape(B * H, 1, S)
-        attn = torch.softmax(scores, dim=-1)
-        out = torch.bmm(attn, v).transpose(0, 1).reshape(T * B, E)
+            kpm = key_padding_mask.view(B, 1, 1, S).expand(-1, H, -1, -1).reshape(B * H, 1, S)
+            mask = kpm if mask is None else mask + kpm
+        # The two products of activations as F.multi_head_attention_forward computes them (the
+        # ONNX export traced that code): with need_weights q * sqrt(1 / D) x k^T by bmm, else
+        # scaled_dot_product_attention on [B, H, T, D]; dopt's plan may quantize both operands.
+        bmm = ORIGINAL.get("bmm", torch.bmm)
+        if need_weights:
+            qs, kt = pairs.quantize(pairs.scope(), q * math.sqrt(1.0 / float(D)), k.transpose(-2, -1))
+            scores = bmm(qs, kt)
+            if mask is not None:
+                scores = mask + scores
+            attn = torch.softmax(scores, dim=-1)
+            aq, vq = pairs.quantize(pairs.scope(), attn, v)
+            out = bmm(aq, vq).transpose(0, 1).reshape(T * B, E)
+        else:
+            if mask is not None:
+                mask = mask.unsqueeze(0) if (mask.size(0) == 1 and mask.dim() == 3) else mask.view(B, H, -1, S)
+            o = pairs.attention(pairs.scope(), q.reshape(B, H, T, D), k.reshape(B, H, S, D), v.reshape(B, H, S, D),
+                                mask)
+            out = o.permute(2, 0, 1, 3).reshape(T * B, E)
         out = project("out", out, self.out_proj.weight, self.out_proj.bias).view(T, B, E)
         if self.batch_first:
             out = out.transpose(0, 1)
@@ -837,11 +1182,17 @@ def quantize_attention(torch, mha, name, in_ops, out_ops, plan_dir):
 def cmd_build_pt(args):
     import numpy as np
 
+    global PAIRS
+    torch = import_torch()
+    patch_attention_ops(torch)
     torch, model, _, names, inputs = prepare(args, quiet=True)
     nn = torch.nn
     with open(args.plan) as f:
         plan = json.load(f)
     modules = dict(model.named_modules())
+    pair_ops = [op for op in plan["ops"] if op.get("pair")]
+    plan["ops"] = [op for op in plan["ops"] if not op.get("pair")]
+    pairs = ActivationPairs(torch, pair_ops, plan.get("pair_scopes") or {})
     equalized = plan.get("equalized") or []
     if equalized:
         with torch.no_grad():
@@ -860,6 +1211,17 @@ def cmd_build_pt(args):
             attention_ops.setdefault(mname, ([], []))[0].extend(by_module.pop(mname))
         elif owner is not None and isinstance(modules.get(owner), nn.MultiheadAttention):
             attention_ops.setdefault(owner, ([], []))[1].extend(by_module.pop(mname))
+    for op in pair_ops:  # an attention whose products are quantized runs the helper's forward() too
+        scope = op["scope"]
+        if not isinstance(modules.get(scope), nn.MultiheadAttention):
+            scope = re.sub(r"_\d+$", "", scope)  # a later call of the module
+        if isinstance(modules.get(scope), nn.MultiheadAttention):
+            attention_ops.setdefault(scope, ([], []))
+    # nn.LSTM / nn.GRU / nn.RNN: one ONNX op per layer, replaced by a layer-by-layer module.
+    recurrent_ops = {}
+    for mname in list(by_module):
+        if recurrent_kind(torch, modules.get(mname))[0] is not None:
+            recurrent_ops[mname] = by_module.pop(mname)
     # BatchNorm folding first, exactly where dopt folded.
     folded = set()
     for mname, ops in by_module.items():
@@ -886,14 +1248,22 @@ def cmd_build_pt(args):
         parent, attr = parent_of(model, mname)
         setattr(parent, attr, w)
         wrappers[mname] = (w, len(ops))
+    for mname, ops in recurrent_ops.items():
+        w, calls = quantize_recurrent(torch, modules[mname], mname, ops, plan_dir)
+        parent, attr = parent_of(model, mname)
+        setattr(parent, attr, w)
+        wrappers[mname] = (w, calls)
     for mname, (in_ops, out_ops) in attention_ops.items():
-        wrappers[mname] = (quantize_attention(torch, modules[mname], mname, in_ops, out_ops, plan_dir), None)
+        wrappers[mname] = (quantize_attention(torch, modules[mname], mname, in_ops, out_ops, plan_dir, pairs), None)
+    wrappers["<pairs>"] = (pairs, None)
 
     def reset(_module, _inputs):
         for w, _ in wrappers.values():
             w.reset_calls() if hasattr(w, "reset_calls") else setattr(w, "calls", 0)
 
     model.register_forward_pre_hook(reset)
+    hooks = pairs.hook(model) if pair_ops else []
+    PAIRS = pairs if pair_ops else None
     for prm in model.parameters():
         prm.requires_grad_(False)  # an inference model: outputs carry no autograd history
     with torch.no_grad(), warnings.catch_warnings():
@@ -902,6 +1272,10 @@ def cmd_build_pt(args):
             traced = torch.jit.trace(model, inputs, strict=False, check_trace=False)
         except Exception as e:
             raise HelperError("tracing the quantized model failed: %s: %s" % (type(e).__name__, " ".join(str(e).split())[:400]))
+        finally:
+            PAIRS = None
+            for h in hooks:
+                h.remove()
     for mname, (w, n) in wrappers.items():
         if n is None:
             w.check_calls()

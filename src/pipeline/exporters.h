@@ -18,6 +18,8 @@ struct Exporter {
   bool second_weights = false;    // an op with two quantized weights (LSTM/GRU/RNN's W and R)
   bool smoothing = false;         // activations divided per channel, weights multiplied (smooth_quant_alpha)
   bool activation_only = false;   // an op without weights whose input alone is quantized (quantize_op_type)
+  // Why second_weights is false, when it is not "the <writer> writer cannot ... yet".
+  const char* second_weights_off_reason = nullptr;
 };
 
 // The exporter for graph.info.format, or an Unimplemented error naming the format.

@@ -410,7 +410,9 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
     }
     so.second_weights = found->second_weights;
     if (!so.second_weights) {
-      so.second_weights_off_reason = "the " + format + " writer cannot quantize the weights of a recurrent op yet";
+      so.second_weights_off_reason = found->second_weights_off_reason
+                                         ? found->second_weights_off_reason
+                                         : "the " + format + " writer cannot quantize the weights of a recurrent op yet";
     }
     pm.Add(std::make_unique<MarkQuantizablePass>(&sel, so));
     DOPT_RETURN_IF_ERROR(pm.Run(graph, &sum.passes).WithContext(o.model));

@@ -60,10 +60,12 @@ def train_briefly(model, inputs, steps=3, seed=0):
 
 
 def check_quantized(dopt, tmp_path, py, weights, model, shapes, calib, test, expect, min_cos=0.99,
-                    extra=()):
+                    extra=(), tol_steps=1.0, pairs=0):
     """Quantizes py + weights, runs the .pt (fresh interpreter, model code deleted) and dopt's
-    int8 simulation on `test`; returns (proc, ops). Checks: .pt == simulation to within one
-    output step, cosine to float >= min_cos, and the .pt is not the float model."""
+    int8 simulation on `test`; returns (proc, ops). Checks: .pt == simulation to within
+    tol_steps x the largest activation step, cosine to float >= min_cos, and the .pt is not the
+    float model. Every recurrent op has its R (weight2) quantized; `pairs` ops are products of
+    two activations (weight_is_activation). expect None: any op names."""
     import torch
 
     bins = [make_bin(dopt, c, tmp_path / f"calib{i}.bin") for i, c in enumerate(calib)]
@@ -73,9 +75,16 @@ def check_quantized(dopt, tmp_path, py, weights, model, shapes, calib, test, exp
     assert proc.returncode == 0, describe(proc)
     assert "TorchScript" in proc.stdout
     ops = {op["name"]: op for op in conf_ops(tmp_path / "param")}
-    assert set(ops) == set(expect), sorted(ops)
+    assert sum(op.get("weight_is_activation") == "true" for op in ops.values()) == pairs, ops
+    if expect is None:
+        expect = {}
+    else:
+        assert set(ops) == set(expect), sorted(ops)
     for name, typ in expect.items():
         assert ops[name]["type"] == typ, (name, ops[name]["type"])
+        if typ in ("LSTM", "GRU", "RNN"):
+            assert ops[name].get("scales2") and ops[name]["scales"], ops[name]
+    assert "cannot quantize" not in proc.stdout, proc.stdout
 
     args, files = [], []
     for (name, _), x in zip(shapes, test):
@@ -96,13 +105,14 @@ def check_quantized(dopt, tmp_path, py, weights, model, shapes, calib, test, exp
     simulated = np.load(tmp_path / "sim" / "output.npy")
     assert got.shape == simulated.shape == ref.shape
     step = max(op["act_scale"] for op in ops.values())
-    assert np.abs(got - simulated).max() <= step, (np.abs(got - simulated).max(), step)
+    assert np.abs(got - simulated).max() <= tol_steps * step, (np.abs(got - simulated).max(), step)
     assert cosine(got, simulated) >= 0.999, cosine(got, simulated)
     c = cosine(got, ref)
     assert c >= min_cos, c
     assert np.abs(got - ref).max() > 0  # quantized, not the float model
     print(f"{py.name}: {len(ops)} ops quantized, cosine to float {c:.5f}, "
-          f"max |pt - sim| {np.abs(got - simulated).max():.3g}")
+          f"max |pt - sim| {np.abs(got - simulated).max():.3g} ({np.abs(got - simulated).max() / step:.2g} step), "
+          f"max |pt - float| {np.abs(got - ref).max():.3g}")
     return proc, ops
 
 
@@ -124,7 +134,8 @@ def test_speaker_encoder_training_checkpoint(dopt, tmp_path):
     sd["similarity_bias"] = torch.tensor([-5.0])
     torch.save({"step": 100, "model_state": sd, "optimizer_state": opt.state_dict()}, src / "encoder.pt")
     proc, ops = check_quantized(dopt, tmp_path, py, src / "encoder.pt", model, [("mels", [1, 30, 40])],
-                                [mels(8)], [mels(2)], {"linear": "Gemm"})
+                                [mels(8)], [mels(2)], {"lstm": "LSTM", "lstm#2": "LSTM", "lstm#3": "LSTM",
+                                                       "linear": "Gemm"}, tol_steps=0.01)
     assert "dopt: encoder.pt: the model's weights are the state dict at checkpoint['model_state']" in proc.stdout
     warnings = [l for l in proc.stderr.splitlines() if l.startswith("dopt: warning:")]
     assert warnings == ["dopt: warning: encoder.pt: the checkpoint's state dict has 2 key(s) the model does not "
@@ -149,9 +160,28 @@ def test_gru_nested_checkpoint(dopt, tmp_path):
     # A calibration .bin one rank above the input holds whole samples: [8, 12, 1, 24].
     proc, _ = check_quantized(dopt, tmp_path, py, src / "w.pth", model, [("feats", [12, 1, 24])],
                               [np.stack([feats(1) for _ in range(8)])], [feats(1)],
-                              {"proj": "MatMul", "out": "MatMul"})
+                              {"proj": "MatMul", "gru": "GRU", "gru#2": "GRU", "out": "MatMul"}, tol_steps=0.01)
     assert "the model's weights are the state dict at checkpoint['ckpt']['net']" in proc.stdout
     assert "warning" not in proc.stderr
+
+
+def test_recurrent_stack(dopt, tmp_path):
+    """A 2-layer bidirectional LSTM (two ONNX LSTMs, two directions each) and an RNN from a
+    learned initial state: each layer's X int8 per tensor, W and R per gate row (PyTorch's gate
+    order mapped from ONNX's), the .pt == dopt's simulation to 1 % of a step."""
+    import torch
+
+    mod = nets()
+    src = tmp_path / "src"
+    src.mkdir()
+    py = write_model_file(src / "stack.py", mod.RecurrentStack)
+    torch.manual_seed(6)
+    model = mod.RecurrentStack().eval()
+    torch.save(model.state_dict(), src / "w.pth")
+    rng = np.random.default_rng(6)
+    x = lambda n: rng.standard_normal((n, 9, 20)).astype(np.float32)  # noqa: E731
+    check_quantized(dopt, tmp_path, py, src / "w.pth", model, [("x", [1, 9, 20])], [x(8)], [x(2)],
+                    {"lstm": "LSTM", "lstm#2": "LSTM", "rnn": "RNN", "head": "MatMul"}, tol_steps=0.01)
 
 
 @pytest.mark.parametrize("layout", ["data_parallel", "compiled_in_list"])
@@ -203,8 +233,9 @@ def test_missing_key_is_one_error(dopt, tmp_path):
 def test_attention_net(dopt, tmp_path):
     """nn.TransformerEncoderLayer (batch_first), cross nn.MultiheadAttention (key is value) and
     F.scaled_dot_product_attention (exported at opset 14, its first): every Linear, the
-    attentions' input projections (packed q/k/v; q and packed k/v) and out_proj are quantized;
-    the activation x activation MatMuls stay in float."""
+    attentions' input projections (packed q/k/v; q and packed k/v), out_proj and the activation x
+    activation MatMuls (q x k^T and softmax x v of each of the three attentions, named after
+    their ONNX nodes) are quantized; the .pt == dopt's simulation to 1 % of a step."""
     import torch
 
     mod = nets()
@@ -221,7 +252,31 @@ def test_attention_net(dopt, tmp_path):
                     {"embed": "MatMul", "encoder.self_attn": "MatMul", "encoder.self_attn.out_proj": "Gemm",
                      "encoder.linear1": "MatMul", "encoder.linear2": "MatMul", "m_in": "MatMul", "cross": "MatMul",
                      "cross#2": "MatMul", "cross.out_proj": "Gemm", "qkv": "MatMul", "proj": "MatMul",
-                     "head": "MatMul"})
+                     "head": "MatMul", "/encoder/self_attn/MatMul_1": "MatMul",
+                     "/encoder/self_attn/MatMul_2": "MatMul", "/cross/MatMul_2": "MatMul", "/cross/MatMul_3": "MatMul",
+                     "/MatMul": "MatMul", "/MatMul_1": "MatMul"}, tol_steps=0.01, pairs=6)
+
+
+def test_causal_attention_pairs(dopt, tmp_path):
+    """nn.MultiheadAttention with need_weights (F.multi_head_attention_forward's bmm path: q
+    scaled by sqrt(1/d) x k^T, a causal float mask) and F.scaled_dot_product_attention with
+    is_causal (the ONNX export's Trilu mask), and attention written out with `@` and
+    torch.matmul: both products of each quantized, the .pt == dopt's simulation to 1 % of a step."""
+    import torch
+
+    mod = nets()
+    src = tmp_path / "src"
+    src.mkdir()
+    py = write_model_file(src / "causal.py", mod.CausalAttentionNet)
+    torch.manual_seed(7)
+    model = mod.CausalAttentionNet().eval()
+    torch.save(model.state_dict(), src / "w.pth")
+    rng = np.random.default_rng(7)
+    x = lambda n: rng.standard_normal((10, n, 32)).astype(np.float32)  # noqa: E731
+    _, ops = check_quantized(dopt, tmp_path, py, src / "w.pth", model, [("x", [10, 1, 32])],
+                             [np.stack([x(1) for _ in range(12)])], [x(1)], None, tol_steps=0.01, pairs=6)
+    assert {n for n, op in ops.items() if op.get("weight_is_activation") != "true"} == {
+        "attn", "attn.out_proj", "qkv", "out"}, sorted(ops)
 
 
 def test_attention_bias_kv_refused(dopt, tmp_path):
@@ -246,3 +301,58 @@ def test_attention_bias_kv_refused(dopt, tmp_path):
         "'attn' uses bias_k/bias_v or add_zero_attn, which the quantized TorchScript model does not reproduce; "
         "leave its ops in float with exclude_op"), describe(proc)
     assert not (tmp_path / "q.pt").exists()
+
+
+def test_attention_called_twice(dopt, tmp_path):
+    """An nn.MultiheadAttention and an attention module written with @, each called twice: the
+    products of each call are quantized with their own params (scopes `attn`, `attn_1`, `mix`,
+    `mix_1` as the export names them); the .pt == dopt's simulation to 1 % of a step."""
+    import torch
+
+    mod = nets()
+    src = tmp_path / "src"
+    src.mkdir()
+    py = write_model_file(src / "shared.py", mod.DotAttention, mod.SharedAttentionNet)
+    torch.manual_seed(9)
+    model = mod.SharedAttentionNet().eval()
+    torch.save(model.state_dict(), src / "w.pth")
+    rng = np.random.default_rng(9)
+    x = lambda n: rng.standard_normal((n, 8, 32)).astype(np.float32)  # noqa: E731
+    _, ops = check_quantized(dopt, tmp_path, py, src / "w.pth", model, [("x", [1, 8, 32])], [x(12)], [x(2)], None,
+                             tol_steps=0.01, pairs=8)
+    scopes = sorted({n.rsplit("/", 1)[0] for n, op in ops.items() if op.get("weight_is_activation") == "true"})
+    assert scopes == ["/attn", "/attn_1", "/mix", "/mix_1"], scopes
+
+
+def test_unmatched_activation_product_refused(dopt, tmp_path):
+    """A product of two activations the helper does not see (torch.baddbmm) cannot carry dopt's
+    quantization into the .pt: dopt says where and points at exclude_op /
+    quantize_activation_matmul; nothing is written. With quantize_activation_matmul: false the
+    same model quantizes (the products stay float)."""
+    import torch
+
+    py = tmp_path / "net.py"
+    py.write_text("import torch\nimport torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+                  "        super().__init__()\n        self.q = nn.Linear(8, 8)\n        self.k = nn.Linear(8, 8)\n\n"
+                  "    def forward(self, x):\n        s = torch.baddbmm(torch.zeros(1, 6, 6), self.q(x), self.k(x).transpose(1, 2))\n"
+                  "        return torch.softmax(s, -1)\n")
+    ns = {}
+    exec(py.read_text(), ns)
+    torch.manual_seed(8)
+    torch.save(ns["Net"]().state_dict(), tmp_path / "w.pth")
+    calib = make_bin(dopt, np.random.default_rng(8).standard_normal((4, 1, 6, 8)), tmp_path / "calib.bin")
+    conf = binary_config(tmp_path / "c.prototxt", [calib])
+    proc = quantize(dopt, py, tmp_path / "w.pth", conf, tmp_path / "q.pt", "x: 1,6,8")
+    assert proc.returncode == 2, describe(proc)
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"dopt: error: {py} (weights {tmp_path / 'w.pth'}): writing the TorchScript model: the "
+                           "model's own forward() computes 1 product(s) of two activations in the exported graph, "
+                           "0 in the code the helper follows (nn.MultiheadAttention, "
+                           "F.scaled_dot_product_attention, torch.matmul, torch.bmm, @), so dopt's quantized ones "
+                           "(/MatMul) cannot be placed"), last
+    assert "exclude_op" in last and "quantize_activation_matmul: false" in last, last
+    assert not (tmp_path / "q.pt").exists()
+    conf = binary_config(tmp_path / "c2.prototxt", [calib], "quantize_activation_matmul: false\n")
+    proc = quantize(dopt, py, tmp_path / "w.pth", conf, tmp_path / "q.pt", "x: 1,6,8")
+    assert proc.returncode == 0, describe(proc)
+    assert (tmp_path / "q.pt").exists()

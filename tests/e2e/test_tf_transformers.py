@@ -82,6 +82,35 @@ def frozen_tf_keras_encoder(cache):
     return tfm.cached(cache, "tf_keras_encoder_block", make)
 
 
+def frozen_tf_keras_matmul_attention(cache):
+    """A tf_keras attention block written with tf.matmul: a packed q/k/v Dense, scores
+    `matmul(q, k, transpose_b=True)` (BatchMatMulV2 with adj_y) and context `matmul(softmax, v)`
+    (BatchMatMulV2): products of two activations, then an output Dense."""
+    tf_keras = pytest.importorskip("tf_keras")
+
+    def make(path):
+        tf_keras.utils.set_random_seed(3)
+        T, H, D = 16, 4, 16
+
+        class Attention(tf_keras.layers.Layer):
+            def __init__(self):
+                super().__init__()
+                self.qkv = tf_keras.layers.Dense(3 * H * D)
+                self.out = tf_keras.layers.Dense(H * D)
+
+            def call(self, x):
+                qkv = tf.transpose(tf.reshape(self.qkv(x), [-1, T, 3, H, D]), [2, 0, 3, 1, 4])
+                scores = tf.matmul(qkv[0], qkv[1], transpose_b=True) * (D ** -0.5)
+                ctx = tf.matmul(tf.nn.softmax(scores), qkv[2])
+                return self.out(tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [-1, T, H * D]))
+
+        x = tf_keras.Input((T, 64))
+        h = tf_keras.layers.LayerNormalization()(x + Attention()(x))
+        m = tf_keras.Model(x, tf_keras.layers.Dense(32)(h))
+        return tfm.freeze_keras(m, path, [1, T, 64])
+    return tfm.cached(cache, "tf_keras_matmul_attention", make)
+
+
 def graph_with_calls(path: Path):
     """tf.function calling tf.functions (nested, two outputs), weights as constants inside the
     bodies; the concrete function's GraphDef keeps the calls. Returns (ins, outs)."""
@@ -150,8 +179,9 @@ def cosine(a, b) -> float:
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
-def check_model(dopt, tmp: Path, pb: Path, ins, outs, shape, min_ops: dict, seed=0):
-    """dopt run vs TF, then dopt -m 0 and the quantized .pb in TF. Returns (plan, q)."""
+def check_model(dopt, tmp: Path, pb: Path, ins, outs, shape, min_ops: dict, seed=0, max_steps=None):
+    """dopt run vs TF, then dopt -m 0 and the quantized .pb in TF. Returns (plan, q).
+    max_steps: also |TF - simulation| <= max_steps x the largest activation scale."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal([1, *shape]).astype(np.float32)
     held_out = [rng.standard_normal([1, *shape]).astype(np.float32) for _ in range(2)]
@@ -179,7 +209,11 @@ def check_model(dopt, tmp: Path, pb: Path, ins, outs, shape, min_ops: dict, seed
     quant = run_tf_many(q, ins[0], held_out, outs[0])  # held-out inputs
     for f, g in zip(floats, quant):
         assert cosine(f, g) >= 0.99, cosine(f, g)
-    compare_with_simulation(dopt, tmp, pb, q, param, plan, {ins[0]: held_out[0]}, outs)
+    diffs, _ = compare_with_simulation(dopt, tmp, pb, q, param, plan, {ins[0]: held_out[0]}, outs)
+    print(f"{pb.name}: max |TF - dopt simulation| {max(diffs):.3g}, largest activation step "
+          f"{max(op['activation']['scales'][0] for op in plan['ops']):.3g}")
+    if max_steps is not None:
+        assert max(diffs) <= max_steps * max(op["activation"]["scales"][0] for op in plan["ops"]), diffs
     return plan, gd
 
 
@@ -224,6 +258,59 @@ def test_tf_keras_encoder_block(dopt, tmp_path, frozen_cache_dir):  # noqa: F811
     einsums = [op["name"] for op in plan["ops"] if ops[op["name"]].op == "Einsum"]
     assert len(einsums) == 3, einsums
     assert all(ops[ops[e].input[1]].op == "Mul" for e in einsums)  # int8 kernel -> Cast -> Mul(scale)
+
+
+def test_tf_keras_attention_pairs(dopt, tmp_path, frozen_cache_dir):  # noqa: F811
+    """The TensorFlow writer stores attention's activation x activation MatMuls: the scores and
+    context BatchMatMulV2 get a FakeQuantWithMinMaxVars on both inputs (the plan's two
+    per-tensor ranges, weight_is_activation in the compress_conf), and TF on the .pb matches
+    dopt's int8 simulation to a quarter of the largest activation step (measured: 0; the .pb
+    without the two pairs' FakeQuants is 1.1 steps off)."""
+    pb, ins, outs = frozen_tf_keras_matmul_attention(frozen_cache_dir)
+    plan, q = check_model(dopt, tmp_path, pb, ins, outs, [16, 64], {"MatMul": 5}, seed=3, max_steps=0.25)
+    pairs = [op for op in plan["ops"] if op.get("weight_is_activation")]
+    assert len(pairs) == 2, [op["name"] for op in plan["ops"]]
+    nodes = {n.name: n for n in q.node}
+    for op in pairs:
+        n = nodes[op["name"]]
+        assert n.op == "BatchMatMulV2", n.op
+        fqs = [nodes[i.split(":")[0]] for i in n.input[:2]]
+        assert [f.op for f in fqs] == ["FakeQuantWithMinMaxVars"] * 2, [f.op for f in fqs]
+        # Each FakeQuant holds its operand's range: min = (-128 - zp) * scale.
+        for f, q_ in zip(fqs, (op["activation"], op["weight"])):
+            lo = float(tf.make_ndarray(nodes[f.input[1]].attr["value"].tensor))
+            assert abs(lo - (-128 - q_["offsets"][0]) * q_["scales"][0]) <= 1e-6 * abs(lo) + 1e-12
+    assert sum(1 for op in plan["ops"] if nodes[op["name"]].attr["adj_y"].b and op.get("weight_is_activation")) == 1
+
+
+def test_gram_matrix_pair(dopt, tmp_path):
+    """A product of a tensor with itself (`matmul(y, y, transpose_b=True)`, BatchMatMulV2 with
+    adj_y): both inputs of the node get a FakeQuant of y itself (dopt's IR reads y and its
+    transpose); `matmul(g, g)`: one FakeQuant read twice; TF on the .pb == dopt's simulation."""
+    rng = np.random.default_rng(5)
+    w = (rng.standard_normal((16, 16)) / 4).astype(np.float32)
+
+    def model(x):
+        y = tf.matmul(x, tf.constant(w))
+        g = tf.nn.softmax(tf.matmul(y, y, transpose_b=True) * 0.25)
+        return tf.matmul(tf.matmul(g, g), y)
+
+    c = tf.function(model).get_concrete_function(tf.TensorSpec([1, 8, 16], tf.float32, name="x"))
+    pb = tmp_path / "gram.pb"
+    pb.write_bytes(c.graph.as_graph_def().SerializeToString())
+    plan, q = check_model(dopt, tmp_path, pb, ["x"], [c.outputs[0].name[:-2]], [8, 16], {"MatMul": 3}, seed=5,
+                          max_steps=0.25)
+    nodes = {n.name: n for n in q.node}
+    pairs = [op for op in plan["ops"] if op.get("weight_is_activation")]
+    assert len(pairs) == 3, [op["name"] for op in plan["ops"]]
+    square = [nodes[op["name"]] for op in pairs if op["activation"]["tensor"] == op["weight"]["tensor"]]
+    assert len(square) == 1 and square[0].input[0] == square[0].input[1], pairs  # g x g: one FakeQuant, twice
+    assert nodes[square[0].input[0]].op == "FakeQuantWithMinMaxVars"
+    gram = [nodes[op["name"]] for op in pairs if nodes[op["name"]].attr["adj_y"].b]
+    assert len(gram) == 1, pairs
+    fqs = [nodes[i] for i in gram[0].input[:2]]
+    assert [f.op for f in fqs] == ["FakeQuantWithMinMaxVars"] * 2, list(gram[0].input)
+    assert fqs[0].input[0] == fqs[1].input[0], [f.input[0] for f in fqs]  # both quantize y itself
 
 
 def test_graph_with_function_calls(dopt, tmp_path):

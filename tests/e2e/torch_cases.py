@@ -75,7 +75,8 @@ def imagenet_names(start: int, count: int):
 
 
 def conf_ops(path: Path) -> list[dict]:
-    """The quantized ops of a compress_conf: name, type, activation scale/offset, weight scales."""
+    """The quantized ops of a compress_conf: name, type, activation scale/offset, weight scales
+    (`scales2`: the second weight's; `weight_is_activation`: "true" for a product of two activations)."""
     if shutil.which("protoc") is None:
         pytest.skip("protoc is needed to decode compress_conf")
     proto_dir = REPO_ROOT / "src" / "quant" / "proto"
@@ -100,6 +101,8 @@ def conf_ops(path: Path) -> list[dict]:
             k, v = s.split(":", 1)
             if section == "weight" and k == "scale":
                 cur["scales"].append(float(v))
+            elif section == "weight2" and k == "scale":  # LSTM/GRU/RNN's R
+                cur.setdefault("scales2", []).append(float(v))
             elif section == "activation" and k == "scale":
                 cur["act_scale"] = float(v)
             elif section == "activation" and k == "offset":

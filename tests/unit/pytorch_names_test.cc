@@ -91,6 +91,21 @@ TEST(PyTorchNames, MultiheadAttentionProjectionsOnly) {
   EXPECT_EQ(g.nodes[2].name, "/enc/self_attn/MatMul_1");  // activation x activation: no weight
 }
 
+// A later call of the module: the export names its scope `self_attn_1`.
+TEST(PyTorchNames, LaterCallOfAModule) {
+  Graph g;
+  int x = AddTestInput(g, "x", DType::kFloat32, {2, 1, 4});
+  int w = AddTestValue(g, "onnx::MatMul_9", Filled({4, 12}, 0.5f));
+  AddTestNode(g, "/enc/self_attn/MatMul", "MatMul", {x, w}, "p");
+  AddTestNode(g, "/enc/self_attn_1/MatMul", "MatMul", {g.FindValue("p"), w}, "q");
+  AddTestNode(g, "/enc/other_1/MatMul", "MatMul", {g.FindValue("q"), w}, "r");
+  g.outputs = {g.FindValue("r")};
+  EXPECT_EQ(NameNodesAfterModules(g, {{"enc.self_attn", "MultiheadAttention"}}), 2);
+  EXPECT_EQ(g.nodes[0].name, "enc.self_attn");
+  EXPECT_EQ(g.nodes[1].name, "enc.self_attn#2");
+  EXPECT_EQ(g.nodes[2].name, "/enc/other_1/MatMul");
+}
+
 QuantizedOp Op(const std::string& node, const std::string& type, const std::string& weight) {
   QuantizedOp op;
   op.node = node;
@@ -136,6 +151,32 @@ TEST(PyTorchPlanJson, OpWithoutModuleIsRefused) {
   EXPECT_EQ(json.status().message(),
             "quantized op '/layer1/layer1.0/conv/Conv' (Conv) runs no Conv/Linear module's weight, so the TorchScript "
             "model cannot quantize it; leave it in float with exclude_op in the config");
+}
+
+// A product of two activations has no module: the plan gives its scope and its position among
+// the scope's products of two activations (graph order), and each scope's count.
+TEST(PyTorchPlanJson, ActivationPairsByScopeAndPosition) {
+  Graph g;
+  int x = AddTestInput(g, "x", DType::kFloat32, {2, 4, 4});
+  AddTestNode(g, "/enc/attn/MatMul", "MatMul", {x, x}, "s");
+  AddTestNode(g, "/enc/attn/MatMul_1", "MatMul", {g.FindValue("s"), x}, "c");
+  AddTestNode(g, "/MatMul", "MatMul", {g.FindValue("c"), x}, "t");
+  g.outputs = {g.FindValue("t")};
+  QuantizedOp op = Op("/enc/attn/MatMul_1", "MatMul", "x");
+  op.weight_is_activation = true;
+  op.weight.axis = -1;
+  op.weight.scales = {0.25f};
+  op.weight.zero_points = {4};
+  QuantPlan plan;
+  plan.ops = {op};
+  std::vector<std::pair<std::string, Tensor>> files;
+  auto json = TorchPlanJson(g, plan, &files);
+  ASSERT_TRUE(json.ok()) << json.status().message();
+  EXPECT_NE(json->find("\"pair_scopes\": {\"\": 1, \"enc.attn\": 2}"), std::string::npos) << *json;
+  EXPECT_NE(json->find("\"pair\": true, \"scope\": \"enc.attn\", \"index\": 1, \"input_operand\": 0"),
+            std::string::npos) << *json;
+  EXPECT_NE(json->find("\"scales\": [0.25], \"zero_points\": [4]"), std::string::npos) << *json;
+  EXPECT_TRUE(files.empty());
 }
 
 }  // namespace

@@ -324,6 +324,10 @@ class QdqBuilder {
       return InvalidArgument(node.Describe() + ": the plan's weight '" + op.weight.tensor + "' is not an input of the node");
     }
     int xi = op.input.tensor.empty() ? -1 : InputIndex(node, op.input.tensor, -1);
+    if (xi == wi && op.weight_is_activation) {  // x x x: both operands are one tensor
+      for (int i = 0; i < 2 && i < (int)node.inputs.size(); ++i)
+        if (i != wi && node.inputs[i] >= 0 && g_.value(node.inputs[i]).name == op.input.tensor) xi = i;
+    }
     if (xi < 0 || xi == wi) {
       if (op.input.tensor.empty()) {
         xi = wi == traits.activation_input ? traits.weight_input : traits.activation_input;  // MatMul: W * x

@@ -80,13 +80,47 @@ StatusOr<std::string> TorchPlanJson(const Graph& graph, const QuantPlan& plan,
                                     std::vector<std::pair<std::string, Tensor>>* weight_files,
                                     const std::map<std::string, ChannelRescale>& equalized) {
   std::ostringstream o;
-  o << "{\"activation_bits\": " << plan.activation_bits << ", \"ops\": [";
+  // Products of two activations (attention's Q x K^T and softmax x V) have no module: the helper
+  // finds them by the module whose forward() ran them (the scope) and their position among the
+  // scope's products of two activations, in graph (= execution) order.
+  std::map<std::string, std::pair<std::string, int>> pair_position;  // node -> (scope, index)
+  std::map<std::string, int> pairs_in_scope;
+  for (const Node& n : graph.nodes) {
+    const OpDef* def = OpDefOf(n);
+    if (!def || !def->quant.activation_pair || n.inputs.size() < 2) continue;
+    bool both_activations = true;
+    for (int i = 0; i < 2; ++i)
+      both_activations = both_activations && n.inputs[i] >= 0 && !graph.value(n.inputs[i]).ConstantValue();
+    if (!both_activations) continue;
+    const std::string scope = ScopeModuleOfNode(n.name);
+    pair_position[n.name] = {scope, pairs_in_scope[scope]++};
+  }
+  o << "{\"activation_bits\": " << plan.activation_bits << ", \"pair_scopes\": {";
   bool first = true;
+  for (const auto& [scope, count] : pairs_in_scope) {
+    o << (first ? "" : ", ") << JsonString(scope) << ": " << count;
+    first = false;
+  }
+  o << "}, \"ops\": [";
+  first = true;
   for (const QuantizedOp& op : plan.ops) {
     const Node* node = nullptr;
     for (const Node& n : graph.nodes)
       if (n.name == op.node) node = &n;
     if (!node) return Internal("quantized op '" + op.node + "' is not in the graph");
+    if (op.weight_is_activation) {
+      auto pos = pair_position.find(op.node);
+      if (pos == pair_position.end())
+        return Internal("quantized op '" + op.node + "' is not a product of two activations");
+      // input: the quantization of operand 0 or 1 (the other one's is `weight`).
+      const int input_operand = op.weight_input_index == 0 ? 1 : 0;
+      o << (first ? "" : ",") << "\n {\"node\": " << JsonString(op.node) << ", \"op_type\": " << JsonString(op.op_type)
+        << ", \"pair\": true, \"scope\": " << JsonString(pos->second.first) << ", \"index\": " << pos->second.second
+        << ", \"input_operand\": " << input_operand << ",\n  \"input\": " << TensorQuantJson(op.input, {})
+        << ",\n  \"weight\": " << TensorQuantJson(op.weight, {}) << "}";
+      first = false;
+      continue;
+    }
     const std::string module = TorchMetadata(graph, kTorchModuleOfNode + op.node);
     if (module.empty()) {
       return InvalidArgument("quantized op '" + op.node + "' (" + op.op_type +
@@ -113,6 +147,17 @@ StatusOr<std::string> TorchPlanJson(const Graph& graph, const QuantPlan& plan,
       << ", \"module\": " << JsonString(module) << ", \"fold_bn\": " << (fold_bn.empty() ? "null" : JsonString(fold_bn))
       << ", \"weight_file\": " << JsonString(weight_file) << ", \"weight_channel_axis\": " << channel_axis
       << ",\n  \"input\": " << TensorQuantJson(op.input, {}) << ",\n  \"weight\": " << TensorQuantJson(op.weight, wshape);
+    if (op.has_weight2) {  // LSTM/GRU/RNN's R, per gate row like W
+      const Tensor* w2 = op.weight2_input_index >= 0 && op.weight2_input_index < (int)node->inputs.size() &&
+                                 node->inputs[op.weight2_input_index] >= 0
+                             ? graph.value(node->inputs[op.weight2_input_index]).ConstantValue()
+                             : nullptr;
+      if (!w2) return Internal("quantized op '" + op.node + "' has no constant second weight");
+      const std::string weight2_file = "weight_" + std::to_string(weight_files->size()) + ".npy";
+      weight_files->emplace_back(weight2_file, w2->CastTo(DType::kFloat32));
+      o << ",\n  \"weight2_file\": " << JsonString(weight2_file)
+        << ", \"weight2\": " << TensorQuantJson(op.weight2, w2->shape());
+    }
     if (op.has_bias) {
       const int bid = FindInput(graph, *node, op.bias.tensor, def->quant.bias_input);
       const Tensor* b = bid >= 0 ? graph.value(bid).ConstantValue() : nullptr;

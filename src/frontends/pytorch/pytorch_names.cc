@@ -32,6 +32,8 @@ std::string QualifiedNameFromScope(const std::string& node_name) {
 
 }  // namespace
 
+std::string ScopeModuleOfNode(const std::string& node_name) { return QualifiedNameFromScope(node_name); }
+
 std::string ModuleOfNode(const Graph& g, const Node& n, const std::map<std::string, std::string>& modules) {
   bool folded_constant = false;
   for (int id : n.inputs) {
@@ -47,7 +49,16 @@ std::string ModuleOfNode(const Graph& g, const Node& n, const std::map<std::stri
   if (!folded_constant) return "";
   std::string m = QualifiedNameFromScope(n.name);
   auto it = modules.find(m);
-  if (it == modules.end()) return "";
+  if (it == modules.end()) {
+    // The export names the k-th later call of a module `<module>_k` (`/attn_1/MatMul`).
+    const size_t us = m.rfind('_');
+    if (us == std::string::npos || us + 1 == m.size() ||
+        m.find_first_not_of("0123456789", us + 1) != std::string::npos)
+      return "";
+    m = m.substr(0, us);
+    it = modules.find(m);
+    if (it == modules.end()) return "";
+  }
   // In nn.MultiheadAttention's scope only the input projections (MatMul/Gemm on a slice of
   // in_proj_weight) run the module's weight; its Reshape/Mul constants do not.
   if (it->second == "MultiheadAttention" && n.op_type != "MatMul" && n.op_type != "Gemm") return "";

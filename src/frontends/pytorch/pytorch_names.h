@@ -22,6 +22,11 @@ inline constexpr const char* kTorchWeight = "dopt.pytorch.weight";
 // exporter's scope name (`/layer1/layer1.0/fc/MatMul` -> `layer1.0.fc`). "" when none.
 std::string ModuleOfNode(const Graph& g, const Node& n, const std::map<std::string, std::string>& modules);
 
+// The module whose forward() an exported node ran, from its scope name
+// (`/encoder/self_attn/MatMul_1` -> `encoder.self_attn`, `/MatMul` -> ""; "" too for a name
+// that is no scope name).
+std::string ScopeModuleOfNode(const std::string& node_name);
+
 // Renames every node that runs a module's weight after that module (a second node of the same
 // module gets `<module>#2`) and records node -> module and Conv -> following BatchNorm in
 // graph.info.metadata. Returns the number of renamed nodes.

@@ -236,6 +236,36 @@ class TfQuantWriter {
     SetTypeAttr(n, "T", dopt_tf::DT_FLOAT);
   }
 
+  // A product of two activations (attention's Q x K^T, softmax x V): a FakeQuantWithMinMaxVars
+  // on each operand, the op itself unchanged. IR input i is TF input i (MatMulOp keeps the
+  // order); where the frontend swapped an operand's last two dims (transpose_a/b, adj_x/y) the
+  // IR reads its Transpose `<N>/dopt_t*`, and the FakeQuant goes on TF's own operand instead:
+  // per-tensor rounding commutes with a transpose.
+  Status QuantizePair(const QuantizedOp& op, const Node& ir, dopt_tf::NodeDef* tn, const std::string& what) {
+    auto t = tn->attr().find("T");
+    if (t != tn->attr().end() && t->second.type() != dopt_tf::DT_FLOAT)
+      return Unimplemented(what + ": only float32 ops can be quantized (T is not DT_FLOAT)");
+    if (ir.outputs.empty() || ir.outputs[0] < 0 || TfTensorOfIr(g_.value(ir.outputs[0]).name) != tn->name())
+      return Unimplemented(what + ": the IR op's result is not the node's own output");
+    std::vector<std::pair<int, std::string>> edits;  // TF input index -> its FakeQuant
+    for (const TensorQuant* q : {&op.input, &op.weight}) {
+      int tf_input = -1;
+      for (int i = 0; i < 2 && i < (int)ir.inputs.size() && i < tn->input_size() && tf_input < 0; ++i) {
+        if (ir.inputs[i] < 0 || g_.value(ir.inputs[i]).name != q->tensor) continue;
+        if (!edits.empty() && edits[0].first == i) continue;  // x x x^T: the other operand
+        const std::string x = TfTensorOfIr(q->tensor);
+        if (ed_.ReadsTensor(tn->input(i), x) || x.rfind(tn->name() + "/dopt_t", 0) == 0) tf_input = i;
+      }
+      if (tf_input < 0) {
+        return InvalidArgument(what + ": the plan's operand '" + q->tensor + "' is not one of its two data inputs");
+      }
+      DOPT_ASSIGN_OR_RETURN(std::string fq, FakeQuant(tn->input(tf_input), *q, what));
+      edits.emplace_back(tf_input, fq);
+    }
+    for (const auto& [i, fq] : edits) tn->set_input(i, fq);
+    return Status::Ok();
+  }
+
   Status QuantizeOp(const QuantizedOp& op) {
     const Node* ir = IrNode(op.node);
     if (!ir) return InvalidArgument("the quantization plan names node '" + op.node + "', which is not in the graph");
@@ -245,6 +275,7 @@ class TfQuantWriter {
                              "quantisation into the original graph; was the model loaded by the TF frontend?)");
     }
     const std::string what = DescribeTfNode(*tn);
+    if (op.weight_is_activation) return QuantizePair(op, *ir, tn, what);
     const TfQuantizedOpInfo* info = FindTfQuantizedOp(tn->op());
     if (!info) return Unimplemented(what + ": the TF exporter cannot quantize this op type");
     auto t = tn->attr().find("T");
