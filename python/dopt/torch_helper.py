@@ -941,8 +941,9 @@ def quantize_recurrent(torch, m, mname, ops, plan_dir):
             theirs = torch_layout(w, 0)
             if mine.shape == theirs.shape and np.abs(mine - theirs).max() <= 1e-5 * max(np.abs(mine).max(), 1e-12):
                 found.append(k)
-        if len(found) > 1:
-            return op_call_index(op, mname) % L
+        if len(found) > 1:  # equal layers: the node's position picks one of them
+            hint = op_call_index(op, mname) % L
+            return hint if hint in found else found[0]
         return found[0] if found else None
 
     seen = {}
@@ -974,6 +975,18 @@ def quantize_recurrent(torch, m, mname, ops, plan_dir):
                 q = torch.from_numpy(torch_layout(wq, d))
                 if params.setdefault((layer, key), q) is not q and not torch.equal(params[(layer, key)], q):
                     raise HelperError("module '%s' runs several times with different quantized weights" % mname)
+
+    # A module called several times: its ops are assigned to calls in graph order, layer by
+    # layer, which is right only when each layer is quantized in every call or in none (a layer
+    # int8 in one call and float in another would also need two sets of weights).
+    if len(acts) > 1:
+        for k in range(L):
+            column = [row[k] is not None for row in acts]
+            if any(column) and not all(column):
+                raise HelperError("module '%s' runs %d times and dopt's plan quantizes its layer %d in some calls only "
+                                  "(exclude_op, layer_precision or accuracy_target left the others float); the "
+                                  "TorchScript writer needs each layer quantized in every call or in none: exclude "
+                                  "that layer's ops in every call" % (mname, len(acts), k))
 
     class QuantizedRecurrent(nn.Module):
         """dopt's int8 LSTM/GRU/RNN: each layer's input fake-quantized per tensor, W and R on the int8 grid."""

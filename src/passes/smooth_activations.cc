@@ -35,6 +35,7 @@ Status ScaleWeight(Graph& g, int ni, bool transposed, const std::vector<float>& 
   }
   const int nid = AddInitializer(g, g.value(wid).name + "_smoothed", f.CastTo(dt));
   g.nodes[ni].inputs[1] = nid;
+  g.nodes[ni].dirty = true;  // writers regenerate it: it reads the copy now
   return Status::Ok();
 }
 
@@ -73,6 +74,7 @@ bool FoldIntoLayerNorm(Graph& g, int x, const std::vector<float>& s, size_t read
   const bool has_b = p.inputs.size() > 2 && p.inputs[2] >= 0;
   if (has_b && !OwnVector(g, p.inputs[2], k, consumers)) return false;
   const int scale_id = p.inputs[1], b_id = has_b ? p.inputs[2] : -1;
+  if (scale_id == b_id) return false;  // one initializer as Scale and B: dividing it twice
   DivideInPlace(g, scale_id, s);
   if (b_id >= 0) DivideInPlace(g, b_id, s);
   g.nodes[pi].dirty = true;
@@ -91,7 +93,8 @@ StatusOr<int> SmoothActivationsPass::Run(Graph& g) {
     for (float v : sm.scale)
       if (!(v > 0) || !std::isfinite(v)) return InvalidArgument("smoothing of '" + sm.tensor + "': a factor is not positive and finite");
     const Value& xv = g.value(x);
-    if (!xv.rank_known || xv.shape.empty() || xv.shape.back() != (int64_t)sm.scale.size()) {
+    // An unknown (symbolic) last dim is checked against the weights below.
+    if (!xv.rank_known || xv.shape.empty() || (xv.shape.back() >= 0 && xv.shape.back() != (int64_t)sm.scale.size())) {
       return InvalidArgument("smoothing of '" + sm.tensor + "': its last dim is not " + std::to_string(sm.scale.size()));
     }
     if (xv.dtype != DType::kFloat32) return InvalidArgument("smoothing of '" + sm.tensor + "': the activation is not float32");
@@ -102,6 +105,9 @@ StatusOr<int> SmoothActivationsPass::Run(Graph& g) {
       const Node& n = g.nodes[ni];
       if ((n.op_type != "MatMul" && n.op_type != "Gemm") || n.inputs.size() < 2 || n.inputs[0] != x) {
         return InvalidArgument("smoothing of '" + sm.tensor + "': op '" + name + "' is not a MatMul/Gemm reading it");
+      }
+      if (std::find(n.inputs.begin() + 1, n.inputs.end(), x) != n.inputs.end()) {
+        return InvalidArgument("smoothing of '" + sm.tensor + "': op '" + name + "' reads it as another input too");
       }
       if (n.op_type == "Gemm") {
         auto ta = n.GetInt("transA", 0);

@@ -11,7 +11,18 @@ namespace dopt {
 namespace {
 
 constexpr const char* kFormat = "dopt.compress_conf";
-constexpr uint32_t kFormatVersion = 1;
+// The newest format_version this dopt reads and writes. A plan is written as version 1 unless it
+// uses something an older reader would silently misread: version 2 for smoothing (field 23: an
+// old reader would pair the smoothed scales with the unsmoothed weights) and activation-only ops
+// (op field 13).
+constexpr uint32_t kFormatVersion = 2;
+
+uint32_t FormatVersionOf(const QuantPlan& p) {
+  if (!p.smoothing.empty()) return 2;
+  for (const QuantizedOp& op : p.ops)
+    if (op.activation_only) return 2;
+  return 1;
+}
 
 void ToProto(const TensorQuant& q, dopt_compress::TensorQuantParam* p) {
   p->set_tensor(q.tensor);
@@ -107,7 +118,7 @@ std::string JsonTensor(const TensorQuant& q, const std::string& ind) {
 std::string ToJson(const QuantPlan& p) {
   std::string o = "{\n";
   o += "  \"format\": " + JsonStr(kFormat) + ",\n";
-  o += "  \"format_version\": " + std::to_string(kFormatVersion) + ",\n";
+  o += "  \"format_version\": " + std::to_string(FormatVersionOf(p)) + ",\n";
   o += "  \"tool_version\": " + JsonStr(p.tool_version) + ",\n";
   o += "  \"strategy\": " + JsonStr(p.strategy) + ",\n";
   o += "  \"framework\": " + std::to_string(p.framework) + ",\n";
@@ -203,7 +214,7 @@ std::string TextTensor(const TensorQuant& q, bool activation) {
 
 std::string ToText(const QuantPlan& p) {
   std::string o;
-  o += "format:       " + std::string(kFormat) + " v" + std::to_string(kFormatVersion) + "\n";
+  o += "format:       " + std::string(kFormat) + " v" + std::to_string(FormatVersionOf(p)) + "\n";
   o += "tool:         " + p.tool_version + "\n";
   o += "strategy:     " + p.strategy + " (activations " + std::to_string(p.activation_bits) + "-bit, weights " +
        std::to_string(p.weight_bits) + "-bit)\n";
@@ -255,7 +266,7 @@ std::string ToText(const QuantPlan& p) {
 StatusOr<std::string> SerializeCompressConf(const QuantPlan& plan) {
   dopt_compress::CompressConf c;
   c.set_format(kFormat);
-  c.set_format_version(kFormatVersion);
+  c.set_format_version(FormatVersionOf(plan));
   c.set_tool_version(plan.tool_version);
   c.set_strategy(plan.strategy);
   c.set_framework(plan.framework);

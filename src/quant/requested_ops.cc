@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 
 #include "ir/graph_edit.h"
 #include "ops/op.h"
@@ -12,8 +11,8 @@ namespace dopt {
 Status AddRequestedOps(Graph& graph, const std::vector<std::string>& types, bool writer_can,
                        const std::string& off_reason, QuantSelection* sel) {
   if (types.empty()) return Status::Ok();
-  std::set<std::string> selected;
-  for (const QuantCandidate& c : sel->ops) selected.insert(c.node);
+  std::map<std::string, int> names;
+  for (const Node& n : graph.nodes) ++names[n.name];
   for (const std::string& type : types) {
     int found = 0;
     for (int i = 0; i < (int)graph.nodes.size(); ++i) {
@@ -21,12 +20,14 @@ Status AddRequestedOps(Graph& graph, const std::vector<std::string>& types, bool
       if (n.op_type != type || !(n.domain.empty() || n.domain == "ai.onnx")) continue;
       ++found;
       const OpDef* def = OpDefOf(n);
-      if ((def && def->quant.weighted()) || selected.count(n.name)) {
+      if (def && def->quant.weighted()) {
         return InvalidArgument("quantize_op_type '" + type + "': " + type +
                                " ops have weights and are quantized anyway; the field is for ops without weights");
       }
-      if (n.name.empty()) {
-        n.name = UniqueNodeName(graph, type);
+      if (n.name.empty() || names[n.name] > 1) {  // the plan names ops: each needs its own name
+        --names[n.name];
+        n.name = UniqueNodeName(graph, n.name.empty() ? type : n.name);
+        ++names[n.name];
         n.dirty = true;
       }
       const int x = n.inputs.empty() ? -1 : n.inputs[0];
@@ -36,7 +37,7 @@ Status AddRequestedOps(Graph& graph, const std::vector<std::string>& types, bool
       } else if (x < 0 || graph.value(x).IsConstant()) {
         why = "quantize_op_type: its input 0 is a constant";
       } else if (graph.value(x).dtype != DType::kFloat32) {
-        why = std::string("quantize_op_type: its input 0 is ") + DTypeName(graph.value(x).dtype) + ", not float";
+        why = std::string("quantize_op_type: its input 0 is ") + DTypeName(graph.value(x).dtype) + ", not float32";
       }
       if (!why.empty()) {
         sel->excluded.push_back({n.name, n.op_type, why});

@@ -356,3 +356,37 @@ def test_unmatched_activation_product_refused(dopt, tmp_path):
     proc = quantize(dopt, py, tmp_path / "w.pth", conf, tmp_path / "q.pt", "x: 1,6,8")
     assert proc.returncode == 0, describe(proc)
     assert (tmp_path / "q.pt").exists()
+
+
+def test_recurrent_layer_float_in_one_call_only_refused(dopt, tmp_path):
+    """A 2-layer LSTM called twice with its first layer's first call excluded: the .pt would
+    need that layer float in one call and int8 in the other (two sets of weights), which the
+    TorchScript writer does not build: one error naming the module and what to do, nothing
+    written. Excluding that layer in both calls quantizes."""
+    import torch
+
+    py = tmp_path / "net.py"
+    py.write_text("import torch\nimport torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+                  "        super().__init__()\n        self.lstm = nn.LSTM(8, 8, num_layers=2, batch_first=True)\n\n"
+                  "    def forward(self, x):\n        return self.lstm(self.lstm(x)[0])[0]\n")
+    ns = {}
+    exec(py.read_text(), ns)
+    torch.manual_seed(10)
+    torch.save(ns["Net"]().state_dict(), tmp_path / "w.pth")
+    calib = make_bin(dopt, np.random.default_rng(10).standard_normal((4, 1, 5, 8)), tmp_path / "calib.bin")
+    conf = binary_config(tmp_path / "c.prototxt", [calib])
+    proc = quantize(dopt, py, tmp_path / "w.pth", conf, tmp_path / "all.pt", "x: 1,5,8",
+                    compress_conf=tmp_path / "all.cc")
+    assert proc.returncode == 0, describe(proc)
+    names = sorted(op["name"] for op in conf_ops(tmp_path / "all.cc"))
+    assert names == ["lstm", "lstm#2", "lstm#3", "lstm#4"], names  # 2 calls x 2 layers
+    conf = binary_config(tmp_path / "c1.prototxt", [calib], 'exclude_op: "lstm"\n')
+    proc = quantize(dopt, py, tmp_path / "w.pth", conf, tmp_path / "q.pt", "x: 1,5,8")
+    assert proc.returncode == 2, describe(proc)
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "module 'lstm' runs 2 times and dopt's plan quantizes its layer 0 in some calls only" in last, last
+    assert not (tmp_path / "q.pt").exists()
+    conf = binary_config(tmp_path / "c2.prototxt", [calib], 'exclude_op: "lstm; lstm#3"\n')  # layer 0, both calls
+    proc = quantize(dopt, py, tmp_path / "w.pth", conf, tmp_path / "q.pt", "x: 1,5,8")
+    assert proc.returncode == 0, describe(proc)
+    assert (tmp_path / "q.pt").exists()

@@ -96,6 +96,9 @@ TEST(CompressConf, SmoothingRoundTripsAndIsChecked) {
   EXPECT_EQ(q->smoothing[0].ops, p.smoothing[0].ops);
   EXPECT_EQ(*SerializeCompressConf(*q), *bytes);
   EXPECT_NE(CompressConfToText(p, false).find("smooth_quant_alpha=0.5 (1 activation(s) smoothed)"), std::string::npos);
+  // Version 2: a version-1 reader would pair the smoothed scales with unsmoothed weights.
+  EXPECT_NE(CompressConfToText(p, true).find("\"format_version\": 2,"), std::string::npos);
+  EXPECT_NE(CompressConfToText(Sample(), true).find("\"format_version\": 1,"), std::string::npos);
   EXPECT_NE(CompressConfToText(p, true).find("\"ops\": [\"q_proj\", \"k_proj\"]"), std::string::npos);
   // Off: no alpha, and JSON says null.
   EXPECT_LT(ParseCompressConf(*SerializeCompressConf(Sample()), "param")->smooth_quant_alpha, 0.f);
@@ -128,6 +131,7 @@ TEST(CompressConf, ActivationOnlyOpsHaveNoWeight) {
   EXPECT_EQ(*SerializeCompressConf(*q), *bytes);
   EXPECT_NE(CompressConfToText(p, false).find("(input 0 only: no weight)"), std::string::npos);
   EXPECT_NE(CompressConfToText(p, true).find("\"activation_only\": true"), std::string::npos);
+  EXPECT_NE(CompressConfToText(p, true).find("\"format_version\": 2,"), std::string::npos);
 }
 
 TEST(CompressConf, RejectsOtherFiles) {

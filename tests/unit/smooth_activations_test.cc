@@ -120,6 +120,9 @@ TEST(SmoothActivations, SharedWeightIsCopiedNotScaledTwice) {
   const Node* mq = FindNode(r.graph, "mq");
   const Node* mk = FindNode(r.graph, "mk");
   EXPECT_NE(mq->inputs[1], mk->inputs[1]);
+  // The op that reads the copy is marked for the writers to regenerate (a clean node would be
+  // written from its original NodeProto, still reading the shared weight).
+  EXPECT_TRUE(r.graph.value(mq->inputs[1]).name.find("_smoothed") != std::string::npos ? mq->dirty : mk->dirty);
 }
 
 TEST(SmoothActivations, RefusesFactorsForAnotherGraph) {
