@@ -3,20 +3,36 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ops/op.h"
+
 namespace dopt {
+
+int SmoothableWeightAxis(const Graph& g, const Node& n) {
+  const OpDef* d = OpDefOf(n);
+  if (!d || !d->quant.weighted() || !d->quant.weight_axis || d->quant.second_weight_input >= 0) return -1;
+  if (n.inputs.size() < 2 || n.inputs[0] < 0 || n.inputs[1] < 0) return -1;
+  const QuantTraits& t = d->quant;
+  if (t.activation_input != 0 || t.weight_input != 1) return -1;
+  auto trans_a = n.GetInt("transA", 0);  // Gemm: a transposed activation contracts its first axis
+  if (!trans_a.ok() || *trans_a != 0) return -1;
+  const Tensor* w = InitializerOf(g, n.inputs[1]);
+  if (!w || !IsFloat(w->dtype()) || w->rank() != 2) return -1;
+  auto out_axis = t.weight_axis(n, 1, 2);
+  if (!out_axis.ok() || (*out_axis != 0 && *out_axis != 1)) return -1;
+  return 1 - *out_axis;
+}
 
 namespace {
 
-// Scales the rows (transposed: the columns) of the 2-D float initializer input 1 of node `ni`
-// by `s` along its input-channel axis: in place when only this node reads it, else into a copy.
-Status ScaleWeight(Graph& g, int ni, bool transposed, const std::vector<float>& s,
-                   const std::vector<std::vector<int>>& consumers) {
+// Scales the 2-D float initializer input 1 of node `ni` by `s` along its input-channel axis
+// (SmoothableWeightAxis): in place when only this node reads it, else into a copy.
+Status ScaleWeight(Graph& g, int ni, const std::vector<float>& s, const std::vector<std::vector<int>>& consumers) {
   const int wid = g.nodes[ni].inputs[1];
   const Tensor* w = InitializerOf(g, wid);
   const std::string& op = g.nodes[ni].name;
-  if (!w || !IsFloat(w->dtype()) || w->rank() != 2) {
-    return InvalidArgument("smoothing: op '" + op + "' has no constant 2-D float weight");
-  }
+  const int axis = SmoothableWeightAxis(g, g.nodes[ni]);
+  if (axis < 0) return InvalidArgument("smoothing: op '" + op + "' has no weight that smoothing can scale");
+  const bool transposed = axis == 1;
   const int64_t rows = w->dim(0), cols = w->dim(1), k = transposed ? cols : rows;
   if (k != (int64_t)s.size()) {
     return InvalidArgument("smoothing: op '" + op + "' has " + std::to_string(k) + " input channels, the factors " +
@@ -103,26 +119,17 @@ StatusOr<int> SmoothActivationsPass::Run(Graph& g) {
       const int ni = FindNodeIndex(g, name);
       if (ni < 0) return InvalidArgument("smoothing of '" + sm.tensor + "': no op '" + name + "' in the graph");
       const Node& n = g.nodes[ni];
-      if ((n.op_type != "MatMul" && n.op_type != "Gemm") || n.inputs.size() < 2 || n.inputs[0] != x) {
+      if (n.inputs.empty() || n.inputs[0] != x || SmoothableWeightAxis(g, n) < 0) {
         return InvalidArgument("smoothing of '" + sm.tensor + "': op '" + name + "' is not a MatMul/Gemm reading it");
       }
       if (std::find(n.inputs.begin() + 1, n.inputs.end(), x) != n.inputs.end()) {
         return InvalidArgument("smoothing of '" + sm.tensor + "': op '" + name + "' reads it as another input too");
       }
-      if (n.op_type == "Gemm") {
-        auto ta = n.GetInt("transA", 0);
-        if (!ta.ok() || *ta != 0) return InvalidArgument("smoothing: Gemm '" + name + "' transposes its input");
-      }
       readers.push_back(ni);
     }
     auto consumers = g.Consumers();
     for (int ni : readers) {
-      bool transposed = false;
-      if (g.nodes[ni].op_type == "Gemm") {
-        DOPT_ASSIGN_OR_RETURN(int64_t tb, g.nodes[ni].GetInt("transB", 0));
-        transposed = tb != 0;
-      }
-      DOPT_RETURN_IF_ERROR(ScaleWeight(g, ni, transposed, sm.scale, consumers));
+      DOPT_RETURN_IF_ERROR(ScaleWeight(g, ni, sm.scale, consumers));
       consumers = g.Consumers();
     }
     ++done;

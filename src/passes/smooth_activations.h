@@ -8,9 +8,9 @@
 // (dopt run --compress_conf, qdq-export, the analysis) get the same graph.
 //
 // For each entry:
-//   - every listed op must be a MatMul (weight = input 1, [K, N]: row k) or a Gemm with
-//     transA = 0 (weight = input 1, [K, N], or [N, K] with transB: column k) reading `tensor` as
-//     input 0, with a float initializer weight; K = scale.size() = the tensor's last dim;
+//   - every listed op must read `tensor` as input 0 and only there, and be smoothable
+//     (SmoothableWeightAxis: MatMul [K, N] weights take s on rows, Gemm with transB [N, K] on
+//     columns); K = scale.size() = the tensor's last dim;
 //   - a weight read by no other node is scaled in place, else a copy "<weight>_smoothed" is made;
 //   - the division is folded into the producer when it is a LayerNormalization over the last
 //     axis with an initializer Scale (and B) read by it alone, and the tensor is read by the
@@ -33,6 +33,13 @@ struct ActivationSmoothing {
   std::vector<float> scale;       // s per channel (the tensor's last axis); > 0
   std::vector<std::string> ops;   // the MatMul/Gemm nodes whose weights take s
 };
+
+// The input-channel axis (0 or 1) of the weight of `n` when `n` can take smoothing factors: a
+// weighted op (QuantTraits) reading its activation as input 0 along the last axis and a float
+// 2-D initializer weight as input 1 (MatMul x·W, Gemm without transA); the axis is the one its
+// traits do not quantize per channel. -1 otherwise. One rule for the quantizer's choice and the
+// pass's check.
+int SmoothableWeightAxis(const Graph& g, const Node& n);
 
 class SmoothActivationsPass : public Pass {
  public:

@@ -148,13 +148,30 @@ StatusOr<std::string> Check(const Graph& g, const Node& n, const QuantTraits& t,
 
 }  // namespace
 
+SelectedNames::SelectedNames(const Graph& g) {
+  for (const Node& n : g.nodes) used_.insert(n.name);
+}
+
+bool SelectedNames::Take(Graph& g, int i) {
+  Node& n = g.nodes[i];
+  const bool rename = n.name.empty() || taken_.count(n.name);
+  if (rename) {
+    std::string base = (n.name.empty() ? n.op_type : n.name) + "_" + std::to_string(i);
+    std::string name = base;
+    for (int k = 1; used_.count(name); ++k) name = base + "_" + std::to_string(k);
+    n.name = name;
+    n.dirty = true;
+    used_.insert(name);
+  }
+  taken_.insert(n.name);
+  return rename;
+}
+
 StatusOr<int> MarkQuantizablePass::Run(Graph& g) {
   sel_->ops.clear();
   sel_->already_quantized.clear();
   int renamed = 0;
-  std::set<std::string> used;
-  for (const Node& n : g.nodes) used.insert(n.name);
-  std::set<std::string> taken;  // names already given to a candidate
+  SelectedNames names(g);
   for (int i = 0; i < (int)g.nodes.size(); ++i) {
     Node& n = g.nodes[i];
     if (!n.domain.empty() && n.domain != "ai.onnx") continue;
@@ -163,16 +180,7 @@ StatusOr<int> MarkQuantizablePass::Run(Graph& g) {
     if (!d || !d->quant.weighted()) continue;
     QuantCandidate c;
     DOPT_ASSIGN_OR_RETURN(std::string why, Check(g, n, d->quant, opt_, &c));
-    if (n.name.empty() || taken.count(n.name)) {
-      std::string base = n.name.empty() ? n.op_type + "_" + std::to_string(i) : n.name + "_" + std::to_string(i);
-      std::string name = base;
-      for (int k = 1; used.count(name); ++k) name = base + "_" + std::to_string(k);
-      n.name = name;
-      n.dirty = true;
-      used.insert(name);
-      ++renamed;
-    }
-    taken.insert(n.name);
+    renamed += names.Take(g, i);
     if (!why.empty()) {
       sel_->excluded.push_back({n.name, n.op_type, why});
       continue;

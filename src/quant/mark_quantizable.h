@@ -8,10 +8,25 @@
 // that is the only change it makes to the graph.
 #pragma once
 
+#include <set>
+#include <string>
+
 #include "passes/pass.h"
 #include "quant/quant_selection.h"
 
 namespace dopt {
+
+// Names the plan can refer ops by: a selected node without a name, or with one an earlier
+// selected node took, is renamed `<name or op type>_<node index>` (made unique in the graph).
+class SelectedNames {
+ public:
+  explicit SelectedNames(const Graph& g);
+  // Takes node i's name for a selected op, renaming the node first when needed; true when renamed.
+  bool Take(Graph& g, int i);
+
+ private:
+  std::set<std::string> used_, taken_;
+};
 
 class MarkQuantizablePass : public Pass {
  public:

@@ -2,17 +2,22 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
-#include "ir/graph_edit.h"
 #include "ops/op.h"
+#include "quant/mark_quantizable.h"
 
 namespace dopt {
 
 Status AddRequestedOps(Graph& graph, const std::vector<std::string>& types, bool writer_can,
                        const std::string& off_reason, QuantSelection* sel) {
   if (types.empty()) return Status::Ok();
-  std::map<std::string, int> names;
-  for (const Node& n : graph.nodes) ++names[n.name];
+  // The ops already selected keep their names; a requested node gets its own.
+  SelectedNames names(graph);
+  std::set<std::string> selected;
+  for (const QuantCandidate& c : sel->ops) selected.insert(c.node);
+  for (int i = 0; i < (int)graph.nodes.size(); ++i)
+    if (selected.count(graph.nodes[i].name)) names.Take(graph, i);
   for (const std::string& type : types) {
     int found = 0;
     for (int i = 0; i < (int)graph.nodes.size(); ++i) {
@@ -24,12 +29,7 @@ Status AddRequestedOps(Graph& graph, const std::vector<std::string>& types, bool
         return InvalidArgument("quantize_op_type '" + type + "': " + type +
                                " ops have weights and are quantized anyway; the field is for ops without weights");
       }
-      if (n.name.empty() || names[n.name] > 1) {  // the plan names ops: each needs its own name
-        --names[n.name];
-        n.name = UniqueNodeName(graph, n.name.empty() ? type : n.name);
-        ++names[n.name];
-        n.dirty = true;
-      }
+      names.Take(graph, i);
       const int x = n.inputs.empty() ? -1 : n.inputs[0];
       std::string why;
       if (!writer_can) {

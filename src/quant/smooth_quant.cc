@@ -10,24 +10,18 @@ namespace dopt {
 
 namespace {
 
-// The constant 2-D float weight of `n` and whether its input channels run along axis 1
-// (Gemm with transB); nullptr when `n` cannot be smoothed.
-const Tensor* SmoothableWeight(const Graph& g, const Node& n, const QuantCandidate& c, bool* transposed) {
-  if (c.activation_pair || c.weight2_input >= 0 || c.activation_input != 0 || c.weight_input != 1) return nullptr;
-  if (n.op_type != "MatMul" && n.op_type != "Gemm") return nullptr;
-  *transposed = false;
-  if (n.op_type == "Gemm") {
-    auto ta = n.GetInt("transA", 0), tb = n.GetInt("transB", 0);
-    if (!ta.ok() || !tb.ok() || *ta != 0) return nullptr;
-    *transposed = *tb != 0;
-  }
-  if (n.inputs.size() < 2 || n.inputs[0] < 0 || n.inputs[1] < 0) return nullptr;
-  const Tensor* w = InitializerOf(g, n.inputs[1]);
-  if (!w || !IsFloat(w->dtype()) || w->rank() != 2) return nullptr;
+// The input-channel axis of `n`'s weight when the selected candidate `c` can take smoothing
+// factors on its activation (SmoothableWeightAxis, its activation float32 with the weight's
+// input channels as its last dim and read by `n` only as input 0), else -1.
+int SmoothableAxis(const Graph& g, const Node& n, const QuantCandidate& c) {
+  if (c.activation_pair || c.activation_only || c.weight2_input >= 0 || c.activation_input != 0) return -1;
+  const int axis = SmoothableWeightAxis(g, n);
+  if (axis < 0) return -1;
   const Value& x = g.value(n.inputs[0]);
-  if (x.dtype != DType::kFloat32 || !x.rank_known || x.shape.empty()) return nullptr;
-  if (x.shape.back() != (*transposed ? w->dim(1) : w->dim(0))) return nullptr;
-  return w;
+  if (x.dtype != DType::kFloat32 || !x.rank_known || x.shape.empty()) return -1;
+  if (x.shape.back() != InitializerOf(g, n.inputs[1])->dim(axis)) return -1;
+  if (std::find(n.inputs.begin() + 1, n.inputs.end(), n.inputs[0]) != n.inputs.end()) return -1;
+  return axis;
 }
 
 }  // namespace
@@ -36,8 +30,7 @@ std::vector<SmoothingGroup> SmoothingGroups(const Graph& graph, const QuantSelec
   std::vector<SmoothingGroup> groups;
   for (const QuantCandidate& c : sel.ops) {
     const Node* n = FindNode(graph, c.node);
-    bool transposed = false;
-    if (!n || !SmoothableWeight(graph, *n, c, &transposed)) continue;
+    if (!n || SmoothableAxis(graph, *n, c) < 0) continue;
     const std::string& x = graph.value(n->inputs[0]).name;
     auto it = std::find_if(groups.begin(), groups.end(), [&](const SmoothingGroup& s) { return s.tensor == x; });
     if (it == groups.end()) {
@@ -61,16 +54,13 @@ std::vector<ActivationSmoothing> SmoothingFactors(const Graph& graph, const std:
     bool ok = true;
     for (const std::string& name : grp.ops) {
       const Node* n = FindNode(graph, name);
-      const Tensor* w = n ? InitializerOf(graph, n->inputs[1]) : nullptr;
-      bool transposed = false;
-      if (n && n->op_type == "Gemm") {
-        auto tb = n->GetInt("transB", 0);
-        transposed = tb.ok() && *tb != 0;
-      }
-      if (!w || (size_t)(transposed ? w->dim(1) : w->dim(0)) != k) {
+      const int axis = n ? SmoothableWeightAxis(graph, *n) : -1;
+      const Tensor* w = axis >= 0 ? InitializerOf(graph, n->inputs[1]) : nullptr;
+      if (!w || (size_t)w->dim(axis) != k) {
         ok = false;
         break;
       }
+      const bool transposed = axis == 1;
       const Tensor f = w->CastTo(DType::kFloat32);
       const float* p = f.data<float>();
       const int64_t rows = f.dim(0), cols = f.dim(1);
