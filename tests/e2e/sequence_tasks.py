@@ -88,40 +88,41 @@ def _render(rng, s: str, size: tuple, max_angle: float, font_path: Path | None =
     return np.clip(a, 0, 255).astype(np.uint8)
 
 
-def text_lines(n: int, seed: int) -> list[tuple[str, np.ndarray]]:
-    """n (text, grey image) document text lines."""
+def _chinese_line(rng) -> str:
+    """2-6 common characters, sometimes a full-width comma inside and a number at the end (at
+    most 8 glyphs: PP-OCR's 320-pixel width at height 48)."""
+    chars = list(dict.fromkeys(CJK_CHARS))
+    s = "".join(chars[int(i)] for i in rng.integers(0, len(chars), int(rng.integers(2, 7))))
+    if rng.random() < 0.3:
+        s = s[:len(s) // 2] + "，" + s[len(s) // 2:]
+    if rng.random() < 0.3:
+        s += str(int(rng.integers(1, 100)))
+    return s
+
+
+def _rendered(n: int, seed: int, text, size: tuple, max_angle: float, font_path: Path | None = None):
+    """n (text, grey image) pairs: text(rng) rendered by _render, from one seeded generator."""
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
-        s = _text_line(rng)
-        out.append((s, _render(rng, s, (22, 36), 1.5)))
+        s = text(rng)
+        out.append((s, _render(rng, s, size, max_angle, font_path)))
     return out
+
+
+def text_lines(n: int, seed: int) -> list[tuple[str, np.ndarray]]:
+    """n (text, grey image) document text lines."""
+    return _rendered(n, seed, _text_line, (22, 36), 1.5)
 
 
 def chinese_text_lines(n: int, seed: int) -> list[tuple[str, np.ndarray]]:
-    """n (text, grey image) Chinese text lines: 2-6 common characters, sometimes a full-width
-    comma inside and a number at the end (at most 8 glyphs: PP-OCR's 320-pixel width at height 48)."""
-    rng = np.random.default_rng(seed)
-    chars = list(dict.fromkeys(CJK_CHARS))
-    out = []
-    for _ in range(n):
-        s = "".join(chars[int(i)] for i in rng.integers(0, len(chars), int(rng.integers(2, 7))))
-        if rng.random() < 0.3:
-            s = s[:len(s) // 2] + "，" + s[len(s) // 2:]
-        if rng.random() < 0.3:
-            s += str(int(rng.integers(1, 100)))
-        out.append((s, _render(rng, s, (22, 36), 1.5, CJK_FONT)))
-    return out
+    """n (text, grey image) Chinese text lines (_chinese_line) in WenQuanYi Micro Hei."""
+    return _rendered(n, seed, _chinese_line, (22, 36), 1.5, CJK_FONT)
 
 
 def captchas(n: int, seed: int) -> list[tuple[str, np.ndarray]]:
     """n (text, grey image) captcha-like words: 4-6 lower-case letters and digits, no spaces."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n):
-        s = _captcha_text(rng)
-        out.append((s, _render(rng, s, (30, 44), 3.0)))
-    return out
+    return _rendered(n, seed, _captcha_text, (30, 44), 3.0)
 
 
 def ppocr_input(grey: np.ndarray) -> np.ndarray:

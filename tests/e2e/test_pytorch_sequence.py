@@ -43,6 +43,18 @@ def write_model_file(path, *classes):
     return path
 
 
+def net_in_own_file(tmp_path, file_name, seed, *classes):
+    """The classes' source alone in tmp_path/src/<file_name> (the last class is the model), and
+    that model made with torch.manual_seed(seed), in eval mode. Returns (src folder, .py, model)."""
+    import torch
+
+    src = tmp_path / "src"
+    src.mkdir()
+    py = write_model_file(src / file_name, *classes)
+    torch.manual_seed(seed)
+    return src, py, classes[-1]().eval()
+
+
 def train_briefly(model, inputs, steps=3, seed=0):
     """A few Adam steps, so the checkpoint carries a real optimizer state."""
     import torch
@@ -121,11 +133,7 @@ def test_speaker_encoder_training_checkpoint(dopt, tmp_path):
     import torch
 
     mod = nets()
-    src = tmp_path / "src"
-    src.mkdir()
-    py = write_model_file(src / "speaker_encoder.py", mod.SpeakerEncoder)
-    torch.manual_seed(0)
-    model = mod.SpeakerEncoder()
+    src, py, model = net_in_own_file(tmp_path, "speaker_encoder.py", 0, mod.SpeakerEncoder)
     rng = np.random.default_rng(0)
     mels = lambda n: rng.standard_normal((n, 30, 40)).astype(np.float32)  # noqa: E731
     opt = train_briefly(model, [mels(4)])
@@ -148,11 +156,7 @@ def test_gru_nested_checkpoint(dopt, tmp_path):
     import torch
 
     mod = nets()
-    src = tmp_path / "src"
-    src.mkdir()
-    py = write_model_file(src / "tagger.py", mod.GruTagger)
-    torch.manual_seed(1)
-    model = mod.GruTagger()
+    src, py, model = net_in_own_file(tmp_path, "tagger.py", 1, mod.GruTagger)
     rng = np.random.default_rng(1)
     feats = lambda n: rng.standard_normal((12, n, 24)).astype(np.float32)  # noqa: E731  [T, N, F]
     opt = train_briefly(model, [feats(4)])
@@ -172,11 +176,7 @@ def test_recurrent_stack(dopt, tmp_path):
     import torch
 
     mod = nets()
-    src = tmp_path / "src"
-    src.mkdir()
-    py = write_model_file(src / "stack.py", mod.RecurrentStack)
-    torch.manual_seed(6)
-    model = mod.RecurrentStack().eval()
+    src, py, model = net_in_own_file(tmp_path, "stack.py", 6, mod.RecurrentStack)
     torch.save(model.state_dict(), src / "w.pth")
     rng = np.random.default_rng(6)
     x = lambda n: rng.standard_normal((n, 9, 20)).astype(np.float32)  # noqa: E731
@@ -239,11 +239,7 @@ def test_attention_net(dopt, tmp_path):
     import torch
 
     mod = nets()
-    src = tmp_path / "src"
-    src.mkdir()
-    py = write_model_file(src / "attention.py", mod.AttentionNet)
-    torch.manual_seed(2)
-    model = mod.AttentionNet().eval()
+    src, py, model = net_in_own_file(tmp_path, "attention.py", 2, mod.AttentionNet)
     torch.save({"state_dict": model.state_dict()}, src / "w.pth")
     rng = np.random.default_rng(2)
     x = lambda n, t: rng.standard_normal((n, t, 16)).astype(np.float32)  # noqa: E731
@@ -265,11 +261,7 @@ def test_causal_attention_pairs(dopt, tmp_path):
     import torch
 
     mod = nets()
-    src = tmp_path / "src"
-    src.mkdir()
-    py = write_model_file(src / "causal.py", mod.CausalAttentionNet)
-    torch.manual_seed(7)
-    model = mod.CausalAttentionNet().eval()
+    src, py, model = net_in_own_file(tmp_path, "causal.py", 7, mod.CausalAttentionNet)
     torch.save(model.state_dict(), src / "w.pth")
     rng = np.random.default_rng(7)
     x = lambda n: rng.standard_normal((10, n, 32)).astype(np.float32)  # noqa: E731
@@ -310,11 +302,7 @@ def test_attention_called_twice(dopt, tmp_path):
     import torch
 
     mod = nets()
-    src = tmp_path / "src"
-    src.mkdir()
-    py = write_model_file(src / "shared.py", mod.DotAttention, mod.SharedAttentionNet)
-    torch.manual_seed(9)
-    model = mod.SharedAttentionNet().eval()
+    src, py, model = net_in_own_file(tmp_path, "shared.py", 9, mod.DotAttention, mod.SharedAttentionNet)
     torch.save(model.state_dict(), src / "w.pth")
     rng = np.random.default_rng(9)
     x = lambda n: rng.standard_normal((n, 8, 32)).astype(np.float32)  # noqa: E731
