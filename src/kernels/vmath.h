@@ -1,0 +1,33 @@
+// Vectorised float transcendental functions over arrays, for the element-wise ops (Exp,
+// Sigmoid, Tanh, Erf, Gelu) and the softmax exp pass. Each is a branch-free range reduction and
+// polynomial (Cephes-style for exp and tanh, polynomials fitted for erf) that GCC
+// auto-vectorises, in AVX-512, AVX2 and baseline (SSE2) clones (kernels/clones.h).
+//
+// Accuracy against the double-precision function, for every float input: exp and sigmoid
+// within 2 ulp-ish (relative 3e-7) where the result is normal; tanh and erf within 1.5e-7
+// absolute and 3e-7 relative. Special values as std:: does: NaN propagates, exp(-inf) = 0,
+// exp(+inf) = inf, exp overflows to inf above 88.72 and underflows through the subnormals to 0,
+// sigmoid(-inf) = 0 and sigmoid(+inf) = 1 (never NaN), tanh/erf(+-inf) = +-1, tanh/erf keep -0.
+//
+// Each element's result depends on its value only, never on n or its position in the array
+// (the tail goes through the same block code, zero-padded), so a chunked parallel run gives the
+// same bits as one call. x and y may be the same array.
+#pragma once
+
+#include <cstdint>
+
+namespace dopt {
+namespace kernels {
+
+void ExpArray(const float* x, float* y, int64_t n);
+// y = 1 / (1 + exp(-x)).
+void SigmoidArray(const float* x, float* y, int64_t n);
+void TanhArray(const float* x, float* y, int64_t n);
+void ErfArray(const float* x, float* y, int64_t n);
+// Gelu, approximate "none": y = 0.5 * x * (1 + erf(x / sqrt(2))).
+void GeluErfArray(const float* x, float* y, int64_t n);
+// Gelu, approximate "tanh": y = 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))).
+void GeluTanhArray(const float* x, float* y, int64_t n);
+
+}  // namespace kernels
+}  // namespace dopt
