@@ -1,12 +1,15 @@
-// Erf: y = erf(x), the Gauss error function.
+// Erf: y = erf(x), the Gauss error function (kernels/vmath.h; std::erf when the reference kernels are forced).
 #include <cmath>
 
+#include "common/kernel_options.h"
+#include "kernels/vmath.h"
 #include "ops/op_util.h"
 
 namespace dopt {
 namespace {
 
 Status Run(KernelContext& ctx) {
+  if (!ReferenceKernelsForced()) return RunFloatUnaryArray(ctx, kernels::ErfArray);
   return RunFloatUnary(ctx, [](float x) { return std::erf(x); });
 }
 

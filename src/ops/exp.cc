@@ -1,12 +1,15 @@
-// Exp: y = exp(x).
+// Exp: y = exp(x) (kernels/vmath.h; std::exp when the reference kernels are forced).
 #include <cmath>
 
+#include "common/kernel_options.h"
+#include "kernels/vmath.h"
 #include "ops/op_util.h"
 
 namespace dopt {
 namespace {
 
 Status Run(KernelContext& ctx) {
+  if (!ReferenceKernelsForced()) return RunFloatUnaryArray(ctx, kernels::ExpArray);
   return RunFloatUnary(ctx, [](float x) { return std::exp(x); });
 }
 

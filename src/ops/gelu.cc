@@ -1,8 +1,11 @@
 // Gelu: y = 0.5 * x * (1 + erf(x / sqrt(2))) (approximate "none", the default), or with
-// approximate "tanh": 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))).
+// approximate "tanh": 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))); the vectorised
+// kernels/vmath.h kernels, or std::erf / std::tanh when the reference kernels are forced.
 #include <cmath>
 #include <string>
 
+#include "common/kernel_options.h"
+#include "kernels/vmath.h"
 #include "ops/op_util.h"
 
 namespace dopt {
@@ -23,6 +26,9 @@ Status Infer(InferContext& ctx) {
 
 Status Run(KernelContext& ctx) {
   DOPT_ASSIGN_OR_RETURN(bool tanh_approx, UsesTanh(ctx.node()));
+  if (!ReferenceKernelsForced()) {
+    return RunFloatUnaryArray(ctx, tanh_approx ? kernels::GeluTanhArray : kernels::GeluErfArray);
+  }
   if (tanh_approx) {
     return RunFloatUnary(ctx, [](float x) {
       const float k = 0.7978845608028654f;  // sqrt(2 / pi)

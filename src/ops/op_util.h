@@ -41,6 +41,22 @@ Status RunFloatUnary(KernelContext& ctx, F f) {
   return Status::Ok();
 }
 
+// Runs an array kernel fn(const float* x, float* y, int64_t n) over a float tensor, one call
+// per parallel chunk (the kernels/vmath.h functions: their results do not depend on the
+// chunking).
+template <typename F>
+Status RunFloatUnaryArray(KernelContext& ctx, F fn) {
+  const Tensor& x = ctx.input(0);
+  if (x.dtype() != DType::kFloat32) return InvalidArgument(std::string("expected float input, got ") + DTypeName(x.dtype()));
+  Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, x.shape());
+  const float* xp = x.data<float>();
+  float* yp = y.data<float>();
+  auto body = [&](int64_t b, int64_t e) { fn(xp + b, yp + b, e - b); };
+  if (ctx.pool()) ctx.pool()->ParallelFor(x.numel(), 1 << 14, body);
+  else body(0, x.numel());
+  return Status::Ok();
+}
+
 // Broadcasting binary op over two inputs of the same dtype T: out[i] = f(a[.], b[.]).
 // Output dtype is OutT (bool comparisons would use uint8).
 struct BroadcastPlan {

@@ -1,12 +1,16 @@
-// Sigmoid: y = 1 / (1 + exp(-x)), evaluated so that exp never overflows.
+// Sigmoid: y = 1 / (1 + exp(-x)): the vectorised kernels/vmath.h kernel, or with the reference
+// kernels forced std::exp evaluated so that it never overflows.
 #include <cmath>
 
+#include "common/kernel_options.h"
+#include "kernels/vmath.h"
 #include "ops/op_util.h"
 
 namespace dopt {
 namespace {
 
 Status Run(KernelContext& ctx) {
+  if (!ReferenceKernelsForced()) return RunFloatUnaryArray(ctx, kernels::SigmoidArray);
   return RunFloatUnary(ctx, [](float x) {
     if (x >= 0.f) return 1.f / (1.f + std::exp(-x));
     float e = std::exp(x);

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/kernel_options.h"
+#include "kernels/vmath.h"
 #include "ops/softmax_family.h"
 
 namespace dopt {
@@ -14,10 +16,17 @@ void Lane(const float* xs, float* ys, int64_t n, int64_t stride) {
   for (int64_t k = 0; k < n; ++k) mx = std::max(mx, xs[k * stride]);
   if (std::isinf(mx) && mx < 0) mx = 0;  // all -inf: avoid -inf - -inf
   double sum = 0;
-  for (int64_t k = 0; k < n; ++k) {
-    float v = std::exp(xs[k * stride] - mx);
-    ys[k * stride] = v;
-    sum += v;
+  if (stride == 1 && !ReferenceKernelsForced()) {
+    // Contiguous lane (the usual last-axis softmax): the vectorised exp (kernels/vmath.h).
+    for (int64_t k = 0; k < n; ++k) ys[k] = xs[k] - mx;
+    kernels::ExpArray(ys, ys, n);
+    for (int64_t k = 0; k < n; ++k) sum += ys[k];
+  } else {
+    for (int64_t k = 0; k < n; ++k) {
+      float v = std::exp(xs[k * stride] - mx);
+      ys[k * stride] = v;
+      sum += v;
+    }
   }
   const float inv = (float)(1.0 / sum);
   for (int64_t k = 0; k < n; ++k) ys[k * stride] *= inv;

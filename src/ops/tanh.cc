@@ -1,12 +1,15 @@
-// Tanh: y = tanh(x).
+// Tanh: y = tanh(x) (kernels/vmath.h; std::tanh when the reference kernels are forced).
 #include <cmath>
 
+#include "common/kernel_options.h"
+#include "kernels/vmath.h"
 #include "ops/op_util.h"
 
 namespace dopt {
 namespace {
 
 Status Run(KernelContext& ctx) {
+  if (!ReferenceKernelsForced()) return RunFloatUnaryArray(ctx, kernels::TanhArray);
   return RunFloatUnary(ctx, [](float x) { return std::tanh(x); });
 }
 
