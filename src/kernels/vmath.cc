@@ -129,12 +129,18 @@ DOPT_VMATH_INLINE float GeluTanhCore(float x) {
     float in[kBlock], out[kBlock];                                               \
     for (int64_t i = 0; i < n; i += kBlock) {                                    \
       const int64_t m = n - i < kBlock ? n - i : kBlock;                         \
-      if (m < kBlock) {                                                          \
+      if (m == kBlock) {                                                         \
+        std::memcpy(in, x + i, sizeof(in));                                      \
+      } else {                                                                   \
         for (int j = 0; j < kBlock; ++j) in[j] = 0.f;                            \
+        std::memcpy(in, x + i, (size_t)m * sizeof(float));                       \
       }                                                                          \
-      std::memcpy(in, x + i, (size_t)m * sizeof(float));                         \
       for (int j = 0; j < kBlock; ++j) out[j] = CORE(in[j]);                     \
-      std::memcpy(y + i, out, (size_t)m * sizeof(float));                        \
+      if (m == kBlock) {                                                         \
+        std::memcpy(y + i, out, sizeof(out));                                    \
+      } else {                                                                   \
+        std::memcpy(y + i, out, (size_t)m * sizeof(float));                      \
+      }                                                                          \
     }                                                                            \
   }
 
