@@ -129,15 +129,15 @@ DOPT_VMATH_INLINE float GeluTanhCore(float x) {
     float in[kBlock], out[kBlock];                                               \
     for (int64_t i = 0; i < n; i += kBlock) {                                    \
       const int64_t m = n - i < kBlock ? n - i : kBlock;                         \
-      if (m == kBlock) {                                                         \
-        std::memcpy(in, x + i, sizeof(in));                                      \
-      } else {                                                                   \
+      const float* src = x + i;                                                  \
+      if (m < kBlock) {                                                          \
         for (int j = 0; j < kBlock; ++j) in[j] = 0.f;                            \
         std::memcpy(in, x + i, (size_t)m * sizeof(float));                       \
+        src = in;                                                                \
       }                                                                          \
-      for (int j = 0; j < kBlock; ++j) out[j] = CORE(in[j]);                     \
+      for (int j = 0; j < kBlock; ++j) out[j] = CORE(src[j]);                    \
       if (m == kBlock) {                                                         \
-        std::memcpy(y + i, out, sizeof(out));                                    \
+        for (int j = 0; j < kBlock; ++j) y[i + j] = out[j];                      \
       } else {                                                                   \
         std::memcpy(y + i, out, (size_t)m * sizeof(float));                      \
       }                                                                          \
