@@ -1,7 +1,10 @@
 // Float unary ops: Erf, Exp, Sqrt, Tanh, Sigmoid, Neg, LeakyRelu, HardSigmoid, HardSwish.
 #include <cmath>
+#include <cstring>
 
 #include "check_op.h"
+#include "common/kernel_options.h"
+#include "kernels/vmath.h"
 
 namespace dopt {
 namespace {
@@ -77,6 +80,48 @@ TEST(Activations, LargeInputsMatchTheFormulas) {
   for (const U& u : ops) EXPECT_TRUE(CheckOp(OpCase(u.op).Input(x).Reference(ref(u.f), Tol::Near(2e-6))));
   Tensor pos = Random({5, 2053}, 18, 0.f, 100.f);
   EXPECT_TRUE(CheckOp(OpCase("Sqrt").Input(pos).Reference(ref([](double v) { return std::sqrt(v); }), Tol::Near(1e-7))));
+}
+
+// The ops run the kernels/vmath.h kernels, bit for bit whatever the thread count, and with the
+// reference kernels forced the scalar std:: formulas, bit for bit.
+TEST(Activations, VMathKernelsAndTheReferencePath) {
+  Tensor x = Random({3, 131, 257}, 21, -20.f, 20.f);  // 100k elements: several ParallelFor chunks
+  x.data<float>()[7] = NAN;
+  x.data<float>()[99] = -INFINITY;
+  struct U {
+    const char* op;
+    void (*array)(const float*, float*, int64_t);
+    float (*scalar)(float);
+  } ops[] = {
+      {"Exp", kernels::ExpArray, [](float v) { return std::exp(v); }},
+      {"Sigmoid", kernels::SigmoidArray,
+       [](float v) {
+         if (v >= 0.f) return 1.f / (1.f + std::exp(-v));
+         float e = std::exp(v);
+         return e / (1.f + e);
+       }},
+      {"Tanh", kernels::TanhArray, [](float v) { return std::tanh(v); }},
+      {"Erf", kernels::ErfArray, [](float v) { return std::erf(v); }},
+  };
+  const bool saved = ReferenceKernelsForced();
+  ThreadPool pool(3);
+  const int64_t n = x.numel();
+  for (const U& u : ops) {
+    std::vector<float> vec(n), ref(n);
+    u.array(x.data<float>(), vec.data(), n);
+    for (int64_t i = 0; i < n; ++i) ref[i] = u.scalar(x.data<float>()[i]);
+    for (bool forced : {false, true}) {
+      SetReferenceKernelsForced(forced);
+      for (ThreadPool* p : {(ThreadPool*)nullptr, &pool}) {
+        StatusOr<std::vector<Tensor>> out = RunOp(OpCase(u.op).Input(x), p);
+        ASSERT_TRUE(out.ok()) << out.status().message();
+        const std::vector<float>& want = forced ? ref : vec;
+        EXPECT_EQ(std::memcmp((*out)[0].data<float>(), want.data(), n * sizeof(float)), 0)
+            << u.op << (forced ? " reference" : " vmath") << (p ? " 3 threads" : " 1 thread");
+      }
+    }
+  }
+  SetReferenceKernelsForced(saved);
 }
 
 TEST(Activations, NegHandlesIntsAndRejectsWrongTypes) {
