@@ -8,11 +8,12 @@
 // runtime is initialised, and crash the instrumented binary at load time.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define DOPT_KERNEL_CLONES __attribute__((target_clones("avx2", "default")))
-// With an AVX-512 version as well, for the compute-bound kernels where 16 lanes measurably pay
-// (kernels/vmath.cc: 1.5-2x over AVX2 on the AVX-512 host). GCC's avx512f target includes FMA,
-// so that version contracts a * b + c and its results may differ from the AVX2 one in the last
-// bit; each version gives the same bits for an element wherever it sits in the array.
-#define DOPT_KERNEL_CLONES_AVX512 __attribute__((target_clones("avx512f", "avx2", "default")))
+// With AVX-512 and AVX2 + FMA (x86-64-v3) versions as well, for the compute-bound kernels where
+// they measurably pay (kernels/vmath.cc: AVX-512 1.5-2.7x, x86-64-v3 1.4x over plain AVX2). Both
+// contract a * b + c to FMA, so their results may differ from the AVX2 / SSE2 ones in the last
+// bit; each version gives the same bits for an element wherever it sits in the array. The
+// resolver tries them in this order (AVX2 without FMA still gets the "avx2" version).
+#define DOPT_KERNEL_CLONES_AVX512 __attribute__((target_clones("avx512f", "arch=x86-64-v3", "avx2", "default")))
 #else
 #define DOPT_KERNEL_CLONES
 #define DOPT_KERNEL_CLONES_AVX512

@@ -1,7 +1,8 @@
 // Vectorised float transcendental functions over arrays, for the element-wise ops (Exp,
 // Sigmoid, Tanh, Erf, Gelu) and the softmax exp pass. Each is a branch-free range reduction and
 // polynomial (Cephes-style for exp and tanh, polynomials fitted for erf) that GCC
-// auto-vectorises, in AVX-512, AVX2 and baseline (SSE2) clones (kernels/clones.h).
+// auto-vectorises, in AVX-512, AVX2 + FMA, AVX2 and baseline (SSE2) clones
+// (kernels/clones.h).
 //
 // Accuracy against the double-precision function, for every float input: exp and sigmoid
 // within 2 ulp-ish (relative 3e-7) where the result is normal; tanh and erf within 1.5e-7
