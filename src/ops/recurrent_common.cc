@@ -10,8 +10,10 @@
 #include <cmath>
 #include <cstring>
 
+#include "common/kernel_options.h"
 #include "common/limits.h"
 #include "kernels/gemm.h"
+#include "kernels/vmath.h"
 #include "ops/op_util.h"
 
 namespace dopt {
@@ -203,10 +205,18 @@ void Activation::Apply(float* x, int64_t n, float clip) const {
     case Fn::kRelu:
       for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0.f ? x[i] : 0.f;
       break;
-    case Fn::kTanh:
+    case Fn::kTanh:  // the vectorised kernels/vmath.h kernel unless the reference is forced
+      if (!ReferenceKernelsForced()) {
+        kernels::TanhArray(x, x, n);
+        break;
+      }
       for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
       break;
     case Fn::kSigmoid:
+      if (!ReferenceKernelsForced()) {
+        kernels::SigmoidArray(x, x, n);
+        break;
+      }
       for (int64_t i = 0; i < n; ++i) x[i] = 1.f / (1.f + std::exp(-x[i]));
       break;
     case Fn::kAffine:
