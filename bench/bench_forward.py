@@ -38,7 +38,10 @@ NP_TYPES = {
 }
 
 
-def make_inputs(model_path, seed=0):
+def make_inputs(model_path, seed=0, shapes=None):
+    """Random inputs: floats uniform [0,1), integer ids in [0,10), masks (a name with "mask") all 1.
+    shapes: {input name: [dims]} overrides a symbolic (or any) input shape."""
+    shapes = shapes or {}
     m = onnx.load(model_path, load_external_data=False)
     inits = {i.name for i in m.graph.initializer}
     rng = np.random.default_rng(seed)
@@ -47,10 +50,13 @@ def make_inputs(model_path, seed=0):
         if vi.name in inits:
             continue
         tt = vi.type.tensor_type
-        shape = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else 1 for d in tt.shape.dim]
+        shape = shapes.get(vi.name) or [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else 1
+                                         for d in tt.shape.dim]
         dt = NP_TYPES[tt.elem_type]
         if np.issubdtype(dt, np.floating):
             feeds[vi.name] = rng.uniform(0.0, 1.0, size=shape).astype(dt)
+        elif "mask" in vi.name:
+            feeds[vi.name] = np.ones(shape, dt)
         else:
             feeds[vi.name] = rng.integers(0, 10, size=shape).astype(dt)
     return feeds
@@ -94,7 +100,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dopt", default=os.path.join(HERE, "..", "build", "dopt"))
     ap.add_argument("--models_dir", default=MODELS_DIR)
-    ap.add_argument("--models", nargs="*", default=DEFAULT_MODELS)
+    ap.add_argument("--models", nargs="*", default=DEFAULT_MODELS,
+                    help="file names under --models_dir or paths; MODEL:INPUT=d0,d1,... sets an input's shape "
+                         "(several ':'-separated), e.g. ppocr_v4_det.onnx:x=1,3,640,640")
     ap.add_argument("--threads", nargs="*", type=int, default=[1, 2])
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--stat", choices=["median", "min"], default="median",
@@ -106,9 +114,15 @@ def main():
     print("|---|---|---|---|---|---|")
     worst = 0.0
     with tempfile.TemporaryDirectory() as tmp:
-        for mname in args.models:
-            model = os.path.join(args.models_dir, mname)
-            feeds = make_inputs(model)
+        for spec in args.models:
+            mname, *shape_specs = spec.split(":")
+            shapes = {}
+            for ss in shape_specs:
+                n, dims = ss.split("=")
+                shapes[n] = [int(d) for d in dims.split(",")]
+            model = mname if os.path.exists(mname) else os.path.join(args.models_dir, mname)
+            mname = os.path.basename(mname)
+            feeds = make_inputs(model, shapes=shapes)
             npys = {}
             for i, (n, a) in enumerate(feeds.items()):
                 p = os.path.join(tmp, f"in{i}.npy")

@@ -7,8 +7,10 @@
 
 #include "kernels/convert.h"
 #include "ops/op.h"
+#include "passes/fold_affine.h"
 #include "passes/fold_batchnorm.h"
 #include "passes/fuse_conv_activation.h"
+#include "passes/fuse_conv_epilogue.h"
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -203,7 +205,9 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const Graph& user_graph, co
     owned = std::make_unique<Graph>(user_graph);  // tensors share buffers; passes replace, never write into them
     PassManager pm;
     pm.Add(std::make_unique<FoldBatchNormPass>());
+    pm.Add(std::make_unique<FoldAffinePass>());
     pm.Add(std::make_unique<FuseConvActivationPass>());
+    pm.Add(std::make_unique<FuseConvEpiloguePass>());
     DOPT_RETURN_IF_ERROR(pm.Run(*owned).WithContext("optimising the graph for execution"));
     ReuseFreedMemory();
   }

@@ -23,8 +23,9 @@ class Observer {
 struct ExecutorOptions {
   int num_threads = 0;  // <= 0: all cores
   // Execution-only optimisation: the executor runs a private copy of the graph rewritten by
-  // speed passes (BatchNormalization folded into Conv, Relu/Clip/LeakyRelu fused into the
-  // Conv before them; src/passes/). The caller's graph is untouched. Observers then see the
+  // speed passes (BatchNormalization and constant Mul/Add folded into Conv, Relu/Clip/LeakyRelu
+  // and chains of element-wise ops fused into the Conv before them; src/passes/). The caller's
+  // graph is untouched. Observers then see the
   // values of the rewritten graph only (no pre-activation or pre-BN tensors), so leave this
   // off for calibration and anything else that needs every tensor.
   bool optimize = false;

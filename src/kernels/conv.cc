@@ -176,6 +176,7 @@ void ConvForward(const ConvGeom& g, const float* x, const float* w, const float*
         const int64_t c = i % g.C;
         DepthwiseChannel(g, x + i * insz, w + c * ks, bias ? bias[c] : 0.f, y + i * outsz, pad);
         if (act.kind != Activation::kNone) BiasActivate(y + i * outsz, outsz, false, 0.f, act);
+        if (act.HasEpilogue()) ApplyEpilogue(*act.epilogue, y + i * outsz, outsz, c);
       }
     });
     return;
@@ -238,6 +239,9 @@ void ConvForward(const ConvGeom& g, const float* x, const float* w, const float*
           SgemmSerial(false, false, m1 - m0, nc, K, 1.f, wg + m0 * K, K, B, ldb, 1.f, yg + m0 * outsz + j0, outsz);
           if (act.kind != Activation::kNone) {
             for (int64_t m = m0; m < m1; ++m) BiasActivate(yg + m * outsz + j0, nc, false, 0.f, act);
+          }
+          if (act.HasEpilogue()) {
+            for (int64_t m = m0; m < m1; ++m) ApplyEpilogue(*act.epilogue, yg + m * outsz + j0, nc, gi * Mg + m);
           }
         }
       });

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/thread_pool.h"
+#include "kernels/epilogue.h"
 
 namespace dopt {
 namespace kernels {
@@ -35,6 +36,10 @@ struct Activation {
   Kind kind = kNone;
   float alpha = 0.f;  // LeakyRelu slope
   float lo = 0.f, hi = 0.f;  // Clip bounds (use +-infinity for an absent bound)
+  // Further element-wise steps after the activation (kernels/epilogue.h); null or empty: none.
+  const std::vector<EpilogueStep>* epilogue = nullptr;
+
+  bool HasEpilogue() const { return epilogue && !epilogue->empty(); }
 };
 
 // y[i] = act(y[i] + b) for i in [0, n); b is added only when add_bias.

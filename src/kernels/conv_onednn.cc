@@ -356,6 +356,9 @@ bool ConvForwardOneDnn(const ConvGeom& g, const float* x, const float* w, const 
           e->out_reorders[p].execute(strm, mdst, my);
         }
         strm.wait();
+        if (act.HasEpilogue()) {
+          for (int64_t m = b.m0; m < b.m0 + b.mb; ++m) ApplyEpilogue(*act.epilogue, yn + m * OHW, OHW, m);
+        }
       }
     });
   }

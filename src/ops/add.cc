@@ -10,6 +10,10 @@ Status Run(KernelContext& ctx) {
   return RunBinaryArith(ctx, [](auto a, auto b) { return a + b; });
 }
 
+bool Epilogue(const EpilogueQuery& q, kernels::EpilogueStep* s) {
+  return BinaryEpilogue(q, s, kernels::EpilogueStep::kAdd, kernels::EpilogueStep::kAdd, kernels::EpilogueStep::kAddSaved);
+}
+
 }  // namespace
 
 const OpDef& OpDef_Add() {
@@ -21,6 +25,7 @@ const OpDef& OpDef_Add() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .epilogue = Epilogue,
       .upgrade = NoUpgradeNeeded("7: numpy broadcasting (dopt's oldest opset); 13, 14: new types only"),
       .quant = NoQuantRole(),  // a sum of two tensors needs its own scale
   };

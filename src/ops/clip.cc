@@ -104,6 +104,24 @@ Status Upgrade(Graph& g, int ni, int from, int to) {
   return Status::Ok();
 }
 
+// As an epilogue step: bounds from the attributes (opset < 11) or constant scalar inputs.
+bool Epilogue(const EpilogueQuery& q, kernels::EpilogueStep* s) {
+  float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+  for (const char* attr : {"min", "max"}) {
+    if (!q.node.HasAttr(attr)) continue;
+    auto v = q.node.GetFloat(attr, 0.f);
+    if (!v.ok()) return false;
+    (attr[1] == 'i' ? lo : hi) = *v;
+  }
+  for (size_t i = 1; i < 3 && i < q.node.inputs.size(); ++i) {
+    if (q.node.inputs[i] < 0) continue;
+    const Tensor* t = q.graph.value(q.node.inputs[i]).ConstantValue();
+    if (!t || t->numel() != 1 || t->dtype() != DType::kFloat32) return false;
+    (i == 1 ? lo : hi) = t->data<float>()[0];
+  }
+  return UnaryEpilogue(q, s, kernels::EpilogueStep::kClip, lo, hi);
+}
+
 }  // namespace
 
 const OpDef& OpDef_Clip() {
@@ -115,6 +133,7 @@ const OpDef& OpDef_Clip() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .epilogue = Epilogue,
       .upgrade = UpgradeBy(Upgrade).Since(6),
       .quant = NoQuantRole(),  // its bounds need not lie on the input's grid
   };

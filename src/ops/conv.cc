@@ -73,6 +73,8 @@ Status Run(KernelContext& ctx) {
   std::vector<int64_t> pb(p.pads.begin(), p.pads.begin() + ns);
   g.SetSpatial(in, out, p.attrs.kernel, p.attrs.strides, p.attrs.dilations, pb);
   DOPT_ASSIGN_OR_RETURN(kernels::Activation act, FusedActivation(ctx.node()));
+  DOPT_ASSIGN_OR_RETURN(std::vector<kernels::EpilogueStep> epilogue, GetEpilogueAttrs(ctx.node()));
+  act.epilogue = &epilogue;
   if (!kernels::ConvForwardOneDnn(g, x.data<float>(), w.data<float>(), bias, y.data<float>(), ctx.pool(), act)) {
     kernels::ConvForward(g, x.data<float>(), w.data<float>(), bias, y.data<float>(), ctx.pool(), act);
   }

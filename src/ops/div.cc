@@ -28,6 +28,10 @@ Status Run(KernelContext& ctx) {
   return RunBinaryArith(ctx, [](auto a, auto b) { return Divide(a, b); });
 }
 
+bool Epilogue(const EpilogueQuery& q, kernels::EpilogueStep* s) {
+  return BinaryEpilogue(q, s, kernels::EpilogueStep::kDiv, kernels::EpilogueStep::kDivInto, kernels::EpilogueStep::kNumOps);
+}
+
 }  // namespace
 
 const OpDef& OpDef_Div() {
@@ -39,6 +43,7 @@ const OpDef& OpDef_Div() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .epilogue = Epilogue,
       .upgrade = NoUpgradeNeeded("7: numpy broadcasting (dopt's oldest opset); 13, 14: new types only"),
       .quant = NoQuantRole(),  // a quotient needs its own scale
   };

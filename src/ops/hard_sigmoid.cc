@@ -23,6 +23,12 @@ Status Run(KernelContext& ctx) {
   });
 }
 
+bool Epilogue(const EpilogueQuery& q, kernels::EpilogueStep* s) {
+  auto alpha = q.node.GetFloat("alpha", 0.2f);
+  auto beta = q.node.GetFloat("beta", 0.5f);
+  return alpha.ok() && beta.ok() && UnaryEpilogue(q, s, kernels::EpilogueStep::kHardSigmoid, *alpha, *beta);
+}
+
 }  // namespace
 
 const OpDef& OpDef_HardSigmoid() {
@@ -34,6 +40,7 @@ const OpDef& OpDef_HardSigmoid() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .epilogue = Epilogue,
       .upgrade = NoUpgradeNeeded("unchanged from 6 to 21 (22: types)").Since(6),
       .quant = NoQuantRole(),
   };

@@ -13,6 +13,8 @@ Status Run(KernelContext& ctx) {
   });
 }
 
+bool Epilogue(const EpilogueQuery& q, kernels::EpilogueStep* s) { return UnaryEpilogue(q, s, kernels::EpilogueStep::kHardSwish); }
+
 }  // namespace
 
 const OpDef& OpDef_HardSwish() {
@@ -24,6 +26,7 @@ const OpDef& OpDef_HardSwish() {
       .max_outputs = 1,
       .infer = InferFloatUnary,
       .run = Run,
+      .epilogue = Epilogue,
       .upgrade = NoUpgradeNeeded("introduced at 14, unchanged to 21 (22: types)"),
       .quant = NoQuantRole(),
   };

@@ -14,6 +14,11 @@ Status Run(KernelContext& ctx) {
   return RunFloatUnary(ctx, [alpha](float x) { return x < 0.f ? alpha * x : x; });
 }
 
+bool Epilogue(const EpilogueQuery& q, kernels::EpilogueStep* s) {
+  auto alpha = q.node.GetFloat("alpha", 0.01f);
+  return alpha.ok() && UnaryEpilogue(q, s, kernels::EpilogueStep::kLeakyRelu, *alpha);
+}
+
 }  // namespace
 
 const OpDef& OpDef_LeakyRelu() {
@@ -25,6 +30,7 @@ const OpDef& OpDef_LeakyRelu() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .epilogue = Epilogue,
       .upgrade = NoUpgradeNeeded("16: bfloat16 only").Since(6),
       .quant = NoQuantRole(),  // the negative slope rescales
   };

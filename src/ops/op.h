@@ -12,6 +12,7 @@
 #include "common/thread_pool.h"
 #include "dopt/status.h"
 #include "ir/graph.h"
+#include "kernels/epilogue.h"
 
 namespace dopt {
 
@@ -201,6 +202,19 @@ constexpr QuantTraits SharesInputScale(int input = 0, bool (*only_if)(const Grap
 
 // ---- the op ----
 
+// A node considered as one step of an element-wise epilogue fused into the Conv before it
+// (passes/fuse_conv_epilogue.h). Input `chain` holds the chain's current value, input `root`
+// (-1: none) an earlier value of the chain (the Conv's result or a step's), kept by a kSave
+// step; the node's output is [N, channels, ...] of rank `rank`, float.
+struct EpilogueQuery {
+  const Graph& graph;
+  const Node& node;
+  int chain;
+  int root;
+  int64_t channels;
+  int rank;
+};
+
 struct OpDef {
   const char* name;  // the ONNX op type
   int min_inputs;
@@ -215,6 +229,10 @@ struct OpDef {
   // known input shape) when the inputs are not constants. Fills `outputs` (one per output)
   // or leaves it empty when it cannot.
   Status (*fold_from_info)(InferContext&, std::vector<Tensor>* outputs) = nullptr;
+  // Optional: the node as an epilogue step computing, per element, exactly what `run` does;
+  // false when this node cannot be one (e.g. a constant that varies along more than the
+  // channel axis). Helpers: UnaryEpilogue, BinaryEpilogue (op_util.h).
+  bool (*epilogue)(const EpilogueQuery&, kernels::EpilogueStep*) = nullptr;
   // Required, and without defaults: GCC's -Wmissing-field-initializers (an error with
   // DOPT_WERROR) rejects an op file that leaves one out, and tests/unit/op_registry_test.cc
   // rejects one left empty ({}).

@@ -1,5 +1,7 @@
 #include "ops/op_util.h"
 
+#include "ir/graph_edit.h"
+
 #include <algorithm>
 
 namespace dopt {
@@ -216,6 +218,90 @@ StatusOr<MatMulShapes> PlanMatMulShapes(const Node& node, const Shape& a, const 
   if (a.size() > 1) s.out.push_back(s.M);
   if (b.size() > 1) s.out.push_back(s.N);
   return s;
+}
+
+bool UnaryEpilogue(const EpilogueQuery& q, kernels::EpilogueStep* s, kernels::EpilogueStep::Op op, float a,
+                   float b) {
+  if (q.root >= 0 || q.chain != 0) return false;
+  s->op = op;
+  s->a = a;
+  s->b = b;
+  s->channel_c.clear();
+  return true;
+}
+
+bool BinaryEpilogue(const EpilogueQuery& q, kernels::EpilogueStep* s, kernels::EpilogueStep::Op chain_first,
+                    kernels::EpilogueStep::Op chain_second, kernels::EpilogueStep::Op root) {
+  if (q.node.inputs.size() != 2 || (q.chain != 0 && q.chain != 1)) return false;
+  const int other = 1 - q.chain;
+  s->channel_c.clear();
+  s->a = s->b = 0.f;
+  if (q.root >= 0) {
+    if (q.root != other || root == kernels::EpilogueStep::kNumOps) return false;
+    s->op = root;
+    return true;
+  }
+  const int v = q.node.inputs[(size_t)other];
+  if (v < 0) return false;
+  const Tensor* c = q.graph.value(v).ConstantValue();
+  if (!c || c->rank() > q.rank || q.rank < 2) return false;
+  if (c->dtype() != DType::kFloat32 && c->dtype() != DType::kFloat16 && c->dtype() != DType::kBFloat16) return false;
+  s->op = q.chain == 0 ? chain_first : chain_second;
+  if (c->numel() == 1) {
+    s->a = c->CastTo(DType::kFloat32).data<float>()[0];
+    return true;
+  }
+  // Right-aligned: output dim 1 is the constant's dim (rank_c - (rank - 1)); every other dim 1.
+  const int ch = c->rank() - (q.rank - 1);
+  for (int d = 0; d < c->rank(); ++d)
+    if (d != ch && c->dim(d) != 1) return false;
+  if (ch < 0 || c->dim(ch) != q.channels) return false;
+  Tensor f = c->CastTo(DType::kFloat32);
+  s->channel_c.assign(f.data<float>(), f.data<float>() + f.numel());
+  return true;
+}
+
+void SetEpilogueAttrs(Node& node, const std::vector<kernels::EpilogueStep>& steps) {
+  std::vector<int64_t> ops;
+  std::vector<float> args, channels;
+  for (const kernels::EpilogueStep& s : steps) {
+    ops.push_back((int64_t)s.op + (s.channel_c.empty() ? 0 : 1000));
+    args.push_back(s.a);
+    args.push_back(s.b);
+    channels.insert(channels.end(), s.channel_c.begin(), s.channel_c.end());
+  }
+  SetAttr(node, "dopt.epilogue_ops", IntsAttr(std::move(ops)));
+  SetAttr(node, "dopt.epilogue_args", FloatsAttr(std::move(args)));
+  SetAttr(node, "dopt.epilogue_channels", FloatsAttr(std::move(channels)));
+}
+
+StatusOr<std::vector<kernels::EpilogueStep>> GetEpilogueAttrs(const Node& node) {
+  std::vector<kernels::EpilogueStep> steps;
+  if (!node.HasAttr("dopt.epilogue_ops")) return steps;
+  DOPT_ASSIGN_OR_RETURN(std::vector<int64_t> ops, node.GetInts("dopt.epilogue_ops"));
+  DOPT_ASSIGN_OR_RETURN(std::vector<float> args, node.GetFloats("dopt.epilogue_args"));
+  DOPT_ASSIGN_OR_RETURN(std::vector<float> channels, node.GetFloats("dopt.epilogue_channels"));
+  size_t with_c = 0;
+  for (int64_t op : ops) with_c += op >= 1000;
+  if (args.size() != 2 * ops.size() || (with_c ? channels.size() % with_c : channels.size()) != 0) {
+    return Internal(node.Describe() + ": malformed dopt.epilogue attributes");
+  }
+  const size_t per = with_c ? channels.size() / with_c : 0;
+  size_t at = 0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const int64_t op = ops[i] % 1000;
+    if (op < 0 || op >= kernels::EpilogueStep::kNumOps) return Internal(node.Describe() + ": unknown epilogue step");
+    kernels::EpilogueStep s;
+    s.op = (kernels::EpilogueStep::Op)op;
+    s.a = args[2 * i];
+    s.b = args[2 * i + 1];
+    if (ops[i] >= 1000) {
+      s.channel_c.assign(channels.begin() + (std::ptrdiff_t)at, channels.begin() + (std::ptrdiff_t)(at + per));
+      at += per;
+    }
+    steps.push_back(std::move(s));
+  }
+  return steps;
 }
 
 }  // namespace dopt

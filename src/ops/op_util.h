@@ -261,4 +261,22 @@ struct MatMulShapes {
 
 StatusOr<MatMulShapes> PlanMatMulShapes(const Node& node, const Shape& a, const Shape& b);
 
+// Epilogue steps (OpDef::epilogue). A unary op's node is the step `op` with arguments a, b.
+bool UnaryEpilogue(const EpilogueQuery& q, kernels::EpilogueStep* s, kernels::EpilogueStep::Op op, float a = 0.f,
+                   float b = 0.f);
+// A binary op's node: with a constant other operand, the step `chain_first` when the chain is
+// input 0 and `chain_second` when it is input 1; with an earlier chain value as the other
+// operand, `root` (kNumOps: not allowed). The constant must be one value or one per channel (shape [C, 1, ...]
+// right-aligned to the output's rank, no larger than it).
+bool BinaryEpilogue(const EpilogueQuery& q, kernels::EpilogueStep* s, kernels::EpilogueStep::Op chain_first,
+                    kernels::EpilogueStep::Op chain_second, kernels::EpilogueStep::Op root);
+
+// An epilogue program kept on a node as internal attributes (never exported):
+// dopt.epilogue_ops (ints: the step's op, + 1000 when it has a per-channel constant),
+// dopt.epilogue_args (floats: a, b per step), dopt.epilogue_channels (floats: the per-channel
+// constants, one run of `channels` values per step that has one, in step order).
+void SetEpilogueAttrs(Node& node, const std::vector<kernels::EpilogueStep>& steps);
+// The node's program; empty when it has none.
+StatusOr<std::vector<kernels::EpilogueStep>> GetEpilogueAttrs(const Node& node);
+
 }  // namespace dopt

@@ -8,6 +8,8 @@ Status Run(KernelContext& ctx) {
   return RunFloatUnary(ctx, [](float x) { return x > 0.f ? x : 0.f; });
 }
 
+bool Epilogue(const EpilogueQuery& q, kernels::EpilogueStep* s) { return UnaryEpilogue(q, s, kernels::EpilogueStep::kRelu); }
+
 }  // namespace
 
 const OpDef& OpDef_Relu() {
@@ -19,6 +21,7 @@ const OpDef& OpDef_Relu() {
       .max_outputs = 1,
       .infer = InferFloatUnary,
       .run = Run,
+      .epilogue = Epilogue,
       .upgrade = NoUpgradeNeeded("13, 14: types only").Since(6),
       .quant = SharesInputScale(),  // max(q, zero point) dequantizes to max(x, 0) exactly
   };

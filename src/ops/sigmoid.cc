@@ -18,6 +18,8 @@ Status Run(KernelContext& ctx) {
   });
 }
 
+bool Epilogue(const EpilogueQuery& q, kernels::EpilogueStep* s) { return UnaryEpilogue(q, s, kernels::EpilogueStep::kSigmoid); }
+
 }  // namespace
 
 const OpDef& OpDef_Sigmoid() {
@@ -29,6 +31,7 @@ const OpDef& OpDef_Sigmoid() {
       .max_outputs = 1,
       .infer = InferFloatUnary,
       .run = Run,
+      .epilogue = Epilogue,
       .upgrade = NoUpgradeNeeded("13: types only").Since(6),
       .quant = NoQuantRole(),
   };

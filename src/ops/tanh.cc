@@ -13,6 +13,8 @@ Status Run(KernelContext& ctx) {
   return RunFloatUnary(ctx, [](float x) { return std::tanh(x); });
 }
 
+bool Epilogue(const EpilogueQuery& q, kernels::EpilogueStep* s) { return UnaryEpilogue(q, s, kernels::EpilogueStep::kTanh); }
+
 }  // namespace
 
 const OpDef& OpDef_Tanh() {
@@ -24,6 +26,7 @@ const OpDef& OpDef_Tanh() {
       .max_outputs = 1,
       .infer = InferFloatUnary,
       .run = Run,
+      .epilogue = Epilogue,
       .upgrade = NoUpgradeNeeded("13: types only").Since(6),
       .quant = NoQuantRole(),
   };

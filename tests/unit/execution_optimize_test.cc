@@ -9,6 +9,8 @@
 
 #include "executor/executor.h"
 #include "ir/graph_edit.h"
+#include "common/kernel_options.h"
+#include "ops/op_util.h"
 #include "ops/shape_inference.h"
 #include "kernels/convert.h"
 
@@ -144,6 +146,131 @@ TEST(ExecutionOptimize, RepeatedRunsGiveTheSameResult) {
   ASSERT_TRUE((*ex)->Run({{"x", Rand({1, 8, 12, 12}, 99)}}, &a).ok());
   ASSERT_TRUE((*ex)->Run({{"x", Rand({1, 8, 12, 12}, 99)}}, &b).ok());
   for (const auto& kv : a) ASSERT_EQ(0, std::memcmp(kv.second.raw(), b.at(kv.first).raw(), kv.second.nbytes()));
+}
+
+// ---- fuse_conv_epilogue: element-wise chains after a Conv run in its epilogue ----
+
+// x[1,8,12,12]; four Convs (3x3 through oneDNN where it applies, 1x1 through im2col + SGEMM,
+// depthwise, grouped), each followed by a chain the pass fuses:
+//   a: Conv3x3 -> Sigmoid -> Mul(conv, sigmoid)                                    (SiLU)
+//   b: Conv1x1 -> Relu -> Mul(per-channel) -> Add(scalar) -> Add(3) -> Clip(0, 6)
+//      -> Mul(affine, clip) -> Div(6) -> Sub(1 - v) -> Tanh                        (saved value mid-chain)
+//   c: depthwise Conv -> HardSigmoid -> Mul(hs, conv) -> LeakyRelu -> HardSwish -> Div(per-channel / v)
+//   d: grouped Conv -> Sigmoid -> Add(per-channel [8,1,1]) -> out_d (a graph output)
+//      -> Mul(2) -> out_e: the chain stops at the graph output, Mul stays a node
+//   f: Conv -> Relu -> r (also read by a later Conv): nothing after the Relu is fused
+Graph MakeChainGraph() {
+  Builder b;
+  int x = b.Act("x", {1, 8, 12, 12});
+  b.g.inputs = {x};
+  auto scalar = [&](const std::string& n, float v) { return b.Const(n, Tensor::Scalar(v)); };
+  auto channel = [&](const std::string& n, Shape s, uint32_t seed, float lo) {
+    Tensor t = Rand(s, seed);
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = lo + std::fabs(t.data<float>()[i]);
+    return b.Const(n, t);
+  };
+  // a
+  int ca = b.Unknown("ca"), sa = b.Unknown("sa"), out_a = b.Unknown("out_a");
+  b.Node("Conv", {x, b.Const("wa", Rand({16, 8, 3, 3}, 11)), b.Const("ba", Rand({16}, 12))}, {ca},
+         {{"pads", IntsAttr({1, 1, 1, 1})}});
+  b.Node("Sigmoid", {ca}, {sa});
+  b.Node("Mul", {ca, sa}, {out_a});
+  // b
+  int cb = b.Unknown("cb"), rb = b.Unknown("rb"), mb = b.Unknown("mb"), ab = b.Unknown("ab"), a3 = b.Unknown("a3"),
+      cl = b.Unknown("cl"), hm = b.Unknown("hm"), dv = b.Unknown("dv"), sb = b.Unknown("sb"), out_b = b.Unknown("out_b");
+  b.Node("Conv", {x, b.Const("wb", Rand({24, 8, 1, 1}, 13))}, {cb});
+  b.Node("Relu", {cb}, {rb});
+  b.Node("Mul", {rb, channel("kb", {24, 1, 1}, 14, 0.5f)}, {mb});
+  b.Node("Add", {scalar("sh", -0.25f), mb}, {ab});
+  b.Node("Add", {ab, scalar("three", 3.f)}, {a3});
+  b.Node("Clip", {a3, scalar("zero", 0.f), scalar("six", 6.f)}, {cl});
+  b.Node("Mul", {ab, cl}, {hm});
+  b.Node("Div", {hm, scalar("six2", 6.f)}, {dv});
+  b.Node("Sub", {scalar("one", 1.f), dv}, {sb});
+  b.Node("Tanh", {sb}, {out_b});
+  // c
+  int cc = b.Unknown("cc"), hs = b.Unknown("hs"), mc = b.Unknown("mc"), lr = b.Unknown("lr"), hw = b.Unknown("hw"),
+      out_c = b.Unknown("out_c");
+  b.Node("Conv", {x, b.Const("wc", Rand({8, 1, 3, 3}, 15)), b.Const("bc", Rand({8}, 16))}, {cc},
+         {{"pads", IntsAttr({1, 1, 1, 1})}, {"group", IntAttr(8)}});
+  b.Node("HardSigmoid", {cc}, {hs}, {{"alpha", FloatAttr(0.3f)}, {"beta", FloatAttr(0.4f)}});
+  b.Node("Mul", {hs, cc}, {mc});
+  b.Node("LeakyRelu", {mc}, {lr}, {{"alpha", FloatAttr(0.1f)}});
+  b.Node("HardSwish", {lr}, {hw});
+  b.Node("Div", {channel("kc", {1, 8, 1, 1}, 17, 0.5f), hw}, {out_c});
+  // d
+  int cd = b.Unknown("cd"), ad = b.Unknown("ad"), out_d = b.Unknown("out_d"), out_e = b.Unknown("out_e");
+  b.Node("Conv", {x, b.Const("wd", Rand({8, 2, 3, 3}, 18))}, {cd}, {{"pads", IntsAttr({1, 1, 1, 1})}, {"group", IntAttr(4)}});
+  b.Node("Sigmoid", {cd}, {ad});
+  b.Node("Add", {ad, channel("kd", {8, 1, 1}, 19, -1.f)}, {out_d});
+  b.Node("Mul", {out_d, scalar("two", 2.f)}, {out_e});
+  // f
+  int cf = b.Unknown("cf"), rf = b.Unknown("rf"), sf = b.Unknown("sf"), out_f = b.Unknown("out_f");
+  b.Node("Conv", {x, b.Const("wf", Rand({8, 8, 1, 1}, 20))}, {cf});
+  b.Node("Relu", {cf}, {rf});
+  b.Node("Sigmoid", {rf}, {sf});
+  b.Node("Conv", {rf, b.Const("wg", Rand({8, 8, 1, 1}, 21))}, {out_f});
+  int out_g = b.Unknown("out_g");
+  b.Node("Add", {sf, out_f}, {out_g});
+  b.g.outputs = {out_a, out_b, out_c, out_d, out_e, out_g};
+  Status st = PrepareGraph(b.g);
+  EXPECT_TRUE(st.ok()) << st.message();
+  return b.g;
+}
+
+TEST(FuseConvEpilogue, ChainsRunInTheConvWithTheSameBits) {
+  for (bool reference : {false, true}) {
+    SetReferenceKernelsForced(reference);
+    Graph g = MakeChainGraph();
+    size_t opt_nodes = 0;
+    auto plain = RunModel(g, false, 1);
+    auto opt = RunModel(g, true, 1, &opt_nodes);
+    auto opt3 = RunModel(g, true, 3);
+    SetReferenceKernelsForced(false);
+    // Left as nodes: the 6 Convs, out_d's Mul, f's Sigmoid and the final Add.
+    EXPECT_EQ(opt_nodes, 9u) << "reference " << reference;
+    ASSERT_EQ(plain.size(), 6u);
+    for (const auto& kv : plain) {
+      const Tensor& a = kv.second;
+      ASSERT_EQ(a.shape(), opt.at(kv.first).shape());
+      EXPECT_EQ(0, std::memcmp(a.raw(), opt.at(kv.first).raw(), a.nbytes())) << kv.first << " reference " << reference;
+      EXPECT_EQ(0, std::memcmp(a.raw(), opt3.at(kv.first).raw(), a.nbytes())) << kv.first << " reference " << reference;
+    }
+  }
+  // The chains did something: SiLU has negative values above -0.28, Tanh lies in (-1, 1).
+  Graph g = MakeChainGraph();
+  auto opt = RunModel(g, true, 1);
+  float mn = 0;
+  for (int64_t i = 0; i < opt["out_a"].numel(); ++i) mn = std::min(mn, opt["out_a"].data<float>()[i]);
+  EXPECT_LT(mn, 0.f);
+  EXPECT_GT(mn, -0.2785f);
+}
+
+TEST(FuseConvEpilogue, WhatIsFusedAndWhatIsNot) {
+  Graph g = MakeChainGraph();
+  ExecutorOptions o;
+  o.optimize = true;
+  auto ex = Executor::Create(g, o);
+  ASSERT_TRUE(ex.ok()) << ex.status().message();
+  const Graph& og = (*ex)->graph();
+  std::map<std::string, std::vector<int64_t>> ops;  // output name -> the Conv's program
+  for (const Node& n : og.nodes) {
+    if (n.op_type != "Conv") continue;
+    auto steps = GetEpilogueAttrs(n);
+    ASSERT_TRUE(steps.ok());
+    std::vector<int64_t> v;
+    for (const auto& s : *steps) v.push_back((int64_t)s.op + (s.channel_c.empty() ? 0 : 1000));
+    ops[og.value(n.outputs[0]).name] = v;
+  }
+  using S = kernels::EpilogueStep;
+  EXPECT_EQ(ops["out_a"], (std::vector<int64_t>{S::kSave, S::kSigmoid, S::kMulSaved}));
+  EXPECT_EQ(ops["out_b"], (std::vector<int64_t>{S::kMul + 1000, S::kAdd, S::kSave, S::kAdd, S::kClip, S::kMulSaved,
+                                                S::kDiv, S::kSubFrom, S::kTanh}));
+  EXPECT_EQ(ops["out_c"], (std::vector<int64_t>{S::kSave, S::kHardSigmoid, S::kMulSaved, S::kLeakyRelu, S::kHardSwish,
+                                                S::kDivInto + 1000}));
+  EXPECT_EQ(ops["out_d"], (std::vector<int64_t>{S::kSigmoid, S::kAdd + 1000}));
+  EXPECT_EQ(ops["rf"], (std::vector<int64_t>{}));  // Relu fused as the activation; rf has two readers
+  for (const Node& n : g.nodes) EXPECT_FALSE(n.HasAttr("dopt.epilogue_ops")) << "the caller's graph changed";
 }
 
 TEST(HalfToFloatArray, MatchesScalarConversionForAllValues) {

@@ -1,0 +1,52 @@
+// Element-wise epilogues: a short program of element-wise steps that a Conv applies to each
+// block of its output while the block is still in cache, instead of separate passes over the
+// whole tensor by the element-wise ops that followed it in the graph (the executor's
+// fuse_conv_epilogue pass builds the program; see src/passes/fuse_conv_epilogue.h).
+//
+// Every step computes exactly what the op it replaces computes for one element (same float
+// operations in the same order), so a fused Conv gives the same bits as the unfused ops.
+// A step reads the current value `v` and, for the *Saved steps, the value `r` that the last
+// kSave step kept, e.g. SiLU = [Save, Sigmoid, MulSaved].
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace dopt {
+namespace kernels {
+
+struct EpilogueStep {
+  enum Op : int {
+    kAdd,        // v + c
+    kSub,        // v - c
+    kSubFrom,    // c - v
+    kMul,        // v * c
+    kDiv,        // v / c
+    kDivInto,    // c / v
+    kSave,       // r = v
+    kAddSaved,   // v + r
+    kMulSaved,   // v * r
+    kRelu,       // max(v, 0)
+    kLeakyRelu,  // v < 0 ? a * v : v
+    kClip,       // min(max(v, a), b) (a, b may be infinite)
+    kSigmoid,    // 1 / (1 + exp(-v))
+    kHardSigmoid,  // min(max(a * v + b, 0), 1)
+    kHardSwish,  // v * min(max(v / 6 + 0.5, 0), 1)
+    kTanh,
+    kNumOps
+  };
+  Op op = kAdd;
+  float a = 0.f, b = 0.f;  // kLeakyRelu: a; kClip: [a, b]; kHardSigmoid: a, b
+  // Constant operand c of the binary steps: one value for every channel (channel_c empty, c = a)
+  // or one per output channel.
+  std::vector<float> channel_c;
+
+  float C(int64_t channel) const { return channel_c.empty() ? a : channel_c[(size_t)channel]; }
+};
+
+// Applies `steps` in order to y[0, n), all elements of output channel `channel`.
+void ApplyEpilogue(const std::vector<EpilogueStep>& steps, float* y, int64_t n, int64_t channel);
+
+}  // namespace kernels
+}  // namespace dopt
