@@ -12,6 +12,10 @@
 
 namespace dopt {
 
+// Tests only: caps the instruction set Histogram::Add uses (0: SSE2, 1: AVX2, 2: AVX-512; the
+// CPU's best by default, never above it) so that each version can be checked on one host.
+void SetHistogramIsaForTesting(int max_level);
+
 class Histogram {
  public:
   explicit Histogram(int num_bins = 2048);  // must be even

@@ -7,7 +7,6 @@
 
 #include "kernels/convert.h"
 #include "ops/op.h"
-#include "passes/fold_affine.h"
 #include "passes/fold_batchnorm.h"
 #include "passes/fuse_conv_activation.h"
 #include "passes/fuse_conv_epilogue.h"
@@ -203,12 +202,18 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const Graph& user_graph, co
   std::unique_ptr<Graph> owned;
   if (options.optimize) {
     owned = std::make_unique<Graph>(user_graph);  // tensors share buffers; passes replace, never write into them
+    // The passes never fuse a graph output away: visible values are outputs while they run.
+    const std::vector<int> outputs = owned->outputs;
+    for (int v : options.visible)
+      if (v >= 0 && v < (int)owned->values.size() &&
+          std::find(owned->outputs.begin(), owned->outputs.end(), v) == owned->outputs.end())
+        owned->outputs.push_back(v);
     PassManager pm;
-    pm.Add(std::make_unique<FoldBatchNormPass>());
-    pm.Add(std::make_unique<FoldAffinePass>());
+    if (!options.exact_only) pm.Add(std::make_unique<FoldBatchNormPass>());
     pm.Add(std::make_unique<FuseConvActivationPass>());
     pm.Add(std::make_unique<FuseConvEpiloguePass>());
     DOPT_RETURN_IF_ERROR(pm.Run(*owned).WithContext("optimising the graph for execution"));
+    owned->outputs = outputs;
     ReuseFreedMemory();
   }
   std::unique_ptr<Executor> ex(new Executor(std::move(owned), user_graph, options.num_threads));

@@ -23,12 +23,18 @@ class Observer {
 struct ExecutorOptions {
   int num_threads = 0;  // <= 0: all cores
   // Execution-only optimisation: the executor runs a private copy of the graph rewritten by
-  // speed passes (BatchNormalization and constant Mul/Add folded into Conv, Relu/Clip/LeakyRelu
-  // and chains of element-wise ops fused into the Conv before them; src/passes/). The caller's
+  // speed passes (BatchNormalization folded into Conv, Relu/Clip/LeakyRelu and chains of
+  // element-wise ops fused into the Conv before them; src/passes/). The caller's
   // graph is untouched. Observers then see the
   // values of the rewritten graph only (no pre-activation or pre-BN tensors), so leave this
   // off for calibration and anything else that needs every tensor.
   bool optimize = false;
+  // With optimize: only the rewrites after which every value still computed has the same bits
+  // as in the plain graph (the activation and epilogue fusions; no BatchNormalization folding).
+  bool exact_only = false;
+  // With optimize: value ids that observers watch. No rewrite fuses them away, so calibration
+  // can run the fused graph and still see every tensor it ranges (src/calib/calibrator.cc).
+  std::vector<int> visible = {};
 };
 
 struct RunStats {

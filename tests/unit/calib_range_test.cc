@@ -32,10 +32,13 @@ TEST(Histogram, GrowsByDoublingAndKeepsCountsExact) {
 
 // The binning by definition (floor((v + R) * bins / 2R), clamped; NaN and infinities not
 // binned), against the blocked, vectorized Add: the same counts on awkward data.
+// Every instruction-set version (SSE2, AVX2, AVX-512, as far as this CPU has them).
 TEST(Histogram, AddMatchesTheDefinition) {
+  for (int isa = 0; isa <= 2; ++isa) {
+  SetHistogramIsaForTesting(isa);
   std::mt19937 rng(7);
   std::normal_distribution<float> nd(0, 3);
-  for (int64_t n : {1, 3, 4, 5, 1023, 1024, 1025, 4099, 70001}) {
+  for (int64_t n : {1, 3, 4, 5, 15, 16, 17, 31, 33, 1023, 1024, 1025, 4099, 70001}) {
     std::vector<float> x(n);
     for (int64_t i = 0; i < n; ++i) {
       switch (i % 11) {
@@ -63,10 +66,20 @@ TEST(Histogram, AddMatchesTheDefinition) {
       int b = (int)std::floor((v + 8.0) * (2048 / 16.0));
       ++want[std::min(std::max(b, 0), 2047)];
     }
-    EXPECT_EQ(h.range(), 8.0) << n;
-    EXPECT_EQ(h.counts(), want) << n;
-    EXPECT_EQ(h.total(), valid) << n;
+    float lo = 8.f, hi = 8.f;  // the seed
+    for (float v : x) {
+      if (std::isnan(v)) continue;
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+    EXPECT_EQ(h.range(), 8.0) << n << " isa " << isa;
+    EXPECT_EQ(h.counts(), want) << n << " isa " << isa;
+    EXPECT_EQ(h.total(), valid) << n << " isa " << isa;
+    EXPECT_EQ(h.min(), lo) << n << " isa " << isa;
+    EXPECT_EQ(h.max(), hi) << n << " isa " << isa;
   }
+  }
+  SetHistogramIsaForTesting(2);
 }
 
 TEST(Histogram, MergeEqualsAddingEverything) {

@@ -148,6 +148,50 @@ TEST(ExecutionOptimize, RepeatedRunsGiveTheSameResult) {
   for (const auto& kv : a) ASSERT_EQ(0, std::memcmp(kv.second.raw(), b.at(kv.first).raw(), kv.second.nbytes()));
 }
 
+// Calibration's executor: optimize + exact_only + visible. Every value the optimised run still
+// produces has the plain run's bits (no BN folding), and the visible values are all produced.
+struct Recorder : Observer {
+  std::map<int, Tensor> seen;
+  void OnValue(const Graph&, int id, const Tensor& t) override { seen[id] = t.Clone(); }
+};
+
+TEST(ExecutionOptimize, VisibleValuesStayWithTheirBits) {
+  Graph g = MakeGraph();
+  const int c2 = g.FindValue("c2"), c1 = g.FindValue("c1");
+  ASSERT_GE(c2, 0);
+  auto record = [&](bool optimize, std::vector<int> visible, size_t* nodes) {
+    ExecutorOptions o;
+    o.num_threads = 2;
+    o.optimize = optimize;
+    o.exact_only = true;
+    o.visible = std::move(visible);
+    auto ex = Executor::Create(g, o);
+    EXPECT_TRUE(ex.ok()) << ex.status().message();
+    *nodes = (*ex)->graph().nodes.size();
+    Recorder r;
+    std::map<std::string, Tensor> outs;
+    EXPECT_TRUE((*ex)->Run({{"x", Rand({1, 8, 12, 12}, 99)}}, &outs, &r).ok());
+    return r.seen;
+  };
+  size_t plain_nodes = 0, opt_nodes = 0, watched_nodes = 0;
+  auto plain = record(false, {}, &plain_nodes);
+  auto opt = record(true, {}, &opt_nodes);
+  auto watched = record(true, {c1, c2}, &watched_nodes);
+  // Clip and LeakyRelu fused; BN stays (exact_only), so the Relu after it does too.
+  EXPECT_EQ(opt_nodes, plain_nodes - 2);
+  EXPECT_EQ(watched_nodes, plain_nodes - 1);  // the Clip after c2 stays: c2 is watched
+  EXPECT_FALSE(opt.count(c2));
+  ASSERT_TRUE(watched.count(c2));
+  ASSERT_TRUE(watched.count(c1));
+  for (const auto* run : {&opt, &watched}) {
+    for (const auto& [id, t] : *run) {
+      ASSERT_TRUE(plain.count(id)) << g.value(id).name;
+      ASSERT_EQ(t.shape(), plain[id].shape());
+      EXPECT_EQ(0, std::memcmp(t.raw(), plain[id].raw(), t.nbytes())) << g.value(id).name;
+    }
+  }
+}
+
 // ---- fuse_conv_epilogue: element-wise chains after a Conv run in its epilogue ----
 
 // x[1,8,12,12]; four Convs (3x3 through oneDNN where it applies, 1x1 through im2col + SGEMM,
