@@ -2,6 +2,7 @@
 // ops/packed_weight.h): sizes around oneDNN's blocks against SgemmReference, bit-identical
 // results for 1, 2 and 3 threads, a weight changed in place, the reference-kernel fallback.
 #include <cmath>
+#include <cstdlib>
 
 #include "check_op.h"
 #include "common/kernel_options.h"
@@ -18,6 +19,8 @@ using namespace optest;
 // The kernel alone: PackGemmB + SgemmPackedB against SgemmReference, and per thread count.
 TEST(GemmPacked, SweepAgainstReference) {
   if (ReferenceKernelsForced()) GTEST_SKIP() << "reference kernels forced";
+  const char* off = std::getenv("DOPT_MATMUL_ONEDNN");
+  if (off && std::string(off) == "0") GTEST_SKIP() << "DOPT_MATMUL_ONEDNN=0";
   const int64_t Ms[] = {1, 17, 32, 97};
   const int64_t NKs[][2] = {{1, 1}, {7, 13}, {64, 64}, {65, 31}, {129, 255}, {300, 17}, {768, 96}, {1031, 77}};
   ThreadPool p1(1), p2(2), p3(3);
