@@ -168,20 +168,24 @@ bool SgemmPackedB(ThreadPool* pool, PackedGemmB& b, int64_t M, float alpha, cons
   auto fn = [&](int64_t b0, int64_t b1) {
     omp_set_num_threads(1);  // each primitive runs on this pool thread alone
     thread_local dnnl::stream strm(Engine());
-    thread_local std::vector<uint8_t> scratch;
-    thread_local std::vector<float> tmp;
-    if (scratch.size() < pr->scratch) scratch.resize(pr->scratch);
+    // Per call, not thread_local: a large M must not leave its buffers behind on every thread.
+    std::unique_ptr<uint8_t[]> scratch(new uint8_t[std::max<size_t>(pr->scratch, 1)]);
+    std::unique_ptr<float[]> tmp;
+    size_t tmp_size = 0;
     for (int64_t bi = b0; bi < b1; ++bi) {
       const int64_t n0 = p.n0[(size_t)bi], nb = p.nb[(size_t)bi];
       const auto& pd = pr->pds[(size_t)pr->of_block[(size_t)bi]];
       // The block's dense result goes straight into C when that is C itself, else into tmp and
       // then C = alpha * tmp + beta * C (one rounding order for every thread count).
       const bool direct = ldc == nb && alpha == 1.f && beta == 0.f;
-      if (!direct && tmp.size() < (size_t)(M * nb)) tmp.resize((size_t)(M * nb));
-      float* out = direct ? C + n0 : tmp.data();
+      if (!direct && tmp_size < (size_t)(M * nb)) {
+        tmp_size = (size_t)(M * nb);
+        tmp.reset(new float[tmp_size]);
+      }
+      float* out = direct ? C + n0 : tmp.get();
       memory msrc(pd.src_desc(), Engine(), const_cast<float*>(A));
       memory mdst(pd.dst_desc(), Engine(), out);
-      memory mscr(pd.scratchpad_desc(), Engine(), scratch.data());
+      memory mscr(pd.scratchpad_desc(), Engine(), scratch.get());
       pr->prims[(size_t)pr->of_block[(size_t)bi]].execute(
           strm, {{DNNL_ARG_SRC, msrc}, {DNNL_ARG_WEIGHTS, p.wei[(size_t)bi]}, {DNNL_ARG_DST, mdst},
                  {DNNL_ARG_SCRATCHPAD, mscr}});
