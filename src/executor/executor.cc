@@ -222,6 +222,7 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const Graph& user_graph, co
   std::vector<char> skip;
   DOPT_RETURN_IF_ERROR(PlanGraph(graph, &ex->constants_, &ex->last_use_, &skip));
   ex->skip_node_.assign(skip.begin(), skip.end());
+  ex->node_state_.assign(graph.nodes.size(), nullptr);
   ex->keep_.assign(nv, false);
   for (int o : graph.outputs) ex->keep_[o] = true;
   DOPT_RETURN_IF_ERROR(PlanSubgraphs(graph, &ex->subgraph_plans_));
@@ -287,14 +288,17 @@ Status Executor::Run(const std::map<std::string, Tensor>& feeds, std::map<std::s
     if (skip_node_[i]) continue;
     const Node& node = g.nodes[i];
     ins.assign(node.inputs.size(), nullptr);
+    uint64_t constant_inputs = 0;
     for (size_t k = 0; k < node.inputs.size(); ++k) {
       int v = node.inputs[k];
       if (v < 0) continue;
       ins[k] = !constants_[v].empty() ? &constants_[v] : &live[v];
       if (ins[k]->empty()) return Internal(node.Describe() + ": input '" + g.value(v).name + "' was not computed");
+      if (!constants_[v].empty() && k < 64) constant_inputs |= uint64_t{1} << k;
     }
     KernelContext ctx(node, ins, (int)node.outputs.size(), pool_.get());
     ctx.set_subgraphs(&subgraphs);
+    ctx.set_node_state(&node_state_[i], constant_inputs);
     const auto t0 = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     Status st = node.op->run(ctx);
     if (profile_) {

@@ -45,7 +45,9 @@ struct SubgraphPlan;  // executor.cc: constants and lifetimes of one sub-graph
 
 class Executor {
  public:
-  // `graph` must have gone through PrepareGraph(); it must outlive the executor.
+  // `graph` must have gone through PrepareGraph(); it must outlive the executor, and its
+  // initializers must not be written while the executor lives (folded values are computed from
+  // them once, and kernels keep data derived from constants, such as prepacked weights).
   static StatusOr<std::unique_ptr<Executor>> Create(const Graph& graph, const ExecutorOptions& options = {});
 
   // Feeds are keyed by graph input name; their dtype may be the declared one or float32
@@ -70,6 +72,9 @@ class Executor {
   std::vector<int> last_use_;       // per value id: index of the last node reading it
   std::vector<bool> keep_;          // per value id: graph outputs are never freed
   std::vector<bool> skip_node_;     // nodes whose outputs are all folded constants
+  // Per node: what its kernel keeps across runs (KernelContext::node_state), e.g. prepacked
+  // constant weights. It relies on constants_ never changing while the executor lives.
+  std::vector<std::shared_ptr<void>> node_state_;
   // Every sub-graph (If/Loop/Scan bodies, at any depth) by address: what running it needs.
   std::map<const Graph*, std::shared_ptr<SubgraphPlan>> subgraph_plans_;
   // DOPT_PROFILE=1: kernel time (ms) and call count per op type, printed on destruction.

@@ -1,7 +1,9 @@
 // Gemm: Y = alpha * op(A) * op(B) + beta * C, with transA/transB and C broadcast to [M, N]
-// (unidirectionally); C is optional from opset 11. SGEMM from OpenBLAS.
+// (unidirectionally); C is optional from opset 11. SGEMM from OpenBLAS, or with a constant B
+// and no transA that B prepacked once per executor (ops/packed_weight.h).
 #include "kernels/gemm.h"
 #include "ops/op_util.h"
+#include "ops/packed_weight.h"
 
 namespace dopt {
 namespace {
@@ -83,6 +85,9 @@ Status Run(KernelContext& ctx) {
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) yp[i * N + j] = beta * cp[(cr == 1 ? 0 : i) * cc + (cc == 1 ? 0 : j)];
     use_c = true;
+  }
+  if (!ta && SgemmWithConstantB(ctx, 1, tb != 0, M, N, K, alpha, a.data<float>(), a.dim(1), use_c ? 1.f : 0.f, yp, N)) {
+    return Status::Ok();
   }
   kernels::Sgemm(ctx.pool(), ta != 0, tb != 0, M, N, K, alpha, a.data<float>(), a.dim(1), b.data<float>(), b.dim(1),
                  use_c ? 1.f : 0.f, yp, N);

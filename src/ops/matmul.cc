@@ -1,7 +1,9 @@
 // MatMul: numpy matmul semantics (1-D operands promoted and squeezed, batch dims broadcast).
-// float32 through SGEMM; int32/int64 with a plain loop.
+// float32 through SGEMM (a constant B [K, N] shared by the batch: prepacked once per executor,
+// ops/packed_weight.h); int32/int64 with a plain loop.
 #include "kernels/gemm.h"
 #include "ops/op_util.h"
+#include "ops/packed_weight.h"
 
 namespace dopt {
 namespace {
@@ -72,7 +74,8 @@ Status Run(KernelContext& ctx) {
       float* yp = y.data<float>();
       const bool b_shared = NumElements(bb) == 1;
       if (b_shared && NumElements(ab) == nb) {
-        // A's batch folds into M: one GEMM.
+        // A's batch folds into M: one GEMM; a constant B prepacked once per executor.
+        if (SgemmWithConstantB(ctx, 1, false, nb * M, N, K, 1.f, ap, K, 0.f, yp, N)) return Status::Ok();
         kernels::Sgemm(ctx.pool(), false, false, nb * M, N, K, 1.f, ap, K, bp, N, 0.f, yp, N);
         return Status::Ok();
       }

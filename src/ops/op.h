@@ -5,7 +5,9 @@
 // (docs/architecture.md, "Adding an op"). Nothing outside src/ops keeps a list of ops.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -96,6 +98,18 @@ class KernelContext {
   // a bare kernel call), where ops with sub-graphs report an error.
   SubgraphRunner* subgraphs() const { return subgraphs_; }
   void set_subgraphs(SubgraphRunner* r) { subgraphs_ = r; }
+  // State the node's kernel may keep from one run to the next (MatMul: its constant weight
+  // prepacked), owned by the executor that runs the node and freed with it; nullptr outside an
+  // executor. Kernels store what they like and must check it still matches their inputs.
+  std::shared_ptr<void>* node_state() const { return node_state_; }
+  // Whether input i is a constant of the executor running the node (an initializer or a folded
+  // value): its buffer and values then stay the same for the executor's lifetime, so state
+  // derived from it may be kept in node_state() keyed by its address. False outside an executor.
+  bool input_is_constant(int i) const { return i >= 0 && i < 64 && ((constant_inputs_ >> i) & 1); }
+  void set_node_state(std::shared_ptr<void>* state, uint64_t constant_inputs) {
+    node_state_ = state;
+    constant_inputs_ = constant_inputs;
+  }
 
  private:
   const Node& node_;
@@ -103,6 +117,8 @@ class KernelContext {
   std::vector<Tensor> outputs_;
   ThreadPool* pool_;
   SubgraphRunner* subgraphs_ = nullptr;
+  std::shared_ptr<void>* node_state_ = nullptr;
+  uint64_t constant_inputs_ = 0;  // bit i: input i is an executor constant
 };
 
 // ---- opset upgrade (src/passes/upgrade_opset.cc is the driver) ----

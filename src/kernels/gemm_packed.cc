@@ -1,0 +1,212 @@
+#include "kernels/gemm_packed.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <tuple>
+#include <vector>
+
+#include "common/kernel_options.h"
+#include "dnnl.hpp"
+
+namespace dopt {
+namespace kernels {
+
+namespace {
+
+using dnnl::memory;
+using Tag = dnnl::memory::format_tag;
+constexpr auto kF32 = dnnl::memory::data_type::f32;
+
+dnnl::engine& Engine() {
+  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  return eng;
+}
+
+bool Enabled() {
+  static const bool on = [] {
+    const char* e = std::getenv("DOPT_MATMUL_ONEDNN");
+    return !(e && std::string(e) == "0");
+  }();
+  return on;
+}
+
+// Primitives for one (M, lda): one per distinct block width.
+struct Prims {
+  std::vector<dnnl::matmul::primitive_desc> pds;
+  std::vector<dnnl::matmul> prims;
+  std::vector<int> of_block;  // per block: index into pds / prims
+  size_t scratch = 0;         // the largest scratchpad
+};
+
+using PrimKey = std::pair<int64_t, int64_t>;  // (M, lda)
+constexpr size_t kMaxPrimSets = 16;
+
+}  // namespace
+
+struct PackedGemmBImpl {
+  int64_t K = 0, N = 0, m_hint = 0;
+  std::vector<int64_t> n0, nb;     // column blocks [n0, n0 + nb)
+  std::vector<memory> wei;         // per block: the packed slice of B
+  std::vector<memory::desc> wdesc; // its layout (primitives for other M must accept it)
+  std::mutex mu;
+  std::map<PrimKey, std::shared_ptr<Prims>> prims;
+  std::string info;
+};
+
+int64_t PackedGemmB::K() const { return impl->K; }
+int64_t PackedGemmB::N() const { return impl->N; }
+std::string PackedGemmB::Describe() const {
+  std::lock_guard<std::mutex> lock(impl->mu);
+  return impl->info;
+}
+
+namespace {
+
+// A primitive for M rows (A's leading dim lda) x nb columns, writing a dense [M, nb] result
+// (oneDNN's brgemm matmul declines a strided destination); `wdesc` null: oneDNN picks the
+// weight layout.
+dnnl::matmul::primitive_desc MakePd(int64_t M, int64_t K, int64_t nb, int64_t lda, const memory::desc* wdesc) {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const memory::desc src({M, K}, kF32, memory::dims{lda, 1});
+  const memory::desc dst({M, nb}, kF32, Tag::ab);
+  const memory::desc wei = wdesc ? *wdesc : memory::desc({K, nb}, kF32, Tag::any);
+  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, dst), attr, Engine());
+}
+
+bool IsRef(const dnnl::matmul::primitive_desc& pd) { return std::string(pd.impl_info_str()).rfind("ref", 0) == 0; }
+
+}  // namespace
+
+std::unique_ptr<PackedGemmB> PackGemmB(bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb,
+                                       int64_t m_hint) {
+  if (!Enabled() || ReferenceKernelsForced() || K <= 0 || N <= 0) return nullptr;
+  omp_set_num_threads(1);  // before any oneDNN code on this thread (see conv_onednn.cc)
+  auto impl = std::make_shared<PackedGemmBImpl>();
+  impl->K = K;
+  impl->N = N;
+  impl->m_hint = std::max<int64_t>(1, m_hint);
+  // Column blocks: about one per 128 columns, at most 8, widths a multiple of 64 (oneDNN's
+  // AVX-512 column block); fixed by N alone.
+  const int64_t nblk = std::clamp<int64_t>(N / 128, 1, 8);
+  const int64_t bs = std::max<int64_t>(64, ((N + nblk - 1) / nblk + 63) / 64 * 64);
+  try {
+    dnnl::stream s(Engine());
+    for (int64_t n0 = 0; n0 < N; n0 += bs) {
+      const int64_t nb = std::min(bs, N - n0);
+      auto pd = MakePd(impl->m_hint, K, nb, K, nullptr);
+      if (IsRef(pd)) return nullptr;  // oneDNN's plain loops: OpenBLAS is faster
+      // op(B)[k][n0 + j]: B[k * ldb + n0 + j], or B[(n0 + j) * ldb + k] with trans_b.
+      const memory::desc user({K, nb}, kF32, trans_b ? memory::dims{1, ldb} : memory::dims{ldb, 1});
+      const float* src = trans_b ? B + n0 * ldb : B + n0;
+      memory musr(user, Engine(), const_cast<float*>(src));
+      memory w(pd.weights_desc(), Engine());
+      dnnl::reorder(musr, w).execute(s, musr, w);
+      s.wait();
+      impl->n0.push_back(n0);
+      impl->nb.push_back(nb);
+      impl->wdesc.push_back(pd.weights_desc());
+      impl->wei.push_back(std::move(w));
+    }
+  } catch (const dnnl::error&) {
+    return nullptr;
+  }
+  auto p = std::make_unique<PackedGemmB>();
+  p->impl = std::move(impl);
+  return p;
+}
+
+bool SgemmPackedB(ThreadPool* pool, PackedGemmB& b, int64_t M, float alpha, const float* A, int64_t lda, float beta,
+                  float* C, int64_t ldc) {
+  if (beta != 0.f && beta != 1.f) return false;
+  PackedGemmBImpl& p = *b.impl;
+  if (M <= 0) return true;
+  omp_set_num_threads(1);
+  const PrimKey key{M, lda};
+  std::shared_ptr<Prims> pr;
+  {
+    std::lock_guard<std::mutex> lock(p.mu);
+    auto it = p.prims.find(key);
+    if (it != p.prims.end()) {
+      pr = it->second;
+    } else {
+      if (p.prims.size() >= kMaxPrimSets) return false;
+      auto n = std::make_shared<Prims>();
+      try {
+        std::map<std::pair<int64_t, size_t>, int> made;  // (width, weight desc) -> primitive
+        for (size_t bi = 0; bi < p.nb.size(); ++bi) {
+          size_t wi = 0;
+          while (!(p.wdesc[wi] == p.wdesc[bi])) ++wi;  // the first block with this layout
+          auto f = made.find({p.nb[bi], wi});
+          if (f == made.end()) {
+            auto pd = MakePd(M, p.K, p.nb[bi], lda, &p.wdesc[bi]);
+            if (IsRef(pd)) throw dnnl::error(dnnl_unimplemented, "only oneDNN's reference matmul");
+            n->scratch = std::max(n->scratch, pd.scratchpad_desc().get_size());
+            n->prims.emplace_back(pd);
+            n->pds.push_back(pd);
+            f = made.emplace(std::make_pair(p.nb[bi], wi), (int)n->pds.size() - 1).first;
+          }
+          n->of_block.push_back(f->second);
+        }
+      } catch (const dnnl::error&) {
+        n.reset();
+      }
+      p.prims[key] = n;  // a failed set stays null: not retried
+      if (n && !n->pds.empty()) p.info = std::string(n->pds.front().impl_info_str()) + ", " +
+                                         std::to_string(p.nb.size()) + " block" + (p.nb.size() == 1 ? "" : "s");
+      pr = n;
+    }
+  }
+  if (!pr) return false;
+  const int64_t nblk = (int64_t)p.nb.size();
+  auto fn = [&](int64_t b0, int64_t b1) {
+    omp_set_num_threads(1);  // each primitive runs on this pool thread alone
+    thread_local dnnl::stream strm(Engine());
+    // Per call, not thread_local: a large M must not leave its buffers behind on every thread.
+    std::unique_ptr<uint8_t[]> scratch(new uint8_t[std::max<size_t>(pr->scratch, 1)]);
+    std::unique_ptr<float[]> tmp;
+    size_t tmp_size = 0;
+    for (int64_t bi = b0; bi < b1; ++bi) {
+      const int64_t n0 = p.n0[(size_t)bi], nb = p.nb[(size_t)bi];
+      const auto& pd = pr->pds[(size_t)pr->of_block[(size_t)bi]];
+      // The block's dense result goes straight into C when that is C itself, else into tmp and
+      // then C = alpha * tmp + beta * C (one rounding order for every thread count).
+      const bool direct = ldc == nb && alpha == 1.f && beta == 0.f;
+      if (!direct && tmp_size < (size_t)(M * nb)) {
+        tmp_size = (size_t)(M * nb);
+        tmp.reset(new float[tmp_size]);
+      }
+      float* out = direct ? C + n0 : tmp.get();
+      memory msrc(pd.src_desc(), Engine(), const_cast<float*>(A));
+      memory mdst(pd.dst_desc(), Engine(), out);
+      memory mscr(pd.scratchpad_desc(), Engine(), scratch.get());
+      pr->prims[(size_t)pr->of_block[(size_t)bi]].execute(
+          strm, {{DNNL_ARG_SRC, msrc}, {DNNL_ARG_WEIGHTS, p.wei[(size_t)bi]}, {DNNL_ARG_DST, mdst},
+                 {DNNL_ARG_SCRATCHPAD, mscr}});
+      strm.wait();
+      if (direct) continue;
+      for (int64_t i = 0; i < M; ++i) {
+        float* c = C + i * ldc + n0;
+        const float* t = out + i * nb;
+        if (beta == 0.f) {
+          if (alpha == 1.f) std::memcpy(c, t, (size_t)nb * sizeof(float));
+          else for (int64_t j = 0; j < nb; ++j) c[j] = alpha * t[j];
+        } else {
+          for (int64_t j = 0; j < nb; ++j) c[j] = alpha * t[j] + c[j];  // beta == 1
+        }
+      }
+    }
+  };
+  if (pool && nblk > 1) pool->ParallelFor(nblk, 1, fn);
+  else fn(0, nblk);
+  return true;
+}
+
+}  // namespace kernels
+}  // namespace dopt

@@ -1,0 +1,19 @@
+// MatMul and Gemm with a constant weight: the weight prepacked once per executor
+// (kernels/gemm_packed.h) and kept in the node's state (KernelContext::node_state).
+#pragma once
+
+#include <cstdint>
+
+#include "ops/op.h"
+
+namespace dopt {
+
+// Y[M, N] = alpha * A[M, K] * op(B) + beta * Y through the node's prepacked copy of op(B),
+// where B is input `b_input` of the node (float32, [K, N] row-major, or [N, K] with trans_b).
+// Returns false, touching nothing, when that is not possible: B is not a constant of the
+// executor running the node (or no executor runs it), the packed path declines (reference
+// kernels forced, DOPT_MATMUL_ONEDNN=0, beta not 0 or 1, ...). Then compute with Sgemm.
+bool SgemmWithConstantB(KernelContext& ctx, int b_input, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                        const float* A, int64_t lda, float beta, float* Y, int64_t ldy);
+
+}  // namespace dopt
