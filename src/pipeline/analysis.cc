@@ -40,6 +40,20 @@ class CaptureObserver : public Observer {
   std::map<std::string, Tensor> got_;
 };
 
+// The executor options of an analysis run: the fused graph (exact fusions only, so every value
+// keeps its bits) with the captured tensors kept visible.
+ExecutorOptions AnalysisExecutorOptions(const Graph& g, const std::vector<std::string>& names, int threads) {
+  ExecutorOptions eo;
+  eo.num_threads = threads;
+  eo.optimize = true;
+  eo.exact_only = true;
+  for (const std::string& n : names) {
+    const int id = g.FindValue(n);
+    if (id >= 0) eo.visible.push_back(id);
+  }
+  return eo;
+}
+
 void Accumulate(const Tensor& f, const Tensor& q, ErrorSums* e) {
   if (f.numel() != q.numel() || f.dtype() != DType::kFloat32 || q.dtype() != DType::kFloat32) return;
   const float* a = f.data<float>();
@@ -114,9 +128,7 @@ StatusOr<std::unique_ptr<PlanEvaluator>> PlanEvaluator::Create(const Graph& prep
   std::vector<std::string> names = tensors;
   names.insert(names.end(), histogram_tensors.begin(), histogram_tensors.end());
   const std::set<std::string> keep(tensors.begin(), tensors.end());
-  ExecutorOptions eo;
-  eo.num_threads = num_threads;
-  BatchRunner runner(prepared, samples.whole, eo);
+  BatchRunner runner(prepared, samples.whole, AnalysisExecutorOptions(prepared, names, num_threads));
   for (const auto& [b, feeds0] : samples.batches) {
     std::map<std::string, Tensor> feeds = feeds0, outputs;
     CaptureObserver obs(prepared, names);
@@ -145,9 +157,7 @@ Status PlanEvaluator::Simulate(const QuantPlan& plan, const std::vector<std::str
                                const std::function<void(size_t, std::map<std::string, Tensor>&,
                                                         std::map<std::string, Tensor>&)>& each) {
   DOPT_ASSIGN_OR_RETURN(Graph sim, SimulationGraph(graph_, plan));
-  ExecutorOptions eo;
-  eo.num_threads = threads_;
-  BatchRunner runner(sim, samples_.whole, eo);
+  BatchRunner runner(sim, samples_.whole, AnalysisExecutorOptions(sim, tensors, threads_));
   for (size_t i = 0; i < samples_.batches.size(); ++i) {
     std::map<std::string, Tensor> feeds = samples_.batches[i].second, outputs;
     CaptureObserver obs(sim, tensors);
