@@ -104,6 +104,18 @@ void BinIndicesSse2(const float* d, int m, double r, double scale, int nb, int32
 }
 
 #if defined(DOPT_HIST_WIDE)
+// The wide scans' end: the SSE2 scan of the tail, combined with the wide part's results.
+void ScanTail(const float* data, int64_t n, float lo, float hi, float finite_abs, int64_t nans, float* lo_out,
+              float* hi_out, float* abs_out, int64_t* nans_out) {
+  float tlo, thi, tabs;
+  int64_t tn;
+  ScanSse2(data, n, &tlo, &thi, &tabs, &tn);
+  *lo_out = tlo < lo ? tlo : lo;
+  *hi_out = thi > hi ? thi : hi;
+  *abs_out = tabs > finite_abs ? tabs : finite_abs;
+  *nans_out = nans + tn;
+}
+
 // The same two functions on AVX2 (8 floats, 2 x 4 doubles) and AVX-512 (16 floats, 2 x 8
 // doubles): the same operations per element (float -> double is exact, then one add, one
 // multiply, clamps and truncation, never contracted to FMA), so the same bins; the tail goes
@@ -138,13 +150,7 @@ __attribute__((target("avx2"))) void ScanAvx2(const float* data, int64_t n, floa
       finite_abs = a[k] > finite_abs ? a[k] : finite_abs;
     }
   }
-  float tlo, thi, tabs;
-  int64_t tn;
-  ScanSse2(data + i, n - i, &tlo, &thi, &tabs, &tn);
-  *lo_out = tlo < lo ? tlo : lo;
-  *hi_out = thi > hi ? thi : hi;
-  *abs_out = tabs > finite_abs ? tabs : finite_abs;
-  *nans_out = nans + tn;
+  ScanTail(data + i, n - i, lo, hi, finite_abs, nans, lo_out, hi_out, abs_out, nans_out);
 }
 
 __attribute__((target("avx2"))) void BinIndicesAvx2(const float* d, int m, double r, double scale, int nb,
@@ -195,13 +201,7 @@ __attribute__((target("avx512f"))) void ScanAvx512(const float* data, int64_t n,
       finite_abs = a[k] > finite_abs ? a[k] : finite_abs;
     }
   }
-  float tlo, thi, tabs;
-  int64_t tn;
-  ScanSse2(data + i, n - i, &tlo, &thi, &tabs, &tn);
-  *lo_out = tlo < lo ? tlo : lo;
-  *hi_out = thi > hi ? thi : hi;
-  *abs_out = tabs > finite_abs ? tabs : finite_abs;
-  *nans_out = nans + tn;
+  ScanTail(data + i, n - i, lo, hi, finite_abs, nans, lo_out, hi_out, abs_out, nans_out);
 }
 
 __attribute__((target("avx512f"))) void BinIndicesAvx512(const float* d, int m, double r, double scale, int nb,

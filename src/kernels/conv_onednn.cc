@@ -14,6 +14,7 @@
 
 #include "common/kernel_options.h"
 #include "dnnl.hpp"
+#include "kernels/onednn_engine.h"
 
 namespace dopt {
 namespace kernels {
@@ -29,10 +30,7 @@ void ParallelOrSerial(ThreadPool* pool, int64_t n, const std::function<void(int6
   else fn(0, n);
 }
 
-dnnl::engine& Engine() {
-  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-  return eng;
-}
+dnnl::engine& Engine() { return OneDnnEngine(); }
 
 std::atomic<int> g_layout{(int)OneDnnLayout::kPreferred};  // SetConvOneDnnLayoutForTesting
 

@@ -13,6 +13,7 @@
 
 #include "common/kernel_options.h"
 #include "dnnl.hpp"
+#include "kernels/onednn_engine.h"
 
 namespace dopt {
 namespace kernels {
@@ -23,10 +24,7 @@ using dnnl::memory;
 using Tag = dnnl::memory::format_tag;
 constexpr auto kF32 = dnnl::memory::data_type::f32;
 
-dnnl::engine& Engine() {
-  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-  return eng;
-}
+dnnl::engine& Engine() { return OneDnnEngine(); }
 
 bool Enabled() {
   static const bool on = [] {
