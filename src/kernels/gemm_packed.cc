@@ -134,7 +134,10 @@ bool SgemmPackedB(ThreadPool* pool, PackedGemmB& b, int64_t M, float alpha, cons
     if (it != p.prims.end()) {
       pr = it->second;
     } else {
-      if (p.prims.size() >= kMaxPrimSets) return false;
+      // Many row counts (a dynamic sequence length): start over rather than fall back to
+      // OpenBLAS, whose bits differ, so a row count's result never depends on what ran before.
+      // Sets in use stay alive through their shared_ptr.
+      if (p.prims.size() >= kMaxPrimSets) p.prims.clear();
       auto n = std::make_shared<Prims>();
       try {
         std::map<std::pair<int64_t, size_t>, int> made;  // (width, weight desc) -> primitive

@@ -43,8 +43,9 @@ std::unique_ptr<PackedGemmB> PackGemmB(bool trans_b, int64_t K, int64_t N, const
 // C[M, N] = alpha * A[M, K] * op(B) + beta * C (A row-major, leading dim lda; C leading dim
 // ldc). beta must be 0 (C not read) or 1. Returns false without touching C when it cannot run
 // (then use Sgemm with the original B): another beta, a oneDNN error (or only its reference
-// implementation for this M), or too many distinct M
-// seen by this packed operand (each M gets its own primitives).
+// implementation for this M: then every call with this M does). Each M gets its own primitives;
+// after 16 distinct M they are dropped and made again, never a fallback, so one M's result does
+// not depend on the calls before it.
 bool SgemmPackedB(ThreadPool* pool, PackedGemmB& b, int64_t M, float alpha, const float* A, int64_t lda, float beta,
                   float* C, int64_t ldc);
 

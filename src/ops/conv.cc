@@ -74,6 +74,13 @@ Status Run(KernelContext& ctx) {
   g.SetSpatial(in, out, p.attrs.kernel, p.attrs.strides, p.attrs.dilations, pb);
   DOPT_ASSIGN_OR_RETURN(kernels::Activation act, FusedActivation(ctx.node()));
   DOPT_ASSIGN_OR_RETURN(std::vector<kernels::EpilogueStep> epilogue, GetEpilogueAttrs(ctx.node()));
+  for (const kernels::EpilogueStep& st : epilogue) {
+    if (!st.channel_c.empty() && (int64_t)st.channel_c.size() != g.M) {
+      return InvalidArgument(ctx.node().Describe() + ": dopt.epilogue_channels has " +
+                             std::to_string(st.channel_c.size()) + " values per step for " + std::to_string(g.M) +
+                             " output channels");
+    }
+  }
   act.epilogue = &epilogue;
   if (!kernels::ConvForwardOneDnn(g, x.data<float>(), w.data<float>(), bias, y.data<float>(), ctx.pool(), act)) {
     kernels::ConvForward(g, x.data<float>(), w.data<float>(), bias, y.data<float>(), ctx.pool(), act);

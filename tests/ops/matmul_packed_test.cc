@@ -73,6 +73,29 @@ TEST(GemmPacked, SweepAgainstReference) {
       }
 }
 
+// One packed operand used with many row counts (a dynamic sequence length): each M's result
+// never depends on the calls before it (no fallback to OpenBLAS after the 16th distinct M).
+TEST(GemmPacked, ManyRowCountsGiveTheSameBitsAsAFreshOperand) {
+  if (ReferenceKernelsForced()) GTEST_SKIP() << "reference kernels forced";
+  const char* off = std::getenv("DOPT_MATMUL_ONEDNN");
+  if (off && std::string(off) == "0") GTEST_SKIP() << "DOPT_MATMUL_ONEDNN=0";
+  const int64_t K = 96, N = 128;
+  const std::vector<float> B = RandomFloats((size_t)(K * N), 5);
+  const std::vector<float> A = RandomFloats((size_t)(40 * K), 6);
+  auto used = kernels::PackGemmB(false, K, N, B.data(), N, 32);
+  ASSERT_TRUE(used);
+  ThreadPool pool(2);
+  std::vector<float> c((size_t)(40 * N));
+  for (int64_t M = 1; M <= 20; ++M) ASSERT_TRUE(kernels::SgemmPackedB(&pool, *used, M, 1.f, A.data(), K, 0.f, c.data(), N));
+  for (int64_t M : {21, 3, 32}) {
+    auto fresh = kernels::PackGemmB(false, K, N, B.data(), N, 32);
+    std::vector<float> a((size_t)(M * N)), b((size_t)(M * N));
+    ASSERT_TRUE(kernels::SgemmPackedB(&pool, *used, M, 1.f, A.data(), K, 0.f, a.data(), N)) << M;
+    ASSERT_TRUE(kernels::SgemmPackedB(&pool, *fresh, M, 1.f, A.data(), K, 0.f, b.data(), N)) << M;
+    EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4)) << "M " << M;
+  }
+}
+
 TEST(GemmPacked, DeclinesWhenReferenceForced) {
   const bool was = ReferenceKernelsForced();
   SetReferenceKernelsForced(true);

@@ -317,6 +317,28 @@ TEST(FuseConvEpilogue, WhatIsFusedAndWhatIsNot) {
   for (const Node& n : g.nodes) EXPECT_FALSE(n.HasAttr("dopt.epilogue_ops")) << "the caller's graph changed";
 }
 
+// The epilogue attributes are internal, but a model file could carry them: a per-channel
+// constant of the wrong length is an error, never an out-of-bounds read.
+TEST(FuseConvEpilogue, MalformedAttributesAreAnError) {
+  Builder b;
+  int x = b.Act("x", {1, 8, 12, 12});
+  b.g.inputs = {x};
+  int y = b.Unknown("y");
+  b.Node("Conv", {x, b.Const("w", Rand({16, 8, 1, 1}, 3))}, {y});
+  b.g.outputs = {y};
+  kernels::EpilogueStep step;
+  step.op = kernels::EpilogueStep::kMul;
+  step.channel_c = {2.f};  // one value for 16 channels
+  SetEpilogueAttrs(b.g.nodes[0], {step});
+  ASSERT_TRUE(PrepareGraph(b.g).ok());
+  auto ex = Executor::Create(b.g, ExecutorOptions{});
+  ASSERT_TRUE(ex.ok());
+  std::map<std::string, Tensor> outs;
+  Status st = (*ex)->Run({{"x", Rand({1, 8, 12, 12}, 99)}}, &outs);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("dopt.epilogue_channels"), std::string::npos) << st.message();
+}
+
 TEST(HalfToFloatArray, MatchesScalarConversionForAllValues) {
   std::vector<uint16_t> h(65536);
   for (int i = 0; i < 65536; ++i) h[i] = (uint16_t)i;
