@@ -9,7 +9,9 @@
 #endif
 #if defined(__x86_64__) && defined(__GNUC__)
 // GCC 12's AVX-512 intrinsics start from _mm512_undefined_*, which -Wmaybe-uninitialized flags.
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 #define DOPT_HIST_WIDE 1  // AVX2 / AVX-512 versions, picked at run time
 #endif
