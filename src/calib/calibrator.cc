@@ -33,12 +33,8 @@ StatusOr<std::vector<int>> ValueIds(const Graph& graph, const std::vector<std::s
 StatusOr<StreamRun> RunOverStream(const Graph& graph, CalibrationStream& stream, const CalibratorOptions& o,
                                   const std::vector<int>& watched, const char* label,
                                   const std::function<Observer*(ThreadPool*)>& observer_for) {
-  ExecutorOptions eo;
-  eo.num_threads = o.num_threads;
   // The fused graph, keeping every watched tensor: same bits for those, fewer passes over memory.
-  eo.optimize = true;
-  eo.exact_only = true;
-  eo.visible = watched;
+  const ExecutorOptions eo = ExecutorOptions::Observing(o.num_threads, watched);
   Observer* observer = nullptr;
   int64_t total = stream.num_samples();
   if (o.max_samples > 0 && o.max_samples < total) total = o.max_samples;

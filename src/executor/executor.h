@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/thread_pool.h"
@@ -35,6 +36,16 @@ struct ExecutorOptions {
   // With optimize: value ids that observers watch. No rewrite fuses them away, so calibration
   // can run the fused graph and still see every tensor it ranges (src/calib/calibrator.cc).
   std::vector<int> visible = {};
+
+  // For runs that observe `visible` (calibration, analysis): the fused graph, exact fusions only.
+  static ExecutorOptions Observing(int num_threads, std::vector<int> visible) {
+    ExecutorOptions o;
+    o.num_threads = num_threads;
+    o.optimize = true;
+    o.exact_only = true;
+    o.visible = std::move(visible);
+    return o;
+  }
 };
 
 struct RunStats {

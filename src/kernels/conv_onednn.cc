@@ -22,8 +22,8 @@ namespace kernels {
 namespace {
 
 using dnnl::memory;
-using Tag = dnnl::memory::format_tag;
-constexpr auto kF32 = dnnl::memory::data_type::f32;
+using Tag = OneDnnTag;
+constexpr auto kF32 = kOneDnnF32;
 
 void ParallelOrSerial(ThreadPool* pool, int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
   if (pool) pool->ParallelFor(n, 1, fn);

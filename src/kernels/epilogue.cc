@@ -15,12 +15,6 @@ namespace {
 
 constexpr int64_t kBlock = 512;  // elements per pass: the value and the root stay in L1
 
-float Sigmoid(float x) {  // as ops/sigmoid.cc with the reference kernels forced
-  if (x >= 0.f) return 1.f / (1.f + std::exp(-x));
-  float e = std::exp(x);
-  return e / (1.f + e);
-}
-
 template <typename F>
 inline void Each(float* v, int64_t n, F f) {
   for (int64_t i = 0; i < n; ++i) v[i] = f(v[i]);
@@ -55,7 +49,7 @@ void RunBlock(const std::vector<EpilogueStep>& steps, float* v, float* r, int64_
         });
         break;
       case EpilogueStep::kSigmoid:  // as ops/sigmoid.cc
-        if (ReferenceKernelsForced()) Each(v, n, Sigmoid);
+        if (ReferenceKernelsForced()) Each(v, n, SigmoidReference);
         else SigmoidArray(v, v, n);
         break;
       case EpilogueStep::kHardSigmoid:

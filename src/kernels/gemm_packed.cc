@@ -21,8 +21,8 @@ namespace kernels {
 namespace {
 
 using dnnl::memory;
-using Tag = dnnl::memory::format_tag;
-constexpr auto kF32 = dnnl::memory::data_type::f32;
+using Tag = OneDnnTag;
+constexpr auto kF32 = kOneDnnF32;
 
 dnnl::engine& Engine() { return OneDnnEngine(); }
 

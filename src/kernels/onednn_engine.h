@@ -9,5 +9,8 @@ namespace kernels {
 
 dnnl::engine& OneDnnEngine();
 
+using OneDnnTag = dnnl::memory::format_tag;
+constexpr auto kOneDnnF32 = dnnl::memory::data_type::f32;
+
 }  // namespace kernels
 }  // namespace dopt

@@ -16,10 +16,19 @@
 // contract to FMA). x and y may be the same array.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 namespace dopt {
 namespace kernels {
+
+// The reference kernels' sigmoid (DOPT_REFERENCE_KERNELS=1): std::exp evaluated so that it
+// never overflows. Ops/sigmoid.cc and the Conv epilogue's Sigmoid step both use it.
+inline float SigmoidReference(float x) {
+  if (x >= 0.f) return 1.f / (1.f + std::exp(-x));
+  const float e = std::exp(x);
+  return e / (1.f + e);
+}
 
 void ExpArray(const float* x, float* y, int64_t n);
 // y = 1 / (1 + exp(-x)).

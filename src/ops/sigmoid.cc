@@ -1,6 +1,5 @@
 // Sigmoid: y = 1 / (1 + exp(-x)): the vectorised kernels/vmath.h kernel, or with the reference
 // kernels forced std::exp evaluated so that it never overflows.
-#include <cmath>
 
 #include "common/kernel_options.h"
 #include "kernels/vmath.h"
@@ -11,11 +10,7 @@ namespace {
 
 Status Run(KernelContext& ctx) {
   if (!ReferenceKernelsForced()) return RunFloatUnaryArray(ctx, kernels::SigmoidArray);
-  return RunFloatUnary(ctx, [](float x) {
-    if (x >= 0.f) return 1.f / (1.f + std::exp(-x));
-    float e = std::exp(x);
-    return e / (1.f + e);
-  });
+  return RunFloatUnary(ctx, kernels::SigmoidReference);
 }
 
 bool Epilogue(const EpilogueQuery& q, kernels::EpilogueStep* s) { return UnaryEpilogue(q, s, kernels::EpilogueStep::kSigmoid); }

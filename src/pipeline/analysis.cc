@@ -43,15 +43,12 @@ class CaptureObserver : public Observer {
 // The executor options of an analysis run: the fused graph (exact fusions only, so every value
 // keeps its bits) with the captured tensors kept visible.
 ExecutorOptions AnalysisExecutorOptions(const Graph& g, const std::vector<std::string>& names, int threads) {
-  ExecutorOptions eo;
-  eo.num_threads = threads;
-  eo.optimize = true;
-  eo.exact_only = true;
+  std::vector<int> visible;
   for (const std::string& n : names) {
     const int id = g.FindValue(n);
-    if (id >= 0) eo.visible.push_back(id);
+    if (id >= 0) visible.push_back(id);
   }
-  return eo;
+  return ExecutorOptions::Observing(threads, std::move(visible));
 }
 
 void Accumulate(const Tensor& f, const Tensor& q, ErrorSums* e) {
