@@ -26,8 +26,9 @@ DOPT_FUZZ_TARGET(onnx_run) {
     if (!v.rank_known || v.dtype == dopt::DType::kString || v.dtype == dopt::DType::kUndefined) return 0;
     for (int64_t d : v.shape)
       if (d < 0) return 0;
-    total += dopt::NumElements(v.shape);
-    if (total > (int64_t{1} << 16)) return 0;
+    const int64_t n = dopt::NumElements(v.shape);  // saturates at INT64_MAX for huge shapes
+    if (n > (int64_t{1} << 16) - total) return 0;
+    total += n;
   }
   std::map<std::string, dopt::Tensor> feeds, outputs;
   for (int id : g->inputs) {
