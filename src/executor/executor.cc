@@ -7,6 +7,7 @@
 
 #include "kernels/convert.h"
 #include "ops/op.h"
+#include "passes/channels_last.h"
 #include "passes/fold_batchnorm.h"
 #include "passes/fuse_conv_activation.h"
 #include "passes/fuse_conv_epilogue.h"
@@ -212,6 +213,7 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const Graph& user_graph, co
     if (!options.exact_only) pm.Add(std::make_unique<FoldBatchNormPass>());
     pm.Add(std::make_unique<FuseConvActivationPass>());
     pm.Add(std::make_unique<FuseConvEpiloguePass>());
+    if (!options.exact_only && options.channels_last && ChannelsLastEnabled()) pm.Add(std::make_unique<ChannelsLastPass>());
     DOPT_RETURN_IF_ERROR(pm.Run(*owned).WithContext("optimising the graph for execution"));
     owned->outputs = outputs;
     ReuseFreedMemory();

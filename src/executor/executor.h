@@ -31,11 +31,15 @@ struct ExecutorOptions {
   // off for calibration and anything else that needs every tensor.
   bool optimize = false;
   // With optimize: only the rewrites after which every value still computed has the same bits
-  // as in the plain graph (the activation and epilogue fusions; no BatchNormalization folding).
+  // as in the plain graph (the activation and epilogue fusions; no BatchNormalization folding,
+  // no channels-last regions, passes/channels_last.h).
   bool exact_only = false;
   // With optimize: value ids that observers watch. No rewrite fuses them away, so calibration
   // can run the fused graph and still see every tensor it ranges (src/calib/calibrator.cc).
   std::vector<int> visible = {};
+  // With optimize and without exact_only: 4-D activations kept channels-last between the
+  // convolutions (passes/channels_last.h; also off with DOPT_CHANNELS_LAST=0).
+  bool channels_last = true;
 
   // For runs that observe `visible` (calibration, analysis): the fused graph, exact fusions only.
   static ExecutorOptions Observing(int num_threads, std::vector<int> visible) {

@@ -294,5 +294,17 @@ void ConvTransposeForward(const ConvGeom& g, const float* x, const float* w, con
   }
 }
 
+void ChannelsFirstToLast(const float* x, float* y, int64_t n, int64_t c, int64_t hw) {
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t p = 0; p < hw; ++p)
+      for (int64_t ch = 0; ch < c; ++ch) y[(b * hw + p) * c + ch] = x[(b * c + ch) * hw + p];
+}
+
+void ChannelsLastToFirst(const float* x, float* y, int64_t n, int64_t c, int64_t hw) {
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t p = 0; p < hw; ++p) y[(b * c + ch) * hw + p] = x[(b * hw + p) * c + ch];
+}
+
 }  // namespace kernels
 }  // namespace dopt

@@ -54,6 +54,10 @@ void ConvForward(const ConvGeom& g, const float* x, const float* w, const float*
 void ConvTransposeForward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y,
                           ThreadPool* pool);
 
+// Layout changes of n images of c channels by hw pixels: [n, c, hw] <-> [n, hw, c].
+void ChannelsFirstToLast(const float* x, float* y, int64_t n, int64_t c, int64_t hw);
+void ChannelsLastToFirst(const float* x, float* y, int64_t n, int64_t c, int64_t hw);
+
 // Writes rows [all K rows] x columns [j0, j1) of the im2col matrix of one group's input
 // (channels `cg`, starting at `x`) into `col` with row stride (j1 - j0).
 void Im2Col(const ConvGeom& g, int64_t cg, const float* x, int64_t j0, int64_t j1, float* col);

@@ -105,6 +105,16 @@ struct Entry {
   std::vector<dnnl::reorder> out_reorders;
   std::vector<Block> blocks;
   std::vector<float> zero_bias;
+  // Channels-last (ConvForwardOneDnnNhwc): one image's output rows [oh0, oh1) and channels
+  // [m0, m0 + mb), read from input rows [ih0, ...), by primitive `prim` (one per distinct row
+  // count, padding and channel count) with the weights `wei`.
+  struct RowBlock {
+    int64_t oh0 = 0, oh1 = 0, ih0 = 0;
+    int64_t m0 = 0, mb = 0;  // output channels [m0, m0 + mb)
+    int prim = 0;
+    memory wei;
+  };
+  std::vector<RowBlock> rows;
 };
 
 using Key = std::vector<int64_t>;
@@ -121,14 +131,8 @@ bool Enabled() {
   return on;
 }
 
-std::shared_ptr<Entry> Build(const ConvGeom& g, const float* w, const Activation& act, OneDnnLayout layout) {
-  auto e = std::make_shared<Entry>();
-  const int64_t Cg = g.C / g.G, ks = g.KSize();
-  e->wcopy.assign(w, w + g.M * Cg * ks);
-  e->depthwise = g.G > 1;
-  const int64_t H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2];
-  e->zero_bias.assign((size_t)g.M, 0.f);
-
+// User scratchpad, and the fused activation as a oneDNN post-op.
+dnnl::primitive_attr MakeAttr(const Activation& act) {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   if (act.kind != Activation::kNone) {
@@ -138,15 +142,32 @@ std::shared_ptr<Entry> Build(const ConvGeom& g, const float* w, const Activation
     if (act.kind == Activation::kClip) po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip_v2, act.lo, act.hi);
     attr.set_post_ops(po);
   }
+  return attr;
+}
+
+// End pad of a window dim from the output size. ONNX floors the output, so the exact value may
+// be negative (down to 1 - stride): oneDNN floors too, so 0 gives the same output size then.
+// False when it is below that (not a size oneDNN can express).
+bool EndPad(int64_t in, int64_t out, int64_t k, int64_t s, int64_t d, int64_t pb, memory::dim* pe) {
+  const int64_t p = (out - 1) * s + (k - 1) * d + 1 - in - pb;
+  if (p <= -s) return false;
+  *pe = std::max<int64_t>(0, p);
+  return true;
+}
+
+std::shared_ptr<Entry> Build(const ConvGeom& g, const float* w, const Activation& act, OneDnnLayout layout) {
+  auto e = std::make_shared<Entry>();
+  const int64_t Cg = g.C / g.G, ks = g.KSize();
+  e->wcopy.assign(w, w + g.M * Cg * ks);
+  e->depthwise = g.G > 1;
+  const int64_t H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2];
+  e->zero_bias.assign((size_t)g.M, 0.f);
+
+  const dnnl::primitive_attr attr = MakeAttr(act);
   const memory::dims st = {g.s[1], g.s[2]}, dl = {g.d[1] - 1, g.d[2] - 1}, pl = {g.pb[1], g.pb[2]};
-  // End pads from the output size; ONNX floors the output, so the exact value may be negative
-  // (down to 1 - stride): oneDNN floors too, so 0 gives the same output size then.
-  memory::dims pr = {(OH - 1) * g.s[1] + (g.k[1] - 1) * g.d[1] + 1 - g.in[1] - g.pb[1],
-                     (OW - 1) * g.s[2] + (g.k[2] - 1) * g.d[2] + 1 - g.in[2] - g.pb[2]};
-  for (int i = 0; i < 2; ++i) {
-    if (pr[i] <= -g.s[1 + i]) return e;
-    pr[i] = std::max<memory::dim>(0, pr[i]);
-  }
+  memory::dims pr = {0, 0};
+  for (int i = 0; i < 2; ++i)
+    if (!EndPad(g.in[1 + i], g.out[1 + i], g.k[1 + i], g.s[1 + i], g.d[1 + i], g.pb[1 + i], &pr[i])) return e;
   const Tag forced = TagOf(layout);
   // A primitive for `mb` output channels (depthwise: also mb input channels); `src` fixes its
   // source desc, else the layout is oneDNN's choice (or the forced one).
@@ -245,24 +266,111 @@ std::shared_ptr<Entry> Build(const ConvGeom& g, const float* w, const Activation
   return e;
 }
 
-bool Handled(const ConvGeom& g) {
+// ConvForwardOneDnnNhwc's entry: blocks of output rows x output channels and their primitives.
+std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activation& act) {
+  auto e = std::make_shared<Entry>();
+  const int64_t Cg = g.C / g.G, ks = g.KSize();
+  e->wcopy.assign(w, w + g.M * Cg * ks);
+  e->depthwise = g.G > 1;
+  e->zero_bias.assign((size_t)g.M, 0.f);
+  const int64_t H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2];
+  const dnnl::primitive_attr attr = MakeAttr(act);
+  memory::dim pr_w = 0;
+  if (!EndPad(W, OW, g.k[2], g.s[2], g.d[2], g.pb[2], &pr_w)) return e;
+  // Blocks, fixed by the shape alone: about one per 4M multiply-adds (at most 32), so that big
+  // convs spread over many threads and small ones do not pay per-block overhead. Rows first
+  // while each block keeps >= 128 output pixels (every block re-reads its weights), then output
+  // channels in multiples of 16 (>= 32 each; such a block computes into a buffer of its own).
+  const int64_t macs = OH * OW * g.M * Cg * ks;
+  const int64_t want = std::clamp<int64_t>(macs >> 22, 1, 32);
+  const int64_t nr = std::clamp<int64_t>(std::min(want, OH * OW / 128), 1, OH);
+  const int64_t rb = (OH + nr - 1) / nr;
+  const int64_t nc = e->depthwise ? 1 : std::clamp<int64_t>(want / nr, 1, std::max<int64_t>(1, g.M / 32));
+  const int64_t cb = nc == 1 ? g.M : RoundUp((g.M + nc - 1) / nc, 16);
+  const int64_t ext = (g.k[1] - 1) * g.d[1] + 1;
+  struct WeightCopy {
+    int64_t m0;
+    memory::desc desc;
+    memory mem;
+  };
+  std::vector<WeightCopy> weights;
+  std::map<std::vector<int64_t>, int> prim_of;
+  for (int64_t oh0 = 0; oh0 < OH; oh0 += rb) {
+    for (int64_t m0 = 0; m0 < g.M; m0 += cb) {
+      Entry::RowBlock b;
+      b.oh0 = oh0;
+      b.oh1 = std::min(OH, oh0 + rb);
+      b.m0 = m0;
+      b.mb = std::min(cb, g.M - m0);
+      const int64_t lo = oh0 * g.s[1] - g.pb[1], hi = (b.oh1 - 1) * g.s[1] - g.pb[1] + ext;
+      const int64_t pt = std::max<int64_t>(0, -lo), pbot = std::max<int64_t>(0, hi - H);
+      b.ih0 = std::max<int64_t>(lo, 0);
+      const int64_t rin = std::min(hi, H) - b.ih0, rout = b.oh1 - b.oh0;
+      if (rin <= 0) return e;
+      const memory::dims wei_d = e->depthwise ? memory::dims{g.M, 1, 1, g.k[1], g.k[2]}
+                                              : memory::dims{b.mb, g.C, g.k[1], g.k[2]};
+      const std::vector<int64_t> k = {rin, rout, pt, pbot, b.mb};
+      auto it = prim_of.find(k);
+      if (it == prim_of.end()) {
+        dnnl::convolution_forward::desc d(
+            dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+            memory::desc({1, g.C, rin, W}, kF32, Tag::nhwc), memory::desc(wei_d, kF32, Tag::any),
+            memory::desc({b.mb}, kF32, Tag::x), memory::desc({1, b.mb, rout, OW}, kF32, Tag::nhwc),
+            memory::dims{g.s[1], g.s[2]}, memory::dims{g.d[1] - 1, g.d[2] - 1}, memory::dims{pt, g.pb[2]},
+            memory::dims{pbot, pr_w});
+        dnnl::convolution_forward::primitive_desc pd(d, attr, Engine());
+        if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0) return e;  // far slower than declining
+        it = prim_of.emplace(k, (int)e->pds.size()).first;
+        e->prims.emplace_back(pd);
+        e->pds.push_back(pd);
+      }
+      b.prim = it->second;
+      // The block's weights in its primitive's layout, shared by blocks of the same channels.
+      const memory::desc& wd = e->pds[(size_t)b.prim].weights_desc();
+      int wi = -1;
+      for (size_t j = 0; j < weights.size(); ++j)
+        if (weights[j].m0 == m0 && weights[j].desc == wd) wi = (int)j;
+      if (wi < 0) {
+        memory usr({wei_d, kF32, e->depthwise ? Tag::goihw : Tag::oihw}, Engine(), e->wcopy.data() + m0 * Cg * ks);
+        memory wm(wd, Engine());
+        dnnl::stream s(Engine());
+        dnnl::reorder(usr, wm).execute(s, usr, wm);
+        s.wait();
+        weights.push_back({m0, wd, wm});
+        wi = (int)weights.size() - 1;
+      }
+      b.wei = weights[(size_t)wi].mem;
+      e->rows.push_back(b);
+    }
+  }
+  e->info = std::string(e->pds.front().impl_info_str()) + " src nhwc dst nhwc, " + std::to_string(nr) + "x" +
+            std::to_string((g.M + cb - 1) / cb) + " blocks";
+  e->supported = true;
+  return e;
+}
+
+bool ShapeHandled(const ConvGeom& g) {
   if (!Enabled() || ReferenceKernelsForced()) return false;
-  // 2-D only, not pointwise (1x1 stride 1 stays on OpenBLAS: no gain there), dense or depthwise.
   if (g.in[0] != 1 || g.out[0] != 1 || g.k[0] != 1) return false;
   if (g.C <= 0 || g.M <= 0 || g.G <= 0 || g.in[1] <= 0 || g.in[2] <= 0 || g.out[1] <= 0 || g.out[2] <= 0) return false;
-  if (g.k[1] == 1 && g.k[2] == 1 && g.s[1] == 1 && g.s[2] == 1) return false;
   const bool depthwise = g.G > 1 && g.G == g.C && g.G == g.M;
   return g.G == 1 || depthwise;
 }
 
-std::shared_ptr<Entry> Lookup(const ConvGeom& g, const float* w, const Activation& act) {
+bool Handled(const ConvGeom& g) {
+  // 2-D only, not pointwise (1x1 stride 1 stays on OpenBLAS: no gain there), dense or depthwise.
+  if (!ShapeHandled(g)) return false;
+  return !(g.k[1] == 1 && g.k[2] == 1 && g.s[1] == 1 && g.s[2] == 1);
+}
+
+std::shared_ptr<Entry> Lookup(const ConvGeom& g, const float* w, const Activation& act, bool nhwc = false) {
   float fa[3] = {act.alpha, act.lo, act.hi};
   int32_t ia[3];
   std::memcpy(ia, fa, sizeof ia);
   const auto layout = (OneDnnLayout)g_layout.load();
   Key key = {(int64_t)(intptr_t)w, g.C, g.M, g.G, g.in[1], g.in[2], g.out[1], g.out[2], g.k[1], g.k[2],
              g.s[1], g.s[2], g.d[1], g.d[2], g.pb[1], g.pb[2], (int64_t)act.kind, ia[0], ia[1], ia[2],
-             (int64_t)layout};
+             (int64_t)layout, (int64_t)nhwc};
   const size_t wn = (size_t)(g.M * (g.C / g.G) * g.KSize());
   std::lock_guard<std::mutex> lock(g_mu);
   auto it = g_cache->find(key);
@@ -272,7 +380,7 @@ std::shared_ptr<Entry> Lookup(const ConvGeom& g, const float* w, const Activatio
   }
   std::shared_ptr<Entry> e;
   try {
-    e = Build(g, w, act, layout);
+    e = nhwc ? BuildNhwc(g, w, act) : Build(g, w, act, layout);
   } catch (const dnnl::error&) {
     e = std::make_shared<Entry>();
     e->wcopy.assign(w, w + wn);
@@ -360,6 +468,53 @@ bool ConvForwardOneDnn(const ConvGeom& g, const float* x, const float* w, const 
       }
     });
   }
+  return true;
+}
+
+bool ConvOneDnnNhwcMayRun(const ConvGeom& g) { return ShapeHandled(g); }
+
+bool ConvForwardOneDnnNhwc(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y,
+                           ThreadPool* pool, const Activation& act) {
+  if (!ShapeHandled(g)) return false;
+  omp_set_num_threads(1);  // as in ConvForwardOneDnn
+  std::shared_ptr<Entry> e = Lookup(g, w, act, true);
+  if (!e->supported) return false;
+  const int64_t W = g.in[2], OW = g.out[2], nb = (int64_t)e->rows.size();
+  const float* b_all = bias ? bias : e->zero_bias.data();
+  ParallelOrSerial(pool, g.N * nb, [&](int64_t i0, int64_t i1) {
+    omp_set_num_threads(1);
+    thread_local dnnl::stream strm(Engine());
+    std::vector<uint8_t> scratch;
+    std::vector<float> buf;
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t n = i / nb;
+      const Entry::RowBlock& b = e->rows[(size_t)(i % nb)];
+      const auto& pd = e->pds[(size_t)b.prim];
+      const int64_t pixels = (b.oh1 - b.oh0) * OW;
+      const float* src = x + ((n * g.in[1] + b.ih0) * W) * g.C;
+      float* out = y + ((n * g.out[1] + b.oh0) * OW) * g.M;
+      // A block of some of the channels computes into its own dense buffer.
+      const bool part = b.mb != g.M;
+      if (part) buf.resize((size_t)(pixels * b.mb));
+      float* dst = part ? buf.data() : out;
+      scratch.resize(pd.scratchpad_desc().get_size());
+      memory msrc(pd.src_desc(), Engine(), const_cast<float*>(src));
+      memory mbia(pd.bias_desc(), Engine(), const_cast<float*>(b_all + b.m0));
+      memory mdst(pd.dst_desc(), Engine(), dst);
+      memory mscr(pd.scratchpad_desc(), Engine(), scratch.data());
+      e->prims[(size_t)b.prim].execute(strm, {{DNNL_ARG_SRC, msrc},
+                                              {DNNL_ARG_WEIGHTS, b.wei},
+                                              {DNNL_ARG_BIAS, mbia},
+                                              {DNNL_ARG_DST, mdst},
+                                              {DNNL_ARG_SCRATCHPAD, mscr}});
+      strm.wait();
+      if (act.HasEpilogue()) ApplyEpilogueChannelsLast(*act.epilogue, dst, pixels, b.mb, b.m0);
+      if (part) {
+        for (int64_t p = 0; p < pixels; ++p)
+          std::memcpy(out + p * g.M + b.m0, dst + p * b.mb, (size_t)b.mb * sizeof(float));
+      }
+    }
+  });
   return true;
 }
 

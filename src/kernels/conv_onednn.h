@@ -37,6 +37,19 @@ bool ConvForwardOneDnn(const ConvGeom& g, const float* x, const float* w, const 
 // "brgconv:avx512_core src nhwc dst nhwc, 2 blocks". Never decides anything.
 std::string DescribeConvOneDnn(const ConvGeom& g, const float* w, const Activation& act);
 
+// Channels-last variant for the executor's channels_last pass (passes/channels_last.h):
+// x is [N, H, W, C] and y [N, OH, OW, M] (NHWC), any 2-D dense or depthwise convolution,
+// pointwise ones included. oneDNN runs it on NHWC directly (no reorders of activations). Each
+// image's output rows are split into blocks fixed by the shape (never by the thread count),
+// each block one single-threaded primitive over the input rows it needs (its own top / bottom
+// padding) on a dopt pool thread. Returns false without touching y when it declines (as
+// ConvForwardOneDnn, or when oneDNN offers only its reference kernel for NHWC).
+bool ConvForwardOneDnnNhwc(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y,
+                           ThreadPool* pool, const Activation& act);
+// Whether ConvForwardOneDnnNhwc may run this shape (2-D, dense or depthwise) with the path on
+// (DOPT_CONV_ONEDNN not 0, reference kernels not forced); it can still decline at run time.
+bool ConvOneDnnNhwcMayRun(const ConvGeom& g);
+
 // Tests only: the source / destination layout to ask oneDNN for instead of its preferred one,
 // so that every layout's reorders and channel padding are exercised on any CPU. A layout that
 // oneDNN cannot run makes the path decline (never a wrong result).

@@ -20,17 +20,31 @@ inline void Each(float* v, int64_t n, F f) {
   for (int64_t i = 0; i < n; ++i) v[i] = f(v[i]);
 }
 
+// v[i] = f(v[i], c[i]) with per-element constants cs (channels-last rows), else with c.
+template <typename F>
+inline void EachC(float* v, int64_t n, const float* cs, float c, F f) {
+  if (cs) {
+    for (int64_t i = 0; i < n; ++i) v[i] = f(v[i], cs[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) v[i] = f(v[i], c);
+  }
+}
+
+// v[0, n): all of channel `channel` (channels-first), or channels [channel, channel + n) of one
+// pixel (`row`, channels-last).
 DOPT_KERNEL_CLONES
-void RunBlock(const std::vector<EpilogueStep>& steps, float* v, float* r, int64_t n, int64_t channel) {
+void RunBlock(const std::vector<EpilogueStep>& steps, float* v, float* r, int64_t n, int64_t channel, bool row) {
   for (const EpilogueStep& s : steps) {
-    const float c = s.C(channel), a = s.a, b = s.b;
+    const bool per_element = row && !s.channel_c.empty();
+    const float* cs = per_element ? s.channel_c.data() + channel : nullptr;
+    const float c = per_element ? 0.f : s.C(channel), a = s.a, b = s.b;
     switch (s.op) {
-      case EpilogueStep::kAdd: Each(v, n, [c](float x) { return x + c; }); break;
-      case EpilogueStep::kSub: Each(v, n, [c](float x) { return x - c; }); break;
-      case EpilogueStep::kSubFrom: Each(v, n, [c](float x) { return c - x; }); break;
-      case EpilogueStep::kMul: Each(v, n, [c](float x) { return x * c; }); break;
-      case EpilogueStep::kDiv: Each(v, n, [c](float x) { return x / c; }); break;
-      case EpilogueStep::kDivInto: Each(v, n, [c](float x) { return c / x; }); break;
+      case EpilogueStep::kAdd: EachC(v, n, cs, c, [](float x, float k) { return x + k; }); break;
+      case EpilogueStep::kSub: EachC(v, n, cs, c, [](float x, float k) { return x - k; }); break;
+      case EpilogueStep::kSubFrom: EachC(v, n, cs, c, [](float x, float k) { return k - x; }); break;
+      case EpilogueStep::kMul: EachC(v, n, cs, c, [](float x, float k) { return x * k; }); break;
+      case EpilogueStep::kDiv: EachC(v, n, cs, c, [](float x, float k) { return x / k; }); break;
+      case EpilogueStep::kDivInto: EachC(v, n, cs, c, [](float x, float k) { return k / x; }); break;
       case EpilogueStep::kSave:
         std::memcpy(r, v, (size_t)n * sizeof(float));
         break;
@@ -83,7 +97,17 @@ void ApplyEpilogue(const std::vector<EpilogueStep>& steps, float* y, int64_t n, 
   float r[kBlock];
   for (int64_t i = 0; i < n; i += kBlock) {
     const int64_t m = std::min(kBlock, n - i);
-    RunBlock(steps, y + i, r, m, channel);
+    RunBlock(steps, y + i, r, m, channel, false);
+  }
+}
+
+void ApplyEpilogueChannelsLast(const std::vector<EpilogueStep>& steps, float* y, int64_t pixels, int64_t channels,
+                               int64_t first_channel) {
+  if (steps.empty()) return;
+  float r[kBlock];
+  for (int64_t p = 0; p < pixels; ++p) {
+    float* row = y + p * channels;
+    for (int64_t c0 = 0; c0 < channels; c0 += kBlock) RunBlock(steps, row + c0, r, std::min(kBlock, channels - c0), first_channel + c0, true);
   }
 }
 

@@ -48,5 +48,10 @@ struct EpilogueStep {
 // Applies `steps` in order to y[0, n), all elements of output channel `channel`.
 void ApplyEpilogue(const std::vector<EpilogueStep>& steps, float* y, int64_t n, int64_t channel);
 
+// Applies `steps` to y[pixels, channels] (channels-last): element (p, c) is of channel
+// first_channel + c.
+void ApplyEpilogueChannelsLast(const std::vector<EpilogueStep>& steps, float* y, int64_t pixels, int64_t channels,
+                               int64_t first_channel = 0);
+
 }  // namespace kernels
 }  // namespace dopt

@@ -183,5 +183,71 @@ void AveragePool(const PoolGeom& g, const float* x, float* y, bool count_include
   });
 }
 
+namespace {
+
+// Runs body(out_row_ptr, taps...) for each output pixel of a channels-last pooling: `tap(acc,
+// in_pixel)` folds one input pixel (all channels) into acc, `finish(acc, count_taps, padded)`
+// writes the pixel. Rows (n, od, oh) are spread over the pool.
+template <typename Init, typename Tap, typename Finish>
+void PoolRowsChannelsLast(const PoolGeom& g, int64_t C, const float* x, float* y, ThreadPool* pool, Init init, Tap tap,
+                          Finish finish) {
+  const TapTable tt(g);
+  const int64_t rows = g.planes * g.out[0] * g.out[1];
+  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, g.out[2] * C));
+  ParallelOrSerial(pool, rows, grain, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t oh = r % g.out[1], od = (r / g.out[1]) % g.out[0], p = r / (g.out[1] * g.out[0]);
+      const float* xp = x + p * g.InSize() * C;
+      float* yrow = y + r * g.out[2] * C;
+      const int64_t d0 = tt.lo[0][od], d1 = tt.hi[0][od], h0 = tt.lo[1][oh], h1 = tt.hi[1][oh];
+      for (int64_t ow = 0; ow < g.out[2]; ++ow) {
+        const int64_t w0 = tt.lo[2][ow], w1 = tt.hi[2][ow];
+        float* acc = yrow + ow * C;
+        init(acc);
+        for (int64_t kd = d0; kd < d1; ++kd) {
+          const int64_t id = od * g.s[0] - g.pb[0] + kd * g.d[0];
+          for (int64_t kh = h0; kh < h1; ++kh) {
+            const int64_t ih = oh * g.s[1] - g.pb[1] + kh * g.d[1];
+            for (int64_t kw = w0; kw < w1; ++kw) {
+              const int64_t iw = ow * g.s[2] - g.pb[2] + kw * g.d[2];
+              tap(acc, xp + ((id * g.in[1] + ih) * g.in[2] + iw) * C);
+            }
+          }
+        }
+        finish(acc, od, oh, ow, (d1 - d0) * (h1 - h0) * (w1 - w0));
+      }
+    }
+  });
+}
+
+DOPT_KERNEL_CLONES void AddInto(float* acc, const float* r, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) acc[i] += r[i];
+}
+
+}  // namespace
+
+void MaxPoolChannelsLast(const PoolGeom& g, int64_t C, const float* x, float* y, ThreadPool* pool) {
+  const float lowest = -std::numeric_limits<float>::infinity();
+  PoolRowsChannelsLast(
+      g, C, x, y, pool, [&](float* acc) { std::fill(acc, acc + C, lowest); },
+      [&](float* acc, const float* in) { MaxInto(acc, in, C); }, [](float*, int64_t, int64_t, int64_t, int64_t) {});
+}
+
+void AveragePoolChannelsLast(const PoolGeom& g, int64_t C, const float* x, float* y, bool count_include_pad,
+                             ThreadPool* pool) {
+  auto padded = [&](int64_t o, int dim) {
+    int64_t lo, hi;
+    Taps(o, g.s[dim], 0, g.d[dim], g.k[dim], g.in[dim] + g.pb[dim] + g.pe[dim], &lo, &hi);
+    return hi - lo;
+  };
+  PoolRowsChannelsLast(
+      g, C, x, y, pool, [&](float* acc) { std::fill(acc, acc + C, 0.f); },
+      [&](float* acc, const float* in) { AddInto(acc, in, C); },
+      [&](float* acc, int64_t od, int64_t oh, int64_t ow, int64_t taps) {
+        const int64_t count = count_include_pad ? padded(od, 0) * padded(oh, 1) * padded(ow, 2) : taps;
+        for (int64_t c = 0; c < C; ++c) acc[c] = count > 0 ? acc[c] / (float)count : 0.f;
+      });
+}
+
 }  // namespace kernels
 }  // namespace dopt

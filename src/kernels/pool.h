@@ -33,5 +33,12 @@ void MaxPool(const PoolGeom& g, const T* x, T* y, int64_t* indices, bool col_maj
 // Average pooling; count_include_pad counts padding positions (not the ceil_mode overhang).
 void AveragePool(const PoolGeom& g, const float* x, float* y, bool count_include_pad, ThreadPool* pool);
 
+// Channels-last ([planes, spatial..., channels]) float max / average pooling, g.planes = N.
+// Same values as the channels-first kernels (max is exact; the average sums the same taps in
+// the same order).
+void MaxPoolChannelsLast(const PoolGeom& g, int64_t channels, const float* x, float* y, ThreadPool* pool);
+void AveragePoolChannelsLast(const PoolGeom& g, int64_t channels, const float* x, float* y, bool count_include_pad,
+                             ThreadPool* pool);
+
 }  // namespace kernels
 }  // namespace dopt

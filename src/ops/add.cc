@@ -26,6 +26,7 @@ const OpDef& OpDef_Add() {
       .infer = Infer,
       .run = Run,
       .epilogue = Epilogue,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("7: numpy broadcasting (dopt's oldest opset); 13, 14: new types only"),
       .quant = NoQuantRole(),  // a sum of two tensors needs its own scale
   };

@@ -25,9 +25,9 @@ Status Infer(InferContext& ctx) {
     ctx.SetOutputUnknownRank(0, x.dtype);
     return Status::Ok();
   }
-  DOPT_ASSIGN_OR_RETURN(Plan p, MakePlan(ctx.node(), x.shape));
-  const Shape& out = p.out_shape;
-  ctx.SetOutput(0, x.dtype, out);
+  const bool nhwc = IsChannelsLast(ctx.node()) && x.shape.size() == 4;
+  DOPT_ASSIGN_OR_RETURN(Plan p, MakePlan(ctx.node(), nhwc ? ToChannelsFirst(x.shape) : x.shape));
+  ctx.SetOutput(0, x.dtype, nhwc ? ToChannelsLast(p.out_shape) : p.out_shape);
   return Status::Ok();
 }
 
@@ -35,6 +35,17 @@ Status Run(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   if (x.dtype() != DType::kFloat32) {
     return InvalidArgument(ctx.node().Describe() + ": expected float input, got " + DTypeName(x.dtype()));
+  }
+  if (IsChannelsLast(ctx.node())) {  // [N, H, W, C] (the channels_last pass)
+    if (x.rank() != 4) return InvalidArgument(ctx.node().Describe() + ": channels-last input must be 4-D");
+    DOPT_ASSIGN_OR_RETURN(Plan p, MakePlan(ctx.node(), ToChannelsFirst(x.shape())));
+    kernels::PoolGeom g;
+    g.planes = x.dim(0);
+    g.Set({x.dim(1), x.dim(2)}, p.out, p.attrs.kernel, p.attrs.strides, p.attrs.dilations, p.pads);
+    Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, ToChannelsLast(p.out_shape));
+    kernels::AveragePoolChannelsLast(g, x.dim(3), x.data<float>(), y.data<float>(), p.count_include_pad != 0,
+                                     ctx.pool());
+    return Status::Ok();
   }
   DOPT_ASSIGN_OR_RETURN(Plan p, MakePlan(ctx.node(), x.shape()));
   const Shape& out = p.out_shape;
@@ -47,6 +58,9 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Channels-last: a float 4-D X with one output is pooled as [N, H, W, C].
+bool ChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan) { return Input0ChannelsLast(g, n, false, plan); }
+
 }  // namespace
 
 const OpDef& OpDef_AveragePool() {
@@ -58,6 +72,7 @@ const OpDef& OpDef_AveragePool() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .channels_last = ChannelsLast,
       .upgrade = NoUpgradeNeeded("10: ceil_mode, 19: dilations, optional with the old defaults; 11: auto_pad/pads text "
                                  "only (ONNX's version converter: compatible)"),
       .quant = NoQuantRole(),  // averages round: int8 in, int8 out is not exact

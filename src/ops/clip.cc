@@ -134,6 +134,7 @@ const OpDef& OpDef_Clip() {
       .infer = Infer,
       .run = Run,
       .epilogue = Epilogue,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = UpgradeBy(Upgrade).Since(6),
       .quant = NoQuantRole(),  // its bounds need not lie on the input's grid
   };

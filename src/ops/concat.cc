@@ -1,6 +1,7 @@
 // Concat: joins inputs of one dtype along `axis` (negative allowed); works on raw bytes.
 #include <cstring>
 
+#include "ir/graph_edit.h"
 #include "ops/op_util.h"
 
 namespace dopt {
@@ -114,6 +115,26 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Channels-last: 4-D float activations only; the axis is renumbered ([N, C, H, W] axis a is
+// [N, H, W, C] axis {0, 3, 1, 2}[a]).
+bool ChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan) {
+  if (n.inputs.empty() || n.inputs.size() > 64 || n.outputs.size() != 1) return false;
+  ChannelsLastPlan p;
+  for (size_t i = 0; i < n.inputs.size(); ++i) {
+    const int v = n.inputs[i];
+    if (v < 0 || g.value(v).IsConstant()) return false;
+    const Value& val = g.value(v);
+    if (!val.rank_known || val.shape.size() != 4 || !IsFloat(val.dtype)) return false;
+    p.inputs |= uint64_t{1} << i;
+  }
+  auto axis = n.GetInt("axis", INT64_MIN);
+  if (!axis.ok() || *axis < -4 || *axis > 3) return false;
+  static constexpr int64_t kRenumber[4] = {0, 3, 1, 2};
+  p.set_attrs = {{"axis", IntAttr(kRenumber[(*axis + 4) % 4])}};
+  *plan = std::move(p);
+  return true;
+}
+
 }  // namespace
 
 const OpDef& OpDef_Concat() {
@@ -125,6 +146,7 @@ const OpDef& OpDef_Concat() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .channels_last = ChannelsLast,
       .upgrade = NoUpgradeNeeded("11: negative axis allowed; 13: types").Since(4),
       // Moves elements: int8 in, int8 out is exact when every input has the output's scale.
       .quant = SharesInputScale(QuantTraits::kAllInputs),

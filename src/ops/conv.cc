@@ -20,6 +20,16 @@ Status Infer(InferContext& ctx) {
   if (ctx.has_input(2) && ctx.input(2).rank_known && ctx.input(2).shape.size() != 1) {
     return InvalidArgument(ctx.node().Describe() + ": bias B must be 1-D, got " + ShapeToString(ctx.input(2).shape));
   }
+  if (IsChannelsLast(ctx.node())) {  // X [N, H, W, C] -> Y [N, OH, OW, M]
+    const ValueInfo& x = ctx.input(0);
+    if (!x.rank_known || x.shape.size() != 4) {
+      return InvalidArgument(ctx.node().Describe() + ": channels-last input must be 4-D");
+    }
+    DOPT_ASSIGN_OR_RETURN(ConvPlan p, PlanConv(ctx.node(), ToChannelsFirst(x.shape), ctx.input(1).shape,
+                                               ctx.input(1).rank_known));
+    ctx.SetOutput(0, x.dtype, ToChannelsLast(p.out_shape));
+    return Status::Ok();
+  }
   return InferConvOutput(ctx, 0, 1, ctx.input(0).dtype);
 }
 
@@ -51,7 +61,10 @@ Status Run(KernelContext& ctx) {
   if (x.dtype() != DType::kFloat32 || w.dtype() != DType::kFloat32) {
     return InvalidArgument(who + "expected float inputs, got " + DTypeName(x.dtype()) + " and " + DTypeName(w.dtype()));
   }
-  DOPT_ASSIGN_OR_RETURN(ConvPlan p, PlanConv(ctx.node(), x.shape(), w.shape(), true));
+  const bool nhwc = IsChannelsLast(ctx.node());
+  if (nhwc && x.rank() != 4) return InvalidArgument(who + "channels-last input must be 4-D");
+  const Shape xs = nhwc ? ToChannelsFirst(x.shape()) : x.shape();  // [N, C, spatial...]
+  DOPT_ASSIGN_OR_RETURN(ConvPlan p, PlanConv(ctx.node(), xs, w.shape(), true));
   const float* bias = nullptr;
   if (ctx.has_input(2)) {
     const Tensor& b = ctx.input(2);
@@ -61,15 +74,15 @@ Status Run(KernelContext& ctx) {
     }
     bias = b.data<float>();
   }
-  Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, p.out_shape);
+  Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, nhwc ? ToChannelsLast(p.out_shape) : p.out_shape);
   if (y.numel() == 0) return Status::Ok();
   kernels::ConvGeom g;
-  g.N = x.dim(0);
-  g.C = x.dim(1);
+  g.N = xs[0];
+  g.C = xs[1];
   g.M = w.dim(0);
   g.G = p.group;
   const int ns = x.rank() - 2;
-  std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end()), out(p.out_shape.begin() + 2, p.out_shape.end());
+  std::vector<int64_t> in(xs.begin() + 2, xs.end()), out(p.out_shape.begin() + 2, p.out_shape.end());
   std::vector<int64_t> pb(p.pads.begin(), p.pads.begin() + ns);
   g.SetSpatial(in, out, p.attrs.kernel, p.attrs.strides, p.attrs.dilations, pb);
   DOPT_ASSIGN_OR_RETURN(kernels::Activation act, FusedActivation(ctx.node()));
@@ -82,6 +95,20 @@ Status Run(KernelContext& ctx) {
     }
   }
   act.epilogue = &epilogue;
+  if (nhwc) {
+    if (kernels::ConvForwardOneDnnNhwc(g, x.data<float>(), w.data<float>(), bias, y.data<float>(), ctx.pool(), act)) {
+      return Status::Ok();
+    }
+    // oneDNN declined: the channels-first kernels between two transposes.
+    const int64_t hw = g.InSize(), ohw = g.OutSize();
+    Tensor xc = Tensor::Uninitialized(DType::kFloat32, xs), yc = Tensor::Uninitialized(DType::kFloat32, p.out_shape);
+    kernels::ChannelsLastToFirst(x.data<float>(), xc.data<float>(), g.N, g.C, hw);
+    if (!kernels::ConvForwardOneDnn(g, xc.data<float>(), w.data<float>(), bias, yc.data<float>(), ctx.pool(), act)) {
+      kernels::ConvForward(g, xc.data<float>(), w.data<float>(), bias, yc.data<float>(), ctx.pool(), act);
+    }
+    kernels::ChannelsFirstToLast(yc.data<float>(), y.data<float>(), g.N, g.M, ohw);
+    return Status::Ok();
+  }
   if (!kernels::ConvForwardOneDnn(g, x.data<float>(), w.data<float>(), bias, y.data<float>(), ctx.pool(), act)) {
     kernels::ConvForward(g, x.data<float>(), w.data<float>(), bias, y.data<float>(), ctx.pool(), act);
   }
@@ -90,6 +117,21 @@ Status Run(KernelContext& ctx) {
 
 // Quantization: X (input 0) int8 per tensor; W [Cout, Cin/group, k...] (input 1) int8 per
 // output channel, axis 0; B (input 2) int32 when it holds one value per output channel.
+// Channels-last: the 2-D dense and depthwise convolutions oneDNN runs on NHWC.
+bool ChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan) {
+  if (n.inputs.size() < 2 || n.inputs[1] < 0 || !Input0ChannelsLast(g, n, true, plan)) return false;
+  const Value& x = g.value(n.inputs[0]);
+  const Value& w = g.value(n.inputs[1]);
+  if (!w.rank_known || w.shape.size() != 4 || w.shape[0] <= 0 || x.shape[1] <= 0) return false;
+  auto group = n.GetInt("group", 1);
+  if (!group.ok()) return false;
+  kernels::ConvGeom geom;  // the dims that decide; unknown spatial sizes as 1
+  geom.C = x.shape[1];
+  geom.M = w.shape[0];
+  geom.G = *group;
+  return kernels::ConvOneDnnNhwcMayRun(geom);
+}
+
 StatusOr<int> QuantWeightAxis(const Node&, int, int) { return 0; }
 StatusOr<bool> QuantBiasInt32(const Node&, const Shape& w, int axis, const Shape& b) { return b[0] == w[axis]; }
 
@@ -104,6 +146,7 @@ const OpDef& OpDef_Conv() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .channels_last = ChannelsLast,
       .upgrade = NoUpgradeNeeded("11: auto_pad/pads text only (ONNX's version converter: compatible); 22 (types) is "
                                  "past 21").Since(1),
       .quant = {

@@ -44,6 +44,7 @@ const OpDef& OpDef_Div() {
       .infer = Infer,
       .run = Run,
       .epilogue = Epilogue,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("7: numpy broadcasting (dopt's oldest opset); 13, 14: new types only"),
       .quant = NoQuantRole(),  // a quotient needs its own scale
   };

@@ -6,13 +6,47 @@ namespace {
 
 Status Infer(InferContext& ctx) {
   DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 0, {DType::kFloat32, DType::kFloat16, DType::kBFloat16}));
+  const ValueInfo& x = ctx.input(0);
+  if (IsChannelsLast(ctx.node()) && x.rank_known && x.shape.size() == 4) {  // [N, H, W, C] -> [N, 1, 1, C]
+    ctx.SetOutput(0, x.dtype, {x.shape[0], 1, 1, x.shape[3]});
+    return Status::Ok();
+  }
   return InferGlobalPool(ctx);
+}
+
+// Channels-last [N, H, W, C] -> [N, 1, 1, C]: per channel, the same double sum in the same
+// (pixel) order as the channels-first kernel, so the same values.
+Status RunChannelsLast(KernelContext& ctx, const Tensor& x) {
+  const int64_t N = x.dim(0), P = x.dim(1) * x.dim(2), C = x.dim(3);
+  Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, {N, 1, 1, C});
+  const float* xp = x.data<float>();
+  float* yp = y.data<float>();
+  constexpr int64_t kChunk = 64;  // channels per task
+  const int64_t chunks = (C + kChunk - 1) / kChunk;
+  auto body = [&](int64_t b, int64_t e) {
+    double acc[kChunk];
+    for (int64_t t = b; t < e; ++t) {
+      const int64_t n = t / chunks, c0 = (t % chunks) * kChunk, nc = std::min(kChunk, C - c0);
+      std::fill(acc, acc + nc, 0.0);
+      const float* s = xp + n * P * C + c0;
+      for (int64_t p = 0; p < P; ++p)
+        for (int64_t c = 0; c < nc; ++c) acc[c] += s[p * C + c];
+      for (int64_t c = 0; c < nc; ++c) yp[n * C + c0 + c] = P ? (float)(acc[c] / (double)P) : 0.f;
+    }
+  };
+  if (ctx.pool()) ctx.pool()->ParallelFor(N * chunks, 1, body);
+  else body(0, N * chunks);
+  return Status::Ok();
 }
 
 Status Run(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   if (x.dtype() != DType::kFloat32) {
     return InvalidArgument(ctx.node().Describe() + ": expected float input, got " + DTypeName(x.dtype()));
+  }
+  if (IsChannelsLast(ctx.node())) {
+    if (x.rank() != 4) return InvalidArgument(ctx.node().Describe() + ": channels-last input must be 4-D");
+    return RunChannelsLast(ctx, x);
   }
   if (x.rank() < 2) {
     return InvalidArgument(ctx.node().Describe() + ": input X must have rank >= 2, got " + ShapeToString(x.shape()));
@@ -39,6 +73,9 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Channels-last: a float 4-D X.
+bool ChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan) { return Input0ChannelsLast(g, n, false, plan); }
+
 }  // namespace
 
 const OpDef& OpDef_GlobalAveragePool() {
@@ -50,6 +87,7 @@ const OpDef& OpDef_GlobalAveragePool() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .channels_last = ChannelsLast,
       .upgrade = NoUpgradeNeeded("unchanged from 1 to 21 (22: types)").Since(1),
       .quant = NoQuantRole(),  // averages round: int8 in, int8 out is not exact
   };

@@ -41,6 +41,7 @@ const OpDef& OpDef_HardSigmoid() {
       .infer = Infer,
       .run = Run,
       .epilogue = Epilogue,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("unchanged from 6 to 21 (22: types)").Since(6),
       .quant = NoQuantRole(),
   };

@@ -27,6 +27,7 @@ const OpDef& OpDef_HardSwish() {
       .infer = InferFloatUnary,
       .run = Run,
       .epilogue = Epilogue,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("introduced at 14, unchanged to 21 (22: types)"),
       .quant = NoQuantRole(),
   };

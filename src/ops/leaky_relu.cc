@@ -31,6 +31,7 @@ const OpDef& OpDef_LeakyRelu() {
       .infer = Infer,
       .run = Run,
       .epilogue = Epilogue,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("16: bfloat16 only").Since(6),
       .quant = NoQuantRole(),  // the negative slope rescales
   };

@@ -26,8 +26,9 @@ Status Infer(InferContext& ctx) {
     for (int o = 0; o < ctx.num_outputs(); ++o) ctx.SetOutputUnknownRank(o, o == 0 ? x.dtype : DType::kInt64);
     return Status::Ok();
   }
-  DOPT_ASSIGN_OR_RETURN(Plan p, MakePlan(ctx.node(), x.shape));
-  const Shape& out = p.out_shape;
+  const bool nhwc = IsChannelsLast(ctx.node()) && x.shape.size() == 4;
+  DOPT_ASSIGN_OR_RETURN(Plan p, MakePlan(ctx.node(), nhwc ? ToChannelsFirst(x.shape) : x.shape));
+  const Shape out = nhwc ? ToChannelsLast(p.out_shape) : p.out_shape;
   ctx.SetOutput(0, x.dtype, out);
   if (ctx.num_outputs() > 1) ctx.SetOutput(1, DType::kInt64, out);
   return Status::Ok();
@@ -35,6 +36,18 @@ Status Infer(InferContext& ctx) {
 
 Status Run(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
+  if (IsChannelsLast(ctx.node())) {  // [N, H, W, C], float, no Indices (the channels_last pass)
+    if (x.rank() != 4 || x.dtype() != DType::kFloat32 || ctx.num_outputs() != 1) {
+      return InvalidArgument(ctx.node().Describe() + ": channels-last MaxPool needs one 4-D float input and output");
+    }
+    DOPT_ASSIGN_OR_RETURN(Plan p, MakePlan(ctx.node(), ToChannelsFirst(x.shape())));
+    kernels::PoolGeom g;
+    g.planes = x.dim(0);
+    g.Set({x.dim(1), x.dim(2)}, p.out, p.attrs.kernel, p.attrs.strides, p.attrs.dilations, p.pads);
+    Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, ToChannelsLast(p.out_shape));
+    kernels::MaxPoolChannelsLast(g, x.dim(3), x.data<float>(), y.data<float>(), ctx.pool());
+    return Status::Ok();
+  }
   DOPT_ASSIGN_OR_RETURN(Plan p, MakePlan(ctx.node(), x.shape()));
   const Shape& out = p.out_shape;
   kernels::PoolGeom g;
@@ -61,6 +74,9 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Channels-last: a float 4-D X with one output (no Indices) is pooled as [N, H, W, C].
+bool ChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan) { return Input0ChannelsLast(g, n, false, plan); }
+
 }  // namespace
 
 const OpDef& OpDef_MaxPool() {
@@ -72,6 +88,7 @@ const OpDef& OpDef_MaxPool() {
       .max_outputs = 2,
       .infer = Infer,
       .run = Run,
+      .channels_last = ChannelsLast,
       .upgrade = NoUpgradeNeeded("8: optional Indices output, storage_order (default 0); 10: ceil_mode, dilations (old "
                                  "defaults); 11: pads text only; 12: int8/uint8").Since(1),
       .quant = SharesInputScale(),  // the max of each window (dequantization is increasing); Indices are int64

@@ -231,6 +231,19 @@ struct EpilogueQuery {
   int rank;
 };
 
+// How a node runs when the executor keeps 4-D activations channels-last ([N, H, W, C] instead
+// of [N, C, H, W]; passes/channels_last.h): which inputs are then fed channels-last, and the
+// edits after which the node computes on them what it computed before, channels-last. Every
+// output of such a node is 4-D and channels-last.
+struct ChannelsLastPlan {
+  uint64_t inputs = 0;  // bit i: input i is a 4-D activation, fed channels-last
+  // Worth switching layouts for (the convolutions); other nodes run channels-last only where
+  // their inputs already are.
+  bool anchor = false;
+  std::vector<std::pair<std::string, Attribute>> set_attrs;  // e.g. dopt.channels_last = 1, an axis
+  std::vector<std::pair<int, Tensor>> constants;             // input index -> its permuted constant
+};
+
 struct OpDef {
   const char* name;  // the ONNX op type
   int min_inputs;
@@ -249,6 +262,9 @@ struct OpDef {
   // false when this node cannot be one (e.g. a constant that varies along more than the
   // channel axis). Helpers: UnaryEpilogue, BinaryEpilogue (op_util.h).
   bool (*epilogue)(const EpilogueQuery&, kernels::EpilogueStep*) = nullptr;
+  // Optional: whether this node can run channels-last and how (fills the plan); false leaves
+  // it channels-first. Helpers: ElementwiseChannelsLast, Input0ChannelsLast (op_util.h).
+  bool (*channels_last)(const Graph&, const Node&, ChannelsLastPlan*) = nullptr;
   // Required, and without defaults: GCC's -Wmissing-field-initializers (an error with
   // DOPT_WERROR) rejects an op file that leaves one out, and tests/unit/op_registry_test.cc
   // rejects one left empty ({}).

@@ -3,6 +3,7 @@
 #include "ir/graph_edit.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace dopt {
 
@@ -302,6 +303,71 @@ StatusOr<std::vector<kernels::EpilogueStep>> GetEpilogueAttrs(const Node& node) 
     steps.push_back(std::move(s));
   }
   return steps;
+}
+
+bool IsChannelsLast(const Node& node) {
+  auto v = node.GetInt("dopt.channels_last", 0);
+  return v.ok() && *v != 0;
+}
+
+Shape ToChannelsLast(const Shape& s) { return s.size() == 4 ? Shape{s[0], s[2], s[3], s[1]} : s; }
+Shape ToChannelsFirst(const Shape& s) { return s.size() == 4 ? Shape{s[0], s[3], s[1], s[2]} : s; }
+
+namespace {
+bool Is4DFloat(const Graph& g, int v) {
+  if (v < 0) return false;
+  const Value& val = g.value(v);
+  return val.rank_known && val.shape.size() == 4 && IsFloat(val.dtype);  // float16 / bfloat16 run as float32
+}
+}  // namespace
+
+bool Input0ChannelsLast(const Graph& g, const Node& n, bool anchor, ChannelsLastPlan* plan) {
+  if (n.inputs.empty() || n.outputs.size() != 1 || !Is4DFloat(g, n.inputs[0]) || !Is4DFloat(g, n.outputs[0])) {
+    return false;
+  }
+  plan->inputs = 1;
+  plan->anchor = anchor;
+  plan->set_attrs = {{"dopt.channels_last", IntAttr(1)}};
+  return true;
+}
+
+bool ElementwiseChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan) {
+  if (n.outputs.size() != 1 || !Is4DFloat(g, n.outputs[0]) || n.inputs.size() > 64) return false;
+  ChannelsLastPlan p;
+  for (size_t i = 0; i < n.inputs.size(); ++i) {
+    const int v = n.inputs[i];
+    if (v < 0) continue;
+    const Tensor* c = g.value(v).ConstantValue();
+    if (!c) {
+      if (!Is4DFloat(g, v)) return false;
+      p.inputs |= uint64_t{1} << i;
+      continue;
+    }
+    if (c->numel() == 1 || c->rank() > 4) {
+      if (c->rank() > 4) return false;
+      continue;
+    }
+    // Right-align to [a, b, c, d], then permute to [a, c, d, b].
+    Shape s4(4, 1);
+    for (int d = 0; d < c->rank(); ++d) s4[(size_t)(4 - c->rank() + d)] = c->dim(d);
+    Tensor t(c->dtype(), ToChannelsLast(s4));
+    const size_t es = DTypeSize(c->dtype());
+    if (es == 0 || c->dtype() == DType::kString) return false;
+    const auto* src = static_cast<const uint8_t*>(c->raw());
+    auto* dst = static_cast<uint8_t*>(t.raw());
+    for (int64_t a = 0; a < s4[0]; ++a)
+      for (int64_t h = 0; h < s4[2]; ++h)
+        for (int64_t w = 0; w < s4[3]; ++w)
+          for (int64_t ch = 0; ch < s4[1]; ++ch) {
+            const int64_t from = ((a * s4[1] + ch) * s4[2] + h) * s4[3] + w;
+            std::memcpy(dst, src + from * es, es);
+            dst += es;
+          }
+    p.constants.push_back({(int)i, std::move(t)});
+  }
+  if (p.inputs == 0) return false;
+  *plan = std::move(p);
+  return true;
 }
 
 }  // namespace dopt

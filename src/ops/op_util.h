@@ -279,4 +279,19 @@ void SetEpilogueAttrs(Node& node, const std::vector<kernels::EpilogueStep>& step
 // The node's program; empty when it has none.
 StatusOr<std::vector<kernels::EpilogueStep>> GetEpilogueAttrs(const Node& node);
 
+// ---- channels-last (OpDef::channels_last; the executor's channels_last pass) ----
+// Whether the channels_last pass set dopt.channels_last = 1 on the node (its 4-D activations
+// are then [N, H, W, C]).
+bool IsChannelsLast(const Node& node);
+// [N, C, H, W] -> [N, H, W, C], and back; other ranks are returned unchanged.
+Shape ToChannelsLast(const Shape& s);
+Shape ToChannelsFirst(const Shape& s);
+// A 4-D plan for ops whose kernel reads input 0 channels-last under dopt.channels_last = 1
+// (Conv, the pools): input 0 must be 4-D and the node have one output.
+bool Input0ChannelsLast(const Graph& g, const Node& n, bool anchor, ChannelsLastPlan* plan);
+// OpDef::channels_last of element-wise (broadcasting) ops: every non-constant input 4-D and
+// float, fed channels-last; each constant of more than one value is right-aligned to rank 4
+// and permuted the same way.
+bool ElementwiseChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan);
+
 }  // namespace dopt

@@ -22,6 +22,7 @@ const OpDef& OpDef_Relu() {
       .infer = InferFloatUnary,
       .run = Run,
       .epilogue = Epilogue,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("13, 14: types only").Since(6),
       .quant = SharesInputScale(),  // max(q, zero point) dequantizes to max(x, 0) exactly
   };

@@ -252,6 +252,9 @@ void NearestCopy(const T* xp, T* yp, const Shape& in, const Shape& out, const st
   const DimTable& lt = tabs[rank - 1];
   bool last_outside = false;
   for (uint8_t o : lt.outside) last_outside |= o != 0;
+  // The last dim unchanged (e.g. the channels of channels-last data): rows are plain copies.
+  bool last_identity = !last_outside && out_last == in[rank - 1];
+  for (int64_t j = 0; last_identity && j < out_last; ++j) last_identity = lt.idx[(size_t)j] == j;
   auto body = [&](int64_t r0, int64_t r1) {
     for (int64_t row = r0; row < r1; ++row) {
       T* dst = yp + row * out_last;
@@ -269,7 +272,9 @@ void NearestCopy(const T* xp, T* yp, const Shape& in, const Shape& out, const st
       }
       const T* src = xp + off;
       const int64_t* ip = lt.idx.data();
-      if (last_outside) {
+      if (last_identity) {
+        std::copy(src, src + out_last, dst);
+      } else if (last_outside) {
         for (int64_t j = 0; j < out_last; ++j) dst[j] = lt.outside[j] ? ext : src[ip[j]];
       } else {
         for (int64_t j = 0; j < out_last; ++j) dst[j] = src[ip[j]];
@@ -537,6 +542,37 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Channels-last: nearest sampling of 4-D float data treats each dim alone, by that dim's
+// scale / size only, so [N, H, W, C] data with the scales or sizes permuted the same way gives
+// the permuted result exactly. Not with `axes` or tf_crop_and_resize (roi) or other modes.
+bool ChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan) {
+  auto mode = n.GetString("mode", "nearest");
+  auto coord = n.GetString("coordinate_transformation_mode", "");
+  if (!mode.ok() || *mode != "nearest" || !coord.ok() || *coord == "tf_crop_and_resize" || n.HasAttr("axes")) {
+    return false;
+  }
+  ChannelsLastPlan p;
+  if (!Input0ChannelsLast(g, n, false, &p)) return false;
+  p.set_attrs.clear();  // the kernel is layout-blind
+  int roi_i, sc_i, sz_i;
+  InputSlots(n, &roi_i, &sc_i, &sz_i);
+  for (int i : {sc_i, sz_i}) {
+    if (i < 0 || i >= (int)n.inputs.size() || n.inputs[(size_t)i] < 0) continue;
+    const Tensor* c = g.value(n.inputs[(size_t)i]).ConstantValue();
+    if (!c) return false;
+    if (c->numel() == 0) continue;
+    if (c->rank() != 1 || c->numel() != 4) return false;
+    Tensor t = c->Clone();
+    const size_t es = DTypeSize(c->dtype());
+    const auto* src = static_cast<const uint8_t*>(c->raw());
+    auto* dst = static_cast<uint8_t*>(t.raw());
+    for (int d = 0; d < 4; ++d) std::memcpy(dst + d * es, src + (size_t)(d == 0 ? 0 : d == 3 ? 1 : d + 1) * es, es);
+    p.constants.push_back({i, std::move(t)});
+  }
+  *plan = std::move(p);
+  return true;
+}
+
 // Opset upgrade: 11 (below); 13: roi and scales optional, types; 18: antialias, axes,
 // keep_aspect_ratio_policy; 19: the half_pixel_symmetric mode: optional attributes with the old
 // defaults (ONNX's version converter: compatible).
@@ -627,6 +663,7 @@ const OpDef& OpDef_Resize() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .channels_last = ChannelsLast,
       .upgrade = UpgradeBy(Upgrade),
       .quant = SharesInputScale(0, SharesScale),
   };

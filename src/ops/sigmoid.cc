@@ -27,6 +27,7 @@ const OpDef& OpDef_Sigmoid() {
       .infer = InferFloatUnary,
       .run = Run,
       .epilogue = Epilogue,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("13: types only").Since(6),
       .quant = NoQuantRole(),
   };

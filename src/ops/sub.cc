@@ -26,6 +26,7 @@ const OpDef& OpDef_Sub() {
       .infer = Infer,
       .run = Run,
       .epilogue = Epilogue,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("7: numpy broadcasting (dopt's oldest opset); 13, 14: new types only"),
       .quant = NoQuantRole(),  // a difference needs its own scale
   };

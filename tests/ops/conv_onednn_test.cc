@@ -266,5 +266,76 @@ TEST(ConvOneDnn, LogsWhichPathRuns) {
   }
 }
 
+// ---- the channels-last path (kernels::ConvForwardOneDnnNhwc, used by the channels_last pass)
+
+std::vector<float> ToNhwc(const std::vector<float>& x, int64_t n, int64_t c, int64_t hw) {
+  std::vector<float> y(x.size());
+  kernels::ChannelsFirstToLast(x.data(), y.data(), n, c, hw);
+  return y;
+}
+
+TEST(ConvOneDnnNhwc, MatchesReferenceAndIgnoresThreadCount) {
+  // The sweep plus shapes that split into several row blocks (56x56) and into channel blocks
+  // (13x13 with 256 output channels), with every fused activation and an epilogue of
+  // per-channel steps; 1, 2 and 3 threads give the same bits.
+  std::vector<Shape2> shapes(std::begin(kShapes), std::end(kShapes));
+  shapes.push_back({1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1});
+  shapes.push_back({1, 256, 13, 13, 256, 3, 3, 1, 1, 1, 1});
+  shapes.push_back({2, 96, 27, 27, 200, 1, 1, 1, 0, 1, 1});
+  shapes.push_back({1, 64, 57, 55, 64, 3, 3, 2, 1, 1, 64});
+  ThreadPool p2(2), p3(3);
+  const std::vector<Activation> acts = Activations();
+  int accepted = 0, runs = 0;
+  unsigned seed = 100;
+  for (const Shape2& s : shapes) {
+    const ConvGeom g = Geom(s);
+    const auto x = Random((size_t)(s.N * s.C * s.H * s.W), seed);
+    const auto w = Random((size_t)(s.M * (s.C / s.G) * s.KH * s.KW), seed + 1);
+    const auto b = Random((size_t)s.M, seed + 2);
+    seed += 3;
+    const std::vector<float> xl = ToNhwc(x, s.N, s.C, s.H * s.W);
+    const size_t ny = (size_t)(s.N * s.M * g.OutSize());
+    std::vector<kernels::EpilogueStep> epi(2);
+    epi[0].op = kernels::EpilogueStep::kMul;
+    epi[0].channel_c = Random((size_t)s.M, seed);
+    epi[1].op = kernels::EpilogueStep::kTanh;
+    for (size_t ai = 0; ai <= acts.size(); ++ai) {
+      Activation act = ai < acts.size() ? acts[ai] : Activation();
+      if (ai == acts.size()) act.epilogue = &epi;
+      std::vector<double> bound;
+      std::vector<float> ref = Reference(s, g, x, w, b.data(), ai < acts.size() ? act : Activation(), &bound);
+      if (ai == acts.size()) {
+        for (int64_t n = 0; n < s.N; ++n)
+          for (int64_t m = 0; m < s.M; ++m)
+            kernels::ApplyEpilogue(epi, ref.data() + (n * s.M + m) * g.OutSize(), g.OutSize(), m);
+      }
+      ref = ToNhwc(ref, s.N, s.M, g.OutSize());
+      std::vector<double> bl(bound.size());
+      {
+        std::vector<float> bf(bound.begin(), bound.end()), bt(bound.size());
+        kernels::ChannelsFirstToLast(bf.data(), bt.data(), s.N, s.M, g.OutSize());
+        for (size_t i = 0; i < bl.size(); ++i) bl[i] = bt[i] * (ai == acts.size() ? 4.0 : 1.0);
+      }
+      const std::string what = Name(s) + " act=" + std::to_string(ai);
+      std::vector<float> y1(ny, NAN), y2(ny, NAN), y3(ny, NAN);
+      const bool ok = kernels::ConvForwardOneDnnNhwc(g, xl.data(), w.data(), b.data(), y1.data(), nullptr, act);
+      ++runs;
+      if (!ok) {
+        ASSERT_TRUE(std::isnan(y1[0])) << what << ": declined but wrote";
+        continue;
+      }
+      ++accepted;
+      ASSERT_TRUE(kernels::ConvForwardOneDnnNhwc(g, xl.data(), w.data(), b.data(), y2.data(), &p2, act)) << what;
+      ASSERT_TRUE(kernels::ConvForwardOneDnnNhwc(g, xl.data(), w.data(), b.data(), y3.data(), &p3, act)) << what;
+      ExpectClose(y1, ref, bl, what);
+      for (size_t i = 0; i < ny; ++i) {
+        ASSERT_EQ(y1[i], y2[i]) << what << " i=" << i;
+        ASSERT_EQ(y1[i], y3[i]) << what << " i=" << i;
+      }
+    }
+  }
+  std::printf("[ info ] channels-last: oneDNN took %d of %d cases (grouped convs always decline)\n", accepted, runs);
+}
+
 }  // namespace
 }  // namespace dopt

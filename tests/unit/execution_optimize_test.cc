@@ -73,10 +73,14 @@ Graph MakeGraph() {
   return b.g;
 }
 
-std::map<std::string, Tensor> RunModel(const Graph& g, bool optimize, int threads, size_t* nodes = nullptr) {
+// channels_last: off by default here, the tests of the other passes count nodes and compare
+// bits (tests/unit/channels_last_test.cc tests it).
+std::map<std::string, Tensor> RunModel(const Graph& g, bool optimize, int threads, size_t* nodes = nullptr,
+                                       bool channels_last = false) {
   ExecutorOptions o;
   o.num_threads = threads;
   o.optimize = optimize;
+  o.channels_last = channels_last;
   auto ex = Executor::Create(g, o);
   EXPECT_TRUE(ex.ok()) << ex.status().message();
   if (nodes) *nodes = (*ex)->graph().nodes.size();
@@ -294,6 +298,7 @@ TEST(FuseConvEpilogue, WhatIsFusedAndWhatIsNot) {
   Graph g = MakeChainGraph();
   ExecutorOptions o;
   o.optimize = true;
+  o.channels_last = false;
   auto ex = Executor::Create(g, o);
   ASSERT_TRUE(ex.ok()) << ex.status().message();
   const Graph& og = (*ex)->graph();

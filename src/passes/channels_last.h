@@ -1,0 +1,28 @@
+// Execution-only rewrite: keeps 4-D float activations channels-last ([N, H, W, C]) through runs
+// of nodes that can compute on them (OpDef::channels_last: the convolutions oneDNN runs on
+// NHWC, the pools, Concat, element-wise ops), so consecutive convolutions hand NHWC data to each
+// other instead of reordering around every one (kernels/conv_onednn.h). A region starts at a
+// Conv (an anchor: its channels-first input is transposed once); other nodes join where all of
+// their activation inputs are already channels-last. Where a channels-first reader or a graph
+// output needs a region's value, one Transpose back gives it under its old id. A region with
+// fewer than two anchors is left channels-first (its transposes would cost what it saves).
+// Element-wise constants are permuted; the nodes carry dopt.channels_last = 1 or a renumbered
+// axis, never exported: the pass only runs on the executor's copy of the graph, and only
+// without ExecutorOptions::exact_only (oneDNN's NHWC kernels round differently).
+// DOPT_CHANNELS_LAST=0 turns it off.
+#pragma once
+
+#include "passes/pass.h"
+
+namespace dopt {
+
+class ChannelsLastPass : public Pass {
+ public:
+  const char* name() const override { return "channels_last"; }
+  StatusOr<int> Run(Graph& graph) override;
+};
+
+// Whether the executor runs the pass (DOPT_CHANNELS_LAST is not "0"; read once).
+bool ChannelsLastEnabled();
+
+}  // namespace dopt

@@ -1,0 +1,181 @@
+// The executor's channels_last pass (passes/channels_last.h): regions of convolutions, pools,
+// Concat and element-wise ops run on [N, H, W, C] data and give the channels-first results
+// (up to the float rounding of a different conv kernel); transposes only at a region's edges;
+// a region with one convolution is left alone; results do not depend on the thread count.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "common/kernel_options.h"
+#include "executor/executor.h"
+#include "ir/graph_edit.h"
+#include "ops/op_util.h"
+#include "ops/shape_inference.h"
+
+namespace dopt {
+namespace {
+
+Tensor Rand(const Shape& s, uint32_t seed, float lo = -1.f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(lo, 1.f);
+  Tensor t(DType::kFloat32, s);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
+  return t;
+}
+
+struct Builder {
+  Graph g;
+  int Input(const std::string& name, Shape s) {
+    Value v;
+    v.name = name;
+    v.dtype = DType::kFloat32;
+    v.rank_known = true;
+    v.shape = std::move(s);
+    const int id = g.AddValue(std::move(v));
+    g.inputs.push_back(id);
+    return id;
+  }
+  int C(const std::string& name, Tensor t) { return AddInitializer(g, name, std::move(t)); }
+  int Op(const std::string& type, std::vector<int> ins, const std::string& out, AttrList attrs = {}) {
+    const int o = AddIntermediate(g, out);
+    g.AddNode(MakeNode(type, type + std::to_string(g.nodes.size()), std::move(ins), {o}, std::move(attrs), 17));
+    return o;
+  }
+  int Conv(int x, int64_t cin, int64_t cout, int64_t k, uint32_t seed, int64_t group = 1, int64_t stride = 1) {
+    const int64_t p = k / 2;
+    return Op("Conv", {x, C("w" + std::to_string(seed), Rand({cout, cin / group, k, k}, seed)),
+                       C("b" + std::to_string(seed), Rand({cout}, seed + 1))},
+              "conv" + std::to_string(seed),
+              {{"pads", IntsAttr({p, p, p, p})}, {"group", IntAttr(group)}, {"strides", IntsAttr({stride, stride})}});
+  }
+};
+
+// x[1,8,17,16] -> Conv3x3(16)+Relu -> MaxPool 3x3 s2 (ceil) -> {Conv1x1(12), Conv3x3(20)} -> Concat
+// -> Add [32,1,1] -> Mul [1,1,8,8] (varies over space) -> Sub(self-residual) -> Resize nearest
+// (2, 1.5) -> AveragePool 3x3
+// pad 1 -> depthwise Conv3x3 s2 -> Sigmoid -> GlobalAveragePool -> out_pool; the Concat is also
+// a graph output (out_cat) and is read by a Softmax (channels-first only) -> out_soft.
+Graph MakeGraph() {
+  Builder b;
+  const int x = b.Input("x", {1, 8, 17, 16});
+  int c1 = b.Conv(x, 8, 16, 3, 10);
+  c1 = b.Op("Relu", {c1}, "r1");
+  const int mp = b.Op("MaxPool", {c1}, "mp",
+                      {{"kernel_shape", IntsAttr({3, 3})}, {"strides", IntsAttr({2, 2})}, {"ceil_mode", IntAttr(1)}});
+  const int a = b.Conv(mp, 16, 12, 1, 20), c = b.Conv(mp, 16, 20, 3, 30);
+  const int cat = b.Op("Concat", {a, c}, "out_cat", {{"axis", IntAttr(-3)}});
+  const int add = b.Op("Add", {cat, b.C("k1", Rand({32, 1, 1}, 40))}, "add");
+  const int mul = b.Op("Mul", {b.C("k2", Rand({1, 1, 8, 8}, 41)), add}, "mul");
+  const int sub = b.Op("Sub", {mul, add}, "sub");
+  Tensor scales(DType::kFloat32, {4});
+  const float sc[4] = {1.f, 1.f, 2.f, 1.5f};
+  std::memcpy(scales.raw(), sc, sizeof sc);
+  const int up = b.Op("Resize", {sub, -1, b.C("scales", scales)}, "up",
+                      {{"mode", StringAttr("nearest")}, {"coordinate_transformation_mode", StringAttr("asymmetric")},
+                       {"nearest_mode", StringAttr("floor")}});
+  const int ap = b.Op("AveragePool", {up}, "ap",
+                      {{"kernel_shape", IntsAttr({3, 3})}, {"pads", IntsAttr({1, 1, 1, 1})},
+                       {"count_include_pad", IntAttr(1)}});
+  int dw = b.Conv(ap, 32, 32, 3, 50, 32, 2);
+  dw = b.Op("Sigmoid", {dw}, "sig");
+  const int gp = b.Op("GlobalAveragePool", {dw}, "out_pool");
+  const int soft = b.Op("Softmax", {cat}, "out_soft", {{"axis", IntAttr(1)}});
+  b.g.outputs = {gp, cat, soft};
+  Status st = PrepareGraph(b.g);
+  EXPECT_TRUE(st.ok()) << st.message();
+  return b.g;
+}
+
+struct Result {
+  std::map<std::string, Tensor> outs;
+  int transposes = 0, channels_last_nodes = 0;
+};
+
+Result RunGraph(const Graph& g, bool optimize, bool channels_last, int threads) {
+  ExecutorOptions o;
+  o.num_threads = threads;
+  o.optimize = optimize;
+  o.channels_last = channels_last;
+  auto ex = Executor::Create(g, o);
+  EXPECT_TRUE(ex.ok()) << ex.status().message();
+  Result r;
+  for (const Node& n : (*ex)->graph().nodes) {
+    r.transposes += n.op_type == "Transpose";
+    r.channels_last_nodes += IsChannelsLast(n);
+  }
+  std::map<std::string, Tensor> feeds;
+  for (int in : g.inputs) feeds[g.value(in).name] = Rand(g.value(in).shape, 7);
+  Status st = (*ex)->Run(feeds, &r.outs);
+  EXPECT_TRUE(st.ok()) << st.message();
+  return r;
+}
+
+TEST(ChannelsLast, SameResultsAsChannelsFirstTransposesOnlyAtTheEdges) {
+  Graph g = MakeGraph();
+  const Result plain = RunGraph(g, false, false, 1);
+  const Result last = RunGraph(g, true, true, 1);
+  if (last.channels_last_nodes == 0) GTEST_SKIP() << "oneDNN's channels-last convolutions are off here";
+  // Four convs, MaxPool, AveragePool, GlobalAveragePool carry the attribute (the Concat and the
+  // element-wise ops need none); transposes: x in, out_cat out (for the output and the Softmax),
+  // out_pool out.
+  EXPECT_EQ(last.channels_last_nodes, 7);
+  EXPECT_EQ(last.transposes, 3);
+  ASSERT_EQ(plain.outs.size(), 3u);
+  for (const auto& kv : plain.outs) {
+    const Tensor& a = kv.second;
+    const Tensor& b = last.outs.at(kv.first);
+    ASSERT_EQ(a.shape(), b.shape()) << kv.first;
+    double worst = 0;
+    for (int64_t i = 0; i < a.numel(); ++i)
+      worst = std::max(worst, std::fabs((double)a.data<float>()[i] - b.data<float>()[i]) /
+                                  (1.0 + std::fabs(a.data<float>()[i])));
+    EXPECT_LT(worst, 1e-5) << kv.first;
+  }
+  // Not degenerate: the pooled sigmoids vary.
+  const Tensor& p = plain.outs.at("out_pool");
+  float mn = 1, mx = 0;
+  for (int64_t i = 0; i < p.numel(); ++i) {
+    mn = std::min(mn, p.data<float>()[i]);
+    mx = std::max(mx, p.data<float>()[i]);
+  }
+  EXPECT_GT(mx - mn, 0.05f);
+}
+
+TEST(ChannelsLast, ResultsDoNotDependOnThreadCount) {
+  Graph g = MakeGraph();
+  const Result one = RunGraph(g, true, true, 1), two = RunGraph(g, true, true, 2), three = RunGraph(g, true, true, 3);
+  for (const auto& kv : one.outs) {
+    ASSERT_EQ(0, std::memcmp(kv.second.raw(), two.outs.at(kv.first).raw(), kv.second.nbytes())) << kv.first;
+    ASSERT_EQ(0, std::memcmp(kv.second.raw(), three.outs.at(kv.first).raw(), kv.second.nbytes())) << kv.first;
+  }
+}
+
+TEST(ChannelsLast, OneConvolutionIsNotWorthARegion) {
+  Builder b;
+  const int x = b.Input("x", {1, 4, 10, 10});
+  int c = b.Conv(x, 4, 8, 3, 1);
+  c = b.Op("Relu", {c}, "r");
+  const int mp = b.Op("MaxPool", {c}, "out", {{"kernel_shape", IntsAttr({2, 2})}});
+  b.g.outputs = {mp};
+  ASSERT_TRUE(PrepareGraph(b.g).ok());
+  const Result r = RunGraph(b.g, true, true, 1);
+  EXPECT_EQ(r.transposes, 0);
+  EXPECT_EQ(r.channels_last_nodes, 0);
+}
+
+TEST(ChannelsLast, ForcedReferenceKernelsKeepChannelsFirst) {
+  Graph g = MakeGraph();
+  SetReferenceKernelsForced(true);
+  const Result r = RunGraph(g, true, true, 1);
+  const Result first = RunGraph(g, true, false, 1);
+  SetReferenceKernelsForced(false);
+  EXPECT_EQ(r.channels_last_nodes, 0);
+  EXPECT_EQ(r.transposes, 0);
+  for (const auto& kv : first.outs)
+    EXPECT_EQ(0, std::memcmp(kv.second.raw(), r.outs.at(kv.first).raw(), kv.second.nbytes())) << kv.first;
+}
+
+}  // namespace
+}  // namespace dopt
