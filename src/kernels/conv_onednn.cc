@@ -115,6 +115,7 @@ struct Entry {
     memory wei;
   };
   std::vector<RowBlock> rows;
+  bool epilogue_in_primitive = false;  // the epilogue runs as oneDNN post-ops
 };
 
 using Key = std::vector<int64_t>;
@@ -131,18 +132,94 @@ bool Enabled() {
   return on;
 }
 
-// User scratchpad, and the fused activation as a oneDNN post-op.
-dnnl::primitive_attr MakeAttr(const Activation& act) {
+// The fused activation as a oneDNN post-op (none for kNone).
+dnnl::post_ops ActivationPostOps(const Activation& act) {
+  dnnl::post_ops po;
+  if (act.kind == Activation::kRelu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+  if (act.kind == Activation::kLeakyRelu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, act.alpha, 0.f);
+  if (act.kind == Activation::kClip) po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip_v2, act.lo, act.hi);
+  return po;
+}
+
+// User scratchpad, and the post-ops.
+dnnl::primitive_attr MakeAttr(const dnnl::post_ops& po) {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  if (act.kind != Activation::kNone) {
-    dnnl::post_ops po;
-    if (act.kind == Activation::kRelu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
-    if (act.kind == Activation::kLeakyRelu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, act.alpha, 0.f);
-    if (act.kind == Activation::kClip) po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip_v2, act.lo, act.hi);
-    attr.set_post_ops(po);
-  }
+  attr.set_post_ops(po);
   return attr;
+}
+dnnl::primitive_attr MakeAttr(const Activation& act) { return MakeAttr(ActivationPostOps(act)); }
+
+// Appends the epilogue program as oneDNN eltwise post-ops, computed in the convolution's
+// registers (SiLU = Save, Sigmoid, MulSaved is oneDNN's swish); false when some step has no
+// such form (per-channel constants, the other *Saved uses, kDivInto, kHardSigmoid), and then
+// `po` must be discarded. The values agree with the steps up to float rounding (oneDNN's own
+// exp, x * (1 / c) for x / c), which is why only the channels-last path, never run by the
+// exact (calibration) executors, uses it.
+bool AppendEpiloguePostOps(const std::vector<EpilogueStep>& steps, dnnl::post_ops* po) {
+  using A = dnnl::algorithm;
+  // At most one post-op of each algorithm in the chain: oneDNN 2.6 computes wrong values with
+  // two linear post-ops in one chain (seen in brgconv and brdgmm_dw), so consecutive affine
+  // steps become one linear post-op and any repeat declines.
+  std::vector<A> used;
+  for (int i = 0; i < po->len(); ++i) {
+    A alg;
+    float scale, a, b;
+    po->get_params_eltwise(i, scale, alg, a, b);
+    used.push_back(alg);
+  }
+  bool ok = true;
+  auto append = [&](A alg, float a, float b) {
+    if (std::find(used.begin(), used.end(), alg) != used.end()) ok = false;
+    used.push_back(alg);
+    po->append_eltwise(1.f, alg, a, b);
+  };
+  bool affine = false;
+  float alpha = 1.f, beta = 0.f;
+  auto flush = [&] {
+    if (affine) append(A::eltwise_linear, alpha, beta);
+    affine = false;
+    alpha = 1.f;
+    beta = 0.f;
+  };
+  auto then = [&](float a, float b) {  // v -> a * v + b after the pending affine map
+    alpha *= a;
+    beta = a * beta + b;
+    affine = true;
+  };
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const EpilogueStep& s = steps[i];
+    if (!s.channel_c.empty()) return false;
+    switch (s.op) {
+      case EpilogueStep::kAdd: then(1.f, s.a); continue;
+      case EpilogueStep::kSub: then(1.f, -s.a); continue;
+      case EpilogueStep::kSubFrom: then(-1.f, s.a); continue;
+      case EpilogueStep::kMul: then(s.a, 0.f); continue;
+      case EpilogueStep::kDiv:
+        if (s.a == 0.f) return false;
+        then(1.f / s.a, 0.f);
+        continue;
+      default: break;
+    }
+    flush();
+    if (s.op == EpilogueStep::kSave && i + 2 < steps.size() && steps[i + 1].op == EpilogueStep::kSigmoid &&
+        steps[i + 2].op == EpilogueStep::kMulSaved) {
+      append(A::eltwise_swish, 1.f, 0.f);
+      i += 2;
+      continue;
+    }
+    switch (s.op) {
+      case EpilogueStep::kRelu: append(A::eltwise_relu, 0.f, 0.f); break;
+      case EpilogueStep::kLeakyRelu: append(A::eltwise_relu, s.a, 0.f); break;
+      case EpilogueStep::kClip: append(A::eltwise_clip_v2, s.a, s.b); break;
+      case EpilogueStep::kSigmoid: append(A::eltwise_logistic, 0.f, 0.f); break;
+      case EpilogueStep::kTanh: append(A::eltwise_tanh, 0.f, 0.f); break;
+      case EpilogueStep::kHardSwish: append(A::eltwise_hardswish, 1.f / 6.f, 0.5f); break;
+      default: return false;
+    }
+  }
+  flush();
+  return ok;
 }
 
 // End pad of a window dim from the output size. ONNX floors the output, so the exact value may
@@ -274,7 +351,12 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
   e->depthwise = g.G > 1;
   e->zero_bias.assign((size_t)g.M, 0.f);
   const int64_t H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2];
-  const dnnl::primitive_attr attr = MakeAttr(act);
+  dnnl::post_ops po = ActivationPostOps(act);
+  if (act.HasEpilogue()) {
+    e->epilogue_in_primitive = AppendEpiloguePostOps(*act.epilogue, &po);
+    if (!e->epilogue_in_primitive) po = ActivationPostOps(act);
+  }
+  const dnnl::primitive_attr attr = MakeAttr(po);
   memory::dim pr_w = 0;
   if (!EndPad(W, OW, g.k[2], g.s[2], g.d[2], g.pb[2], &pr_w)) return e;
   // Blocks, fixed by the shape alone: about one per 4M multiply-adds (at most 32), so that big
@@ -282,7 +364,8 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
   // while each block keeps >= 128 output pixels (every block re-reads its weights), then output
   // channels in multiples of 16 (>= 32 each; such a block computes into a buffer of its own).
   const int64_t macs = OH * OW * g.M * Cg * ks;
-  const int64_t want = std::clamp<int64_t>(macs >> 22, 1, 32);
+  static const int kShift = getenv("DOPT_SHIFT") ? atoi(getenv("DOPT_SHIFT")) : 22;
+  const int64_t want = std::clamp<int64_t>(macs >> kShift, 1, 32);
   const int64_t nr = std::clamp<int64_t>(std::min(want, OH * OW / 128), 1, OH);
   const int64_t rb = (OH + nr - 1) / nr;
   const int64_t nc = e->depthwise ? 1 : std::clamp<int64_t>(want / nr, 1, std::max<int64_t>(1, g.M / 32));
@@ -371,6 +454,14 @@ std::shared_ptr<Entry> Lookup(const ConvGeom& g, const float* w, const Activatio
   Key key = {(int64_t)(intptr_t)w, g.C, g.M, g.G, g.in[1], g.in[2], g.out[1], g.out[2], g.k[1], g.k[2],
              g.s[1], g.s[2], g.d[1], g.d[2], g.pb[1], g.pb[2], (int64_t)act.kind, ia[0], ia[1], ia[2],
              (int64_t)layout, (int64_t)nhwc};
+  if (nhwc && act.HasEpilogue()) {  // the channels-last path may build the epilogue into the primitive
+    for (const EpilogueStep& st : *act.epilogue) {
+      int32_t ab[2];
+      std::memcpy(ab, &st.a, 4);
+      std::memcpy(ab + 1, &st.b, 4);
+      key.insert(key.end(), {(int64_t)st.op, ab[0], ab[1], (int64_t)st.channel_c.size()});
+    }
+  }
   const size_t wn = (size_t)(g.M * (g.C / g.G) * g.KSize());
   std::lock_guard<std::mutex> lock(g_mu);
   auto it = g_cache->find(key);
@@ -508,7 +599,7 @@ bool ConvForwardOneDnnNhwc(const ConvGeom& g, const float* x, const float* w, co
                                               {DNNL_ARG_DST, mdst},
                                               {DNNL_ARG_SCRATCHPAD, mscr}});
       strm.wait();
-      if (act.HasEpilogue()) ApplyEpilogueChannelsLast(*act.epilogue, dst, pixels, b.mb, b.m0);
+      if (act.HasEpilogue() && !e->epilogue_in_primitive) ApplyEpilogueChannelsLast(*act.epilogue, dst, pixels, b.mb, b.m0);
       if (part) {
         for (int64_t p = 0; p < pixels; ++p)
           std::memcpy(out + p * g.M + b.m0, dst + p * b.mb, (size_t)b.mb * sizeof(float));

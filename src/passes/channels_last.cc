@@ -1,5 +1,6 @@
 #include "passes/channels_last.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <numeric>
@@ -90,8 +91,10 @@ StatusOr<int> ChannelsLastPass::Run(Graph& g) {
 
   // Values of the region read channels-first: by another node (or a non-activation input of a
   // region node), or as graph outputs.
-  std::vector<bool> need_first(nv, false);
-  for (int o : g.outputs) need_first[(size_t)o] = value_last[(size_t)o];
+  std::vector<bool> need_first(nv, false), any_layout(nv, false);
+  for (int v : any_layout_)
+    if (v >= 0 && (size_t)v < nv) any_layout[(size_t)v] = true;
+  for (int o : g.outputs) need_first[(size_t)o] = value_last[(size_t)o] && !any_layout[(size_t)o];
   for (size_t i = 0; i < nn; ++i) {
     const Node& n = g.nodes[i];
     for (size_t k = 0; k < n.inputs.size(); ++k) {
@@ -150,7 +153,12 @@ StatusOr<int> ChannelsLastPass::Run(Graph& g) {
       o = new_id[(size_t)old];
       g.value(o).producer = (int)i;
       g.value(old).producer = -1;
-      if (need_first[(size_t)old]) transpose(o, old, {0, 3, 1, 2});
+      if (need_first[(size_t)old]) {
+        transpose(o, old, {0, 3, 1, 2});
+      } else if (any_layout[(size_t)old]) {
+        twins_[o] = old;  // observed as its channels-last copy; no longer an output
+        g.outputs.erase(std::remove(g.outputs.begin(), g.outputs.end(), old), g.outputs.end());
+      }
     }
     ++changes;
   }

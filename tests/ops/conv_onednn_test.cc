@@ -295,26 +295,41 @@ TEST(ConvOneDnnNhwc, MatchesReferenceAndIgnoresThreadCount) {
     seed += 3;
     const std::vector<float> xl = ToNhwc(x, s.N, s.C, s.H * s.W);
     const size_t ny = (size_t)(s.N * s.M * g.OutSize());
-    std::vector<kernels::EpilogueStep> epi(2);
-    epi[0].op = kernels::EpilogueStep::kMul;
-    epi[0].channel_c = Random((size_t)s.M, seed);
-    epi[1].op = kernels::EpilogueStep::kTanh;
-    for (size_t ai = 0; ai <= acts.size(); ++ai) {
-      Activation act = ai < acts.size() ? acts[ai] : Activation();
-      if (ai == acts.size()) act.epilogue = &epi;
+    // Epilogues: per-channel constants (run after the primitive), and programs oneDNN runs as
+    // post-ops (SiLU, scalar affine steps, HardSwish, Sigmoid, Tanh, Clip).
+    using St = kernels::EpilogueStep;
+    auto step = [](St::Op op, float a = 0.f, float b = 0.f) {
+      St t;
+      t.op = op;
+      t.a = a;
+      t.b = b;
+      return t;
+    };
+    St per_channel = step(St::kMul);
+    per_channel.channel_c = Random((size_t)s.M, seed);
+    const std::vector<std::vector<St>> epilogues = {
+        {per_channel, step(St::kTanh)},
+        {step(St::kSave), step(St::kSigmoid), step(St::kMulSaved)},
+        {step(St::kAdd, 0.25f), step(St::kHardSwish), step(St::kSub, 0.5f), step(St::kSigmoid)},
+        {step(St::kMul, 1.5f), step(St::kDiv, 4.f), step(St::kTanh), step(St::kSubFrom, 1.f), step(St::kClip, 0.f, 0.9f)},
+    };
+    for (size_t ai = 0; ai < acts.size() + epilogues.size(); ++ai) {
+      const bool with_epi = ai >= acts.size();
+      Activation act = with_epi ? Activation() : acts[ai];
+      if (with_epi) act.epilogue = &epilogues[ai - acts.size()];
       std::vector<double> bound;
-      std::vector<float> ref = Reference(s, g, x, w, b.data(), ai < acts.size() ? act : Activation(), &bound);
-      if (ai == acts.size()) {
+      std::vector<float> ref = Reference(s, g, x, w, b.data(), with_epi ? Activation() : act, &bound);
+      if (with_epi) {
         for (int64_t n = 0; n < s.N; ++n)
           for (int64_t m = 0; m < s.M; ++m)
-            kernels::ApplyEpilogue(epi, ref.data() + (n * s.M + m) * g.OutSize(), g.OutSize(), m);
+            kernels::ApplyEpilogue(*act.epilogue, ref.data() + (n * s.M + m) * g.OutSize(), g.OutSize(), m);
       }
       ref = ToNhwc(ref, s.N, s.M, g.OutSize());
       std::vector<double> bl(bound.size());
       {
         std::vector<float> bf(bound.begin(), bound.end()), bt(bound.size());
         kernels::ChannelsFirstToLast(bf.data(), bt.data(), s.N, s.M, g.OutSize());
-        for (size_t i = 0; i < bl.size(); ++i) bl[i] = bt[i] * (ai == acts.size() ? 4.0 : 1.0);
+        for (size_t i = 0; i < bl.size(); ++i) bl[i] = bt[i] * (with_epi ? 4.0 : 1.0);
       }
       const std::string what = Name(s) + " act=" + std::to_string(ai);
       std::vector<float> y1(ny, NAN), y2(ny, NAN), y3(ny, NAN);
