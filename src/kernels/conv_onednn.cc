@@ -359,14 +359,15 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
   const dnnl::primitive_attr attr = MakeAttr(po);
   memory::dim pr_w = 0;
   if (!EndPad(W, OW, g.k[2], g.s[2], g.d[2], g.pb[2], &pr_w)) return e;
-  // Blocks, fixed by the shape alone: about one per 4M multiply-adds (at most 32), so that big
+  // Blocks, fixed by the shape alone: about one per 8M multiply-adds (at most 32), so that big
   // convs spread over many threads and small ones do not pay per-block overhead. Rows first
-  // while each block keeps >= 128 output pixels (every block re-reads its weights), then output
+  // while each block keeps >= 256 output pixels (every block re-reads its weights), then output
   // channels in multiples of 16 (>= 32 each; such a block computes into a buffer of its own).
+  // (Measured against 4M / 128 and 16M / 512 on SqueezeNet, ResNet-50 and YOLOX at 1 and 2
+  // threads: docs/benchmarks.md.)
   const int64_t macs = OH * OW * g.M * Cg * ks;
-  static const int kShift = getenv("DOPT_SHIFT") ? atoi(getenv("DOPT_SHIFT")) : 22;
-  const int64_t want = std::clamp<int64_t>(macs >> kShift, 1, 32);
-  const int64_t nr = std::clamp<int64_t>(std::min(want, OH * OW / 128), 1, OH);
+  const int64_t want = std::clamp<int64_t>(macs >> 23, 1, 32);
+  const int64_t nr = std::clamp<int64_t>(std::min(want, OH * OW / 256), 1, OH);
   const int64_t rb = (OH + nr - 1) / nr;
   const int64_t nc = e->depthwise ? 1 : std::clamp<int64_t>(want / nr, 1, std::max<int64_t>(1, g.M / 32));
   const int64_t cb = nc == 1 ? g.M : RoundUp((g.M + nc - 1) / nc, 16);
@@ -446,7 +447,25 @@ bool Handled(const ConvGeom& g) {
   return !(g.k[1] == 1 && g.k[2] == 1 && g.s[1] == 1 && g.s[2] == 1);
 }
 
-std::shared_ptr<Entry> Lookup(const ConvGeom& g, const float* w, const Activation& act, bool nhwc = false) {
+// What a caller's cache slot keeps: the entry of its conv and the key it was built for.
+struct SlotEntry {
+  Key key;
+  std::shared_ptr<Entry> e;
+};
+
+std::shared_ptr<Entry> BuildCatching(const ConvGeom& g, const float* w, const Activation& act, bool nhwc,
+                                     OneDnnLayout layout) {
+  try {
+    return nhwc ? BuildNhwc(g, w, act) : Build(g, w, act, layout);
+  } catch (const dnnl::error&) {
+    auto e = std::make_shared<Entry>();
+    e->wcopy.assign(w, w + (size_t)(g.M * (g.C / g.G) * g.KSize()));
+    return e;
+  }
+}
+
+std::shared_ptr<Entry> Lookup(const ConvGeom& g, const float* w, const Activation& act, bool nhwc,
+                              std::shared_ptr<void>* slot) {
   float fa[3] = {act.alpha, act.lo, act.hi};
   int32_t ia[3];
   std::memcpy(ia, fa, sizeof ia);
@@ -462,6 +481,18 @@ std::shared_ptr<Entry> Lookup(const ConvGeom& g, const float* w, const Activatio
       key.insert(key.end(), {(int64_t)st.op, ab[0], ab[1], (int64_t)st.channel_c.size()});
     }
   }
+  if (slot) {  // constant weights: the caller's own entry, no weight comparison, no kept copy
+    if (*slot) {
+      auto* se = static_cast<SlotEntry*>(slot->get());
+      if (se->key == key) return se->e;
+    }
+    auto se = std::make_shared<SlotEntry>();
+    se->key = key;
+    se->e = BuildCatching(g, w, act, nhwc, layout);
+    se->e->wcopy = std::vector<float>();
+    *slot = se;
+    return se->e;
+  }
   const size_t wn = (size_t)(g.M * (g.C / g.G) * g.KSize());
   std::lock_guard<std::mutex> lock(g_mu);
   auto it = g_cache->find(key);
@@ -469,13 +500,7 @@ std::shared_ptr<Entry> Lookup(const ConvGeom& g, const float* w, const Activatio
       std::memcmp(it->second->wcopy.data(), w, wn * sizeof(float)) == 0) {
     return it->second;
   }
-  std::shared_ptr<Entry> e;
-  try {
-    e = nhwc ? BuildNhwc(g, w, act) : Build(g, w, act, layout);
-  } catch (const dnnl::error&) {
-    e = std::make_shared<Entry>();
-    e->wcopy.assign(w, w + wn);
-  }
+  std::shared_ptr<Entry> e = BuildCatching(g, w, act, nhwc, layout);
   if (g_cache->size() >= kMaxEntries) g_cache->clear();  // entries in use stay alive (shared_ptr)
   (*g_cache)[key] = e;
   return e;
@@ -484,12 +509,12 @@ std::shared_ptr<Entry> Lookup(const ConvGeom& g, const float* w, const Activatio
 }  // namespace
 
 bool ConvForwardOneDnn(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y,
-                       ThreadPool* pool, const Activation& act) {
+                       ThreadPool* pool, const Activation& act, std::shared_ptr<void>* cache) {
   if (!Handled(g)) return false;
   // Before anything runs oneDNN code on this thread (also the weight reorders in Build): with
   // more than one OpenMP thread, libgomp would start a team whose idle workers spin.
   omp_set_num_threads(1);
-  std::shared_ptr<Entry> e = Lookup(g, w, act);
+  std::shared_ptr<Entry> e = Lookup(g, w, act, false, cache);
   if (!e->supported) return false;
 
   const int64_t HW = g.in[1] * g.in[2], OHW = g.out[1] * g.out[2];
@@ -565,10 +590,10 @@ bool ConvForwardOneDnn(const ConvGeom& g, const float* x, const float* w, const 
 bool ConvOneDnnNhwcMayRun(const ConvGeom& g) { return ShapeHandled(g); }
 
 bool ConvForwardOneDnnNhwc(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y,
-                           ThreadPool* pool, const Activation& act) {
+                           ThreadPool* pool, const Activation& act, std::shared_ptr<void>* cache) {
   if (!ShapeHandled(g)) return false;
   omp_set_num_threads(1);  // as in ConvForwardOneDnn
-  std::shared_ptr<Entry> e = Lookup(g, w, act, true);
+  std::shared_ptr<Entry> e = Lookup(g, w, act, true, cache);
   if (!e->supported) return false;
   const int64_t W = g.in[2], OW = g.out[2], nb = (int64_t)e->rows.size();
   const float* b_all = bias ? bias : e->zero_bias.data();
@@ -612,7 +637,7 @@ bool ConvForwardOneDnnNhwc(const ConvGeom& g, const float* x, const float* w, co
 std::string DescribeConvOneDnn(const ConvGeom& g, const float* w, const Activation& act) {
   if (!Handled(g)) return "";
   omp_set_num_threads(1);
-  std::shared_ptr<Entry> e = Lookup(g, w, act);
+  std::shared_ptr<Entry> e = Lookup(g, w, act, false, nullptr);
   return e->supported ? e->info : "";
 }
 

@@ -4,6 +4,7 @@
 // brgconv with nhwc on AVX-512 ones, ...); this file accepts any plain or channel-blocked layout.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "common/thread_pool.h"
@@ -29,8 +30,13 @@ namespace kernels {
 // Primitives and reordered weights are cached by (weight pointer, shapes, attributes); a hit
 // also compares the weight values with a kept copy, so a reused address cannot serve stale
 // weights.
+//
+// `cache` (may be null): for weights that stay the same at the same address while the caller
+// lives (an executor's constant input), a slot of the caller's where this conv's primitives are
+// kept; later calls then skip the shared cache, its lock and the weight comparison, and no copy
+// of the weights is kept.
 bool ConvForwardOneDnn(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y,
-                       ThreadPool* pool, const Activation& act);
+                       ThreadPool* pool, const Activation& act, std::shared_ptr<void>* cache = nullptr);
 
 // What ConvForwardOneDnn does for this case, for logs and tests: "" when it declines, else the
 // oneDNN implementation, the source / destination layouts and the block count, e.g.
@@ -45,7 +51,7 @@ std::string DescribeConvOneDnn(const ConvGeom& g, const float* w, const Activati
 // padding) on a dopt pool thread. Returns false without touching y when it declines (as
 // ConvForwardOneDnn, or when oneDNN offers only its reference kernel for NHWC).
 bool ConvForwardOneDnnNhwc(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y,
-                           ThreadPool* pool, const Activation& act);
+                           ThreadPool* pool, const Activation& act, std::shared_ptr<void>* cache = nullptr);
 // Whether ConvForwardOneDnnNhwc may run this shape (2-D, dense or depthwise) with the path on
 // (DOPT_CONV_ONEDNN not 0, reference kernels not forced); it can still decline at run time.
 bool ConvOneDnnNhwcMayRun(const ConvGeom& g);

@@ -95,8 +95,11 @@ Status Run(KernelContext& ctx) {
     }
   }
   act.epilogue = &epilogue;
+  // Constant weights: the oneDNN primitives live in this node's state (no per-call lookup).
+  std::shared_ptr<void>* cache = ctx.input_is_constant(1) ? ctx.node_state() : nullptr;
   if (nhwc) {
-    if (kernels::ConvForwardOneDnnNhwc(g, x.data<float>(), w.data<float>(), bias, y.data<float>(), ctx.pool(), act)) {
+    if (kernels::ConvForwardOneDnnNhwc(g, x.data<float>(), w.data<float>(), bias, y.data<float>(), ctx.pool(), act,
+                                       cache)) {
       return Status::Ok();
     }
     // oneDNN declined: the channels-first kernels between two transposes.
@@ -109,7 +112,8 @@ Status Run(KernelContext& ctx) {
     kernels::ChannelsFirstToLast(yc.data<float>(), y.data<float>(), g.N, g.M, ohw);
     return Status::Ok();
   }
-  if (!kernels::ConvForwardOneDnn(g, x.data<float>(), w.data<float>(), bias, y.data<float>(), ctx.pool(), act)) {
+  if (!kernels::ConvForwardOneDnn(g, x.data<float>(), w.data<float>(), bias, y.data<float>(), ctx.pool(), act,
+                                  cache)) {
     kernels::ConvForward(g, x.data<float>(), w.data<float>(), bias, y.data<float>(), ctx.pool(), act);
   }
   return Status::Ok();

@@ -91,6 +91,14 @@ Status Upgrade(Graph& g, int ni, int from, int to) {
   return Status::Ok();
 }
 
+// Channels-last: the identity at inference, when the mask output is absent or unused.
+bool ChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan) {
+  if (n.outputs.size() > 1 && n.outputs[1] >= 0 && ValueUsed(g, n.outputs[1])) return false;
+  Node data_only = n;
+  data_only.outputs.resize(1);
+  return ElementwiseChannelsLast(g, data_only, plan);
+}
+
 }  // namespace
 
 const OpDef& OpDef_Dropout() {
@@ -102,6 +110,7 @@ const OpDef& OpDef_Dropout() {
       .max_outputs = 2,
       .infer = Infer,
       .run = Run,
+      .channels_last = ChannelsLast,
       .upgrade = UpgradeBy(Upgrade),
       .quant = SharesInputScale(),  // identity at inference: output 0 is input 0
   };

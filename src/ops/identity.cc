@@ -27,6 +27,7 @@ const OpDef& OpDef_Identity() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("13, 14, 16, 19, 21: types only (sequences, optionals, float8, int4)").Since(1),
       .quant = SharesInputScale(),
   };

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <map>
 #include <numeric>
+#include <set>
 #include <optional>
 #include <string>
 
@@ -20,6 +21,22 @@ int Find(std::vector<int>& parent, int i) {
 }
 
 bool Masked(const ChannelsLastPlan& p, size_t input) { return input < 64 && ((p.inputs >> input) & 1); }
+
+// Values of the regions read channels-first: by another node (or a non-activation input of a
+// region node), or as graph outputs (but not those only observed in any layout).
+void ComputeNeedFirst(const Graph& g, const std::vector<std::optional<ChannelsLastPlan>>& plans,
+                      const std::vector<bool>& last, const std::vector<bool>& value_last,
+                      const std::vector<bool>& any_layout, std::vector<bool>* need_first) {
+  std::fill(need_first->begin(), need_first->end(), false);
+  for (int o : g.outputs) (*need_first)[(size_t)o] = value_last[(size_t)o] && !any_layout[(size_t)o];
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      const int v = n.inputs[k];
+      if (v >= 0 && value_last[(size_t)v] && !(last[i] && Masked(*plans[i], k))) (*need_first)[(size_t)v] = true;
+    }
+  }
+}
 
 }  // namespace
 
@@ -48,7 +65,10 @@ StatusOr<int> ChannelsLastPass::Run(Graph& g) {
 
   // Which nodes run channels-last: anchors (unless ruled out), and nodes whose activation
   // inputs all are; then regions with fewer than two anchors are ruled out, until none is.
-  std::vector<bool> ruled_out(nn, false), last(nn, false), value_last(nv, false);
+  std::vector<bool> ruled_out(nn, false), last(nn, false), value_last(nv, false), need_first(nv, false),
+      any_layout(nv, false);
+  for (int v : any_layout_)
+    if (v >= 0 && (size_t)v < nv) any_layout[(size_t)v] = true;
   for (;;) {
     std::fill(last.begin(), last.end(), false);
     std::fill(value_last.begin(), value_last.end(), false);
@@ -59,11 +79,12 @@ StatusOr<int> ChannelsLastPass::Run(Graph& g) {
       if (!ok) {
         ok = true;
         for (size_t k = 0; k < n.inputs.size(); ++k)
-          if (Masked(*plans[i], k) && !value_last[(size_t)n.inputs[k]]) ok = false;
+          if (Masked(*plans[i], k) && (n.inputs[k] < 0 || !value_last[(size_t)n.inputs[k]])) ok = false;
       }
       if (!ok) continue;
       last[i] = true;
-      for (int o : n.outputs) value_last[(size_t)o] = true;
+      for (int o : n.outputs)
+        if (o >= 0) value_last[(size_t)o] = true;
     }
     std::vector<int> parent(nn);
     std::iota(parent.begin(), parent.end(), 0);
@@ -71,36 +92,39 @@ StatusOr<int> ChannelsLastPass::Run(Graph& g) {
       if (!last[i]) continue;
       const Node& n = g.nodes[i];
       for (size_t k = 0; k < n.inputs.size(); ++k) {
-        if (!Masked(*plans[i], k) || !value_last[(size_t)n.inputs[k]]) continue;
+        if (!Masked(*plans[i], k) || n.inputs[k] < 0 || !value_last[(size_t)n.inputs[k]]) continue;
         const int p = g.value(n.inputs[k]).producer;
         if (p >= 0) parent[(size_t)Find(parent, p)] = Find(parent, (int)i);
       }
     }
-    std::vector<int> anchors(nn, 0);
-    for (size_t i = 0; i < nn; ++i)
-      if (last[i] && plans[i]->anchor) ++anchors[(size_t)Find(parent, (int)i)];
+    // The transposes each region needs: channels-first values it reads, and values of its own
+    // read channels-first.
+    ComputeNeedFirst(g, plans, last, value_last, any_layout, &need_first);
+    std::vector<int> anchors(nn, 0), edges(nn, 0);
+    std::set<std::pair<int, int>> entries;  // (region, outside value)
+    for (size_t i = 0; i < nn; ++i) {
+      if (!last[i]) continue;
+      const int root = Find(parent, (int)i);
+      if (plans[i]->anchor) ++anchors[(size_t)root];
+      const Node& n = g.nodes[i];
+      for (size_t k = 0; k < n.inputs.size(); ++k)
+        if (Masked(*plans[i], k) && n.inputs[k] >= 0 && !value_last[(size_t)n.inputs[k]] &&
+            entries.insert({root, n.inputs[k]}).second) {
+          ++edges[(size_t)root];
+        }
+    }
+    for (size_t v = 0; v < nv; ++v)
+      if (need_first[v]) ++edges[(size_t)Find(parent, g.value((int)v).producer)];
+    // Worth it: at least two convolutions, and more of them than transposes.
     bool changed = false;
     for (size_t i = 0; i < nn; ++i) {
-      if (last[i] && plans[i]->anchor && anchors[(size_t)Find(parent, (int)i)] < 2) {
+      const size_t root = (size_t)Find(parent, (int)i);
+      if (last[i] && plans[i]->anchor && (anchors[root] < 2 || anchors[root] <= edges[root])) {
         ruled_out[i] = true;
         changed = true;
       }
     }
     if (!changed) break;
-  }
-
-  // Values of the region read channels-first: by another node (or a non-activation input of a
-  // region node), or as graph outputs.
-  std::vector<bool> need_first(nv, false), any_layout(nv, false);
-  for (int v : any_layout_)
-    if (v >= 0 && (size_t)v < nv) any_layout[(size_t)v] = true;
-  for (int o : g.outputs) need_first[(size_t)o] = value_last[(size_t)o] && !any_layout[(size_t)o];
-  for (size_t i = 0; i < nn; ++i) {
-    const Node& n = g.nodes[i];
-    for (size_t k = 0; k < n.inputs.size(); ++k) {
-      const int v = n.inputs[k];
-      if (v >= 0 && value_last[(size_t)v] && !(last[i] && Masked(*plans[i], k))) need_first[(size_t)v] = true;
-    }
   }
 
   int opset = DefaultOpset(g);
@@ -118,6 +142,7 @@ StatusOr<int> ChannelsLastPass::Run(Graph& g) {
     if (!last[i]) continue;
     const std::vector<int> outs = g.nodes[i].outputs;
     for (int o : outs) {
+      if (o < 0) continue;
       const int id = AddValueLike(g, g.value(o).name + "_nhwc", g.value(o));
       g.value(id).shape = ToChannelsLast(g.value(o).shape);
       new_id[(size_t)o] = id;
@@ -128,7 +153,7 @@ StatusOr<int> ChannelsLastPass::Run(Graph& g) {
     ChannelsLastPlan& p = *plans[i];
     for (size_t k = 0; k < g.nodes[i].inputs.size(); ++k) {
       const int v = g.nodes[i].inputs[k];
-      if (!Masked(p, k)) continue;
+      if (!Masked(p, k) || v < 0) continue;
       if (value_last[(size_t)v]) {
         g.nodes[i].inputs[k] = new_id[(size_t)v];
         continue;
@@ -149,6 +174,7 @@ StatusOr<int> ChannelsLastPass::Run(Graph& g) {
     Node& n = g.nodes[i];
     for (auto& a : p.set_attrs) SetAttr(n, a.first, std::move(a.second));
     for (int& o : n.outputs) {
+      if (o < 0) continue;
       const int old = o;
       o = new_id[(size_t)old];
       g.value(o).producer = (int)i;
