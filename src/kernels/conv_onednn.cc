@@ -359,15 +359,16 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
   const dnnl::primitive_attr attr = MakeAttr(po);
   memory::dim pr_w = 0;
   if (!EndPad(W, OW, g.k[2], g.s[2], g.d[2], g.pb[2], &pr_w)) return e;
-  // Blocks, fixed by the shape alone: about one per 8M multiply-adds (at most 32), so that big
-  // convs spread over many threads and small ones do not pay per-block overhead. Rows first
-  // while each block keeps >= 256 output pixels (every block re-reads its weights), then output
-  // channels in multiples of 16 (>= 32 each; such a block computes into a buffer of its own).
-  // (Measured against 4M / 128 and 16M / 512 on SqueezeNet, ResNet-50 and YOLOX at 1 and 2
-  // threads: docs/benchmarks.md.)
+  // Blocks, fixed by the shape alone: about one per 2M multiply-adds, an even count (at most
+  // 32), so that convs spread over the threads and small ones do not pay per-block overhead.
+  // Rows first while each block keeps >= 128 output pixels (every block re-reads its weights),
+  // then output channels in multiples of 16 (>= 32 each; such a block computes into a buffer of
+  // its own). Measured on SqueezeNet, ResNet-50 and YOLOX at 1 and 2 threads against 4M, 8M
+  // and 16M per block (docs/benchmarks.md): 2 threads 2-10 % faster, 1 thread 1-4 % slower.
   const int64_t macs = OH * OW * g.M * Cg * ks;
-  const int64_t want = std::clamp<int64_t>(macs >> 23, 1, 32);
-  const int64_t nr = std::clamp<int64_t>(std::min(want, OH * OW / 256), 1, OH);
+  int64_t want = std::clamp<int64_t>(macs >> 21, 1, 32);
+  if (want > 1) want = (want + 1) / 2 * 2;  // even: no idle thread at the end with 2 or 4
+  const int64_t nr = std::clamp<int64_t>(std::min(want, OH * OW / 128), 1, OH);
   const int64_t rb = (OH + nr - 1) / nr;
   const int64_t nc = e->depthwise ? 1 : std::clamp<int64_t>(want / nr, 1, std::max<int64_t>(1, g.M / 32));
   const int64_t cb = nc == 1 ? g.M : RoundUp((g.M + nc - 1) / nc, 16);

@@ -53,7 +53,7 @@ struct Builder {
 };
 
 // x[1,8,17,16] -> Conv3x3(16)+Relu -> MaxPool 3x3 s2 (ceil) -> {Conv1x1(12), Conv3x3(20)} -> Concat
-// -> Add [32,1,1] -> Mul [1,1,8,8] (varies over space) -> Sub(self-residual) -> Resize nearest
+// -> Dropout -> Add [32,1,1] -> Mul [1,1,8,8] (varies over space) -> Sub(self-residual) -> Resize nearest
 // (2, 1.5) -> AveragePool 3x3
 // pad 1 -> depthwise Conv3x3 s2 -> Sigmoid -> GlobalAveragePool -> out_pool; the Concat is also
 // a graph output (out_cat) and is read by a Softmax (channels-first only) -> out_soft.
@@ -66,7 +66,8 @@ Graph MakeGraph() {
                       {{"kernel_shape", IntsAttr({3, 3})}, {"strides", IntsAttr({2, 2})}, {"ceil_mode", IntAttr(1)}});
   const int a = b.Conv(mp, 16, 12, 1, 20), c = b.Conv(mp, 16, 20, 3, 30);
   const int cat = b.Op("Concat", {a, c}, "out_cat", {{"axis", IntAttr(-3)}});
-  const int add = b.Op("Add", {cat, b.C("k1", Rand({32, 1, 1}, 40))}, "add");
+  const int drop = b.Op("Dropout", {cat}, "drop");
+  const int add = b.Op("Add", {drop, b.C("k1", Rand({32, 1, 1}, 40))}, "add");
   const int mul = b.Op("Mul", {b.C("k2", Rand({1, 1, 8, 8}, 41)), add}, "mul");
   const int sub = b.Op("Sub", {mul, add}, "sub");
   Tensor scales(DType::kFloat32, {4});
