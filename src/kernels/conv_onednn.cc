@@ -368,10 +368,15 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
   const int64_t macs = OH * OW * g.M * Cg * ks;
   int64_t want = std::clamp<int64_t>(macs >> 21, 1, 32);
   if (want > 1) want = (want + 1) / 2 * 2;  // even: no idle thread at the end with 2 or 4
-  const int64_t nr = std::clamp<int64_t>(std::min(want, OH * OW / 128), 1, OH);
-  const int64_t rb = (OH + nr - 1) / nr;
-  const int64_t nc = e->depthwise ? 1 : std::clamp<int64_t>(want / nr, 1, std::max<int64_t>(1, g.M / 32));
-  const int64_t cb = nc == 1 ? g.M : RoundUp((g.M + nc - 1) / nc, 16);
+  auto even = [](int64_t v) { return v > 1 ? v / 2 * 2 : v; };
+  const int64_t nr = even(std::clamp<int64_t>(std::min(want, OH * OW / 128), 1, OH));
+  const int64_t units = (g.M + 15) / 16;  // channel blocks are whole multiples of 16 channels
+  const int64_t nc = e->depthwise ? 1 : even(std::clamp<int64_t>(want / nr, 1, std::max<int64_t>(1, g.M / 32)));
+  // Sizes balanced to within one row / 16 channels: a thread's share is then even too.
+  std::vector<std::pair<int64_t, int64_t>> row_ranges, channel_ranges;
+  for (int64_t r = 0; r < nr; ++r) row_ranges.push_back({r * OH / nr, (r + 1) * OH / nr});
+  for (int64_t c = 0; c < nc; ++c)
+    channel_ranges.push_back({nc == 1 ? 0 : c * units / nc * 16, nc == 1 ? g.M : std::min(g.M, (c + 1) * units / nc * 16)});
   const int64_t ext = (g.k[1] - 1) * g.d[1] + 1;
   struct WeightCopy {
     int64_t m0;
@@ -380,13 +385,14 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
   };
   std::vector<WeightCopy> weights;
   std::map<std::vector<int64_t>, int> prim_of;
-  for (int64_t oh0 = 0; oh0 < OH; oh0 += rb) {
-    for (int64_t m0 = 0; m0 < g.M; m0 += cb) {
+  for (const auto& [oh0, oh1] : row_ranges) {
+    for (const auto& [m0, m1] : channel_ranges) {
+      if (oh1 <= oh0 || m1 <= m0) continue;
       Entry::RowBlock b;
       b.oh0 = oh0;
-      b.oh1 = std::min(OH, oh0 + rb);
+      b.oh1 = oh1;
       b.m0 = m0;
-      b.mb = std::min(cb, g.M - m0);
+      b.mb = m1 - m0;
       const int64_t lo = oh0 * g.s[1] - g.pb[1], hi = (b.oh1 - 1) * g.s[1] - g.pb[1] + ext;
       const int64_t pt = std::max<int64_t>(0, -lo), pbot = std::max<int64_t>(0, hi - H);
       b.ih0 = std::max<int64_t>(lo, 0);
@@ -429,7 +435,7 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
     }
   }
   e->info = std::string(e->pds.front().impl_info_str()) + " src nhwc dst nhwc, " + std::to_string(nr) + "x" +
-            std::to_string((g.M + cb - 1) / cb) + " blocks";
+            std::to_string(nc) + " blocks";
   e->supported = true;
   return e;
 }

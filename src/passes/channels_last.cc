@@ -35,7 +35,19 @@ void ComputeNeedFirst(const Graph& g, const std::vector<std::optional<ChannelsLa
       const int v = n.inputs[k];
       if (v >= 0 && value_last[(size_t)v] && !(last[i] && Masked(*plans[i], k))) (*need_first)[(size_t)v] = true;
     }
+    // Values a node's sub-graphs (If/Loop/Scan bodies) read by name.
+    for (int v : n.implicit_inputs)
+      if (v >= 0 && value_last[(size_t)v]) (*need_first)[(size_t)v] = true;
   }
+}
+
+// A channels-last copy of 4-D value `of`: its shape and symbolic dim names permuted.
+int AddChannelsLastValue(Graph& g, int of) {
+  const int id = AddValueLike(g, g.value(of).name + "_nhwc", g.value(of));
+  Value& v = g.value(id);
+  v.shape = ToChannelsLast(v.shape);
+  if (v.dim_params.size() == 4) v.dim_params = {v.dim_params[0], v.dim_params[2], v.dim_params[3], v.dim_params[1]};
+  return id;
 }
 
 }  // namespace
@@ -143,9 +155,7 @@ StatusOr<int> ChannelsLastPass::Run(Graph& g) {
     const std::vector<int> outs = g.nodes[i].outputs;
     for (int o : outs) {
       if (o < 0) continue;
-      const int id = AddValueLike(g, g.value(o).name + "_nhwc", g.value(o));
-      g.value(id).shape = ToChannelsLast(g.value(o).shape);
-      new_id[(size_t)o] = id;
+      new_id[(size_t)o] = AddChannelsLastValue(g, o);
     }
   }
   for (size_t i = 0; i < nn; ++i) {
@@ -160,8 +170,7 @@ StatusOr<int> ChannelsLastPass::Run(Graph& g) {
       }
       auto it = to_last.find(v);
       if (it == to_last.end()) {
-        const int id = AddValueLike(g, g.value(v).name + "_nhwc", g.value(v));
-        g.value(id).shape = ToChannelsLast(g.value(v).shape);
+        const int id = AddChannelsLastValue(g, v);
         transpose(v, id, {0, 2, 3, 1});
         it = to_last.emplace(v, id).first;
       }

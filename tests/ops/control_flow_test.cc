@@ -407,5 +407,48 @@ TEST(ControlFlow, KernelWithoutExecutorIsAnError) {
   EXPECT_NE(st.message().find("the_if"), std::string::npos) << st.message();
 }
 
+TEST(ControlFlow, ChannelsLastKeepsWhatSubgraphsRead) {
+  // Three convolutions make a channels-last region (passes/channels_last.h); an If reads the
+  // first one's output by name only, so that value must still be computed channels-first.
+  Graph g;
+  int c = AddTestInput(g, "c", DType::kBool, {});
+  int x = AddTestInput(g, "x", DType::kFloat32, {1, 4, 8, 8});
+  auto weights = [&](const std::string& name, int64_t m, int64_t cin) {
+    std::vector<float> w((size_t)(m * cin * 9));
+    for (size_t i = 0; i < w.size(); ++i) w[i] = std::sin(0.37f * (float)i) * 0.3f;
+    return AddTestValue(g, name, Tensor::FromFloats({m, cin, 3, 3}, w));
+  };
+  const AttrList pads = {{"pads", IntsAttr({1, 1, 1, 1})}};
+  int c1 = Op(g, "Conv", {x, weights("w1", 8, 4)}, "c1", pads);
+  int c2 = Op(g, "Conv", {c1, weights("w2", 8, 8)}, "c2", pads);
+  int c3 = Op(g, "Conv", {c2, weights("w3", 8, 8)}, "c3", pads);
+  int y = AddTestValue(g, "y");
+  g.AddNode(MakeNode("If", "the_if", {c}, {y},
+                     {{"then_branch", GraphAttr(Branch("then", "Identity", "c1"))},
+                      {"else_branch", GraphAttr(Branch("else", "Neg", "c1"))}}));
+  g.outputs = {c3, y};
+  ASSERT_TRUE(PrepareGraph(g).ok());
+  std::vector<float> xv(256);
+  for (size_t i = 0; i < xv.size(); ++i) xv[i] = std::cos(0.11f * (float)i);
+  const Tensor xt = Tensor::FromFloats({1, 4, 8, 8}, xv);
+  for (bool cond : {true, false}) {
+    std::map<std::string, Tensor> plain, fast;
+    ExecutorOptions o;
+    auto ex = Executor::Create(g, o);
+    ASSERT_TRUE(ex.ok()) << ex.status().message();
+    ASSERT_TRUE((*ex)->Run({{"c", Bool(cond)}, {"x", xt}}, &plain).ok());
+    o.optimize = true;  // channels_last on (a no-op where oneDNN's channels-last convs are off)
+    auto ex2 = Executor::Create(g, o);
+    ASSERT_TRUE(ex2.ok()) << ex2.status().message();
+    Status st = (*ex2)->Run({{"c", Bool(cond)}, {"x", xt}}, &fast);
+    ASSERT_TRUE(st.ok()) << st.message();
+    for (const char* name : {"c3", "y"}) {
+      const std::vector<float> a = Floats(plain.at(name)), b = Floats(fast.at(name));
+      ASSERT_EQ(a.size(), b.size()) << name;
+      for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-4 * (1 + std::fabs(a[i]))) << name << " " << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace dopt
