@@ -74,7 +74,7 @@ Graph MakeGraph() {
 }
 
 // channels_last: off by default here, the tests of the other passes count nodes and compare
-// bits (tests/unit/channels_last_test.cc tests it).
+// bits (tests/ops/channels_last_test.cc tests it).
 std::map<std::string, Tensor> RunModel(const Graph& g, bool optimize, int threads, size_t* nodes = nullptr,
                                        bool channels_last = false) {
   ExecutorOptions o;

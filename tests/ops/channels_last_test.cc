@@ -6,8 +6,8 @@
 
 #include <cmath>
 #include <cstring>
-#include <random>
 
+#include "check_op.h"
 #include "common/kernel_options.h"
 #include "executor/executor.h"
 #include "ir/graph_edit.h"
@@ -17,29 +17,18 @@
 namespace dopt {
 namespace {
 
-Tensor Rand(const Shape& s, uint32_t seed, float lo = -1.f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(lo, 1.f);
-  Tensor t(DType::kFloat32, s);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-  return t;
-}
+using optest::AddTestInput;
+using optest::AddTestValue;
 
+Tensor Rand(const Shape& s, uint32_t seed) { return optest::Random(s, seed); }
+
+// A hand-built graph (optest's helpers): Op adds a node writing a new value.
 struct Builder {
   Graph g;
-  int Input(const std::string& name, Shape s) {
-    Value v;
-    v.name = name;
-    v.dtype = DType::kFloat32;
-    v.rank_known = true;
-    v.shape = std::move(s);
-    const int id = g.AddValue(std::move(v));
-    g.inputs.push_back(id);
-    return id;
-  }
-  int C(const std::string& name, Tensor t) { return AddInitializer(g, name, std::move(t)); }
+  int Input(const std::string& name, Shape s) { return AddTestInput(g, name, DType::kFloat32, std::move(s)); }
+  int C(const std::string& name, Tensor t) { return AddTestValue(g, name, std::move(t)); }
   int Op(const std::string& type, std::vector<int> ins, const std::string& out, AttrList attrs = {}) {
-    const int o = AddIntermediate(g, out);
+    const int o = AddTestValue(g, out);
     g.AddNode(MakeNode(type, type + std::to_string(g.nodes.size()), std::move(ins), {o}, std::move(attrs), 17));
     return o;
   }
