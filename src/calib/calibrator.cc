@@ -31,12 +31,10 @@ StatusOr<std::vector<int>> ValueIds(const Graph& graph, const std::vector<std::s
 // `observer_for` gives (made once, from the first executor's thread pool) watching the values
 // `watched`.
 StatusOr<StreamRun> RunOverStream(const Graph& graph, CalibrationStream& stream, const CalibratorOptions& o,
-                                  const std::vector<int>& watched, const char* label, bool per_tensor,
+                                  const std::vector<int>& watched, const char* label,
                                   const std::function<Observer*(ThreadPool*)>& observer_for) {
-  // The fused graph, keeping every watched tensor; for per-tensor statistics also channels-last
-  // regions (watched values within float rounding of the plain graph's, in any element order).
-  ExecutorOptions eo = ExecutorOptions::Observing(o.num_threads, watched);
-  eo.observe_any_layout = per_tensor;
+  // The fused graph, keeping every watched tensor: same bits for those, fewer passes over memory.
+  const ExecutorOptions eo = ExecutorOptions::Observing(o.num_threads, watched);
   Observer* observer = nullptr;
   int64_t total = stream.num_samples();
   if (o.max_samples > 0 && o.max_samples < total) total = o.max_samples;
@@ -81,7 +79,7 @@ StatusOr<CalibrationResult> Calibrate(const Graph& graph, const std::vector<std:
                                       CalibrationStream& stream, const CalibratorOptions& o) {
   DOPT_ASSIGN_OR_RETURN(std::vector<int> ids, ValueIds(graph, tensors));
   std::unique_ptr<HistogramObserver> observer;
-  DOPT_ASSIGN_OR_RETURN(StreamRun run, RunOverStream(graph, stream, o, ids, "calibrating", true, [&](ThreadPool* pool) {
+  DOPT_ASSIGN_OR_RETURN(StreamRun run, RunOverStream(graph, stream, o, ids, "calibrating", [&](ThreadPool* pool) {
     observer = std::make_unique<HistogramObserver>(ids, o.num_bins, pool);
     return observer.get();
   }));
@@ -105,7 +103,7 @@ StatusOr<std::map<std::string, std::vector<float>>> ChannelAbsMax(const Graph& g
                                                                   const CalibratorOptions& o) {
   DOPT_ASSIGN_OR_RETURN(std::vector<int> ids, ValueIds(graph, tensors));
   std::unique_ptr<ChannelAbsMaxObserver> observer;
-  DOPT_ASSIGN_OR_RETURN(StreamRun run, RunOverStream(graph, stream, o, ids, "smoothing", false, [&](ThreadPool*) {
+  DOPT_ASSIGN_OR_RETURN(StreamRun run, RunOverStream(graph, stream, o, ids, "smoothing", [&](ThreadPool*) {
     observer = std::make_unique<ChannelAbsMaxObserver>(ids);
     return observer.get();
   }));

@@ -201,7 +201,6 @@ Executor::~Executor() {
 
 StatusOr<std::unique_ptr<Executor>> Executor::Create(const Graph& user_graph, const ExecutorOptions& options) {
   std::unique_ptr<Graph> owned;
-  std::map<int, int> twins;  // channels-last copy -> the visible value it stands for
   if (options.optimize) {
     owned = std::make_unique<Graph>(user_graph);  // tensors share buffers; passes replace, never write into them
     // The passes never fuse a graph output away: visible values are outputs while they run.
@@ -214,19 +213,8 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const Graph& user_graph, co
     if (!options.exact_only) pm.Add(std::make_unique<FoldBatchNormPass>());
     pm.Add(std::make_unique<FuseConvActivationPass>());
     pm.Add(std::make_unique<FuseConvEpiloguePass>());
-    ChannelsLastPass* channels_last = nullptr;
-    if (options.channels_last && ChannelsLastEnabled() && (!options.exact_only || options.observe_any_layout)) {
-      std::vector<int> observed_only;  // visible values that are not graph outputs
-      if (options.observe_any_layout) {
-        for (int v : options.visible)
-          if (std::find(outputs.begin(), outputs.end(), v) == outputs.end()) observed_only.push_back(v);
-      }
-      auto p = std::make_unique<ChannelsLastPass>(std::move(observed_only));
-      channels_last = p.get();
-      pm.Add(std::move(p));
-    }
+    if (!options.exact_only && options.channels_last && ChannelsLastEnabled()) pm.Add(std::make_unique<ChannelsLastPass>());
     DOPT_RETURN_IF_ERROR(pm.Run(*owned).WithContext("optimising the graph for execution"));
-    if (channels_last) twins = channels_last->twins();
     owned->outputs = outputs;
     ReuseFreedMemory();
   }
@@ -238,8 +226,6 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const Graph& user_graph, co
   ex->skip_node_.assign(skip.begin(), skip.end());
   ex->node_state_.assign(graph.nodes.size(), nullptr);
   ex->keep_.assign(nv, false);
-  ex->observe_as_.assign(nv, -1);
-  for (const auto& [copy, of] : twins) ex->observe_as_[(size_t)copy] = of;
   for (int o : graph.outputs) ex->keep_[o] = true;
   DOPT_RETURN_IF_ERROR(PlanSubgraphs(graph, &ex->subgraph_plans_));
   return ex;
@@ -336,7 +322,7 @@ Status Executor::Run(const std::map<std::string, Tensor>& feeds, std::map<std::s
         account(live[v], true);
         counted[v] = true;
       }
-      if (observer) observer->OnValue(g, observe_as_[(size_t)v] >= 0 ? observe_as_[(size_t)v] : v, live[v]);
+      if (observer) observer->OnValue(g, v, live[v]);
     }
     for (const std::vector<int>* list : {&node.inputs, &node.implicit_inputs}) {
       for (int v : *list) {

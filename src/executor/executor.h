@@ -40,12 +40,6 @@ struct ExecutorOptions {
   // With optimize and without exact_only: 4-D activations kept channels-last between the
   // convolutions (passes/channels_last.h; also off with DOPT_CHANNELS_LAST=0).
   bool channels_last = true;
-  // With visible: the observers take per-tensor statistics only, for which the element order
-  // does not matter (calibration's histograms). Then the channels_last pass runs even with
-  // exact_only (convolution values within float rounding of the plain graph's, not the same
-  // bits), and a visible value inside a channels-last region reaches the observers as its
-  // [N, H, W, C] permutation, under its own id.
-  bool observe_any_layout = false;
 
   // For runs that observe `visible` (calibration, analysis): the fused graph, exact fusions only.
   static ExecutorOptions Observing(int num_threads, std::vector<int> visible) {
@@ -93,7 +87,6 @@ class Executor {
   std::vector<int> last_use_;       // per value id: index of the last node reading it
   std::vector<bool> keep_;          // per value id: graph outputs are never freed
   std::vector<bool> skip_node_;     // nodes whose outputs are all folded constants
-  std::vector<int> observe_as_;     // per value id: the id observers see it as (-1: its own)
   // Per node: what its kernel keeps across runs (KernelContext::node_state), e.g. prepacked
   // constant weights. It relies on constants_ never changing while the executor lives.
   std::vector<std::shared_ptr<void>> node_state_;

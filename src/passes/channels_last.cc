@@ -23,12 +23,12 @@ int Find(std::vector<int>& parent, int i) {
 bool Masked(const ChannelsLastPlan& p, size_t input) { return input < 64 && ((p.inputs >> input) & 1); }
 
 // Values of the regions read channels-first: by another node (or a non-activation input of a
-// region node), or as graph outputs (but not those only observed in any layout).
+// region node, or a sub-graph by name), or as graph outputs.
 void ComputeNeedFirst(const Graph& g, const std::vector<std::optional<ChannelsLastPlan>>& plans,
                       const std::vector<bool>& last, const std::vector<bool>& value_last,
-                      const std::vector<bool>& any_layout, std::vector<bool>* need_first) {
+                      std::vector<bool>* need_first) {
   std::fill(need_first->begin(), need_first->end(), false);
-  for (int o : g.outputs) (*need_first)[(size_t)o] = value_last[(size_t)o] && !any_layout[(size_t)o];
+  for (int o : g.outputs) (*need_first)[(size_t)o] = value_last[(size_t)o];
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
     for (size_t k = 0; k < n.inputs.size(); ++k) {
@@ -77,10 +77,7 @@ StatusOr<int> ChannelsLastPass::Run(Graph& g) {
 
   // Which nodes run channels-last: anchors (unless ruled out), and nodes whose activation
   // inputs all are; then regions with fewer than two anchors are ruled out, until none is.
-  std::vector<bool> ruled_out(nn, false), last(nn, false), value_last(nv, false), need_first(nv, false),
-      any_layout(nv, false);
-  for (int v : any_layout_)
-    if (v >= 0 && (size_t)v < nv) any_layout[(size_t)v] = true;
+  std::vector<bool> ruled_out(nn, false), last(nn, false), value_last(nv, false), need_first(nv, false);
   for (;;) {
     std::fill(last.begin(), last.end(), false);
     std::fill(value_last.begin(), value_last.end(), false);
@@ -111,7 +108,7 @@ StatusOr<int> ChannelsLastPass::Run(Graph& g) {
     }
     // The transposes each region needs: channels-first values it reads, and values of its own
     // read channels-first.
-    ComputeNeedFirst(g, plans, last, value_last, any_layout, &need_first);
+    ComputeNeedFirst(g, plans, last, value_last, &need_first);
     std::vector<int> anchors(nn, 0), edges(nn, 0);
     std::set<std::pair<int, int>> entries;  // (region, outside value)
     for (size_t i = 0; i < nn; ++i) {
@@ -188,12 +185,7 @@ StatusOr<int> ChannelsLastPass::Run(Graph& g) {
       o = new_id[(size_t)old];
       g.value(o).producer = (int)i;
       g.value(old).producer = -1;
-      if (need_first[(size_t)old]) {
-        transpose(o, old, {0, 3, 1, 2});
-      } else if (any_layout[(size_t)old]) {
-        twins_[o] = old;  // observed as its channels-last copy; no longer an output
-        g.outputs.erase(std::remove(g.outputs.begin(), g.outputs.end(), old), g.outputs.end());
-      }
+      if (need_first[(size_t)old]) transpose(o, old, {0, 3, 1, 2});
     }
     ++changes;
   }

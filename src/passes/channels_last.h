@@ -12,28 +12,14 @@
 // DOPT_CHANNELS_LAST=0 turns it off.
 #pragma once
 
-#include <map>
-#include <vector>
-
 #include "passes/pass.h"
 
 namespace dopt {
 
 class ChannelsLastPass : public Pass {
  public:
-  // `any_layout`: graph outputs that are outputs only to be observed, by observers that take
-  // per-tensor statistics (ExecutorOptions::observe_any_layout). One that ends up in a region
-  // is no longer an output nor computed channels-first (unless something else reads it so):
-  // twins() maps its channels-last copy to it.
-  explicit ChannelsLastPass(std::vector<int> any_layout = {}) : any_layout_(std::move(any_layout)) {}
   const char* name() const override { return "channels_last"; }
   StatusOr<int> Run(Graph& graph) override;
-  // Channels-last value id -> the id of the value it is a permutation of (see above).
-  const std::map<int, int>& twins() const { return twins_; }
-
- private:
-  std::vector<int> any_layout_;
-  std::map<int, int> twins_;
 };
 
 // Whether the executor runs the pass (DOPT_CHANNELS_LAST is not "0"; read once).
