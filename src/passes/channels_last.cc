@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <map>
 #include <numeric>
-#include <set>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "ops/op.h"

@@ -4,8 +4,9 @@
 // other instead of reordering around every one (kernels/conv_onednn.h). A region starts at a
 // Conv (an anchor: its channels-first input is transposed once); other nodes join where all of
 // their activation inputs are already channels-last. Where a channels-first reader or a graph
-// output needs a region's value, one Transpose back gives it under its old id. A region with
-// fewer than two anchors is left channels-first (its transposes would cost what it saves).
+// output (or an If/Loop body) needs a region's value, one Transpose back gives it under its old
+// id. A region is kept only with at least two anchors and more anchors than the transposes it
+// needs (else they would cost what it saves: ConvNeXt's blocks, which transpose for LayerNorm).
 // Element-wise constants are permuted; the nodes carry dopt.channels_last = 1 or a renumbered
 // axis, never exported: the pass only runs on the executor's copy of the graph, and only
 // without ExecutorOptions::exact_only (oneDNN's NHWC kernels round differently).
