@@ -36,30 +36,19 @@ Status Run(KernelContext& ctx) {
   if (x.dtype() != DType::kFloat32) {
     return InvalidArgument(ctx.node().Describe() + ": expected float input, got " + DTypeName(x.dtype()));
   }
-  if (IsChannelsLast(ctx.node())) {  // [N, H, W, C] (the channels_last pass)
-    if (x.rank() != 4) return InvalidArgument(ctx.node().Describe() + ": channels-last input must be 4-D");
-    DOPT_ASSIGN_OR_RETURN(Plan p, MakePlan(ctx.node(), ToChannelsFirst(x.shape())));
-    kernels::PoolGeom g;
-    g.planes = x.dim(0);
-    g.Set({x.dim(1), x.dim(2)}, p.out, p.attrs.kernel, p.attrs.strides, p.attrs.dilations, p.pads);
-    Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, ToChannelsLast(p.out_shape));
-    kernels::AveragePoolChannelsLast(g, x.dim(3), x.data<float>(), y.data<float>(), p.count_include_pad != 0,
-                                     ctx.pool());
-    return Status::Ok();
+  const bool nhwc = IsChannelsLast(ctx.node());  // [N, H, W, C] (the channels_last pass)
+  if (nhwc && x.rank() != 4) return InvalidArgument(ctx.node().Describe() + ": channels-last input must be 4-D");
+  const Shape xs = nhwc ? ToChannelsFirst(x.shape()) : x.shape();
+  DOPT_ASSIGN_OR_RETURN(Plan p, MakePlan(ctx.node(), xs));
+  const kernels::PoolGeom g = PoolGeometry(p, xs, nhwc);
+  Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, nhwc ? ToChannelsLast(p.out_shape) : p.out_shape);
+  if (nhwc) {
+    kernels::AveragePoolChannelsLast(g, xs[1], x.data<float>(), y.data<float>(), p.count_include_pad != 0, ctx.pool());
+  } else {
+    kernels::AveragePool(g, x.data<float>(), y.data<float>(), p.count_include_pad != 0, ctx.pool());
   }
-  DOPT_ASSIGN_OR_RETURN(Plan p, MakePlan(ctx.node(), x.shape()));
-  const Shape& out = p.out_shape;
-  kernels::PoolGeom g;
-  g.planes = x.dim(0) * x.dim(1);
-  std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end());
-  g.Set(in, p.out, p.attrs.kernel, p.attrs.strides, p.attrs.dilations, p.pads);
-  Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, out);
-  kernels::AveragePool(g, x.data<float>(), y.data<float>(), p.count_include_pad != 0, ctx.pool());
   return Status::Ok();
 }
-
-// Channels-last: a float 4-D X with one output is pooled as [N, H, W, C].
-bool ChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan) { return Input0ChannelsLast(g, n, false, plan); }
 
 }  // namespace
 
@@ -72,7 +61,7 @@ const OpDef& OpDef_AveragePool() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .channels_last = ChannelsLast,
+      .channels_last = KernelChannelsLast,  // a 4-D float X
       .upgrade = NoUpgradeNeeded("10: ceil_mode, 19: dilations, optional with the old defaults; 11: auto_pad/pads text "
                                  "only (ONNX's version converter: compatible)"),
       .quant = NoQuantRole(),  // averages round: int8 in, int8 out is not exact

@@ -119,11 +119,10 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
-// Quantization: X (input 0) int8 per tensor; W [Cout, Cin/group, k...] (input 1) int8 per
-// output channel, axis 0; B (input 2) int32 when it holds one value per output channel.
 // Channels-last: the 2-D dense and depthwise convolutions oneDNN runs on NHWC.
 bool ChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan) {
-  if (n.inputs.size() < 2 || n.inputs[1] < 0 || !Input0ChannelsLast(g, n, true, plan)) return false;
+  if (n.inputs.size() < 2 || n.inputs[1] < 0 || !KernelChannelsLast(g, n, plan)) return false;
+  plan->anchor = true;
   const Value& x = g.value(n.inputs[0]);
   const Value& w = g.value(n.inputs[1]);
   if (!w.rank_known || w.shape.size() != 4 || w.shape[0] <= 0 || x.shape[1] <= 0) return false;
@@ -136,6 +135,8 @@ bool ChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan) {
   return kernels::ConvOneDnnNhwcMayRun(geom);
 }
 
+// Quantization: X (input 0) int8 per tensor; W [Cout, Cin/group, k...] (input 1) int8 per
+// output channel, axis 0; B (input 2) int32 when it holds one value per output channel.
 StatusOr<int> QuantWeightAxis(const Node&, int, int) { return 0; }
 StatusOr<bool> QuantBiasInt32(const Node&, const Shape& w, int axis, const Shape& b) { return b[0] == w[axis]; }
 

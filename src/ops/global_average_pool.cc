@@ -73,9 +73,6 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
-// Channels-last: a float 4-D X.
-bool ChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan) { return Input0ChannelsLast(g, n, false, plan); }
-
 }  // namespace
 
 const OpDef& OpDef_GlobalAveragePool() {
@@ -87,7 +84,7 @@ const OpDef& OpDef_GlobalAveragePool() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
-      .channels_last = ChannelsLast,
+      .channels_last = KernelChannelsLast,  // a 4-D float X
       .upgrade = NoUpgradeNeeded("unchanged from 1 to 21 (22: types)").Since(1),
       .quant = NoQuantRole(),  // averages round: int8 in, int8 out is not exact
   };

@@ -36,25 +36,19 @@ Status Infer(InferContext& ctx) {
 
 Status Run(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  if (IsChannelsLast(ctx.node())) {  // [N, H, W, C], float, no Indices (the channels_last pass)
-    if (x.rank() != 4 || x.dtype() != DType::kFloat32 || ctx.num_outputs() != 1) {
-      return InvalidArgument(ctx.node().Describe() + ": channels-last MaxPool needs one 4-D float input and output");
-    }
-    DOPT_ASSIGN_OR_RETURN(Plan p, MakePlan(ctx.node(), ToChannelsFirst(x.shape())));
-    kernels::PoolGeom g;
-    g.planes = x.dim(0);
-    g.Set({x.dim(1), x.dim(2)}, p.out, p.attrs.kernel, p.attrs.strides, p.attrs.dilations, p.pads);
-    Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, ToChannelsLast(p.out_shape));
-    kernels::MaxPoolChannelsLast(g, x.dim(3), x.data<float>(), y.data<float>(), ctx.pool());
+  const bool nhwc = IsChannelsLast(ctx.node());  // [N, H, W, C], float, no Indices (the channels_last pass)
+  if (nhwc && (x.rank() != 4 || x.dtype() != DType::kFloat32 || ctx.num_outputs() != 1)) {
+    return InvalidArgument(ctx.node().Describe() + ": channels-last MaxPool needs one 4-D float input and output");
+  }
+  const Shape xs = nhwc ? ToChannelsFirst(x.shape()) : x.shape();
+  DOPT_ASSIGN_OR_RETURN(Plan p, MakePlan(ctx.node(), xs));
+  const kernels::PoolGeom g = PoolGeometry(p, xs, nhwc);
+  const Shape out = nhwc ? ToChannelsLast(p.out_shape) : p.out_shape;
+  Tensor& y = ctx.OutputUninitialized(0, x.dtype(), out);
+  if (nhwc) {
+    kernels::MaxPoolChannelsLast(g, xs[1], x.data<float>(), y.data<float>(), ctx.pool());
     return Status::Ok();
   }
-  DOPT_ASSIGN_OR_RETURN(Plan p, MakePlan(ctx.node(), x.shape()));
-  const Shape& out = p.out_shape;
-  kernels::PoolGeom g;
-  g.planes = x.dim(0) * x.dim(1);
-  std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end());
-  g.Set(in, p.out, p.attrs.kernel, p.attrs.strides, p.attrs.dilations, p.pads);
-  Tensor& y = ctx.OutputUninitialized(0, x.dtype(), out);
   int64_t* idx = nullptr;
   if (ctx.num_outputs() > 1) idx = ctx.Output(1, DType::kInt64, out).data<int64_t>();
   const bool col_major = p.storage_order != 0;
@@ -74,9 +68,6 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
-// Channels-last: a float 4-D X with one output (no Indices) is pooled as [N, H, W, C].
-bool ChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan) { return Input0ChannelsLast(g, n, false, plan); }
-
 }  // namespace
 
 const OpDef& OpDef_MaxPool() {
@@ -88,7 +79,7 @@ const OpDef& OpDef_MaxPool() {
       .max_outputs = 2,
       .infer = Infer,
       .run = Run,
-      .channels_last = ChannelsLast,
+      .channels_last = KernelChannelsLast,  // a 4-D float X (MaxPool: and no Indices output)
       .upgrade = NoUpgradeNeeded("8: optional Indices output, storage_order (default 0); 10: ceil_mode, dilations (old "
                                  "defaults); 11: pads text only; 12: int8/uint8").Since(1),
       .quant = SharesInputScale(),  // the max of each window (dequantization is increasing); Indices are int64

@@ -263,7 +263,8 @@ struct OpDef {
   // channel axis). Helpers: UnaryEpilogue, BinaryEpilogue (op_util.h).
   bool (*epilogue)(const EpilogueQuery&, kernels::EpilogueStep*) = nullptr;
   // Optional: whether this node can run channels-last and how (fills the plan); false leaves
-  // it channels-first. Helpers: ElementwiseChannelsLast, Input0ChannelsLast (op_util.h).
+  // it channels-first. Helpers: ElementwiseChannelsLast, KernelChannelsLast, Input0ChannelsLast
+  // (op_util.h).
   bool (*channels_last)(const Graph&, const Node&, ChannelsLastPlan*) = nullptr;
   // Required, and without defaults: GCC's -Wmissing-field-initializers (an error with
   // DOPT_WERROR) rejects an op file that leaves one out, and tests/unit/op_registry_test.cc

@@ -321,12 +321,17 @@ bool Is4DFloat(const Graph& g, int v) {
 }
 }  // namespace
 
-bool Input0ChannelsLast(const Graph& g, const Node& n, bool anchor, ChannelsLastPlan* plan) {
+bool Input0ChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan) {
   if (n.inputs.empty() || n.outputs.size() != 1 || !Is4DFloat(g, n.inputs[0]) || !Is4DFloat(g, n.outputs[0])) {
     return false;
   }
+  *plan = ChannelsLastPlan();
   plan->inputs = 1;
-  plan->anchor = anchor;
+  return true;
+}
+
+bool KernelChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan) {
+  if (!Input0ChannelsLast(g, n, plan)) return false;
   plan->set_attrs = {{"dopt.channels_last", IntAttr(1)}};
   return true;
 }

@@ -286,9 +286,12 @@ bool IsChannelsLast(const Node& node);
 // [N, C, H, W] -> [N, H, W, C], and back; other ranks are returned unchanged.
 Shape ToChannelsLast(const Shape& s);
 Shape ToChannelsFirst(const Shape& s);
-// A 4-D plan for ops whose kernel reads input 0 channels-last under dopt.channels_last = 1
-// (Conv, the pools): input 0 must be 4-D and the node have one output.
-bool Input0ChannelsLast(const Graph& g, const Node& n, bool anchor, ChannelsLastPlan* plan);
+// Input 0 fed channels-last: it and the node's one output are 4-D float (Resize: a kernel that
+// needs no attribute, only permuted constants).
+bool Input0ChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan);
+// OpDef::channels_last of ops whose kernel reads input 0 channels-last under the attribute
+// dopt.channels_last = 1 (the pools; Conv, which is also an anchor).
+bool KernelChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan);
 // OpDef::channels_last of element-wise (broadcasting) ops: every non-constant input 4-D and
 // float, fed channels-last; each constant of more than one value is right-aligned to rank 4
 // and permuted the same way.

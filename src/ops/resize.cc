@@ -552,8 +552,8 @@ bool ChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan) {
     return false;
   }
   ChannelsLastPlan p;
-  if (!Input0ChannelsLast(g, n, false, &p)) return false;
-  p.set_attrs.clear();  // the kernel is layout-blind
+  if (!Input0ChannelsLast(g, n, &p)) return false;  // the kernel is layout-blind: no attribute
+  const Shape from = ToChannelsLast({0, 1, 2, 3});  // entry d of the permuted vector is entry from[d]
   int roi_i, sc_i, sz_i;
   InputSlots(n, &roi_i, &sc_i, &sz_i);
   for (int i : {sc_i, sz_i}) {
@@ -566,7 +566,7 @@ bool ChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan) {
     const size_t es = DTypeSize(c->dtype());
     const auto* src = static_cast<const uint8_t*>(c->raw());
     auto* dst = static_cast<uint8_t*>(t.raw());
-    for (int d = 0; d < 4; ++d) std::memcpy(dst + d * es, src + (size_t)(d == 0 ? 0 : d == 3 ? 1 : d + 1) * es, es);
+    for (int d = 0; d < 4; ++d) std::memcpy(dst + d * es, src + (size_t)from[(size_t)d] * es, es);
     p.constants.push_back({i, std::move(t)});
   }
   *plan = std::move(p);

@@ -168,4 +168,12 @@ Status InferConvOutput(InferContext& ctx, int x_input, int w_input, DType out_dt
   return Status::Ok();
 }
 
+kernels::PoolGeom PoolGeometry(const PoolPlan& p, const Shape& x, bool channels_last) {
+  kernels::PoolGeom g;
+  g.planes = channels_last ? x[0] : x[0] * x[1];
+  g.Set(std::vector<int64_t>(x.begin() + 2, x.end()), p.out, p.attrs.kernel, p.attrs.strides, p.attrs.dilations,
+        p.pads);
+  return g;
+}
+
 }  // namespace dopt

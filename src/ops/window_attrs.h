@@ -8,6 +8,7 @@
 
 #include "dopt/status.h"
 #include "ir/graph.h"
+#include "kernels/pool.h"
 #include "ops/op.h"
 
 namespace dopt {
@@ -41,6 +42,9 @@ struct PoolPlan {
   Shape out_shape;
 };
 StatusOr<PoolPlan> PlanPool(const Node& node, const Shape& x);
+// The kernels' geometry of a pool plan over X = [N, C, spatial...]: one plane per image and
+// channel, or, for the channels-last kernels, one per image.
+kernels::PoolGeom PoolGeometry(const PoolPlan& p, const Shape& x, bool channels_last);
 
 // Geometry of a convolution of X = [N, C, spatial...] (1-3 spatial dims) by W = [M, C/group,
 // k...] (Conv, ConvInteger, QLinearConv): `group`, the window attributes (the kernel from W when
