@@ -62,6 +62,14 @@ std::string DirName(const std::string& path) {
   return path.substr(0, p);
 }
 
+std::string ExecutableDir() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return "";
+  buf[n] = 0;
+  return DirName(buf);
+}
+
 std::string JoinPath(const std::string& dir, const std::string& name) {
   if (name.empty() || name[0] == '/' || dir.empty()) return name;
   return dir.back() == '/' ? dir + name : dir + "/" + name;

@@ -16,5 +16,7 @@ Status WriteFileAtomic(const std::string& path, const std::string& bytes);
 bool SameFile(const std::string& a, const std::string& b);
 std::string DirName(const std::string& path);
 std::string JoinPath(const std::string& dir, const std::string& name);
+// The folder of the running executable (/proc/self/exe), or "" when it cannot be read.
+std::string ExecutableDir();
 
 }  // namespace dopt

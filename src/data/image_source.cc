@@ -1,14 +1,14 @@
 #include <dirent.h>
+#include <dlfcn.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
-#include <opencv2/core.hpp>
-#include <opencv2/core/utils/logger.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
+#include <mutex>
 
 #include "common/file_util.h"
+#include "data/image_codec.h"
 #include "data/sample_source.h"
 
 namespace dopt {
@@ -26,30 +26,70 @@ bool IsImageFileName(const std::string& name) {
   return false;
 }
 
+namespace {
+
+bool IsRegularFile(const std::string& p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// Loads dopt_image_codec.so once (data/image_codec.h says where it is looked for); a failure
+// is remembered and returned to every caller.
+StatusOr<DoptImageDecodeFn> ImageDecoder() {
+  static std::once_flag once;
+  static DoptImageDecodeFn fn = nullptr;
+  static std::string error;
+  std::call_once(once, [] {
+    std::vector<std::string> tried;
+    if (const char* env = std::getenv("DOPT_IMAGE_CODEC"); env && *env) {
+      if (!IsRegularFile(env)) {
+        error = std::string("DOPT_IMAGE_CODEC=") + env + " does not name a file (it should be dopt's " +
+                DOPT_IMAGE_CODEC_FILE + ")";
+        return;
+      }
+      tried.push_back(env);
+    } else if (std::string dir = ExecutableDir(); !dir.empty()) {
+      tried.push_back(JoinPath(dir, DOPT_IMAGE_CODEC_FILE));
+      tried.push_back(JoinPath(dir, std::string("../lib/dopt/") + DOPT_IMAGE_CODEC_FILE));
+    }
+    for (const std::string& path : tried) {
+      if (!IsRegularFile(path)) continue;
+      void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (!handle) {
+        const char* why = dlerror();
+        error = "cannot load the image codec module " + path + ": " + (why ? why : "dlopen failed");
+        return;
+      }
+      fn = reinterpret_cast<DoptImageDecodeFn>(dlsym(handle, DOPT_IMAGE_CODEC_SYMBOL));
+      if (!fn) error = path + " is not dopt's image codec module (no " DOPT_IMAGE_CODEC_SYMBOL ")";
+      return;  // the handle stays open for the life of the process
+    }
+    std::string where;
+    for (const std::string& p : tried) where += (where.empty() ? "" : ", ") + p;
+    error = "decoding images needs the module " DOPT_IMAGE_CODEC_FILE ", which was not found (looked in: " + where +
+            "); set DOPT_IMAGE_CODEC to its path";
+  });
+  if (!fn) return NotFound(error);
+  return fn;
+}
+
+}  // namespace
+
 Status DecodeAndPreprocessImage(const std::string& bytes, const std::string& name, const ImagePreprocess& pp,
                                 float* dst) {
-  static bool quiet = [] {
-    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
-    return true;
-  }();
-  (void)quiet;
   if (pp.channels != 1 && pp.channels != 3) {
     return InvalidArgument(name + ": images need 1 or 3 channels, the input has " + std::to_string(pp.channels));
   }
-  cv::Mat img;
-  try {
-    cv::Mat buf(1, (int)bytes.size(), CV_8UC1, const_cast<char*>(bytes.data()));
-    if (!bytes.empty()) img = cv::imdecode(buf, cv::IMREAD_COLOR);
-  } catch (const cv::Exception& e) {
-    return InvalidArgument(name + ": cannot decode image: " + e.what());
+  if (pp.height <= 0 || pp.width <= 0 || pp.height > INT32_MAX / pp.width) {
+    return InvalidArgument(name + ": image height and width must be positive");
   }
-  if (img.empty()) return InvalidArgument(name + ": cannot decode image (corrupt or not an image)");
-  if (img.depth() != CV_8U) img.convertTo(img, CV_8U);  // 16-bit PNG/TIFF are scaled by imdecode already
-  if (pp.channels == 1) cv::cvtColor(img, img, cv::COLOR_BGR2GRAY);
-  if (img.rows != pp.height || img.cols != pp.width) {
-    cv::resize(img, img, cv::Size((int)pp.width, (int)pp.height), 0, 0, cv::INTER_LINEAR);
+  DOPT_ASSIGN_OR_RETURN(DoptImageDecodeFn decode, ImageDecoder());
+  std::vector<uint8_t> pixels((size_t)(pp.height * pp.width * pp.channels));
+  char err[512] = "";
+  if (decode(bytes.data(), bytes.size(), (int)pp.channels, (int)pp.height, (int)pp.width,
+             pp.order == ColorOrder::kRGB ? 1 : 0, pixels.data(), err, sizeof(err)) != 0) {
+    return InvalidArgument(name + ": " + err);
   }
-  if (pp.channels == 3 && pp.order == ColorOrder::kRGB) cv::cvtColor(img, img, cv::COLOR_BGR2RGB);
   const int64_t C = pp.channels, H = pp.height, W = pp.width;
   float mean[3], scale[3];
   for (int64_t c = 0; c < C; ++c) {
@@ -58,7 +98,7 @@ Status DecodeAndPreprocessImage(const std::string& bytes, const std::string& nam
     scale[c] = s == 0.f ? 1.f : 1.f / s;
   }
   for (int64_t y = 0; y < H; ++y) {
-    const uint8_t* row = img.ptr<uint8_t>((int)y);
+    const uint8_t* row = pixels.data() + y * W * C;
     for (int64_t x = 0; x < W; ++x) {
       for (int64_t c = 0; c < C; ++c) {
         float v = ((float)row[x * C + c] - mean[c]) * scale[c];
@@ -148,6 +188,8 @@ StatusOr<std::unique_ptr<SampleSource>> OpenImageFolderSource(const std::string&
     return InvalidArgument(who + ": no image files in " + folder +
                            " (looked for .bmp .dib .jpeg .jpg .jpe .png .webp .pbm .pgm .ppm .tiff .tif)");
   }
+  // A missing or broken codec module is one error here, not a warning per image.
+  if (auto codec = ImageDecoder(); !codec.ok()) return codec.status().WithContext(who);
   return std::unique_ptr<SampleSource>(new ImageFolderSource(input_name, folder, std::move(files), pp, std::move(warn)));
 }
 

@@ -429,11 +429,12 @@ int SubgraphDepth(const std::string& bytes) {
   return deepest;
 }
 
-}  // namespace
-
-StatusOr<Graph> LoadOnnxModelFromBytes(const std::string& bytes, const std::string& name, const std::string& base_dir,
-                                       const OnnxLoadOptions& options) {
+// The loader proper. `source` becomes graph.info.source_bytes as is: the file's bytes are held
+// once, not copied (the writer parses them again for every field dopt does not rebuild).
+StatusOr<Graph> LoadOnnxModelFromSource(std::shared_ptr<const std::string> source, const std::string& name,
+                                        const std::string& base_dir, const OnnxLoadOptions& options) {
   auto fail = [&](const Status& s) { return s.WithContext(name); };
+  const std::string& bytes = *source;
   auto model = std::make_unique<dopt_onnx::ModelProto>();
   if (bytes.empty()) return fail(InvalidArgument("file is empty, not an ONNX model"));
   if (bytes.size() > (size_t)INT_MAX) {
@@ -464,7 +465,7 @@ StatusOr<Graph> LoadOnnxModelFromBytes(const std::string& bytes, const std::stri
   g.info.producer_version = model->producer_version();
   for (const auto& o : model->opset_import()) g.info.opsets.emplace_back(o.domain(), o.version());
   for (const auto& m : model->metadata_props()) g.info.metadata.emplace_back(m.key(), m.value());
-  g.info.source_bytes = std::make_shared<const std::string>(bytes);
+  g.info.source_bytes = std::move(source);
   Status st = BuildGraph(*model, base_dir, &g);
   if (!st.ok()) return fail(st);
   model.reset();
@@ -475,10 +476,17 @@ StatusOr<Graph> LoadOnnxModelFromBytes(const std::string& bytes, const std::stri
   return g;
 }
 
+}  // namespace
+
+StatusOr<Graph> LoadOnnxModelFromBytes(const std::string& bytes, const std::string& name, const std::string& base_dir,
+                                       const OnnxLoadOptions& options) {
+  return LoadOnnxModelFromSource(std::make_shared<const std::string>(bytes), name, base_dir, options);
+}
+
 StatusOr<Graph> LoadOnnxModel(const std::string& path, const OnnxLoadOptions& options) {
   auto bytes = ReadFileToString(path);
   if (!bytes.ok()) return bytes.status();
-  return LoadOnnxModelFromBytes(*bytes, path, DirName(path), options);
+  return LoadOnnxModelFromSource(std::make_shared<const std::string>(std::move(*bytes)), path, DirName(path), options);
 }
 
 namespace {
@@ -627,13 +635,13 @@ StatusOr<std::string> SerializeOnnxModel(const Graph& g, const SerializeOptions&
   }
   dopt_onnx::GraphProto* gp = model.mutable_graph();
   if (have_source) {
-    // Every graph field not rebuilt below (name, doc, metadata, unknown fields) stays as read.
-    original = *gp;
-    gp->clear_node();
-    gp->clear_initializer();
-    gp->clear_input();
-    gp->clear_output();
-    gp->clear_value_info();
+    // Every graph field not rebuilt below (name, doc, metadata, unknown fields) stays as read;
+    // the rebuilt ones move to `original` (swapped, not copied: the initializers are the weights).
+    original.mutable_node()->Swap(gp->mutable_node());
+    original.mutable_initializer()->Swap(gp->mutable_initializer());
+    original.mutable_input()->Swap(gp->mutable_input());
+    original.mutable_output()->Swap(gp->mutable_output());
+    original.mutable_value_info()->Swap(gp->mutable_value_info());
   } else {
     gp->set_name(g.name);
   }
@@ -654,7 +662,9 @@ StatusOr<std::string> SerializeOnnxModel(const Graph& g, const SerializeOptions&
     auto* tp = gp->add_initializer();
     bool reuse = have_source && !val.dirty && val.source_index >= 0 && val.source_index < original.initializer_size() &&
                  original.initializer(val.source_index).name() == val.name && !IsExternal(original.initializer(val.source_index));
-    if (reuse) *tp = original.initializer(val.source_index);
+    // Moved, not copied; a second reader of the same index (none expected) finds no name there
+    // and writes from the tensor.
+    if (reuse) tp->Swap(original.mutable_initializer(val.source_index));
     else TensorToProto(*val.initializer, val.name, tp);
   }
   // Inputs: the source's list (IR < 4 models also list initializers), then any new ones.

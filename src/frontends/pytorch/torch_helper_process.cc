@@ -32,14 +32,6 @@ int RemoveEntry(const char* path, const struct stat*, int, struct FTW*) {
   return 0;
 }
 
-std::string ExeDir() {
-  char buf[4096];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0) return "";
-  buf[n] = 0;
-  return DirName(buf);
-}
-
 std::string Trim(const std::string& s) {
   size_t a = s.find_first_not_of(" \t\r\n"), b = s.find_last_not_of(" \t\r\n");
   return a == std::string::npos ? "" : s.substr(a, b - a + 1);
@@ -66,7 +58,7 @@ StatusOr<std::string> FindTorchHelper() {
     return std::string(env);
   }
   std::vector<std::string> tried;
-  std::string exe_dir = ExeDir();
+  std::string exe_dir = ExecutableDir();
   if (!exe_dir.empty()) {
     // build/dopt in a source tree; <prefix>/bin/dopt of an installed wheel.
     tried.push_back(exe_dir + "/../python/dopt/torch_helper.py");

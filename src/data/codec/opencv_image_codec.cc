@@ -1,0 +1,54 @@
+// dopt_image_codec.so: image decoding and resizing with OpenCV, behind the C interface of
+// data/image_codec.h. Built as its own module (CMakeLists.txt), not part of the dopt_data library.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <opencv2/core.hpp>
+#include <opencv2/core/utils/logger.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "data/image_codec.h"
+
+namespace {
+
+int Fail(char* err, size_t err_size, const char* cause, const char* detail = "") {
+  if (err_size > 0) std::snprintf(err, err_size, "%s%s", cause, detail);
+  return 1;
+}
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) int dopt_image_decode_v1(const void* bytes, size_t size,
+                                                                            int channels, int height, int width,
+                                                                            int rgb, unsigned char* out, char* err,
+                                                                            size_t err_size) {
+  static const bool quiet = [] {
+    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+    return true;
+  }();
+  (void)quiet;
+  if (channels != 1 && channels != 3) return Fail(err, err_size, "images need 1 or 3 channels");
+  if (height <= 0 || width <= 0) return Fail(err, err_size, "image height and width must be positive");
+  try {
+    cv::Mat img;
+    if (size > 0 && size <= (size_t)INT32_MAX) {
+      cv::Mat buf(1, (int)size, CV_8UC1, const_cast<void*>(bytes));
+      img = cv::imdecode(buf, cv::IMREAD_COLOR);
+    }
+    if (img.empty()) return Fail(err, err_size, "cannot decode image (corrupt or not an image)");
+    if (img.depth() != CV_8U) img.convertTo(img, CV_8U);  // 16-bit PNG/TIFF are scaled by imdecode already
+    if (channels == 1) cv::cvtColor(img, img, cv::COLOR_BGR2GRAY);
+    if (img.rows != height || img.cols != width) {
+      cv::resize(img, img, cv::Size(width, height), 0, 0, cv::INTER_LINEAR);
+    }
+    if (channels == 3 && rgb) cv::cvtColor(img, img, cv::COLOR_BGR2RGB);
+    const size_t row_bytes = (size_t)width * (size_t)channels;
+    for (int y = 0; y < height; ++y) std::memcpy(out + (size_t)y * row_bytes, img.ptr<unsigned char>(y), row_bytes);
+    return 0;
+  } catch (const cv::Exception& e) {
+    return Fail(err, err_size, "cannot decode image: ", e.what());
+  } catch (const std::exception& e) {
+    return Fail(err, err_size, "cannot decode image: ", e.what());
+  }
+}
