@@ -101,6 +101,14 @@ struct ModelInfo {
   std::string producer_name, producer_version;
   std::vector<std::pair<std::string, std::string>> metadata;
   std::shared_ptr<const std::string> source_bytes;  // the original file, opaque to the IR
+  // An ONNX model read from a file does not keep source_bytes after loading (they would hold a
+  // second copy of the weights for the whole run); its writer reads the file again and checks
+  // with these, taken before the first read, that it is still the same file.
+  struct SourceFile {
+    std::string path;
+    int64_t size = 0, mtime_ns = 0, inode = 0;
+  };
+  std::optional<SourceFile> source_file;
 };
 
 class Graph {
