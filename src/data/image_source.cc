@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -47,10 +48,17 @@ StatusOr<DoptImageDecodeFn> ImageDecoder() {
                 DOPT_IMAGE_CODEC_FILE + ")";
         return;
       }
-      tried.push_back(env);
+      // dlopen searches the library path for a name without '/': make it a path.
+      std::string path = env;
+      if (path.find('/') == std::string::npos) path = "./" + path;
+      tried.push_back(path);
     } else if (std::string dir = ExecutableDir(); !dir.empty()) {
       tried.push_back(JoinPath(dir, DOPT_IMAGE_CODEC_FILE));
       tried.push_back(JoinPath(dir, std::string("../lib/dopt/") + DOPT_IMAGE_CODEC_FILE));
+    } else {
+      error = "decoding images needs the module " DOPT_IMAGE_CODEC_FILE
+              ", and the executable's folder (/proc/self/exe) cannot be read to find it; set DOPT_IMAGE_CODEC to its path";
+      return;
     }
     for (const std::string& path : tried) {
       if (!IsRegularFile(path)) continue;
@@ -80,9 +88,8 @@ Status DecodeAndPreprocessImage(const std::string& bytes, const std::string& nam
   if (pp.channels != 1 && pp.channels != 3) {
     return InvalidArgument(name + ": images need 1 or 3 channels, the input has " + std::to_string(pp.channels));
   }
-  if (pp.height <= 0 || pp.width <= 0 || pp.height > INT32_MAX / pp.width) {
-    return InvalidArgument(name + ": image height and width must be positive");
-  }
+  if (pp.height <= 0 || pp.width <= 0) return InvalidArgument(name + ": image height and width must be positive");
+  if (pp.height > INT32_MAX / pp.width / 3) return InvalidArgument(name + ": image size is too large");
   DOPT_ASSIGN_OR_RETURN(DoptImageDecodeFn decode, ImageDecoder());
   std::vector<uint8_t> pixels((size_t)(pp.height * pp.width * pp.channels));
   char err[512] = "";
@@ -163,6 +170,10 @@ StatusOr<std::unique_ptr<SampleSource>> OpenImageFolderSource(const std::string&
     return InvalidArgument(who + ": IMAGE data needs 1 or 3 channels, the input has " + std::to_string(pp.channels));
   }
   if (pp.height <= 0 || pp.width <= 0) return InvalidArgument(who + ": image height and width must be positive");
+  if (pp.height > INT32_MAX / pp.width / 3) {
+    return InvalidArgument(who + ": image size " + std::to_string(pp.height) + " x " + std::to_string(pp.width) +
+                           " is too large");
+  }
   DIR* d = opendir(folder.c_str());
   if (!d) return NotFound(who + ": cannot open image folder " + folder + ": " + std::strerror(errno));
   std::vector<std::string> files, skipped;

@@ -1,6 +1,11 @@
 #include "frontends/load_model.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cstdlib>
+
+#include "common/file_util.h"
 
 #include "data/flag_parsing.h"
 #include "frontends/onnx/onnx_frontend.h"
@@ -50,6 +55,34 @@ StatusOr<Graph> LoadModel(const ModelSource& source) {
     return LoadPyTorchModel(source);
   }
   return LoadOnnxModel(path);
+}
+
+std::optional<ModelInfo::SourceFile> StatSourceFile(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  ModelInfo::SourceFile f;
+  char* real = realpath(path.c_str(), nullptr);  // the same file even if the working folder changes
+  f.path = real ? real : path;
+  std::free(real);
+  f.size = (int64_t)st.st_size;
+  f.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + (int64_t)st.st_mtim.tv_nsec;
+  f.ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + (int64_t)st.st_ctim.tv_nsec;
+  f.inode = (int64_t)st.st_ino;
+  f.device = (int64_t)st.st_dev;
+  return f;
+}
+
+StatusOr<std::shared_ptr<const std::string>> ModelSourceBytes(const ModelInfo& info) {
+  if (info.source_bytes || !info.source_file) return info.source_bytes;
+  const ModelInfo::SourceFile& f = *info.source_file;
+  auto changed = [&] {
+    return InvalidArgument(f.path + ": the model file changed while dopt ran (dopt reads it again to write the "
+                           "output); nothing was written, run dopt again");
+  };
+  if (StatSourceFile(f.path) != f) return changed();
+  DOPT_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(f.path));
+  if ((int64_t)bytes.size() != f.size || StatSourceFile(f.path) != f) return changed();
+  return std::make_shared<const std::string>(std::move(bytes));
 }
 
 }  // namespace dopt

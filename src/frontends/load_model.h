@@ -2,6 +2,8 @@
 // PyTorch (.py + --weight). Framework 0 means "guess from the file name".
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "dopt/status.h"
@@ -24,5 +26,13 @@ struct ModelSource {
 StatusOr<Graph> LoadModel(const ModelSource& source);
 // Shorthand for models that need nothing but a path (ONNX, TensorFlow).
 StatusOr<Graph> LoadModel(const std::string& path, int framework);
+
+// A regular file's identity (ModelInfo::source_file: absolute path, size, times, inode,
+// device); nullopt when `path` is not a regular file.
+std::optional<ModelInfo::SourceFile> StatSourceFile(const std::string& path);
+// The bytes of the file a graph was read from: info.source_bytes when held; else the file of
+// info.source_file read again, an error when it is no longer the same file (checked before and
+// after the read); nullptr when the graph has neither.
+StatusOr<std::shared_ptr<const std::string>> ModelSourceBytes(const ModelInfo& info);
 
 }  // namespace dopt

@@ -106,7 +106,8 @@ struct ModelInfo {
   // with these, taken before the first read, that it is still the same file.
   struct SourceFile {
     std::string path;
-    int64_t size = 0, mtime_ns = 0, inode = 0;
+    int64_t size = 0, mtime_ns = 0, ctime_ns = 0, inode = 0, device = 0;
+    bool operator==(const SourceFile&) const = default;
   };
   std::optional<SourceFile> source_file;
 };

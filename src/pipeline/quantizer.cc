@@ -373,11 +373,14 @@ StatusOr<QuantizeSummary> QuantizeModel(const QuantizeOptions& o) {
   plan.strategy = cfg.strategy;
   plan.framework = o.framework ? o.framework : 5;
   plan.source_model = BaseName(o.model);
-  if (graph.info.source_bytes) {
-    plan.source_sha256 = Sha256Hex(*graph.info.source_bytes);
-  } else {
-    DOPT_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(o.model));
-    plan.source_sha256 = Sha256Hex(bytes);
+  {  // a block: bytes read again for the hash are freed at once
+    DOPT_ASSIGN_OR_RETURN(std::shared_ptr<const std::string> loaded, ModelSourceBytes(graph.info));
+    if (loaded) {
+      plan.source_sha256 = Sha256Hex(*loaded);  // the bytes the graph was read from (checked)
+    } else {
+      DOPT_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(o.model));
+      plan.source_sha256 = Sha256Hex(bytes);
+    }
   }
   plan.calibration_method = CalibMethodName(method);
   plan.activation_bits = cfg.activation_bits;

@@ -50,5 +50,7 @@ extern "C" __attribute__((visibility("default"))) int dopt_image_decode_v1(const
     return Fail(err, err_size, "cannot decode image: ", e.what());
   } catch (const std::exception& e) {
     return Fail(err, err_size, "cannot decode image: ", e.what());
+  } catch (...) {  // nothing may cross the C interface
+    return Fail(err, err_size, "cannot decode image: unknown error");
   }
 }

@@ -2,11 +2,9 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <climits>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -18,6 +16,7 @@
 
 #include "common/file_util.h"
 #include "common/limits.h"
+#include "frontends/load_model.h"
 #include "ops/op.h"
 #include "ops/shape_inference.h"
 #include "onnx.pb.h"
@@ -485,41 +484,15 @@ StatusOr<Graph> LoadOnnxModelFromBytes(const std::string& bytes, const std::stri
   return LoadOnnxModelFromSource(std::make_shared<const std::string>(bytes), name, base_dir, options);
 }
 
-namespace {
-
-std::optional<ModelInfo::SourceFile> StatSourceFile(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
-  ModelInfo::SourceFile f;
-  char* real = realpath(path.c_str(), nullptr);  // the same file even if the working folder changes
-  f.path = real ? real : path;
-  std::free(real);
-  f.size = (int64_t)st.st_size;
-  f.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + (int64_t)st.st_mtim.tv_nsec;
-  f.inode = (int64_t)st.st_ino;
-  return f;
-}
-
-// The source bytes of a graph whose loader released them (ModelInfo::source_file).
-StatusOr<std::shared_ptr<const std::string>> ReadSourceAgain(const ModelInfo::SourceFile& f) {
-  auto changed = [&] {
-    return InvalidArgument(f.path + ": the model file changed while dopt ran (dopt reads it again to write the "
-                           "output); nothing was written, run dopt again");
-  };
-  std::optional<ModelInfo::SourceFile> now = StatSourceFile(f.path);
-  if (!now || now->size != f.size || now->mtime_ns != f.mtime_ns || now->inode != f.inode) return changed();
-  DOPT_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(f.path));
-  if ((int64_t)bytes.size() != f.size) return changed();
-  return std::make_shared<const std::string>(std::move(bytes));
-}
-
-}  // namespace
-
 StatusOr<Graph> LoadOnnxModel(const std::string& path, const OnnxLoadOptions& options) {
-  // Taken before the read: any later change to the file shows at write time (ReadSourceAgain).
+  // Taken before and after the read: a file that changed meanwhile, or changes later (found by
+  // ModelSourceBytes when the writer reads it again), never mixes into a model.
   std::optional<ModelInfo::SourceFile> file = StatSourceFile(path);
   auto bytes = ReadFileToString(path);
   if (!bytes.ok()) return bytes.status();
+  if (file && (StatSourceFile(path) != file || (int64_t)bytes->size() != file->size)) {
+    return InvalidArgument(path + ": the model file changed while dopt read it; run dopt again");
+  }
   DOPT_ASSIGN_OR_RETURN(Graph g, LoadOnnxModelFromSource(std::make_shared<const std::string>(std::move(*bytes)), path,
                                                          DirName(path), options));
   if (file) {
@@ -646,10 +619,7 @@ StatusOr<std::string> SerializeOnnxModel(const Graph& g, const SerializeOptions&
   dopt_onnx::GraphProto original;
   std::shared_ptr<const std::string> source;
   if (g.info.format == "onnx") {
-    source = g.info.source_bytes;
-    if (!source && g.info.source_file) {
-      DOPT_ASSIGN_OR_RETURN(source, ReadSourceAgain(*g.info.source_file));
-    }
+    DOPT_ASSIGN_OR_RETURN(source, ModelSourceBytes(g.info));
   }
   bool have_source = source != nullptr;
   if (have_source) {
