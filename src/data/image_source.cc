@@ -34,52 +34,62 @@ bool IsRegularFile(const std::string& p) {
   return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-// Loads dopt_image_codec.so once (data/image_codec.h says where it is looked for); a failure
-// is remembered and returned to every caller.
-StatusOr<DoptImageDecodeFn> ImageDecoder() {
-  static std::once_flag once;
-  static DoptImageDecodeFn fn = nullptr;
-  static std::string error;
-  std::call_once(once, [] {
-    std::vector<std::string> tried;
-    if (const char* env = std::getenv("DOPT_IMAGE_CODEC"); env && *env) {
-      if (!IsRegularFile(env)) {
-        error = std::string("DOPT_IMAGE_CODEC=") + env + " does not name a file (it should be dopt's " +
-                DOPT_IMAGE_CODEC_FILE + ")";
-        return;
-      }
-      // dlopen searches the library path for a name without '/': make it a path.
-      std::string path = env;
-      if (path.find('/') == std::string::npos) path = "./" + path;
-      tried.push_back(path);
-    } else if (std::string dir = ExecutableDir(); !dir.empty()) {
-      tried.push_back(JoinPath(dir, DOPT_IMAGE_CODEC_FILE));
-      tried.push_back(JoinPath(dir, std::string("../lib/dopt/") + DOPT_IMAGE_CODEC_FILE));
-    } else {
-      error = "decoding images needs the module " DOPT_IMAGE_CODEC_FILE
-              ", and the executable's folder (/proc/self/exe) cannot be read to find it; set DOPT_IMAGE_CODEC to its path";
-      return;
+// The folders the codec modules are looked for in (data/image_codec.h), or an error.
+StatusOr<std::vector<std::string>> CodecFolders() {
+  if (const char* env = std::getenv("DOPT_IMAGE_CODEC_DIR"); env && *env) {
+    struct stat st;
+    if (stat(env, &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return NotFound(std::string("DOPT_IMAGE_CODEC_DIR=") + env + " is not a folder (it should hold dopt's " +
+                      DOPT_IMAGE_CODEC_FILE + " and " + DOPT_IMAGE_CODEC_OPENCV_FILE + ")");
     }
-    for (const std::string& path : tried) {
-      if (!IsRegularFile(path)) continue;
-      void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-      if (!handle) {
-        const char* why = dlerror();
-        error = "cannot load the image codec module " + path + ": " + (why ? why : "dlopen failed");
-        return;
-      }
-      fn = reinterpret_cast<DoptImageDecodeFn>(dlsym(handle, DOPT_IMAGE_CODEC_SYMBOL));
-      if (!fn) error = path + " is not dopt's image codec module (no " DOPT_IMAGE_CODEC_SYMBOL ")";
-      return;  // the handle stays open for the life of the process
-    }
-    std::string where;
-    for (const std::string& p : tried) where += (where.empty() ? "" : ", ") + p;
-    error = "decoding images needs the module " DOPT_IMAGE_CODEC_FILE ", which was not found (looked in: " + where +
-            "); set DOPT_IMAGE_CODEC to its path";
-  });
-  if (!fn) return NotFound(error);
+    return std::vector<std::string>{env};
+  }
+  std::string dir = ExecutableDir();
+  if (dir.empty()) {
+    return NotFound("decoding images needs the modules " DOPT_IMAGE_CODEC_FILE " and " DOPT_IMAGE_CODEC_OPENCV_FILE
+                    ", and the executable's folder (/proc/self/exe) cannot be read to find them; set "
+                    "DOPT_IMAGE_CODEC_DIR to their folder");
+  }
+  return std::vector<std::string>{dir, JoinPath(dir, "../lib/dopt")};
+}
+
+// The path of codec module `file`, or an error naming where it was looked for.
+StatusOr<std::string> FindCodec(const char* file) {
+  DOPT_ASSIGN_OR_RETURN(std::vector<std::string> folders, CodecFolders());
+  std::string where;
+  for (const std::string& folder : folders) {
+    std::string path = JoinPath(folder, file);
+    if (path.find('/') == std::string::npos) path = "./" + path;  // dlopen would search the library path
+    if (IsRegularFile(path)) return path;
+    where += (where.empty() ? "" : ", ") + path;
+  }
+  return NotFound(std::string("decoding images needs the module ") + file + ", which was not found (looked in: " +
+                  where + "); set DOPT_IMAGE_CODEC_DIR to its folder");
+}
+
+// Loads a codec module; the handle stays open for the life of the process.
+StatusOr<DoptImageDecodeFn> LoadCodec(const char* file) {
+  DOPT_ASSIGN_OR_RETURN(std::string path, FindCodec(file));
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    const char* why = dlerror();
+    return NotFound("cannot load the image codec module " + path + ": " + (why ? why : "dlopen failed"));
+  }
+  auto fn = reinterpret_cast<DoptImageDecodeFn>(dlsym(handle, DOPT_IMAGE_CODEC_SYMBOL));
+  if (!fn) return NotFound(path + " is not one of dopt's image codec modules (no " DOPT_IMAGE_CODEC_SYMBOL ")");
   return fn;
 }
+
+// Each module is loaded once; a failure is remembered and returned to every caller.
+template <const char* kFile>
+StatusOr<DoptImageDecodeFn> Codec() {
+  static std::once_flag once;
+  static StatusOr<DoptImageDecodeFn> loaded = NotFound("");
+  std::call_once(once, [] { loaded = LoadCodec(kFile); });
+  return loaded;
+}
+constexpr char kPlainCodec[] = DOPT_IMAGE_CODEC_FILE;
+constexpr char kOpenCvCodec[] = DOPT_IMAGE_CODEC_OPENCV_FILE;
 
 }  // namespace
 
@@ -90,12 +100,17 @@ Status DecodeAndPreprocessImage(const std::string& bytes, const std::string& nam
   }
   if (pp.height <= 0 || pp.width <= 0) return InvalidArgument(name + ": image height and width must be positive");
   if (pp.height > INT32_MAX / pp.width / 3) return InvalidArgument(name + ": image size is too large");
-  DOPT_ASSIGN_OR_RETURN(DoptImageDecodeFn decode, ImageDecoder());
   std::vector<uint8_t> pixels((size_t)(pp.height * pp.width * pp.channels));
   char err[512] = "";
-  if (decode(bytes.data(), bytes.size(), (int)pp.channels, (int)pp.height, (int)pp.width,
-             pp.order == ColorOrder::kRGB ? 1 : 0, pixels.data(), err, sizeof(err)) != 0) {
-    return InvalidArgument(name + ": " + err);
+  int rc = DOPT_IMAGE_DECLINED;
+  for (auto codec : {Codec<kPlainCodec>, Codec<kOpenCvCodec>}) {  // the plain one first, OpenCV's for the rest
+    DOPT_ASSIGN_OR_RETURN(DoptImageDecodeFn decode, codec());
+    rc = decode(bytes.data(), bytes.size(), (int)pp.channels, (int)pp.height, (int)pp.width,
+                pp.order == ColorOrder::kRGB ? 1 : 0, pixels.data(), err, sizeof(err));
+    if (rc != DOPT_IMAGE_DECLINED) break;
+  }
+  if (rc != DOPT_IMAGE_OK) {
+    return InvalidArgument(name + ": " + (rc == DOPT_IMAGE_DECLINED ? "no image codec reads this file" : err));
   }
   const int64_t C = pp.channels, H = pp.height, W = pp.width;
   float mean[3], scale[3];
@@ -199,8 +214,10 @@ StatusOr<std::unique_ptr<SampleSource>> OpenImageFolderSource(const std::string&
     return InvalidArgument(who + ": no image files in " + folder +
                            " (looked for .bmp .dib .jpeg .jpg .jpe .png .webp .pbm .pgm .ppm .tiff .tif)");
   }
-  // A missing or broken codec module is one error here, not a warning per image.
-  if (auto codec = ImageDecoder(); !codec.ok()) return codec.status().WithContext(who);
+  // A missing or broken codec module is one error here, not a warning per image. The OpenCV
+  // codec is loaded only when the plain one declines a file, but must be there.
+  if (auto codec = Codec<kPlainCodec>(); !codec.ok()) return codec.status().WithContext(who);
+  if (auto path = FindCodec(DOPT_IMAGE_CODEC_OPENCV_FILE); !path.ok()) return path.status().WithContext(who);
   return std::unique_ptr<SampleSource>(new ImageFolderSource(input_name, folder, std::move(files), pp, std::move(warn)));
 }
 

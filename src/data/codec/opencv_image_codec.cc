@@ -1,20 +1,21 @@
-// dopt_image_codec.so: image decoding and resizing with OpenCV, behind the C interface of
-// data/image_codec.h. Built as its own module (CMakeLists.txt), not part of the dopt_data library.
+// dopt_image_codec_opencv.so: every format OpenCV's imgcodecs reads (cv::imdecode, with its EXIF
+// orientation), behind the C interface of data/image_codec.h; asked when the plain codec
+// (plain_image_codec.cc) declines a file. Built as its own module (CMakeLists.txt).
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <opencv2/core.hpp>
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
+#include "data/codec/finish_image.h"
 #include "data/image_codec.h"
 
 namespace {
 
 int Fail(char* err, size_t err_size, const char* cause, const char* detail = "") {
   if (err_size > 0) std::snprintf(err, err_size, "%s%s", cause, detail);
-  return 1;
+  return DOPT_IMAGE_ERROR;
 }
 
 }  // namespace
@@ -37,15 +38,8 @@ extern "C" __attribute__((visibility("default"))) int dopt_image_decode_v1(const
       img = cv::imdecode(buf, cv::IMREAD_COLOR);
     }
     if (img.empty()) return Fail(err, err_size, "cannot decode image (corrupt or not an image)");
-    if (img.depth() != CV_8U) img.convertTo(img, CV_8U);  // 16-bit PNG/TIFF are scaled by imdecode already
-    if (channels == 1) cv::cvtColor(img, img, cv::COLOR_BGR2GRAY);
-    if (img.rows != height || img.cols != width) {
-      cv::resize(img, img, cv::Size(width, height), 0, 0, cv::INTER_LINEAR);
-    }
-    if (channels == 3 && rgb) cv::cvtColor(img, img, cv::COLOR_BGR2RGB);
-    const size_t row_bytes = (size_t)width * (size_t)channels;
-    for (int y = 0; y < height; ++y) std::memcpy(out + (size_t)y * row_bytes, img.ptr<unsigned char>(y), row_bytes);
-    return 0;
+    dopt_codec::FinishImage(img, channels, height, width, rgb, out);
+    return DOPT_IMAGE_OK;
   } catch (const cv::Exception& e) {
     return Fail(err, err_size, "cannot decode image: ", e.what());
   } catch (const std::exception& e) {
