@@ -10,7 +10,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT=${1:?usage: make_corpus.sh OUT_DIR [DOPT_BIN]}
 DOPT=${2:-build/dopt}
 SHARED=../shared/testdata
-mkdir -p "$OUT"/{bin_file,calib_config,flag_parsing,onnx_loader,compress_conf,tf_graphdef,npy,onnx_run}
+mkdir -p "$OUT"/{bin_file,calib_config,flag_parsing,onnx_loader,compress_conf,tf_graphdef,npy,onnx_run,image_codec}
+
+# image_codec: small shared JPEGs (one with an EXIF block) and PNGs.
+find "$SHARED/images" \( -name '*.JPEG' -o -name '*.jpg' \) -size -12k 2>/dev/null | sort | head -8 |
+  while IFS= read -r f; do cp "$f" "$OUT/image_codec/"; done
+find "$SHARED/images" -name '*.png' -size -4k 2>/dev/null | sort | head -8 |
+  while IFS= read -r f; do cp "$f" "$OUT/image_codec/$(basename "$(dirname "$f")")_$(basename "$f")"; done
+cp "$SHARED/images/imagenet-sample/n01728572_thunder_snake.JPEG" "$OUT/image_codec/" 2>/dev/null || true
 
 # onnx_loader: every small node-test model (< 16 KiB), the small shared models (< 256 KiB).
 i=0

@@ -11,7 +11,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SECONDS_EACH=${1:?usage: run_all.sh SECONDS}
 BUILD=${DOPT_FUZZ_BUILD:-build-fuzz}
 OUT=${DOPT_FUZZ_OUT:-$BUILD/fuzz-out}
-TARGETS=(bin_file calib_config flag_parsing onnx_loader compress_conf tf_graphdef npy onnx_run)
+TARGETS=(bin_file calib_config flag_parsing onnx_loader compress_conf tf_graphdef npy onnx_run image_codec)
 
 export CCACHE_BASEDIR=$PWD
 # -g objects would otherwise be cached per build folder (build-asan, build-fuzz, build-tsan).

@@ -6,7 +6,7 @@ set -euo pipefail
 
 APT_PACKAGES=(
   protobuf-compiler libprotobuf-dev
-  libopencv-dev libcli11-dev
+  libopencv-dev libjpeg-dev libpng-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libonnx-testdata
   libdnnl-dev libopenblas-dev libeigen3-dev

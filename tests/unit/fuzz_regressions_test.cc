@@ -17,6 +17,7 @@
 #include "../../fuzz/calib_config_fuzzer.cc"
 #include "../../fuzz/compress_conf_fuzzer.cc"
 #include "../../fuzz/flag_parsing_fuzzer.cc"
+#include "../../fuzz/image_codec_fuzzer.cc"
 #include "../../fuzz/npy_fuzzer.cc"
 #include "../../fuzz/onnx_loader_fuzzer.cc"
 #include "../../fuzz/onnx_run_fuzzer.cc"
@@ -60,5 +61,6 @@ TEST(FuzzRegressions, CompressConf) { Replay("compress_conf", DoptFuzz_compress_
 TEST(FuzzRegressions, TfGraphDef) { Replay("tf_graphdef", DoptFuzz_tf_graphdef); }
 TEST(FuzzRegressions, Npy) { Replay("npy", DoptFuzz_npy); }
 TEST(FuzzRegressions, OnnxRun) { Replay("onnx_run", DoptFuzz_onnx_run); }
+TEST(FuzzRegressions, ImageCodec) { EXPECT_GE(Replay("image_codec", DoptFuzz_image_codec), 3); }
 
 }  // namespace

@@ -25,8 +25,9 @@
 
 namespace {
 
-// OpenCV's imdecode limits (CV_IO_MAX_IMAGE_WIDTH / _PIXELS): larger images go to it to refuse.
-constexpr unsigned long kMaxSide = 1ul << 20, kMaxPixels = 1ul << 30;
+// Larger images go to the OpenCV codec, which reads them up to its own limits
+// (CV_IO_MAX_IMAGE_WIDTH 2^20, CV_IO_MAX_IMAGE_PIXELS 2^30): here at most 64 Mpixel (192 MB).
+constexpr unsigned long kMaxSide = 1ul << 20, kMaxPixels = 1ul << 26;
 
 bool Fits(unsigned long w, unsigned long h) { return w > 0 && h > 0 && w <= kMaxSide && h <= kMaxSide && w * h <= kMaxPixels; }
 
