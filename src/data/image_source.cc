@@ -154,6 +154,14 @@ class ImageFolderSource : public SampleSource {
     auto bytes = ReadFileToString(path, kMaxSmallFileBytes);
     Status st = bytes.ok() ? DecodeAndPreprocessImage(*bytes, path, pp_, dst) : bytes.status();
     if (!st.ok()) {
+      // OpenCV's codec, asked for every file the plain one declines, that cannot be loaded ends
+      // the run: one error, not a warning for each such file.
+      if (bytes.ok()) {
+        if (auto opencv = Codec<kOpenCvCodec>(); !opencv.ok()) {
+          return Status(opencv.status().code(),
+                        "input '" + input_ + "': " + opencv.status().message() + " (needed for " + path + ")");
+        }
+      }
       if (warn_) warn_("input '" + input_ + "': skipping " + st.message());
       return FetchResult::kSkipped;
     }

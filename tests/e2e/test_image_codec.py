@@ -187,3 +187,20 @@ def test_an_installed_tree_finds_its_module(dopt, images, tmp_path):
     p = make_bin(dopt, images, b, env={})
     assert p.returncode == 0, describe(p)
     assert a.read_bytes() == b.read_bytes()
+
+
+def test_an_opencv_codec_that_does_not_load_is_one_error(dopt, images, tmp_path):
+    """Present (so opening the folder succeeds) but not loadable: the first file the plain codec
+    declines (a PPM here) ends the run with one error naming it, not a warning per file."""
+    folder = tmp_path / "codecs"
+    folder.mkdir()
+    shutil.copy2(dopt.parent / "dopt_image_codec.so", folder)
+    shutil.copy2(linked_libraries(dopt)["libc.so.6"], folder / "dopt_image_codec_opencv.so")
+    out = tmp_path / "x.bin"
+    p = make_bin(dopt, images, out, env={"DOPT_IMAGE_CODEC_DIR": str(folder)})
+    assert p.returncode == 2, describe(p)
+    first = sorted(f for f in os.listdir(images))[0]
+    assert p.stderr.strip().splitlines() == [
+        f"dopt: error: input 'images': {folder}/dopt_image_codec_opencv.so is not one of dopt's image codec modules "
+        f"(no dopt_image_decode_v1) (needed for {images}/{first})"], p.stderr
+    assert not out.exists()

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <opencv2/core.hpp>
@@ -109,6 +110,27 @@ std::string WithExifOrientation(const std::string& jpeg, unsigned char orientati
   return jpeg.substr(0, 2) + std::string((const char*)exif, sizeof(exif)) + jpeg.substr(2);
 }
 
+uint32_t Crc32(const std::string& bytes) {
+  uint32_t c = 0xffffffffu;
+  for (unsigned char b : bytes) {
+    c ^= b;
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+  }
+  return ~c;
+}
+
+// A PNG eXIf chunk (raw little-endian TIFF, one IFD0 entry: orientation), inserted after IHDR.
+std::string WithPngExifOrientation(const std::string& png, unsigned char orientation) {
+  const unsigned char tiff[] = {'I', 'I', 0x2A, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0,
+                                0, 0, orientation, 0, 0, 0, 0, 0, 0, 0};
+  std::string body = std::string("eXIf") + std::string((const char*)tiff, sizeof(tiff));
+  auto be32 = [](uint32_t v) {
+    return std::string{(char)(v >> 24), (char)(v >> 16), (char)(v >> 8), (char)v};
+  };
+  std::string chunk = be32((uint32_t)sizeof(tiff)) + body + be32(Crc32(body));
+  return png.substr(0, 8 + 25) + chunk + png.substr(8 + 25);  // signature, then IHDR (25 bytes)
+}
+
 TEST_F(ImageCodec, SyntheticPlainFilesDecodeExactly) {
   cv::Mat color = Noise(37, 53, CV_8UC3, 1), grey = Noise(29, 41, CV_8UC1, 2);
   struct Case {
@@ -137,6 +159,8 @@ TEST_F(ImageCodec, FilesNeedingOpenCvAreDeclinedAndStillRead) {
   cv::cvtColor(color, rgba, cv::COLOR_BGR2BGRA);
   std::string jpeg = Encode(color, ".jpg");
   std::string rotated = WithExifOrientation(jpeg, 6);  // turn 90 degrees clockwise
+  // OpenCV reads the first APP1 block only: an XMP block first hides the EXIF block behind it.
+  const std::string xmp = std::string("\xFF\xE1\x00\x1E", 4) + "http://ns.adobe.com/xap/1.0/" ;
   struct Case {
     const char* what;
     std::string bytes;
@@ -144,6 +168,8 @@ TEST_F(ImageCodec, FilesNeedingOpenCvAreDeclinedAndStillRead) {
       {"png 16-bit", Encode(c16, ".png")},
       {"png with alpha", Encode(rgba, ".png")},
       {"jpeg with exif orientation", rotated},
+      {"jpeg with xmp before exif", rotated.substr(0, 2) + xmp + rotated.substr(2)},
+      {"png with exif orientation", WithPngExifOrientation(Encode(color, ".png"), 6)},
       {"jpeg truncated", jpeg.substr(0, jpeg.size() / 2)},
       {"bmp", Encode(color, ".bmp")},
       {"ppm", Encode(color, ".ppm")},
@@ -173,6 +199,9 @@ TEST_F(ImageCodec, FilesNeedingOpenCvAreDeclinedAndStillRead) {
   }
   cv::Mat probe = cv::imdecode(cv::Mat(1, (int)rotated.size(), CV_8UC1, rotated.data()), cv::IMREAD_COLOR);
   EXPECT_EQ(probe.rows, 30);  // the EXIF block is real: OpenCV turned the 20 x 30 image
+  std::string png6 = WithPngExifOrientation(Encode(color, ".png"), 6);
+  probe = cv::imdecode(cv::Mat(1, (int)png6.size(), CV_8UC1, png6.data()), cv::IMREAD_COLOR);
+  EXPECT_EQ(probe.rows, 30);  // and OpenCV turns a PNG by its eXIf chunk too
 }
 
 TEST_F(ImageCodec, BothModulesFinishTheSameWay) {

@@ -5,11 +5,12 @@
 // these formats with, called with the same settings (JPEG: default IDCT and upsampling, output
 // BGR; PNG: png_set_bgr or png_set_gray_to_rgb, interlace handling). A file that would need
 // more of OpenCV's own handling is declined (DOPT_IMAGE_DECLINED) and goes to the OpenCV codec:
-// an EXIF orientation from 2 to 8, or an EXIF block this file cannot read (cv::imdecode turns
-// the image); CMYK/YCCK JPEG; a JPEG without Huffman tables (Motion-JPEG frames); PNG with a
-// palette, transparency, alpha or not 8 bits deep; any warning or error from the library
-// (OpenCV decides what a damaged file gives); other formats; images above OpenCV's size limits.
-// tests/unit/image_codec_test.cc checks the pixels against cv::imdecode on the shared images.
+// a JPEG whose first APP1 block is not an EXIF block with an orientation OpenCV leaves alone
+// (cv::imdecode turns the image by it); CMYK/YCCK JPEG; a JPEG without Huffman tables
+// (Motion-JPEG frames); PNG with a palette, transparency, alpha, an eXIf chunk or not 8 bits
+// deep; any warning or error from the library (OpenCV decides what a damaged file gives); other
+// formats; images above 64 Mpixel. tests/unit/image_codec_test.cc checks the pixels against
+// cv::imdecode on the shared images.
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
@@ -71,32 +72,34 @@ int ExifOrientation(const unsigned char* p, size_t n) {
   return 1;
 }
 
-// True when the Exif block says the image needs no turning: OpenCV turns it for orientations 2
-// to 8 and leaves it as is for 1 and for values outside the standard's 1 to 8 (0 is common).
+// OpenCV 4.6 reads the orientation from the first APP1 block, whatever it holds, and turns the
+// image for orientations 2 to 8 (it leaves 1, and values outside the standard's 1 to 8: 0 is
+// common). Upright: no APP1 block, or a first one that is an Exif block this reader follows to
+// such an orientation. Anything else (XMP first, a block it cannot follow) is declined.
 bool UprightExif(const jpeg_decompress_struct& cinfo) {
-  int blocks = 0;
   for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next) {
-    if (m->marker != JPEG_APP0 + 1 || m->data_length < 6 || std::memcmp(m->data, "Exif\0\0", 6) != 0) continue;
+    if (m->marker != JPEG_APP0 + 1) continue;
     const int orientation = ExifOrientation(m->data, m->data_length);
-    if (++blocks > 1 || orientation < 0 || (orientation >= 2 && orientation <= 8)) return false;
+    return orientation >= 0 && !(orientation >= 2 && orientation <= 8);
   }
   return true;
 }
 
-// Every object with a destructor lives outside the setjmp region (`bgr` is the caller's).
+// No object with a destructor begins its life between setjmp and a longjmp (`bgr` is the
+// caller's); an allocation that throws still destroys the decoder.
 int DecodeJpeg(const unsigned char* data, size_t size, cv::Mat* bgr) {
-  jpeg_decompress_struct cinfo;
-  JpegErrors errors;
+  jpeg_decompress_struct cinfo{};
+  JpegErrors errors{};
   cinfo.err = jpeg_std_error(&errors.pub);
   errors.pub.error_exit = JpegErrorExit;
   errors.pub.emit_message = JpegEmit;
   errors.pub.output_message = JpegQuiet;
   errors.warned = false;
-  jpeg_create_decompress(&cinfo);
   if (setjmp(errors.jump)) {
-    jpeg_destroy_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);  // safe on a half-created decoder (its memory manager is null or whole)
     return DOPT_IMAGE_DECLINED;
   }
+  jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, data, (unsigned long)size);
   jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xffff);
   jpeg_read_header(&cinfo, TRUE);
@@ -110,7 +113,16 @@ int DecodeJpeg(const unsigned char* data, size_t size, cv::Mat* bgr) {
   cinfo.out_color_space = JCS_EXT_BGR;
   cinfo.out_color_components = 3;
   jpeg_start_decompress(&cinfo);
-  bgr->create((int)cinfo.output_height, (int)cinfo.output_width, CV_8UC3);
+  bool allocated = true;
+  try {
+    bgr->create((int)cinfo.output_height, (int)cinfo.output_width, CV_8UC3);
+  } catch (...) {
+    allocated = false;
+  }
+  if (!allocated) {
+    jpeg_destroy_decompress(&cinfo);
+    return DOPT_IMAGE_DECLINED;
+  }
   while (cinfo.output_scanline < cinfo.output_height) {
     JSAMPROW row = bgr->ptr<unsigned char>((int)cinfo.output_scanline);
     jpeg_read_scanlines(&cinfo, &row, 1);
@@ -138,18 +150,19 @@ void PngRead(png_structp png, png_bytep out, png_size_t n) {
 void PngError(png_structp png, png_const_charp) { png_longjmp(png, 1); }
 void PngWarning(png_structp png, png_const_charp) { static_cast<PngInput*>(png_get_error_ptr(png))->warned = true; }
 
+// OpenCV 4.6 also turns a PNG by the orientation in an eXIf chunk: a PNG with one is declined.
 int DecodePng(const unsigned char* data, size_t size, cv::Mat* bgr) {
   PngInput in{data, size, 0, false};
   std::vector<png_bytep> rows;
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &in, PngError, PngWarning);
   if (!png) return DOPT_IMAGE_DECLINED;
-  png_infop info = png_create_info_struct(png);
-  if (!info) {
-    png_destroy_read_struct(&png, nullptr, nullptr);
+  png_infop info = png_create_info_struct(png), end = png_create_info_struct(png);
+  if (!info || !end) {
+    png_destroy_read_struct(&png, info ? &info : nullptr, end ? &end : nullptr);
     return DOPT_IMAGE_DECLINED;
   }
   if (setjmp(png_jmpbuf(png))) {
-    png_destroy_read_struct(&png, &info, nullptr);
+    png_destroy_read_struct(&png, &info, &end);
     return DOPT_IMAGE_DECLINED;
   }
   png_set_read_fn(png, &in, PngRead);
@@ -158,8 +171,8 @@ int DecodePng(const unsigned char* data, size_t size, cv::Mat* bgr) {
   int depth = 0, color = 0;
   png_get_IHDR(png, info, &w, &h, &depth, &color, nullptr, nullptr, nullptr);
   if (depth != 8 || (color != PNG_COLOR_TYPE_RGB && color != PNG_COLOR_TYPE_GRAY) ||
-      png_get_valid(png, info, PNG_INFO_tRNS) || !Fits(w, h) || in.warned) {
-    png_destroy_read_struct(&png, &info, nullptr);
+      png_get_valid(png, info, PNG_INFO_tRNS | PNG_INFO_eXIf) || !Fits(w, h) || in.warned) {
+    png_destroy_read_struct(&png, &info, &end);
     return DOPT_IMAGE_DECLINED;
   }
   if (color == PNG_COLOR_TYPE_RGB) {
@@ -169,14 +182,23 @@ int DecodePng(const unsigned char* data, size_t size, cv::Mat* bgr) {
   }
   png_set_interlace_handling(png);
   png_read_update_info(png, info);
-  bgr->create((int)h, (int)w, CV_8UC3);
-  rows.resize(h);
+  bool allocated = true;
+  try {
+    bgr->create((int)h, (int)w, CV_8UC3);
+    rows.resize(h);
+  } catch (...) {
+    allocated = false;
+  }
+  if (!allocated) {
+    png_destroy_read_struct(&png, &info, &end);
+    return DOPT_IMAGE_DECLINED;
+  }
   for (png_uint_32 y = 0; y < h; ++y) rows[y] = bgr->ptr<unsigned char>((int)y);
   png_read_image(png, rows.data());
-  png_read_end(png, nullptr);
-  const bool warned = in.warned;
-  png_destroy_read_struct(&png, &info, nullptr);
-  return warned ? DOPT_IMAGE_DECLINED : DOPT_IMAGE_OK;
+  png_read_end(png, end);
+  const bool declined = in.warned || png_get_valid(png, end, PNG_INFO_eXIf);
+  png_destroy_read_struct(&png, &info, &end);
+  return declined ? DOPT_IMAGE_DECLINED : DOPT_IMAGE_OK;
 }
 
 }  // namespace
