@@ -5,8 +5,8 @@
 // these formats with, called with the same settings (JPEG: default IDCT and upsampling, output
 // BGR; PNG: png_set_bgr or png_set_gray_to_rgb, interlace handling). A file that would need
 // more of OpenCV's own handling is declined (DOPT_IMAGE_DECLINED) and goes to the OpenCV codec:
-// a JPEG whose first APP1 block is not an EXIF block with an orientation OpenCV leaves alone
-// (cv::imdecode turns the image by it); CMYK/YCCK JPEG; a JPEG without Huffman tables
+// a JPEG whose first APP1 block may hold an orientation OpenCV turns the image by (an EXIF
+// orientation from 2 to 8, or a block this file does not follow); CMYK/YCCK JPEG; a JPEG without Huffman tables
 // (Motion-JPEG frames); PNG with a palette, transparency, alpha, an eXIf chunk or not 8 bits
 // deep; any warning or error from the library (OpenCV decides what a damaged file gives); other
 // formats; images above 64 Mpixel. tests/unit/image_codec_test.cc checks the pixels against
@@ -72,13 +72,17 @@ int ExifOrientation(const unsigned char* p, size_t n) {
   return 1;
 }
 
-// OpenCV 4.6 reads the orientation from the first APP1 block, whatever it holds, and turns the
-// image for orientations 2 to 8 (it leaves 1, and values outside the standard's 1 to 8: 0 is
-// common). Upright: no APP1 block, or a first one that is an Exif block this reader follows to
-// such an orientation. Anything else (XMP first, a block it cannot follow) is declined.
+// OpenCV 4.6 reads the orientation from the first APP1 block, whatever it holds, as a TIFF
+// structure from its 7th byte, and turns the image for orientations 2 to 8 (it leaves 1, and
+// values outside the standard's 1 to 8: 0 is common). Upright: no APP1 block; a first one
+// without TIFF's mark 42 at bytes 9-10 in either byte order (OpenCV finds no tags there: an XMP
+// block, "http://ns.adobe.com/xap/1.0/"); or an Exif block this reader follows to such an
+// orientation. Anything else is declined.
 bool UprightExif(const jpeg_decompress_struct& cinfo) {
   for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next) {
     if (m->marker != JPEG_APP0 + 1) continue;
+    const unsigned char* d = m->data;
+    if (m->data_length >= 10 && !(d[8] == 0x2A && d[9] == 0) && !(d[8] == 0 && d[9] == 0x2A)) return true;
     const int orientation = ExifOrientation(m->data, m->data_length);
     return orientation >= 0 && !(orientation >= 2 && orientation <= 8);
   }
