@@ -20,21 +20,27 @@ def default_signals():
         signal.signal(s, signal.SIG_DFL)  # not inherited as ignored (nohup, CI runners)
 
 
+def start_quantize(tmp_path, model, images, out_dir):
+    """dopt -m 0 on `model` with an IMAGE config over `images`, writing into out_dir (created),
+    one thread; stderr piped (text), default signal dispositions."""
+    out_dir.mkdir()
+    conf = tmp_path / "config.prototxt"
+    conf.write_text(f'''strategy: "Quant_INT8-8"
+preprocess_parameter {{ input_type: IMAGE mean_value: 127 mean_value: 127 mean_value: 127 standard_deviation: 128 input_file_path: "{images}/" }}
+''')
+    return subprocess.Popen([str(dopt_bin()), "-m", "0", "--framework", "5", "--model", str(model), "--cal_conf",
+                             str(conf), "--output", str(out_dir / "q.onnx"), "--compress_conf",
+                             str(out_dir / "q.compress_conf"), "--num_threads", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_signals)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
 def test_signal_during_calibration_leaves_nothing(tmp_path, sig):
     if not MODEL.is_file() or not IMAGES.is_dir():
         pytest.skip(f"shared test data missing: {MODEL}, {IMAGES}")
     out_dir = tmp_path / "out"
-    out_dir.mkdir()
-    conf = tmp_path / "config.prototxt"
-    conf.write_text(f'''strategy: "Quant_INT8-8"
-preprocess_parameter {{ input_type: IMAGE mean_value: 127 mean_value: 127 mean_value: 127 standard_deviation: 128 input_file_path: "{IMAGES}/" }}
-''')
-    proc = subprocess.Popen([str(dopt_bin()), "-m", "0", "--framework", "5", "--model", str(MODEL), "--cal_conf",
-                             str(conf), "--output", str(out_dir / "q.onnx"), "--compress_conf",
-                             str(out_dir / "q.compress_conf"), "--num_threads", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=default_signals)
+    proc = start_quantize(tmp_path, MODEL, IMAGES, out_dir)
     seen = []
     try:
         deadline = time.monotonic() + 120
@@ -73,15 +79,7 @@ def test_a_model_file_changed_during_the_run_is_one_error(tmp_path):
     for name in sorted(os.listdir(IMAGES))[:40]:
         (images / name).symlink_to(IMAGES / name)
     out_dir = tmp_path / "out"
-    out_dir.mkdir()
-    conf = tmp_path / "config.prototxt"
-    conf.write_text(f'''strategy: "Quant_INT8-8"
-preprocess_parameter {{ input_type: IMAGE mean_value: 127 mean_value: 127 mean_value: 127 standard_deviation: 128 input_file_path: "{images}/" }}
-''')
-    proc = subprocess.Popen([str(dopt_bin()), "-m", "0", "--framework", "5", "--model", str(model), "--cal_conf",
-                             str(conf), "--output", str(out_dir / "q.onnx"), "--compress_conf",
-                             str(out_dir / "q.compress_conf"), "--num_threads", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = start_quantize(tmp_path, model, images, out_dir)
     seen = []
     try:
         while True:
