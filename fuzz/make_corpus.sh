@@ -12,11 +12,23 @@ DOPT=${2:-build/dopt}
 SHARED=../shared/testdata
 mkdir -p "$OUT"/{bin_file,calib_config,flag_parsing,onnx_loader,compress_conf,tf_graphdef,npy,onnx_run,image_codec}
 
-# image_codec: small shared JPEGs (one with an EXIF block) and PNGs.
-find "$SHARED/images" \( -name '*.JPEG' -o -name '*.jpg' \) -size -12k 2>/dev/null | sort | head -8 |
-  while IFS= read -r f; do cp "$f" "$OUT/image_codec/"; done
-find "$SHARED/images" -name '*.png' -size -4k 2>/dev/null | sort | head -8 |
-  while IFS= read -r f; do cp "$f" "$OUT/image_codec/$(basename "$(dirname "$f")")_$(basename "$f")"; done
+# image_codec: small shared JPEGs (one with an EXIF block), two tiny PNGs, past findings.
+# (No `| head` in these pipelines: under pipefail its early exit would fail the script.)
+mapfile -t jpegs < <(find "$SHARED/images" \( -name '*.JPEG' -o -name '*.jpg' \) -size -12k 2>/dev/null | sort)
+for f in "${jpegs[@]:0:8}"; do cp "$f" "$OUT/image_codec/"; done
+python3 - "$OUT/image_codec" <<'PY'
+import struct, sys, zlib
+def png(path, w, h, color_type, channels, interlace=0):
+    rows = b"".join(b"\0" + bytes((x * 7 + y * 13 + c * 50) % 256 for x in range(w) for c in range(channels))
+                    for y in range(h))
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, color_type, 0, 0, interlace)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+png(sys.argv[1] + "/grey.png", 9, 7, 0, 1)
+png(sys.argv[1] + "/rgb.png", 9, 7, 2, 3)
+PY
 cp "$SHARED/images/imagenet-sample/n01728572_thunder_snake.JPEG" "$OUT/image_codec/" 2>/dev/null || true
 
 # onnx_loader: every small node-test model (< 16 KiB), the small shared models (< 256 KiB).
@@ -162,7 +174,7 @@ npy("v3_f4", "<f4", (1, 1), struct.pack("<f", 3.0), version=3)
 PY
 
 # Past findings are seeds too.
-for t in bin_file calib_config flag_parsing onnx_loader compress_conf tf_graphdef npy onnx_run; do
+for t in bin_file calib_config flag_parsing onnx_loader compress_conf tf_graphdef npy onnx_run image_codec; do
   if [[ -d tests/data/fuzz_regressions/$t ]]; then cp tests/data/fuzz_regressions/$t/* "$OUT/$t/" 2>/dev/null || true; fi
 done
 # onnx_run (the executor) starts from every model the loader target starts from.
