@@ -29,11 +29,6 @@ bool IsImageFileName(const std::string& name) {
 
 namespace {
 
-bool IsRegularFile(const std::string& p) {
-  struct stat st;
-  return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
 // The folders the codec modules are looked for in (data/image_codec.h), or an error.
 StatusOr<std::vector<std::string>> CodecFolders() {
   if (const char* env = std::getenv("DOPT_IMAGE_CODEC_DIR"); env && *env) {

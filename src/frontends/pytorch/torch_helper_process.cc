@@ -22,11 +22,6 @@ namespace dopt {
 
 namespace {
 
-bool IsFile(const std::string& p) {
-  struct stat st;
-  return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
 int RemoveEntry(const char* path, const struct stat*, int, struct FTW*) {
   std::remove(path);
   return 0;
@@ -54,7 +49,7 @@ TempDir::~TempDir() {
 
 StatusOr<std::string> FindTorchHelper() {
   if (const char* env = std::getenv("DOPT_TORCH_HELPER"); env && *env) {
-    if (!IsFile(env)) return NotFound(std::string("DOPT_TORCH_HELPER=") + env + " does not exist");
+    if (!IsRegularFile(env)) return NotFound(std::string("DOPT_TORCH_HELPER=") + env + " does not exist");
     return std::string(env);
   }
   std::vector<std::string> tried;
@@ -76,7 +71,7 @@ StatusOr<std::string> FindTorchHelper() {
   tried.push_back(std::string(DOPT_SOURCE_DIR) + "/python/dopt/torch_helper.py");  // the source tree built from
 #endif
   for (const std::string& p : tried)
-    if (IsFile(p)) return p;
+    if (IsRegularFile(p)) return p;
   std::string where;
   for (const std::string& p : tried) where += (where.empty() ? "" : ", ") + p;
   return NotFound("the PyTorch helper torch_helper.py was not found (looked in: " + where +
