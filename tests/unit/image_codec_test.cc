@@ -131,12 +131,14 @@ std::string WithPngExifOrientation(const std::string& png, unsigned char orienta
   return png.substr(0, 8 + 25) + chunk + png.substr(8 + 25);  // signature, then IHDR (25 bytes)
 }
 
+struct NamedFile {
+  const char* what;
+  std::string bytes;
+};
+
 TEST_F(ImageCodec, SyntheticPlainFilesDecodeExactly) {
   cv::Mat color = Noise(37, 53, CV_8UC3, 1), grey = Noise(29, 41, CV_8UC1, 2);
-  struct Case {
-    const char* what;
-    std::string bytes;
-  } cases[] = {
+  const NamedFile cases[] = {
       {"png rgb", Encode(color, ".png")},
       {"png grey", Encode(grey, ".png")},
       {"jpeg 4:2:0 q95", Encode(color, ".jpg")},
@@ -154,7 +156,7 @@ TEST_F(ImageCodec, SyntheticPlainFilesDecodeExactly) {
       {"jpeg with exif orientation 0 (invalid: OpenCV leaves it)", WithExifOrientation(Encode(color, ".jpg"), 0)},
       {"jpeg with exif orientation 9 (invalid: OpenCV leaves it)", WithExifOrientation(Encode(color, ".jpg"), 9)},
   };
-  for (const Case& c : cases) EXPECT_TRUE(CheckSame(c.bytes, c.what)) << c.what << " was declined";
+  for (const NamedFile& c : cases) EXPECT_TRUE(CheckSame(c.bytes, c.what)) << c.what << " was declined";
 }
 
 TEST_F(ImageCodec, FilesNeedingOpenCvAreDeclinedAndStillRead) {
@@ -165,10 +167,7 @@ TEST_F(ImageCodec, FilesNeedingOpenCvAreDeclinedAndStillRead) {
   cv::cvtColor(color, rgba, cv::COLOR_BGR2BGRA);
   std::string jpeg = Encode(color, ".jpg");
   std::string rotated = WithExifOrientation(jpeg, 6);  // turn 90 degrees clockwise
-  struct Case {
-    const char* what;
-    std::string bytes;
-  } cases[] = {
+  const NamedFile cases[] = {
       {"png 16-bit", Encode(c16, ".png")},
       {"png with alpha", Encode(rgba, ".png")},
       {"jpeg with exif orientation", rotated},
@@ -177,7 +176,7 @@ TEST_F(ImageCodec, FilesNeedingOpenCvAreDeclinedAndStillRead) {
       {"bmp", Encode(color, ".bmp")},
       {"ppm", Encode(color, ".ppm")},
   };
-  for (const Case& c : cases) {
+  for (const NamedFile& c : cases) {
     cv::Mat ref = cv::imdecode(cv::Mat(1, (int)c.bytes.size(), CV_8UC1, const_cast<char*>(c.bytes.data())),
                                cv::IMREAD_COLOR);
     cv::Mat got;
