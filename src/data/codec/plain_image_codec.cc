@@ -5,8 +5,9 @@
 // these formats with, called with the same settings (JPEG: default IDCT and upsampling, output
 // BGR; PNG: png_set_bgr or png_set_gray_to_rgb, interlace handling). A file that would need
 // more of OpenCV's own handling is declined (DOPT_IMAGE_DECLINED) and goes to the OpenCV codec:
-// a JPEG whose first APP1 block may hold an orientation OpenCV turns the image by (an EXIF
-// orientation from 2 to 8, or a block this file does not follow); CMYK/YCCK JPEG; a JPEG without Huffman tables
+// a JPEG whose first APP1 block this file does not follow to an orientation (OpenCV turns the
+// image by an EXIF orientation from 2 to 8; so does this file, with the same cv::flip and
+// cv::transpose calls); CMYK/YCCK JPEG; a JPEG without Huffman tables
 // (Motion-JPEG frames); PNG with a palette, transparency, alpha, an eXIf chunk or not 8 bits
 // deep; any warning or error from the library (OpenCV decides what a damaged file gives); other
 // formats; images above 64 Mpixel. tests/unit/image_codec_test.cc checks the pixels against
@@ -47,7 +48,7 @@ void JpegEmit(j_common_ptr c, int level) {
 void JpegQuiet(j_common_ptr) {}
 
 // The orientation tag (0x0112) of IFD0 in an APP1 "Exif" block: 1 when there is none; -1 when
-// the block cannot be read.
+// the block cannot be read or holds the tag twice with different values.
 int ExifOrientation(const unsigned char* p, size_t n) {
   if (n < 6 + 8 || std::memcmp(p, "Exif\0\0", 6) != 0) return -1;
   p += 6, n -= 6;  // the TIFF header
@@ -63,30 +64,48 @@ int ExifOrientation(const unsigned char* p, size_t n) {
   if (ifd > n || n - ifd < 2) return -1;
   const size_t entries = u16(ifd);
   if ((n - ifd - 2) / 12 < entries) return -1;
+  int orientation = 1;
+  bool found = false;
   for (size_t e = 0; e < entries; ++e) {
     const size_t at = ifd + 2 + 12 * e;
     if (u16(at) != 0x0112) continue;
     if (u16(at + 2) != 3 || u32(at + 4) != 1) return -1;  // one SHORT, as the standard has it
-    return (int)u16(at + 8);
+    const int value = (int)u16(at + 8);
+    if (found && value != orientation) return -1;  // which one OpenCV takes is not this file's business
+    found = true;
+    orientation = value;
   }
-  return 1;
+  return orientation;
 }
 
 // OpenCV 4.6 reads the orientation from the first APP1 block, whatever it holds, as a TIFF
 // structure from its 7th byte, and turns the image for orientations 2 to 8 (it leaves 1, and
-// values outside the standard's 1 to 8: 0 is common). Upright: no APP1 block; a first one
-// without TIFF's mark 42 at bytes 9-10 in either byte order (OpenCV finds no tags there: an XMP
-// block, "http://ns.adobe.com/xap/1.0/"); or an Exif block this reader follows to such an
-// orientation. Anything else is declined.
-bool UprightExif(const jpeg_decompress_struct& cinfo) {
+// values outside the standard's 1 to 8: 0 is common). Returns 1 (leave the image) for no APP1
+// block, a first one without TIFF's mark 42 at bytes 9-10 in either byte order (OpenCV finds no
+// tags there: an XMP block, "http://ns.adobe.com/xap/1.0/"), or an orientation outside 2..8;
+// the orientation 2..8 of an Exif block this reader follows; -1 (decline) for anything else.
+int JpegOrientation(const jpeg_decompress_struct& cinfo) {
   for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next) {
     if (m->marker != JPEG_APP0 + 1) continue;
     const unsigned char* d = m->data;
-    if (m->data_length >= 10 && !(d[8] == 0x2A && d[9] == 0) && !(d[8] == 0 && d[9] == 0x2A)) return true;
+    if (m->data_length >= 10 && !(d[8] == 0x2A && d[9] == 0) && !(d[8] == 0 && d[9] == 0x2A)) return 1;
     const int orientation = ExifOrientation(m->data, m->data_length);
-    return orientation >= 0 && !(orientation >= 2 && orientation <= 8);
+    if (orientation < 0) return -1;
+    return orientation >= 2 && orientation <= 8 ? orientation : 1;
   }
-  return true;
+  return 1;
+}
+
+// OpenCV 4.6's ExifTransform (imgcodecs, loadsave.cpp): 2 mirror, 3 turn 180, 4 flip upside down;
+// 5-8 transpose first, then as 1-4.
+void ApplyOrientation(int orientation, cv::Mat* img) {
+  if (orientation >= 5) cv::transpose(*img, *img);
+  switch (orientation) {
+    case 2: case 6: cv::flip(*img, *img, 1); break;
+    case 3: case 7: cv::flip(*img, *img, -1); break;
+    case 4: case 8: cv::flip(*img, *img, 0); break;
+    default: break;
+  }
 }
 
 // No object with a destructor begins its life between setjmp and a longjmp (`bgr` is the
@@ -109,7 +128,8 @@ int DecodeJpeg(const unsigned char* data, size_t size, cv::Mat* bgr) {
   jpeg_read_header(&cinfo, TRUE);
   const bool no_tables = !cinfo.ac_huff_tbl_ptrs[0] && !cinfo.ac_huff_tbl_ptrs[1] && !cinfo.dc_huff_tbl_ptrs[0] &&
                          !cinfo.dc_huff_tbl_ptrs[1];
-  if (!UprightExif(cinfo) || (cinfo.num_components != 1 && cinfo.num_components != 3) || no_tables ||
+  const int orientation = JpegOrientation(cinfo);
+  if (orientation < 0 || (cinfo.num_components != 1 && cinfo.num_components != 3) || no_tables ||
       !Fits(cinfo.image_width, cinfo.image_height) || errors.warned) {
     jpeg_destroy_decompress(&cinfo);
     return DOPT_IMAGE_DECLINED;
@@ -134,7 +154,9 @@ int DecodeJpeg(const unsigned char* data, size_t size, cv::Mat* bgr) {
   jpeg_finish_decompress(&cinfo);
   const bool warned = errors.warned;
   jpeg_destroy_decompress(&cinfo);
-  return warned ? DOPT_IMAGE_DECLINED : DOPT_IMAGE_OK;
+  if (warned) return DOPT_IMAGE_DECLINED;
+  ApplyOrientation(orientation, bgr);
+  return DOPT_IMAGE_OK;
 }
 
 // ---- PNG ----
