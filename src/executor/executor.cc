@@ -180,7 +180,8 @@ Executor::Executor(std::unique_ptr<Graph> owned, const Graph& graph, int threads
       graph_(owned_graph_ ? *owned_graph_ : graph),
       pool_(std::make_unique<ThreadPool>(threads)) {
   const char* e = std::getenv("DOPT_PROFILE");
-  profile_ = e && e[0] == '1';
+  profile_ = e && (e[0] == '1' || e[0] == '2');
+  profile_nodes_ = profile_ && e[0] == '2';
 }
 
 Executor::~Executor() {
@@ -192,7 +193,8 @@ Executor::~Executor() {
     total += kv.second.first;
   }
   std::sort(rows.rbegin(), rows.rend());
-  std::fprintf(stderr, "DOPT_PROFILE: kernel time per op type, all runs (total %.2f ms)\n", total);
+  std::fprintf(stderr, "DOPT_PROFILE: kernel time per %s, all runs (total %.2f ms)\n", profile_nodes_ ? "node" : "op type",
+               total);
   for (const auto& r : rows) {
     std::fprintf(stderr, "  %-24s %10.2f ms %5.1f%%  (%ld calls)\n", r.second.c_str(), r.first,
                  100.0 * r.first / std::max(total, 1e-9), (long)profile_totals_[r.second].second);
@@ -304,7 +306,7 @@ Status Executor::Run(const std::map<std::string, Tensor>& feeds, std::map<std::s
     const auto t0 = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     Status st = node.op->run(ctx);
     if (profile_) {
-      auto& e = profile_totals_[node.op_type];
+      auto& e = profile_totals_[profile_nodes_ ? node.name + " (" + node.op_type + ")" : node.op_type];
       e.first += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       e.second += 1;
     }

@@ -92,8 +92,9 @@ class Executor {
   std::vector<std::shared_ptr<void>> node_state_;
   // Every sub-graph (If/Loop/Scan bodies, at any depth) by address: what running it needs.
   std::map<const Graph*, std::shared_ptr<SubgraphPlan>> subgraph_plans_;
-  // DOPT_PROFILE=1: kernel time (ms) and call count per op type, printed on destruction.
+  // DOPT_PROFILE=1: kernel time (ms) and call count per op type, printed on destruction (=2: per node).
   bool profile_ = false;
+  bool profile_nodes_ = false;  // DOPT_PROFILE=2: per node instead of per op type
   std::map<std::string, std::pair<double, int64_t>> profile_totals_;
 };
 
