@@ -1,6 +1,7 @@
 #include "kernels/pool.h"
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 #include <limits>
 
@@ -185,52 +186,91 @@ void AveragePool(const PoolGeom& g, const float* x, float* y, bool count_include
 
 namespace {
 
-// Runs body(out_row_ptr, taps...) for each output pixel of a channels-last pooling: `tap(acc,
-// in_pixel)` folds one input pixel (all channels) into acc, `finish(acc, count_taps, padded)`
-// writes the pixel. Rows (n, od, oh) are spread over the pool.
-template <typename Init, typename Tap, typename Finish>
-void PoolRowsChannelsLast(const PoolGeom& g, int64_t C, const float* x, float* y, ThreadPool* pool, Init init, Tap tap,
-                          Finish finish) {
+// One output row (n, od, oh) of a channels-last pooling, every pixel of it: per block of 16
+// channels the taps are folded in registers (max, or a sum in the channels-first kernels' tap
+// order: kd, kh, kw) and stored once.
+struct RowNhwc {
+  const float* x;  // the input plane of this row's n: [D, H, W, C]
+  float* y;        // the output row: [out_w, C]
+  int64_t C, out_w, in_h, in_w;
+  int64_t d0, d1, id0, dd;  // taps kd in [d0, d1): input depth id0 + kd * dd
+  int64_t h0, h1, ih0, dh;
+  const int64_t *wlo, *whi;  // taps kw per output column
+  int64_t sw, pw, dw;
+};
+
+// 16 floats: one AVX-512 register, two AVX2 ones, four SSE2 ones (GCC's generic vectors).
+typedef float Vec16 __attribute__((vector_size(64)));
+
+template <bool kMax>
+inline __attribute__((always_inline)) void PoolRowNhwcImpl(const RowNhwc& r) {
+  const float init = kMax ? -std::numeric_limits<float>::infinity() : 0.f;
+  for (int64_t ow = 0; ow < r.out_w; ++ow) {
+    const int64_t w0 = r.wlo[ow], w1 = r.whi[ow], iw0 = ow * r.sw - r.pw;
+    float* out = r.y + ow * r.C;
+    int64_t c0 = 0;
+    for (; c0 + 16 <= r.C; c0 += 16) {
+      Vec16 acc = Vec16{} + init;
+      for (int64_t kd = r.d0; kd < r.d1; ++kd)
+        for (int64_t kh = r.h0; kh < r.h1; ++kh) {
+          const float* row = r.x + (((r.id0 + kd * r.dd) * r.in_h + r.ih0 + kh * r.dh) * r.in_w + iw0) * r.C + c0;
+          for (int64_t kw = w0; kw < w1; ++kw) {
+            Vec16 v;
+            std::memcpy(&v, row + kw * r.dw * r.C, sizeof v);
+            if constexpr (kMax) acc = v > acc ? v : acc;  // a NaN in v is ignored, as in MaxInto
+            else acc = acc + v;
+          }
+        }
+      std::memcpy(out + c0, &acc, sizeof acc);
+    }
+    for (int64_t c = c0; c < r.C; ++c) {
+      float acc = init;
+      for (int64_t kd = r.d0; kd < r.d1; ++kd)
+        for (int64_t kh = r.h0; kh < r.h1; ++kh) {
+          const float* row = r.x + (((r.id0 + kd * r.dd) * r.in_h + r.ih0 + kh * r.dh) * r.in_w + iw0) * r.C + c;
+          for (int64_t kw = w0; kw < w1; ++kw) {
+            const float v = row[kw * r.dw * r.C];
+            if constexpr (kMax) acc = v > acc ? v : acc;
+            else acc = acc + v;
+          }
+        }
+      out[c] = acc;
+    }
+  }
+}
+
+DOPT_KERNEL_CLONES_AVX512 void MaxRowNhwc(const RowNhwc& r) { PoolRowNhwcImpl<true>(r); }
+DOPT_KERNEL_CLONES_AVX512 void SumRowNhwc(const RowNhwc& r) { PoolRowNhwcImpl<false>(r); }
+
+// Runs `row` over each output row (n, od, oh) of a channels-last pooling, then `finish(pixel,
+// od, oh, ow, taps)` per pixel. Rows are spread over the pool.
+template <typename Finish>
+void PoolRowsChannelsLast(const PoolGeom& g, int64_t C, const float* x, float* y, ThreadPool* pool,
+                          void (*row)(const RowNhwc&), Finish finish) {
   const TapTable tt(g);
   const int64_t rows = g.planes * g.out[0] * g.out[1];
   const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, g.out[2] * C));
   ParallelOrSerial(pool, rows, grain, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t oh = r % g.out[1], od = (r / g.out[1]) % g.out[0], p = r / (g.out[1] * g.out[0]);
-      const float* xp = x + p * g.InSize() * C;
-      float* yrow = y + r * g.out[2] * C;
-      const int64_t d0 = tt.lo[0][od], d1 = tt.hi[0][od], h0 = tt.lo[1][oh], h1 = tt.hi[1][oh];
-      for (int64_t ow = 0; ow < g.out[2]; ++ow) {
-        const int64_t w0 = tt.lo[2][ow], w1 = tt.hi[2][ow];
-        float* acc = yrow + ow * C;
-        init(acc);
-        for (int64_t kd = d0; kd < d1; ++kd) {
-          const int64_t id = od * g.s[0] - g.pb[0] + kd * g.d[0];
-          for (int64_t kh = h0; kh < h1; ++kh) {
-            const int64_t ih = oh * g.s[1] - g.pb[1] + kh * g.d[1];
-            for (int64_t kw = w0; kw < w1; ++kw) {
-              const int64_t iw = ow * g.s[2] - g.pb[2] + kw * g.d[2];
-              tap(acc, xp + ((id * g.in[1] + ih) * g.in[2] + iw) * C);
-            }
-          }
-        }
-        finish(acc, od, oh, ow, (d1 - d0) * (h1 - h0) * (w1 - w0));
-      }
+      RowNhwc a;
+      a.x = x + p * g.InSize() * C;
+      a.y = y + r * g.out[2] * C;
+      a.C = C, a.out_w = g.out[2], a.in_h = g.in[1], a.in_w = g.in[2];
+      a.d0 = tt.lo[0][od], a.d1 = tt.hi[0][od], a.id0 = od * g.s[0] - g.pb[0], a.dd = g.d[0];
+      a.h0 = tt.lo[1][oh], a.h1 = tt.hi[1][oh], a.ih0 = oh * g.s[1] - g.pb[1], a.dh = g.d[1];
+      a.wlo = tt.lo[2].data(), a.whi = tt.hi[2].data(), a.sw = g.s[2], a.pw = g.pb[2], a.dw = g.d[2];
+      row(a);
+      for (int64_t ow = 0; ow < g.out[2]; ++ow)
+        finish(a.y + ow * C, od, oh, ow, (a.d1 - a.d0) * (a.h1 - a.h0) * (tt.hi[2][ow] - tt.lo[2][ow]));
     }
   });
-}
-
-DOPT_KERNEL_CLONES void AddInto(float* acc, const float* r, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) acc[i] += r[i];
 }
 
 }  // namespace
 
 void MaxPoolChannelsLast(const PoolGeom& g, int64_t C, const float* x, float* y, ThreadPool* pool) {
-  const float lowest = -std::numeric_limits<float>::infinity();
-  PoolRowsChannelsLast(
-      g, C, x, y, pool, [&](float* acc) { std::fill(acc, acc + C, lowest); },
-      [&](float* acc, const float* in) { MaxInto(acc, in, C); }, [](float*, int64_t, int64_t, int64_t, int64_t) {});
+  PoolRowsChannelsLast(g, C, x, y, pool, MaxRowNhwc, [](float*, int64_t, int64_t, int64_t, int64_t) {});
 }
 
 void AveragePoolChannelsLast(const PoolGeom& g, int64_t C, const float* x, float* y, bool count_include_pad,
@@ -240,13 +280,10 @@ void AveragePoolChannelsLast(const PoolGeom& g, int64_t C, const float* x, float
     Taps(o, g.s[dim], 0, g.d[dim], g.k[dim], g.in[dim] + g.pb[dim] + g.pe[dim], &lo, &hi);
     return hi - lo;
   };
-  PoolRowsChannelsLast(
-      g, C, x, y, pool, [&](float* acc) { std::fill(acc, acc + C, 0.f); },
-      [&](float* acc, const float* in) { AddInto(acc, in, C); },
-      [&](float* acc, int64_t od, int64_t oh, int64_t ow, int64_t taps) {
-        const int64_t count = count_include_pad ? padded(od, 0) * padded(oh, 1) * padded(ow, 2) : taps;
-        for (int64_t c = 0; c < C; ++c) acc[c] = count > 0 ? acc[c] / (float)count : 0.f;
-      });
+  PoolRowsChannelsLast(g, C, x, y, pool, SumRowNhwc, [&](float* acc, int64_t od, int64_t oh, int64_t ow, int64_t taps) {
+    const int64_t count = count_include_pad ? padded(od, 0) * padded(oh, 1) * padded(ow, 2) : taps;
+    for (int64_t c = 0; c < C; ++c) acc[c] = count > 0 ? acc[c] / (float)count : 0.f;
+  });
 }
 
 }  // namespace kernels
