@@ -46,9 +46,36 @@ Status Infer(InferContext& ctx) {
   return Status::Ok();
 }
 
+// dst [cols, R] from src [R, cols] over columns [c0, c1): interleaves R planes (NCHW -> NHWC of
+// an image with R channels); R known at compile time, so the compiler vectorizes the stores.
+template <typename T, int R>
+void Interleave(const T* src, T* dst, int64_t cols, int64_t c0, int64_t c1) {
+  for (int64_t c = c0; c < c1; ++c)
+    for (int r = 0; r < R; ++r) dst[c * R + r] = src[r * cols + c];
+}
+
+template <typename T, int R>
+void InterleaveAll(const T* src, T* dst, int64_t batch, int64_t cols, ThreadPool* pool) {
+  const int64_t chunks = (cols + 4095) / 4096;
+  auto body = [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      const int64_t bi = t / chunks, c0 = t % chunks * 4096;
+      Interleave<T, R>(src + bi * R * cols, dst + bi * R * cols, cols, c0, std::min(cols, c0 + 4096));
+    }
+  };
+  if (pool) pool->ParallelFor(batch * chunks, 1, body);
+  else body(0, batch * chunks);
+}
+
 // Copies src [rows, cols] to dst [cols, rows], `batch` times.
 template <typename T>
 void Transpose2D(const T* src, T* dst, int64_t batch, int64_t rows, int64_t cols, ThreadPool* pool) {
+  switch (rows) {  // a few rows: an image's channels
+    case 2: return InterleaveAll<T, 2>(src, dst, batch, cols, pool);
+    case 3: return InterleaveAll<T, 3>(src, dst, batch, cols, pool);
+    case 4: return InterleaveAll<T, 4>(src, dst, batch, cols, pool);
+    default: break;
+  }
   constexpr int64_t kTile = 32;
   const int64_t col_tiles = (cols + kTile - 1) / kTile;
   // Rows are cut into bands so that narrow matrices (e.g. [H*W, 3]) still spread over threads.

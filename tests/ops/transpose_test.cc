@@ -31,7 +31,9 @@ TEST(Transpose, MatchesReferenceForManyShapesAndThreads) {
   std::vector<Case> cases = {{{1, 37, 41, 3}, {0, 3, 1, 2}}, {{1, 3, 37, 41}, {0, 2, 3, 1}},
                              {{2, 3, 5, 7}, {3, 1, 0, 2}}, {{1, 4420, 2}, {0, 2, 1}},
                              {{3, 70, 50}, {0, 2, 1}},      {{4, 1, 5}, {1, 2, 0}},
-                             {{2, 3, 4, 5, 6}, {4, 2, 0, 3, 1}}};
+                             {{2, 3, 4, 5, 6}, {4, 2, 0, 3, 1}},
+                             // 2-4 channels to channels-last: interleaved planes, batched, > 4096 pixels
+                             {{2, 2, 70, 65}, {0, 2, 3, 1}}, {{2, 4, 9, 11}, {0, 2, 3, 1}}};
   for (const Case& c : cases) {
     std::vector<float> v(NumElements(c.s));
     for (size_t i = 0; i < v.size(); ++i) v[i] = (float)i;
