@@ -23,6 +23,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+import cpu_isa
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODELS_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "testdata", "models", "onnx"))
 DEFAULT_MODELS = ["squeezenet1.0_fp16.onnx", "ultraface_rfb_320.onnx", "ultraface_slim_320_nopost.onnx"]
@@ -107,7 +109,12 @@ def main():
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--stat", choices=["median", "min"], default="median",
                     help="statistic of the timed runs; min is steadier on a loaded machine")
+    ap.add_argument("--cpu", choices=["native", "avx2"], default="native",
+                    help="avx2: dopt and ORT both run as on an AVX2-only CPU (scripts/avx2_only.sh)")
     args = ap.parse_args()
+    cpu_isa.reexec(args.cpu)
+
+    print(cpu_isa.describe())
 
     print(f"onnxruntime {ort.__version__}, repeat {args.repeat} ({args.stat}), inputs uniform [0,1) seed 0")
     print("| model | threads | dopt ms | ORT ms | dopt/ORT | max abs diff |")

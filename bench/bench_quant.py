@@ -47,6 +47,8 @@ import time
 
 import numpy as np
 
+import cpu_isa
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "testdata"))
 MODEL = os.path.join(SHARED, "models", "onnx", "squeezenet1.0_fp16.onnx")
@@ -221,6 +223,8 @@ def main():
     ap.add_argument("--model", default=MODEL, help="the float model (default: the shared SqueezeNet 1.0)")
     ap.add_argument("--variant", action="append", default=[], metavar="TAG=LINES",
                     help="a dopt row with the default method and these config lines ('\\n' between lines)")
+    ap.add_argument("--cpu", choices=["native", "avx2"], default="native",
+                    help="avx2: dopt and ORT both run as on an AVX2-only CPU (scripts/avx2_only.sh)")
     ap.add_argument("--ort-child", nargs=4, metavar=("METHOD", "MODEL", "CALIB_BIN", "OUT"), help=argparse.SUPPRESS)
     if len(sys.argv) > 2 and sys.argv[1] == "--measure":
         import json
@@ -231,6 +235,8 @@ def main():
     if a.ort_child:
         ort_child(*a.ort_child)
         return 0
+    cpu_isa.reexec(a.cpu)
+    print(cpu_isa.describe())
     dopt = os.path.abspath(a.dopt)
     work = a.keep or tempfile.mkdtemp(prefix="bench_quant_")
     os.makedirs(work, exist_ok=True)
