@@ -67,7 +67,13 @@ def safe_file_name(name: str) -> str:
     return "".join(chr(b) if b in ok else "_" for b in name.encode("utf-8"))
 
 
-def ort_session(model: Path):
+def ort_session(model: Path, int8_as_written: bool = False):
+    """An ONNX Runtime session, one thread. int8_as_written (a quantized Q/DQ model judged by
+    its own arithmetic): basic graph optimisations only, so ORT runs each DequantizeLinear and
+    then the float op, as the model says. At its default level ORT fuses Q/DQ groups into integer
+    kernels that add pairs of u8 x s8 products into 16 bits with saturation (vpmaddubsw) on CPUs
+    without VNNI: there (AVX2, scripts/avx2_only.sh) Swin-T's int8 cosine drops from 0.9997 to
+    0.97, so the result would depend on the CPU rather than on the model."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -75,6 +81,8 @@ def ort_session(model: Path):
     # One thread: deterministic, and CI has only 2 cores.
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
+    if int8_as_written:
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     return ort.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])
 
 

@@ -75,9 +75,11 @@ def count_quantized(model: onnx.ModelProto) -> int:
     return sum(1 for n in g.node if n.op_type in WEIGHTED and any(i in dq_of_int8 for i in n.input[:2]))
 
 
-def _ort_outputs(path: Path, samples: list[dict], literal: bool = False) -> tuple[list[str], list[dict]]:
+def _ort_outputs(path: Path, samples: list[dict], literal: bool = False,
+                 int8_as_written: bool = False) -> tuple[list[str], list[dict]]:
     """ORT's outputs. literal=True turns ORT's graph optimisations off, so ORT computes the
-    graph as written (its fusions alone move PP-OCRv4-det's output by 1.5e-4 x range)."""
+    graph as written (its fusions alone move PP-OCRv4-det's output by 1.5e-4 x range);
+    int8_as_written: see conftest.ort_session."""
     if literal:
         import onnxruntime as ort
 
@@ -87,7 +89,7 @@ def _ort_outputs(path: Path, samples: list[dict], literal: bool = False) -> tupl
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         s = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
     else:
-        s = ort_session(path)
+        s = ort_session(path, int8_as_written)
     names = [o.name for o in s.get_outputs()]
     return names, [dict(zip(names, s.run(None, feeds))) for feeds in samples]
 
@@ -172,7 +174,7 @@ def test_quantize(m: rm.Model, dopt, work):
 
     held_out = rm.make_inputs(m, EVAL_SAMPLES, "eval", work, dopt)
     names, want = _ort_outputs(path, held_out)
-    qnames, got = _ort_outputs(qpath, held_out)
+    qnames, got = _ort_outputs(qpath, held_out, int8_as_written=True)
     assert qnames == names
     a, b = _stack(m, want, names), _stack(m, got, names)
     cosines = {}
