@@ -168,9 +168,13 @@ CATALOGUE: list[Model] = [
     Model("ppocr_v4_rec", "PaddleOCR v4 text recogniser, SVTR (paddle2onnx)", [_img("x", (1, 3, 48, 320), (127.5,) * 3, (127.5,), rgb=False)],
           "wheel", wheel="rapidocr_onnxruntime==1.4.4", member="rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx",
           licence="Apache-2.0", images=TEXT, config="accuracy_target: 0.994\nanalysis_samples: 16\n",
+          min_cosine=0.985,
           note="with accuracy_target 0.994 (1 of 47 ops float, 26 int16; 0.982 in plain int8: int8 per-tensor "
                "activations); the mixed model is opset 21, where its 8-bit activations are uint8 (ONNX Runtime "
-               "1.32's optimizer fails on int8 ones there)"),
+               "1.32's optimizer fails on int8 ones there); below target: 0.9917 on the 8 held-out images "
+               "on an AVX-512 CPU, 0.9886 as on an AVX2-only one (scripts/avx2_only.sh): the same plan, but the "
+               "scales differ in the last float bit (the CPU's kernels round differently) and this model "
+               "moves by 0.003 with them; its accuracy_target holds on the analysis samples on both"),
     Model("ppocr_mobile_v2_cls", "PaddleOCR text direction classifier (paddle2onnx)", [_img("x", (1, 3, 48, 192), (127.5,) * 3, (127.5,), rgb=False)],
           "wheel", wheel="rapidocr_onnxruntime==1.4.4", member="rapidocr_onnxruntime/models/ch_ppocr_mobile_v2.0_cls_infer.onnx",
           licence="Apache-2.0", images=TEXT),
