@@ -199,29 +199,35 @@ struct RowNhwc {
   int64_t sw, pw, dw;
 };
 
-// 16 floats: one AVX-512 register, two AVX2 ones, four SSE2 ones (GCC's generic vectors).
-typedef float Vec16 __attribute__((vector_size(64)));
-
-template <bool kMax>
+// The 16 channels of a block as kN vectors of kBytes (one AVX-512 register, two AVX2 ones, four
+// SSE2 ones), each function compiled for its ISA: GCC's generic vectors wider than the target's
+// registers are lowered element by element.
+template <bool kMax, int kBytes>
 inline __attribute__((always_inline)) void PoolRowNhwcImpl(const RowNhwc& r) {
+  typedef float V __attribute__((vector_size(kBytes)));
+  constexpr int kLanes = kBytes / 4, kN = 16 / kLanes;
   const float init = kMax ? -std::numeric_limits<float>::infinity() : 0.f;
   for (int64_t ow = 0; ow < r.out_w; ++ow) {
     const int64_t w0 = r.wlo[ow], w1 = r.whi[ow], iw0 = ow * r.sw - r.pw;
     float* out = r.y + ow * r.C;
     int64_t c0 = 0;
     for (; c0 + 16 <= r.C; c0 += 16) {
-      Vec16 acc = Vec16{} + init;
+      V acc[kN];
+      for (int j = 0; j < kN; ++j) acc[j] = V{} + init;
       for (int64_t kd = r.d0; kd < r.d1; ++kd)
         for (int64_t kh = r.h0; kh < r.h1; ++kh) {
           const float* row = r.x + (((r.id0 + kd * r.dd) * r.in_h + r.ih0 + kh * r.dh) * r.in_w + iw0) * r.C + c0;
           for (int64_t kw = w0; kw < w1; ++kw) {
-            Vec16 v;
-            std::memcpy(&v, row + kw * r.dw * r.C, sizeof v);
-            if constexpr (kMax) acc = v > acc ? v : acc;  // a NaN in v is ignored, as in MaxInto
-            else acc = acc + v;
+            const float* in = row + kw * r.dw * r.C;
+            for (int j = 0; j < kN; ++j) {
+              V v;
+              std::memcpy(&v, in + j * kLanes, sizeof v);
+              if constexpr (kMax) acc[j] = v > acc[j] ? v : acc[j];  // a NaN in v is ignored, as in MaxInto
+              else acc[j] = acc[j] + v;
+            }
           }
         }
-      std::memcpy(out + c0, &acc, sizeof acc);
+      std::memcpy(out + c0, acc, sizeof acc);
     }
     for (int64_t c = c0; c < r.C; ++c) {
       float acc = init;
@@ -239,8 +245,24 @@ inline __attribute__((always_inline)) void PoolRowNhwcImpl(const RowNhwc& r) {
   }
 }
 
-DOPT_KERNEL_CLONES_AVX512 void MaxRowNhwc(const RowNhwc& r) { PoolRowNhwcImpl<true>(r); }
-DOPT_KERNEL_CLONES_AVX512 void SumRowNhwc(const RowNhwc& r) { PoolRowNhwcImpl<false>(r); }
+using RowFn = void (*)(const RowNhwc&);
+template <bool kMax>
+__attribute__((target("avx512f"))) void RowAvx512(const RowNhwc& r) { PoolRowNhwcImpl<kMax, 64>(r); }
+template <bool kMax>
+__attribute__((target("avx2"))) void RowAvx2(const RowNhwc& r) { PoolRowNhwcImpl<kMax, 32>(r); }
+template <bool kMax>
+void RowSse2(const RowNhwc& r) { PoolRowNhwcImpl<kMax, 16>(r); }
+
+// The widest version this CPU runs (the same values from each: max is exact, the sum adds the
+// same taps in the same order per channel).
+template <bool kMax>
+RowFn PickRow() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (__builtin_cpu_supports("avx512f")) return RowAvx512<kMax>;
+  if (__builtin_cpu_supports("avx2")) return RowAvx2<kMax>;
+#endif
+  return RowSse2<kMax>;
+}
 
 // Runs `row` over each output row (n, od, oh) of a channels-last pooling, then `finish(pixel,
 // od, oh, ow, taps)` per pixel. Rows are spread over the pool.
@@ -270,7 +292,8 @@ void PoolRowsChannelsLast(const PoolGeom& g, int64_t C, const float* x, float* y
 }  // namespace
 
 void MaxPoolChannelsLast(const PoolGeom& g, int64_t C, const float* x, float* y, ThreadPool* pool) {
-  PoolRowsChannelsLast(g, C, x, y, pool, MaxRowNhwc, [](float*, int64_t, int64_t, int64_t, int64_t) {});
+  static const RowFn row = PickRow<true>();
+  PoolRowsChannelsLast(g, C, x, y, pool, row, [](float*, int64_t, int64_t, int64_t, int64_t) {});
 }
 
 void AveragePoolChannelsLast(const PoolGeom& g, int64_t C, const float* x, float* y, bool count_include_pad,
@@ -280,7 +303,8 @@ void AveragePoolChannelsLast(const PoolGeom& g, int64_t C, const float* x, float
     Taps(o, g.s[dim], 0, g.d[dim], g.k[dim], g.in[dim] + g.pb[dim] + g.pe[dim], &lo, &hi);
     return hi - lo;
   };
-  PoolRowsChannelsLast(g, C, x, y, pool, SumRowNhwc, [&](float* acc, int64_t od, int64_t oh, int64_t ow, int64_t taps) {
+  static const RowFn row = PickRow<false>();
+  PoolRowsChannelsLast(g, C, x, y, pool, row, [&](float* acc, int64_t od, int64_t oh, int64_t ow, int64_t taps) {
     const int64_t count = count_include_pad ? padded(od, 0) * padded(oh, 1) * padded(ow, 2) : taps;
     for (int64_t c = 0; c < C; ++c) acc[c] = count > 0 ? acc[c] / (float)count : 0.f;
   });
