@@ -124,6 +124,14 @@ Status Infer(InferContext& ctx) {
   return Status::Ok();
 }
 
+// dst[k] = src[k * stride] for n elements of T (byte pointers; both aligned to T by the tensors).
+template <typename T>
+void StridedCopy(uint8_t* dst, const uint8_t* src, int64_t n, int64_t stride) {
+  T* d = reinterpret_cast<T*>(dst);
+  const T* s = reinterpret_cast<const T*>(src);
+  for (int64_t k = 0; k < n; ++k) d[k] = s[k * stride];
+}
+
 Status Run(KernelContext& ctx) {
   const Node& node = ctx.node();
   const Tensor& x = ctx.input(0);
@@ -140,7 +148,7 @@ Status Run(KernelContext& ctx) {
   const int rank = x.rank();
   Shape out(rank);
   for (int d = 0; d < rank; ++d) out[d] = ds[d].count;
-  Tensor& y = ctx.Output(0, x.dtype(), out);
+  Tensor& y = ctx.OutputUninitialized(0, x.dtype(), out);  // every element is written below
   if (y.numel() == 0) return Status::Ok();
   const size_t es = DTypeSize(x.dtype());
   // Innermost dims taken whole form one contiguous block.
@@ -178,7 +186,15 @@ Status Run(KernelContext& ctx) {
         std::memcpy(dst, xp + off * es, row_bytes);
       } else {
         const int64_t st = last.step * in_stride[r - 1];
-        for (int64_t k = 0; k < last.count; ++k) std::memcpy(dst + k * block_bytes, xp + (off + k * st) * es, block_bytes);
+        const uint8_t* src = xp + off * es;
+        switch (block_bytes) {  // one element per step (e.g. YOLOX's Focus, x[..., ::2]): typed copies
+          case 1: StridedCopy<uint8_t>(dst, src, last.count, st); break;
+          case 2: StridedCopy<uint16_t>(dst, src, last.count, st); break;
+          case 4: StridedCopy<uint32_t>(dst, src, last.count, st); break;
+          case 8: StridedCopy<uint64_t>(dst, src, last.count, st); break;
+          default:
+            for (int64_t k = 0; k < last.count; ++k) std::memcpy(dst + k * block_bytes, src + k * st * es, block_bytes);
+        }
       }
     }
   };

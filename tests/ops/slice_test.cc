@@ -66,5 +66,30 @@ TEST(Slice, StepsMatchIndexArithmetic) {
   }
 }
 
+// A step on the last axis copies one element at a time: each element size (1, 2, 4, 8 bytes).
+TEST(Slice, LastAxisStepsForEveryElementSize) {
+  for (DType dt : {DType::kUInt8, DType::kInt16, DType::kFloat32, DType::kInt64}) {
+    Tensor x(dt, {3, 11});
+    const size_t es = DTypeSize(dt);
+    auto* xb = static_cast<uint8_t*>(x.raw());
+    for (size_t i = 0; i < x.nbytes(); ++i) xb[i] = (uint8_t)(i * 7 + 1);
+    for (int64_t step : {2, -3}) {
+      const int64_t start = step > 0 ? 1 : 10;
+      std::vector<int64_t> picks;
+      for (int64_t k = start; step > 0 ? k < 11 : k >= 0; k += step) picks.push_back(k);
+      Tensor want(dt, {3, (int64_t)picks.size()});
+      auto* wb = static_cast<uint8_t*>(want.raw());
+      for (int64_t r = 0; r < 3; ++r)
+        for (size_t j = 0; j < picks.size(); ++j)
+          std::memcpy(wb + (r * (int64_t)picks.size() + (int64_t)j) * es, xb + (r * 11 + picks[j]) * es, es);
+      EXPECT_TRUE(CheckOp(OpCase("Slice")
+                              .Inputs({x, Tensor::FromInt64s({1}, {start}), Tensor::FromInt64s({1}, {step > 0 ? 11 : -100}),
+                                       Tensor::FromInt64s({1}, {1}), Tensor::FromInt64s({1}, {step})})
+                              .Expect(want)
+                              .Label(std::string(DTypeName(dt)) + " step " + std::to_string(step))));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace dopt
