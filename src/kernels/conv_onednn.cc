@@ -348,7 +348,7 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
   auto e = std::make_shared<Entry>();
   const int64_t Cg = g.C / g.G, ks = g.KSize();
   e->wcopy.assign(w, w + g.M * Cg * ks);
-  e->depthwise = g.G > 1;
+  e->depthwise = g.G > 1;  // grouped, depthwise or not: one block of all channels
   e->zero_bias.assign((size_t)g.M, 0.f);
   const int64_t H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2];
   dnnl::post_ops po = ActivationPostOps(act);
@@ -398,7 +398,8 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
       b.ih0 = std::max<int64_t>(lo, 0);
       const int64_t rin = std::min(hi, H) - b.ih0, rout = b.oh1 - b.oh0;
       if (rin <= 0) return e;
-      const memory::dims wei_d = e->depthwise ? memory::dims{g.M, 1, 1, g.k[1], g.k[2]}
+      // Grouped (depthwise: groups of one channel) as one block of all channels.
+      const memory::dims wei_d = e->depthwise ? memory::dims{g.G, g.M / g.G, Cg, g.k[1], g.k[2]}
                                               : memory::dims{b.mb, g.C, g.k[1], g.k[2]};
       const std::vector<int64_t> k = {rin, rout, pt, pbot, b.mb};
       auto it = prim_of.find(k);
@@ -440,17 +441,19 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
   return e;
 }
 
+// The channels-last path: 2-D, dense, depthwise or grouped (RegNet's, ResNeXt's).
 bool ShapeHandled(const ConvGeom& g) {
   if (!Enabled() || ReferenceKernelsForced()) return false;
   if (g.in[0] != 1 || g.out[0] != 1 || g.k[0] != 1) return false;
   if (g.C <= 0 || g.M <= 0 || g.G <= 0 || g.in[1] <= 0 || g.in[2] <= 0 || g.out[1] <= 0 || g.out[2] <= 0) return false;
-  const bool depthwise = g.G > 1 && g.G == g.C && g.G == g.M;
-  return g.G == 1 || depthwise;
+  return g.G == 1 || (g.C % g.G == 0 && g.M % g.G == 0);
 }
 
 bool Handled(const ConvGeom& g) {
-  // 2-D only, not pointwise (1x1 stride 1 stays on OpenBLAS: no gain there), dense or depthwise.
+  // The channels-first path: 2-D only, not pointwise (1x1 stride 1 stays on OpenBLAS: no gain
+  // there), dense or depthwise (its channel blocks are whole input planes).
   if (!ShapeHandled(g)) return false;
+  if (g.G > 1 && !(g.G == g.C && g.G == g.M)) return false;
   return !(g.k[1] == 1 && g.k[2] == 1 && g.s[1] == 1 && g.s[2] == 1);
 }
 

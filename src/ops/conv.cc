@@ -119,7 +119,7 @@ Status Run(KernelContext& ctx) {
   return Status::Ok();
 }
 
-// Channels-last: the 2-D dense and depthwise convolutions oneDNN runs on NHWC.
+// Channels-last: the 2-D dense, depthwise and grouped convolutions oneDNN runs on NHWC.
 bool ChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan) {
   if (n.inputs.size() < 2 || n.inputs[1] < 0 || !KernelChannelsLast(g, n, plan)) return false;
   plan->anchor = true;
