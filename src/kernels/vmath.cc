@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <cstring>
+#include <limits>
 
 #include "kernels/clones.h"
 
@@ -152,6 +153,53 @@ DOPT_VMATH_ARRAY(GeluErfArray, GeluErfCore)
 DOPT_VMATH_ARRAY(GeluTanhArray, GeluTanhCore)
 
 #undef DOPT_VMATH_ARRAY
+
+namespace {
+
+// 32 floats per step in kBytes-wide vectors (GCC's generic vectors, one version per ISA: wider
+// than the target's registers they would be lowered element by element), then the tail.
+template <int kBytes>
+inline __attribute__((always_inline)) float MaxImpl(const float* x, int64_t n) {
+  typedef float V __attribute__((vector_size(kBytes)));
+  constexpr int kLanes = kBytes / 4, kN = 32 / kLanes;
+  const float lowest = -std::numeric_limits<float>::infinity();
+  V acc[kN];
+  for (int j = 0; j < kN; ++j) acc[j] = V{} + lowest;
+  int64_t k = 0;
+  for (; k + 32 <= n; k += 32)
+    for (int j = 0; j < kN; ++j) {
+      V v;
+      std::memcpy(&v, x + k + j * kLanes, sizeof v);
+      acc[j] = v > acc[j] ? v : acc[j];  // NaN in v: ignored
+    }
+  float m = lowest;
+  for (int j = 0; j < kN; ++j)
+    for (int i = 0; i < kLanes; ++i) m = acc[j][i] > m ? acc[j][i] : m;
+  for (; k < n; ++k) m = x[k] > m ? x[k] : m;
+  return m;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("avx512f"))) float MaxAvx512(const float* x, int64_t n) { return MaxImpl<64>(x, n); }
+__attribute__((target("avx2"))) float MaxAvx2(const float* x, int64_t n) { return MaxImpl<32>(x, n); }
+#endif
+float MaxSse2(const float* x, int64_t n) { return MaxImpl<16>(x, n); }
+
+using MaxFn = float (*)(const float*, int64_t);
+MaxFn PickMax() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (__builtin_cpu_supports("avx512f")) return MaxAvx512;
+  if (__builtin_cpu_supports("avx2")) return MaxAvx2;
+#endif
+  return MaxSse2;
+}
+
+}  // namespace
+
+float MaxArray(const float* x, int64_t n) {
+  static const MaxFn f = PickMax();
+  return f(x, n);
+}
 
 }  // namespace kernels
 }  // namespace dopt

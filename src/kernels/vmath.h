@@ -40,5 +40,9 @@ void GeluErfArray(const float* x, float* y, int64_t n);
 // Gelu, approximate "tanh": y = 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))).
 void GeluTanhArray(const float* x, float* y, int64_t n);
 
+// The largest of x[0..n), NaNs ignored; -infinity when n == 0 or all are NaN. Exact, so the same
+// value as the sequential loop `m = x[k] > m ? x[k] : m` (up to the sign of a zero maximum).
+float MaxArray(const float* x, int64_t n);
+
 }  // namespace kernels
 }  // namespace dopt

@@ -1,6 +1,7 @@
 #include <cmath>
 
 #include "check_op.h"
+#include "kernels/vmath.h"
 
 namespace dopt {
 namespace {
@@ -54,6 +55,42 @@ TEST(Softmax, LargeValuesAreStableAndThreadIndependent) {
   double sum = 0;
   for (int k = 0; k < 5000; ++k) sum += ya[k];
   EXPECT_NEAR(sum, 1.0, 1e-4);
+}
+
+// The last-axis path (four lanes at a time, vectorised max) gives the bits of the one-lane
+// formulation: max, x - max, the vectorised exp, a double sum in order, one float reciprocal;
+// lane counts around 4, lengths around the max's 32-float steps, -inf, NaN-free and all -inf lanes.
+TEST(Softmax, LastAxisLanesGiveTheOneLaneBits) {
+  uint32_t seed = 3;
+  for (int64_t lanes : {1, 3, 4, 5, 9})
+    for (int64_t n : {1, 7, 32, 33, 100}) {
+      Tensor x = Random({lanes, n}, seed++);
+      float* xp = x.data<float>();
+      for (int64_t i = 0; i < lanes * n; ++i) xp[i] *= 20.f;
+      if (n > 1) xp[1] = -INFINITY;
+      if (lanes > 2)
+        for (int64_t k = 0; k < n; ++k) xp[2 * n + k] = -INFINITY;
+      std::vector<float> want((size_t)(lanes * n));
+      for (int64_t l = 0; l < lanes; ++l) {
+        const float* xs = xp + l * n;
+        float* ys = want.data() + l * n;
+        float mx = -INFINITY;
+        for (int64_t k = 0; k < n; ++k) mx = xs[k] > mx ? xs[k] : mx;
+        if (std::isinf(mx) && mx < 0) mx = 0;
+        for (int64_t k = 0; k < n; ++k) ys[k] = xs[k] - mx;
+        kernels::ExpArray(ys, ys, n);
+        double sum = 0;
+        for (int64_t k = 0; k < n; ++k) sum += ys[k];
+        const float inv = (float)(1.0 / sum);
+        for (int64_t k = 0; k < n; ++k) ys[k] *= inv;
+      }
+      std::vector<Tensor> out;
+      ASSERT_TRUE(CheckOp(OpCase("Softmax").Input(x).Threads({2, 3}), &out));
+      auto got = Values<float>(out[0]);
+      for (size_t i = 0; i < want.size(); ++i)
+        ASSERT_TRUE(got[i] == want[i] || (std::isnan(got[i]) && std::isnan(want[i])))
+            << lanes << "x" << n << " i=" << i << ": " << got[i] << " vs " << want[i];
+    }
 }
 
 // Every axis of a 3-D tensor with many lanes, against a double-precision softmax.

@@ -226,6 +226,26 @@ TEST(VMath, ResultDoesNotDependOnLengthOrOffset) {
   }
 }
 
+// MaxArray: the sequential loop's value over lengths around its 32-float steps, with NaNs
+// (ignored), -inf and +inf, at every offset of the first 32.
+TEST(VMath, MaxArrayMatchesTheSequentialLoop) {
+  uint32_t s = 5;
+  auto next = [&] { return s = s * 1664525u + 1013904223u; };
+  for (int64_t n : {0, 1, 5, 31, 32, 33, 64, 100, 1000})
+    for (int64_t off : {0, 1, 7, 31})
+      for (int variant = 0; variant < 4; ++variant) {
+        std::vector<float> x((size_t)(n + off));
+        for (float& v : x) v = (float)((int32_t)next() >> 8) / 65536.f;
+        if (variant == 1 && n > 0) x[(size_t)(off + (int64_t)(next() % (uint32_t)n))] = NAN;
+        if (variant == 2 && n > 0) x[(size_t)(off + (int64_t)(next() % (uint32_t)n))] = INFINITY;
+        if (variant == 3)
+          for (int64_t k = 0; k < n; ++k) x[(size_t)(off + k)] = k % 3 == 0 ? NAN : -INFINITY;
+        float want = -INFINITY;
+        for (int64_t k = 0; k < n; ++k) want = x[(size_t)(off + k)] > want ? x[(size_t)(off + k)] : want;
+        EXPECT_EQ(MaxArray(x.data() + off, n), want) << "n=" << n << " off=" << off << " variant=" << variant;
+      }
+}
+
 }  // namespace
 }  // namespace kernels
 }  // namespace dopt
