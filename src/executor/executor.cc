@@ -9,6 +9,7 @@
 #include "ops/op.h"
 #include "passes/channels_last.h"
 #include "passes/fold_batchnorm.h"
+#include "passes/fold_constants.h"
 #include "passes/fuse_conv_activation.h"
 #include "passes/fuse_conv_epilogue.h"
 
@@ -212,7 +213,12 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const Graph& user_graph, co
           std::find(owned->outputs.begin(), owned->outputs.end(), v) == owned->outputs.end())
         owned->outputs.push_back(v);
     PassManager pm;
-    if (!options.exact_only) pm.Add(std::make_unique<FoldBatchNormPass>());
+    if (!options.exact_only) {
+      // Weights that exporters keep in Constant nodes (paddle2onnx) or compute from constants
+      // become initializers first, so that BatchNormalization folds and the convs find them.
+      pm.Add(std::make_unique<FoldConstantsPass>());
+      pm.Add(std::make_unique<FoldBatchNormPass>());
+    }
     pm.Add(std::make_unique<FuseConvActivationPass>());
     pm.Add(std::make_unique<FuseConvEpiloguePass>());
     if (!options.exact_only && options.channels_last && ChannelsLastEnabled()) pm.Add(std::make_unique<ChannelsLastPass>());

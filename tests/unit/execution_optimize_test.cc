@@ -27,6 +27,7 @@ Tensor Rand(const Shape& s, uint32_t seed) {
 
 struct Builder {
   Graph g;
+  bool constant_nodes = false;  // weights from Constant nodes (as paddle2onnx exports them)
   int Act(const std::string& name, Shape s) {
     Value v;
     v.name = name;
@@ -35,7 +36,12 @@ struct Builder {
     v.shape = std::move(s);
     return g.AddValue(std::move(v));
   }
-  int Const(const std::string& name, Tensor t) { return AddInitializer(g, name, std::move(t)); }
+  int Const(const std::string& name, Tensor t) {
+    if (!constant_nodes) return AddInitializer(g, name, std::move(t));
+    const int v = AddIntermediate(g, name);
+    Node("Constant", {}, {v}, {{"value", TensorAttr(std::move(t))}});
+    return v;
+  }
   int Unknown(const std::string& name) { return AddIntermediate(g, name); }
   void Node(const std::string& type, std::vector<int> ins, std::vector<int> outs, AttrList attrs = {}) {
     g.AddNode(MakeNode(type, type + std::to_string(g.nodes.size()), std::move(ins), std::move(outs), std::move(attrs), 13));
@@ -44,8 +50,9 @@ struct Builder {
 
 // x[1,8,12,12] -> Conv3x3 -> BN -> Relu -> Conv1x1(96) -> Clip(0,6) -> Conv3x3 dw-ish(group 4)
 // -> LeakyRelu -> out1; also Conv1x1 -> out2 (a graph output) -> Relu -> out3 (not fused).
-Graph MakeGraph() {
+Graph MakeGraph(bool constant_nodes = false) {
   Builder b;
+  b.constant_nodes = constant_nodes;
   int x = b.Act("x", {1, 8, 12, 12});
   b.g.inputs = {x};
   int c1 = b.Unknown("c1"), n1 = b.Unknown("n1"), r1 = b.Unknown("r1");
@@ -115,6 +122,23 @@ TEST(ExecutionOptimize, SameOutputsFewerNodesCallerGraphUntouched) {
   for (int64_t i = 0; i < opt["out3"].numel(); ++i) mx = std::max(mx, opt["out3"].data<float>()[i]);
   EXPECT_LT(mn, 0.f);
   EXPECT_GE(mx, 0.f);
+}
+
+// The same model with every weight in a Constant node: they are folded into initializers first,
+// so BatchNormalization still folds into the Conv and the activations still fuse.
+TEST(ExecutionOptimize, WeightsInConstantNodesFoldAsInitializers) {
+  Graph init = MakeGraph(false), nodes = MakeGraph(true);
+  size_t init_nodes = 0, opt_nodes = 0, constants = 0;
+  for (const Node& n : nodes.nodes) constants += n.op_type == "Constant";
+  ASSERT_GT(constants, 10u);
+  auto want = RunModel(init, true, 1, &init_nodes);
+  auto got = RunModel(nodes, true, 1, &opt_nodes);
+  EXPECT_EQ(opt_nodes, init_nodes);  // no Constant, BatchNormalization or activation node left
+  for (const auto& kv : want) {
+    const Tensor& b = got.at(kv.first);
+    ASSERT_EQ(kv.second.nbytes(), b.nbytes()) << kv.first;
+    EXPECT_EQ(0, std::memcmp(kv.second.raw(), b.raw(), b.nbytes())) << kv.first;
+  }
 }
 
 TEST(ExecutionOptimize, FusedActivationEqualsSeparateRelu) {
