@@ -1,8 +1,12 @@
 #include "kernels/gemm.h"
 
 #include <cblas.h>
+#include <dnnl.h>
+#include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 #include <functional>
 #include <mutex>
 #include <vector>
@@ -64,8 +68,18 @@ void SgemmReference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
   }
 }
 
+namespace {
+bool OneDnnGemmEnabled() {
+  static const bool on = [] {
+    const char* e = std::getenv("DOPT_MATMUL_ONEDNN");
+    return !(e && std::string(e) == "0");
+  }();
+  return on;
+}
+}  // namespace
+
 void SgemmSerial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-                 int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+                 int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, GemmEngine engine) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     for (int64_t i = 0; i < M; ++i)
@@ -76,18 +90,26 @@ void SgemmSerial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
     SgemmReference(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
+  if (engine == GemmEngine::kOneDnn && OneDnnGemmEnabled()) {
+    omp_set_num_threads(1);  // this block on this thread alone (the pool splits the GEMM)
+    if (dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) ==
+        dnnl_success) {
+      return;
+    }
+  }
   InitBlas();
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (blasint)M,
               (blasint)N, (blasint)K, alpha, A, (blasint)lda, B, (blasint)ldb, beta, C, (blasint)ldc);
 }
 
 void Sgemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-           const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+           const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+           GemmEngine engine) {
   // The split depends only on the shape, never on the thread count, so that every element of
   // C comes from the same sgemm call (OpenBLAS edge kernels may round differently).
   const double flops = 2.0 * (double)M * (double)N * (double)K;
   if (flops < 1e6 || (M < 32 && N < 64)) {
-    SgemmSerial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    SgemmSerial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, engine);
     return;
   }
   auto run = [&](int64_t nblk, const std::function<void(int64_t, int64_t)>& fn) {
@@ -102,7 +124,7 @@ void Sgemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t M, int64_t N, i
       for (int64_t blk = b; blk < e; ++blk) {
         const int64_t j0 = blk * bs, j1 = std::min(N, j0 + bs);
         const float* Bp = trans_b ? B + j0 * ldb : B + j0;
-        SgemmSerial(trans_a, trans_b, M, j1 - j0, K, alpha, A, lda, Bp, ldb, beta, C + j0, ldc);
+        SgemmSerial(trans_a, trans_b, M, j1 - j0, K, alpha, A, lda, Bp, ldb, beta, C + j0, ldc, engine);
       }
     });
   } else {
@@ -113,7 +135,7 @@ void Sgemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t M, int64_t N, i
       for (int64_t blk = b; blk < e; ++blk) {
         const int64_t i0 = blk * bs, i1 = std::min(M, i0 + bs);
         const float* Ap = trans_a ? A + i0 : A + i0 * lda;
-        SgemmSerial(trans_a, trans_b, i1 - i0, N, K, alpha, Ap, lda, B, ldb, beta, C + i0 * ldc, ldc);
+        SgemmSerial(trans_a, trans_b, i1 - i0, N, K, alpha, Ap, lda, B, ldb, beta, C + i0 * ldc, ldc, engine);
       }
     });
   }

@@ -76,13 +76,14 @@ Status Run(KernelContext& ctx) {
       if (b_shared && NumElements(ab) == nb) {
         // A's batch folds into M: one GEMM; a constant B prepacked once per executor.
         if (SgemmWithConstantB(ctx, 1, false, nb * M, N, K, 1.f, ap, K, 0.f, yp, N)) return Status::Ok();
-        kernels::Sgemm(ctx.pool(), false, false, nb * M, N, K, 1.f, ap, K, bp, N, 0.f, yp, N);
+        kernels::Sgemm(ctx.pool(), false, false, nb * M, N, K, 1.f, ap, K, bp, N, 0.f, yp, N, kernels::GemmEngine::kOneDnn);
         return Status::Ok();
       }
       for (int64_t bi = 0; bi < nb; ++bi) {
         int64_t ao, bo;
         offsets(bi, &ao, &bo);
-        kernels::Sgemm(ctx.pool(), false, false, M, N, K, 1.f, ap + ao * asz, K, bp + bo * bsz, N, 0.f, yp + bi * ysz, N);
+        kernels::Sgemm(ctx.pool(), false, false, M, N, K, 1.f, ap + ao * asz, K, bp + bo * bsz, N, 0.f, yp + bi * ysz, N,
+                       kernels::GemmEngine::kOneDnn);  // activations x activations (attention)
       }
       return Status::Ok();
     }
