@@ -10,6 +10,7 @@
 #include "passes/channels_last.h"
 #include "passes/fold_batchnorm.h"
 #include "passes/fold_constants.h"
+#include "passes/fuse_gelu.h"
 #include "passes/fuse_conv_activation.h"
 #include "passes/fuse_conv_epilogue.h"
 
@@ -218,6 +219,7 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const Graph& user_graph, co
       // become initializers first, so that BatchNormalization folds and the convs find them.
       pm.Add(std::make_unique<FoldConstantsPass>());
       pm.Add(std::make_unique<FoldBatchNormPass>());
+      pm.Add(std::make_unique<FuseGeluPass>());
     }
     pm.Add(std::make_unique<FuseConvActivationPass>());
     pm.Add(std::make_unique<FuseConvEpiloguePass>());
