@@ -26,8 +26,15 @@
 #include <unistd.h>
 
 typedef int (*sigaction_fn)(int, const struct sigaction*, struct sigaction*);
-static sigaction_fn real_sigaction;
-static struct sigaction program_handler; /* what the program asked for SIGSEGV; SIG_DFL at start */
+static sigaction_fn real_sigaction_ptr;
+/* What the program asked for SIGSEGV (zero-initialised: SIG_DFL). Other libraries' constructors
+ * may run before ours and install one: it is kept. */
+static struct sigaction program_handler;
+
+static sigaction_fn real_sigaction(void) {
+  if (!real_sigaction_ptr) real_sigaction_ptr = (sigaction_fn)dlsym(RTLD_NEXT, "sigaction");
+  return real_sigaction_ptr;
+}
 
 static void mask_features(unsigned leaf, unsigned sub, unsigned r[4]) {
   if (leaf == 7 && sub == 0) {
@@ -40,7 +47,7 @@ static void mask_features(unsigned leaf, unsigned sub, unsigned r[4]) {
     r[3] &= ~((1u << 2) | (1u << 3) | (1u << 8) | (1u << 22) | (1u << 23) | (1u << 24) | (1u << 25));
   } else if (leaf == 7 && sub == 1) {
     r[0] &= ~((1u << 4) | (1u << 5) | (1u << 23)); /* AVX-VNNI, AVX512-BF16, AVX-IFMA */
-    r[3] &= ~((1u << 4) | (1u << 5) | (1u << 10)); /* AVX-VNNI-INT8, AVX-NE-CONVERT, AVX-VNNI-INT16 */
+    r[3] &= ~((1u << 4) | (1u << 5) | (1u << 10) | (1u << 19)); /* AVX-VNNI-INT8, AVX-NE-CONVERT, AVX-VNNI-INT16, AVX10 */
   } else if (leaf == 0xD && sub == 0) {
     r[0] &= ~((1u << 5) | (1u << 6) | (1u << 7) | (1u << 17) | (1u << 18)); /* opmask, ZMM, AMX state */
   }
@@ -69,7 +76,7 @@ static void on_segv(int sig, siginfo_t* info, void* context) {
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
-    real_sigaction(SIGSEGV, &dfl, NULL); /* returning re-runs the instruction: it faults and kills */
+    real_sigaction()(SIGSEGV, &dfl, NULL); /* returning re-runs the instruction: it faults and kills */
     return;
   }
   if (program_handler.sa_flags & SA_SIGINFO)
@@ -79,7 +86,9 @@ static void on_segv(int sig, siginfo_t* info, void* context) {
 }
 
 int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
-  if (sig != SIGSEGV || !real_sigaction) return real_sigaction ? real_sigaction(sig, act, old) : -1;
+  sigaction_fn real = real_sigaction();
+  if (!real) return -1;
+  if (sig != SIGSEGV) return real(sig, act, old);
   if (old) *old = program_handler;
   if (act) program_handler = *act;
   return 0;
@@ -96,15 +105,15 @@ sighandler_t signal(int sig, sighandler_t handler) {
 }
 
 __attribute__((constructor(101))) static void avx2_only_init(void) {
-  real_sigaction = (sigaction_fn)dlsym(RTLD_NEXT, "sigaction");
-  memset(&program_handler, 0, sizeof program_handler);
-  program_handler.sa_handler = SIG_DFL;
+  sigaction_fn real = real_sigaction();
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_segv;
-  sa.sa_flags = SA_SIGINFO | SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  if (!real_sigaction || real_sigaction(SIGSEGV, &sa, NULL) != 0 || set_cpuid_faulting(1) != 0) {
+  /* On the alternate stack when the program set one (a stack overflow still reaches its handler);
+   * every signal blocked meanwhile, so none runs while faulting is briefly off. */
+  sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+  sigfillset(&sa.sa_mask);
+  if (!real || real(SIGSEGV, &sa, NULL) != 0 || set_cpuid_faulting(1) != 0) {
     static const char msg[] = "avx2_only.so: this kernel/CPU offers no CPUID faulting (arch_prctl ARCH_SET_CPUID)\n";
     (void)!write(2, msg, sizeof msg - 1);
     _exit(97);

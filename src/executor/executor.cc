@@ -213,11 +213,17 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const Graph& user_graph, co
       if (v >= 0 && v < (int)owned->values.size() &&
           std::find(owned->outputs.begin(), owned->outputs.end(), v) == owned->outputs.end())
         owned->outputs.push_back(v);
-    PassManager pm;
     if (!options.exact_only) {
       // Weights that exporters keep in Constant nodes (paddle2onnx) or compute from constants
       // become initializers first, so that BatchNormalization folds and the convs find them.
-      pm.Add(std::make_unique<FoldConstantsPass>());
+      // A constant whose kernel fails leaves the graph as it was (the pass stops before it
+      // edits): the node then runs, and reports, as it would have without the pass.
+      PassManager fold;
+      fold.Add(std::make_unique<FoldConstantsPass>());
+      (void)fold.Run(*owned);
+    }
+    PassManager pm;
+    if (!options.exact_only) {
       pm.Add(std::make_unique<FoldBatchNormPass>());
       pm.Add(std::make_unique<FuseGeluPass>());
     }

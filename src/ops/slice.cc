@@ -124,7 +124,8 @@ Status Infer(InferContext& ctx) {
   return Status::Ok();
 }
 
-// dst[k] = src[k * stride] for n elements of T (byte pointers; both aligned to T by the tensors).
+// dst[k] = src[k * stride] for n elements of T, the tensors' own element type (byte pointers,
+// both aligned to T by the tensors; stride in elements).
 template <typename T>
 void StridedCopy(uint8_t* dst, const uint8_t* src, int64_t n, int64_t stride) {
   T* d = reinterpret_cast<T*>(dst);
@@ -187,7 +188,9 @@ Status Run(KernelContext& ctx) {
       } else {
         const int64_t st = last.step * in_stride[r - 1];
         const uint8_t* src = xp + off * es;
-        switch (block_bytes) {  // one element per step (e.g. YOLOX's Focus, x[..., ::2]): typed copies
+        // One element per step (block == 1, e.g. YOLOX's Focus, x[..., ::2]): typed copies, the
+        // stride in elements; a block of several elements per step: one memcpy each.
+        switch (block == 1 ? es : 0) {
           case 1: StridedCopy<uint8_t>(dst, src, last.count, st); break;
           case 2: StridedCopy<uint16_t>(dst, src, last.count, st); break;
           case 4: StridedCopy<uint32_t>(dst, src, last.count, st); break;

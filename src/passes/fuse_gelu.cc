@@ -8,11 +8,16 @@ namespace dopt {
 
 namespace {
 
-// Whether value v is a constant float scalar (any shape of one element) within 1e-4 of want.
-bool ScalarNear(const Graph& g, int v, double want) {
+// Whether value v is a model constant (not a graph input's default, which a user may override),
+// a float of one element within 1e-4 of want, of rank 0 or of a rank up to x_rank (so that it
+// broadcasts to x's shape without growing it).
+bool ScalarNear(const Graph& g, int v, double want, int x_rank) {
   if (v < 0) return false;
+  for (int in : g.inputs)
+    if (in == v) return false;
   const Tensor* t = g.value(v).ConstantValue();
   if (!t || t->numel() != 1 || t->dtype() != DType::kFloat32) return false;
+  if (t->rank() > 0 && (x_rank < 0 || t->rank() > x_rank)) return false;
   return std::fabs((double)t->data<float>()[0] - want) <= 1e-4 * std::fabs(want);
 }
 
@@ -50,17 +55,20 @@ StatusOr<int> FuseGeluPass::Run(Graph& g) {
     if (d < 0 || only_reader(d) != ei || g.value(d).producer < 0) continue;
     const int di = g.value(d).producer;
     const Node& scale = g.nodes[di];
+    if (scale.inputs.size() != 2) continue;
+    auto rank_of = [&](int v) { return v >= 0 && g.value(v).rank_known ? (int)g.value(v).shape.size() : -1; };
     int x = -1;
-    if (Plain(scale, "Div") && scale.inputs.size() == 2 && ScalarNear(g, scale.inputs[1], std::sqrt(2.0))) {
+    if (Plain(scale, "Div") && ScalarNear(g, scale.inputs[1], std::sqrt(2.0), rank_of(scale.inputs[0]))) {
       x = scale.inputs[0];
-    } else if (Plain(scale, "Mul") && scale.inputs.size() == 2) {
-      if (ScalarNear(g, scale.inputs[1], std::sqrt(0.5))) x = scale.inputs[0];
-      else if (ScalarNear(g, scale.inputs[0], std::sqrt(0.5))) x = scale.inputs[1];
+    } else if (Plain(scale, "Mul")) {
+      if (ScalarNear(g, scale.inputs[1], std::sqrt(0.5), rank_of(scale.inputs[0]))) x = scale.inputs[0];
+      else if (ScalarNear(g, scale.inputs[0], std::sqrt(0.5), rank_of(scale.inputs[1]))) x = scale.inputs[1];
     }
     if (x < 0 || g.value(x).dtype != DType::kFloat32) continue;
+    const int xr = rank_of(x);
     // erf + 1.
     const int ai = only_reader(erf.outputs[0]);
-    if (ai < 0 || !Plain(g.nodes[ai], "Add") || !ScalarNear(g, OtherInput(g.nodes[ai], erf.outputs[0]), 1.0)) continue;
+    if (ai < 0 || !Plain(g.nodes[ai], "Add") || !ScalarNear(g, OtherInput(g.nodes[ai], erf.outputs[0]), 1.0, xr)) continue;
     const int s = g.nodes[ai].outputs[0];
     // (erf + 1) * x, then * 0.5; or (erf + 1) * (x * 0.5).
     const int mi = only_reader(s);
@@ -71,14 +79,14 @@ StatusOr<int> FuseGeluPass::Run(Graph& g) {
     int y = -1;
     if (t == x) {
       const int hi = only_reader(g.nodes[mi].outputs[0]);
-      if (hi < 0 || !Plain(g.nodes[hi], "Mul") || !ScalarNear(g, OtherInput(g.nodes[hi], g.nodes[mi].outputs[0]), 0.5))
+      if (hi < 0 || !Plain(g.nodes[hi], "Mul") || !ScalarNear(g, OtherInput(g.nodes[hi], g.nodes[mi].outputs[0]), 0.5, xr))
         continue;
       chain.push_back(hi);
       y = g.nodes[hi].outputs[0];
     } else {
       const int hi = g.value(t).producer;
       if (hi < 0 || only_reader(t) != mi || !Plain(g.nodes[hi], "Mul") || OtherInput(g.nodes[hi], x) < 0 ||
-          !ScalarNear(g, OtherInput(g.nodes[hi], x), 0.5))
+          !ScalarNear(g, OtherInput(g.nodes[hi], x), 0.5, xr))
         continue;
       chain.push_back(hi);
       y = g.nodes[mi].outputs[0];

@@ -66,10 +66,13 @@ TEST(Slice, StepsMatchIndexArithmetic) {
   }
 }
 
-// A step on the last axis copies one element at a time: each element size (1, 2, 4, 8 bytes).
+// A step on the last sliced axis copies one element at a time ([3, 11], axis 1), or a block of
+// 2 or 4 whole trailing elements at a time ([3, 11, 2] / [3, 11, 4]: as many bytes as one wider
+// element): each element size (1, 2, 4, 8 bytes).
 TEST(Slice, LastAxisStepsForEveryElementSize) {
+  for (int64_t inner : {1, 2, 4})
   for (DType dt : {DType::kUInt8, DType::kInt16, DType::kFloat32, DType::kInt64}) {
-    Tensor x(dt, {3, 11});
+    Tensor x(dt, inner == 1 ? Shape{3, 11} : Shape{3, 11, inner});
     const size_t es = DTypeSize(dt);
     auto* xb = static_cast<uint8_t*>(x.raw());
     for (size_t i = 0; i < x.nbytes(); ++i) xb[i] = (uint8_t)(i * 7 + 1);
@@ -77,16 +80,18 @@ TEST(Slice, LastAxisStepsForEveryElementSize) {
       const int64_t start = step > 0 ? 1 : 10;
       std::vector<int64_t> picks;
       for (int64_t k = start; step > 0 ? k < 11 : k >= 0; k += step) picks.push_back(k);
-      Tensor want(dt, {3, (int64_t)picks.size()});
+      Tensor want(dt, inner == 1 ? Shape{3, (int64_t)picks.size()} : Shape{3, (int64_t)picks.size(), inner});
       auto* wb = static_cast<uint8_t*>(want.raw());
+      const size_t row = (size_t)inner * es;
       for (int64_t r = 0; r < 3; ++r)
         for (size_t j = 0; j < picks.size(); ++j)
-          std::memcpy(wb + (r * (int64_t)picks.size() + (int64_t)j) * es, xb + (r * 11 + picks[j]) * es, es);
+          std::memcpy(wb + (r * (int64_t)picks.size() + (int64_t)j) * row, xb + (r * 11 + picks[j]) * row, row);
       EXPECT_TRUE(CheckOp(OpCase("Slice")
                               .Inputs({x, Tensor::FromInt64s({1}, {start}), Tensor::FromInt64s({1}, {step > 0 ? 11 : -100}),
                                        Tensor::FromInt64s({1}, {1}), Tensor::FromInt64s({1}, {step})})
                               .Expect(want)
-                              .Label(std::string(DTypeName(dt)) + " step " + std::to_string(step))));
+                              .Label(std::string(DTypeName(dt)) + " inner " + std::to_string(inner) + " step " +
+                                     std::to_string(step))));
     }
   }
 }

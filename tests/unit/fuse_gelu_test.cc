@@ -105,5 +105,19 @@ TEST(FuseGelu, OtherConstantsAreNotGelu) {
   EXPECT_EQ(RunGraph(g, o).second, 0u);
 }
 
+// A one-element constant of a higher rank than x broadcasts the chain's result to more dims
+// than Gelu(x) has: not fused, and the output keeps the chain's shape.
+TEST(FuseGelu, ConstantsThatGrowTheShapeAreNotFused) {
+  Graph g = MakeGelu({false, false, false, false});
+  for (auto& v : g.values)
+    if (v.name == "half" && v.initializer) v.initializer = Tensor::FromFloats({1, 1, 1, 1}, {0.5f});
+  ASSERT_TRUE(PrepareGraph(g).ok());
+  ExecutorOptions o;
+  o.optimize = true;
+  auto [y, gelus] = RunGraph(g, o);
+  EXPECT_EQ(gelus, 0u);
+  EXPECT_EQ(y.shape(), (Shape{1, 2, 3, 37}));
+}
+
 }  // namespace
 }  // namespace dopt
