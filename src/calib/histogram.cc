@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/clones.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -230,15 +232,12 @@ __attribute__((target("avx512f"))) void BinIndicesAvx512(const float* d, int m, 
 }
 #endif
 
-enum class Isa { kBase, kAvx2, kAvx512 };
+using Isa = kernels::SimdIsa;
 int isa_cap = 2;  // SetHistogramIsaForTesting
 
 Isa HistIsa() {
 #if defined(DOPT_HIST_WIDE)
-  static const Isa best = __builtin_cpu_supports("avx512f") ? Isa::kAvx512
-                          : __builtin_cpu_supports("avx2")  ? Isa::kAvx2
-                                                            : Isa::kBase;
-  return std::min(best, (Isa)isa_cap);
+  return std::min(kernels::CpuSimdIsa(), (Isa)isa_cap);
 #else
   return Isa::kBase;
 #endif

@@ -18,3 +18,26 @@
 #define DOPT_KERNEL_CLONES
 #define DOPT_KERNEL_CLONES_AVX512
 #endif
+
+namespace dopt {
+namespace kernels {
+
+// The widest vector ISA of this CPU, for the kernels that keep one function per ISA (with
+// __attribute__((target(...))) and GCC's generic vectors sized to that ISA's registers: a generic
+// vector wider than the registers is lowered element by element, so `target_clones` over one
+// wide vector would be slow on AVX2): the histogram scan, the channels-last pooling rows,
+// MaxArray. Read once.
+enum class SimdIsa { kBase = 0, kAvx2 = 1, kAvx512 = 2 };
+inline SimdIsa CpuSimdIsa() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  static const SimdIsa best = __builtin_cpu_supports("avx512f") ? SimdIsa::kAvx512
+                              : __builtin_cpu_supports("avx2")  ? SimdIsa::kAvx2
+                                                                : SimdIsa::kBase;
+  return best;
+#else
+  return SimdIsa::kBase;
+#endif
+}
+
+}  // namespace kernels
+}  // namespace dopt

@@ -200,8 +200,7 @@ struct RowNhwc {
 };
 
 // The 16 channels of a block as kN vectors of kBytes (one AVX-512 register, two AVX2 ones, four
-// SSE2 ones), each function compiled for its ISA: GCC's generic vectors wider than the target's
-// registers are lowered element by element.
+// SSE2 ones), one function per ISA (kernels/clones.h, CpuSimdIsa).
 template <bool kMax, int kBytes>
 inline __attribute__((always_inline)) void PoolRowNhwcImpl(const RowNhwc& r) {
   typedef float V __attribute__((vector_size(kBytes)));
@@ -246,10 +245,12 @@ inline __attribute__((always_inline)) void PoolRowNhwcImpl(const RowNhwc& r) {
 }
 
 using RowFn = void (*)(const RowNhwc&);
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 template <bool kMax>
 __attribute__((target("avx512f"))) void RowAvx512(const RowNhwc& r) { PoolRowNhwcImpl<kMax, 64>(r); }
 template <bool kMax>
 __attribute__((target("avx2"))) void RowAvx2(const RowNhwc& r) { PoolRowNhwcImpl<kMax, 32>(r); }
+#endif
 template <bool kMax>
 void RowSse2(const RowNhwc& r) { PoolRowNhwcImpl<kMax, 16>(r); }
 
@@ -257,11 +258,13 @@ void RowSse2(const RowNhwc& r) { PoolRowNhwcImpl<kMax, 16>(r); }
 // same taps in the same order per channel).
 template <bool kMax>
 RowFn PickRow() {
+  switch (CpuSimdIsa()) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  if (__builtin_cpu_supports("avx512f")) return RowAvx512<kMax>;
-  if (__builtin_cpu_supports("avx2")) return RowAvx2<kMax>;
+    case SimdIsa::kAvx512: return RowAvx512<kMax>;
+    case SimdIsa::kAvx2: return RowAvx2<kMax>;
 #endif
-  return RowSse2<kMax>;
+    default: return RowSse2<kMax>;
+  }
 }
 
 // Runs `row` over each output row (n, od, oh) of a channels-last pooling, then `finish(pixel,

@@ -156,8 +156,8 @@ DOPT_VMATH_ARRAY(GeluTanhArray, GeluTanhCore)
 
 namespace {
 
-// 32 floats per step in kBytes-wide vectors (GCC's generic vectors, one version per ISA: wider
-// than the target's registers they would be lowered element by element), then the tail.
+// 32 floats per step in kBytes-wide vectors (GCC's generic vectors, one function per ISA:
+// kernels/clones.h, CpuSimdIsa), then the tail.
 template <int kBytes>
 inline __attribute__((always_inline)) float MaxImpl(const float* x, int64_t n) {
   typedef float V __attribute__((vector_size(kBytes)));
@@ -187,11 +187,13 @@ float MaxSse2(const float* x, int64_t n) { return MaxImpl<16>(x, n); }
 
 using MaxFn = float (*)(const float*, int64_t);
 MaxFn PickMax() {
+  switch (CpuSimdIsa()) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  if (__builtin_cpu_supports("avx512f")) return MaxAvx512;
-  if (__builtin_cpu_supports("avx2")) return MaxAvx2;
+    case SimdIsa::kAvx512: return MaxAvx512;
+    case SimdIsa::kAvx2: return MaxAvx2;
 #endif
-  return MaxSse2;
+    default: return MaxSse2;
+  }
 }
 
 }  // namespace
