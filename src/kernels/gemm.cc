@@ -5,13 +5,12 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <string>
 #include <functional>
 #include <mutex>
 #include <vector>
 
 #include "common/kernel_options.h"
+#include "kernels/onednn_engine.h"
 
 namespace dopt {
 namespace kernels {
@@ -68,16 +67,6 @@ void SgemmReference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
   }
 }
 
-namespace {
-bool OneDnnGemmEnabled() {
-  static const bool on = [] {
-    const char* e = std::getenv("DOPT_MATMUL_ONEDNN");
-    return !(e && std::string(e) == "0");
-  }();
-  return on;
-}
-}  // namespace
-
 void SgemmSerial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, GemmEngine engine) {
   if (M <= 0 || N <= 0) return;
@@ -90,7 +79,7 @@ void SgemmSerial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
     SgemmReference(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
-  if (engine == GemmEngine::kOneDnn && OneDnnGemmEnabled()) {
+  if (engine == GemmEngine::kOneDnn && OneDnnMatMulEnabled()) {
     omp_set_num_threads(1);  // this block on this thread alone (the pool splits the GEMM)
     if (dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) ==
         dnnl_success) {

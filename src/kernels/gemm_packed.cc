@@ -26,14 +26,6 @@ constexpr auto kF32 = kOneDnnF32;
 
 dnnl::engine& Engine() { return OneDnnEngine(); }
 
-bool Enabled() {
-  static const bool on = [] {
-    const char* e = std::getenv("DOPT_MATMUL_ONEDNN");
-    return !(e && std::string(e) == "0");
-  }();
-  return on;
-}
-
 // Primitives for one (M, lda): one per distinct block width.
 struct Prims {
   std::vector<dnnl::matmul::primitive_desc> pds;
@@ -84,7 +76,7 @@ bool IsRef(const dnnl::matmul::primitive_desc& pd) { return std::string(pd.impl_
 
 std::unique_ptr<PackedGemmB> PackGemmB(bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb,
                                        int64_t m_hint) {
-  if (!Enabled() || ReferenceKernelsForced() || K <= 0 || N <= 0) return nullptr;
+  if (!OneDnnMatMulEnabled() || ReferenceKernelsForced() || K <= 0 || N <= 0) return nullptr;
   omp_set_num_threads(1);  // before any oneDNN code on this thread (see conv_onednn.cc)
   auto impl = std::make_shared<PackedGemmBImpl>();
   impl->K = K;

@@ -12,31 +12,25 @@
 namespace dopt {
 namespace {
 
+// One lane with std::exp: strided lanes (an axis other than the last) and the reference kernels.
 void Lane(const float* xs, float* ys, int64_t n, int64_t stride) {
   float mx = -INFINITY;
   for (int64_t k = 0; k < n; ++k) mx = std::max(mx, xs[k * stride]);
   if (std::isinf(mx) && mx < 0) mx = 0;  // all -inf: avoid -inf - -inf
   double sum = 0;
-  if (stride == 1 && !ReferenceKernelsForced()) {
-    // Contiguous lane (the usual last-axis softmax): the vectorised exp (kernels/vmath.h).
-    for (int64_t k = 0; k < n; ++k) ys[k] = xs[k] - mx;
-    kernels::ExpArray(ys, ys, n);
-    for (int64_t k = 0; k < n; ++k) sum += ys[k];
-  } else {
-    for (int64_t k = 0; k < n; ++k) {
-      float v = std::exp(xs[k * stride] - mx);
-      ys[k * stride] = v;
-      sum += v;
-    }
+  for (int64_t k = 0; k < n; ++k) {
+    float v = std::exp(xs[k * stride] - mx);
+    ys[k * stride] = v;
+    sum += v;
   }
   const float inv = (float)(1.0 / sum);
   for (int64_t k = 0; k < n; ++k) ys[k * stride] *= inv;
 }
 
-// Contiguous lanes (the usual last-axis softmax), four at a time: the same arithmetic per lane
-// as Lane (the max is exact, each lane's double sum runs in k order), but the four sums are
-// independent chains the CPU overlaps, and the max is vectorised: the same bits, about 3x faster
-// on attention scores.
+// Contiguous lanes (the usual last-axis softmax), four at a time: per lane the exact max
+// (vectorised), x - max, the vectorised exp (kernels/vmath.h), a double sum in k order and one
+// float reciprocal; the four sums are independent chains the CPU overlaps (about 3x faster on
+// attention scores than one lane at a time, the same bits).
 void ContiguousLanes(const float* x, float* y, int64_t lanes, int64_t n) {
   for (int64_t l0 = 0; l0 < lanes; l0 += 4) {
     const int m = (int)std::min<int64_t>(4, lanes - l0);
