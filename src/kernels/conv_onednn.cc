@@ -84,7 +84,9 @@ struct InChunk {
 struct Entry {
   bool supported = false;
   std::vector<float> wcopy;  // the weights this entry was built from
-  bool depthwise = false;
+  // G > 1. The channels-first path takes only depthwise convs (Handled), in blocks of whole
+  // input planes; the channels-last path takes any grouping, as one block of all channels.
+  bool grouped = false;
   std::string info;  // for DescribeConvOneDnn
   // Dense: the source desc shared by every block ({1, C, H, W}); reordered into when not plain
   // NCHW (src_reorder), in row chunks.
@@ -236,7 +238,7 @@ std::shared_ptr<Entry> Build(const ConvGeom& g, const float* w, const Activation
   auto e = std::make_shared<Entry>();
   const int64_t Cg = g.C / g.G, ks = g.KSize();
   e->wcopy.assign(w, w + g.M * Cg * ks);
-  e->depthwise = g.G > 1;
+  e->grouped = g.G > 1;
   const int64_t H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2];
   e->zero_bias.assign((size_t)g.M, 0.f);
 
@@ -249,9 +251,9 @@ std::shared_ptr<Entry> Build(const ConvGeom& g, const float* w, const Activation
   // A primitive for `mb` output channels (depthwise: also mb input channels); `src` fixes its
   // source desc, else the layout is oneDNN's choice (or the forced one).
   auto make_pd = [&](int64_t mb, const memory::desc* src) {
-    const int64_t cin = e->depthwise ? mb : g.C;
+    const int64_t cin = e->grouped ? mb : g.C;
     memory::dims src_d = {1, cin, H, W}, dst_d = {1, mb, OH, OW}, bia_d = {mb};
-    memory::dims wei_d = e->depthwise ? memory::dims{mb, 1, 1, g.k[1], g.k[2]} : memory::dims{mb, g.C, g.k[1], g.k[2]};
+    memory::dims wei_d = e->grouped ? memory::dims{mb, 1, 1, g.k[1], g.k[2]} : memory::dims{mb, g.C, g.k[1], g.k[2]};
     dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                       src ? *src : memory::desc(src_d, kF32, forced), {wei_d, kF32, Tag::any},
                                       {bia_d, kF32, Tag::x}, {dst_d, kF32, forced}, st, dl, pl, pr);
@@ -267,9 +269,9 @@ std::shared_ptr<Entry> Build(const ConvGeom& g, const float* w, const Activation
   // the thread count.
   int64_t unit = std::lcm(ChannelBlock(probe.src_desc()), ChannelBlock(probe.dst_desc()));
   unit = std::max<int64_t>(8, unit == 1 ? 16 : unit);
-  const int64_t nblk = e->depthwise ? 4 : 2;
+  const int64_t nblk = e->grouped ? 4 : 2;
   const int64_t ob = std::max<int64_t>(unit, RoundUp((g.M + nblk - 1) / nblk, unit));
-  if (!e->depthwise) {
+  if (!e->grouped) {
     e->src_desc = probe.src_desc();
     e->src_reorder = !(e->src_desc == memory::desc({1, g.C, H, W}, kF32, Tag::nchw));
   }
@@ -282,10 +284,10 @@ std::shared_ptr<Entry> Build(const ConvGeom& g, const float* w, const Activation
     auto it = prim_of_size.find(b.mb);
     if (it == prim_of_size.end()) {
       // Dense blocks all read the one reordered source, so its layout is fixed for all.
-      auto pd = make_pd(b.mb, e->depthwise ? nullptr : &e->src_desc);
+      auto pd = make_pd(b.mb, e->grouped ? nullptr : &e->src_desc);
       const memory::dims dst_d = {1, b.mb, OH, OW};
       prim_of_size[b.mb] = (int)e->pds.size();
-      if (e->depthwise) {
+      if (e->grouped) {
         // Input channels [m0, m0 + mb) are contiguous planes of the NCHW input.
         const memory::desc plain({1, b.mb, H, W}, kF32, Tag::nchw);
         const bool re = !(pd.src_desc() == plain);
@@ -309,9 +311,9 @@ std::shared_ptr<Entry> Build(const ConvGeom& g, const float* w, const Activation
     }
     b.prim = it->second;
     const auto& pd = e->pds[(size_t)b.prim];
-    memory::dims wei_d = e->depthwise ? memory::dims{b.mb, 1, 1, g.k[1], g.k[2]}
+    memory::dims wei_d = e->grouped ? memory::dims{b.mb, 1, 1, g.k[1], g.k[2]}
                                       : memory::dims{b.mb, g.C, g.k[1], g.k[2]};
-    memory usr({wei_d, kF32, e->depthwise ? Tag::goihw : Tag::oihw}, Engine(),
+    memory usr({wei_d, kF32, e->grouped ? Tag::goihw : Tag::oihw}, Engine(),
                const_cast<float*>(e->wcopy.data() + m0 * Cg * ks));
     b.wei = memory(pd.weights_desc(), Engine());
     dnnl::stream s(Engine());
@@ -348,7 +350,7 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
   auto e = std::make_shared<Entry>();
   const int64_t Cg = g.C / g.G, ks = g.KSize();
   e->wcopy.assign(w, w + g.M * Cg * ks);
-  e->depthwise = g.G > 1;  // grouped, depthwise or not: one block of all channels
+  e->grouped = g.G > 1;
   e->zero_bias.assign((size_t)g.M, 0.f);
   const int64_t H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2];
   dnnl::post_ops po = ActivationPostOps(act);
@@ -371,7 +373,7 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
   auto even = [](int64_t v) { return v > 1 ? v / 2 * 2 : v; };
   const int64_t nr = even(std::clamp<int64_t>(std::min(want, OH * OW / 128), 1, OH));
   const int64_t units = (g.M + 15) / 16;  // channel blocks are whole multiples of 16 channels
-  const int64_t nc = e->depthwise ? 1 : even(std::clamp<int64_t>(want / nr, 1, std::max<int64_t>(1, g.M / 32)));
+  const int64_t nc = e->grouped ? 1 : even(std::clamp<int64_t>(want / nr, 1, std::max<int64_t>(1, g.M / 32)));
   // Sizes balanced to within one row / 16 channels: a thread's share is then even too.
   std::vector<std::pair<int64_t, int64_t>> row_ranges, channel_ranges;
   for (int64_t r = 0; r < nr; ++r) row_ranges.push_back({r * OH / nr, (r + 1) * OH / nr});
@@ -399,7 +401,7 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
       const int64_t rin = std::min(hi, H) - b.ih0, rout = b.oh1 - b.oh0;
       if (rin <= 0) return e;
       // Grouped (depthwise: groups of one channel) as one block of all channels.
-      const memory::dims wei_d = e->depthwise ? memory::dims{g.G, g.M / g.G, Cg, g.k[1], g.k[2]}
+      const memory::dims wei_d = e->grouped ? memory::dims{g.G, g.M / g.G, Cg, g.k[1], g.k[2]}
                                               : memory::dims{b.mb, g.C, g.k[1], g.k[2]};
       const std::vector<int64_t> k = {rin, rout, pt, pbot, b.mb};
       auto it = prim_of.find(k);
@@ -423,7 +425,7 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
       for (size_t j = 0; j < weights.size(); ++j)
         if (weights[j].m0 == m0 && weights[j].desc == wd) wi = (int)j;
       if (wi < 0) {
-        memory usr({wei_d, kF32, e->depthwise ? Tag::goihw : Tag::oihw}, Engine(), e->wcopy.data() + m0 * Cg * ks);
+        memory usr({wei_d, kF32, e->grouped ? Tag::goihw : Tag::oihw}, Engine(), e->wcopy.data() + m0 * Cg * ks);
         memory wm(wd, Engine());
         dnnl::stream s(Engine());
         dnnl::reorder(usr, wm).execute(s, usr, wm);
@@ -557,7 +559,7 @@ bool ConvForwardOneDnn(const ConvGeom& g, const float* x, const float* w, const 
         const size_t p = (size_t)b.prim;
         const auto& pd = e->pds[p];
         const float* src = src_all;
-        if (e->depthwise) {
+        if (e->grouped) {
           // The block's input channels: contiguous planes of x, reordered when needed.
           src = xn + b.m0 * HW;
           if (e->dw_in_reorder[p]) {

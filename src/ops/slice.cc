@@ -196,7 +196,8 @@ Status Run(KernelContext& ctx) {
           case 4: StridedCopy<uint32_t>(dst, src, last.count, st); break;
           case 8: StridedCopy<uint64_t>(dst, src, last.count, st); break;
           default:
-            for (int64_t k = 0; k < last.count; ++k) std::memcpy(dst + k * block_bytes, src + k * st * (int64_t)es, block_bytes);  // st < 0: a signed offset
+            for (int64_t k = 0; k < last.count; ++k)  // st < 0 walks back: a signed offset
+              std::memcpy(dst + k * block_bytes, src + k * st * (int64_t)es, block_bytes);
         }
       }
     }
