@@ -29,12 +29,14 @@ StatusOr<std::vector<int>> ValueIds(const Graph& graph, const std::vector<std::s
 
 // Runs the graph over the stream's samples (at most o.max_samples) with the observer that
 // `observer_for` gives (made once, from the first executor's thread pool) watching the values
-// `watched`.
+// `watched`. `any_layout`: the observer takes statistics that do not depend on the layout or on
+// the last bits (ExecutorOptions::observe_any_layout).
 StatusOr<StreamRun> RunOverStream(const Graph& graph, CalibrationStream& stream, const CalibratorOptions& o,
-                                  const std::vector<int>& watched, const char* label,
+                                  const std::vector<int>& watched, bool any_layout, const char* label,
                                   const std::function<Observer*(ThreadPool*)>& observer_for) {
-  // The fused graph, keeping every watched tensor: same bits for those, fewer passes over memory.
-  const ExecutorOptions eo = ExecutorOptions::Observing(o.num_threads, watched);
+  // The fused graph, keeping every watched tensor; with any_layout also the channels-last
+  // regions, which round their convolutions differently (statistics do not mind).
+  const ExecutorOptions eo = ExecutorOptions::Observing(o.num_threads, watched, any_layout);
   Observer* observer = nullptr;
   int64_t total = stream.num_samples();
   if (o.max_samples > 0 && o.max_samples < total) total = o.max_samples;
@@ -79,7 +81,7 @@ StatusOr<CalibrationResult> Calibrate(const Graph& graph, const std::vector<std:
                                       CalibrationStream& stream, const CalibratorOptions& o) {
   DOPT_ASSIGN_OR_RETURN(std::vector<int> ids, ValueIds(graph, tensors));
   std::unique_ptr<HistogramObserver> observer;
-  DOPT_ASSIGN_OR_RETURN(StreamRun run, RunOverStream(graph, stream, o, ids, "calibrating", [&](ThreadPool* pool) {
+  DOPT_ASSIGN_OR_RETURN(StreamRun run, RunOverStream(graph, stream, o, ids, /*any_layout=*/true, "calibrating", [&](ThreadPool* pool) {
     observer = std::make_unique<HistogramObserver>(ids, o.num_bins, pool);
     return observer.get();
   }));
@@ -103,7 +105,7 @@ StatusOr<std::map<std::string, std::vector<float>>> ChannelAbsMax(const Graph& g
                                                                   const CalibratorOptions& o) {
   DOPT_ASSIGN_OR_RETURN(std::vector<int> ids, ValueIds(graph, tensors));
   std::unique_ptr<ChannelAbsMaxObserver> observer;
-  DOPT_ASSIGN_OR_RETURN(StreamRun run, RunOverStream(graph, stream, o, ids, "smoothing", [&](ThreadPool*) {
+  DOPT_ASSIGN_OR_RETURN(StreamRun run, RunOverStream(graph, stream, o, ids, /*any_layout=*/false, "smoothing", [&](ThreadPool*) {
     observer = std::make_unique<ChannelAbsMaxObserver>(ids);
     return observer.get();
   }));

@@ -72,39 +72,63 @@ void ScanSse2(const float* data, int64_t n, float* lo_out, float* hi_out, float*
   *nans_out = nans;
 }
 
-// The bin of each of d[0, m): floor((v + r) * scale) clamped to [0, nb - 1] (every finite v has
-// |v| <= r, so (v + r) * scale >= 0 and truncation is floor; clamping before or after the
-// truncation is the same), nb for NaN and the infinities. Computed in double like the
-// definition, SSE2 two at a time.
-void BinIndicesSse2(const float* d, int m, double r, double scale, int nb, int32_t* idx) {
-  int i = 0;
+// The bins of d[0, m)'s non-zero finite values, in order, into idx (which has room for m + 16):
+// half + floor(v * scale), clamped to [0, nb - 1] (|v| <= R, so only v = +-R needs the clamp);
+// scale is nb / 2R, a power of two (nb is one: the default 2048), so v * scale is exact in float
+// unless it underflows, and its floor then is 0 or -1 all the same; only a negative v whose
+// product underflows to -0 needs the -1 put back. So a bin never depends on rounding, and
+// doubling R maps every bin onto the merged pair exactly. Zeros (either sign, all in bin
+// `half`) are only counted, into *zeros; NaN and the infinities are skipped. Returns how many
+// indices it wrote. The vector versions do the same float operations lane by lane.
+int BinNonZeroScalar(const float* d, int m, float scale, int half, int nb, int32_t* idx, int64_t* zeros) {
+  int k = 0, i = 0;
+  int64_t z = 0;
 #if defined(__SSE2__)
-  const __m128 sign = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff)), fmax = _mm_set1_ps(kFloatMax);
-  const __m128d vr = _mm_set1_pd(r), vs = _mm_set1_pd(scale), top = _mm_set1_pd(nb - 1), zero = _mm_setzero_pd();
-  const __m128i extra = _mm_set1_epi32(nb);
+  // SSE2 (every x86-64), four at a time and branch-free: floor(x) is the truncation minus one
+  // where it lies above x (|x| <= half, so the conversion is exact), the clamp by compares, and
+  // every lane's bin is written at idx[k] with k moving on only for the kept ones.
+  const __m128 sign = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff)), fmax = _mm_set1_ps(kFloatMax),
+               fzero = _mm_setzero_ps(), vs = _mm_set1_ps(scale);
+  const __m128i vhalf = _mm_set1_epi32(half), top = _mm_set1_epi32(nb - 1);
+  alignas(16) int32_t lane[4];
   for (; i + 4 <= m; i += 4) {
-    __m128 v = _mm_loadu_ps(d + i);
-    const __m128 finite = _mm_cmple_ps(_mm_and_ps(v, sign), fmax);
-    v = _mm_and_ps(v, finite);  // non-finite -> 0, binned to `extra` below
-    __m128d x0 = _mm_mul_pd(_mm_add_pd(_mm_cvtps_pd(v), vr), vs);
-    __m128d x1 = _mm_mul_pd(_mm_add_pd(_mm_cvtps_pd(_mm_movehl_ps(v, v)), vr), vs);
-    x0 = _mm_min_pd(_mm_max_pd(x0, zero), top);
-    x1 = _mm_min_pd(_mm_max_pd(x1, zero), top);
-    __m128i b = _mm_unpacklo_epi64(_mm_cvttpd_epi32(x0), _mm_cvttpd_epi32(x1));
-    const __m128i fin = _mm_castps_si128(finite);
-    b = _mm_or_si128(_mm_and_si128(fin, b), _mm_andnot_si128(fin, extra));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(idx + i), b);
+    const __m128 v = _mm_loadu_ps(d + i);
+    const __m128 is_zero = _mm_cmpeq_ps(v, fzero);
+    const __m128 keep = _mm_andnot_ps(is_zero, _mm_cmple_ps(_mm_and_ps(v, sign), fmax));
+    const __m128 x = _mm_mul_ps(_mm_and_ps(v, keep), vs);
+    __m128i b = _mm_cvttps_epi32(x);
+    b = _mm_add_epi32(b, _mm_castps_si128(_mm_cmpgt_ps(_mm_cvtepi32_ps(b), x)));  // true is -1
+    b = _mm_add_epi32(b, _mm_castps_si128(_mm_and_ps(_mm_cmpeq_ps(x, fzero), _mm_cmplt_ps(v, fzero))));
+    b = _mm_add_epi32(b, vhalf);
+    b = _mm_andnot_si128(_mm_cmplt_epi32(b, _mm_setzero_si128()), b);
+    const __m128i over = _mm_cmpgt_epi32(b, top);
+    b = _mm_or_si128(_mm_and_si128(over, top), _mm_andnot_si128(over, b));
+    _mm_store_si128(reinterpret_cast<__m128i*>(lane), b);
+    const int kept = _mm_movemask_ps(keep);
+    idx[k] = lane[0];
+    k += kept & 1;
+    idx[k] = lane[1];
+    k += (kept >> 1) & 1;
+    idx[k] = lane[2];
+    k += (kept >> 2) & 1;
+    idx[k] = lane[3];
+    k += (kept >> 3) & 1;
+    z += __builtin_popcount((unsigned)_mm_movemask_ps(is_zero));
   }
 #endif
   for (; i < m; ++i) {
     const float v = d[i];
-    if (!(std::fabs(v) <= kFloatMax)) {
-      idx[i] = nb;
+    if (v == 0.f) {
+      ++z;
       continue;
     }
-    const int b = (int)(((double)v + r) * scale);
-    idx[i] = b < 0 ? 0 : (b > nb - 1 ? nb - 1 : b);
+    if (!(std::fabs(v) <= kFloatMax)) continue;
+    const float x = v * scale;
+    const int b = half + (int)std::floor(x) - (x == 0.f && v < 0.f);
+    idx[k++] = b < 0 ? 0 : (b > nb - 1 ? nb - 1 : b);
   }
+  *zeros += z;
+  return k;
 }
 
 #if defined(DOPT_HIST_WIDE)
@@ -157,26 +181,47 @@ __attribute__((target("avx2"))) void ScanAvx2(const float* data, int64_t n, floa
   ScanTail(data + i, n - i, lo, hi, finite_abs, nans, lo_out, hi_out, abs_out, nans_out);
 }
 
-__attribute__((target("avx2"))) void BinIndicesAvx2(const float* d, int m, double r, double scale, int nb,
-                                                     int32_t* idx) {
-  int i = 0;
-  const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)), fmax = _mm256_set1_ps(kFloatMax);
-  const __m256d vr = _mm256_set1_pd(r), vs = _mm256_set1_pd(scale), top = _mm256_set1_pd(nb - 1),
-                zero = _mm256_setzero_pd();
-  const __m256i extra = _mm256_set1_epi32(nb);
-  for (; i + 8 <= m; i += 8) {
-    __m256 v = _mm256_loadu_ps(d + i);
-    const __m256 finite = _mm256_cmp_ps(_mm256_and_ps(v, sign), fmax, _CMP_LE_OQ);
-    v = _mm256_and_ps(v, finite);
-    __m256d x0 = _mm256_mul_pd(_mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), vr), vs);
-    __m256d x1 = _mm256_mul_pd(_mm256_add_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), vr), vs);
-    x0 = _mm256_min_pd(_mm256_max_pd(x0, zero), top);
-    x1 = _mm256_min_pd(_mm256_max_pd(x1, zero), top);
-    __m256i b = _mm256_set_m128i(_mm256_cvttpd_epi32(x1), _mm256_cvttpd_epi32(x0));
-    b = _mm256_blendv_epi8(extra, b, _mm256_castps_si256(finite));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + i), b);
+// Lane selections for AVX2's missing compress: entry `mask` lists the set lanes of an 8-bit mask
+// first (as a vpermd control).
+struct CompressTable {
+  alignas(32) int32_t lanes[256][8];
+  CompressTable() {
+    for (int mask = 0; mask < 256; ++mask) {
+      int k = 0;
+      for (int l = 0; l < 8; ++l)
+        if ((mask >> l) & 1) lanes[mask][k++] = l;
+      for (; k < 8; ++k) lanes[mask][k] = 0;
+    }
   }
-  BinIndicesSse2(d + i, m - i, r, scale, nb, idx + i);
+};
+const CompressTable kCompress;
+
+__attribute__((target("avx2"))) int BinNonZeroAvx2(const float* d, int m, float scale, int half, int nb,
+                                                   int32_t* idx, int64_t* zeros) {
+  int i = 0, k = 0;
+  int64_t z = 0;
+  const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)), fmax = _mm256_set1_ps(kFloatMax),
+               fzero = _mm256_setzero_ps(), vs = _mm256_set1_ps(scale);
+  const __m256i vhalf = _mm256_set1_epi32(half), vzero = _mm256_setzero_si256(), top = _mm256_set1_epi32(nb - 1);
+  for (; i + 8 <= m; i += 8) {
+    const __m256 v = _mm256_loadu_ps(d + i);
+    const int is_zero = _mm256_movemask_ps(_mm256_cmp_ps(v, fzero, _CMP_EQ_OQ));
+    const __m256 finite = _mm256_cmp_ps(_mm256_and_ps(v, sign), fmax, _CMP_LE_OQ);
+    const int keep = _mm256_movemask_ps(finite) & ~is_zero;
+    z += __builtin_popcount((unsigned)is_zero);
+    if (!keep) continue;
+    const __m256 x = _mm256_mul_ps(_mm256_and_ps(v, finite), vs);  // non-finite -> 0 (not kept)
+    // -1 (all ones) where a negative v underflowed to -0.
+    const __m256i under = _mm256_castps_si256(_mm256_and_ps(_mm256_cmp_ps(x, fzero, _CMP_EQ_OQ),
+                                                            _mm256_cmp_ps(v, fzero, _CMP_LT_OQ)));
+    __m256i b = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_floor_ps(x)), under);
+    b = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(b, vhalf), vzero), top);
+    b = _mm256_permutevar8x32_epi32(b, _mm256_load_si256(reinterpret_cast<const __m256i*>(kCompress.lanes[keep])));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + k), b);
+    k += __builtin_popcount((unsigned)keep);
+  }
+  *zeros += z;
+  return k + BinNonZeroScalar(d + i, m - i, scale, half, nb, idx + k, zeros);
 }
 
 __attribute__((target("avx512f"))) void ScanAvx512(const float* data, int64_t n, float* lo_out, float* hi_out,
@@ -208,27 +253,29 @@ __attribute__((target("avx512f"))) void ScanAvx512(const float* data, int64_t n,
   ScanTail(data + i, n - i, lo, hi, finite_abs, nans, lo_out, hi_out, abs_out, nans_out);
 }
 
-__attribute__((target("avx512f"))) void BinIndicesAvx512(const float* d, int m, double r, double scale, int nb,
-                                                          int32_t* idx) {
-  int i = 0;
-  const __m512 fmax = _mm512_set1_ps(kFloatMax);
-  const __m512d vr = _mm512_set1_pd(r), vs = _mm512_set1_pd(scale), top = _mm512_set1_pd(nb - 1),
-                zero = _mm512_setzero_pd();
-  const __m512i extra = _mm512_set1_epi32(nb);
+__attribute__((target("avx512f"))) int BinNonZeroAvx512(const float* d, int m, float scale, int half, int nb,
+                                                         int32_t* idx, int64_t* zeros) {
+  int i = 0, k = 0;
+  int64_t z = 0;
+  const __m512 fmax = _mm512_set1_ps(kFloatMax), fzero = _mm512_setzero_ps(), vs = _mm512_set1_ps(scale);
+  const __m512i vhalf = _mm512_set1_epi32(half), vzero = _mm512_setzero_si512(), top = _mm512_set1_epi32(nb - 1),
+                one = _mm512_set1_epi32(1);
   for (; i + 16 <= m; i += 16) {
-    __m512 v = _mm512_loadu_ps(d + i);
-    const __mmask16 finite = _mm512_cmp_ps_mask(_mm512_abs_ps(v), fmax, _CMP_LE_OQ);
-    v = _mm512_maskz_mov_ps(finite, v);
-    __m512d x0 = _mm512_mul_pd(_mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(v)), vr), vs);
-    __m512d x1 = _mm512_mul_pd(
-        _mm512_add_pd(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))), vr), vs);
-    x0 = _mm512_min_pd(_mm512_max_pd(x0, zero), top);
-    x1 = _mm512_min_pd(_mm512_max_pd(x1, zero), top);
-    __m512i b = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvttpd_epi32(x0)), _mm512_cvttpd_epi32(x1), 1);
-    b = _mm512_mask_mov_epi32(extra, finite, b);
-    _mm512_storeu_si512(idx + i, b);
+    const __m512 v = _mm512_loadu_ps(d + i);
+    const __mmask16 is_zero = _mm512_cmp_ps_mask(v, fzero, _CMP_EQ_OQ);
+    const __mmask16 keep = _mm512_cmp_ps_mask(_mm512_abs_ps(v), fmax, _CMP_LE_OQ) & (__mmask16)~is_zero;
+    z += __builtin_popcount((unsigned)is_zero);
+    if (!keep) continue;
+    const __m512 x = _mm512_mul_ps(_mm512_maskz_mov_ps(keep, v), vs);
+    const __mmask16 under = _mm512_cmp_ps_mask(x, fzero, _CMP_EQ_OQ) & _mm512_cmp_ps_mask(v, fzero, _CMP_LT_OQ);
+    __m512i b = _mm512_cvtps_epi32(_mm512_roundscale_ps(x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC));
+    b = _mm512_mask_sub_epi32(b, under, b, one);
+    b = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(b, vhalf), vzero), top);
+    _mm512_storeu_si512(idx + k, _mm512_maskz_compress_epi32(keep, b));
+    k += __builtin_popcount((unsigned)keep);
   }
-  BinIndicesSse2(d + i, m - i, r, scale, nb, idx + i);
+  *zeros += z;
+  return k + BinNonZeroScalar(d + i, m - i, scale, half, nb, idx + k, zeros);
 }
 #endif
 
@@ -251,12 +298,21 @@ void Scan(const float* data, int64_t n, float* lo, float* hi, float* abs, int64_
   ScanSse2(data, n, lo, hi, abs, nans);
 }
 
-void BinIndices(const float* d, int m, double r, double scale, int nb, int32_t* idx) {
+int BinNonZero(const float* d, int m, float scale, int half, int nb, int32_t* idx, int64_t* zeros) {
 #if defined(DOPT_HIST_WIDE)
-  if (HistIsa() == Isa::kAvx512) return BinIndicesAvx512(d, m, r, scale, nb, idx);
-  if (HistIsa() == Isa::kAvx2) return BinIndicesAvx2(d, m, r, scale, nb, idx);
+  if (HistIsa() == Isa::kAvx512) return BinNonZeroAvx512(d, m, scale, half, nb, idx, zeros);
+  if (HistIsa() == Isa::kAvx2) return BinNonZeroAvx2(d, m, scale, half, nb, idx, zeros);
 #endif
-  BinIndicesSse2(d, m, r, scale, nb, idx);
+  return BinNonZeroScalar(d, m, scale, half, nb, idx, zeros);
+}
+
+// Per-thread counting tables for Add: four interleaved uint32 copies of the bins, so that runs
+// of one bin do not wait on the previous increment of the same counter; 32 KiB for 2048 bins,
+// with a block of data and its indices within a core's L1. All zero between uses.
+std::vector<uint32_t>& CountTables(int nb) {
+  thread_local std::vector<uint32_t> tables;
+  if (tables.size() < 4 * (size_t)nb) tables.assign(4 * (size_t)nb, 0);
+  return tables;
 }
 
 }  // namespace
@@ -289,11 +345,69 @@ void Histogram::GrowTo(double needed) {
 
 void Histogram::Add(const float* data, int64_t n) {
   if (n <= 0) return;
-  float lo, hi, finite_abs;
-  int64_t nans;
-  Scan(data, n, &lo, &hi, &finite_abs, &nans);
+  const int nb = (int)counts_.size(), half = nb / 2;
+  // A block at a time: scanned (min, max, largest finite |v|), R grown to cover it, its non-zero
+  // values binned and counted, while the block is in L1. Growing R in the middle first moves the
+  // counts so far into counts_ (GrowTo merges them), which gives the same bins as growing once
+  // for the whole tensor (bins are exact, see BinNonZeroScalar).
+  std::vector<uint32_t>& tables = CountTables(nb);
+  uint32_t* t0 = tables.data();
+  uint32_t* t1 = t0 + nb;
+  uint32_t* t2 = t1 + nb;
+  uint32_t* t3 = t2 + nb;
+  int lo_bin = nb, hi_bin = -1;  // bins the tables may hold counts in
+  int64_t pending = 0;           // values in the tables: flushed long before a uint32 could wrap
+  auto flush = [&] {
+    for (int b = std::max(lo_bin, 0); b <= hi_bin; ++b) {
+      counts_[b] += (uint64_t)t0[b] + t1[b] + t2[b] + t3[b];
+      t0[b] = t1[b] = t2[b] = t3[b] = 0;
+    }
+    lo_bin = nb;
+    hi_bin = -1;
+    pending = 0;
+  };
+  auto bin_of = [&](float v, float scale) {  // v finite or +-inf: its clamped bin, or a neighbour's
+    if (!(std::fabs(v) <= kFloatMax)) return v < 0 ? 0 : nb - 1;
+    const int b = half + (int)std::floor(v * scale) - (v < 0);
+    return b < 0 ? 0 : (b > nb - 1 ? nb - 1 : b);
+  };
+  constexpr int kBlock = 1024;
+  alignas(64) int32_t idx[kBlock + 16];
+  float lo = std::numeric_limits<float>::infinity(), hi = -lo;
+  int64_t nans = 0, zeros = 0;
+  for (int64_t s = 0; s < n; s += kBlock) {
+    const int m = (int)std::min<int64_t>(kBlock, n - s);
+    const float* d = data + s;
+    float blo, bhi, babs;
+    int64_t bnans;
+    Scan(d, m, &blo, &bhi, &babs, &bnans);
+    nans += bnans;
+    if (bnans == m) continue;
+    lo = std::min(lo, blo);
+    hi = std::max(hi, bhi);
+    if (range_ <= 0 || babs > range_) {
+      flush();
+      GrowTo(babs);
+    }
+    const float scale = (float)(nb / (2 * range_));
+    const int k = BinNonZero(d, m, scale, half, nb, idx, &zeros);
+    if (k == 0) continue;
+    lo_bin = std::min(lo_bin, bin_of(blo, scale));
+    hi_bin = std::max(hi_bin, bin_of(bhi, scale));
+    int i = 0;
+    for (; i + 4 <= k; i += 4) {
+      ++t0[idx[i]];
+      ++t1[idx[i + 1]];
+      ++t2[idx[i + 2]];
+      ++t3[idx[i + 3]];
+    }
+    for (; i < k; ++i) ++t0[idx[i]];
+    if ((pending += k) >= (int64_t{1} << 31)) flush();
+  }
+  flush();
   const int64_t valid = n - nans;
   if (valid == 0) return;
+  counts_[half] += (uint64_t)zeros;
   if (total_ == 0) {
     min_ = lo;
     max_ = hi;
@@ -301,37 +415,11 @@ void Histogram::Add(const float* data, int64_t n) {
     min_ = std::min(min_, lo);
     max_ = std::max(max_, hi);
   }
-  GrowTo(finite_abs);
-  const int nb = (int)counts_.size();
-  const double scale = nb / (2 * range_);
-  // Bin indices a block at a time (non-finite values to the extra slot nb), then counted into
-  // four interleaved tables, so runs of one value (the zeros after a ReLU) do not wait on the
-  // previous increment of the same counter.
-  constexpr int kBlock = 1024;
-  int32_t idx[kBlock];
-  std::vector<uint64_t> tables(4 * (size_t)(nb + 1), 0);
-  uint64_t* t0 = tables.data();
-  uint64_t* t1 = t0 + (nb + 1);
-  uint64_t* t2 = t1 + (nb + 1);
-  uint64_t* t3 = t2 + (nb + 1);
-  for (int64_t s = 0; s < n; s += kBlock) {
-    const int m = (int)std::min<int64_t>(kBlock, n - s);
-    BinIndices(data + s, m, range_, scale, nb, idx);
-    int i = 0;
-    for (; i + 4 <= m; i += 4) {
-      ++t0[idx[i]];
-      ++t1[idx[i + 1]];
-      ++t2[idx[i + 2]];
-      ++t3[idx[i + 3]];
-    }
-    for (; i < m; ++i) ++t0[idx[i]];
-  }
-  for (int b = 0; b < nb; ++b) counts_[b] += t0[b] + t1[b] + t2[b] + t3[b];
   total_ += (uint64_t)valid;
 }
 
 void Histogram::Add(const float* data, int64_t n, ThreadPool* pool) {
-  constexpr int64_t kGrain = 1 << 16;
+  constexpr int64_t kGrain = 1 << 13;
   if (!pool || pool->num_threads() <= 1 || n < 2 * kGrain) {
     Add(data, n);
     return;

@@ -106,10 +106,44 @@ double Quantile(const Histogram& h, double frac) {
   return h.range();
 }
 
+// The non-empty bins of a histogram (centre, count), in bin order: what the error sums run over.
+struct Occupied {
+  std::vector<double> x, c;
+};
+
+Occupied OccupiedBins(const Histogram& h) {
+  Occupied o;
+  const double w = h.bin_width();
+  const auto& c = h.counts();
+  for (int i = 0; i < h.num_bins(); ++i) {
+    if (!c[i]) continue;
+    o.x.push_back(h.bin_lower(i) + 0.5 * w);
+    o.c.push_back((double)c[i]);
+  }
+  return o;
+}
+
+// HistogramQuantError's sum over the occupied bins only: the same terms in the same order.
+double QuantError(const Occupied& bins, double w, const QuantParams& q) {
+  const double lo = (q.qmin - q.zero_point) * (double)q.scale;
+  const double hi = (q.qmax - q.zero_point) * (double)q.scale;
+  const double rounding = (double)q.scale * q.scale / 12.0;
+  double err = 0;
+  for (size_t i = 0; i < bins.x.size(); ++i) {
+    const double x = bins.x[i];
+    const double d = x < lo ? lo - x : x > hi ? x - hi : 0.0;
+    err += bins.c[i] * (d > 0 ? d * d + w * w / 12.0 : rounding);
+  }
+  return err;
+}
+
 FloatRange MSERange(const Histogram& h, const RangeOptions& o) {
   const int bits = (int)std::lround(std::log2((double)o.quant_levels));
   const FloatRange full = WithZero(h.min(), h.max());
-  auto error = [&](FloatRange r) { return HistogramQuantError(h, ChooseQuantParams(r, bits, o.symmetric)); };
+  // Hundreds of candidate ranges: the occupied bins are listed once.
+  const Occupied bins = OccupiedBins(h);
+  const double w = h.bin_width();
+  auto error = [&](FloatRange r) { return QuantError(bins, w, ChooseQuantParams(r, bits, o.symmetric)); };
   FloatRange best = full;
   double best_err = error(full);
   constexpr int kSteps = 128;
@@ -144,19 +178,7 @@ FloatRange MSERange(const Histogram& h, const RangeOptions& o) {
 double HistogramQuantError(const Histogram& h, const QuantParams& q) {
   // Inside the representable range, rounding error is taken as uniform (s^2 / 12 per value);
   // outside it, the value is clipped to the nearest end: squared distance from the bin centre.
-  const double w = h.bin_width();
-  const double lo = (q.qmin - q.zero_point) * (double)q.scale;
-  const double hi = (q.qmax - q.zero_point) * (double)q.scale;
-  const double rounding = (double)q.scale * q.scale / 12.0;
-  const auto& c = h.counts();
-  double err = 0;
-  for (int i = 0; i < h.num_bins(); ++i) {
-    if (!c[i]) continue;
-    double x = h.bin_lower(i) + 0.5 * w;
-    double d = x < lo ? lo - x : x > hi ? x - hi : 0.0;
-    err += (double)c[i] * (d > 0 ? d * d + w * w / 12.0 : rounding);
-  }
-  return err;
+  return QuantError(OccupiedBins(h), h.bin_width(), q);
 }
 
 FloatRange ComputeRange(const Histogram& h, CalibMethod method, const RangeOptions& o) {

@@ -205,6 +205,7 @@ Executor::~Executor() {
 
 StatusOr<std::unique_ptr<Executor>> Executor::Create(const Graph& user_graph, const ExecutorOptions& options) {
   std::unique_ptr<Graph> owned;
+  std::map<int, int> stand_ins;  // channels-last copy -> the watched value it is observed as
   if (options.optimize) {
     owned = std::make_unique<Graph>(user_graph);  // tensors share buffers; passes replace, never write into them
     // The passes never fuse a graph output away: visible values are outputs while they run.
@@ -229,9 +230,20 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const Graph& user_graph, co
     }
     pm.Add(std::make_unique<FuseConvActivationPass>());
     pm.Add(std::make_unique<FuseConvEpiloguePass>());
-    if (!options.exact_only && options.channels_last && ChannelsLastEnabled()) pm.Add(std::make_unique<ChannelsLastPass>());
+    ChannelsLastPass* regions = nullptr;
+    if ((!options.exact_only || options.observe_any_layout) && options.channels_last && ChannelsLastEnabled()) {
+      // Watched values that are not real outputs may stay channels-last for their observers.
+      std::vector<int> layout_free;
+      if (options.observe_any_layout)
+        for (int v : options.visible)
+          if (std::find(outputs.begin(), outputs.end(), v) == outputs.end()) layout_free.push_back(v);
+      auto pass = std::make_unique<ChannelsLastPass>(std::move(layout_free));
+      regions = pass.get();
+      pm.Add(std::move(pass));
+    }
     DOPT_RETURN_IF_ERROR(pm.Run(*owned).WithContext("optimising the graph for execution"));
     owned->outputs = outputs;
+    if (regions) stand_ins = regions->stand_ins();
     ReuseFreedMemory();
   }
   std::unique_ptr<Executor> ex(new Executor(std::move(owned), user_graph, options.num_threads));
@@ -243,6 +255,8 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const Graph& user_graph, co
   ex->node_state_.assign(graph.nodes.size(), nullptr);
   ex->keep_.assign(nv, false);
   for (int o : graph.outputs) ex->keep_[o] = true;
+  ex->observed_as_.assign(nv, -1);
+  for (const auto& [copy, of] : stand_ins) ex->observed_as_[(size_t)copy] = of;
   DOPT_RETURN_IF_ERROR(PlanSubgraphs(graph, &ex->subgraph_plans_));
   return ex;
 }
@@ -338,7 +352,7 @@ Status Executor::Run(const std::map<std::string, Tensor>& feeds, std::map<std::s
         account(live[v], true);
         counted[v] = true;
       }
-      if (observer) observer->OnValue(g, v, live[v]);
+      if (observer) observer->OnValue(g, observed_as_[v] >= 0 ? observed_as_[v] : v, live[v]);
     }
     for (const std::vector<int>* list : {&node.inputs, &node.implicit_inputs}) {
       for (int v : *list) {

@@ -40,14 +40,21 @@ struct ExecutorOptions {
   // With optimize and without exact_only: 4-D activations kept channels-last between the
   // convolutions (passes/channels_last.h; also off with DOPT_CHANNELS_LAST=0).
   bool channels_last = true;
+  // With visible: the observers do not mind a value's layout or last bits (calibration's
+  // histograms), so the channels-last regions run even with exact_only, and a watched value that
+  // a region keeps channels-last is observed as it is, [N, H, W, C] (the tensor's shape says so),
+  // under its own id, instead of being transposed back for the observer.
+  bool observe_any_layout = false;
 
-  // For runs that observe `visible` (calibration, analysis): the fused graph, exact fusions only.
-  static ExecutorOptions Observing(int num_threads, std::vector<int> visible) {
+  // For runs that observe `visible` (calibration, analysis): the fused graph, exact fusions only
+  // (and the channels-last regions with `any_layout`, see observe_any_layout).
+  static ExecutorOptions Observing(int num_threads, std::vector<int> visible, bool any_layout = false) {
     ExecutorOptions o;
     o.num_threads = num_threads;
     o.optimize = true;
     o.exact_only = true;
     o.visible = std::move(visible);
+    o.observe_any_layout = any_layout;
     return o;
   }
 };
@@ -87,6 +94,8 @@ class Executor {
   std::vector<int> last_use_;       // per value id: index of the last node reading it
   std::vector<bool> keep_;          // per value id: graph outputs are never freed
   std::vector<bool> skip_node_;     // nodes whose outputs are all folded constants
+  // Per value id: the watched value it is the channels-last copy of (observe_any_layout), or -1.
+  std::vector<int> observed_as_;
   // Per node: what its kernel keeps across runs (KernelContext::node_state), e.g. prepacked
   // constant weights. It relies on constants_ never changing while the executor lives.
   std::vector<std::shared_ptr<void>> node_state_;

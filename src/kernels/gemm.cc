@@ -15,11 +15,29 @@
 namespace dopt {
 namespace kernels {
 
+}  // namespace kernels
+}  // namespace dopt
+
+// OpenBLAS's pthreads build (Debian's default variant) starts one worker per core when it loads;
+// each spins on sched_yield for about 0.1 s before it sleeps, taking a core from the first
+// forwards of every dopt process. dopt calls OpenBLAS single-threaded only (threads are dopt's,
+// one cblas call per block), so the workers are stopped at start-up. Weak: other OpenBLAS
+// variants (serial) have no such function.
+extern "C" int blas_thread_shutdown_(void) __attribute__((weak));
+
+namespace dopt {
+namespace kernels {
+
 namespace {
 void InitBlas() {
   static std::once_flag once;
-  std::call_once(once, [] { openblas_set_num_threads(1); });
+  std::call_once(once, [] {
+    openblas_set_num_threads(1);
+    if (blas_thread_shutdown_) blas_thread_shutdown_();
+  });
 }
+// At load, before any run: the workers otherwise spin until the first sgemm.
+const bool kBlasReady = (InitBlas(), true);
 }  // namespace
 
 void SgemmReference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,

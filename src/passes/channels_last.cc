@@ -23,12 +23,12 @@ int Find(std::vector<int>& parent, int i) {
 bool Masked(const ChannelsLastPlan& p, size_t input) { return input < 64 && ((p.inputs >> input) & 1); }
 
 // Values of the regions read channels-first: by another node (or a non-activation input of a
-// region node, or a sub-graph by name), or as graph outputs.
+// region node, or a sub-graph by name), or as graph outputs (other than the layout-free ones).
 void ComputeNeedFirst(const Graph& g, const std::vector<std::optional<ChannelsLastPlan>>& plans,
                       const std::vector<bool>& last, const std::vector<bool>& value_last,
-                      std::vector<bool>* need_first) {
+                      const std::vector<bool>& layout_free, std::vector<bool>* need_first) {
   std::fill(need_first->begin(), need_first->end(), false);
-  for (int o : g.outputs) (*need_first)[(size_t)o] = value_last[(size_t)o];
+  for (int o : g.outputs) (*need_first)[(size_t)o] = value_last[(size_t)o] && !layout_free[(size_t)o];
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
     for (size_t k = 0; k < n.inputs.size(); ++k) {
@@ -62,6 +62,10 @@ bool ChannelsLastEnabled() {
 
 StatusOr<int> ChannelsLastPass::Run(Graph& g) {
   const size_t nn = g.nodes.size(), nv = g.values.size();
+  stand_ins_.clear();
+  std::vector<bool> layout_free(nv, false);
+  for (int v : layout_free_)
+    if (v >= 0 && (size_t)v < nv) layout_free[(size_t)v] = true;
   std::vector<std::optional<ChannelsLastPlan>> plans(nn);
   bool any_anchor = false;
   for (size_t i = 0; i < nn; ++i) {
@@ -108,7 +112,7 @@ StatusOr<int> ChannelsLastPass::Run(Graph& g) {
     }
     // The transposes each region needs: channels-first values it reads, and values of its own
     // read channels-first.
-    ComputeNeedFirst(g, plans, last, value_last, &need_first);
+    ComputeNeedFirst(g, plans, last, value_last, layout_free, &need_first);
     std::vector<int> anchors(nn, 0), edges(nn, 0);
     std::set<std::pair<int, int>> entries;  // (region, outside value)
     for (size_t i = 0; i < nn; ++i) {
@@ -185,11 +189,20 @@ StatusOr<int> ChannelsLastPass::Run(Graph& g) {
       o = new_id[(size_t)old];
       g.value(o).producer = (int)i;
       g.value(old).producer = -1;
-      if (need_first[(size_t)old]) transpose(o, old, {0, 3, 1, 2});
+      if (need_first[(size_t)old]) {
+        transpose(o, old, {0, 3, 1, 2});
+      } else if (layout_free[(size_t)old]) {
+        stand_ins_[o] = old;
+      }
     }
     ++changes;
   }
   for (Node& n : added) AddUniqueNode(g, std::move(n));
+  // A layout-free value with a stand-in is no longer computed: it stops being a graph output.
+  std::set<int> gone;
+  for (const auto& kv : stand_ins_) gone.insert(kv.second);
+  g.outputs.erase(std::remove_if(g.outputs.begin(), g.outputs.end(), [&](int o) { return gone.count(o) > 0; }),
+                  g.outputs.end());
   return changes;
 }
 

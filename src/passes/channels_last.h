@@ -13,14 +13,28 @@
 // DOPT_CHANNELS_LAST=0 turns it off.
 #pragma once
 
+#include <map>
+#include <vector>
+
 #include "passes/pass.h"
 
 namespace dopt {
 
 class ChannelsLastPass : public Pass {
  public:
+  // `layout_free`: graph outputs (while the pass runs) whose reader takes either layout, such
+  // as values an observer only takes statistics of: a region keeps them channels-last, with no
+  // Transpose back, and stand_ins() maps each one's channels-last copy to it (the value itself is
+  // then never computed, and stops being a graph output).
+  explicit ChannelsLastPass(std::vector<int> layout_free = {}) : layout_free_(std::move(layout_free)) {}
   const char* name() const override { return "channels_last"; }
   StatusOr<int> Run(Graph& graph) override;
+  // After Run: channels-last id -> the layout-free value it stands for (never computed itself).
+  const std::map<int, int>& stand_ins() const { return stand_ins_; }
+
+ private:
+  std::vector<int> layout_free_;
+  std::map<int, int> stand_ins_;
 };
 
 // Whether the executor runs the pass (DOPT_CHANNELS_LAST is not "0"; read once).

@@ -167,18 +167,27 @@ TEST(ChannelsLast, ForcedReferenceKernelsKeepChannelsFirst) {
     EXPECT_EQ(0, std::memcmp(kv.second.raw(), r.outs.at(kv.first).raw(), kv.second.nbytes())) << kv.first;
 }
 
-// Calibration's and the analysis' executors (ExecutorOptions::Observing: exact_only) stay
-// channels-first: the values they range are the plain graph's bits, as the analysis compares.
+// The analysis' executors (ExecutorOptions::Observing: exact_only, without any_layout) stay
+// channels-first: the values they see are the plain graph's bits, as the analysis compares.
 struct Recorder : Observer {
   std::map<int, Tensor> seen;
-  void OnValue(const Graph&, int id, const Tensor& t) override { seen[id] = t.Clone(); }
+  std::map<int, int> calls;
+  void OnValue(const Graph&, int id, const Tensor& t) override {
+    seen[id] = t.Clone();
+    ++calls[id];
+  }
 };
 
-TEST(ChannelsLast, ObservingExecutorsKeepThePlainBits) {
-  Graph g = MakeGraph();
+std::vector<int> FloatActivations(const Graph& g) {
   std::vector<int> watched;
   for (int v = 0; v < (int)g.values.size(); ++v)
     if (!g.value(v).IsConstant() && g.value(v).dtype == DType::kFloat32) watched.push_back(v);
+  return watched;
+}
+
+TEST(ChannelsLast, ObservingExecutorsKeepThePlainBits) {
+  Graph g = MakeGraph();
+  const std::vector<int> watched = FloatActivations(g);
   std::map<std::string, Tensor> feeds{{"x", Rand(g.value(g.inputs[0]).shape, 7)}}, outs;
   Recorder plain, observed;
   {
@@ -201,6 +210,73 @@ TEST(ChannelsLast, ObservingExecutorsKeepThePlainBits) {
     ASSERT_EQ(a.nbytes(), b.nbytes()) << g.value(v).name;
     EXPECT_EQ(0, std::memcmp(a.raw(), b.raw(), a.nbytes())) << g.value(v).name;
   }
+}
+
+// Calibration's histogram runs (Observing with any_layout): the regions run, a watched value
+// that a region keeps channels-last reaches the observer as it is ([N, H, W, C], under its own
+// id, exactly once) with no Transpose added for it, and its values are the plain graph's up to
+// the conv kernels' rounding; the bits do not depend on the thread count.
+TEST(ChannelsLast, ObservingAnyLayoutSeesRegionValuesChannelsLast) {
+  Graph g = MakeGraph();
+  const std::vector<int> watched = FloatActivations(g);
+  std::map<std::string, Tensor> feeds{{"x", Rand(g.value(g.inputs[0]).shape, 7)}}, outs;
+  Recorder plain;
+  {
+    auto ex = Executor::Create(g, ExecutorOptions());
+    ASSERT_TRUE(ex.ok()) << ex.status().message();
+    ASSERT_TRUE((*ex)->Run(feeds, &outs, &plain).ok());
+  }
+  const Result optimised = RunGraph(g, true, true, 1);
+  if (optimised.channels_last_nodes == 0) GTEST_SKIP() << "oneDNN's channels-last convolutions are off here";
+  std::vector<Recorder> runs(3);
+  for (int threads = 1; threads <= 3; ++threads) {
+    auto ex = Executor::Create(g, ExecutorOptions::Observing(threads, watched, /*any_layout=*/true));
+    ASSERT_TRUE(ex.ok()) << ex.status().message();
+    int transposes = 0, regions = 0;
+    for (const Node& n : (*ex)->graph().nodes) {
+      transposes += n.op_type == "Transpose";
+      regions += IsChannelsLast(n);
+    }
+    EXPECT_GT(regions, 0);
+    // Only what the graph's own outputs and channels-first readers need, as in `dopt run`.
+    EXPECT_LE(transposes, optimised.transposes);
+    outs.clear();
+    ASSERT_TRUE((*ex)->Run(feeds, &outs, &runs[(size_t)threads - 1]).ok());
+  }
+  const Recorder& observed = runs[0];
+  int seen_last = 0;
+  for (int v : watched) {
+    const std::string& name = g.value(v).name;
+    ASSERT_TRUE(observed.seen.count(v)) << name;
+    EXPECT_EQ(observed.calls.at(v), 1) << name;
+    const Tensor& want = plain.seen.at(v);
+    Tensor got = observed.seen.at(v);
+    if (got.shape() != want.shape()) {
+      ASSERT_EQ(got.shape(), ToChannelsLast(want.shape())) << name;
+      ++seen_last;
+      const Shape& s = want.shape();
+      Tensor back(DType::kFloat32, s);
+      const float* src = got.data<float>();
+      float* dst = back.data<float>();
+      for (int64_t n = 0; n < s[0]; ++n)
+        for (int64_t c = 0; c < s[1]; ++c)
+          for (int64_t h = 0; h < s[2]; ++h)
+            for (int64_t w = 0; w < s[3]; ++w)
+              dst[((n * s[1] + c) * s[2] + h) * s[3] + w] = src[((n * s[2] + h) * s[3] + w) * s[1] + c];
+      got = back;
+    }
+    float scale = 1e-6f, worst = 0.f;
+    for (int64_t i = 0; i < want.numel(); ++i) scale = std::max(scale, std::fabs(want.data<float>()[i]));
+    for (int64_t i = 0; i < want.numel(); ++i)
+      worst = std::max(worst, std::fabs(want.data<float>()[i] - got.data<float>()[i]));
+    EXPECT_LE(worst, 1e-4f * scale) << name;
+    for (int t = 1; t < 3; ++t) {
+      const Tensor& other = runs[(size_t)t].seen.at(v);
+      ASSERT_EQ(other.nbytes(), observed.seen.at(v).nbytes()) << name;
+      EXPECT_EQ(0, std::memcmp(other.raw(), observed.seen.at(v).raw(), other.nbytes())) << name << " threads " << t + 1;
+    }
+  }
+  EXPECT_GT(seen_last, 3);  // the region's values, not transposed back for the observer
 }
 
 }  // namespace

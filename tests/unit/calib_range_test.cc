@@ -30,7 +30,7 @@ TEST(Histogram, GrowsByDoublingAndKeepsCountsExact) {
   EXPECT_EQ(h.counts()[7] + h.counts()[8], 3u);
 }
 
-// The binning by definition (floor((v + R) * bins / 2R), clamped; NaN and infinities not
+// The binning by definition (bins / 2 + floor(v * bins / 2R), clamped; NaN and infinities not
 // binned), against the blocked, vectorized Add: the same counts on awkward data.
 // Every instruction-set version (SSE2, AVX2, AVX-512, as far as this CPU has them).
 TEST(Histogram, AddMatchesTheDefinition) {
@@ -45,7 +45,8 @@ TEST(Histogram, AddMatchesTheDefinition) {
         case 0: x[i] = 0.f; break;                   // runs of one bin (after a ReLU)
         case 1: x[i] = i % 3 ? 0.f : NAN; break;
         case 2: x[i] = (i % 5) ? 0.f : (i % 2 ? INFINITY : -INFINITY); break;
-        case 3: x[i] = 1e-42f; break;                // denormal
+        case 3: x[i] = i % 2 ? 1e-42f : -1e-42f; break;  // denormals
+        case 7: x[i] = i % 2 ? -1e-30f : -3e-9f; break;    // tiny negatives: below zero's bin, not in it
         case 4: x[i] = 8.f; break;                   // the range's edge: clamps to the last bin
         case 5: x[i] = -8.f; break;
         case 6: x[i] = 0.25f * (float)(i % 7); break;  // bin edges
@@ -63,7 +64,7 @@ TEST(Histogram, AddMatchesTheDefinition) {
       if (std::isnan(v)) continue;
       ++valid;
       if (!std::isfinite(v)) continue;
-      int b = (int)std::floor((v + 8.0) * (2048 / 16.0));
+      int b = 1024 + (int)std::floor(v * (2048 / 16.0));
       ++want[std::min(std::max(b, 0), 2047)];
     }
     float lo = 8.f, hi = 8.f;  // the seed
@@ -78,6 +79,54 @@ TEST(Histogram, AddMatchesTheDefinition) {
     EXPECT_EQ(h.min(), lo) << n << " isa " << isa;
     EXPECT_EQ(h.max(), hi) << n << " isa " << isa;
   }
+  }
+  SetHistogramIsaForTesting(2);
+}
+
+// R grows in the middle of one Add (a block at a time): the same counts as growing once, i.e.
+// as binning every value at the final R by the definition.
+TEST(Histogram, GrowthWithinOneAddMatchesTheDefinition) {
+  for (int isa = 0; isa <= 2; ++isa) {
+    SetHistogramIsaForTesting(isa);
+    std::mt19937 rng(3);
+    std::normal_distribution<float> nd(0, 1);
+    std::vector<float> x(20000);
+    for (size_t i = 0; i < x.size(); ++i) {
+      // The magnitude grows along the tensor (R doubles many times), with tiny values of both
+      // signs throughout, and values exactly on bin edges of the smaller ranges.
+      const float scale = std::ldexp(1.f, (int)(i / 1500) - 6);
+      x[i] = i % 13 == 0 ? -1e-20f : (i % 17 == 0 ? scale * 0.5f : nd(rng) * scale);
+    }
+    Histogram h(2048);
+    h.Add(x.data(), (int64_t)x.size());
+    float amax = 0;
+    for (float v : x) amax = std::max(amax, std::fabs(v));
+    const double r = std::exp2(std::ceil(std::log2((double)amax)));
+    EXPECT_EQ(h.range(), r) << "isa " << isa;
+    std::vector<uint64_t> want(2048, 0);
+    for (float v : x) {
+      int b = 1024 + (int)std::floor(v * (1024 / r));
+      ++want[std::min(std::max(b, 0), 2047)];
+    }
+    EXPECT_EQ(h.counts(), want) << "isa " << isa;
+    EXPECT_EQ(h.total(), x.size());
+  }
+  SetHistogramIsaForTesting(2);
+}
+
+// A tiny negative value whose v * bins / 2R underflows to -0 in float still belongs below zero.
+TEST(Histogram, UnderflowingNegativesStayBelowZero) {
+  for (int isa = 0; isa <= 2; ++isa) {
+    SetHistogramIsaForTesting(isa);
+    Histogram h(2048);
+    std::vector<float> x(40, -1.4e-45f);  // the smallest denormal; R = 2^20 makes the product underflow
+    x[0] = 1048576.f;
+    x[1] = 1.4e-45f;
+    h.Add(x.data(), (int64_t)x.size());
+    EXPECT_EQ(h.range(), 1048576.0);
+    EXPECT_EQ(h.counts()[1023], 38u) << "isa " << isa;
+    EXPECT_EQ(h.counts()[1024], 1u) << "isa " << isa;
+    EXPECT_EQ(h.counts()[2047], 1u) << "isa " << isa;
   }
   SetHistogramIsaForTesting(2);
 }
