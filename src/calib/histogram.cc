@@ -419,7 +419,7 @@ void Histogram::Add(const float* data, int64_t n) {
 }
 
 void Histogram::Add(const float* data, int64_t n, ThreadPool* pool) {
-  constexpr int64_t kGrain = 1 << 13;
+  constexpr int64_t kGrain = 1 << 16;
   if (!pool || pool->num_threads() <= 1 || n < 2 * kGrain) {
     Add(data, n);
     return;
