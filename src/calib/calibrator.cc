@@ -82,7 +82,8 @@ StatusOr<CalibrationResult> Calibrate(const Graph& graph, const std::vector<std:
   DOPT_ASSIGN_OR_RETURN(std::vector<int> ids, ValueIds(graph, tensors));
   std::unique_ptr<HistogramObserver> observer;
   DOPT_ASSIGN_OR_RETURN(StreamRun run, RunOverStream(graph, stream, o, ids, /*any_layout=*/true, "calibrating", [&](ThreadPool* pool) {
-    observer = std::make_unique<HistogramObserver>(ids, o.num_bins, pool);
+    // minmax reads the extremes only: no bins to fill.
+    observer = std::make_unique<HistogramObserver>(ids, o.method == CalibMethod::kMinMax ? 0 : o.num_bins, pool);
     return observer.get();
   }));
   CalibrationResult res;

@@ -346,6 +346,17 @@ void Histogram::GrowTo(double needed) {
 void Histogram::Add(const float* data, int64_t n) {
   if (n <= 0) return;
   const int nb = (int)counts_.size(), half = nb / 2;
+  if (nb == 0) {  // the extent only
+    float lo, hi, finite_abs;
+    int64_t nans;
+    Scan(data, n, &lo, &hi, &finite_abs, &nans);
+    if (n == nans) return;
+    GrowTo(finite_abs);
+    min_ = total_ ? std::min(min_, lo) : lo;
+    max_ = total_ ? std::max(max_, hi) : hi;
+    total_ += (uint64_t)(n - nans);
+    return;
+  }
   // A block at a time: scanned (min, max, largest finite |v|), R grown to cover it, its non-zero
   // values binned and counted, while the block is in L1. Growing R in the middle first moves the
   // counts so far into counts_ (GrowTo merges them), which gives the same bins as growing once
@@ -419,7 +430,7 @@ void Histogram::Add(const float* data, int64_t n) {
 }
 
 void Histogram::Add(const float* data, int64_t n, ThreadPool* pool) {
-  constexpr int64_t kGrain = 1 << 16;
+  constexpr int64_t kGrain = 1 << 12;
   if (!pool || pool->num_threads() <= 1 || n < 2 * kGrain) {
     Add(data, n);
     return;
@@ -442,14 +453,18 @@ void Histogram::Merge(const Histogram& other) {
     *this = other;
     return;
   }
-  Histogram o = other;
-  double r = std::max(range_, o.range_);
-  GrowTo(r);
-  o.GrowTo(r);
-  for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += o.counts_[i];
-  min_ = total_ ? std::min(min_, o.min_) : o.min_;
-  max_ = total_ ? std::max(max_, o.max_) : o.max_;
-  total_ += o.total_;
+  GrowTo(std::max(range_, other.range_));
+  const std::vector<uint64_t>* add = &other.counts_;
+  Histogram grown;
+  if (other.range_ < range_) {  // the other's bins merged up to this range, on a copy
+    grown = other;
+    grown.GrowTo(range_);
+    add = &grown.counts_;
+  }
+  for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += (*add)[i];
+  min_ = total_ ? std::min(min_, other.min_) : other.min_;
+  max_ = total_ ? std::max(max_, other.max_) : other.max_;
+  total_ += other.total_;
 }
 
 }  // namespace dopt

@@ -18,7 +18,9 @@ void SetHistogramIsaForTesting(int max_level);
 
 class Histogram {
  public:
-  explicit Histogram(int num_bins = 2048);  // must be even
+  // num_bins must be even; 0 keeps only the minimum, the maximum and the count (all that the
+  // minmax method reads), skipping the binning.
+  explicit Histogram(int num_bins = 2048);
 
   // Adds n values. NaNs are skipped; infinities are counted in min/max only.
   void Add(const float* data, int64_t n);

@@ -131,6 +131,28 @@ TEST(Histogram, UnderflowingNegativesStayBelowZero) {
   SetHistogramIsaForTesting(2);
 }
 
+// Without bins (the minmax method): the same extremes and count as with them, NaN skipped.
+TEST(Histogram, ExtentOnlyKeepsMinMaxAndCount) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> nd(0, 5);
+  Histogram binned(2048), extent(0);
+  for (int64_t n : {0, 1, 7, 1000, 300000}) {
+    std::vector<float> x((size_t)n);
+    for (auto& v : x) v = nd(rng);
+    if (n > 5) x[3] = NAN, x[4] = -INFINITY;
+    binned.Add(x.data(), n);
+    extent.Add(x.data(), n);
+    EXPECT_EQ(extent.min(), binned.min());
+    EXPECT_EQ(extent.max(), binned.max());
+    EXPECT_EQ(extent.total(), binned.total());
+    EXPECT_EQ(extent.num_bins(), 0);
+  }
+  Histogram nan_only(0);
+  std::vector<float> nans(5, NAN);
+  nan_only.Add(nans.data(), 5);
+  EXPECT_TRUE(nan_only.empty());
+}
+
 TEST(Histogram, MergeEqualsAddingEverything) {
   std::mt19937 rng(1);
   std::normal_distribution<float> nd(0, 2);
