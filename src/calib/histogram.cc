@@ -73,7 +73,8 @@ void ScanSse2(const float* data, int64_t n, float* lo_out, float* hi_out, float*
 }
 
 // The bins of d[0, m)'s non-zero finite values, in order, into idx (which has room for m + 16):
-// half + floor(v * scale), clamped to [0, nb - 1] (|v| <= R, so only v = +-R needs the clamp);
+// half + floor(v * scale), clamped to [0, nb - 1]. Add passes nb + 1 for nb: |v| <= R, so the
+// clamp never acts, and v = +R (x = half) gets the extra slot nb of its own (see at_range_);
 // scale is nb / 2R, a power of two (nb is one: the default 2048), so v * scale is exact in float
 // unless it underflows, and its floor then is 0 or -1 all the same; only a negative v whose
 // product underflows to -0 needs the -1 put back. So a bin never depends on rounding, and
@@ -332,12 +333,16 @@ void Histogram::GrowTo(double needed) {
   const int half = n / 2;
   while (range_ < needed) {
     // Doubling R: bin i of the new positive half holds old bins 2i and 2i+1 of the old
-    // positive half; the negative half mirrors it.
+    // positive half; the negative half mirrors it. Values at exactly +R sat in the last bin
+    // (clamped); at 2R they belong in bin half + half / 2, not with the last bin's others.
     std::vector<uint64_t> grown(n, 0);
+    if (n > 0) counts_[n - 1] -= at_range_;
     for (int i = 0; i < half; ++i) {
       grown[half + i / 2] += counts_[half + i];
       grown[half - 1 - i / 2] += counts_[half - 1 - i];
     }
+    if (n > 0) grown[half + half / 2] += at_range_;
+    at_range_ = 0;
     counts_.swap(grown);
     range_ *= 2;
   }
@@ -361,26 +366,33 @@ void Histogram::Add(const float* data, int64_t n) {
   // values binned and counted, while the block is in L1. Growing R in the middle first moves the
   // counts so far into counts_ (GrowTo merges them), which gives the same bins as growing once
   // for the whole tensor (bins are exact, see BinNonZeroScalar).
-  std::vector<uint32_t>& tables = CountTables(nb);
+  std::vector<uint32_t>& tables = CountTables(nb + 1);
   uint32_t* t0 = tables.data();
-  uint32_t* t1 = t0 + nb;
-  uint32_t* t2 = t1 + nb;
-  uint32_t* t3 = t2 + nb;
-  int lo_bin = nb, hi_bin = -1;  // bins the tables may hold counts in
+  uint32_t* t1 = t0 + (nb + 1);
+  uint32_t* t2 = t1 + (nb + 1);
+  uint32_t* t3 = t2 + (nb + 1);
+  int lo_bin = nb + 1, hi_bin = -1;  // slots the tables may hold counts in
   int64_t pending = 0;           // values in the tables: flushed long before a uint32 could wrap
   auto flush = [&] {
     for (int b = std::max(lo_bin, 0); b <= hi_bin; ++b) {
-      counts_[b] += (uint64_t)t0[b] + t1[b] + t2[b] + t3[b];
+      const uint64_t c = (uint64_t)t0[b] + t1[b] + t2[b] + t3[b];
       t0[b] = t1[b] = t2[b] = t3[b] = 0;
+      if (b < nb) {
+        counts_[b] += c;
+      } else {  // v = +R: in the last bin, and remembered for the next growth
+        counts_[nb - 1] += c;
+        at_range_ += c;
+      }
     }
-    lo_bin = nb;
+    lo_bin = nb + 1;
     hi_bin = -1;
     pending = 0;
   };
-  auto bin_of = [&](float v, float scale) {  // v finite or +-inf: its clamped bin, or a neighbour's
-    if (!(std::fabs(v) <= kFloatMax)) return v < 0 ? 0 : nb - 1;
-    const int b = half + (int)std::floor(v * scale) - (v < 0);
-    return b < 0 ? 0 : (b > nb - 1 ? nb - 1 : b);
+  auto bin_of = [&](float v, float scale) {  // v finite or +-inf: its slot, as BinNonZero computes it
+    if (!(std::fabs(v) <= kFloatMax)) return v < 0 ? 0 : nb;
+    const float x = v * scale;
+    const int b = half + (int)std::floor(x) - (x == 0.f && v < 0.f);
+    return b < 0 ? 0 : (b > nb ? nb : b);
   };
   constexpr int kBlock = 1024;
   alignas(64) int32_t idx[kBlock + 16];
@@ -401,7 +413,7 @@ void Histogram::Add(const float* data, int64_t n) {
       GrowTo(babs);
     }
     const float scale = (float)(nb / (2 * range_));
-    const int k = BinNonZero(d, m, scale, half, nb, idx, &zeros);
+    const int k = BinNonZero(d, m, scale, half, nb + 1, idx, &zeros);
     if (k == 0) continue;
     lo_bin = std::min(lo_bin, bin_of(blo, scale));
     hi_bin = std::max(hi_bin, bin_of(bhi, scale));
@@ -454,14 +466,14 @@ void Histogram::Merge(const Histogram& other) {
     return;
   }
   GrowTo(std::max(range_, other.range_));
-  const std::vector<uint64_t>* add = &other.counts_;
-  Histogram grown;
   if (other.range_ < range_) {  // the other's bins merged up to this range, on a copy
-    grown = other;
+    Histogram grown = other;
     grown.GrowTo(range_);
-    add = &grown.counts_;
+    Merge(grown);
+    return;
   }
-  for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += (*add)[i];
+  for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
+  at_range_ += other.at_range_;
   min_ = total_ ? std::min(min_, other.min_) : other.min_;
   max_ = total_ ? std::max(max_, other.max_) : other.max_;
   total_ += other.total_;

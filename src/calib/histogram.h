@@ -1,8 +1,10 @@
 // A streaming histogram of a tensor's values for range calibration.
 //
-// Bins cover [-R, R] symmetrically around zero; when new data falls outside, R doubles and
-// pairs of bins merge, so counts stay exact and nothing is ever stored but the counts. The
-// exact minimum and maximum are tracked beside the bins.
+// Bins cover [-R, R] symmetrically around zero (R a power of two): v falls in bin
+// bins/2 + floor(v * bins / 2R), computed exactly, so a value just below zero is never in zero's
+// bin. When new data falls outside, R doubles and pairs of bins merge, so counts stay exact
+// (the same as binning everything at the final R) and nothing is ever stored but the counts.
+// The exact minimum and maximum are tracked beside the bins.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +48,8 @@ class Histogram {
   std::vector<uint64_t> counts_;
   double range_ = 0;
   uint64_t total_ = 0;
+  // How many of the last bin's values are exactly +R (clamped into it): growth moves them apart.
+  uint64_t at_range_ = 0;
   float min_ = 0, max_ = 0;
 };
 

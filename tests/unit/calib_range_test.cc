@@ -131,6 +131,44 @@ TEST(Histogram, UnderflowingNegativesStayBelowZero) {
   SetHistogramIsaForTesting(2);
 }
 
+// Values at exactly +R sit clamped in the last bin; when R later doubles (in the same Add or a
+// later one, or in a merge) they move to where +R falls at the new range, as the definition says.
+// All-negative data: every count lands (the per-thread tables are left clean for the next one).
+TEST(Histogram, ExactRangeValuesAndNegativeDataFollowTheDefinition) {
+  for (int isa = 0; isa <= 2; ++isa) {
+    SetHistogramIsaForTesting(isa);
+    std::vector<float> x(3000, 0.25f);
+    x[5] = 1.f;        // R = 1 for the first block, 1.0 clamped into bin 2047
+    x[2500] = 3.f;     // R = 4 in the third block: 1.0 belongs in bin 1024 + 256
+    x[2501] = -4.f;    // -R: bin 0, no clamp needed
+    Histogram h(2048);
+    h.Add(x.data(), (int64_t)x.size());
+    ASSERT_EQ(h.range(), 4.0);
+    EXPECT_EQ(h.counts()[1280], 1u) << "isa " << isa;
+    EXPECT_EQ(h.counts()[1024 + 64], 2997u) << "isa " << isa;  // 0.25
+    EXPECT_EQ(h.counts()[1024 + 768], 1u) << "isa " << isa;    // 3
+    EXPECT_EQ(h.counts()[0], 1u) << "isa " << isa;
+    Histogram a(2048), b(2048);  // the same when 1.0 and the growth come in different Adds
+    a.Add(x.data(), 10);
+    b.Add(x.data() + 10, 2990);
+    a.Merge(b);
+    EXPECT_EQ(a.counts(), h.counts()) << "isa " << isa;
+    std::vector<float> neg = {-0.5f, -0.25f};
+    Histogram n1(2048);
+    n1.Add(neg.data(), 2);
+    uint64_t sum = 0;
+    for (uint64_t v : n1.counts()) sum += v;
+    EXPECT_EQ(sum, 2u) << "isa " << isa;
+    Histogram n2(2048);
+    std::vector<float> pos = {0.f, 0.1f, 0.2f};
+    n2.Add(pos.data(), 3);
+    sum = 0;
+    for (uint64_t v : n2.counts()) sum += v;
+    EXPECT_EQ(sum, 3u) << "isa " << isa;
+  }
+  SetHistogramIsaForTesting(2);
+}
+
 // Without bins (the minmax method): the same extremes and count as with them, NaN skipped.
 TEST(Histogram, ExtentOnlyKeepsMinMaxAndCount) {
   std::mt19937 rng(9);
