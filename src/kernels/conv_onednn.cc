@@ -82,6 +82,8 @@ struct InChunk {
 };
 
 struct Entry {
+  // Tells entries apart for the per-thread memory objects (ThreadBoundMemories).
+  const uint64_t serial = NextOneDnnOwner();
   bool supported = false;
   std::vector<float> wcopy;  // the weights this entry was built from
   // G > 1. The channels-first path takes only depthwise convs (Handled), in blocks of whole
@@ -121,6 +123,28 @@ struct Entry {
 };
 
 using Key = std::vector<int64_t>;
+
+// A conv primitive's source, bias, destination and scratchpad, bound by this thread.
+struct BoundArgs {
+  memory& src;
+  memory& bia;
+  memory& dst;
+  memory& scr;
+};
+
+BoundArgs ArgsFor(const Entry& e, int prim) {
+  const auto& pd = e.pds[(size_t)prim];
+  std::vector<memory>& m =
+      ThreadBoundMemories(e.serial, prim, {pd.src_desc(), pd.bias_desc(), pd.dst_desc(), pd.scratchpad_desc()});
+  return {m[0], m[1], m[2], m[3]};
+}
+
+// The thread's scratchpad for conv primitives (small: kilobytes), grown only.
+uint8_t* Scratchpad(size_t bytes) {
+  thread_local std::vector<uint8_t> scratch;
+  if (scratch.size() < bytes) scratch.resize(bytes);
+  return scratch.data();
+}
 
 std::mutex g_mu;
 std::map<Key, std::shared_ptr<Entry>>* g_cache = new std::map<Key, std::shared_ptr<Entry>>();  // never freed
@@ -553,7 +577,6 @@ bool ConvForwardOneDnn(const ConvGeom& g, const float* x, const float* w, const 
       omp_set_num_threads(1);  // each primitive runs on this pool thread alone
       thread_local dnnl::stream strm(Engine());
       std::vector<float> xs, yb;
-      std::vector<uint8_t> scratch;
       for (int64_t bi = b0; bi < b1; ++bi) {
         const Block& b = e->blocks[(size_t)bi];
         const size_t p = (size_t)b.prim;
@@ -575,19 +598,19 @@ bool ConvForwardOneDnn(const ConvGeom& g, const float* x, const float* w, const 
           yb.resize(pd.dst_desc().get_size() / sizeof(float));
           dst = yb.data();
         }
-        scratch.resize(pd.scratchpad_desc().get_size());
-        memory msrc(pd.src_desc(), Engine(), const_cast<float*>(src));
-        memory mbia(pd.bias_desc(), Engine(), const_cast<float*>(b_all + b.m0));
-        memory mdst(pd.dst_desc(), Engine(), dst);
-        memory mscr(pd.scratchpad_desc(), Engine(), scratch.data());
-        e->prims[p].execute(strm, {{DNNL_ARG_SRC, msrc},
+        BoundArgs a = ArgsFor(*e, (int)p);
+        a.src.set_data_handle(const_cast<float*>(src));
+        a.bia.set_data_handle(const_cast<float*>(b_all + b.m0));
+        a.dst.set_data_handle(dst);
+        a.scr.set_data_handle(Scratchpad(pd.scratchpad_desc().get_size()));
+        e->prims[p].execute(strm, {{DNNL_ARG_SRC, a.src},
                                    {DNNL_ARG_WEIGHTS, b.wei},
-                                   {DNNL_ARG_BIAS, mbia},
-                                   {DNNL_ARG_DST, mdst},
-                                   {DNNL_ARG_SCRATCHPAD, mscr}});
+                                   {DNNL_ARG_BIAS, a.bia},
+                                   {DNNL_ARG_DST, a.dst},
+                                   {DNNL_ARG_SCRATCHPAD, a.scr}});
         if (e->out_reorder[p]) {
           memory my(e->out_descs[p], Engine(), yn + b.m0 * OHW);
-          e->out_reorders[p].execute(strm, mdst, my);
+          e->out_reorders[p].execute(strm, a.dst, my);
         }
         strm.wait();
         if (act.HasEpilogue()) {
@@ -612,7 +635,6 @@ bool ConvForwardOneDnnNhwc(const ConvGeom& g, const float* x, const float* w, co
   ParallelOrSerial(pool, g.N * nb, [&](int64_t i0, int64_t i1) {
     omp_set_num_threads(1);
     thread_local dnnl::stream strm(Engine());
-    std::vector<uint8_t> scratch;
     std::vector<float> buf;
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / nb;
@@ -625,16 +647,16 @@ bool ConvForwardOneDnnNhwc(const ConvGeom& g, const float* x, const float* w, co
       const bool part = b.mb != g.M;
       if (part) buf.resize((size_t)(pixels * b.mb));
       float* dst = part ? buf.data() : out;
-      scratch.resize(pd.scratchpad_desc().get_size());
-      memory msrc(pd.src_desc(), Engine(), const_cast<float*>(src));
-      memory mbia(pd.bias_desc(), Engine(), const_cast<float*>(b_all + b.m0));
-      memory mdst(pd.dst_desc(), Engine(), dst);
-      memory mscr(pd.scratchpad_desc(), Engine(), scratch.data());
-      e->prims[(size_t)b.prim].execute(strm, {{DNNL_ARG_SRC, msrc},
+      BoundArgs a = ArgsFor(*e, b.prim);
+      a.src.set_data_handle(const_cast<float*>(src));
+      a.bia.set_data_handle(const_cast<float*>(b_all + b.m0));
+      a.dst.set_data_handle(dst);
+      a.scr.set_data_handle(Scratchpad(pd.scratchpad_desc().get_size()));
+      e->prims[(size_t)b.prim].execute(strm, {{DNNL_ARG_SRC, a.src},
                                               {DNNL_ARG_WEIGHTS, b.wei},
-                                              {DNNL_ARG_BIAS, mbia},
-                                              {DNNL_ARG_DST, mdst},
-                                              {DNNL_ARG_SCRATCHPAD, mscr}});
+                                              {DNNL_ARG_BIAS, a.bia},
+                                              {DNNL_ARG_DST, a.dst},
+                                              {DNNL_ARG_SCRATCHPAD, a.scr}});
       strm.wait();
       if (act.HasEpilogue() && !e->epilogue_in_primitive) ApplyEpilogueChannelsLast(*act.epilogue, dst, pixels, b.mb, b.m0);
       if (part) {

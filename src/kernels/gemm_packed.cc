@@ -32,6 +32,7 @@ struct Prims {
   std::vector<dnnl::matmul> prims;
   std::vector<int> of_block;  // per block: index into pds / prims
   size_t scratch = 0;         // the largest scratchpad
+  const uint64_t owner = NextOneDnnOwner();  // for ThreadBoundMemories
 };
 
 using PrimKey = std::pair<int64_t, int64_t>;  // (M, lda)
@@ -176,12 +177,15 @@ bool SgemmPackedB(ThreadPool* pool, PackedGemmB& b, int64_t M, float alpha, cons
         tmp.reset(new float[tmp_size]);
       }
       float* out = direct ? C + n0 : tmp.get();
-      memory msrc(pd.src_desc(), Engine(), const_cast<float*>(A));
-      memory mdst(pd.dst_desc(), Engine(), out);
-      memory mscr(pd.scratchpad_desc(), Engine(), scratch.get());
-      pr->prims[(size_t)pr->of_block[(size_t)bi]].execute(
-          strm, {{DNNL_ARG_SRC, msrc}, {DNNL_ARG_WEIGHTS, p.wei[(size_t)bi]}, {DNNL_ARG_DST, mdst},
-                 {DNNL_ARG_SCRATCHPAD, mscr}});
+      const int k = pr->of_block[(size_t)bi];
+      std::vector<memory>& m =
+          ThreadBoundMemories(pr->owner, k, {pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc()});
+      m[0].set_data_handle(const_cast<float*>(A));
+      m[1].set_data_handle(out);
+      m[2].set_data_handle(scratch.get());
+      pr->prims[(size_t)k].execute(
+          strm, {{DNNL_ARG_SRC, m[0]}, {DNNL_ARG_WEIGHTS, p.wei[(size_t)bi]}, {DNNL_ARG_DST, m[1]},
+                 {DNNL_ARG_SCRATCHPAD, m[2]}});
       strm.wait();
       if (direct) continue;
       for (int64_t i = 0; i < M; ++i) {
