@@ -109,13 +109,17 @@ void SgemmSerial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
               (blasint)N, (blasint)K, alpha, A, (blasint)lda, B, (blasint)ldb, beta, C, (blasint)ldc);
 }
 
+bool SgemmIsOneCall(int64_t M, int64_t N, int64_t K) {
+  const double flops = 2.0 * (double)M * (double)N * (double)K;
+  return flops < 1e6 || (M < 32 && N < 64);
+}
+
 void Sgemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
            const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
            GemmEngine engine) {
   // The split depends only on the shape, never on the thread count, so that every element of
   // C comes from the same sgemm call (OpenBLAS edge kernels may round differently).
-  const double flops = 2.0 * (double)M * (double)N * (double)K;
-  if (flops < 1e6 || (M < 32 && N < 64)) {
+  if (SgemmIsOneCall(M, N, K)) {
     SgemmSerial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, engine);
     return;
   }

@@ -30,6 +30,10 @@ void SgemmSerial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
 void SgemmReference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                     int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
+// Whether Sgemm runs this shape as one SgemmSerial call (too small to split): callers with many
+// such GEMMs (a batch) may then spread the calls themselves, with the same bits.
+bool SgemmIsOneCall(int64_t M, int64_t N, int64_t K);
+
 // Same as SgemmSerial, split over the pool (by rows of C or columns of C, whichever is larger). Each element
 // of C is computed by one sgemm call with the same K order, so results do not depend on the
 // thread count. `pool` may be null.

@@ -79,12 +79,18 @@ Status Run(KernelContext& ctx) {
         kernels::Sgemm(ctx.pool(), false, false, nb * M, N, K, 1.f, ap, K, bp, N, 0.f, yp, N, kernels::GemmEngine::kOneDnn);
         return Status::Ok();
       }
-      for (int64_t bi = 0; bi < nb; ++bi) {
-        int64_t ao, bo;
-        offsets(bi, &ao, &bo);
-        kernels::Sgemm(ctx.pool(), false, false, M, N, K, 1.f, ap + ao * asz, K, bp + bo * bsz, N, 0.f, yp + bi * ysz, N,
-                       kernels::GemmEngine::kOneDnn);  // activations x activations (attention)
-      }
+      // Activations x activations (attention). Small matrices (a window's or a head's scores)
+      // are one SGEMM call each wherever they run, so the batch is spread over the threads;
+      // larger ones split inside Sgemm.
+      const bool spread = nb > 1 && kernels::SgemmIsOneCall(M, N, K);
+      ParallelForOrInline(spread ? ctx.pool() : nullptr, nb, 1, [&](int64_t b0, int64_t b1) {
+        for (int64_t bi = b0; bi < b1; ++bi) {
+          int64_t ao, bo;
+          offsets(bi, &ao, &bo);
+          kernels::Sgemm(spread ? nullptr : ctx.pool(), false, false, M, N, K, 1.f, ap + ao * asz, K, bp + bo * bsz, N,
+                         0.f, yp + bi * ysz, N, kernels::GemmEngine::kOneDnn);
+        }
+      });
       return Status::Ok();
     }
 #define DOPT_INT_CASE(DT, T)                                                                              \

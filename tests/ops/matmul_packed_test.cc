@@ -21,8 +21,8 @@ TEST(GemmPacked, SweepAgainstReference) {
   if (ReferenceKernelsForced()) GTEST_SKIP() << "reference kernels forced";
   const char* off = std::getenv("DOPT_MATMUL_ONEDNN");
   if (off && std::string(off) == "0") GTEST_SKIP() << "DOPT_MATMUL_ONEDNN=0";
-  const int64_t Ms[] = {1, 17, 32, 97};
-  const int64_t NKs[][2] = {{1, 1}, {7, 13}, {64, 64}, {65, 31}, {129, 255}, {300, 17}, {768, 96}, {1031, 77}};
+  const int64_t Ms[] = {1, 17, 32, 97, 777};  // 777: row blocks too (K x N of 96 x 384, 77 x 1031)
+  const int64_t NKs[][2] = {{1, 1}, {7, 13}, {64, 64}, {65, 31}, {129, 255}, {300, 17}, {768, 96}, {384, 96}, {1031, 77}};
   ThreadPool p1(1), p2(2), p3(3);
   uint32_t seed = 1;
   for (bool trans_b : {false, true})
