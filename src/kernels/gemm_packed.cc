@@ -37,7 +37,9 @@ struct Prims {
   const uint64_t owner = NextOneDnnOwner();  // for ThreadBoundMemories
 };
 
-using PrimKey = std::pair<int64_t, int64_t>;  // (M, lda)
+// What the primitives compute after the product (the epilogue's head, see SgemmPackedB).
+enum class Tail { kNone = 0, kBias = 1, kBiasRelu = 2 };
+using PrimKey = std::tuple<int64_t, int64_t, int>;  // (M, lda, Tail)
 constexpr size_t kMaxPrimSets = 16;
 
 }  // namespace
@@ -64,13 +66,21 @@ namespace {
 // A primitive for M rows (A's leading dim lda) x nb columns, writing a dense [M, nb] result
 // (oneDNN's brgemm matmul declines a strided destination); `wdesc` null: oneDNN picks the
 // weight layout.
-dnnl::matmul::primitive_desc MakePd(int64_t M, int64_t K, int64_t nb, int64_t lda, const memory::desc* wdesc) {
+dnnl::matmul::primitive_desc MakePd(int64_t M, int64_t K, int64_t nb, int64_t lda, const memory::desc* wdesc,
+                                    Tail tail = Tail::kNone) {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   const memory::desc src({M, K}, kF32, memory::dims{lda, 1});
   const memory::desc dst({M, nb}, kF32, Tag::ab);
   const memory::desc wei = wdesc ? *wdesc : memory::desc({K, nb}, kF32, Tag::any);
-  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, dst), attr, Engine());
+  if (tail == Tail::kNone) return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, dst), attr, Engine());
+  if (tail == Tail::kBiasRelu) {
+    dnnl::post_ops po;
+    po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+    attr.set_post_ops(po);
+  }
+  const memory::desc bias({1, nb}, kF32, Tag::ab);
+  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, bias, dst), attr, Engine());
 }
 
 bool IsRef(const dnnl::matmul::primitive_desc& pd) { return std::string(pd.impl_info_str()).rfind("ref", 0) == 0; }
@@ -116,12 +126,33 @@ std::unique_ptr<PackedGemmB> PackGemmB(bool trans_b, int64_t K, int64_t N, const
 }
 
 bool SgemmPackedB(ThreadPool* pool, PackedGemmB& b, int64_t M, float alpha, const float* A, int64_t lda, float beta,
-                  float* C, int64_t ldc) {
+                  float* C, int64_t ldc, const std::vector<EpilogueStep>* epilogue) {
   if (beta != 0.f && beta != 1.f) return false;
   PackedGemmBImpl& p = *b.impl;
+  if (epilogue && epilogue->empty()) epilogue = nullptr;
+  if (epilogue && (alpha != 1.f || beta != 0.f)) return false;
+  // An epilogue that starts with adding a constant (a bias: per column or one value), maybe
+  // then a ReLU, runs inside the primitive while each tile is in registers (oneDNN adds the
+  // bias to the finished sum and takes max(v, 0): the bits of the separate ops, tested); the
+  // rest of an epilogue runs on each finished block.
+  Tail tail = Tail::kNone;
+  std::vector<float> bias;
+  std::vector<EpilogueStep> rest;
+  if (epilogue && epilogue->front().op == EpilogueStep::kAdd) {
+    const EpilogueStep& add = epilogue->front();
+    bias = add.channel_c.empty() ? std::vector<float>((size_t)p.N, add.a) : add.channel_c;
+    if ((int64_t)bias.size() != p.N) return false;
+    tail = Tail::kBias;
+    rest.assign(epilogue->begin() + 1, epilogue->end());
+    if (rest.size() == 1 && rest[0].op == EpilogueStep::kRelu) {
+      tail = Tail::kBiasRelu;
+      rest.clear();
+    }
+    epilogue = rest.empty() ? nullptr : &rest;
+  }
   if (M <= 0) return true;
   omp_set_num_threads(1);
-  const PrimKey key{M, lda};
+  const PrimKey key{M, lda, (int)tail};
   std::shared_ptr<Prims> pr;
   {
     std::lock_guard<std::mutex> lock(p.mu);
@@ -157,7 +188,7 @@ bool SgemmPackedB(ThreadPool* pool, PackedGemmB& b, int64_t M, float alpha, cons
             while (!(p.wdesc[wi] == p.wdesc[bi])) ++wi;  // the first block with this layout
             auto f = made.find({rows, p.nb[bi], wi});
             if (f == made.end()) {
-              auto pd = MakePd(rows, p.K, p.nb[bi], lda, &p.wdesc[bi]);
+              auto pd = MakePd(rows, p.K, p.nb[bi], lda, &p.wdesc[bi], tail);
               if (IsRef(pd)) throw dnnl::error(dnnl_unimplemented, "only oneDNN's reference matmul");
               n->scratch = std::max(n->scratch, pd.scratchpad_desc().get_size());
               n->prims.emplace_back(pd);
@@ -202,15 +233,30 @@ bool SgemmPackedB(ThreadPool* pool, PackedGemmB& b, int64_t M, float alpha, cons
         tmp.reset(new float[tmp_size]);
       }
       float* out = direct ? C + r0 * ldc + n0 : tmp.get();
-      std::vector<memory>& m =
-          ThreadBoundMemories(pr->owner, k, {pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc()});
-      m[0].set_data_handle(const_cast<float*>(A + r0 * lda));
-      m[1].set_data_handle(out);
-      m[2].set_data_handle(scratch.get());
-      pr->prims[(size_t)k].execute(
-          strm, {{DNNL_ARG_SRC, m[0]}, {DNNL_ARG_WEIGHTS, p.wei[(size_t)bi]}, {DNNL_ARG_DST, m[1]},
-                 {DNNL_ARG_SCRATCHPAD, m[2]}});
+      if (tail == Tail::kNone) {
+        std::vector<memory>& m =
+            ThreadBoundMemories(pr->owner, k, {pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc()});
+        m[0].set_data_handle(const_cast<float*>(A + r0 * lda));
+        m[1].set_data_handle(out);
+        m[2].set_data_handle(scratch.get());
+        pr->prims[(size_t)k].execute(
+            strm, {{DNNL_ARG_SRC, m[0]}, {DNNL_ARG_WEIGHTS, p.wei[(size_t)bi]}, {DNNL_ARG_DST, m[1]},
+                   {DNNL_ARG_SCRATCHPAD, m[2]}});
+      } else {
+        std::vector<memory>& m = ThreadBoundMemories(
+            pr->owner, k, {pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc(), pd.query_md(dnnl::query::weights_md, 1)});
+        m[0].set_data_handle(const_cast<float*>(A + r0 * lda));
+        m[1].set_data_handle(out);
+        m[2].set_data_handle(scratch.get());
+        m[3].set_data_handle(bias.data() + n0);
+        pr->prims[(size_t)k].execute(strm, {{DNNL_ARG_SRC, m[0]},
+                                            {DNNL_ARG_WEIGHTS, p.wei[(size_t)bi]},
+                                            {DNNL_ARG_BIAS, m[3]},
+                                            {DNNL_ARG_DST, m[1]},
+                                            {DNNL_ARG_SCRATCHPAD, m[2]}});
+      }
       strm.wait();
+      if (epilogue) ApplyEpilogueChannelsLast(*epilogue, out, rows, nb, n0);  // [rows, nb], dense
       if (direct) continue;
       for (int64_t i = 0; i < rows; ++i) {
         float* c = C + (r0 + i) * ldc + n0;

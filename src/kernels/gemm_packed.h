@@ -16,6 +16,7 @@
 #include <string>
 
 #include "common/thread_pool.h"
+#include "kernels/epilogue.h"
 
 namespace dopt {
 namespace kernels {
@@ -46,8 +47,10 @@ std::unique_ptr<PackedGemmB> PackGemmB(bool trans_b, int64_t K, int64_t N, const
 // implementation for this M: then every call with this M does). Each M gets its own primitives;
 // after 16 distinct M they are dropped and made again, never a fallback, so one M's result does
 // not depend on the calls before it.
+// `epilogue` (non-empty: alpha must be 1 and beta 0, else false): element-wise steps applied to
+// each block of C while it is in cache, C's columns being the channels (kernels/epilogue.h).
 bool SgemmPackedB(ThreadPool* pool, PackedGemmB& b, int64_t M, float alpha, const float* A, int64_t lda, float beta,
-                  float* C, int64_t ldc);
+                  float* C, int64_t ldc, const std::vector<EpilogueStep>* epilogue = nullptr);
 
 }  // namespace kernels
 }  // namespace dopt

@@ -1,6 +1,7 @@
 // MatMul: numpy matmul semantics (1-D operands promoted and squeezed, batch dims broadcast).
 // float32 through SGEMM (a constant B [K, N] shared by the batch: prepacked once per executor,
 // ops/packed_weight.h); int32/int64 with a plain loop.
+#include "kernels/epilogue.h"
 #include "kernels/gemm.h"
 #include "ops/op_util.h"
 #include "ops/packed_weight.h"
@@ -67,6 +68,17 @@ Status Run(KernelContext& ctx) {
     }
   };
   const int64_t asz = M * K, bsz = K * N, ysz = M * N;
+  // Element-wise steps fused after this MatMul (passes/fuse_conv_epilogue.h), on its columns.
+  DOPT_ASSIGN_OR_RETURN(std::vector<kernels::EpilogueStep> epilogue, GetEpilogueAttrs(node));
+  for (const kernels::EpilogueStep& st : epilogue) {
+    if (!st.channel_c.empty() && (int64_t)st.channel_c.size() != N) {
+      return InvalidArgument(node.Describe() + ": dopt.epilogue_channels has " + std::to_string(st.channel_c.size()) +
+                             " values per step for " + std::to_string(N) + " columns");
+    }
+  }
+  if (!epilogue.empty() && a.dtype() != DType::kFloat32) {
+    return InvalidArgument(node.Describe() + ": an epilogue on a " + DTypeName(a.dtype()) + " MatMul");
+  }
   switch (a.dtype()) {
     case DType::kFloat32: {
       const float* ap = a.data<float>();
@@ -74,11 +86,14 @@ Status Run(KernelContext& ctx) {
       float* yp = y.data<float>();
       const bool b_shared = NumElements(bb) == 1;
       if (b_shared && NumElements(ab) == nb) {
-        // A's batch folds into M: one GEMM; a constant B prepacked once per executor.
-        if (SgemmWithConstantB(ctx, 1, false, nb * M, N, K, 1.f, ap, K, 0.f, yp, N)) return Status::Ok();
+        // A's batch folds into M: one GEMM; a constant B prepacked once per executor, which
+        // applies the epilogue block by block.
+        if (SgemmWithConstantB(ctx, 1, false, nb * M, N, K, 1.f, ap, K, 0.f, yp, N, &epilogue)) return Status::Ok();
         kernels::Sgemm(ctx.pool(), false, false, nb * M, N, K, 1.f, ap, K, bp, N, 0.f, yp, N, kernels::GemmEngine::kOneDnn);
+        if (!epilogue.empty()) kernels::ApplyEpilogueChannelsLast(epilogue, yp, nb * M, N);
         return Status::Ok();
       }
+      if (!epilogue.empty()) return Internal(node.Describe() + ": an epilogue needs a B shared by the batch");
       // Activations x activations (attention). Small matrices (a window's or a head's scores)
       // are one SGEMM call each wherever they run, so the batch is spread over the threads;
       // larger ones split inside Sgemm.

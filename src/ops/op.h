@@ -218,10 +218,11 @@ constexpr QuantTraits SharesInputScale(int input = 0, bool (*only_if)(const Grap
 
 // ---- the op ----
 
-// A node considered as one step of an element-wise epilogue fused into the Conv before it
-// (passes/fuse_conv_epilogue.h). Input `chain` holds the chain's current value, input `root`
-// (-1: none) an earlier value of the chain (the Conv's result or a step's), kept by a kSave
-// step; the node's output is [N, channels, ...] of rank `rank`, float.
+// A node considered as one step of an element-wise epilogue fused into the Conv (or the MatMul
+// with a constant B) before it (passes/fuse_conv_epilogue.h). Input `chain` holds the chain's
+// current value, input `root` (-1: none) an earlier value of the chain (the anchor's result or
+// a step's), kept by a kSave step; the node's output is float, of rank `rank`, with `channels`
+// channels on axis `channel_axis` (1 after a Conv, the last after a MatMul).
 struct EpilogueQuery {
   const Graph& graph;
   const Node& node;
@@ -229,6 +230,7 @@ struct EpilogueQuery {
   int root;
   int64_t channels;
   int rank;
+  int channel_axis = 1;
 };
 
 // How a node runs when the executor keeps 4-D activations channels-last ([N, H, W, C] instead

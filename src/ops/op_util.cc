@@ -252,8 +252,9 @@ bool BinaryEpilogue(const EpilogueQuery& q, kernels::EpilogueStep* s, kernels::E
     s->a = c->CastTo(DType::kFloat32).data<float>()[0];
     return true;
   }
-  // Right-aligned: output dim 1 is the constant's dim (rank_c - (rank - 1)); every other dim 1.
-  const int ch = c->rank() - (q.rank - 1);
+  // Right-aligned: the output's channel axis is the constant's dim rank_c - (rank - axis);
+  // every other dim 1.
+  const int ch = c->rank() - (q.rank - q.channel_axis);
   for (int d = 0; d < c->rank(); ++d)
     if (d != ch && c->dim(d) != 1) return false;
   if (ch < 0 || c->dim(ch) != q.channels) return false;

@@ -18,7 +18,8 @@ struct PackedWeightState {
 }  // namespace
 
 bool SgemmWithConstantB(KernelContext& ctx, int b_input, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-                        const float* A, int64_t lda, float beta, float* Y, int64_t ldy) {
+                        const float* A, int64_t lda, float beta, float* Y, int64_t ldy,
+                        const std::vector<kernels::EpilogueStep>* epilogue) {
   std::shared_ptr<void>* slot = ctx.node_state();
   if (!slot || !ctx.input_is_constant(b_input) || M <= 0 || N <= 0 || K <= 0) return false;
   const Tensor& b = ctx.input(b_input);
@@ -35,7 +36,7 @@ bool SgemmWithConstantB(KernelContext& ctx, int b_input, bool trans_b, int64_t M
     *slot = st;
   }
   if (!st->packed) return false;
-  return kernels::SgemmPackedB(ctx.pool(), *st->packed, M, alpha, A, lda, beta, Y, ldy);
+  return kernels::SgemmPackedB(ctx.pool(), *st->packed, M, alpha, A, lda, beta, Y, ldy, epilogue);
 }
 
 }  // namespace dopt

@@ -26,13 +26,20 @@ StatusOr<int> FuseConvEpiloguePass::Run(Graph& g) {
   for (int ci = 0; ci < (int)g.nodes.size(); ++ci) {
     if (removed[ci]) continue;
     const Node& conv = g.nodes[ci];
-    if (conv.op_type != "Conv" || !conv.domain.empty() || conv.outputs.size() != 1 || conv.outputs[0] < 0) continue;
+    if (!conv.domain.empty() || conv.outputs.size() != 1 || conv.outputs[0] < 0) continue;
     if (conv.HasAttr("dopt.epilogue_ops")) continue;
+    // Anchors: Conv (channels on axis 1), and MatMul by a constant 2-D B (the prepacked path;
+    // channels are B's columns, the last axis: a bias Add after a linear layer).
+    const bool matmul = conv.op_type == "MatMul" && conv.inputs.size() == 2 && conv.inputs[1] >= 0 &&
+                        g.value(conv.inputs[1]).IsConstant() && g.value(conv.inputs[1]).shape.size() == 2;
+    if (conv.op_type != "Conv" && !matmul) continue;
     const int root = conv.outputs[0];
     const Value& rv = g.value(root);
-    if (is_output[root] || !IsFloat(rv.dtype) || !rv.rank_known || rv.shape.size() < 3 || rv.shape[1] <= 0) continue;
-    const int64_t channels = rv.shape[1];
+    if (is_output[root] || rv.dtype != DType::kFloat32 || !rv.rank_known || rv.shape.size() < (matmul ? 2u : 3u)) continue;
     const int rank = (int)rv.shape.size();
+    const int channel_axis = matmul ? rank - 1 : 1;
+    const int64_t channels = rv.shape[(size_t)channel_axis];
+    if (channels <= 0) continue;
 
     // chain_values[k]: the value after k steps of the chain (chain_values[0] = the root).
     std::vector<int> chain_values{root};
@@ -76,7 +83,7 @@ StatusOr<int> FuseConvEpiloguePass::Run(Graph& g) {
       }
       if (!ok || (earlier >= 0 && saved >= 0 && earlier != saved)) break;
       kernels::EpilogueStep step;
-      if (!def->epilogue(EpilogueQuery{g, n, chain_in, earlier_in, channels, rank}, &step)) break;
+      if (!def->epilogue(EpilogueQuery{g, n, chain_in, earlier_in, channels, rank, channel_axis}, &step)) break;
       if (earlier >= 0) saved = earlier;
       steps.push_back(std::move(step));
       chain.push_back(next);

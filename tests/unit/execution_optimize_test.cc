@@ -346,6 +346,71 @@ TEST(FuseConvEpilogue, WhatIsFusedAndWhatIsNot) {
   for (const Node& n : g.nodes) EXPECT_FALSE(n.HasAttr("dopt.epilogue_ops")) << "the caller's graph changed";
 }
 
+// A MatMul by a constant 2-D B anchors a chain too, its channels being B's columns (the last
+// axis): a linear layer's bias Add and what follows, applied block by block by the prepacked
+// GEMM (row blocks and column blocks), or after the SGEMM where that path declines.
+//   m1: x -> MatMul [12, 40] -> Add(bias [40]) -> Relu                                   fused
+//   m2: x -> MatMul [12, 512] -> MatMul [512, 200] -> Add([1,1,1,200]) -> Mul(2) -> Sub(1 - v)  fused (2 row blocks)
+//   m3: x -> MatMul [12, 16] -> out_m3 (a graph output) -> Add(bias) -> out_m4           not fused
+TEST(FuseConvEpilogue, MatMulBiasAndActivationsWithTheSameBits) {
+  auto make = [] {
+    Builder b;
+    int x = b.Act("x", {1, 8, 12, 12});
+    b.g.inputs = {x};
+    int m1 = b.Unknown("m1"), a1 = b.Unknown("a1"), out_m1 = b.Unknown("out_m1");
+    b.Node("MatMul", {x, b.Const("w1", Rand({12, 40}, 31))}, {m1});
+    b.Node("Add", {m1, b.Const("b1", Rand({40}, 32))}, {a1});
+    b.Node("Relu", {a1}, {out_m1});
+    int h = b.Unknown("h"), m2 = b.Unknown("m2"), a2 = b.Unknown("a2"), s2 = b.Unknown("s2"), out_m2 = b.Unknown("out_m2");
+    b.Node("MatMul", {x, b.Const("w0", Rand({12, 512}, 33))}, {h});
+    b.Node("MatMul", {h, b.Const("w2", Rand({512, 200}, 34))}, {m2});
+    b.Node("Add", {b.Const("b2", Rand({1, 1, 1, 200}, 35)), m2}, {a2});
+    b.Node("Mul", {a2, b.Const("two", Tensor::Scalar(2.f))}, {s2});
+    b.Node("Sub", {b.Const("one", Tensor::Scalar(1.f)), s2}, {out_m2});
+    int out_m3 = b.Unknown("out_m3"), out_m4 = b.Unknown("out_m4");
+    b.Node("MatMul", {x, b.Const("w3", Rand({12, 16}, 36))}, {out_m3});
+    b.Node("Add", {out_m3, b.Const("b3", Rand({16}, 37))}, {out_m4});
+    b.g.outputs = {out_m1, out_m2, out_m3, out_m4};
+    Status st = PrepareGraph(b.g);
+    EXPECT_TRUE(st.ok()) << st.message();
+    return b.g;
+  };
+  for (bool reference : {false, true}) {
+    SetReferenceKernelsForced(reference);
+    Graph g = make();
+    size_t opt_nodes = 0;
+    auto plain = RunModel(g, false, 1);
+    auto opt = RunModel(g, true, 1, &opt_nodes);
+    auto opt3 = RunModel(g, true, 3);
+    SetReferenceKernelsForced(false);
+    EXPECT_EQ(opt_nodes, 5u) << "reference " << reference;  // the 4 MatMuls and the Add after out_m3
+    for (const auto& kv : plain) {
+      const Tensor& a = kv.second;
+      ASSERT_EQ(a.shape(), opt.at(kv.first).shape());
+      EXPECT_EQ(0, std::memcmp(a.raw(), opt.at(kv.first).raw(), a.nbytes())) << kv.first << " reference " << reference;
+      EXPECT_EQ(0, std::memcmp(a.raw(), opt3.at(kv.first).raw(), a.nbytes())) << kv.first << " reference " << reference;
+    }
+  }
+  Graph g = make();
+  ExecutorOptions o;
+  o.optimize = true;
+  auto ex = Executor::Create(g, o);
+  ASSERT_TRUE(ex.ok()) << ex.status().message();
+  std::map<std::string, std::vector<int64_t>> ops;
+  for (const Node& n : (*ex)->graph().nodes) {
+    if (n.op_type != "MatMul") continue;
+    auto steps = GetEpilogueAttrs(n);
+    ASSERT_TRUE(steps.ok());
+    std::vector<int64_t> v;
+    for (const auto& st : *steps) v.push_back((int64_t)st.op + (st.channel_c.empty() ? 0 : 1000));
+    ops[(*ex)->graph().value(n.outputs[0]).name] = v;
+  }
+  using S = kernels::EpilogueStep;
+  EXPECT_EQ(ops["out_m1"], (std::vector<int64_t>{S::kAdd + 1000, S::kRelu}));
+  EXPECT_EQ(ops["out_m2"], (std::vector<int64_t>{S::kAdd + 1000, S::kMul, S::kSubFrom}));
+  EXPECT_EQ(ops["out_m3"], (std::vector<int64_t>{}));
+}
+
 // The epilogue attributes are internal, but a model file could carry them: a per-channel
 // constant of the wrong length is an error, never an out-of-bounds read.
 TEST(FuseConvEpilogue, MalformedAttributesAreAnError) {
