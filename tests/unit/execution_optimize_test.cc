@@ -290,18 +290,19 @@ Graph MakeChainGraph() {
   return b.g;
 }
 
-TEST(FuseConvEpilogue, ChainsRunInTheConvWithTheSameBits) {
+// The graph `make` builds, optimised (1 and 3 threads) against plain: every output has the same
+// bits, with and without the reference kernels; `nodes` are left in the optimised graph.
+void ExpectFusedSameBits(Graph (*make)(), size_t nodes, size_t outputs) {
   for (bool reference : {false, true}) {
     SetReferenceKernelsForced(reference);
-    Graph g = MakeChainGraph();
+    Graph g = make();
     size_t opt_nodes = 0;
     auto plain = RunModel(g, false, 1);
     auto opt = RunModel(g, true, 1, &opt_nodes);
     auto opt3 = RunModel(g, true, 3);
     SetReferenceKernelsForced(false);
-    // Left as nodes: the 6 Convs, out_d's Mul, f's Sigmoid and the final Add.
-    EXPECT_EQ(opt_nodes, 9u) << "reference " << reference;
-    ASSERT_EQ(plain.size(), 6u);
+    EXPECT_EQ(opt_nodes, nodes) << "reference " << reference;
+    ASSERT_EQ(plain.size(), outputs);
     for (const auto& kv : plain) {
       const Tensor& a = kv.second;
       ASSERT_EQ(a.shape(), opt.at(kv.first).shape());
@@ -309,6 +310,11 @@ TEST(FuseConvEpilogue, ChainsRunInTheConvWithTheSameBits) {
       EXPECT_EQ(0, std::memcmp(a.raw(), opt3.at(kv.first).raw(), a.nbytes())) << kv.first << " reference " << reference;
     }
   }
+}
+
+TEST(FuseConvEpilogue, ChainsRunInTheConvWithTheSameBits) {
+  // Left as nodes: the 6 Convs, out_d's Mul, f's Sigmoid and the final Add.
+  ExpectFusedSameBits(MakeChainGraph, 9, 6);
   // The chains did something: SiLU has negative values above -0.28, Tanh lies in (-1, 1).
   Graph g = MakeChainGraph();
   auto opt = RunModel(g, true, 1);
@@ -352,46 +358,32 @@ TEST(FuseConvEpilogue, WhatIsFusedAndWhatIsNot) {
 //   m1: x -> MatMul [12, 40] -> Add(bias [40]) -> Relu                                   fused
 //   m2: x -> MatMul [12, 512] -> MatMul [512, 200] -> Add([1,1,1,200]) -> Mul(2) -> Sub(1 - v)  fused (2 row blocks)
 //   m3: x -> MatMul [12, 16] -> out_m3 (a graph output) -> Add(bias) -> out_m4           not fused
+Graph MakeMatMulChainGraph() {
+  Builder b;
+  int x = b.Act("x", {1, 8, 12, 12});
+  b.g.inputs = {x};
+  int m1 = b.Unknown("m1"), a1 = b.Unknown("a1"), out_m1 = b.Unknown("out_m1");
+  b.Node("MatMul", {x, b.Const("w1", Rand({12, 40}, 31))}, {m1});
+  b.Node("Add", {m1, b.Const("b1", Rand({40}, 32))}, {a1});
+  b.Node("Relu", {a1}, {out_m1});
+  int h = b.Unknown("h"), m2 = b.Unknown("m2"), a2 = b.Unknown("a2"), s2 = b.Unknown("s2"), out_m2 = b.Unknown("out_m2");
+  b.Node("MatMul", {x, b.Const("w0", Rand({12, 512}, 33))}, {h});
+  b.Node("MatMul", {h, b.Const("w2", Rand({512, 200}, 34))}, {m2});
+  b.Node("Add", {b.Const("b2", Rand({1, 1, 1, 200}, 35)), m2}, {a2});
+  b.Node("Mul", {a2, b.Const("two", Tensor::Scalar(2.f))}, {s2});
+  b.Node("Sub", {b.Const("one", Tensor::Scalar(1.f)), s2}, {out_m2});
+  int out_m3 = b.Unknown("out_m3"), out_m4 = b.Unknown("out_m4");
+  b.Node("MatMul", {x, b.Const("w3", Rand({12, 16}, 36))}, {out_m3});
+  b.Node("Add", {out_m3, b.Const("b3", Rand({16}, 37))}, {out_m4});
+  b.g.outputs = {out_m1, out_m2, out_m3, out_m4};
+  Status st = PrepareGraph(b.g);
+  EXPECT_TRUE(st.ok()) << st.message();
+  return b.g;
+}
+
 TEST(FuseConvEpilogue, MatMulBiasAndActivationsWithTheSameBits) {
-  auto make = [] {
-    Builder b;
-    int x = b.Act("x", {1, 8, 12, 12});
-    b.g.inputs = {x};
-    int m1 = b.Unknown("m1"), a1 = b.Unknown("a1"), out_m1 = b.Unknown("out_m1");
-    b.Node("MatMul", {x, b.Const("w1", Rand({12, 40}, 31))}, {m1});
-    b.Node("Add", {m1, b.Const("b1", Rand({40}, 32))}, {a1});
-    b.Node("Relu", {a1}, {out_m1});
-    int h = b.Unknown("h"), m2 = b.Unknown("m2"), a2 = b.Unknown("a2"), s2 = b.Unknown("s2"), out_m2 = b.Unknown("out_m2");
-    b.Node("MatMul", {x, b.Const("w0", Rand({12, 512}, 33))}, {h});
-    b.Node("MatMul", {h, b.Const("w2", Rand({512, 200}, 34))}, {m2});
-    b.Node("Add", {b.Const("b2", Rand({1, 1, 1, 200}, 35)), m2}, {a2});
-    b.Node("Mul", {a2, b.Const("two", Tensor::Scalar(2.f))}, {s2});
-    b.Node("Sub", {b.Const("one", Tensor::Scalar(1.f)), s2}, {out_m2});
-    int out_m3 = b.Unknown("out_m3"), out_m4 = b.Unknown("out_m4");
-    b.Node("MatMul", {x, b.Const("w3", Rand({12, 16}, 36))}, {out_m3});
-    b.Node("Add", {out_m3, b.Const("b3", Rand({16}, 37))}, {out_m4});
-    b.g.outputs = {out_m1, out_m2, out_m3, out_m4};
-    Status st = PrepareGraph(b.g);
-    EXPECT_TRUE(st.ok()) << st.message();
-    return b.g;
-  };
-  for (bool reference : {false, true}) {
-    SetReferenceKernelsForced(reference);
-    Graph g = make();
-    size_t opt_nodes = 0;
-    auto plain = RunModel(g, false, 1);
-    auto opt = RunModel(g, true, 1, &opt_nodes);
-    auto opt3 = RunModel(g, true, 3);
-    SetReferenceKernelsForced(false);
-    EXPECT_EQ(opt_nodes, 5u) << "reference " << reference;  // the 4 MatMuls and the Add after out_m3
-    for (const auto& kv : plain) {
-      const Tensor& a = kv.second;
-      ASSERT_EQ(a.shape(), opt.at(kv.first).shape());
-      EXPECT_EQ(0, std::memcmp(a.raw(), opt.at(kv.first).raw(), a.nbytes())) << kv.first << " reference " << reference;
-      EXPECT_EQ(0, std::memcmp(a.raw(), opt3.at(kv.first).raw(), a.nbytes())) << kv.first << " reference " << reference;
-    }
-  }
-  Graph g = make();
+  ExpectFusedSameBits(MakeMatMulChainGraph, 5, 4);  // the 4 MatMuls and the Add after out_m3
+  Graph g = MakeMatMulChainGraph();
   ExecutorOptions o;
   o.optimize = true;
   auto ex = Executor::Create(g, o);
