@@ -387,7 +387,8 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
   if (!EndPad(W, OW, g.k[2], g.s[2], g.d[2], g.pb[2], &pr_w)) return e;
   // Blocks, fixed by the shape alone: about one per 2M multiply-adds, an even count (at most
   // 32), so that convs spread over the threads and small ones do not pay per-block overhead.
-  // Rows first while each block keeps >= 128 output pixels (every block re-reads its weights),
+  // Rows first while each block keeps >= 128 output pixels (every block re-reads its weights;
+  // grouped: 16),
   // then output channels in multiples of 16 (>= 32 each; such a block computes into a buffer of
   // its own). Measured on SqueezeNet, ResNet-50 and YOLOX at 1 and 2 threads against 4M, 8M
   // and 16M per block (docs/benchmarks.md): 2 threads 2-10 % faster, 1 thread 1-4 % slower.
@@ -395,7 +396,10 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
   int64_t want = std::clamp<int64_t>(macs >> 21, 1, 32);
   if (want > 1) want = (want + 1) / 2 * 2;  // even: no idle thread at the end with 2 or 4
   auto even = [](int64_t v) { return v > 1 ? v / 2 * 2 : v; };
-  const int64_t nr = even(std::clamp<int64_t>(std::min(want, OH * OW / 128), 1, OH));
+  // Grouped convs have no channel blocks (one block of all groups), so their rows split further
+  // (>= 16 pixels a block): RegNet's 14x14 and 7x7 stages otherwise ran on one thread.
+  const int64_t min_pixels = e->grouped ? 16 : 128;
+  const int64_t nr = even(std::clamp<int64_t>(std::min(want, OH * OW / min_pixels), 1, OH));
   const int64_t units = (g.M + 15) / 16;  // channel blocks are whole multiples of 16 channels
   const int64_t nc = e->grouped ? 1 : even(std::clamp<int64_t>(want / nr, 1, std::max<int64_t>(1, g.M / 32)));
   // Sizes balanced to within one row / 16 channels: a thread's share is then even too.
