@@ -4,7 +4,8 @@
 The goal of issue #16: calibrating (forwards with observers on the watched tensors, reading the
 calibration data, the range search) costs at most 20 % more than the forwards alone. One model
 (the shared SqueezeNet 1.0 as float32 opset 13, as bench/bench_quant.py makes it), N calibration
-samples of the ImageNet sample images in one 610 .bin (`dopt make-bin`), one run:
+samples (--samples, default 300: the 100 calibration images of bench_quant.py, `dopt make-bin`,
+repeated) in one 610 .bin, one run:
 
 * calibration: `dopt -m 0 ... --num_threads T` with a BINARY config, once per calibration method;
   the time is the `calibration:` line of dopt's summary (the stream, the forwards, the observers
@@ -18,7 +19,7 @@ Rounds alternate the runs (the machines are shared and noisy); the table gives e
 minimum over the rounds and the overhead = calibration / forwards - 1.
 
 Example (about a minute on 2 cores):
-  python3 bench/calib_overhead.py --dopt build/dopt --threads 1 2 --rounds 5
+  python3 bench/calib_overhead.py --dopt build/dopt --threads 1 2 --rounds 5 --samples 300
 """
 import argparse
 import os
@@ -63,6 +64,7 @@ def main():
     ap.add_argument("--threads", nargs="*", type=int, default=[1, 2])
     ap.add_argument("--methods", nargs="*", default=["mse", "minmax"], help="calibration methods (default: dopt's mse, and minmax)")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--samples", type=int, default=300, help="calibration samples (the 100 images, repeated)")
     ap.add_argument("--cpu", choices=["native", "avx2"], default="native",
                     help="avx2: run as on an AVX2-only CPU (scripts/avx2_only.sh)")
     a = ap.parse_args()
@@ -71,8 +73,13 @@ def main():
     dopt = os.path.abspath(a.dopt)
     work = tempfile.mkdtemp(prefix="calib_overhead_")
     sets = bench_quant.make_sets(dopt, work, 200)
-    calib_bin, xc, _ = sets["calib"]
+    _, xc, _ = sets["calib"]
+    xc = np.concatenate([xc] * ((a.samples + xc.shape[0] - 1) // xc.shape[0]))[:a.samples]
     n = xc.shape[0]
+    calib_bin = os.path.join(work, "calib_repeated.bin")
+    with open(calib_bin, "wb") as f:  # 610: int32 magic, rank, dims, then float32 data
+        f.write(np.array([610, xc.ndim] + list(xc.shape), "<i4").tobytes())
+        f.write(np.ascontiguousarray(xc, "<f4").tobytes())
     sample = os.path.join(work, "sample.npy")
     np.save(sample, xc[:1])
     model = os.path.join(work, "squeezenet1.0_fp32_op13.onnx")
