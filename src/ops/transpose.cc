@@ -3,8 +3,15 @@
 // 2-D transpose, done in cache-sized tiles.
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
+#include "kernels/clones.h"
 #include "ops/op_util.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define DOPT_TRANSPOSE_AVX2 1
+#endif
 
 namespace dopt {
 namespace {
@@ -68,6 +75,59 @@ void InterleaveAll(const T* src, T* dst, int64_t batch, int64_t cols, ThreadPool
 }
 
 // Copies src [rows, cols] to dst [cols, rows], `batch` times.
+#if defined(DOPT_TRANSPOSE_AVX2)
+// dst[c * ld_dst + r] = src[r * ld_src + c] for an 8 x 8 block of 32-bit elements: unpacks and
+// lane shuffles only, so every bit pattern (NaN payloads included) moves unchanged.
+__attribute__((target("avx2"))) void Transpose8x8(const uint32_t* src, int64_t ld_src, uint32_t* dst,
+                                                   int64_t ld_dst) {
+  __m256 r[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(reinterpret_cast<const float*>(src + i * ld_src));
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  const __m256 o[8] = {_mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
+                       _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
+                       _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
+                       _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
+  for (int i = 0; i < 8; ++i) _mm256_storeu_ps(reinterpret_cast<float*>(dst + i * ld_dst), o[i]);
+}
+#endif
+
+// One tile of a [rows, cols] matrix: rows [r0, r1) x cols [c0, c1) into dst ([cols, rows]). With
+// `wide` (32-bit elements, AVX2), whole 8 x 8 blocks go through Transpose8x8, the edges one
+// element at a time.
+template <typename T>
+void TransposeTile(const T* s, T* d, int64_t rows, int64_t cols, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
+                   bool wide) {
+  int64_t r8 = r0, c8 = c0;
+#if defined(DOPT_TRANSPOSE_AVX2)
+  if constexpr (sizeof(T) == 4) {
+    if (wide) {
+      r8 = r0 + (r1 - r0) / 8 * 8;
+      c8 = c0 + (c1 - c0) / 8 * 8;
+      for (int64_t r = r0; r < r8; r += 8)
+        for (int64_t c = c0; c < c8; c += 8)
+          Transpose8x8(reinterpret_cast<const uint32_t*>(s + r * cols + c), cols,
+                       reinterpret_cast<uint32_t*>(d + c * rows + r), rows);
+    }
+  }
+#endif
+  // What the blocks left: columns [c8, c1) of every row, then rows [r8, r1) of columns [c0, c8).
+  for (int64_t c = c8; c < c1; ++c) {
+    T* drow = d + c * rows;
+    for (int64_t r = r0; r < r1; ++r) drow[r] = s[r * cols + c];
+  }
+  for (int64_t c = c0; c < c8; ++c) {
+    T* drow = d + c * rows;
+    for (int64_t r = r8; r < r1; ++r) drow[r] = s[r * cols + c];
+  }
+}
+
 template <typename T>
 void Transpose2D(const T* src, T* dst, int64_t batch, int64_t rows, int64_t cols, ThreadPool* pool) {
   switch (rows) {  // a few rows: an image's channels
@@ -78,6 +138,7 @@ void Transpose2D(const T* src, T* dst, int64_t batch, int64_t rows, int64_t cols
   }
   constexpr int64_t kTile = 32;
   const int64_t col_tiles = (cols + kTile - 1) / kTile;
+  const bool wide = sizeof(T) == 4 && rows >= 8 && cols >= 8 && kernels::CpuSimdIsa() >= kernels::SimdIsa::kAvx2;
   // Rows are cut into bands so that narrow matrices (e.g. [H*W, 3]) still spread over threads.
   constexpr int64_t kBand = 8 * kTile;
   const int64_t bands = (rows + kBand - 1) / kBand;
@@ -92,10 +153,7 @@ void Transpose2D(const T* src, T* dst, int64_t batch, int64_t rows, int64_t cols
       const int64_t rb = band * kBand, re = std::min(rows, rb + kBand);
       for (int64_t r0 = rb; r0 < re; r0 += kTile) {
         const int64_t r1 = std::min(re, r0 + kTile);
-        for (int64_t c = c0; c < c1; ++c) {
-          T* drow = d + c * rows;
-          for (int64_t r = r0; r < r1; ++r) drow[r] = s[r * cols + c];
-        }
+        TransposeTile(s, d, rows, cols, r0, r1, c0, c1, wide);
       }
     }
   };

@@ -33,7 +33,13 @@ TEST(Transpose, MatchesReferenceForManyShapesAndThreads) {
                              {{3, 70, 50}, {0, 2, 1}},      {{4, 1, 5}, {1, 2, 0}},
                              {{2, 3, 4, 5, 6}, {4, 2, 0, 3, 1}},
                              // 2-4 channels to channels-last: interleaved planes, batched, > 4096 pixels
-                             {{2, 2, 70, 65}, {0, 2, 3, 1}}, {{2, 4, 9, 11}, {0, 2, 3, 1}}};
+                             {{2, 2, 70, 65}, {0, 2, 3, 1}}, {{2, 4, 9, 11}, {0, 2, 3, 1}},
+                             // 8 x 8 blocks (AVX2) with edges of every width: rows and columns of
+                             // 8, 16, and 1-7 past a multiple of 8, both ways, batched
+                             {{1, 32, 13, 11}, {0, 2, 3, 1}}, {{2, 17, 9, 9}, {0, 3, 1, 2}},
+                             {{1, 8, 8, 8}, {0, 2, 3, 1}},    {{1, 16, 5, 8}, {0, 3, 1, 2}},
+                             {{3, 9, 15}, {0, 2, 1}},         {{1, 100, 64}, {0, 2, 1}},
+                             {{1, 257, 33}, {0, 2, 1}}};
   for (const Case& c : cases) {
     std::vector<float> v(NumElements(c.s));
     for (size_t i = 0; i < v.size(); ++i) v[i] = (float)i;
