@@ -81,6 +81,13 @@ void ScanSse2(const float* data, int64_t n, float* lo_out, float* hi_out, float*
 // doubling R maps every bin onto the merged pair exactly. Zeros (either sign, all in bin
 // `half`) are only counted, into *zeros; NaN and the infinities are skipped. Returns how many
 // indices it wrote. The vector versions do the same float operations lane by lane.
+// The definition for one finite non-zero v (what every version computes), clamped to [0, top].
+inline int BinOf(float v, float scale, int half, int top) {
+  const float x = v * scale;
+  const int b = half + (int)std::floor(x) - (x == 0.f && v < 0.f);
+  return b < 0 ? 0 : (b > top ? top : b);
+}
+
 int BinNonZeroScalar(const float* d, int m, float scale, int half, int nb, int32_t* idx, int64_t* zeros) {
   int k = 0, i = 0;
   int64_t z = 0;
@@ -124,9 +131,7 @@ int BinNonZeroScalar(const float* d, int m, float scale, int half, int nb, int32
       continue;
     }
     if (!(std::fabs(v) <= kFloatMax)) continue;
-    const float x = v * scale;
-    const int b = half + (int)std::floor(x) - (x == 0.f && v < 0.f);
-    idx[k++] = b < 0 ? 0 : (b > nb - 1 ? nb - 1 : b);
+    idx[k++] = BinOf(v, scale, half, nb - 1);
   }
   *zeros += z;
   return k;
@@ -357,9 +362,7 @@ void Histogram::Add(const float* data, int64_t n) {
     Scan(data, n, &lo, &hi, &finite_abs, &nans);
     if (n == nans) return;
     GrowTo(finite_abs);
-    min_ = total_ ? std::min(min_, lo) : lo;
-    max_ = total_ ? std::max(max_, hi) : hi;
-    total_ += (uint64_t)(n - nans);
+    Extend(lo, hi, (uint64_t)(n - nans));
     return;
   }
   // A block at a time: scanned (min, max, largest finite |v|), R grown to cover it, its non-zero
@@ -389,10 +392,7 @@ void Histogram::Add(const float* data, int64_t n) {
     pending = 0;
   };
   auto bin_of = [&](float v, float scale) {  // v finite or +-inf: its slot, as BinNonZero computes it
-    if (!(std::fabs(v) <= kFloatMax)) return v < 0 ? 0 : nb;
-    const float x = v * scale;
-    const int b = half + (int)std::floor(x) - (x == 0.f && v < 0.f);
-    return b < 0 ? 0 : (b > nb ? nb : b);
+    return std::fabs(v) <= kFloatMax ? BinOf(v, scale, half, nb) : (v < 0 ? 0 : nb);
   };
   constexpr int kBlock = 1024;
   alignas(64) int32_t idx[kBlock + 16];
@@ -431,14 +431,13 @@ void Histogram::Add(const float* data, int64_t n) {
   const int64_t valid = n - nans;
   if (valid == 0) return;
   counts_[half] += (uint64_t)zeros;
-  if (total_ == 0) {
-    min_ = lo;
-    max_ = hi;
-  } else {
-    min_ = std::min(min_, lo);
-    max_ = std::max(max_, hi);
-  }
-  total_ += (uint64_t)valid;
+  Extend(lo, hi, (uint64_t)valid);
+}
+
+void Histogram::Extend(float lo, float hi, uint64_t valid) {
+  min_ = total_ ? std::min(min_, lo) : lo;
+  max_ = total_ ? std::max(max_, hi) : hi;
+  total_ += valid;
 }
 
 void Histogram::Add(const float* data, int64_t n, ThreadPool* pool) {
@@ -474,9 +473,7 @@ void Histogram::Merge(const Histogram& other) {
   }
   for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
   at_range_ += other.at_range_;
-  min_ = total_ ? std::min(min_, other.min_) : other.min_;
-  max_ = total_ ? std::max(max_, other.max_) : other.max_;
-  total_ += other.total_;
+  Extend(other.min_, other.max_, other.total_);
 }
 
 }  // namespace dopt

@@ -44,6 +44,8 @@ class Histogram {
 
  private:
   void GrowTo(double needed);
+  // Takes in `valid` more values whose extremes are lo and hi.
+  void Extend(float lo, float hi, uint64_t valid);
 
   std::vector<uint64_t> counts_;
   double range_ = 0;

@@ -124,26 +124,30 @@ struct Entry {
 
 using Key = std::vector<int64_t>;
 
-// A conv primitive's source, bias, destination and scratchpad, bound by this thread.
-struct BoundArgs {
-  memory& src;
-  memory& bia;
-  memory& dst;
-  memory& scr;
-};
-
-BoundArgs ArgsFor(const Entry& e, int prim) {
-  const auto& pd = e.pds[(size_t)prim];
-  std::vector<memory>& m =
-      ThreadBoundMemories(e.serial, prim, {pd.src_desc(), pd.bias_desc(), pd.dst_desc(), pd.scratchpad_desc()});
-  return {m[0], m[1], m[2], m[3]};
-}
-
 // The thread's scratchpad for conv primitives (small: kilobytes), grown only.
 uint8_t* Scratchpad(size_t bytes) {
   thread_local std::vector<uint8_t> scratch;
   if (scratch.size() < bytes) scratch.resize(bytes);
   return scratch.data();
+}
+
+// Runs primitive `prim` of `e` on this thread's memory objects for its arguments, re-pointed at
+// src, bias and dst; returns the destination memory (for a reorder after it).
+memory& ExecuteConv(const Entry& e, int prim, dnnl::stream& strm, const float* src, const memory& wei,
+                    const float* bias, float* dst) {
+  const auto& pd = e.pds[(size_t)prim];
+  std::vector<memory>& m =
+      ThreadBoundMemories(e.serial, prim, {pd.src_desc(), pd.bias_desc(), pd.dst_desc(), pd.scratchpad_desc()});
+  m[0].set_data_handle(const_cast<float*>(src));
+  m[1].set_data_handle(const_cast<float*>(bias));
+  m[2].set_data_handle(dst);
+  m[3].set_data_handle(Scratchpad(pd.scratchpad_desc().get_size()));
+  e.prims[(size_t)prim].execute(strm, {{DNNL_ARG_SRC, m[0]},
+                                       {DNNL_ARG_WEIGHTS, wei},
+                                       {DNNL_ARG_BIAS, m[1]},
+                                       {DNNL_ARG_DST, m[2]},
+                                       {DNNL_ARG_SCRATCHPAD, m[3]}});
+  return m[2];
 }
 
 std::mutex g_mu;
@@ -604,19 +608,10 @@ bool ConvForwardOneDnn(const ConvGeom& g, const float* x, const float* w, const 
           yb.resize(pd.dst_desc().get_size() / sizeof(float));
           dst = yb.data();
         }
-        BoundArgs a = ArgsFor(*e, (int)p);
-        a.src.set_data_handle(const_cast<float*>(src));
-        a.bia.set_data_handle(const_cast<float*>(b_all + b.m0));
-        a.dst.set_data_handle(dst);
-        a.scr.set_data_handle(Scratchpad(pd.scratchpad_desc().get_size()));
-        e->prims[p].execute(strm, {{DNNL_ARG_SRC, a.src},
-                                   {DNNL_ARG_WEIGHTS, b.wei},
-                                   {DNNL_ARG_BIAS, a.bia},
-                                   {DNNL_ARG_DST, a.dst},
-                                   {DNNL_ARG_SCRATCHPAD, a.scr}});
+        memory& mdst = ExecuteConv(*e, (int)p, strm, src, b.wei, b_all + b.m0, dst);
         if (e->out_reorder[p]) {
           memory my(e->out_descs[p], Engine(), yn + b.m0 * OHW);
-          e->out_reorders[p].execute(strm, a.dst, my);
+          e->out_reorders[p].execute(strm, mdst, my);
         }
         strm.wait();
         if (act.HasEpilogue()) {
@@ -645,7 +640,6 @@ bool ConvForwardOneDnnNhwc(const ConvGeom& g, const float* x, const float* w, co
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / nb;
       const Entry::RowBlock& b = e->rows[(size_t)(i % nb)];
-      const auto& pd = e->pds[(size_t)b.prim];
       const int64_t pixels = (b.oh1 - b.oh0) * OW;
       const float* src = x + ((n * g.in[1] + b.ih0) * W) * g.C;
       float* out = y + ((n * g.out[1] + b.oh0) * OW) * g.M;
@@ -653,16 +647,7 @@ bool ConvForwardOneDnnNhwc(const ConvGeom& g, const float* x, const float* w, co
       const bool part = b.mb != g.M;
       if (part) buf.resize((size_t)(pixels * b.mb));
       float* dst = part ? buf.data() : out;
-      BoundArgs a = ArgsFor(*e, b.prim);
-      a.src.set_data_handle(const_cast<float*>(src));
-      a.bia.set_data_handle(const_cast<float*>(b_all + b.m0));
-      a.dst.set_data_handle(dst);
-      a.scr.set_data_handle(Scratchpad(pd.scratchpad_desc().get_size()));
-      e->prims[(size_t)b.prim].execute(strm, {{DNNL_ARG_SRC, a.src},
-                                              {DNNL_ARG_WEIGHTS, b.wei},
-                                              {DNNL_ARG_BIAS, a.bia},
-                                              {DNNL_ARG_DST, a.dst},
-                                              {DNNL_ARG_SCRATCHPAD, a.scr}});
+      ExecuteConv(*e, b.prim, strm, src, b.wei, b_all + b.m0, dst);
       strm.wait();
       if (act.HasEpilogue() && !e->epilogue_in_primitive) ApplyEpilogueChannelsLast(*act.epilogue, dst, pixels, b.mb, b.m0);
       if (part) {

@@ -12,12 +12,6 @@
 #include "common/kernel_options.h"
 #include "kernels/onednn_engine.h"
 
-namespace dopt {
-namespace kernels {
-
-}  // namespace kernels
-}  // namespace dopt
-
 // OpenBLAS's pthreads build (Debian's default variant) starts one worker per core when it loads;
 // each spins on sched_yield for about 0.1 s before it sleeps, taking a core from the first
 // forwards of every dopt process. dopt calls OpenBLAS single-threaded only (threads are dopt's,

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "common/kernel_options.h"
@@ -136,12 +137,18 @@ bool SgemmPackedB(ThreadPool* pool, PackedGemmB& b, int64_t M, float alpha, cons
   // bias to the finished sum and takes max(v, 0): the bits of the separate ops, tested); the
   // rest of an epilogue runs on each finished block.
   Tail tail = Tail::kNone;
-  std::vector<float> bias;
+  std::vector<float> one_bias;   // a bias of one value, repeated for every column
+  const float* bias = nullptr;   // per column
   std::vector<EpilogueStep> rest;
   if (epilogue && epilogue->front().op == EpilogueStep::kAdd) {
     const EpilogueStep& add = epilogue->front();
-    bias = add.channel_c.empty() ? std::vector<float>((size_t)p.N, add.a) : add.channel_c;
-    if ((int64_t)bias.size() != p.N) return false;
+    if (add.channel_c.empty()) {
+      one_bias.assign((size_t)p.N, add.a);
+      bias = one_bias.data();
+    } else {
+      if ((int64_t)add.channel_c.size() != p.N) return false;
+      bias = add.channel_c.data();
+    }
     tail = Tail::kBias;
     rest.assign(epilogue->begin() + 1, epilogue->end());
     if (rest.size() == 1 && rest[0].op == EpilogueStep::kRelu) {
@@ -233,28 +240,21 @@ bool SgemmPackedB(ThreadPool* pool, PackedGemmB& b, int64_t M, float alpha, cons
         tmp.reset(new float[tmp_size]);
       }
       float* out = direct ? C + r0 * ldc + n0 : tmp.get();
-      if (tail == Tail::kNone) {
-        std::vector<memory>& m =
-            ThreadBoundMemories(pr->owner, k, {pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc()});
-        m[0].set_data_handle(const_cast<float*>(A + r0 * lda));
-        m[1].set_data_handle(out);
-        m[2].set_data_handle(scratch.get());
-        pr->prims[(size_t)k].execute(
-            strm, {{DNNL_ARG_SRC, m[0]}, {DNNL_ARG_WEIGHTS, p.wei[(size_t)bi]}, {DNNL_ARG_DST, m[1]},
-                   {DNNL_ARG_SCRATCHPAD, m[2]}});
-      } else {
-        std::vector<memory>& m = ThreadBoundMemories(
-            pr->owner, k, {pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc(), pd.query_md(dnnl::query::weights_md, 1)});
-        m[0].set_data_handle(const_cast<float*>(A + r0 * lda));
-        m[1].set_data_handle(out);
-        m[2].set_data_handle(scratch.get());
-        m[3].set_data_handle(bias.data() + n0);
-        pr->prims[(size_t)k].execute(strm, {{DNNL_ARG_SRC, m[0]},
-                                            {DNNL_ARG_WEIGHTS, p.wei[(size_t)bi]},
-                                            {DNNL_ARG_BIAS, m[3]},
-                                            {DNNL_ARG_DST, m[1]},
-                                            {DNNL_ARG_SCRATCHPAD, m[2]}});
+      // The bias desc is a zero desc (an unused argument) without a bias tail.
+      std::vector<memory>& m = ThreadBoundMemories(
+          pr->owner, k, {pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc(), pd.query_md(dnnl::query::weights_md, 1)});
+      m[0].set_data_handle(const_cast<float*>(A + r0 * lda));
+      m[1].set_data_handle(out);
+      m[2].set_data_handle(scratch.get());
+      std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, m[0]},
+                                              {DNNL_ARG_WEIGHTS, p.wei[(size_t)bi]},
+                                              {DNNL_ARG_DST, m[1]},
+                                              {DNNL_ARG_SCRATCHPAD, m[2]}};
+      if (bias) {
+        m[3].set_data_handle(const_cast<float*>(bias + n0));
+        args.emplace(DNNL_ARG_BIAS, m[3]);
       }
+      pr->prims[(size_t)k].execute(strm, args);
       strm.wait();
       if (epilogue) ApplyEpilogueChannelsLast(*epilogue, out, rows, nb, n0);  // [rows, nb], dense
       if (direct) continue;

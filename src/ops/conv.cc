@@ -138,6 +138,12 @@ bool ChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan) {
 // Quantization: X (input 0) int8 per tensor; W [Cout, Cin/group, k...] (input 1) int8 per
 // output channel, axis 0; B (input 2) int32 when it holds one value per output channel.
 StatusOr<int> QuantWeightAxis(const Node&, int, int) { return 0; }
+
+// Epilogues run per output channel, axis 1 of [N, C, ...].
+int EpilogueAnchor(const Graph& g, const Node& n) {
+  const Value& y = g.value(n.outputs[0]);
+  return y.rank_known && y.shape.size() >= 3 ? 1 : -1;
+}
 StatusOr<bool> QuantBiasInt32(const Node&, const Shape& w, int axis, const Shape& b) { return b[0] == w[axis]; }
 
 }  // namespace
@@ -151,6 +157,7 @@ const OpDef& OpDef_Conv() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .epilogue_anchor = EpilogueAnchor,
       .channels_last = ChannelsLast,
       .upgrade = NoUpgradeNeeded("11: auto_pad/pads text only (ONNX's version converter: compatible); 22 (types) is "
                                  "past 21").Since(1),

@@ -129,6 +129,16 @@ Status Run(KernelContext& ctx) {
 // activation (int8 per tensor): B [.., K, N] per column (its last dim), a constant A [.., M, K]
 // per row (M, its second-to-last dim); a 1-D weight per tensor. No bias. Two activation
 // operands (attention) are both quantized per tensor.
+// An epilogue (a linear layer's bias Add, ...) needs a constant 2-D B, the prepacked path that
+// applies it block by block; its channels are B's columns, Y's last axis.
+int EpilogueAnchor(const Graph& g, const Node& n) {
+  if (n.inputs.size() != 2 || n.inputs[1] < 0) return -1;
+  const Value& b = g.value(n.inputs[1]);
+  const Value& y = g.value(n.outputs[0]);
+  if (!b.IsConstant() || b.shape.size() != 2 || !y.rank_known || y.shape.size() < 2) return -1;
+  return (int)y.shape.size() - 1;
+}
+
 StatusOr<int> QuantWeightAxis(const Node&, int weight_input, int rank) {
   return rank < 2 ? -1 : weight_input == 1 ? rank - 1 : rank - 2;
 }
@@ -144,6 +154,7 @@ const OpDef& OpDef_MatMul() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .epilogue_anchor = EpilogueAnchor,
       .upgrade = NoUpgradeNeeded("9, 13: types only").Since(1),
       .quant = {
           .role = QuantTraits::Role::kWeighted,

@@ -264,6 +264,10 @@ struct OpDef {
   // false when this node cannot be one (e.g. a constant that varies along more than the
   // channel axis). Helpers: UnaryEpilogue, BinaryEpilogue (op_util.h).
   bool (*epilogue)(const EpilogueQuery&, kernels::EpilogueStep*) = nullptr;
+  // Optional: the node as the anchor of such an epilogue (its `run` applies the steps it is
+  // given in dopt.epilogue_* attributes): the axis of its output that the steps' per-channel
+  // constants run along, or -1 when this node cannot take one (passes/fuse_conv_epilogue.h).
+  int (*epilogue_anchor)(const Graph&, const Node&) = nullptr;
   // Optional: whether this node can run channels-last and how (fills the plan); false leaves
   // it channels-first. Helpers: ElementwiseChannelsLast, KernelChannelsLast, Input0ChannelsLast
   // (op_util.h).

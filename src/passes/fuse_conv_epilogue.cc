@@ -28,16 +28,17 @@ StatusOr<int> FuseConvEpiloguePass::Run(Graph& g) {
     const Node& conv = g.nodes[ci];
     if (!conv.domain.empty() || conv.outputs.size() != 1 || conv.outputs[0] < 0) continue;
     if (conv.HasAttr("dopt.epilogue_ops")) continue;
-    // Anchors: Conv (channels on axis 1), and MatMul by a constant 2-D B (the prepacked path;
-    // channels are B's columns, the last axis: a bias Add after a linear layer).
-    const bool matmul = conv.op_type == "MatMul" && conv.inputs.size() == 2 && conv.inputs[1] >= 0 &&
-                        g.value(conv.inputs[1]).IsConstant() && g.value(conv.inputs[1]).shape.size() == 2;
-    if (conv.op_type != "Conv" && !matmul) continue;
+    // Anchors are the ops with OpDef::epilogue_anchor (Conv: channels on axis 1; MatMul by a
+    // constant 2-D B: its columns, the last axis).
+    const OpDef* anchor = OpDefOf(conv);
+    if (!anchor || !anchor->epilogue_anchor) continue;
+    const int channel_axis = anchor->epilogue_anchor(g, conv);
     const int root = conv.outputs[0];
     const Value& rv = g.value(root);
-    if (is_output[root] || rv.dtype != DType::kFloat32 || !rv.rank_known || rv.shape.size() < (matmul ? 2u : 3u)) continue;
+    if (channel_axis < 0 || is_output[root] || !IsFloat(rv.dtype) || !rv.rank_known ||
+        channel_axis >= (int)rv.shape.size())
+      continue;
     const int rank = (int)rv.shape.size();
-    const int channel_axis = matmul ? rank - 1 : 1;
     const int64_t channels = rv.shape[(size_t)channel_axis];
     if (channels <= 0) continue;
 

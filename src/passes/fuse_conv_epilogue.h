@@ -1,4 +1,5 @@
-// Execution-only rewrite: a Conv followed by a chain of element-wise ops, each reading the
+// Execution-only rewrite: a Conv (or another anchor, OpDef::epilogue_anchor: a MatMul by a
+// constant 2-D B, whose channels are its columns) followed by a chain of element-wise ops, each reading the
 // chain's current value plus constants (one value, or one per channel) or the Conv's own result,
 // applies the chain itself in its epilogue (kernels/epilogue.h) and produces the chain's last
 // output; the chain's nodes are removed. Which ops can be steps, and how, is each op's
