@@ -9,6 +9,7 @@
 #include "ops/op.h"
 #include "passes/channels_last.h"
 #include "passes/fold_batchnorm.h"
+#include "passes/fold_pad.h"
 #include "passes/fold_constants.h"
 #include "passes/fuse_gelu.h"
 #include "passes/fuse_conv_activation.h"
@@ -225,6 +226,7 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const Graph& user_graph, co
     }
     PassManager pm;
     if (!options.exact_only) {
+      pm.Add(std::make_unique<FoldPadPass>());
       pm.Add(std::make_unique<FoldBatchNormPass>());
       pm.Add(std::make_unique<FuseGeluPass>());
     }
