@@ -65,13 +65,16 @@ Status WindowOutput(const Node& node, const WindowAttrs& a, const std::vector<in
       (*pads_out)[i] = (*pads_out)[i + n] = 0;
     }
     const int64_t span = in[i] + (*pads_out)[i] + (*pads_out)[i + n] - dk;
-    if (span < 0) {
+    // In ceil mode a window longer than the padded input still gives one output (ceil of a
+    // fraction above -1 is 0; transformers' EfficientNet pools 7x7 with a 2560 window), read
+    // over the part that lies inside, as in ONNX Runtime and PyTorch.
+    if (span < 0 && !(a.ceil_mode && span > -s)) {
       return InvalidArgument(node.Describe() + ": window of size " + std::to_string(dk) + " does not fit spatial dim " +
                              std::to_string(i) + " of size " + std::to_string(in[i]) + " with its pads");
     }
     int64_t o;
     if (a.ceil_mode) {
-      o = (span + s - 1) / s + 1;
+      o = span < 0 ? 1 : (span + s - 1) / s + 1;
       // The last window must start inside the input or the begin padding.
       if ((o - 1) * s >= in[i] + (*pads_out)[i]) --o;
     } else {

@@ -58,5 +58,36 @@ TEST(AveragePoolOp, SameUpperAndBadInput) {
   EXPECT_FALSE(InferOp(c, {Info(DType::kFloat32, {3, 3})}).ok());
 }
 
+// A window longer than the input: one output in ceil mode (transformers' EfficientNet pools
+// 7x7 with a 2560 window and stride), the mean of the whole plane with or without
+// count_include_pad, as in ONNX Runtime and PyTorch; an error without ceil mode, or when even
+// ceil mode leaves no window (the span falls a whole stride short).
+TEST(AveragePoolOp, CeilModeWindowLongerThanTheInput) {
+  Tensor x = Random({1, 2, 3, 4}, 7);
+  std::vector<float> mean(2, 0.f);
+  for (int c = 0; c < 2; ++c) {
+    double s = 0;
+    for (int i = 0; i < 12; ++i) s += x.data<float>()[c * 12 + i];
+    mean[c] = (float)(s / 12);
+  }
+  for (int inc = 0; inc < 2; ++inc) {
+    OpCase c = OpCase("AveragePool")
+                   .Attr("kernel_shape", IntsAttr({9, 9}))
+                   .Attr("strides", IntsAttr({9, 9}))
+                   .Attr("count_include_pad", IntAttr(inc))
+                   .Attr("ceil_mode", IntAttr(1))
+                   .Input(x)
+                   .Expect(Tensor::FromFloats({1, 2, 1, 1}, mean), Tol::Near(1e-6));
+    EXPECT_TRUE(CheckOp(c)) << "count_include_pad=" << inc;
+  }
+  OpCase floor_mode = OpCase("AveragePool").Attr("kernel_shape", IntsAttr({9, 9})).Attr("strides", IntsAttr({9, 9}));
+  EXPECT_FALSE(InferOp(floor_mode, {Info(DType::kFloat32, {1, 2, 3, 4})}).ok());
+  OpCase short_stride = OpCase("AveragePool")
+                            .Attr("kernel_shape", IntsAttr({9, 9}))
+                            .Attr("strides", IntsAttr({2, 2}))
+                            .Attr("ceil_mode", IntAttr(1));
+  EXPECT_FALSE(InferOp(short_stride, {Info(DType::kFloat32, {1, 2, 3, 4})}).ok());
+}
+
 }  // namespace
 }  // namespace dopt
