@@ -1,6 +1,9 @@
-// BatchNormalization (inference): y = (x - mean) / sqrt(var + epsilon) * scale + B, per
-// channel (axis 1). Opset 7's spatial=0 form (per-activation statistics) is supported;
-// training_mode=1 and the training outputs (running/saved mean and var) are not.
+// BatchNormalization: y = (x - mean) / sqrt(var + epsilon) * scale + B, per channel (axis 1).
+// Opset 7's spatial=0 form (per-activation statistics) is supported. training_mode=1 (opset 14+)
+// normalises with the statistics of x itself (mean and population variance over every axis but
+// 1) and may output running_mean = mean * momentum + batch mean * (1 - momentum) and likewise
+// running_var: exporters use it for weight standardisation (transformers' BiT: a constant x
+// that dopt folds). The training outputs of opsets < 14 (saved mean/var) are not supported.
 #include <cmath>
 
 #include "ir/graph_edit.h"
@@ -12,10 +15,15 @@ namespace {
 
 #define FLOAT_TYPES {DType::kFloat32, DType::kFloat16, DType::kBFloat16}
 
-Status CheckAttrs(const Node& node, int num_outputs, const std::vector<int>* outputs) {
+// Returns whether the node is in training mode.
+StatusOr<bool> CheckAttrs(const Node& node, int num_outputs, const std::vector<int>* outputs) {
   DOPT_ASSIGN_OR_RETURN(int64_t training, node.GetInt("training_mode", 0));
+  if (training != 0 && node.opset_version < 14) {
+    return Unimplemented(node.Describe() + ": training_mode before opset 14");
+  }
   if (training != 0) {
-    return Unimplemented(node.Describe() + ": training_mode=1 is not supported (dopt runs inference only)");
+    if (num_outputs > 3) return InvalidArgument(node.Describe() + ": training mode has at most 3 outputs");
+    return true;
   }
   bool extra = false;
   if (outputs) {
@@ -28,12 +36,12 @@ Status CheckAttrs(const Node& node, int num_outputs, const std::vector<int>* out
     return Unimplemented(node.Describe() +
                          ": only output 0 (Y) is supported; the running/saved mean and variance outputs are training-only");
   }
-  return Status::Ok();
+  return false;
 }
 
 Status Infer(InferContext& ctx) {
   const Node& node = ctx.node();
-  DOPT_RETURN_IF_ERROR(CheckAttrs(node, ctx.num_outputs(), &node.outputs));
+  DOPT_ASSIGN_OR_RETURN(bool training, CheckAttrs(node, ctx.num_outputs(), &node.outputs));
   for (int i = 0; i < 5; ++i) DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, i, FLOAT_TYPES));
   const ValueInfo& x = ctx.input(0);
   if (x.rank_known && x.shape.size() < 2) {
@@ -49,13 +57,19 @@ Status Infer(InferContext& ctx) {
       }
     }
   }
-  return InferSameAsInput0(ctx);
+  DOPT_RETURN_IF_ERROR(InferSameAsInput0(ctx));
+  if (training) {
+    const int64_t c = x.rank_known && x.shape.size() >= 2 ? x.shape[1] : -1;
+    for (int i = 1; i < ctx.num_outputs(); ++i) ctx.SetOutput(i, x.dtype, Shape{c});
+  }
+  return Status::Ok();
 }
 
 Status Run(KernelContext& ctx) {
   const Node& node = ctx.node();
-  DOPT_RETURN_IF_ERROR(CheckAttrs(node, ctx.num_outputs(), &node.outputs));
+  DOPT_ASSIGN_OR_RETURN(bool training, CheckAttrs(node, ctx.num_outputs(), &node.outputs));
   DOPT_ASSIGN_OR_RETURN(float eps, node.GetFloat("epsilon", 1e-5f));
+  DOPT_ASSIGN_OR_RETURN(float momentum, node.GetFloat("momentum", 0.9f));
   const Tensor& x = ctx.input(0);
   for (int i = 0; i < 5; ++i) {
     if (ctx.input(i).dtype() != DType::kFloat32) {
@@ -68,7 +82,7 @@ Status Run(KernelContext& ctx) {
   const int64_t inner = (N * C) != 0 ? x.numel() / (N * C) : 0;
   // Per-channel (C values) or, for spatial=0, per-activation (C * inner values) parameters.
   const int64_t pn = ctx.input(1).numel();
-  const bool per_act = pn != C && pn == C * inner;
+  const bool per_act = !training && pn != C && pn == C * inner;
   const int64_t want = per_act ? C * inner : C;
   for (int i = 1; i < 5; ++i) {
     if (ctx.input(i).numel() != want) {
@@ -81,6 +95,34 @@ Status Run(KernelContext& ctx) {
   const float* bi = ctx.input(2).data<float>();
   const float* mu = ctx.input(3).data<float>();
   const float* va = ctx.input(4).data<float>();
+  std::vector<float> batch_mean, batch_var;
+  if (training) {  // the statistics of x, per channel, in double
+    batch_mean.assign((size_t)C, 0.f);
+    batch_var.assign((size_t)C, 0.f);
+    const float* xp = x.data<float>();
+    const double count = (double)(N * inner);
+    for (int64_t c = 0; c < C; ++c) {
+      double s = 0, s2 = 0;
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t i = 0; i < inner; ++i) s += xp[(n * C + c) * inner + i];
+      const double m = count > 0 ? s / count : 0.0;
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t i = 0; i < inner; ++i) {
+          const double d = xp[(n * C + c) * inner + i] - m;
+          s2 += d * d;
+        }
+      batch_mean[c] = (float)m;
+      batch_var[c] = (float)(count > 0 ? s2 / count : 0.0);
+    }
+    for (int o = 1; o < ctx.num_outputs() && o < 3; ++o) {
+      const float* run = o == 1 ? mu : va;
+      const std::vector<float>& cur = o == 1 ? batch_mean : batch_var;
+      Tensor& r = ctx.Output(o, DType::kFloat32, {C});
+      for (int64_t c = 0; c < C; ++c) r.data<float>()[c] = run[c] * momentum + cur[c] * (1.f - momentum);
+    }
+    mu = batch_mean.data();
+    va = batch_var.data();
+  }
   std::vector<float> a((size_t)want), b((size_t)want);
   for (int64_t i = 0; i < want; ++i) {
     a[i] = sc[i] / std::sqrt(va[i] + eps);

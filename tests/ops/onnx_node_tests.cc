@@ -48,8 +48,6 @@ bool Exists(const std::string& p) {
 const std::map<std::string, std::string>& Skipped() {
   static const std::map<std::string, std::string> m = {
       // filled in as op files land; every entry needs a reason
-      {"test_batchnorm_epsilon_training_mode", "training_mode=1 (training statistics): dopt runs inference only"},
-      {"test_batchnorm_example_training_mode", "training_mode=1 (training statistics): dopt runs inference only"},
       {"test_cast_BFLOAT16_to_FLOAT", "test data stores bfloat16 as UINT16 tensors, which dopt does not read"},
       {"test_cast_FLOAT_to_BFLOAT16", "test data stores bfloat16 as UINT16 tensors, which dopt does not read"},
       {"test_castlike_BFLOAT16_to_FLOAT", "test data stores bfloat16 as UINT16 tensors, which dopt does not read"},
