@@ -1,14 +1,16 @@
 // What the Reduce* ops (Sum, Mean, Max, Min, Prod, L1, L2, LogSum, LogSumExp, SumSquare) share:
 // axes (attribute before the opset that moved them to
 // input 1, input 1 after; none = all dims unless noop_with_empty_axes=1), keepdims (default
-// 1), float only, one output element per task (results do not depend on the thread count),
-// and the opset upgrade rule.
+// 1), float (and for some int32/int64), one output element per task (results do not depend on the thread count),
+// and the opset upgrade rule. Sum, Max, Min and Prod also reduce int32/int64 (in int64, wrapping
+// as the integer type does).
 // `Acc` provides: static S Init(); static S Add(S acc, float x); static float Done(S acc,
 // int64_t count), where S is the accumulator state (double for most; a struct for LogSumExp).
 #pragma once
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "ops/op_upgrade.h"
 #include "ops/op_util.h"
@@ -39,9 +41,16 @@ inline Shape OutShape(const Shape& in, const std::vector<bool>& red, bool keep) 
   return out;
 }
 
-inline Status Infer(InferContext& ctx) {
+// kInts: the op also takes int32 and int64 (ReduceSum, ReduceMax, ReduceMin, ReduceProd).
+template <bool kInts = false>
+Status Infer(InferContext& ctx) {
   const Node& node = ctx.node();
-  DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 0, {DType::kFloat32, DType::kFloat16, DType::kBFloat16}));
+  if (kInts) {
+    DOPT_RETURN_IF_ERROR(
+        CheckInputDType(ctx, 0, {DType::kFloat32, DType::kFloat16, DType::kBFloat16, DType::kInt32, DType::kInt64}));
+  } else {
+    DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 0, {DType::kFloat32, DType::kFloat16, DType::kBFloat16}));
+  }
   const ValueInfo& x = ctx.input(0);
   DOPT_ASSIGN_OR_RETURN(int64_t keep, node.GetInt("keepdims", 1));
   std::vector<int64_t> axes;
@@ -74,28 +83,10 @@ Status UpgradeAxes(Graph& g, int ni, int from, int to) {
   return UpgradeAxesAttrToInput(g, ni, from, to, kVersion, AxesWhenAbsent::kReduceAll);
 }
 
-template <typename Acc>
-Status Run(KernelContext& ctx) {
-  const Node& node = ctx.node();
-  const Tensor& x = ctx.input(0);
-  if (x.dtype() != DType::kFloat32) {
-    return InvalidArgument(node.Describe() + ": expected float input, got " + DTypeName(x.dtype()));
-  }
-  DOPT_ASSIGN_OR_RETURN(int64_t keep, node.GetInt("keepdims", 1));
-  std::vector<int64_t> axes;
-  if (ctx.has_input(1)) {
-    axes = ctx.input(1).ToInt64Vector();
-  } else {
-    DOPT_ASSIGN_OR_RETURN(axes, node.GetInts("axes"));
-  }
+// The walk over x (element type T, output element type of Acc::Done) for the reduced dims.
+template <typename Acc, typename T>
+void Reduce(KernelContext& ctx, const Tensor& x, const std::vector<bool>& red, Tensor& y) {
   const int rank = x.rank();
-  bool noop = false;
-  DOPT_ASSIGN_OR_RETURN(std::vector<bool> red, ReducedDims(node, rank, axes, &noop));
-  if (noop) {
-    ctx.SetOutput(0, x);
-    return Status::Ok();
-  }
-  Tensor& y = ctx.Output(0, DType::kFloat32, OutShape(x.shape(), red, keep != 0));
   std::vector<int64_t> stride(rank, 1);
   for (int d = rank - 2; d >= 0; --d) stride[d] = stride[d + 1] * x.dim(d + 1);
   Shape kdims, rdims;
@@ -107,8 +98,8 @@ Status Run(KernelContext& ctx) {
     (red[d] ? rdims : kdims).push_back(x.dim(d));
     (red[d] ? rstride : kstride).push_back(stride[d]);
   }
-  const float* xp = x.data<float>();
-  float* yp = y.data<float>();
+  const T* xp = x.data<T>();
+  auto* yp = y.data<decltype(Acc::Done(Acc::Init(), 0))>();
   // Reduced dims that are the innermost and contiguous make the inner loop a plain scan (same
   // order as the general walk, so the same result).
   const bool tail = !rdims.empty() && [&] {
@@ -129,7 +120,7 @@ Status Run(KernelContext& ctx) {
       }
       auto acc = Acc::Init();
       if (tail) {
-        const float* p = xp + off;
+        const T* p = xp + off;
         for (int64_t i = 0; i < count; ++i) acc = Acc::Add(acc, p[i]);
         yp[o] = Acc::Done(acc, count);
         continue;
@@ -150,6 +141,44 @@ Status Run(KernelContext& ctx) {
   const int64_t n_out = y.numel();
   if (ctx.pool()) ctx.pool()->ParallelFor(n_out, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(count, 1)), body);
   else body(0, n_out);
+}
+
+// Acc reduces floats (Add(S, float), Done -> float); IntAcc, when given, int32 and int64
+// (Add(int64_t, int64_t), Done -> int64_t, the result cast back to the input's type).
+template <typename Acc, typename IntAcc = void>
+Status Run(KernelContext& ctx) {
+  const Node& node = ctx.node();
+  const Tensor& x = ctx.input(0);
+  constexpr bool kInts = !std::is_void_v<IntAcc>;
+  const bool is_int = x.dtype() == DType::kInt32 || x.dtype() == DType::kInt64;
+  if (x.dtype() != DType::kFloat32 && !(kInts && is_int)) {
+    return InvalidArgument(node.Describe() + ": expected " + (kInts ? "float or integer" : "float") + " input, got " +
+                           DTypeName(x.dtype()));
+  }
+  DOPT_ASSIGN_OR_RETURN(int64_t keep, node.GetInt("keepdims", 1));
+  std::vector<int64_t> axes;
+  if (ctx.has_input(1)) {
+    axes = ctx.input(1).ToInt64Vector();
+  } else {
+    DOPT_ASSIGN_OR_RETURN(axes, node.GetInts("axes"));
+  }
+  bool noop = false;
+  DOPT_ASSIGN_OR_RETURN(std::vector<bool> red, ReducedDims(node, x.rank(), axes, &noop));
+  if (noop) {
+    ctx.SetOutput(0, x);
+    return Status::Ok();
+  }
+  const Shape out = OutShape(x.shape(), red, keep != 0);
+  if constexpr (kInts) {
+    if (is_int) {
+      Tensor& y = ctx.Output(0, DType::kInt64, out);
+      if (x.dtype() == DType::kInt64) Reduce<IntAcc, int64_t>(ctx, x, red, y);
+      else Reduce<IntAcc, int32_t>(ctx, x, red, y);
+      if (x.dtype() == DType::kInt32) ctx.SetOutput(0, y.CastTo(DType::kInt32));
+      return Status::Ok();
+    }
+  }
+  Reduce<Acc, float>(ctx, x, red, ctx.Output(0, DType::kFloat32, out));
   return Status::Ok();
 }
 
@@ -161,9 +190,16 @@ Status Run(KernelContext& ctx) {
 // or the last with select_last_index). Float only; an empty axis is an error.
 namespace arg_common {
 
-inline Status Infer(InferContext& ctx) {
+// kInts: the op also takes int32 and int64 (ReduceSum, ReduceMax, ReduceMin, ReduceProd).
+template <bool kInts = false>
+Status Infer(InferContext& ctx) {
   const Node& node = ctx.node();
-  DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 0, {DType::kFloat32, DType::kFloat16, DType::kBFloat16}));
+  if (kInts) {
+    DOPT_RETURN_IF_ERROR(
+        CheckInputDType(ctx, 0, {DType::kFloat32, DType::kFloat16, DType::kBFloat16, DType::kInt32, DType::kInt64}));
+  } else {
+    DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 0, {DType::kFloat32, DType::kFloat16, DType::kBFloat16}));
+  }
   const ValueInfo& x = ctx.input(0);
   DOPT_ASSIGN_OR_RETURN(int64_t keep, node.GetInt("keepdims", 1));
   DOPT_ASSIGN_OR_RETURN(int64_t axis, node.GetInt("axis", 0));

@@ -22,7 +22,7 @@ const OpDef& OpDef_ReduceMean() {
       .max_inputs = 2,
       .min_outputs = 1,
       .max_outputs = 1,
-      .infer = reduce_common::Infer,
+      .infer = reduce_common::Infer<>,
       .run = reduce_common::Run<MeanAcc>,
       .upgrade = UpgradeBy(reduce_common::UpgradeAxes<18>).Since(1),  // 11: negative axes; 13: types; 18: axes input
       .quant = NoQuantRole(),  // means round: int8 in, int8 out is not exact

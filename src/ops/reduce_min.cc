@@ -1,5 +1,5 @@
 // ReduceMin: minimum; +inf over an empty set, NaN propagates. Over `axes` (attribute before opset
-// 18, input 1 from 18), keepdims, noop_with_empty_axes. Float only; accumulates in double, one
+// 18, input 1 from 18), keepdims, noop_with_empty_axes. Float, int32 and int64; accumulates in double, one
 // output element per task (reduce_common.h).
 #include <cmath>
 #include <limits>
@@ -13,6 +13,11 @@ struct Acc {
   static double Add(double a, float x) { return (std::isnan(a) || std::isnan(x)) ? std::nan("") : std::min(a, (double)x); }
   static float Done(double a, int64_t) { return (float)a; }
 };
+struct IntAcc {
+  static int64_t Init() { return std::numeric_limits<int64_t>::max(); }
+  static int64_t Add(int64_t a, int64_t x) { return std::min(a, x); }
+  static int64_t Done(int64_t a, int64_t) { return a; }
+};
 }  // namespace
 
 const OpDef& OpDef_ReduceMin() {
@@ -22,8 +27,8 @@ const OpDef& OpDef_ReduceMin() {
       .max_inputs = 2,
       .min_outputs = 1,
       .max_outputs = 1,
-      .infer = reduce_common::Infer,
-      .run = reduce_common::Run<Acc>,
+      .infer = reduce_common::Infer<true>,
+      .run = reduce_common::Run<Acc, IntAcc>,
       .upgrade = UpgradeBy(reduce_common::UpgradeAxes<18>).Since(1),  // 11: negative axes; 12, 13, 20: types; 18: axes input
       .quant = SharesInputScale()  // the min along axes; dequantization is increasing,
   };

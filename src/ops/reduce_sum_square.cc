@@ -20,7 +20,7 @@ const OpDef& OpDef_ReduceSumSquare() {
       .max_inputs = 2,
       .min_outputs = 1,
       .max_outputs = 1,
-      .infer = reduce_common::Infer,
+      .infer = reduce_common::Infer<>,
       .run = reduce_common::Run<Acc>,
       .upgrade = UpgradeBy(reduce_common::UpgradeAxes<18>).Since(1),  // 11: negative axes; 13: types; 18: axes input
       .quant = NoQuantRole()  // sums of squares leave the input range,

@@ -17,7 +17,34 @@ TEST(ReduceSum, AxesInputKeepdimsAndNoop) {
   std::vector<Tensor> out;
   ASSERT_TRUE(CheckOp(OpCase("ReduceSum", 13).Attr("noop_with_empty_axes", IntAttr(1)).Inputs({x, empty}), &out));
   EXPECT_EQ(Values<float>(out[0]), Values<float>(x));
-  EXPECT_FALSE(InferOp(OpCase("ReduceSum", 13), {Info(DType::kInt64, {2})}).ok());
+  EXPECT_FALSE(InferOp(OpCase("ReduceSum", 13), {Info(DType::kBool, {2})}).ok());
+  EXPECT_FALSE(InferOp(OpCase("ReduceMean", 13), {Info(DType::kInt64, {2})}).ok());
+}
+
+// Sum, Max, Min and Prod also reduce int64 and int32 (RT-DETR sums an int64 mask), exactly,
+// keeping the input's type.
+TEST(ReduceSum, IntegerInputsKeepTheirType) {
+  Tensor x = Tensor::FromInt64s({2, 3}, {4, -7, 3000000000LL, 2, 5, -1});
+  Tensor ax = Tensor::FromInt64s({1}, {1});
+  struct Case {
+    const char* op;
+    std::vector<int64_t> want;
+  };
+  for (const Case& c : {Case{"ReduceSum", {4 - 7 + 3000000000LL, 6}}, Case{"ReduceMax", {3000000000LL, 5}},
+                        Case{"ReduceMin", {-7, -1}}, Case{"ReduceProd", {-84000000000LL, -10}}}) {
+    std::vector<Tensor> out;
+    ASSERT_TRUE(CheckOp(OpCase(c.op, 18).Attr("keepdims", IntAttr(0)).Inputs({x, ax}), &out)) << c.op;
+    ASSERT_EQ(out[0].dtype(), DType::kInt64) << c.op;
+    EXPECT_EQ(Values<int64_t>(out[0]), c.want) << c.op;
+    // The same values as int32 (the int64 one does not fit) give int32 results.
+    Tensor x32 = Tensor::FromInt64s({2, 3}, {4, -7, 3, 2, 5, -1}).CastTo(DType::kInt32);
+    ASSERT_TRUE(CheckOp(OpCase(c.op, 18).Attr("keepdims", IntAttr(0)).Inputs({x32, ax}), &out)) << c.op;
+    ASSERT_EQ(out[0].dtype(), DType::kInt32) << c.op;
+  }
+  std::vector<Tensor> out;
+  Tensor x32 = Tensor::FromInt64s({2, 3}, {4, -7, 3, 2, 5, -1}).CastTo(DType::kInt32);
+  ASSERT_TRUE(CheckOp(OpCase("ReduceSum", 18).Inputs({x32, ax}), &out));
+  EXPECT_EQ(Values<int32_t>(out[0]), (std::vector<int32_t>{0, 6}));
 }
 
 TEST(ReduceMax, MiddleAxisNegativesAndNan) {
