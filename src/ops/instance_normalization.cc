@@ -1,6 +1,8 @@
 // InstanceNormalization: each (n, c) slice of x (all spatial positions) is normalized with its
 // own mean and variance, y = (x - mean) / sqrt(var + epsilon) * scale[c] + B[c].
+#include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "ops/normalization_util.h"
 
@@ -40,16 +42,31 @@ Status Run(KernelContext& ctx) {
   const float* xp = x.data<float>();
   Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, x.shape());
   float* yp = y.data<float>();
+  auto coef = [&](int64_t c, const GroupStats& st) {
+    return std::pair<float, float>((float)st.mean, (float)(sc[c] / std::sqrt(st.var + (double)eps)));
+  };
+  const int threads = ctx.pool() ? ctx.pool()->num_threads() : 1;
+  if (threads > 1 && N * C < 2 * threads && inner >= 2 * kernels::kMomentsChunk) {
+    // Few large slices (GroupNorm exported as InstanceNormalization over [N, groups, -1]):
+    // each slice's statistics and normalisation spread over the threads; the same bits.
+    for (int64_t p = 0; p < N * C; ++p) {
+      const float* xi = xp + p * inner;
+      float* yi = yp + p * inner;
+      const auto [mean, a] = coef(p % C, kernels::ComputeMomentsParallel(xi, inner, ctx.pool()));
+      const float b = bi[p % C];
+      ctx.pool()->ParallelFor((inner + kernels::kMomentsChunk - 1) / kernels::kMomentsChunk, 1, [&](int64_t c0, int64_t c1) {
+        const int64_t i0 = c0 * kernels::kMomentsChunk, i1 = std::min(inner, c1 * kernels::kMomentsChunk);
+        kernels::NormalizeAffine(xi + i0, yi + i0, i1 - i0, mean, a, b);
+      });
+    }
+    return Status::Ok();
+  }
   ParallelForOrInline(ctx.pool(), N * C, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, inner)),
                       [&](int64_t p0, int64_t p1) {
                         for (int64_t p = p0; p < p1; ++p) {
                           const int64_t c = p % C;
-                          const float* xi = xp + p * inner;
-                          float* yi = yp + p * inner;
-                          const GroupStats st = ComputeGroupStats(xi, inner);
-                          const float mean = (float)st.mean;
-                          const float a = (float)(sc[c] / std::sqrt(st.var + (double)eps));
-                          for (int64_t i = 0; i < inner; ++i) yi[i] = (xi[i] - mean) * a + bi[c];
+                          const auto [mean, a] = coef(c, ComputeGroupStats(xp + p * inner, inner));
+                          kernels::NormalizeAffine(xp + p * inner, yp + p * inner, inner, mean, a, bi[c]);
                         }
                       });
   return Status::Ok();
