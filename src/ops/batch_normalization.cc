@@ -131,6 +131,18 @@ Status Run(KernelContext& ctx) {
   Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, x.shape());
   const float* xp = x.data<float>();
   float* yp = y.data<float>();
+  if (inner == 1 && !per_act) {  // [N, C] (after a Linear: LeViT): rows of C, the same formula
+    const float* ap = a.data();
+    const float* bp = b.data();
+    ParallelForOrInline(ctx.pool(), N, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, C)), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const float* xr = xp + r * C;
+        float* yr = yp + r * C;
+        for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] * ap[c] + bp[c];
+      }
+    });
+    return Status::Ok();
+  }
   auto body = [&](int64_t s, int64_t e) {
     for (int64_t p = s; p < e; ++p) {
       const int64_t c = p % C;
