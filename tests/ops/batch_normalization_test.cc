@@ -22,6 +22,20 @@ TEST(BatchNormalizationOp, MatchesFormula) {
                           .Expect(Tensor::FromFloats(x.shape(), ref), Tol::Near(1e-5))));
 }
 
+// [N, C] (BatchNorm1d after a Linear) takes the row path.
+TEST(BatchNormalizationOp, TwoDimensionalInput) {
+  Tensor x = Random({37, 5}, 71), s = Random({5}, 72), b = Random({5}, 73), m = Random({5}, 74),
+         v = Tensor::FromFloats({5}, {0.5f, 1.f, 2.f, 3.f, 4.f});
+  std::vector<float> ref;
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    int64_t c = i % 5;
+    ref.push_back((x.data<float>()[i] - m.data<float>()[c]) / std::sqrt(v.data<float>()[c] + 1e-5f) * s.data<float>()[c] +
+                  b.data<float>()[c]);
+  }
+  EXPECT_TRUE(CheckOp(OpCase("BatchNormalization", 15).Inputs({x, s, b, m, v})
+                          .Expect(Tensor::FromFloats(x.shape(), ref), Tol::Near(1e-5))));
+}
+
 TEST(BatchNormalizationOp, Opset7SpatialZero) {
   Tensor x = Random({2, 2, 3}, 51), s = Random({2, 3}, 52), b = Random({2, 3}, 53), m = Random({2, 3}, 54),
          v = Tensor::FromFloats({2, 3}, {1, 2, 3, 4, 5, 6});
