@@ -2,10 +2,14 @@
 
 #include <cblas.h>
 #include <dnnl.h>
+#include <dnnl.hpp>
 #include <omp.h>
 
 #include <algorithm>
 #include <functional>
+#include <map>
+#include <memory>
+#include <tuple>
 #include <mutex>
 #include <vector>
 
@@ -101,6 +105,69 @@ void SgemmSerial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
   InitBlas();
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (blasint)M,
               (blasint)N, (blasint)K, alpha, A, (blasint)lda, B, (blasint)ldb, beta, C, (blasint)ldc);
+}
+
+namespace {
+
+// One dense matmul shape: its primitive, or none where oneDNN offers no brgemm kernel.
+struct DenseMatmul {
+  bool ok = false;
+  dnnl::matmul::primitive_desc pd;
+  dnnl::matmul prim;
+  const uint64_t owner = NextOneDnnOwner();  // for ThreadBoundMemories
+};
+
+std::shared_ptr<DenseMatmul> MakeDenseMatmul(int64_t M, int64_t N, int64_t K) {
+  auto e = std::make_shared<DenseMatmul>();
+  try {
+    using dnnl::memory;
+    const auto f32 = memory::data_type::f32;
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    const memory::desc a({M, K}, f32, memory::format_tag::ab), b({K, N}, f32, memory::format_tag::ab),
+        c({M, N}, f32, memory::format_tag::ab);
+    e->pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, c), attr, OneDnnEngine());
+    // Only the brgemm kernels: elsewhere (jit gemm, reference) OpenBLAS is as fast or faster.
+    if (std::string(e->pd.impl_info_str()).rfind("brg", 0) != 0) return e;
+    e->prim = dnnl::matmul(e->pd);
+    e->ok = true;
+  } catch (const dnnl::error&) {
+  }
+  return e;
+}
+
+}  // namespace
+
+namespace {
+std::shared_ptr<DenseMatmul> FindDenseMatmul(int64_t M, int64_t N, int64_t K) {
+  if (M <= 0 || N <= 0 || K <= 0 || ReferenceKernelsForced() || !OneDnnMatMulEnabled()) return nullptr;
+  static std::mutex mu;
+  static auto* cache = new std::map<std::tuple<int64_t, int64_t, int64_t>, std::shared_ptr<DenseMatmul>>();
+  std::lock_guard<std::mutex> lock(mu);
+  auto& slot = (*cache)[{M, N, K}];
+  if (!slot) slot = MakeDenseMatmul(M, N, K);
+  return slot->ok ? slot : nullptr;
+}
+}  // namespace
+
+bool SgemmDenseOneDnnHandles(int64_t M, int64_t N, int64_t K) { return FindDenseMatmul(M, N, K) != nullptr; }
+
+bool SgemmDenseOneDnn(int64_t M, int64_t N, int64_t K, const float* A, const float* B, float* C) {
+  std::shared_ptr<DenseMatmul> e = FindDenseMatmul(M, N, K);
+  if (!e) return false;
+  omp_set_num_threads(1);  // this call on this thread alone
+  thread_local dnnl::stream strm(OneDnnEngine());
+  // Per call, not thread_local: a large shape must not leave its buffer behind on every thread.
+  std::unique_ptr<uint8_t[]> scratch(new uint8_t[std::max<size_t>(e->pd.scratchpad_desc().get_size(), 1)]);
+  std::vector<dnnl::memory>& m =
+      ThreadBoundMemories(e->owner, 0, {e->pd.src_desc(), e->pd.weights_desc(), e->pd.dst_desc(), e->pd.scratchpad_desc()});
+  m[0].set_data_handle(const_cast<float*>(A));
+  m[1].set_data_handle(const_cast<float*>(B));
+  m[2].set_data_handle(C);
+  m[3].set_data_handle(scratch.get());
+  e->prim.execute(strm, {{DNNL_ARG_SRC, m[0]}, {DNNL_ARG_WEIGHTS, m[1]}, {DNNL_ARG_DST, m[2]}, {DNNL_ARG_SCRATCHPAD, m[3]}});
+  strm.wait();
+  return true;
 }
 
 bool SgemmIsOneCall(int64_t M, int64_t N, int64_t K) {

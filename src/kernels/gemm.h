@@ -30,6 +30,16 @@ void SgemmSerial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
 void SgemmReference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                     int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
+// C[M, N] = A[M, K] * B[K, N], all dense row-major, through a oneDNN matmul primitive with the
+// brgemm kernel (AVX-512 CPUs), made once per shape and kept for the process; single-threaded.
+// B is read as it is (no prepacking: it may be an activation, e.g. the NCHW input of a 1x1
+// conv). Returns false without touching C where oneDNN offers no brgemm kernel for the shape
+// (AVX2 CPUs), with DOPT_MATMUL_ONEDNN=0 or the reference kernels forced: then use SgemmSerial.
+// The same shape always takes the same kernel, so results do not depend on the caller's threads.
+bool SgemmDenseOneDnn(int64_t M, int64_t N, int64_t K, const float* A, const float* B, float* C);
+// Whether SgemmDenseOneDnn runs this shape (makes its primitive once; computes nothing).
+bool SgemmDenseOneDnnHandles(int64_t M, int64_t N, int64_t K);
+
 // Whether Sgemm runs this shape as one SgemmSerial call (too small to split): callers with many
 // such GEMMs (a batch) may then spread the calls themselves, with the same bits.
 bool SgemmIsOneCall(int64_t M, int64_t N, int64_t K);

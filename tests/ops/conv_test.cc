@@ -128,6 +128,9 @@ TEST(ConvOp, SweepMatchesNaiveLoop) {
   cases.push_back({1, 3, 4, 1, {7, 8}, {3, 2}, {2, 2}, {1, 1}, {0, 0, 0, 0}, true, "VALID"});
   cases.push_back({1, 64, 32, 1, {37, 41}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true});  // several im2col blocks
   cases.push_back({1, 48, 40, 1, {29, 31}, {1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}, true});  // pointwise path
+  // Pointwise, two images and two blocks of output channels (48 + 32) on AVX-512 (kernels/conv.cc
+  // PointwiseDense), without bias.
+  cases.push_back({2, 24, 80, 1, {9, 11}, {1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}, false});
   uint32_t seed = 1;
   for (const Case& c : cases) {
     RunCase(c, seed, {2, 3});
