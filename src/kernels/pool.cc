@@ -145,42 +145,86 @@ template void MaxPool<float>(const PoolGeom&, const float*, float*, int64_t*, bo
 template void MaxPool<int8_t>(const PoolGeom&, const int8_t*, int8_t*, int64_t*, bool, ThreadPool*);
 template void MaxPool<uint8_t>(const PoolGeom&, const uint8_t*, uint8_t*, int64_t*, bool, ThreadPool*);
 
-void AveragePool(const PoolGeom& g, const float* x, float* y, bool count_include_pad, ThreadPool* pool) {
-  const int64_t insz = g.InSize(), outsz = g.OutSize();
-  const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, outsz));
-  const TapTable tt(g);
-  // Taps counted with padding: positions inside [-pb, in + pe).
-  auto padded = [&](int64_t o, int dim) {
+// What AveragePool's planes share: tap tables and per-column counts.
+struct AvgTables {
+  const PoolGeom& g;
+  TapTable tt;
+  std::vector<int64_t> kw_lo, kw_hi;  // per tap column: outputs where it is inside
+  std::vector<float> divisor;         // per output: its tap count (1 where it has none)
+  bool count_include_pad;
+  int64_t Padded(int64_t o, int dim) const {
     int64_t lo, hi;
     Taps(o, g.s[dim], 0, g.d[dim], g.k[dim], g.in[dim] + g.pb[dim] + g.pe[dim], &lo, &hi);
     return hi - lo;
-  };
-  ParallelOrSerial(pool, g.planes, grain, [&](int64_t b, int64_t e) {
-    for (int64_t p = b; p < e; ++p) {
-      const float* xp = x + p * insz;
-      float* yp = y + p * outsz;
-      for (int64_t od = 0; od < g.out[0]; ++od) {
-        const int64_t d0 = tt.lo[0][od], d1 = tt.hi[0][od];
-        for (int64_t oh = 0; oh < g.out[1]; ++oh) {
-          const int64_t h0 = tt.lo[1][oh], h1 = tt.hi[1][oh];
-          for (int64_t ow = 0; ow < g.out[2]; ++ow) {
-            const int64_t w0 = tt.lo[2][ow], w1 = tt.hi[2][ow];
-            float sum = 0.f;
-            for (int64_t kd = d0; kd < d1; ++kd) {
-              const int64_t id = od * g.s[0] - g.pb[0] + kd * g.d[0];
-              for (int64_t kh = h0; kh < h1; ++kh) {
-                const int64_t ih = oh * g.s[1] - g.pb[1] + kh * g.d[1];
-                const float* row = xp + (id * g.in[1] + ih) * g.in[2] + ow * g.s[2] - g.pb[2];
-                for (int64_t kw = w0; kw < w1; ++kw) sum += row[kw * g.d[2]];
-              }
+  }
+  AvgTables(const PoolGeom& geom, bool include_pad) : g(geom), tt(geom), count_include_pad(include_pad) {
+    const int64_t sw = g.s[2];
+    kw_lo.resize((size_t)g.k[2]);
+    kw_hi.resize((size_t)g.k[2]);
+    for (int64_t kw = 0; kw < g.k[2]; ++kw) {
+      const int64_t off = kw * g.d[2] - g.pb[2];
+      int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+      int64_t hi = g.in[2] - off <= 0 ? 0 : (g.in[2] - off + sw - 1) / sw;
+      kw_lo[kw] = std::min(lo, g.out[2]);
+      kw_hi[kw] = std::max(kw_lo[kw], std::min(hi, g.out[2]));
+    }
+    std::vector<int64_t> count_w((size_t)g.out[2]);
+    for (int64_t ow = 0; ow < g.out[2]; ++ow)
+      count_w[ow] = include_pad ? Padded(ow, 2) : tt.hi[2][ow] - tt.lo[2][ow];
+    // Every output's tap count as a float (the divisor), once per call.
+    divisor.resize((size_t)g.OutSize());
+    for (int64_t od = 0; od < g.out[0]; ++od)
+      for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+        const int64_t dh = include_pad ? Padded(od, 0) * Padded(oh, 1)
+                                       : (tt.hi[0][od] - tt.lo[0][od]) * (tt.hi[1][oh] - tt.lo[1][oh]);
+        float* row = divisor.data() + (od * g.out[1] + oh) * g.out[2];
+        // No tap: the sum is +0, and +0 / 1 the 0 such an output gets.
+        for (int64_t ow = 0; ow < g.out[2]; ++ow) row[ow] = dh * count_w[ow] > 0 ? (float)(dh * count_w[ow]) : 1.f;
+      }
+  }
+};
+
+// One plane. Each output sums its taps in (kd, kh, kw) order from 0: per input row of the
+// window, tap column kw adds to the outputs where it is inside, a vector at a time (the loops
+// inline in one clone: a call per row and tap cost more than the adds).
+DOPT_KERNEL_CLONES void AveragePlane(const AvgTables& t, const float* xp, float* yp, float* acc) {
+  const PoolGeom& g = t.g;
+  const int64_t sw = g.s[2], ow_n = g.out[2];
+  for (int64_t od = 0; od < g.out[0]; ++od) {
+    const int64_t d0 = t.tt.lo[0][od], d1 = t.tt.hi[0][od];
+    for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+      const int64_t h0 = t.tt.lo[1][oh], h1 = t.tt.hi[1][oh];
+      for (int64_t ow = 0; ow < ow_n; ++ow) acc[ow] = 0.f;
+      for (int64_t kd = d0; kd < d1; ++kd) {
+        const int64_t id = od * g.s[0] - g.pb[0] + kd * g.d[0];
+        for (int64_t kh = h0; kh < h1; ++kh) {
+          const int64_t ih = oh * g.s[1] - g.pb[1] + kh * g.d[1];
+          const float* row = xp + (id * g.in[1] + ih) * g.in[2];
+          for (int64_t kw = 0; kw < g.k[2]; ++kw) {
+            const int64_t lo = t.kw_lo[kw], hi = t.kw_hi[kw];
+            const float* r = row + kw * g.d[2] - g.pb[2];
+            if (sw == 1) {
+              for (int64_t ow = lo; ow < hi; ++ow) acc[ow] += r[ow];
+            } else {
+              for (int64_t ow = lo; ow < hi; ++ow) acc[ow] += r[ow * sw];
             }
-            int64_t count = count_include_pad ? padded(od, 0) * padded(oh, 1) * padded(ow, 2)
-                                              : (d1 - d0) * (h1 - h0) * (w1 - w0);
-            yp[(od * g.out[1] + oh) * g.out[2] + ow] = count > 0 ? sum / (float)count : 0.f;
           }
         }
       }
+      float* yrow = yp + (od * g.out[1] + oh) * ow_n;
+      const float* div = t.divisor.data() + (od * g.out[1] + oh) * ow_n;
+      for (int64_t ow = 0; ow < ow_n; ++ow) yrow[ow] = acc[ow] / div[ow];
     }
+  }
+}
+
+void AveragePool(const PoolGeom& g, const float* x, float* y, bool count_include_pad, ThreadPool* pool) {
+  const int64_t insz = g.InSize(), outsz = g.OutSize();
+  const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, outsz));
+  const AvgTables t(g, count_include_pad);
+  ParallelOrSerial(pool, g.planes, grain, [&](int64_t b, int64_t e) {
+    std::vector<float> acc((size_t)g.out[2]);
+    for (int64_t p = b; p < e; ++p) AveragePlane(t, x + p * insz, y + p * outsz, acc.data());
   });
 }
 
