@@ -12,6 +12,7 @@
 #include "passes/fold_pad.h"
 #include "passes/fold_constants.h"
 #include "passes/fuse_gelu.h"
+#include "passes/fuse_group_norm.h"
 #include "passes/fuse_conv_activation.h"
 #include "passes/fuse_conv_epilogue.h"
 
@@ -229,6 +230,7 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const Graph& user_graph, co
       pm.Add(std::make_unique<FoldPadPass>());
       pm.Add(std::make_unique<FoldBatchNormPass>());
       pm.Add(std::make_unique<FuseGeluPass>());
+      pm.Add(std::make_unique<FuseGroupNormPass>());
     }
     pm.Add(std::make_unique<FuseConvActivationPass>());
     pm.Add(std::make_unique<FuseConvEpiloguePass>());

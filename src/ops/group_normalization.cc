@@ -1,7 +1,7 @@
 // GroupNormalization (opsets 18 and 21): the C channels of x [N, C, ...] form num_groups groups
 // of C / num_groups consecutive channels; each (n, group) is normalized with its own mean and
 // variance, then scaled and shifted:
-//   y = (x - mean) / sqrt(var + epsilon) * scale + bias,
+//   y = (x - mean) * (scale / sqrt(var + epsilon)) + bias,
 // with scale and bias per group ([num_groups]) at opset 18 and per channel ([C]) from opset 21
 // (which also adds stash_type; only 1, float32, is supported).
 #include <cmath>
@@ -76,22 +76,28 @@ Status Run(KernelContext& ctx) {
   Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, x.shape());
   float* yp = y.data<float>();
   const int64_t group_size = cpg * inner;
-  ParallelForOrInline(ctx.pool(), N * groups, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, group_size)),
-                      [&](int64_t p0, int64_t p1) {
-                        for (int64_t p = p0; p < p1; ++p) {
-                          const int64_t g = p % groups;
-                          const float* xg = xp + p * group_size;
-                          float* yg = yp + p * group_size;
-                          const GroupStats st = ComputeGroupStats(xg, group_size);
-                          const float mean = (float)st.mean;
+  // The statistics of each (n, group): few large groups spread over the threads, many groups
+  // one per task (the same bits either way: kernels/moments.h).
+  std::vector<GroupStats> stats((size_t)(N * groups));
+  const int threads = ctx.pool() ? ctx.pool()->num_threads() : 1;
+  if (threads > 1 && N * groups < 2 * threads && group_size >= 2 * kernels::kMomentsChunk) {
+    for (int64_t p = 0; p < N * groups; ++p)
+      stats[(size_t)p] = kernels::ComputeMomentsParallel(xp + p * group_size, group_size, ctx.pool());
+  } else {
+    ParallelForOrInline(ctx.pool(), N * groups, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, group_size)),
+                        [&](int64_t p0, int64_t p1) {
+                          for (int64_t p = p0; p < p1; ++p) stats[(size_t)p] = ComputeGroupStats(xp + p * group_size, group_size);
+                        });
+  }
+  // y = (x - mean) * (inv * scale) + bias, per (n, channel) plane.
+  ParallelForOrInline(ctx.pool(), N * C, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, inner)),
+                      [&](int64_t q0, int64_t q1) {
+                        for (int64_t q = q0; q < q1; ++q) {
+                          const int64_t n = q / C, c = q % C, g = c / cpg;
+                          const GroupStats& st = stats[(size_t)(n * groups + g)];
                           const float inv = (float)(1.0 / std::sqrt(st.var + (double)eps));
-                          for (int64_t k = 0; k < cpg; ++k) {
-                            const int64_t pi = per_channel ? g * cpg + k : g;
-                            const float s = sc[pi], b = bi[pi];
-                            const float* xi = xg + k * inner;
-                            float* yi = yg + k * inner;
-                            for (int64_t i = 0; i < inner; ++i) yi[i] = (xi[i] - mean) * inv * s + b;
-                          }
+                          const int64_t pi = per_channel ? c : g;
+                          kernels::NormalizeAffine(xp + q * inner, yp + q * inner, inner, (float)st.mean, inv * sc[pi], bi[pi]);
                         }
                       });
   return Status::Ok();
