@@ -173,10 +173,20 @@ void Interpolate(const T* xp, T* yp, const Shape& in, const Shape& out, const st
   std::vector<float> lw(lt.w.begin(), lt.w.end());
   bool last_outside = false;
   for (uint8_t o : lt.outside) last_outside |= o != 0;
+  // Rows of the input interpolated along the last dim, by input offset (per task: the rows
+  // of a task are consecutive, so the few most recent cover the next output row).
+  struct RowCache {
+    int64_t off = -1;
+    std::vector<float> row;
+  };
+  int64_t combos = 1;
+  for (int d = 0; d < rank - 1; ++d) combos *= tabs[d].k;
   auto body = [&](int64_t r0, int64_t r1) {
     std::vector<int64_t> offs, no;
     std::vector<float> ws, nw;
     std::vector<float> acc(out_last);
+    std::vector<RowCache> cache((size_t)std::max<int64_t>(4, 2 * combos));
+    size_t next_slot = 0;
     std::vector<int64_t> oidx(rank > 1 ? rank - 1 : 0);
     for (int64_t row = r0; row < r1; ++row) {
       T* dst = yp + row * out_last;
@@ -217,16 +227,34 @@ void Interpolate(const T* xp, T* yp, const Shape& in, const Shape& out, const st
         const float* wp = lw.data();
         if (lk == 1) {
           for (int64_t j = 0; j < out_last; ++j) acc[j] += wc * wp[j] * (float)sp[ip[j]];
-        } else if (lk == 2) {
-          for (int64_t j = 0; j < out_last; ++j)
-            acc[j] += wc * (wp[2 * j] * (float)sp[ip[2 * j]] + wp[2 * j + 1] * (float)sp[ip[2 * j + 1]]);
-        } else {
-          for (int64_t j = 0; j < out_last; ++j) {
-            float a = 0;
-            for (int k = 0; k < lk; ++k) a += wp[j * lk + k] * (float)sp[ip[j * lk + k]];
-            acc[j] += wc * a;
-          }
+          continue;
         }
+        // The input row interpolated along the last dim, a = sum_k w * x: kept for the next
+        // output rows, which mostly read the same input rows (an upsampling reads each one
+        // for about `scale` output rows); the same values as computing it in place.
+        const float* a = nullptr;
+        for (RowCache& rc : cache)
+          if (rc.off == offs[c]) a = rc.row.data();
+        if (!a) {
+          RowCache& rc = cache[next_slot];
+          next_slot = (next_slot + 1) % cache.size();
+          rc.off = offs[c];
+          rc.row.resize((size_t)out_last);
+          float* r = rc.row.data();
+          if (lk == 2) {
+            for (int64_t j = 0; j < out_last; ++j)
+              r[j] = wp[2 * j] * (float)sp[ip[2 * j]] + wp[2 * j + 1] * (float)sp[ip[2 * j + 1]];
+          } else {
+            for (int64_t j = 0; j < out_last; ++j) {
+              float v = 0;
+              for (int k = 0; k < lk; ++k) v += wp[j * lk + k] * (float)sp[ip[j * lk + k]];
+              r[j] = v;
+            }
+          }
+          a = r;
+        }
+        float* accp = acc.data();
+        for (int64_t j = 0; j < out_last; ++j) accp[j] += wc * a[j];
       }
       for (int64_t j = 0; j < out_last; ++j) dst[j] = FromDouble<T>(acc[j]);
       if (last_outside) {
