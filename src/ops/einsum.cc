@@ -2,13 +2,20 @@
 // letters; "..." stands for broadcast dims (numpy-style, right-aligned); a letter repeated in a
 // term takes a diagonal; letters missing from the output are summed. Explicit output ("->")
 // or implicit (the "..." dims, then the letters appearing once, in ASCII order, as numpy).
-// The kernel walks the summed index space for each output element (in parallel over output
-// elements; each sum runs in a fixed order, so any thread count gives the same result); float
-// sums accumulate in double, integer ones wrap modulo 2^64 before the cast to the type.
+// Two float32 inputs whose labels each are batch (both inputs and the output), rows (first input
+// and output), columns (second input and output) or contracted (both inputs only), with no
+// diagonal or broadcast dim, run as batched SGEMMs (attention as `bhlk,bhtk->bhlt` in CvT and
+// others: 3136 x 784 x 64 in 6 ms instead of 1 s); inputs are permuted into place only when
+// neither they nor their transposes are. Otherwise the kernel walks the summed index space for
+// each output element (in parallel over output elements; each sum runs in a fixed order, so any
+// thread count gives the same result); float sums accumulate in double, integer ones wrap
+// modulo 2^64 before the cast to the type.
 #include <algorithm>
 #include <map>
 #include <string>
 
+#include "common/kernel_options.h"
+#include "kernels/gemm.h"
 #include "ops/op_util.h"
 
 namespace dopt {
@@ -189,6 +196,115 @@ Status Infer(InferContext& ctx) {
   return Status::Ok();
 }
 
+// dst (dims ordered as `to`) = src (dims ordered as `from`, shape `shape`): a permuted copy.
+void PermuteCopy(const float* src, const Shape& shape, const std::vector<int>& from, const std::vector<int>& to,
+                 float* dst) {
+  const int r = (int)to.size();
+  std::vector<int64_t> sstride(from.size(), 1);
+  for (int d = (int)from.size() - 2; d >= 0; --d) sstride[d] = sstride[d + 1] * shape[d + 1];
+  Shape dshape(r);
+  std::vector<int64_t> str(r);
+  for (int k = 0; k < r; ++k) {
+    const int d = (int)(std::find(from.begin(), from.end(), to[k]) - from.begin());
+    dshape[k] = shape[d];
+    str[k] = sstride[d];
+  }
+  const int64_t n = NumElements(dshape);
+  std::vector<int64_t> idx(r, 0);
+  int64_t off = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    dst[i] = src[off];
+    for (int k = r - 1; k >= 0; --k) {
+      off += str[k];
+      if (++idx[k] < dshape[k]) break;
+      off -= idx[k] * str[k];
+      idx[k] = 0;
+    }
+  }
+}
+
+// The batched-GEMM form of a two-input float einsum (see the top of the file); false when the
+// equation has another form (then the general kernel runs).
+bool RunAsGemm(KernelContext& ctx, const Plan& p, const std::vector<Shape>& shapes, Tensor& y) {
+  if (shapes.size() != 2 || ctx.input(0).dtype() != DType::kFloat32) return false;
+  const std::vector<int>&la = p.input_labels[0], &lb = p.input_labels[1];
+  auto has = [](const std::vector<int>& v, int l) { return std::find(v.begin(), v.end(), l) != v.end(); };
+  for (int i = 0; i < 2; ++i) {
+    const std::vector<int>& ls = p.input_labels[i];
+    for (size_t d = 0; d < ls.size(); ++d) {
+      if (std::count(ls.begin(), ls.end(), ls[d]) != 1) return false;  // a diagonal
+      if (shapes[i][d] != p.dim.at(ls[d])) return false;                 // a broadcast dim
+    }
+  }
+  std::vector<int> batch, rows, cols, red;
+  for (int l : p.out_labels) {
+    const bool a = has(la, l), b = has(lb, l);
+    (a && b ? batch : a ? rows : cols).push_back(l);
+  }
+  for (int l : la)
+    if (!has(p.out_labels, l)) {
+      if (!has(lb, l)) return false;  // summed within one input alone
+      red.push_back(l);
+    }
+  for (int l : lb)
+    if (!has(p.out_labels, l) && !has(la, l)) return false;
+  auto size_of = [&](const std::vector<int>& ls) {
+    int64_t n = 1;
+    for (int l : ls) n *= p.dim.at(l);
+    return n;
+  };
+  const int64_t B = size_of(batch), M = size_of(rows), N = size_of(cols), K = size_of(red);
+  auto cat = [](std::vector<int> a, const std::vector<int>& b, const std::vector<int>& c) {
+    a.insert(a.end(), b.begin(), b.end());
+    a.insert(a.end(), c.begin(), c.end());
+    return a;
+  };
+  // Each input as it is, as its transpose, or a permuted copy.
+  std::vector<float> a_copy, b_copy, y_copy;
+  const float* ap = ctx.input(0).data<float>();
+  const float* bp = ctx.input(1).data<float>();
+  bool ta = false, tb = false;
+  if (la == cat(batch, red, rows) && la != cat(batch, rows, red)) {
+    ta = true;
+  } else if (la != cat(batch, rows, red)) {
+    a_copy.resize((size_t)(B * M * K));
+    PermuteCopy(ap, shapes[0], la, cat(batch, rows, red), a_copy.data());
+    ap = a_copy.data();
+  }
+  if (lb == cat(batch, cols, red) && lb != cat(batch, red, cols)) {
+    tb = true;
+  } else if (lb != cat(batch, red, cols)) {
+    b_copy.resize((size_t)(B * K * N));
+    PermuteCopy(bp, shapes[1], lb, cat(batch, red, cols), b_copy.data());
+    bp = b_copy.data();
+  }
+  const std::vector<int> canon = cat(batch, rows, cols);
+  float* yp = y.data<float>();
+  if (p.out_labels != canon) {
+    y_copy.resize((size_t)(B * M * N));
+    yp = y_copy.data();
+  }
+  const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+  auto one = [&](int64_t bi, ThreadPool* pool) {
+    kernels::Sgemm(pool, ta, tb, M, N, K, 1.f, ap + bi * M * K, lda, bp + bi * K * N, ldb, 0.f, yp + bi * M * N, N,
+                   kernels::GemmEngine::kOneDnn);
+  };
+  if (B > 1 && kernels::SgemmIsOneCall(M, N, K)) {
+    // Many small products (attention heads): one per task; each is one call either way.
+    ParallelForOrInline(ctx.pool(), B, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t bi = b0; bi < b1; ++bi) one(bi, nullptr);
+    });
+  } else {
+    for (int64_t bi = 0; bi < B; ++bi) one(bi, ctx.pool());
+  }
+  if (p.out_labels != canon) {
+    Shape cshape;
+    for (int l : canon) cshape.push_back(p.dim.at(l));
+    PermuteCopy(y_copy.data(), cshape, canon, p.out_labels, y.data<float>());
+  }
+  return true;
+}
+
 Status Run(KernelContext& ctx) {
   std::vector<Shape> shapes;
   const int n_in = ctx.num_inputs();
@@ -222,6 +338,7 @@ Status Run(KernelContext& ctx) {
   const Shape out_shape = p.out_shape;
   const int64_t n_out = NumElements(out_shape);
   Tensor& y = ctx.OutputUninitialized(0, ctx.input(0).dtype(), out_shape);
+  if (n_out > 0 && !ReferenceKernelsForced() && RunAsGemm(ctx, p, shapes, y)) return Status::Ok();
   return VisitNumericDType(ctx.input(0).dtype(), [&](auto tag) -> Status {
     using T = decltype(tag);
     // Integer sums and products wrap (computed unsigned, so overflow is defined), as numpy's.

@@ -1,4 +1,5 @@
 #include "check_op.h"
+#include "common/kernel_options.h"
 
 namespace dopt {
 namespace {
@@ -89,6 +90,39 @@ TEST(EinsumOp, EllipsisBroadcastAndDiagonals) {
   // Large enough to split across threads.
   Tensor g = Random({8, 40, 30}, 9), h = Random({8, 30, 50}, 10);
   EXPECT_TRUE(CheckOp(Einsum("bmk,bkn->bmn").Inputs({g, h}).Reference(RefBatchMatMul, Tol::Near(1e-5))));
+}
+
+// Two-input float einsums of the batched-GEMM form (batch, row, column and contracted labels,
+// inputs as they are, transposed or permuted, outputs in any order) against the general kernel
+// (the reference kernels forced), and one with a label summed in one input alone (general).
+TEST(EinsumOp, GemmFormsMatchTheGeneralKernel) {
+  struct Case {
+    const char* eq;
+    Shape a, b;
+  };
+  const Case cases[] = {
+      {"bhlk,bhtk->bhlt", {1, 3, 37, 16}, {1, 3, 29, 16}},  // attention scores: B transposed
+      {"bhlt,bhtv->bhlv", {1, 3, 37, 29}, {1, 3, 29, 16}},  // attention values
+      {"bkm,bkn->bmn", {2, 9, 5}, {2, 9, 7}},               // A transposed
+      {"ij,kj->ki", {6, 5}, {4, 5}},                        // output transposed
+      {"abc,cd->dba", {3, 4, 5}, {5, 2}},                   // permuted output, rows from two labels
+      {"i,j->ij", {5}, {3}},                                // outer product (no contraction)
+      {"bik,kbj->bji", {2, 3, 4}, {4, 2, 5}},               // permuted B and output
+      {"ij,jk->i", {3, 4}, {4, 5}},                         // k summed within B alone: general kernel
+  };
+  uint32_t seed = 70;
+  const bool saved = ReferenceKernelsForced();
+  for (const Case& c : cases) {
+    Tensor a = Random(c.a, seed++), b = Random(c.b, seed++);
+    std::vector<Tensor> ref, got;
+    SetReferenceKernelsForced(true);
+    ASSERT_TRUE(CheckOp(Einsum(c.eq).Inputs({a, b}), &ref)) << c.eq;
+    SetReferenceKernelsForced(saved);
+    ASSERT_TRUE(CheckOp(Einsum(c.eq).Inputs({a, b}).Threads({2, 3}), &got)) << c.eq;
+    ASSERT_EQ(got[0].shape(), ref[0].shape()) << c.eq;
+    for (int64_t i = 0; i < got[0].numel(); ++i)
+      ASSERT_NEAR(got[0].data<float>()[i], ref[0].data<float>()[i], 1e-5) << c.eq << " i=" << i;
+  }
 }
 
 TEST(EinsumOp, ShapeRuleAndErrors) {
