@@ -162,8 +162,8 @@ void BiasActivate(float* y, int64_t n, bool add_bias, float b, const Activation&
   }
 }
 
-// Pointwise convs (1x1, stride 1, unpadded, ungrouped) as dense products Y[rows, HW] =
-// W[rows, C] x X[C, HW] per block of output channels (SgemmDenseOneDnn: oneDNN's AVX-512 brgemm
+// Pointwise convs (1x1, stride 1, unpadded; any groups) as dense products Y[rows, HW] =
+// W[rows, C/G] x X[C/G, HW] per block of a group's output channels (SgemmDenseOneDnn: oneDNN's AVX-512 brgemm
 // reads the NCHW input as it is, 100-115 GMAC/s on a Zen 5 core, where OpenBLAS may run AVX2
 // kernels: the packaged 0.3.21 does, with OPENBLAS_CORETYPE=Haswell, on AMD's AVX-512 CPUs);
 // then bias, activation and epilogue per row. The blocks depend on the shape alone (about 32
@@ -171,17 +171,18 @@ void BiasActivate(float* y, int64_t n, bool add_bias, float b, const Activation&
 // writing nothing, where oneDNN offers no brgemm kernel (AVX2 CPUs).
 bool PointwiseDense(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y, ThreadPool* pool,
                     const Activation& act) {
-  const int64_t HW = g.InSize();
-  const int64_t per = g.C * HW > (int64_t{1} << 20) ? 128 : 32;
-  const int64_t nb = std::max<int64_t>(1, std::min<int64_t>(8, g.M / per));
-  const int64_t rb = std::min(g.M, ((g.M + nb - 1) / nb + 15) / 16 * 16);
-  const int64_t nblk = (g.M + rb - 1) / rb;
-  if (!SgemmDenseOneDnnHandles(rb, HW, g.C) || !SgemmDenseOneDnnHandles(g.M - (nblk - 1) * rb, HW, g.C)) return false;
-  ParallelOrSerial(pool, g.N * nblk, 1, [&](int64_t b, int64_t e) {
+  const int64_t HW = g.InSize(), Cg = g.C / g.G, Mg = g.M / g.G;
+  const int64_t per = Cg * HW > (int64_t{1} << 20) ? 128 : 32;
+  const int64_t nb = std::max<int64_t>(1, std::min<int64_t>(8, Mg / per));
+  const int64_t rb = std::min(Mg, ((Mg + nb - 1) / nb + 15) / 16 * 16);
+  const int64_t nblk = (Mg + rb - 1) / rb;
+  if (!SgemmDenseOneDnnHandles(rb, HW, Cg) || !SgemmDenseOneDnnHandles(Mg - (nblk - 1) * rb, HW, Cg)) return false;
+  ParallelOrSerial(pool, g.N * g.G * nblk, 1, [&](int64_t b, int64_t e) {
     for (int64_t t = b; t < e; ++t) {
-      const int64_t n = t / nblk, m0 = t % nblk * rb, rows = std::min(rb, g.M - m0);
+      const int64_t ng = t / nblk, n = ng / g.G, gi = ng % g.G;
+      const int64_t m0 = gi * Mg + t % nblk * rb, rows = std::min(rb, (gi + 1) * Mg - m0);
       float* yb = y + (n * g.M + m0) * HW;
-      SgemmDenseOneDnn(rows, HW, g.C, w + m0 * g.C, x + n * g.C * HW, yb);
+      SgemmDenseOneDnn(rows, HW, Cg, w + m0 * Cg, x + (n * g.C + gi * Cg) * HW, yb);
       for (int64_t m = 0; m < rows; ++m) {
         if (bias || act.kind != Activation::kNone) BiasActivate(yb + m * HW, HW, bias != nullptr, bias ? bias[m0 + m] : 0.f, act);
         if (act.HasEpilogue()) ApplyEpilogue(*act.epilogue, yb + m * HW, HW, m0 + m);
@@ -212,7 +213,7 @@ void ConvForward(const ConvGeom& g, const float* x, const float* w, const float*
   }
 
   const bool pointwise = IsPointwise(g);
-  if (pointwise && g.G == 1 && PointwiseDense(g, x, w, bias, y, pool, act)) return;
+  if (pointwise && PointwiseDense(g, x, w, bias, y, pool, act)) return;
   // Work is split into (row block, column block) tiles of C = W * col. The split depends only
   // on the shape, never on the thread count, so every element comes from the same sgemm call
   // and results are reproducible. Column blocks (>= 4 per image where possible) keep an im2col block (<= 512 KiB) in L2;

@@ -131,6 +131,8 @@ TEST(ConvOp, SweepMatchesNaiveLoop) {
   // Pointwise, two images and two blocks of output channels (48 + 32) on AVX-512 (kernels/conv.cc
   // PointwiseDense), without bias.
   cases.push_back({2, 24, 80, 1, {9, 11}, {1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}, false});
+  // Grouped pointwise (SqueezeBERT's 1-D convs): per group, 2 blocks of 48 + 32 rows.
+  cases.push_back({1, 32, 320, 4, {37}, {1}, {1}, {1}, {0, 0}, true});
   uint32_t seed = 1;
   for (const Case& c : cases) {
     RunCase(c, seed, {2, 3});
