@@ -1,5 +1,8 @@
 // Tile: repeats x `repeats[d]` times along each dim d (repeats: int64, one per dim of x).
 // Only copies elements, so int8 in -> int8 out on the same scale is exact.
+#include <algorithm>
+#include <cstring>
+
 #include "ops/logic_util.h"
 
 namespace dopt {
@@ -53,16 +56,26 @@ Status Run(KernelContext& ctx) {
     using T = decltype(tag);
     const T* xp = static_cast<const T*>(x.raw());
     T* yp = static_cast<T*>(y.raw());
-    ParallelForOrInline(ctx.pool(), n, 1 << 14, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        int64_t r = i, off = 0;
-        for (int d = rank - 1; d >= 0; --d) {
-          off += (r % out[d]) % x.dim(d) * xstride[d];
-          r /= out[d];
-        }
-        yp[i] = xp[off];
-      }
-    });
+    // Row by row of the last dim: the source row found once, then copied reps[last] times.
+    const int64_t in_last = x.dim(rank - 1), out_last = out[rank - 1], rows = n / out_last;
+    ParallelForOrInline(ctx.pool(), rows, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, out_last)),
+                        [&](int64_t b, int64_t e) {
+                          for (int64_t row = b; row < e; ++row) {
+                            int64_t r = row, off = 0;
+                            for (int d = rank - 2; d >= 0; --d) {
+                              off += (r % out[d]) % x.dim(d) * xstride[d];
+                              r /= out[d];
+                            }
+                            const T* src = xp + off;
+                            T* dst = yp + row * out_last;
+                            if (in_last == 1) {
+                              std::fill(dst, dst + out_last, src[0]);
+                            } else {
+                              for (int64_t k = 0; k < out_last; k += in_last)
+                                std::memcpy(dst + k, src, (size_t)in_last * sizeof(T));
+                            }
+                          }
+                        });
   });
   if (!ok) return InvalidArgument(ctx.node().Describe() + ": unsupported type " + DTypeName(x.dtype()));
   return Status::Ok();

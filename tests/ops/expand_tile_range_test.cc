@@ -29,8 +29,22 @@ TEST(ShapeDataOps, Tile) {
   EXPECT_TRUE(CheckOp(OpCase("Tile").Inputs({x, I64({2}, {1, 2})})
                           .Expect(Make<int32_t>(DType::kInt32, {2, 4}, {1, 2, 1, 2, 3, 4, 3, 4}))));
   EXPECT_TRUE(CheckOp(OpCase("Tile").Inputs({x, I64({2}, {2, 0})}).Expect(Make<int32_t>(DType::kInt32, {4, 0}, {}))));
-  Tensor big = Random({3, 4, 5}, 7);
-  EXPECT_TRUE(CheckOp(OpCase("Tile").Inputs({big, I64({3}, {2, 1, 3})})));
+  // Against a naive loop: repeats on every dim, and a last dim of one element.
+  for (const Shape& xs : {Shape{3, 4, 5}, Shape{2, 3, 1}}) {
+    Tensor big = Random(xs, 7);
+    const std::vector<int64_t> reps = {2, 1, 3};
+    auto ref = [&](const std::vector<Tensor>& in) {
+      const Tensor& t = in[0];
+      Tensor y(DType::kFloat32, {t.dim(0) * 2, t.dim(1), t.dim(2) * 3});
+      for (int64_t i = 0; i < y.dim(0); ++i)
+        for (int64_t j = 0; j < y.dim(1); ++j)
+          for (int64_t k = 0; k < y.dim(2); ++k)
+            y.data<float>()[(i * y.dim(1) + j) * y.dim(2) + k] =
+                t.data<float>()[((i % t.dim(0)) * t.dim(1) + j) * t.dim(2) + k % t.dim(2)];
+      return std::vector<Tensor>{y};
+    };
+    EXPECT_TRUE(CheckOp(OpCase("Tile").Inputs({big, I64({3}, reps)}).Reference(ref, Tol::Near(0))));
+  }
 }
 
 TEST(ShapeDataOps, RangeAndSize) {
