@@ -108,6 +108,20 @@ Status RunWithBase(KernelContext& ctx, const BroadcastPlan& plan) {
   const Tensor& x = ctx.input(0);
   const Tensor& y = ctx.input(1);
   Tensor& z = ctx.Output(0, x.dtype(), plan.out_shape);
+  if constexpr (std::is_same_v<TA, float>) {
+    // x ^ 2 (RMSNorm, variance): x * x, the same bits as std::pow here (glibc special-cases
+    // it; checked over 44M float bit patterns), vectorised instead of a call per element.
+    const bool two = y.numel() == 1 && (y.dtype() == DType::kFloat32 ? y.data<float>()[0] == 2.f
+                                        : IsInteger(y.dtype()) && y.ToInt64Vector()[0] == 2);
+    if (two && x.shape() == plan.out_shape) {
+      const float* xp = x.data<float>();
+      float* zp = z.data<float>();
+      ParallelForOrInline(ctx.pool(), z.numel(), 1 << 14, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) zp[i] = xp[i] * xp[i];
+      });
+      return Status::Ok();
+    }
+  }
   if (y.dtype() == DType::kFloat32) {
     RunPow<TA, float>(plan, x.data<TA>(), y.data<float>(), z.data<TA>(), ctx.pool());
   } else if (IsInteger(y.dtype())) {

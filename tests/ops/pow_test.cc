@@ -1,3 +1,6 @@
+#include <cmath>
+#include <cstring>
+
 #include "check_op.h"
 
 namespace dopt {
@@ -37,6 +40,26 @@ TEST(Pow, InferKeepsBaseTypeAndRejectsBadTypes) {
   EXPECT_FALSE(InferOp(c, {Info(DType::kInt8, {3}), Info(DType::kInt64, {3})}).ok());
   EXPECT_FALSE(InferOp(c, {Info(DType::kFloat32, {3}), Info(DType::kBool, {3})}).ok());
   EXPECT_FALSE(InferOp(c, {Info(DType::kFloat32, {3}), Info(DType::kFloat32, {2})}).ok());
+}
+
+// x ^ 2 takes a vectorised x * x: the same bits as std::pow, for a float or an integer exponent,
+// negative, tiny, huge (overflowing to inf) and special values included.
+TEST(PowOp, SquareIsExactlyStdPow) {
+  std::vector<float> v = {-3.5f, -0.f, 0.f, 1e-30f, -1e-20f, 1e20f, 3e38f, INFINITY, -INFINITY, NAN, 1.17549435e-38f};
+  Tensor r = Random({1000}, 9);
+  for (int64_t i = 0; i < r.numel(); ++i) v.push_back(r.data<float>()[i] * 1000.f);
+  Tensor x = Tensor::FromFloats({(int64_t)v.size()}, v);
+  std::vector<float> want;
+  for (float f : v) want.push_back(std::pow(f, 2.f));
+  for (const Tensor& e : {Tensor::Scalar(2.f), Tensor::FromInt64s({}, {2})}) {
+    std::vector<Tensor> out;
+    ASSERT_TRUE(CheckOp(OpCase("Pow").Inputs({x, e}), &out));
+    for (size_t i = 0; i < v.size(); ++i) {
+      const float a = out[0].data<float>()[i];
+      if (std::isnan(want[i])) EXPECT_TRUE(std::isnan(a)) << v[i];
+      else EXPECT_EQ(std::memcmp(&a, &want[i], 4), 0) << v[i] << " -> " << a << " vs " << want[i];
+    }
+  }
 }
 
 }  // namespace
