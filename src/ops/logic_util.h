@@ -3,6 +3,7 @@
 // N-input broadcasting loop over per-input element strides.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -33,27 +34,45 @@ inline std::vector<int64_t> BroadcastStrides(const Shape& in, const Shape& out) 
 
 // Calls f(i, offs) for every output element i (row-major over `out`), where offs[k] is the
 // element offset of input k (its strides from BroadcastStrides); in parallel chunks.
+// Walks runs along the last dim (offsets stepped by the last-dim strides), carrying into the
+// outer dims once per run rather than once per element.
 template <typename F>
 void ForEachBroadcast(const Shape& out, const std::vector<std::vector<int64_t>>& strides, ThreadPool* pool, F f) {
   const int64_t n = NumElements(out);
   if (n == 0) return;
   const int rank = (int)out.size();
   const size_t k = strides.size();
+  if (rank == 0) {
+    std::vector<int64_t> offs(k, 0);
+    f(0, offs.data());
+    return;
+  }
+  const int64_t last = out[rank - 1];
+  std::vector<int64_t> step(k);
+  for (size_t j = 0; j < k; ++j) step[j] = strides[j][rank - 1];
   ParallelForOrInline(pool, n, 1 << 14, [&](int64_t s, int64_t e) {
-    std::vector<int64_t> idx(rank, 0), offs(k, 0);
+    std::vector<int64_t> idx(rank, 0), offs(k, 0), cur(k);
     int64_t r = s;
     for (int d = rank - 1; d >= 0; --d) {
       idx[d] = r % out[d];
       r /= out[d];
       for (size_t j = 0; j < k; ++j) offs[j] += idx[d] * strides[j][d];
     }
-    for (int64_t i = s; i < e; ++i) {
-      f(i, offs.data());
-      for (int d = rank - 1; d >= 0; --d) {
-        for (size_t j = 0; j < k; ++j) offs[j] += strides[j][d];
-        if (++idx[d] < out[d]) break;
-        for (size_t j = 0; j < k; ++j) offs[j] -= idx[d] * strides[j][d];
+    for (int64_t i = s; i < e;) {
+      const int64_t run = std::min(last - idx[rank - 1], e - i);
+      cur = offs;
+      for (int64_t t = 0; t < run; ++t) {
+        f(i + t, cur.data());
+        for (size_t j = 0; j < k; ++j) cur[j] += step[j];
+      }
+      i += run;
+      // Advance the position by `run` along the last dim, carrying into the outer dims.
+      for (size_t j = 0; j < k; ++j) offs[j] += run * step[j];
+      idx[rank - 1] += run;
+      for (int d = rank - 1; d > 0 && idx[d] == out[d]; --d) {
+        for (size_t j = 0; j < k; ++j) offs[j] += strides[j][d - 1] - idx[d] * strides[j][d];
         idx[d] = 0;
+        ++idx[d - 1];
       }
     }
   });

@@ -24,6 +24,39 @@ TEST(ShapeDataOps, ExpandBroadcastsBothWays) {
   EXPECT_FALSE(RunOp(OpCase("Expand").Inputs({x, I64({2}, {2, 2})})).ok());
 }
 
+// Expand over shapes whose runs along the last dim cross the parallel chunks and the outer
+// dims (ForEachBroadcast's run-and-carry walk), against index arithmetic.
+TEST(ShapeDataOps, ExpandSweepMatchesIndexArithmetic) {
+  const std::vector<std::pair<Shape, Shape>> cases = {
+      {{3, 1, 5}, {2, 3, 7, 5}}, {{1, 64, 1}, {3, 64, 129}}, {{5}, {4, 3, 5}}, {{2, 1, 1, 3}, {2, 5, 1, 3}},
+      {{1}, {70000}}, {{1, 1}, {257, 131}}};
+  uint32_t seed = 50;
+  for (const auto& [xs, target] : cases) {
+    Tensor x = Random(xs, seed++);
+    auto ref = [&](const std::vector<Tensor>& in) {
+      const Tensor& t = in[0];
+      Tensor y(DType::kFloat32, target);
+      const int r = (int)target.size(), rx = t.rank();
+      for (int64_t i = 0; i < y.numel(); ++i) {
+        int64_t rem = i, off = 0, st = 1;
+        for (int d = r - 1; d >= 0; --d) {
+          const int64_t id = rem % target[d];
+          rem /= target[d];
+          const int dx = d - (r - rx);
+          if (dx >= 0) {
+            if (t.dim(dx) != 1) off += id * st;
+            st *= t.dim(dx);
+          }
+        }
+        y.data<float>()[i] = t.data<float>()[off];
+      }
+      return std::vector<Tensor>{y};
+    };
+    EXPECT_TRUE(CheckOp(OpCase("Expand").Inputs({x, I64({(int64_t)target.size()}, target)}).Reference(ref, Tol::Near(0))
+                            .Threads({2, 3})));
+  }
+}
+
 TEST(ShapeDataOps, Tile) {
   Tensor x = Make<int32_t>(DType::kInt32, {2, 2}, {1, 2, 3, 4});
   EXPECT_TRUE(CheckOp(OpCase("Tile").Inputs({x, I64({2}, {1, 2})})
