@@ -165,6 +165,22 @@ int CountUses(const Graph& g, const std::vector<std::vector<int>>& consumers, in
   return n;
 }
 
+int OnlyReader(const Graph& g, const std::vector<std::vector<int>>& consumers, int value) {
+  if (value < 0 || consumers[value].size() != 1) return -1;
+  if (std::find(g.outputs.begin(), g.outputs.end(), value) != g.outputs.end()) return -1;
+  return consumers[value][0];
+}
+
+bool IsPlainOp(const Node& n, const char* type) {
+  return n.op_type == type && n.domain.empty() && n.outputs.size() == 1;
+}
+
+const Tensor* ModelConstant(const Graph& g, int id) {
+  if (id < 0) return nullptr;
+  if (std::find(g.inputs.begin(), g.inputs.end(), id) != g.inputs.end()) return nullptr;
+  return g.value(id).ConstantValue();
+}
+
 bool ValueUsed(const Graph& g, int value) {
   if (std::find(g.outputs.begin(), g.outputs.end(), value) != g.outputs.end()) return true;
   for (const Node& n : g.nodes) {

@@ -69,6 +69,13 @@ const Node* FindNode(const Graph& g, const std::string& name);
 const Tensor* InitializerOf(const Graph& g, int id);
 // How many nodes read `value`, plus one if it is a graph output (consumers = g.Consumers()).
 int CountUses(const Graph& g, const std::vector<std::vector<int>>& consumers, int value);
+// The one node reading `value` when no other node and no graph output does, else -1.
+int OnlyReader(const Graph& g, const std::vector<std::vector<int>>& consumers, int value);
+// Whether `n` is the default-domain op `type` with one output.
+bool IsPlainOp(const Node& n, const char* type);
+// The value behind `id` when it is a model constant (an initializer or a folded value, not a
+// graph input a user may override), else nullptr.
+const Tensor* ModelConstant(const Graph& g, int id);
 // Whether any node or graph output reads `value`.
 bool ValueUsed(const Graph& g, int value);
 // Removes the nodes at the given indices (any order); values stay (unused ones are harmless).

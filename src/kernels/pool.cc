@@ -52,6 +52,20 @@ struct TapTable {
   }
 };
 
+// Per tap column kw: the outputs ow with 0 <= ow*s - pb + kw*d < in, as [lo[kw], hi[kw]).
+void TapColumns(const PoolGeom& g, std::vector<int64_t>* lo, std::vector<int64_t>* hi) {
+  const int64_t sw = g.s[2];
+  lo->resize((size_t)g.k[2]);
+  hi->resize((size_t)g.k[2]);
+  for (int64_t kw = 0; kw < g.k[2]; ++kw) {
+    const int64_t off = kw * g.d[2] - g.pb[2];
+    const int64_t l = off >= 0 ? 0 : (-off + sw - 1) / sw;
+    const int64_t h = g.in[2] - off <= 0 ? 0 : (g.in[2] - off + sw - 1) / sw;
+    (*lo)[kw] = std::min(l, g.out[2]);
+    (*hi)[kw] = std::max((*lo)[kw], std::min(h, g.out[2]));
+  }
+}
+
 // acc[i] = max(acc[i], r[i]) with NaN in r ignored (the comparison MaxPool uses).
 template <typename T>
 DOPT_KERNEL_CLONES void MaxInto(T* acc, const T* r, int64_t n) {
@@ -63,16 +77,9 @@ void MaxPool(const PoolGeom& g, const T* x, T* y, int64_t* indices, bool col_maj
   const int64_t insz = g.InSize(), outsz = g.OutSize();
   const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, outsz));
   const TapTable tt(g);
-  // Per tap column kw: outputs ow with 0 <= ow*s - pb + kw*d < in.
   const int64_t sw = g.s[2];
-  std::vector<int64_t> kw_lo((size_t)g.k[2]), kw_hi((size_t)g.k[2]);
-  for (int64_t kw = 0; kw < g.k[2]; ++kw) {
-    const int64_t off = kw * g.d[2] - g.pb[2];
-    int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-    int64_t hi = g.in[2] - off <= 0 ? 0 : (g.in[2] - off + sw - 1) / sw;
-    kw_lo[kw] = std::min(lo, g.out[2]);
-    kw_hi[kw] = std::max(kw_lo[kw], std::min(hi, g.out[2]));
-  }
+  std::vector<int64_t> kw_lo, kw_hi;
+  TapColumns(g, &kw_lo, &kw_hi);
   const T lowest = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
                                                         : std::numeric_limits<T>::lowest();
   ParallelOrSerial(pool, g.planes, grain, [&](int64_t b, int64_t e) {
@@ -158,16 +165,7 @@ struct AvgTables {
     return hi - lo;
   }
   AvgTables(const PoolGeom& geom, bool include_pad) : g(geom), tt(geom), count_include_pad(include_pad) {
-    const int64_t sw = g.s[2];
-    kw_lo.resize((size_t)g.k[2]);
-    kw_hi.resize((size_t)g.k[2]);
-    for (int64_t kw = 0; kw < g.k[2]; ++kw) {
-      const int64_t off = kw * g.d[2] - g.pb[2];
-      int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-      int64_t hi = g.in[2] - off <= 0 ? 0 : (g.in[2] - off + sw - 1) / sw;
-      kw_lo[kw] = std::min(lo, g.out[2]);
-      kw_hi[kw] = std::max(kw_lo[kw], std::min(hi, g.out[2]));
-    }
+    TapColumns(g, &kw_lo, &kw_hi);
     std::vector<int64_t> count_w((size_t)g.out[2]);
     for (int64_t ow = 0; ow < g.out[2]; ++ow)
       count_w[ow] = include_pad ? Padded(ow, 2) : tt.hi[2][ow] - tt.lo[2][ow];

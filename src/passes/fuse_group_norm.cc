@@ -7,16 +7,6 @@
 namespace dopt {
 namespace {
 
-bool Plain(const Node& n, const char* type) { return n.op_type == type && n.domain.empty() && n.outputs.size() == 1; }
-
-// A model constant (not a graph input, which a user may override).
-const Tensor* ModelConstant(const Graph& g, int v) {
-  if (v < 0) return nullptr;
-  for (int in : g.inputs)
-    if (in == v) return nullptr;
-  return g.value(v).ConstantValue();
-}
-
 // Whether every element of the float constant v equals `want`.
 bool AllEqual(const Graph& g, int v, float want) {
   const Tensor* t = ModelConstant(g, v);
@@ -43,24 +33,19 @@ std::vector<float> PerChannel(const Graph& g, int v, int64_t C, int rank) {
 
 StatusOr<int> FuseGroupNormPass::Run(Graph& g) {
   const auto consumers = g.Consumers();
-  std::vector<bool> is_output(g.values.size(), false);
-  for (int o : g.outputs) is_output[o] = true;
-  auto only_reader = [&](int v) -> int {
-    if (v < 0 || is_output[v] || consumers[v].size() != 1) return -1;
-    return consumers[v][0];
-  };
+  auto only_reader = [&](int v) { return OnlyReader(g, consumers, v); };
   std::vector<int> dead;
   std::vector<Node> added;
   std::vector<char> used(g.nodes.size(), 0);
   for (int ii = 0; ii < (int)g.nodes.size(); ++ii) {
     const Node& in = g.nodes[ii];
-    if (!Plain(in, "InstanceNormalization") || in.inputs.size() != 3 || used[ii]) continue;
+    if (!IsPlainOp(in, "InstanceNormalization") || in.inputs.size() != 3 || used[ii]) continue;
     // Reshape(x, [N, G, -1]) in front.
     const int r1 = in.inputs[0];
     if (r1 < 0 || only_reader(r1) != ii || g.value(r1).producer < 0) continue;
     const int ri = g.value(r1).producer;
     const Node& reshape1 = g.nodes[ri];
-    if (!Plain(reshape1, "Reshape") || reshape1.inputs.size() != 2) continue;
+    if (!IsPlainOp(reshape1, "Reshape") || reshape1.inputs.size() != 2) continue;
     const int x = reshape1.inputs[0];
     const Value& xv = g.value(x);
     if (x < 0 || xv.dtype != DType::kFloat32 || !xv.ShapeFullyKnown() || xv.shape.size() < 3) continue;
@@ -75,7 +60,7 @@ StatusOr<int> FuseGroupNormPass::Run(Graph& g) {
     // Reshape back to x's shape.
     const int n_out = in.outputs[0];
     const int r2i = only_reader(n_out);
-    if (r2i < 0 || !Plain(g.nodes[r2i], "Reshape") || g.nodes[r2i].inputs[0] != n_out) continue;
+    if (r2i < 0 || !IsPlainOp(g.nodes[r2i], "Reshape") || g.nodes[r2i].inputs[0] != n_out) continue;
     const int r2 = g.nodes[r2i].outputs[0];
     if (!g.value(r2).ShapeFullyKnown() || g.value(r2).shape != xv.shape) continue;
     std::vector<int> chain = {ri, ii, r2i};
@@ -84,7 +69,7 @@ StatusOr<int> FuseGroupNormPass::Run(Graph& g) {
     int y = r2;
     const int rank = (int)xv.shape.size();
     const int mi = only_reader(r2);
-    if (mi >= 0 && Plain(g.nodes[mi], "Mul") && g.nodes[mi].inputs.size() == 2) {
+    if (mi >= 0 && IsPlainOp(g.nodes[mi], "Mul") && g.nodes[mi].inputs.size() == 2) {
       const Node& mul = g.nodes[mi];
       const int other = mul.inputs[0] == r2 ? mul.inputs[1] : mul.inputs[0];
       std::vector<float> gm = PerChannel(g, other, C, rank);
@@ -93,7 +78,7 @@ StatusOr<int> FuseGroupNormPass::Run(Graph& g) {
         gamma = std::move(gm);
         chain.push_back(mi);
         y = mul.outputs[0];
-        if (ai >= 0 && Plain(g.nodes[ai], "Add") && g.nodes[ai].inputs.size() == 2) {
+        if (ai >= 0 && IsPlainOp(g.nodes[ai], "Add") && g.nodes[ai].inputs.size() == 2) {
           const Node& add = g.nodes[ai];
           const int o2 = add.inputs[0] == y ? add.inputs[1] : add.inputs[0];
           std::vector<float> bt = PerChannel(g, o2, C, rank);

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "executor/executor.h"
+#include "graph_test_util.h"
 #include "ir/graph_edit.h"
 #include "common/kernel_options.h"
 #include "ops/op_util.h"
@@ -17,13 +18,7 @@
 namespace dopt {
 namespace {
 
-Tensor Rand(const Shape& s, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1.f, 1.f);
-  Tensor t(DType::kFloat32, s);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-  return t;
-}
+Tensor Rand(const Shape& s, uint32_t seed) { return testutil::RandomTensor(s, seed, -1.f, 1.f); }
 
 struct Builder {
   Graph g;

@@ -8,19 +8,14 @@
 #include <random>
 
 #include "executor/executor.h"
+#include "graph_test_util.h"
 #include "ir/graph_edit.h"
 #include "ops/shape_inference.h"
 
 namespace dopt {
 namespace {
 
-Tensor Rand(const Shape& s, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1.f, 1.f);
-  Tensor t(DType::kFloat32, s);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-  return t;
-}
+Tensor Rand(const Shape& s, uint32_t seed) { return testutil::RandomTensor(s, seed, -1.f, 1.f); }
 
 struct Case {
   std::vector<int64_t> pads;     // Pad's pads, rank 4
@@ -33,13 +28,7 @@ struct Case {
 
 Graph MakeGraph(const Case& c) {
   Graph g;
-  Value xv;
-  xv.name = "x";
-  xv.dtype = DType::kFloat32;
-  xv.rank_known = true;
-  xv.shape = {1, 4, 9, 11};
-  const int x = g.AddValue(std::move(xv));
-  g.inputs = {x};
+  const int x = testutil::AddFloatInput(g, "x", {1, 4, 9, 11});
   const int p = AddIntermediate(g, "p");
   if (c.attr_form) {
     g.AddNode(MakeNode("Pad", "pad", {x}, {p}, {{"pads", IntsAttr(c.pads)}, {"value", FloatAttr(c.fill)}}, 2));
@@ -64,13 +53,7 @@ Graph MakeGraph(const Case& c) {
 }
 
 std::pair<Tensor, size_t> RunGraph(const Graph& g, ExecutorOptions o) {
-  auto ex = Executor::Create(g, o);
-  EXPECT_TRUE(ex.ok()) << ex.status().message();
-  std::map<std::string, Tensor> outs;
-  EXPECT_TRUE((*ex)->Run({{"x", Rand({1, 4, 9, 11}, 5)}}, &outs).ok());
-  size_t pads = 0;
-  for (const Node& n : (*ex)->graph().nodes) pads += n.op_type == "Pad";
-  return {outs.at("y"), pads};
+  return testutil::RunAndCount(g, o, {{"x", Rand({1, 4, 9, 11}, 5)}}, "y", "Pad");
 }
 
 TEST(FoldPad, ZeroSpatialPadsBecomeTheConvsOwn) {

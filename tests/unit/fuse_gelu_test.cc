@@ -7,19 +7,14 @@
 #include <random>
 
 #include "executor/executor.h"
+#include "graph_test_util.h"
 #include "ir/graph_edit.h"
 #include "ops/shape_inference.h"
 
 namespace dopt {
 namespace {
 
-Tensor Rand(const Shape& s, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-4.f, 4.f);
-  Tensor t(DType::kFloat32, s);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-  return t;
-}
+Tensor Rand(const Shape& s, uint32_t seed) { return testutil::RandomTensor(s, seed, -4.f, 4.f); }
 
 struct Spelling {
   bool mul_inv_sqrt2;  // x * (1/sqrt 2) instead of x / sqrt 2

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "executor/executor.h"
+#include "graph_test_util.h"
 #include "ir/graph_edit.h"
 #include "ops/shape_inference.h"
 
@@ -15,11 +16,7 @@ namespace dopt {
 namespace {
 
 Tensor Rand(const Shape& s, uint32_t seed, float lo = -3.f, float hi = 3.f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(lo, hi);
-  Tensor t(DType::kFloat32, s);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-  return t;
+  return testutil::RandomTensor(s, seed, lo, hi);
 }
 
 constexpr int64_t kN = 2, kC = 6, kH = 5, kW = 7;
@@ -35,13 +32,7 @@ struct Spec {
 
 Graph MakeGraph(const Spec& sp) {
   Graph g;
-  Value xv;
-  xv.name = "x";
-  xv.dtype = DType::kFloat32;
-  xv.rank_known = true;
-  xv.shape = {kN, kC, kH, kW};
-  const int x = g.AddValue(std::move(xv));
-  g.inputs = {x};
+  const int x = testutil::AddFloatInput(g, "x", {kN, kC, kH, kW});
   auto node = [&](const std::string& type, std::vector<int> ins, const std::string& out, AttrList attrs = {}) {
     const int o = AddIntermediate(g, out);
     g.AddNode(MakeNode(type, type + "_" + out, ins, {o}, attrs, 17));
@@ -68,13 +59,7 @@ Graph MakeGraph(const Spec& sp) {
 }
 
 std::pair<Tensor, size_t> RunGraph(const Graph& g, ExecutorOptions o) {
-  auto ex = Executor::Create(g, o);
-  EXPECT_TRUE(ex.ok()) << ex.status().message();
-  std::map<std::string, Tensor> outs;
-  EXPECT_TRUE((*ex)->Run({{"x", Rand({kN, kC, kH, kW}, 5)}}, &outs).ok());
-  size_t fused = 0;
-  for (const Node& nd : (*ex)->graph().nodes) fused += nd.op_type == "GroupNormalization";
-  return {outs.at(g.value(g.outputs[0]).name), fused};
+  return testutil::RunAndCount(g, o, {{"x", Rand({kN, kC, kH, kW}, 5)}}, g.value(g.outputs[0]).name, "GroupNormalization");
 }
 
 TEST(FuseGroupNorm, TorchExportBecomesOneGroupNormalization) {
