@@ -230,13 +230,54 @@ void ConvForward(const ConvGeom& g, const float* x, const float* w, const float*
   const bool shared_col = !pointwise && nrb > 1;
   std::vector<float> colbuf(shared_col ? (size_t)(K * outsz) : 0);
 
+  // One tile t (row block x column block) of image n, group gi.
+  auto tile = [&](int64_t n, int64_t gi, int64_t t, std::vector<float>& col) {
+    const float* xg = x + (n * g.C + gi * Cg) * insz;
+    const float* wg = w + gi * Mg * K;
+    float* yg = y + (n * g.M + gi * Mg) * outsz;
+    const float* bg = bias ? bias + gi * Mg : nullptr;
+    const int64_t rb = t / ncb, bi = t % ncb;
+    const int64_t m0 = rb * rbs, m1 = std::min(Mg, m0 + rbs);
+    const int64_t j0 = bi * blk, j1 = std::min(outsz, j0 + blk), nc = j1 - j0;
+    const float* B;
+    int64_t ldb;
+    if (pointwise) {
+      B = xg + j0;
+      ldb = insz;
+    } else if (shared_col) {
+      B = colbuf.data() + K * j0;
+      ldb = nc;
+    } else {
+      col.resize((size_t)(K * nc));
+      Im2Col(g, Cg, xg, j0, j1, col.data());
+      B = col.data();
+      ldb = nc;
+    }
+    // C starts as the bias (or 0) and sgemm accumulates with beta = 1: OpenBLAS's beta = 0
+    // path zeroes C in a separate, slower pass.
+    for (int64_t m = m0; m < m1; ++m) std::fill(yg + m * outsz + j0, yg + m * outsz + j1, bg ? bg[m] : 0.f);
+    SgemmSerial(false, false, m1 - m0, nc, K, 1.f, wg + m0 * K, K, B, ldb, 1.f, yg + m0 * outsz + j0, outsz);
+    if (act.kind != Activation::kNone) {
+      for (int64_t m = m0; m < m1; ++m) BiasActivate(yg + m * outsz + j0, nc, false, 0.f, act);
+    }
+    if (act.HasEpilogue()) {
+      for (int64_t m = m0; m < m1; ++m) ApplyEpilogue(*act.epilogue, yg + m * outsz + j0, nc, gi * Mg + m);
+    }
+  };
+  if (!shared_col && nrb * ncb == 1 && g.N * g.G > 1) {
+    // One tile per (image, group) (grouped 1-D convs over short sequences: wav2vec2's positional
+    // conv, 16 groups of 49 positions): the groups spread over the threads, each tile computed
+    // as it would be serially.
+    ParallelOrSerial(pool, g.N * g.G, 1, [&](int64_t b, int64_t e) {
+      std::vector<float> col;
+      for (int64_t ng = b; ng < e; ++ng) tile(ng / g.G, ng % g.G, 0, col);
+    });
+    return;
+  }
   for (int64_t n = 0; n < g.N; ++n) {
     for (int64_t gi = 0; gi < g.G; ++gi) {
-      const float* xg = x + (n * g.C + gi * Cg) * insz;
-      const float* wg = w + gi * Mg * K;
-      float* yg = y + (n * g.M + gi * Mg) * outsz;
-      const float* bg = bias ? bias + gi * Mg : nullptr;
       if (shared_col) {
+        const float* xg = x + (n * g.C + gi * Cg) * insz;
         ParallelOrSerial(pool, ncb, 1, [&](int64_t b, int64_t e) {
           for (int64_t bi = b; bi < e; ++bi) {
             const int64_t j0 = bi * blk, j1 = std::min(outsz, j0 + blk);
@@ -246,35 +287,7 @@ void ConvForward(const ConvGeom& g, const float* x, const float* w, const float*
       }
       ParallelOrSerial(pool, nrb * ncb, 1, [&](int64_t b, int64_t e) {
         std::vector<float> col;
-        for (int64_t t = b; t < e; ++t) {
-          const int64_t rb = t / ncb, bi = t % ncb;
-          const int64_t m0 = rb * rbs, m1 = std::min(Mg, m0 + rbs);
-          const int64_t j0 = bi * blk, j1 = std::min(outsz, j0 + blk), nc = j1 - j0;
-          const float* B;
-          int64_t ldb;
-          if (pointwise) {
-            B = xg + j0;
-            ldb = insz;
-          } else if (shared_col) {
-            B = colbuf.data() + K * j0;
-            ldb = nc;
-          } else {
-            col.resize((size_t)(K * nc));
-            Im2Col(g, Cg, xg, j0, j1, col.data());
-            B = col.data();
-            ldb = nc;
-          }
-          // C starts as the bias (or 0) and sgemm accumulates with beta = 1: OpenBLAS's beta = 0
-          // path zeroes C in a separate, slower pass.
-          for (int64_t m = m0; m < m1; ++m) std::fill(yg + m * outsz + j0, yg + m * outsz + j1, bg ? bg[m] : 0.f);
-          SgemmSerial(false, false, m1 - m0, nc, K, 1.f, wg + m0 * K, K, B, ldb, 1.f, yg + m0 * outsz + j0, outsz);
-          if (act.kind != Activation::kNone) {
-            for (int64_t m = m0; m < m1; ++m) BiasActivate(yg + m * outsz + j0, nc, false, 0.f, act);
-          }
-          if (act.HasEpilogue()) {
-            for (int64_t m = m0; m < m1; ++m) ApplyEpilogue(*act.epilogue, yg + m * outsz + j0, nc, gi * Mg + m);
-          }
-        }
+        for (int64_t t = b; t < e; ++t) tile(n, gi, t, col);
       });
     }
   }
