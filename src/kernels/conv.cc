@@ -176,13 +176,17 @@ bool PointwiseDense(const ConvGeom& g, const float* x, const float* w, const flo
   const int64_t nb = std::max<int64_t>(1, std::min<int64_t>(8, Mg / per));
   const int64_t rb = std::min(Mg, ((Mg + nb - 1) / nb + 15) / 16 * 16);
   const int64_t nblk = (Mg + rb - 1) / rb;
+  // Small blocks (many tiny groups) would pay the primitive lookup per block: OpenBLAS's path.
+  if (rb * Cg * HW < (int64_t{1} << 16)) return false;
   if (!SgemmDenseOneDnnHandles(rb, HW, Cg) || !SgemmDenseOneDnnHandles(Mg - (nblk - 1) * rb, HW, Cg)) return false;
   ParallelOrSerial(pool, g.N * g.G * nblk, 1, [&](int64_t b, int64_t e) {
     for (int64_t t = b; t < e; ++t) {
       const int64_t ng = t / nblk, n = ng / g.G, gi = ng % g.G;
       const int64_t m0 = gi * Mg + t % nblk * rb, rows = std::min(rb, (gi + 1) * Mg - m0);
       float* yb = y + (n * g.M + m0) * HW;
-      SgemmDenseOneDnn(rows, HW, Cg, w + m0 * Cg, x + (n * g.C + gi * Cg) * HW, yb);
+      // Declined after the checks above only if the reference kernels were forced meanwhile.
+      if (!SgemmDenseOneDnn(rows, HW, Cg, w + m0 * Cg, x + (n * g.C + gi * Cg) * HW, yb))
+        SgemmSerial(false, false, rows, HW, Cg, 1.f, w + m0 * Cg, Cg, x + (n * g.C + gi * Cg) * HW, HW, 0.f, yb, HW);
       for (int64_t m = 0; m < rows; ++m) {
         if (bias || act.kind != Activation::kNone) BiasActivate(yb + m * HW, HW, bias != nullptr, bias ? bias[m0 + m] : 0.f, act);
         if (act.HasEpilogue()) ApplyEpilogue(*act.epilogue, yb + m * HW, HW, m0 + m);

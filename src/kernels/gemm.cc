@@ -144,6 +144,8 @@ std::shared_ptr<DenseMatmul> FindDenseMatmul(int64_t M, int64_t N, int64_t K) {
   static std::mutex mu;
   static auto* cache = new std::map<std::tuple<int64_t, int64_t, int64_t>, std::shared_ptr<DenseMatmul>>();
   std::lock_guard<std::mutex> lock(mu);
+  // Shapes of models run long ago (inputs of varying sizes): entries in use stay alive.
+  if (cache->size() >= 512) cache->clear();
   auto& slot = (*cache)[{M, N, K}];
   if (!slot) slot = MakeDenseMatmul(M, N, K);
   return slot->ok ? slot : nullptr;

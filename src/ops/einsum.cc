@@ -5,8 +5,8 @@
 // Two float32 inputs whose labels each are batch (both inputs and the output), rows (first input
 // and output), columns (second input and output) or contracted (both inputs only), with no
 // diagonal or broadcast dim, run as batched SGEMMs (attention as `bhlk,bhtk->bhlt` in CvT and
-// others: 3136 x 784 x 64 in 6 ms instead of 1 s); inputs are permuted into place only when
-// neither they nor their transposes are. Otherwise the kernel walks the summed index space for
+// others: 3136 x 784 x 64 in 6 ms instead of 1 s), with MatMul's float accumulation; inputs are
+// permuted into place only when neither they nor their transposes are. Otherwise the kernel walks the summed index space for
 // each output element (in parallel over output elements; each sum runs in a fixed order, so any
 // thread count gives the same result); float sums accumulate in double, integer ones wrap
 // modulo 2^64 before the cast to the type.
@@ -254,6 +254,9 @@ bool RunAsGemm(KernelContext& ctx, const Plan& p, const std::vector<Shape>& shap
     return n;
   };
   const int64_t B = size_of(batch), M = size_of(rows), N = size_of(cols), K = size_of(red);
+  // Products of one element each (row-wise dots `ij,ij->i`, element-wise `ij,ij->ij`) or tiny
+  // ones are a call per element: the general kernel does those better.
+  if (M * N <= 1 || M * N * K < 512) return false;
   auto cat = [](std::vector<int> a, const std::vector<int>& b, const std::vector<int>& c) {
     a.insert(a.end(), b.begin(), b.end());
     a.insert(a.end(), c.begin(), c.end());

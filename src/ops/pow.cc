@@ -109,8 +109,9 @@ Status RunWithBase(KernelContext& ctx, const BroadcastPlan& plan) {
   const Tensor& y = ctx.input(1);
   Tensor& z = ctx.Output(0, x.dtype(), plan.out_shape);
   if constexpr (std::is_same_v<TA, float>) {
-    // x ^ 2 (RMSNorm, variance): x * x, the same bits as std::pow here (glibc special-cases
-    // it; checked over 44M float bit patterns), vectorised instead of a call per element.
+    // x ^ 2 (RMSNorm, variance): x * x, vectorised instead of a call per element. It is the
+    // correctly rounded square; glibc's powf differs from it in the last bit where the exact
+    // square lies halfway between two floats (4097^2), as ONNX Runtime's x * x does.
     const bool two = y.numel() == 1 && (y.dtype() == DType::kFloat32 ? y.data<float>()[0] == 2.f
                                         : IsInteger(y.dtype()) && y.ToInt64Vector()[0] == 2);
     if (two && x.shape() == plan.out_shape) {

@@ -83,6 +83,14 @@ Status UpgradeAxes(Graph& g, int ni, int from, int to) {
   return UpgradeAxesAttrToInput(g, ni, from, to, kVersion, AxesWhenAbsent::kReduceAll);
 }
 
+// Acc's starting value for elements of type T: Acc::Init<T>() where Acc has one (an integer
+// max / min starts at T's own extreme), else Acc::Init().
+template <typename Acc, typename T>
+auto InitFor() {
+  if constexpr (requires { Acc::template Init<T>(); }) return Acc::template Init<T>();
+  else return Acc::Init();
+}
+
 // The walk over x (element type T, output element type of Acc::Done) for the reduced dims.
 template <typename Acc, typename T>
 void Reduce(KernelContext& ctx, const Tensor& x, const std::vector<bool>& red, Tensor& y) {
@@ -99,7 +107,7 @@ void Reduce(KernelContext& ctx, const Tensor& x, const std::vector<bool>& red, T
     (red[d] ? rstride : kstride).push_back(stride[d]);
   }
   const T* xp = x.data<T>();
-  auto* yp = y.data<decltype(Acc::Done(Acc::Init(), 0))>();
+  auto* yp = y.data<decltype(Acc::Done(InitFor<Acc, T>(), 0))>();
   // Reduced dims that are the innermost and contiguous make the inner loop a plain scan (same
   // order as the general walk, so the same result).
   const bool tail = !rdims.empty() && [&] {
@@ -118,7 +126,7 @@ void Reduce(KernelContext& ctx, const Tensor& x, const std::vector<bool>& red, T
         off += (rem % kdims[k]) * kstride[k];
         rem /= kdims[k];
       }
-      auto acc = Acc::Init();
+      auto acc = InitFor<Acc, T>();
       if (tail) {
         const T* p = xp + off;
         for (int64_t i = 0; i < count; ++i) acc = Acc::Add(acc, p[i]);

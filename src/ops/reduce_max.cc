@@ -13,7 +13,8 @@ struct MaxAcc {
   static float Done(double a, int64_t) { return (float)a; }
 };
 struct IntAcc {
-  static int64_t Init() { return std::numeric_limits<int64_t>::min(); }
+  template <typename T>
+  static int64_t Init() { return (int64_t)std::numeric_limits<T>::lowest(); }  // empty: T's extreme
   static int64_t Add(int64_t a, int64_t x) { return std::max(a, x); }
   static int64_t Done(int64_t a, int64_t) { return a; }
 };

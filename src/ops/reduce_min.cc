@@ -14,7 +14,8 @@ struct Acc {
   static float Done(double a, int64_t) { return (float)a; }
 };
 struct IntAcc {
-  static int64_t Init() { return std::numeric_limits<int64_t>::max(); }
+  template <typename T>
+  static int64_t Init() { return (int64_t)std::numeric_limits<T>::max(); }  // empty: T's extreme
   static int64_t Add(int64_t a, int64_t x) { return std::min(a, x); }
   static int64_t Done(int64_t a, int64_t) { return a; }
 };

@@ -50,6 +50,10 @@ Status Run(KernelContext& ctx) {
   Tensor& y = ctx.OutputUninitialized(0, x.dtype(), out);
   const int64_t n = y.numel();
   if (n == 0) return Status::Ok();
+  if (rank == 0) {  // a scalar: no dims to repeat
+    std::memcpy(y.raw(), x.raw(), x.nbytes());
+    return Status::Ok();
+  }
   std::vector<int64_t> xstride(rank, 1);
   for (int d = rank - 2; d >= 0; --d) xstride[d] = xstride[d + 1] * x.dim(d + 1);
   const bool ok = DispatchByElemSize(DTypeSize(x.dtype()), [&](auto tag) {

@@ -12,7 +12,7 @@ bool ZeroFillPads(const Graph& g, const Node& pad, int rank, std::vector<int64_t
   if (!mode.ok() || *mode != "constant") return false;
   std::vector<int64_t> p;
   if (pad.inputs.size() > 1 && pad.inputs[1] >= 0) {
-    const Tensor* t = InitializerOf(g, pad.inputs[1]);
+    const Tensor* t = ModelConstant(g, pad.inputs[1]);
     if (!t) return false;
     p = t->ToInt64Vector();
   } else {
@@ -22,7 +22,7 @@ bool ZeroFillPads(const Graph& g, const Node& pad, int rank, std::vector<int64_t
     p = *a;
   }
   if (pad.inputs.size() > 2 && pad.inputs[2] >= 0) {
-    const Tensor* v = InitializerOf(g, pad.inputs[2]);
+    const Tensor* v = ModelConstant(g, pad.inputs[2]);
     if (!v || v->numel() > 1) return false;
     if (v->numel() == 1 && v->CastTo(DType::kFloat32).data<float>()[0] != 0.f) return false;
   } else {
@@ -31,7 +31,7 @@ bool ZeroFillPads(const Graph& g, const Node& pad, int rank, std::vector<int64_t
   }
   std::vector<int64_t> axes;
   if (pad.inputs.size() > 3 && pad.inputs[3] >= 0) {
-    const Tensor* t = InitializerOf(g, pad.inputs[3]);
+    const Tensor* t = ModelConstant(g, pad.inputs[3]);
     if (!t) return false;
     axes = t->ToInt64Vector();
   } else {
@@ -96,7 +96,9 @@ StatusOr<int> FoldPadPass::Run(Graph& g) {
         if (in == y) in = x;
       if (!none) {
         const size_t ns = (size_t)rank - 2;
-        std::vector<int64_t> cp = n.GetInts("pads").value();
+        // VALID ignores any pads attribute: the conv's own padding is then zero.
+        std::vector<int64_t> cp;
+        if (n.GetString("auto_pad", "NOTSET").value() != "VALID") cp = n.GetInts("pads").value();
         cp.resize(2 * ns, 0);
         for (size_t d = 0; d < ns; ++d) {
           cp[d] += p[2 + d];

@@ -103,12 +103,13 @@ TEST(EinsumOp, GemmFormsMatchTheGeneralKernel) {
   const Case cases[] = {
       {"bhlk,bhtk->bhlt", {1, 3, 37, 16}, {1, 3, 29, 16}},  // attention scores: B transposed
       {"bhlt,bhtv->bhlv", {1, 3, 37, 29}, {1, 3, 29, 16}},  // attention values
-      {"bkm,bkn->bmn", {2, 9, 5}, {2, 9, 7}},               // A transposed
-      {"ij,kj->ki", {6, 5}, {4, 5}},                        // output transposed
-      {"abc,cd->dba", {3, 4, 5}, {5, 2}},                   // permuted output, rows from two labels
-      {"i,j->ij", {5}, {3}},                                // outer product (no contraction)
-      {"bik,kbj->bji", {2, 3, 4}, {4, 2, 5}},               // permuted B and output
+      {"bkm,bkn->bmn", {2, 9, 15}, {2, 9, 17}},               // A transposed
+      {"ij,kj->ki", {16, 12}, {20, 12}},                        // output transposed
+      {"abc,cd->dba", {6, 8, 10}, {10, 7}},                   // permuted output, rows from two labels
+      {"i,j->ij", {40}, {30}},                                // outer product (no contraction)
+      {"bik,kbj->bji", {2, 13, 11}, {11, 2, 17}},               // permuted B and output
       {"ij,jk->i", {3, 4}, {4, 5}},                         // k summed within B alone: general kernel
+      {"bhld,bhld->bhl", {1, 2, 33, 8}, {1, 2, 33, 8}},     // one element per product: general kernel
   };
   uint32_t seed = 70;
   const bool saved = ReferenceKernelsForced();

@@ -62,6 +62,8 @@ TEST(ShapeDataOps, Tile) {
   EXPECT_TRUE(CheckOp(OpCase("Tile").Inputs({x, I64({2}, {1, 2})})
                           .Expect(Make<int32_t>(DType::kInt32, {2, 4}, {1, 2, 1, 2, 3, 4, 3, 4}))));
   EXPECT_TRUE(CheckOp(OpCase("Tile").Inputs({x, I64({2}, {2, 0})}).Expect(Make<int32_t>(DType::kInt32, {4, 0}, {}))));
+  // A scalar (no dims, no repeats) stays itself.
+  EXPECT_TRUE(CheckOp(OpCase("Tile").Inputs({Tensor::Scalar(2.5f), I64({0}, {})}).Expect(Tensor::Scalar(2.5f))));
   // Against a naive loop: repeats on every dim, and a last dim of one element.
   for (const Shape& xs : {Shape{3, 4, 5}, Shape{2, 3, 1}}) {
     Tensor big = Random(xs, 7);

@@ -41,6 +41,13 @@ TEST(ReduceSum, IntegerInputsKeepTheirType) {
     ASSERT_TRUE(CheckOp(OpCase(c.op, 18).Attr("keepdims", IntAttr(0)).Inputs({x32, ax}), &out)) << c.op;
     ASSERT_EQ(out[0].dtype(), DType::kInt32) << c.op;
   }
+  // An empty reduction starts at the type's own extreme: int32's, not int64's.
+  Tensor empty32(DType::kInt32, {2, 0});
+  std::vector<Tensor> e;
+  ASSERT_TRUE(CheckOp(OpCase("ReduceMax", 18).Attr("keepdims", IntAttr(0)).Inputs({empty32, ax}), &e));
+  EXPECT_EQ(Values<int32_t>(e[0]), (std::vector<int32_t>{INT32_MIN, INT32_MIN}));
+  ASSERT_TRUE(CheckOp(OpCase("ReduceMin", 18).Attr("keepdims", IntAttr(0)).Inputs({empty32, ax}), &e));
+  EXPECT_EQ(Values<int32_t>(e[0]), (std::vector<int32_t>{INT32_MAX, INT32_MAX}));
   std::vector<Tensor> out;
   Tensor x32 = Tensor::FromInt64s({2, 3}, {4, -7, 3, 2, 5, -1}).CastTo(DType::kInt32);
   ASSERT_TRUE(CheckOp(OpCase("ReduceSum", 18).Inputs({x32, ax}), &out));

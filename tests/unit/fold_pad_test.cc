@@ -24,6 +24,7 @@ struct Case {
   bool relu_reader = false;      // the Pad's output is also read by a Relu (an output)
   bool attr_form = false;        // opset-2 Pad: pads/value attributes
   bool expect_folded = true;
+  std::string auto_pad = "";     // the Conv's auto_pad ("" none)
 };
 
 Graph MakeGraph(const Case& c) {
@@ -40,7 +41,9 @@ Graph MakeGraph(const Case& c) {
   const int w = AddInitializer(g, "w", Rand({6, 4, 3, 3}, 1));
   const int b = AddInitializer(g, "b", Rand({6}, 2));
   const int y = AddIntermediate(g, "y");
-  g.AddNode(MakeNode("Conv", "conv", {p, w, b}, {y}, {{"pads", IntsAttr(c.conv_pads)}}, 17));
+  AttrList conv_attrs = {{"pads", IntsAttr(c.conv_pads)}};
+  if (!c.auto_pad.empty()) conv_attrs.push_back({"auto_pad", StringAttr(c.auto_pad)});
+  g.AddNode(MakeNode("Conv", "conv", {p, w, b}, {y}, conv_attrs, 17));
   g.outputs = {y};
   if (c.relu_reader) {
     const int r = AddIntermediate(g, "r");
@@ -66,6 +69,8 @@ TEST(FoldPad, ZeroSpatialPadsBecomeTheConvsOwn) {
       {{1, 0, 1, 1, 0, 0, 1, 1}, 0.f, {0, 0, 0, 0}, false, false, false},  // batch pad: kept
       {{0, 0, 1, 1, 0, 0, 1, 1}, 0.f, {0, 0, 0, 0}, true, false, false},   // a Relu reads it: kept
       {{0, 0, -1, 1, 0, 0, 1, 1}, 0.f, {0, 0, 0, 0}, false, false, false}, // a crop: kept
+      // VALID ignores the Conv's stale pads attribute: the Pad's pads alone.
+      {{0, 0, 1, 2, 0, 0, 2, 1}, 0.f, {1, 1, 1, 1}, false, false, true, "VALID"},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     const Case& c = cases[i];
