@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Exports the held-out-style models of docs/benchmarks.md (tenth session) from transformers'
+architectures with random weights (PyTorch's own initialisation of each layer, as
+tests/e2e/real_models.py does), as ONNX opset 17, for bench/bench_forward.py. Nothing is
+downloaded: only transformers' model code is used. Models whose export fails are reported and
+skipped.
+
+Example (about 5 minutes on 2 cores):
+  python3 bench/export_heldout.py --out ~/.cache/dopt/heldout
+  python3 bench/bench_forward.py --models_dir ~/.cache/dopt/heldout --models mobilenetv2.onnx x_cvt.onnx ...
+"""
+import argparse
+import os
+import sys
+
+import torch
+import transformers as T
+
+
+class First(torch.nn.Module):
+    """The model's first output (last hidden state or logits) as one tensor."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, *a):
+        return self.m(*a, return_dict=False)[0]
+
+
+img = torch.randn(1, 3, 224, 224)
+ids = torch.randint(0, 1000, (1, 64))
+mask = torch.ones(1, 64, dtype=torch.long)
+TXT = ["input_ids", "attention_mask"]
+
+
+def mk(name):
+    if name == "efficientnet": return First(T.EfficientNetForImageClassification(T.EfficientNetConfig())), (img,), ["pixel_values"]
+    if name == "mobilenetv2": return First(T.MobileNetV2ForImageClassification(T.MobileNetV2Config())), (img,), ["pixel_values"]
+    if name == "mobilenetv1": return First(T.MobileNetV1ForImageClassification(T.MobileNetV1Config())), (img,), ["pixel_values"]
+    if name == "deit": return First(T.DeiTModel(T.DeiTConfig(num_hidden_layers=4), add_pooling_layer=False)), (img,), ["pixel_values"]
+    if name == "segformer": return First(T.SegformerForSemanticSegmentation(T.SegformerConfig())), (torch.randn(1,3,256,256),), ["pixel_values"]
+    if name == "levit": return First(T.LevitForImageClassification(T.LevitConfig())), (img,), ["pixel_values"]
+    if name == "poolformer": return First(T.PoolFormerForImageClassification(T.PoolFormerConfig())), (img,), ["pixel_values"]
+    if name == "convnextv2": return First(T.ConvNextV2ForImageClassification(T.ConvNextV2Config())), (img,), ["pixel_values"]
+    if name == "clipvision": return First(T.CLIPVisionModel(T.CLIPVisionConfig(num_hidden_layers=4))), (img,), ["pixel_values"]
+    if name == "roberta": return First(T.RobertaModel(T.RobertaConfig(num_hidden_layers=4))), (ids, mask), ["input_ids", "attention_mask"]
+    if name == "albert": return First(T.AlbertModel(T.AlbertConfig(num_hidden_layers=4))), (ids, mask), ["input_ids", "attention_mask"]
+    if name == "deberta": return First(T.DebertaV2Model(T.DebertaV2Config(num_hidden_layers=2))), (ids, mask), ["input_ids", "attention_mask"]
+    if name == "electra": return First(T.ElectraModel(T.ElectraConfig(num_hidden_layers=4))), (ids, mask), ["input_ids", "attention_mask"]
+    if name == "wav2vec2": return First(T.Wav2Vec2Model(T.Wav2Vec2Config(num_hidden_layers=2))), (torch.randn(1, 16000),), ["input_values"]
+    if name == "resnet18": return First(T.ResNetForImageClassification(T.ResNetConfig(depths=[2,2,2,2], layer_type="basic", hidden_sizes=[64,128,256,512], num_labels=1000))), (img,), ["pixel_values"]
+    if name == "rtdetr": return First(T.RTDetrForObjectDetection(T.RTDetrConfig())), (torch.randn(1,3,640,640),), ["pixel_values"]
+    if name == "bit": return First(T.BitForImageClassification(T.BitConfig())), (img,), ["pixel_values"]
+    if name == "yolos": return First(T.YolosForObjectDetection(T.YolosConfig(num_hidden_layers=4))), (torch.randn(1,3,512,512),), ["pixel_values"]
+    if name == "glpn": return First(T.GLPNForDepthEstimation(T.GLPNConfig())), (torch.randn(1,3,256,256),), ["pixel_values"]
+    if name == "beit": return First(T.BeitModel(T.BeitConfig(num_hidden_layers=4), add_pooling_layer=False)), (img,), ["pixel_values"]
+    if name == "cvt": return First(T.CvtModel(T.CvtConfig())), (img,), ["pixel_values"]
+    if name == "pvtv2": return First(T.PvtV2Model(T.PvtV2Config())), (img,), ["pixel_values"]
+    if name == "focalnet": return First(T.FocalNetModel(T.FocalNetConfig())), (img,), ["pixel_values"]
+    if name == "swiftformer": return First(T.SwiftFormerModel(T.SwiftFormerConfig())), (img,), ["pixel_values"]
+    if name == "swinv2": return First(T.Swinv2Model(T.Swinv2Config())), (img,), ["pixel_values"]
+    if name == "swin2sr": return First(T.Swin2SRModel(T.Swin2SRConfig())), (torch.randn(1,3,64,64),), ["pixel_values"]
+    if name == "hiera": return First(T.HieraModel(T.HieraConfig())), (img,), ["pixel_values"]
+    if name == "siglip": return First(T.SiglipVisionModel(T.SiglipVisionConfig(num_hidden_layers=4))), (img,), ["pixel_values"]
+    if name == "hubert": return First(T.HubertModel(T.HubertConfig(num_hidden_layers=2))), (torch.randn(1, 16000),), ["input_values"]
+    if name == "wavlm": return First(T.WavLMModel(T.WavLMConfig(num_hidden_layers=2))), (torch.randn(1, 16000),), ["input_values"]
+    if name == "ast": return First(T.ASTModel(T.ASTConfig(num_hidden_layers=2))), (torch.randn(1, 1024, 128),), ["input_values"]
+    if name == "convbert": return First(T.ConvBertModel(T.ConvBertConfig(num_hidden_layers=2))), (ids, mask), TXT
+    if name == "squeezebert": return First(T.SqueezeBertModel(T.SqueezeBertConfig(num_hidden_layers=2))), (ids, mask), TXT
+    if name == "mobilebert": return First(T.MobileBertModel(T.MobileBertConfig(num_hidden_layers=4))), (ids, mask), TXT
+    if name == "mpnet": return First(T.MPNetModel(T.MPNetConfig(num_hidden_layers=2))), (ids, mask), TXT
+    if name == "funnel": return First(T.FunnelBaseModel(T.FunnelConfig(block_sizes=[1,1,1]))), (ids, mask), TXT
+    if name == "xlmr": return First(T.XLMRobertaModel(T.XLMRobertaConfig(num_hidden_layers=2, vocab_size=1000))), (ids, mask), TXT
+    if name == "t5enc": return First(T.T5EncoderModel(T.T5Config(num_layers=2, vocab_size=1000))), (ids, mask), TXT
+    if name == "bart_enc":
+        from transformers.models.bart.modeling_bart import BartEncoder
+        return First(BartEncoder(T.BartConfig(encoder_layers=2, vocab_size=1000))), (ids, mask), TXT
+    if name == "llama": return First(T.LlamaModel(T.LlamaConfig(num_hidden_layers=2, vocab_size=1000, hidden_size=256, intermediate_size=512, num_attention_heads=4, num_key_value_heads=2))), (ids, mask), TXT
+    if name == "mask2former": return First(T.Mask2FormerModel(T.Mask2FormerConfig())), (torch.randn(1,3,256,256),), ["pixel_values"]
+    if name == "detr_resnet":
+        return First(T.DetrForObjectDetection(T.DetrConfig(use_timm_backbone=False, use_pretrained_backbone=False, backbone_config=T.ResNetConfig(out_features=["stage4"])))), (torch.randn(1,3,320,320),), ["pixel_values"]
+    raise KeyError(name)
+
+
+NAMES = ["efficientnet", "mobilenetv2", "mobilenetv1", "deit", "segformer", "levit", "poolformer", "convnextv2",
+         "clipvision", "roberta", "albert", "deberta", "electra", "wav2vec2", "resnet18", "bit", "glpn", "yolos",
+         "rtdetr", "beit", "cvt", "pvtv2", "focalnet", "swiftformer", "swinv2", "swin2sr", "hiera", "siglip",
+         "hubert", "wavlm", "ast", "convbert", "squeezebert", "mobilebert", "mpnet", "funnel", "xlmr", "t5enc",
+         "bart_enc", "llama", "detr_resnet", "mask2former"]
+# The first scan's names keep no prefix, the second's an "x_" (as in docs/benchmarks.md).
+SECOND = set(NAMES[NAMES.index("beit"):])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("names", nargs="*", default=NAMES)
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    failed = 0
+    for name in a.names:
+        path = os.path.join(a.out, ("x_" if name in SECOND else "") + name + ".onnx")
+        try:
+            torch.manual_seed(0)
+            m, args, names = mk(name)
+            torch.manual_seed(0)
+            for sub in m.modules():
+                if hasattr(sub, "reset_parameters"):
+                    sub.reset_parameters()
+            m.eval()
+            with torch.no_grad():
+                out = m(*args)
+            print(f"{name}: output {tuple(out.shape)} std {float(out.float().std()):.3g}", flush=True)
+            torch.onnx.export(m, args, path + ".part", input_names=names, output_names=["output"], opset_version=17,
+                              dynamo=False)
+            os.replace(path + ".part", path)
+        except Exception as e:  # an architecture this transformers version cannot build or export
+            failed += 1
+            print(f"{name}: FAILED {type(e).__name__}: {str(e)[:200]}", flush=True)
+    return 1 if failed == len(a.names) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
