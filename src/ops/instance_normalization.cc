@@ -52,7 +52,8 @@ Status Run(KernelContext& ctx) {
     for (int64_t p = 0; p < N * C; ++p) {
       const float* xi = xp + p * inner;
       float* yi = yp + p * inner;
-      const auto [mean, a] = coef(p % C, kernels::ComputeMomentsParallel(xi, inner, ctx.pool()));
+      const std::pair<float, float> ma = coef(p % C, kernels::ComputeMomentsParallel(xi, inner, ctx.pool()));
+      const float mean = ma.first, a = ma.second;  // (clang 14 lambdas cannot capture structured bindings)
       const float b = bi[p % C];
       ctx.pool()->ParallelFor((inner + kernels::kMomentsChunk - 1) / kernels::kMomentsChunk, 1, [&](int64_t c0, int64_t c1) {
         const int64_t i0 = c0 * kernels::kMomentsChunk, i1 = std::min(inner, c1 * kernels::kMomentsChunk);

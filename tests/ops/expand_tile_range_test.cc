@@ -31,7 +31,9 @@ TEST(ShapeDataOps, ExpandSweepMatchesIndexArithmetic) {
       {{3, 1, 5}, {2, 3, 7, 5}}, {{1, 64, 1}, {3, 64, 129}}, {{5}, {4, 3, 5}}, {{2, 1, 1, 3}, {2, 5, 1, 3}},
       {{1}, {70000}}, {{1, 1}, {257, 131}}};
   uint32_t seed = 50;
-  for (const auto& [xs, target] : cases) {
+  for (const auto& c : cases) {
+    const Shape& xs = c.first;
+    const Shape& target = c.second;  // (clang 14 lambdas cannot capture structured bindings)
     Tensor x = Random(xs, seed++);
     auto ref = [&](const std::vector<Tensor>& in) {
       const Tensor& t = in[0];
