@@ -32,7 +32,7 @@ Status Infer(InferContext& ctx) {
     for (int64_t d : shape)
       if (d < 0) return InvalidArgument(ctx.node().Describe() + ": negative dim in shape " + ShapeToString(shape));
     ctx.SetOutput(0, v.dtype(), shape);
-  } else if (s.rank_known && s.shape.size() == 1 && s.shape[0] >= 0) {
+  } else if (s.rank_known && s.shape.size() == 1 && s.shape[0] >= 0 && s.shape[0] <= kMaxDeclaredRank) {
     ctx.SetOutput(0, v.dtype(), Shape(s.shape[0], -1));
   } else {
     ctx.SetOutputUnknownRank(0, v.dtype());

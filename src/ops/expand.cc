@@ -13,7 +13,7 @@ Status Infer(InferContext& ctx) {
   if (s.rank_known && s.shape.size() != 1) return InvalidArgument(ctx.node().Describe() + ": shape must be 1-D");
   Shape target;
   if (s.value) target = s.value->ToInt64Vector();
-  else if (s.rank_known && s.shape[0] >= 0) target = Shape(s.shape[0], -1);
+  else if (s.rank_known && s.shape[0] >= 0 && s.shape[0] <= kMaxDeclaredRank) target = Shape(s.shape[0], -1);
   else {
     ctx.SetOutputUnknownRank(0, x.dtype);
     return Status::Ok();

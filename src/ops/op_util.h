@@ -178,6 +178,11 @@ Status RunResizeKernel(const Node& node, const Tensor& x, const ResizeSpec& spec
 
 namespace dopt {
 
+// The most dims a rank known only from a shape input's declared length may have: a longer one
+// (a malformed value_info, found by the onnx_loader fuzzer at 2^44 entries) leaves the output's
+// rank unknown instead of allocating that many dims.
+constexpr int64_t kMaxDeclaredRank = 64;
+
 // Runs fn(0, n) through the pool when there is one, else inline (shape-inference folding).
 inline void ParallelForOrInline(ThreadPool* pool, int64_t n, int64_t grain,
                                 const std::function<void(int64_t, int64_t)>& fn) {

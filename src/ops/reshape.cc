@@ -74,7 +74,7 @@ Status Infer(InferContext& ctx) {
     if (s.value) {
       spec = s.value->ToInt64Vector();
       spec_known = true;
-    } else if (s.rank_known && s.shape.size() == 1 && s.shape[0] >= 0) {
+    } else if (s.rank_known && s.shape.size() == 1 && s.shape[0] >= 0 && s.shape[0] <= kMaxDeclaredRank) {
       ctx.SetOutput(0, x.dtype, Shape(s.shape[0], -1));
       return Status::Ok();
     }

@@ -27,5 +27,24 @@ TEST(Reshape, InferUsesConstantShapeAndRejectsBadCount) {
   EXPECT_EQ((*inf)[0].shape, (Shape{-1, 5}));
 }
 
+// A shape input known only by its declared length: that many unknown dims, up to a plausible
+// rank; a malformed length (the onnx_loader fuzzer's 2^44) leaves the rank unknown instead of
+// allocating it. The same for Expand and ConstantOfShape.
+TEST(Reshape, DeclaredShapeLengthGivesTheRankWithinReason) {
+  auto inf = InferOp(OpCase("Reshape", 14), {Info(DType::kFloat32, {4, 5}), Info(DType::kInt64, {3})});
+  ASSERT_TRUE(inf.ok());
+  EXPECT_EQ((*inf)[0].shape, (Shape{-1, -1, -1}));
+  const int64_t huge = int64_t{1} << 44;
+  inf = InferOp(OpCase("Reshape", 14), {Info(DType::kFloat32, {4, 5}), Info(DType::kInt64, {huge})});
+  ASSERT_TRUE(inf.ok());
+  EXPECT_FALSE((*inf)[0].rank_known);
+  inf = InferOp(OpCase("Expand"), {Info(DType::kFloat32, {4, 5}), Info(DType::kInt64, {huge})});
+  ASSERT_TRUE(inf.ok());
+  EXPECT_FALSE((*inf)[0].rank_known);
+  inf = InferOp(OpCase("ConstantOfShape"), {Info(DType::kInt64, {huge})});
+  ASSERT_TRUE(inf.ok());
+  EXPECT_FALSE((*inf)[0].rank_known);
+}
+
 }  // namespace
 }  // namespace dopt
