@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "ops/pad.h"
+
 #include "ir/graph_edit.h"
 #include "ops/op_upgrade.h"
 #include "ops/op_util.h"
@@ -260,6 +262,27 @@ bool SharesScale(const Graph& g, const Node& n) {
 }
 
 }  // namespace
+
+bool ConstantZeroPads(const Graph& g, const Node& pad, int rank, std::vector<int64_t>* full) {
+  auto mode = GetMode(pad);
+  if (!mode.ok() || *mode != "constant") return false;
+  std::vector<bool> present(pad.inputs.size());
+  std::vector<const Tensor*> ins(pad.inputs.size(), nullptr);
+  for (size_t i = 1; i < pad.inputs.size(); ++i) {
+    present[i] = pad.inputs[i] >= 0;
+    if (present[i] && !(ins[i] = ModelConstant(g, pad.inputs[i]))) return false;
+  }
+  if (present.size() > 2 && present[2]) {
+    if (ins[2]->numel() > 1) return false;
+    if (ins[2]->numel() == 1 && ins[2]->CastTo(DType::kFloat32).data<float>()[0] != 0.f) return false;
+  } else {
+    auto v = pad.GetFloat("value", 0.f);
+    if (!v.ok() || *v != 0.f) return false;
+  }
+  auto known = GetPads(pad, rank, present, ins, full);
+  if (!known.ok() || !*known) return false;
+  return std::all_of(full->begin(), full->end(), [](int64_t v) { return v >= 0; });
+}
 
 const OpDef& OpDef_Pad() {
   static const OpDef def{

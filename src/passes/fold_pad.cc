@@ -2,52 +2,10 @@
 
 #include <algorithm>
 
+#include "ops/pad.h"
+
 namespace dopt {
 namespace {
-
-// The Pad's full-rank pads [begin_0.., end_0..] when it is a constant-mode pad with fill 0
-// and constant pads; false otherwise.
-bool ZeroFillPads(const Graph& g, const Node& pad, int rank, std::vector<int64_t>* full) {
-  auto mode = pad.GetString("mode", "constant");
-  if (!mode.ok() || *mode != "constant") return false;
-  std::vector<int64_t> p;
-  if (pad.inputs.size() > 1 && pad.inputs[1] >= 0) {
-    const Tensor* t = ModelConstant(g, pad.inputs[1]);
-    if (!t) return false;
-    p = t->ToInt64Vector();
-  } else {
-    const char* attr = pad.HasAttr("pads") ? "pads" : "paddings";
-    auto a = pad.GetInts(attr);
-    if (!a.ok() || a->empty()) return false;
-    p = *a;
-  }
-  if (pad.inputs.size() > 2 && pad.inputs[2] >= 0) {
-    const Tensor* v = ModelConstant(g, pad.inputs[2]);
-    if (!v || v->numel() > 1) return false;
-    if (v->numel() == 1 && v->CastTo(DType::kFloat32).data<float>()[0] != 0.f) return false;
-  } else {
-    auto v = pad.GetFloat("value", 0.f);
-    if (!v.ok() || *v != 0.f) return false;
-  }
-  std::vector<int64_t> axes;
-  if (pad.inputs.size() > 3 && pad.inputs[3] >= 0) {
-    const Tensor* t = ModelConstant(g, pad.inputs[3]);
-    if (!t) return false;
-    axes = t->ToInt64Vector();
-  } else {
-    for (int i = 0; i < rank; ++i) axes.push_back(i);
-  }
-  const size_t k = axes.size();
-  if (p.size() != 2 * k) return false;
-  full->assign(2 * (size_t)rank, 0);
-  for (size_t i = 0; i < k; ++i) {
-    int64_t a = axes[i] < 0 ? axes[i] + rank : axes[i];
-    if (a < 0 || a >= rank) return false;
-    (*full)[a] = p[i];
-    (*full)[a + rank] = p[i + k];
-  }
-  return std::all_of(full->begin(), full->end(), [](int64_t v) { return v >= 0; });
-}
 
 // Whether the Conv can take `extra` spatial pads [begins.., ends..] in its own.
 bool ConvTakesPads(const Node& conv, int pad_value, size_t nspatial) {
@@ -75,7 +33,7 @@ StatusOr<int> FoldPadPass::Run(Graph& g) {
     if (std::find(g.outputs.begin(), g.outputs.end(), y) != g.outputs.end()) continue;
     const int rank = (int)g.value(x).shape.size();
     std::vector<int64_t> p;
-    if (rank < 3 || !ZeroFillPads(g, pad, rank, &p)) continue;
+    if (rank < 3 || !ConstantZeroPads(g, pad, rank, &p)) continue;
     const std::vector<int>& readers = consumers[y];
     // A sub-graph reads by name: it cannot be rewired.
     if (std::any_of(readers.begin(), readers.end(), [&](int ci) {
