@@ -180,7 +180,7 @@ bool SgemmPackedB(ThreadPool* pool, PackedGemmB& b, int64_t M, float alpha, cons
       const int64_t nc = (int64_t)p.nb.size();
       int64_t mr = 1;
       if (nc < 4) {
-        const int64_t want = std::clamp<int64_t>((M * p.K * p.N) >> 21, 1, 8);
+        const int64_t want = std::clamp<int64_t>((M * p.K * p.N) >> 20, 1, 8);
         const int64_t most = std::max<int64_t>(1, M / 32);
         mr = std::clamp<int64_t>((want + nc - 1) / nc, 1, most);
         if (mr > 1 && (mr * nc) % 2) mr = mr + 1 <= most ? mr + 1 : mr - 1;

@@ -154,6 +154,26 @@ DOPT_VMATH_ARRAY(GeluTanhArray, GeluTanhCore)
 
 #undef DOPT_VMATH_ARRAY
 
+// The softmax lane: y = exp(x - m) as ExpArray gives it, and their sum in double over 16
+// interleaved accumulators (k mod 16), added up in a fixed order at the end: the same sum on
+// every ISA, vectorised instead of one long dependent chain.
+DOPT_KERNEL_CLONES_AVX512 double ExpShiftedSumArray(const float* x, float m, float* y, int64_t n) {
+  float in[kBlock], out[kBlock];
+  double acc[16] = {};
+  for (int64_t i = 0; i < n; i += kBlock) {
+    const int64_t len = n - i < kBlock ? n - i : kBlock;
+    for (int j = 0; j < kBlock; ++j) in[j] = j < len ? x[i + j] - m : 0.f;
+    for (int j = 0; j < kBlock; ++j) out[j] = ExpCore(in[j]);
+    for (int j = len; j < kBlock; ++j) out[j] = 0.f;  // the padding adds nothing
+    for (int j = 0; j < kBlock; j += 16)
+      for (int l = 0; l < 16; ++l) acc[l] += (double)out[j + l];
+    std::memcpy(y + i, out, (size_t)len * sizeof(float));
+  }
+  double sum = 0;
+  for (int l = 0; l < 16; ++l) sum += acc[l];
+  return sum;
+}
+
 namespace {
 
 // 32 floats per step in kBytes-wide vectors (GCC's generic vectors, one function per ISA:

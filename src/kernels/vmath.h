@@ -40,6 +40,11 @@ void GeluErfArray(const float* x, float* y, int64_t n);
 // Gelu, approximate "tanh": y = 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))).
 void GeluTanhArray(const float* x, float* y, int64_t n);
 
+// y = exp(x - m) (the bits of ExpArray on x - m) and returns the sum of y in double, accumulated
+// in a fixed order (16 interleaved partial sums) that does not depend on the CPU. x and y may be
+// the same array.
+double ExpShiftedSumArray(const float* x, float m, float* y, int64_t n);
+
 // The largest of x[0..n), NaNs ignored; -infinity when n == 0 or all are NaN. Exact, so the same
 // value as the sequential loop `m = x[k] > m ? x[k] : m` (up to the sign of a zero maximum).
 float MaxArray(const float* x, int64_t n);

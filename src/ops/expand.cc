@@ -43,7 +43,9 @@ Status Run(KernelContext& ctx) {
     using T = decltype(tag);
     const T* xp = static_cast<const T*>(x.raw());
     T* yp = static_cast<T*>(y.raw());
-    ForEachBroadcast(out, {strides}, ctx.pool(), [&](int64_t i, const int64_t* o) { yp[i] = xp[o[0]]; });
+    ForEachBroadcastRun(out, {strides}, ctx.pool(), [&](int64_t i, const int64_t* o, const int64_t* st, int64_t len) {
+      CopyStridedRun(yp + i, xp + o[0], len, st[0]);
+    });
   });
   if (!ok) return InvalidArgument(ctx.node().Describe() + ": unsupported type " + DTypeName(x.dtype()));
   return Status::Ok();

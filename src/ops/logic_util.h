@@ -32,50 +32,57 @@ inline std::vector<int64_t> BroadcastStrides(const Shape& in, const Shape& out) 
   return s;
 }
 
-// Calls f(i, offs) for every output element i (row-major over `out`), where offs[k] is the
-// element offset of input k (its strides from BroadcastStrides); in parallel chunks.
-// Walks runs along the last dim (offsets stepped by the last-dim strides), carrying into the
-// outer dims once per run rather than once per element.
+// Calls f(i, offs, steps, len) for runs of output elements i .. i+len-1 (row-major over
+// `out`, in parallel chunks), where offs[k] is the element offset of input k at i (its strides
+// from BroadcastStrides) and steps[k] its stride along the run. The dims are collapsed first
+// (CollapseBroadcastDims), so a run is as long as the inputs allow.
 template <typename F>
-void ForEachBroadcast(const Shape& out, const std::vector<std::vector<int64_t>>& strides, ThreadPool* pool, F f) {
+void ForEachBroadcastRun(const Shape& out, std::vector<std::vector<int64_t>> strides, ThreadPool* pool, F f) {
   const int64_t n = NumElements(out);
   if (n == 0) return;
-  const int rank = (int)out.size();
+  std::vector<int64_t> dims = out;
+  CollapseBroadcastDims(&dims, &strides);
   const size_t k = strides.size();
+  const int rank = (int)dims.size();
   if (rank == 0) {
-    std::vector<int64_t> offs(k, 0);
-    f(0, offs.data());
+    const std::vector<int64_t> zeros(k, 0);
+    f(int64_t{0}, zeros.data(), zeros.data(), int64_t{1});
     return;
   }
-  const int64_t last = out[rank - 1];
+  const int64_t last = dims[rank - 1];
   std::vector<int64_t> step(k);
   for (size_t j = 0; j < k; ++j) step[j] = strides[j][rank - 1];
   ParallelForOrInline(pool, n, 1 << 14, [&](int64_t s, int64_t e) {
-    std::vector<int64_t> idx(rank, 0), offs(k, 0), cur(k);
+    std::vector<int64_t> idx(rank, 0), offs(k, 0);
     int64_t r = s;
     for (int d = rank - 1; d >= 0; --d) {
-      idx[d] = r % out[d];
-      r /= out[d];
+      idx[d] = r % dims[d];
+      r /= dims[d];
       for (size_t j = 0; j < k; ++j) offs[j] += idx[d] * strides[j][d];
     }
     for (int64_t i = s; i < e;) {
       const int64_t run = std::min(last - idx[rank - 1], e - i);
-      cur = offs;
-      for (int64_t t = 0; t < run; ++t) {
-        f(i + t, cur.data());
-        for (size_t j = 0; j < k; ++j) cur[j] += step[j];
-      }
+      f(i, offs.data(), step.data(), run);
       i += run;
       // Advance the position by `run` along the last dim, carrying into the outer dims.
       for (size_t j = 0; j < k; ++j) offs[j] += run * step[j];
       idx[rank - 1] += run;
-      for (int d = rank - 1; d > 0 && idx[d] == out[d]; --d) {
+      for (int d = rank - 1; d > 0 && idx[d] == dims[d]; --d) {
         for (size_t j = 0; j < k; ++j) offs[j] += strides[j][d - 1] - idx[d] * strides[j][d];
         idx[d] = 0;
         ++idx[d - 1];
       }
     }
   });
+}
+
+// o[i] = src[i * step] for i < n: a memcpy for step 1, a fill for step 0.
+template <typename T>
+inline void CopyStridedRun(T* o, const T* src, int64_t n, int64_t step) {
+  if (step == 1) std::copy(src, src + n, o);
+  else if (step == 0) std::fill(o, o + n, *src);
+  else
+    for (int64_t i = 0; i < n; ++i) o[i] = src[i * step];
 }
 
 // Shape rule of a broadcasting binary op whose inputs share a dtype from `allowed` and whose

@@ -83,6 +83,27 @@ StatusOr<BroadcastPlan> PlanBroadcast(const Node& node, const Shape& a, const Sh
   return p;
 }
 
+void CollapseBroadcastDims(std::vector<int64_t>* dims, std::vector<std::vector<int64_t>>* strides) {
+  const std::vector<int64_t>& d = *dims;
+  const size_t k = strides->size();
+  std::vector<int64_t> nd;
+  std::vector<std::vector<int64_t>> ns(k);
+  for (size_t i = 0; i < d.size(); ++i) {
+    if (d[i] == 1) continue;
+    bool merge = !nd.empty();
+    for (size_t j = 0; j < k && merge; ++j) merge = ns[j].back() == (*strides)[j][i] * d[i];
+    if (merge) {
+      nd.back() *= d[i];
+      for (size_t j = 0; j < k; ++j) ns[j].back() = (*strides)[j][i];
+    } else {
+      nd.push_back(d[i]);
+      for (size_t j = 0; j < k; ++j) ns[j].push_back((*strides)[j][i]);
+    }
+  }
+  *dims = std::move(nd);
+  *strides = std::move(ns);
+}
+
 Status InferBroadcastBinary(InferContext& ctx, std::initializer_list<DType> allowed) {
   DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 0, allowed));
   DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 1, allowed));

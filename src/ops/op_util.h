@@ -66,6 +66,29 @@ struct BroadcastPlan {
 };
 StatusOr<BroadcastPlan> PlanBroadcast(const Node& node, const Shape& a, const Shape& b);
 
+// Merges adjacent dims d, d+1 of a broadcast loop along which every input steps on without a
+// jump (strides[k][d] == strides[k][d+1] * dims[d+1]; a broadcast pair 0, 0 meets it too) and
+// drops size-1 dims: the same elements in the same order, in fewer and longer rows. All dims of
+// size 1 leave no dims (one element at offset 0).
+void CollapseBroadcastDims(std::vector<int64_t>* dims, std::vector<std::vector<int64_t>>* strides);
+
+// One row of a broadcasting binary op: o[i] = f(a[i * as], b[i * bs]), with the common stride
+// pairs (1, 1), (1, 0) and (0, 1) as loops the compiler can vectorise.
+template <typename T, typename OutT, typename F>
+inline void BroadcastRow(OutT* o, const T* a, const T* b, int64_t n, int64_t as, int64_t bs, F& f) {
+  if (as == 1 && bs == 1) {
+    for (int64_t i = 0; i < n; ++i) o[i] = f(a[i], b[i]);
+  } else if (as == 1 && bs == 0) {
+    const T bv = *b;
+    for (int64_t i = 0; i < n; ++i) o[i] = f(a[i], bv);
+  } else if (as == 0 && bs == 1) {
+    const T av = *a;
+    for (int64_t i = 0; i < n; ++i) o[i] = f(av, b[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) o[i] = f(a[i * as], b[i * bs]);
+  }
+}
+
 template <typename T, typename OutT, typename F>
 void RunBroadcast(const BroadcastPlan& plan, const T* a, const T* b, OutT* out, ThreadPool* pool, F f) {
   const int64_t n = NumElements(plan.out_shape);
@@ -79,35 +102,41 @@ void RunBroadcast(const BroadcastPlan& plan, const T* a, const T* b, OutT* out, 
     else body(0, n);
     return;
   }
-  const int rank = (int)plan.out_shape.size();
-  const int64_t inner = rank ? plan.out_shape[rank - 1] : 1;
-  const int64_t as = rank ? plan.a_strides[rank - 1] : 0, bs = rank ? plan.b_strides[rank - 1] : 0;
-  const int64_t rows = inner ? n / inner : 0;
+  std::vector<int64_t> dims = plan.out_shape;
+  std::vector<std::vector<int64_t>> st{plan.a_strides, plan.b_strides};
+  CollapseBroadcastDims(&dims, &st);
+  if (dims.empty()) {
+    out[0] = f(a[0], b[0]);
+    return;
+  }
+  const std::vector<int64_t>& ast = st[0];
+  const std::vector<int64_t>& bst = st[1];
+  const int rank = (int)dims.size();
+  const int64_t inner = dims[rank - 1];
+  const int64_t as = ast[rank - 1], bs = bst[rank - 1];
+  const int64_t rows = n / inner;
   auto body = [&](int64_t r0, int64_t r1) {
-    std::vector<int64_t> idx(rank > 0 ? rank - 1 : 0, 0);
+    std::vector<int64_t> idx(rank - 1, 0);
     // Position idx at row r0.
     int64_t r = r0;
     for (int d = rank - 2; d >= 0; --d) {
-      idx[d] = r % plan.out_shape[d];
-      r /= plan.out_shape[d];
+      idx[d] = r % dims[d];
+      r /= dims[d];
     }
     for (int64_t row = r0; row < r1; ++row) {
       int64_t ao = 0, bo = 0;
       for (int d = 0; d < rank - 1; ++d) {
-        ao += idx[d] * plan.a_strides[d];
-        bo += idx[d] * plan.b_strides[d];
+        ao += idx[d] * ast[d];
+        bo += idx[d] * bst[d];
       }
-      OutT* o = out + row * inner;
-      const T* ap = a + ao;
-      const T* bp = b + bo;
-      for (int64_t i = 0; i < inner; ++i) o[i] = f(ap[i * as], bp[i * bs]);
+      BroadcastRow(out + row * inner, a + ao, b + bo, inner, as, bs, f);
       for (int d = rank - 2; d >= 0; --d) {
-        if (++idx[d] < plan.out_shape[d]) break;
+        if (++idx[d] < dims[d]) break;
         idx[d] = 0;
       }
     }
   };
-  if (pool) pool->ParallelFor(rows, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, inner)), body);
+  if (pool) pool->ParallelFor(rows, std::max<int64_t>(1, (1 << 14) / inner), body);
   else body(0, rows);
 }
 

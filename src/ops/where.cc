@@ -5,6 +5,29 @@
 namespace dopt {
 namespace {
 
+// o[i] = c[i * cs] ? x[i * xs] : y[i * ys] for i < n, with the common strides as loops the
+// compiler can vectorise.
+template <typename T>
+void SelectRun(T* o, const uint8_t* c, const T* x, const T* y, int64_t n, int64_t cs, int64_t xs, int64_t ys) {
+  if (cs == 0) {
+    if (*c) CopyStridedRun(o, x, n, xs);
+    else CopyStridedRun(o, y, n, ys);
+  } else if (cs == 1 && xs == 0 && ys == 0) {
+    const T xv = *x, yv = *y;
+    for (int64_t i = 0; i < n; ++i) o[i] = c[i] ? xv : yv;
+  } else if (cs == 1 && xs == 0 && ys == 1) {
+    const T xv = *x;
+    for (int64_t i = 0; i < n; ++i) o[i] = c[i] ? xv : y[i];
+  } else if (cs == 1 && xs == 1 && ys == 0) {
+    const T yv = *y;
+    for (int64_t i = 0; i < n; ++i) o[i] = c[i] ? x[i] : yv;
+  } else if (cs == 1 && xs == 1 && ys == 1) {
+    for (int64_t i = 0; i < n; ++i) o[i] = c[i] ? x[i] : y[i];
+  } else {
+    for (int64_t i = 0; i < n; ++i) o[i] = c[i * cs] ? x[i * xs] : y[i * ys];
+  }
+}
+
 Status Infer(InferContext& ctx) {
   DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 0, {DType::kBool}));
   const ValueInfo& c = ctx.input(0);
@@ -40,8 +63,10 @@ Status Run(KernelContext& ctx) {
     const T* xp = static_cast<const T*>(x.raw());
     const T* yp = static_cast<const T*>(y.raw());
     T* op = static_cast<T*>(out.raw());
-    ForEachBroadcast(s, {BroadcastStrides(c.shape(), s), BroadcastStrides(x.shape(), s), BroadcastStrides(y.shape(), s)},
-                     ctx.pool(), [&](int64_t i, const int64_t* o) { op[i] = cp[o[0]] ? xp[o[1]] : yp[o[2]]; });
+    ForEachBroadcastRun(s, {BroadcastStrides(c.shape(), s), BroadcastStrides(x.shape(), s), BroadcastStrides(y.shape(), s)},
+                        ctx.pool(), [&](int64_t i, const int64_t* o, const int64_t* st, int64_t len) {
+                          SelectRun(op + i, cp + o[0], xp + o[1], yp + o[2], len, st[0], st[1], st[2]);
+                        });
   });
   if (!ok) return InvalidArgument(ctx.node().Describe() + ": unsupported type " + DTypeName(x.dtype()));
   return Status::Ok();

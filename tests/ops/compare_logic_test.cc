@@ -50,6 +50,55 @@ TEST(CompareLogic, WhereBroadcastsThreeInputs) {
   EXPECT_FALSE(InferOp(OpCase("Where"), {Info(DType::kFloat32, {2}), Info(DType::kFloat32, {2}), Info(DType::kFloat32, {2})}).ok());
 }
 
+// Where over broadcast patterns of all three inputs (the run loops for condition, X and Y
+// strides of 0 and 1, and the strided fallback), big enough to be split across threads, against
+// index arithmetic.
+TEST(CompareLogic, WhereSweepMatchesIndexArithmetic) {
+  struct Case { Shape c, x, y; } cases[] = {
+      {{1, 4, 64, 64}, {1}, {1, 4, 64, 64}}, {{1, 1, 64, 64}, {1}, {1}},        {{4, 64, 64}, {4, 64, 64}, {1}},
+      {{3, 5, 601}, {3, 5, 601}, {3, 5, 601}}, {{3, 1, 601}, {1, 7, 1}, {601}}, {{5, 1}, {5, 3001}, {1, 3001}},
+      {{}, {2, 3}, {3}},                        {{7, 1, 1}, {1, 9, 1}, {1, 1, 11}}, {{2, 1, 3, 4}, {1, 1, 3, 4}, {}}};
+  uint32_t seed = 90;
+  for (const auto& k : cases) {
+    const Shape cs = k.c, xs = k.x, ys = k.y;
+    Tensor cond(DType::kBool, cs);
+    uint32_t bits = seed * 2654435761u;
+    for (int64_t i = 0; i < cond.numel(); ++i) {
+      bits = bits * 1664525u + 1013904223u;
+      cond.data<uint8_t>()[i] = (bits >> 16) & 1;
+    }
+    Tensor x = Random(xs, seed++), y = Random(ys, seed++, 2.f, 3.f);
+    const size_t r = std::max({cs.size(), xs.size(), ys.size()});
+    auto pad = [&](Shape s) {
+      while (s.size() < r) s.insert(s.begin(), 1);
+      return s;
+    };
+    const Shape pc = pad(cs), px = pad(xs), py = pad(ys);
+    Shape os(r);
+    for (size_t d = 0; d < r; ++d) os[d] = std::max({pc[d], px[d], py[d]});
+    auto ref = [&](const std::vector<Tensor>& in) {
+      Tensor out(DType::kFloat32, os);
+      for (int64_t i = 0; i < out.numel(); ++i) {
+        int64_t rem = i, ci = 0, xi = 0, yi = 0, cm = 1, xm = 1, ym = 1;
+        for (int d = (int)r - 1; d >= 0; --d) {
+          const int64_t id = rem % os[d];
+          rem /= os[d];
+          ci += (pc[d] == 1 ? 0 : id) * cm;
+          xi += (px[d] == 1 ? 0 : id) * xm;
+          yi += (py[d] == 1 ? 0 : id) * ym;
+          cm *= pc[d];
+          xm *= px[d];
+          ym *= py[d];
+        }
+        out.data<float>()[i] = in[0].data<uint8_t>()[ci] ? in[1].data<float>()[xi] : in[2].data<float>()[yi];
+      }
+      return std::vector<Tensor>{out};
+    };
+    EXPECT_TRUE(CheckOp(OpCase("Where").Inputs({cond, x, y}).Reference(ref, Tol::Near(0)).Threads({2, 3})
+                            .Label(ShapeToString(cs) + " ? " + ShapeToString(xs) + " : " + ShapeToString(ys))));
+  }
+}
+
 TEST(CompareLogic, ModSignsAndFmod) {
   Tensor a = Make<int32_t>(DType::kInt32, {6}, {-4, 7, 5, 4, -7, 8});
   Tensor b = Make<int32_t>(DType::kInt32, {6}, {2, -3, 8, -2, 3, 0});

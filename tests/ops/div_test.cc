@@ -58,7 +58,9 @@ TEST(MulSub, BroadcastToAnEmptyOutput) {
 TEST(MulSub, BroadcastSweepMatchesIndexArithmetic) {
   struct Case { Shape a, b; } cases[] = {{{3, 5, 601}, {}},        {{3, 5, 601}, {601}},      {{3, 5, 601}, {5, 1}},
                                          {{3, 1, 601}, {1, 7, 1}}, {{1}, {4, 3, 1301}},       {{2, 3, 4, 353}, {2, 1, 4, 1}},
-                                         {{7, 2011}, {7, 2011}}};
+                                         {{7, 2011}, {7, 2011}},   {{1, 4, 64, 64}, {1, 1, 64, 64}},
+                                         {{33, 1}, {1, 65}},       {{1, 1}, {1}},             {{5, 1, 7}, {5, 3, 1}},
+                                         {{2, 1, 3, 4}, {1, 1, 3, 4}}};
   uint32_t seed = 70;
   for (const auto& c : cases) {
     Tensor a = Random(c.a, seed++), b = Random(c.b, seed++, 0.5f, 2.f);

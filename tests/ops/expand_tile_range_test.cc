@@ -25,7 +25,7 @@ TEST(ShapeDataOps, ExpandBroadcastsBothWays) {
 }
 
 // Expand over shapes whose runs along the last dim cross the parallel chunks and the outer
-// dims (ForEachBroadcast's run-and-carry walk), against index arithmetic.
+// dims (ForEachBroadcastRun's collapsed run-and-carry walk), against index arithmetic.
 TEST(ShapeDataOps, ExpandSweepMatchesIndexArithmetic) {
   const std::vector<std::pair<Shape, Shape>> cases = {
       {{3, 1, 5}, {2, 3, 7, 5}}, {{1, 64, 1}, {3, 64, 129}}, {{5}, {4, 3, 5}}, {{2, 1, 1, 3}, {2, 5, 1, 3}},

@@ -246,6 +246,30 @@ TEST(VMath, MaxArrayMatchesTheSequentialLoop) {
       }
 }
 
+// The softmax lane: y has ExpArray's bits for x - m, at any length and offset, in place too;
+// the sum is the 16-way interleaved double sum (k mod 16, then the 16 partials in order).
+TEST(VMath, ExpShiftedSumArrayMatchesExpArrayAndItsSum) {
+  uint32_t s = 11;
+  auto next = [&] { return s = s * 1664525u + 1013904223u; };
+  for (int64_t n : {0, 1, 15, 16, 17, 63, 64, 65, 200, 1000})
+    for (int64_t off : {0, 3}) {
+      std::vector<float> x((size_t)(n + off)), shifted((size_t)n), want((size_t)n), got((size_t)n);
+      for (float& v : x) v = (float)((int32_t)next() >> 8) / 262144.f;
+      const float m = n ? MaxArray(x.data() + off, n) : 0.f;
+      for (int64_t k = 0; k < n; ++k) shifted[(size_t)k] = x[(size_t)(off + k)] - m;
+      ExpArray(shifted.data(), want.data(), n);
+      double part[16] = {}, want_sum = 0;
+      for (int64_t k = 0; k < n; ++k) part[k % 16] += (double)want[(size_t)k];
+      for (double p : part) want_sum += p;
+      const double sum = ExpShiftedSumArray(x.data() + off, m, got.data(), n);
+      EXPECT_EQ(sum, want_sum) << "n=" << n;
+      EXPECT_EQ(0, std::memcmp(got.data(), want.data(), (size_t)n * sizeof(float))) << "n=" << n;
+      std::vector<float> inplace(x.begin() + off, x.end());
+      EXPECT_EQ(ExpShiftedSumArray(inplace.data(), m, inplace.data(), n), want_sum) << "n=" << n;
+      EXPECT_EQ(0, std::memcmp(inplace.data(), want.data(), (size_t)n * sizeof(float))) << "n=" << n;
+    }
+}
+
 }  // namespace
 }  // namespace kernels
 }  // namespace dopt
