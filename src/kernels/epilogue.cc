@@ -85,6 +85,16 @@ void RunBlock(const std::vector<EpilogueStep>& steps, float* v, float* r, int64_
         if (ReferenceKernelsForced()) Each(v, n, [](float x) { return std::tanh(x); });
         else TanhArray(v, v, n);
         break;
+      case EpilogueStep::kGelu:  // as ops/gelu.cc
+        if (ReferenceKernelsForced()) {
+          if (a != 0.f) Each(v, n, GeluTanhReference);
+          else Each(v, n, GeluErfReference);
+        } else if (a != 0.f) {
+          GeluTanhArray(v, v, n);
+        } else {
+          GeluErfArray(v, v, n);
+        }
+        break;
       case EpilogueStep::kNumOps: break;
     }
   }

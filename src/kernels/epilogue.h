@@ -34,10 +34,11 @@ struct EpilogueStep {
     kHardSigmoid,  // min(max(a * v + b, 0), 1)
     kHardSwish,  // v * min(max(v / 6 + 0.5, 0), 1)
     kTanh,
+    kGelu,       // a == 0: 0.5 v (1 + erf(v / sqrt(2))); a == 1: the tanh approximation
     kNumOps
   };
   Op op = kAdd;
-  float a = 0.f, b = 0.f;  // kLeakyRelu: a; kClip: [a, b]; kHardSigmoid: a, b
+  float a = 0.f, b = 0.f;  // kLeakyRelu: a; kClip: [a, b]; kHardSigmoid: a, b; kGelu: a
   // Constant operand c of the binary steps: one value for every channel (channel_c empty, c = a)
   // or one per output channel.
   std::vector<float> channel_c;

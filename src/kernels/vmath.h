@@ -30,6 +30,14 @@ inline float SigmoidReference(float x) {
   return e / (1.f + e);
 }
 
+// The reference kernels' Gelu (ops/gelu.cc and the Conv epilogue's Gelu step): approximate
+// "none" with std::erf, "tanh" with std::tanh.
+inline float GeluErfReference(float x) { return 0.5f * x * (1.f + std::erf(x * 0.7071067811865476f)); }
+inline float GeluTanhReference(float x) {
+  const float k = 0.7978845608028654f;  // sqrt(2 / pi)
+  return 0.5f * x * (1.f + std::tanh(k * (x + 0.044715f * x * x * x)));
+}
+
 void ExpArray(const float* x, float* y, int64_t n);
 // y = 1 / (1 + exp(-x)).
 void SigmoidArray(const float* x, float* y, int64_t n);

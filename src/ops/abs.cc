@@ -30,6 +30,7 @@ const OpDef& OpDef_Abs() {
       .max_outputs = 1,
       .infer = InferNumericUnary,
       .run = Run,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("6: consumed_inputs removed, integer types; 13: bfloat16").Since(6),
       .quant = NoQuantRole(),  // folds negative values onto positive ones: not on the input's grid
   };

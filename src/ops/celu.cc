@@ -27,6 +27,7 @@ const OpDef& OpDef_Celu() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("introduced at 12, unchanged to 21"),
       .quant = NoQuantRole(),
   };

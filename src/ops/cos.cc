@@ -21,6 +21,7 @@ const OpDef& OpDef_Cos() {
       .max_outputs = 1,
       .infer = InferFloatUnary,
       .run = Run,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("introduced at 7, unchanged to 21"),
       .quant = NoQuantRole(),
   };

@@ -24,6 +24,7 @@ const OpDef& OpDef_Erf() {
       .max_outputs = 1,
       .infer = InferFloatUnary,
       .run = Run,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("introduced at 9; 13: types only"),
       .quant = NoQuantRole(),
   };

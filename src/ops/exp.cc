@@ -24,6 +24,7 @@ const OpDef& OpDef_Exp() {
       .max_outputs = 1,
       .infer = InferFloatUnary,
       .run = Run,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("13: types only").Since(6),
       .quant = NoQuantRole(),
   };

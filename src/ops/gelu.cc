@@ -1,6 +1,7 @@
 // Gelu: y = 0.5 * x * (1 + erf(x / sqrt(2))) (approximate "none", the default), or with
 // approximate "tanh": 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))); the vectorised
-// kernels/vmath.h kernels, or std::erf / std::tanh when the reference kernels are forced.
+// kernels/vmath.h kernels, or std::erf / std::tanh when the reference kernels are forced; also a
+// Conv/MatMul epilogue step, and runs on channels-last data as it is (element-wise).
 #include <cmath>
 #include <string>
 
@@ -29,13 +30,12 @@ Status Run(KernelContext& ctx) {
   if (!ReferenceKernelsForced()) {
     return RunFloatUnaryArray(ctx, tanh_approx ? kernels::GeluTanhArray : kernels::GeluErfArray);
   }
-  if (tanh_approx) {
-    return RunFloatUnary(ctx, [](float x) {
-      const float k = 0.7978845608028654f;  // sqrt(2 / pi)
-      return 0.5f * x * (1.f + std::tanh(k * (x + 0.044715f * x * x * x)));
-    });
-  }
-  return RunFloatUnary(ctx, [](float x) { return 0.5f * x * (1.f + std::erf(x * 0.7071067811865476f)); });
+  return RunFloatUnary(ctx, tanh_approx ? kernels::GeluTanhReference : kernels::GeluErfReference);
+}
+
+bool Epilogue(const EpilogueQuery& q, kernels::EpilogueStep* s) {
+  StatusOr<bool> tanh_approx = UsesTanh(q.node);
+  return tanh_approx.ok() && UnaryEpilogue(q, s, kernels::EpilogueStep::kGelu, *tanh_approx ? 1.f : 0.f);
 }
 
 }  // namespace
@@ -49,6 +49,8 @@ const OpDef& OpDef_Gelu() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .epilogue = Epilogue,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("introduced at 20, unchanged to 21"),
       .quant = NoQuantRole(),
   };

@@ -34,6 +34,7 @@ const OpDef& OpDef_Min() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("8: multidirectional broadcasting, a superset of 6's equal shapes; 12, 13: types").Since(6),
       .quant = NoQuantRole(),  // several inputs with their own scales
   };

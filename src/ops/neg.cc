@@ -41,6 +41,7 @@ const OpDef& OpDef_Neg() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("13: types only").Since(6),
       .quant = NoQuantRole(),  // int8 -(-128) overflows, and the zero point need not be 0
   };

@@ -157,6 +157,7 @@ const OpDef& OpDef_Pow() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("12, 15: the exponent gets its own type; 13: bfloat16"),
       .quant = NoQuantRole(),
   };

@@ -67,6 +67,7 @@ const OpDef& OpDef_PRelu() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("7: unidirectional broadcasting of slope (dopt's oldest opset); 9, 16: types only"),
       .quant = NoQuantRole(),  // the negative slope rescales
   };

@@ -21,6 +21,7 @@ const OpDef& OpDef_Reciprocal() {
       .max_outputs = 1,
       .infer = InferFloatUnary,
       .run = Run,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("6: consumed_inputs removed; 13: bfloat16").Since(6),
       .quant = NoQuantRole(),
   };

@@ -22,6 +22,7 @@ const OpDef& OpDef_Round() {
       .max_outputs = 1,
       .infer = InferFloatUnary,
       .run = Run,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("introduced at 11"),
       .quant = NoQuantRole(),
   };

@@ -30,6 +30,7 @@ const OpDef& OpDef_Selu() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("6: consumed_inputs removed; unchanged from 6 to 21").Since(6),
       .quant = NoQuantRole(),
   };

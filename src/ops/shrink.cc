@@ -44,6 +44,7 @@ const OpDef& OpDef_Shrink() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("introduced at 9, unchanged to 21"),
       .quant = NoQuantRole(),
   };

@@ -26,6 +26,7 @@ const OpDef& OpDef_Sign() {
       .max_outputs = 1,
       .infer = InferNumericUnary,
       .run = Run,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("introduced at 9; 13: bfloat16"),
       .quant = NoQuantRole(),
   };

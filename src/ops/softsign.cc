@@ -21,6 +21,7 @@ const OpDef& OpDef_Softsign() {
       .max_outputs = 1,
       .infer = InferFloatUnary,
       .run = Run,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("unchanged from 1 to 21").Since(1),
       .quant = NoQuantRole(),
   };

@@ -21,6 +21,7 @@ const OpDef& OpDef_Sqrt() {
       .max_outputs = 1,
       .infer = InferFloatUnary,
       .run = Run,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("13: types only").Since(6),
       .quant = NoQuantRole(),
   };

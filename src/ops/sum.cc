@@ -25,6 +25,7 @@ const OpDef& OpDef_Sum() {
       .max_outputs = 1,
       .infer = Infer,
       .run = Run,
+      .channels_last = ElementwiseChannelsLast,
       .upgrade = NoUpgradeNeeded("8: multidirectional broadcasting, a superset of 6's equal shapes; 13: bfloat16").Since(6),
       .quant = NoQuantRole(),  // a sum needs its own scale
   };

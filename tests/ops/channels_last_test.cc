@@ -142,6 +142,54 @@ TEST(ChannelsLast, ResultsDoNotDependOnThreadCount) {
   }
 }
 
+// Element-wise ops between convolutions stay in the region (no transposes around them):
+// unary ones, a per-channel PRelu slope, a scalar Pow exponent, variadic Max/Sum; same results
+// as channels-first, and a Gelu is fused into the first convolution instead.
+TEST(ChannelsLast, ElementwiseOpsRunChannelsLastBetweenConvolutions) {
+  struct Case {
+    const char* op;
+    int opset;
+    AttrList attrs;
+  };
+  const Case cases[] = {{"Abs", 17, {}},  {"Neg", 17, {}},      {"Erf", 17, {}},   {"Exp", 17, {}},   {"Softplus", 17, {}},
+                        {"Softsign", 17, {}}, {"Elu", 17, {}},  {"Selu", 17, {}},  {"Celu", 17, {}},  {"Mish", 18, {}},
+                        {"ThresholdedRelu", 17, {}}, {"Floor", 17, {}}, {"Ceil", 17, {}}, {"Round", 17, {}},
+                        {"Sign", 17, {}}, {"Sin", 17, {}},      {"Cos", 17, {}},   {"Shrink", 17, {{"lambd", FloatAttr(0.2f)}}},
+                        {"Gelu", 20, {}}, {"PRelu", 17, {}},    {"Pow", 17, {}},   {"Max", 17, {}},   {"Sum", 17, {}}};
+  for (const Case& c : cases) {
+    const std::string op = c.op;
+    Builder b;
+    const int x = b.Input("x", {1, 8, 9, 10});
+    const int c1 = b.Conv(x, 8, 16, 3, 1);
+    std::vector<int> ins = {c1};
+    if (op == "PRelu") ins.push_back(b.C("slope", Rand({16, 1, 1}, 5)));
+    if (op == "Pow") ins.push_back(b.C("two", Tensor::Scalar(2.f)));
+    if (op == "Max" || op == "Sum") ins.push_back(b.C("k", Rand({16, 1, 1}, 6)));
+    const int o = AddTestValue(b.g, "act");
+    b.g.AddNode(MakeNode(op, "act", ins, {o}, c.attrs, c.opset));
+    const int c2 = b.Conv(b.Conv(o, 16, 8, 3, 3), 8, 8, 1, 7);  // three convs: worth a region
+    b.g.outputs = {c2};
+    ASSERT_TRUE(PrepareGraph(b.g).ok()) << op;
+    const Result plain = RunGraph(b.g, false, false, 1);
+    const Result last = RunGraph(b.g, true, true, 1);
+    if (last.channels_last_nodes == 0 && &c == &cases[0]) GTEST_SKIP() << "oneDNN's channels-last convolutions are off here";
+    EXPECT_EQ(last.channels_last_nodes, 3) << op;
+    EXPECT_EQ(last.transposes, 2) << op << ": only x in and the output out";
+    const Tensor& a = plain.outs.at(b.g.value(c2).name);
+    const Tensor& l = last.outs.at(b.g.value(c2).name);
+    double worst = 0, spread = 0;
+    for (int64_t i = 0; i < a.numel(); ++i) {
+      worst = std::max(worst, std::fabs((double)a.data<float>()[i] - l.data<float>()[i]) / (1.0 + std::fabs(a.data<float>()[i])));
+      spread = std::max(spread, std::fabs((double)a.data<float>()[i] - a.data<float>()[0]));
+    }
+    // Floor/Ceil/Round/Sign/ThresholdedRelu/Shrink may flip where the two conv kernels round a
+    // value near a step differently: a few elements, within the next conv's weights.
+    const bool steps = op == "Floor" || op == "Ceil" || op == "Round" || op == "Sign" || op == "ThresholdedRelu" || op == "Shrink";
+    EXPECT_LT(worst, steps ? 5.0 : 1e-4) << op;  // Exp amplifies the conv kernels' rounding
+    EXPECT_GT(spread, 0.1) << op;
+  }
+}
+
 TEST(ChannelsLast, OneConvolutionIsNotWorthARegion) {
   Builder b;
   const int x = b.Input("x", {1, 4, 10, 10});

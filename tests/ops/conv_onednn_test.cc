@@ -300,7 +300,8 @@ TEST(ConvOneDnnNhwc, MatchesReferenceAndIgnoresThreadCount) {
     const std::vector<float> xl = ToNhwc(x, s.N, s.C, s.H * s.W);
     const size_t ny = (size_t)(s.N * s.M * g.OutSize());
     // Epilogues: per-channel constants (run after the primitive), and programs oneDNN runs as
-    // post-ops (SiLU, scalar affine steps, HardSwish, Sigmoid, Tanh, Clip).
+    // post-ops (SiLU, scalar affine steps, HardSwish, Sigmoid, Tanh, Clip), and Gelu (never a
+    // post-op: dopt's own kernel after the primitive).
     using St = kernels::EpilogueStep;
     auto step = [](St::Op op, float a = 0.f, float b = 0.f) {
       St t;
@@ -316,6 +317,7 @@ TEST(ConvOneDnnNhwc, MatchesReferenceAndIgnoresThreadCount) {
         {step(St::kSave), step(St::kSigmoid), step(St::kMulSaved)},
         {step(St::kAdd, 0.25f), step(St::kHardSwish), step(St::kSub, 0.5f), step(St::kSigmoid)},
         {step(St::kMul, 1.5f), step(St::kDiv, 4.f), step(St::kTanh), step(St::kSubFrom, 1.f), step(St::kClip, 0.f, 0.9f)},
+        {step(St::kAdd, 0.5f), step(St::kGelu), step(St::kMul, 2.f), step(St::kGelu, 1.f)},
     };
     for (size_t ai = 0; ai < acts.size() + epilogues.size(); ++ai) {
       const bool with_epi = ai >= acts.size();

@@ -38,8 +38,8 @@ struct Builder {
     return v;
   }
   int Unknown(const std::string& name) { return AddIntermediate(g, name); }
-  void Node(const std::string& type, std::vector<int> ins, std::vector<int> outs, AttrList attrs = {}) {
-    g.AddNode(MakeNode(type, type + std::to_string(g.nodes.size()), std::move(ins), std::move(outs), std::move(attrs), 13));
+  void Node(const std::string& type, std::vector<int> ins, std::vector<int> outs, AttrList attrs = {}, int opset = 13) {
+    g.AddNode(MakeNode(type, type + std::to_string(g.nodes.size()), std::move(ins), std::move(outs), std::move(attrs), opset));
   }
 };
 
@@ -279,7 +279,13 @@ Graph MakeChainGraph() {
   b.Node("Conv", {rf, b.Const("wg", Rand({8, 8, 1, 1}, 21))}, {out_f});
   int out_g = b.Unknown("out_g");
   b.Node("Add", {sf, out_f}, {out_g});
-  b.g.outputs = {out_a, out_b, out_c, out_d, out_e, out_g};
+  // h: both Gelu forms (opset 20) around a scalar step
+  int ch = b.Unknown("ch"), gh = b.Unknown("gh"), ah = b.Unknown("ah"), out_h = b.Unknown("out_h");
+  b.Node("Conv", {x, b.Const("wh", Rand({8, 8, 3, 3}, 22))}, {ch}, {{"pads", IntsAttr({1, 1, 1, 1})}});
+  b.Node("Gelu", {ch}, {gh}, {{"approximate", StringAttr("tanh")}}, 20);
+  b.Node("Add", {gh, scalar("half", 0.5f)}, {ah});
+  b.Node("Gelu", {ah}, {out_h}, {}, 20);
+  b.g.outputs = {out_a, out_b, out_c, out_d, out_e, out_g, out_h};
   Status st = PrepareGraph(b.g);
   EXPECT_TRUE(st.ok()) << st.message();
   return b.g;
@@ -308,8 +314,8 @@ void ExpectFusedSameBits(Graph (*make)(), size_t nodes, size_t outputs) {
 }
 
 TEST(FuseConvEpilogue, ChainsRunInTheConvWithTheSameBits) {
-  // Left as nodes: the 6 Convs, out_d's Mul, f's Sigmoid and the final Add.
-  ExpectFusedSameBits(MakeChainGraph, 9, 6);
+  // Left as nodes: the 7 Convs, out_d's Mul, f's Sigmoid and the final Add.
+  ExpectFusedSameBits(MakeChainGraph, 10, 7);
   // The chains did something: SiLU has negative values above -0.28, Tanh lies in (-1, 1).
   Graph g = MakeChainGraph();
   auto opt = RunModel(g, true, 1);
@@ -343,6 +349,7 @@ TEST(FuseConvEpilogue, WhatIsFusedAndWhatIsNot) {
   EXPECT_EQ(ops["out_c"], (std::vector<int64_t>{S::kSave, S::kHardSigmoid, S::kMulSaved, S::kLeakyRelu, S::kHardSwish,
                                                 S::kDivInto + 1000}));
   EXPECT_EQ(ops["out_d"], (std::vector<int64_t>{S::kSigmoid, S::kAdd + 1000}));
+  EXPECT_EQ(ops["out_h"], (std::vector<int64_t>{S::kGelu, S::kAdd, S::kGelu}));
   EXPECT_EQ(ops["rf"], (std::vector<int64_t>{}));  // Relu fused as the activation; rf has two readers
   for (const Node& n : g.nodes) EXPECT_FALSE(n.HasAttr("dopt.epilogue_ops")) << "the caller's graph changed";
 }
