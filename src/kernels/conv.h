@@ -49,6 +49,12 @@ void BiasActivate(float* y, int64_t n, bool add_bias, float b, const Activation&
 void ConvForward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y, ThreadPool* pool,
                  const Activation& act = Activation());
 
+// Dense 2-D convolutions with at most this many output channels (prediction heads: a depth map,
+// a mask), not pointwise, stride 1 along rows of at least 64 outputs, run a direct kernel (no
+// im2col, whose matrix costs more than the few products it feeds); oneDNN declines them.
+constexpr int64_t kFewOutputs = 2;
+bool ConvFewOutputsPreferred(const ConvGeom& g);
+
 // Transposed convolution: x[N, C, in...], w[C, M/G, k...], y[N, M, out...] (`out` given,
 // `pb` are the begin pads). bias may be null.
 void ConvTransposeForward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y,

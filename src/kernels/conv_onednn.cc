@@ -490,6 +490,7 @@ bool Handled(const ConvGeom& g) {
   // there), dense or depthwise (its channel blocks are whole input planes).
   if (!ShapeHandled(g)) return false;
   if (g.G > 1 && !(g.G == g.C && g.G == g.M)) return false;
+  if (ConvFewOutputsPreferred(g)) return false;  // kernels/conv.h's direct kernel
   return !(g.k[1] == 1 && g.k[2] == 1 && g.s[1] == 1 && g.s[2] == 1);
 }
 

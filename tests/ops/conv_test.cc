@@ -166,6 +166,35 @@ TEST(ConvOp, ChannelEdgeSweep) {
   }
 }
 
+// One and two output channels on rows of 64 and more outputs (kernels/conv.cc's direct kernel
+// for prediction heads): row lengths around its vector blocks (64, 65, 79, 100, 130 outputs), kernel
+// widths 1-7 with pads that leave edges on one or both sides, dilations, kernels of one row or
+// column, stride 2 down the rows, two images; against RefConv.
+TEST(ConvOp, FewOutputChannelsSweep) {
+  std::vector<Case> cases;
+  uint32_t v = 0;
+  for (int64_t M : {1, 2})
+    for (int64_t W : {64, 65, 79, 100, 130})
+      for (int64_t k : {1, 3, 5})
+        for (int64_t p : {0, 1, 2}) {
+          if (2 * p > k + 1 || (k == 1 && p > 0)) continue;
+          ++v;
+          const int64_t kh = v % 3 == 0 ? 1 : k, sh = v % 4 == 0 ? 2 : 1, dw = v % 5 == 0 ? 2 : 1;
+          const int64_t ow = (W + 2 * p - (k - 1) * dw - 1) + 1;
+          if (ow < 64) continue;
+          cases.push_back({v % 2 ? 2 : 1, v % 3 == 1 ? 3 : 16, M, 1, {6, W}, {kh, k}, {sh, 1}, {1, dw},
+                           {kh / 2, p, kh / 2, v % 6 == 0 ? 0 : p}, v % 2 == 0});
+        }
+  cases.push_back({1, 8, 1, 1, {5, 80}, {3, 7}, {1, 1}, {1, 1}, {1, 3, 1, 3}, true});
+  cases.push_back({1, 8, 2, 1, {5, 90}, {1, 9}, {1, 1}, {1, 1}, {0, 0, 0, 4}, true});  // end pad only
+  ASSERT_GT(cases.size(), 20u);
+  uint32_t seed = 3000;
+  for (const Case& c : cases) {
+    RunCase(c, seed, {2, 3}, 1e-6);
+    seed += 3;
+  }
+}
+
 // The case of the old thread test: one convolution big enough to be split, on 1 (no pool), 2
 // and 3 threads, bit-identical (CheckOp's thread check).
 TEST(ConvOp, ResultsDoNotDependOnThreadCount) {
