@@ -448,7 +448,11 @@ void Histogram::Add(const float* data, int64_t n, ThreadPool* pool) {
   }
   const int parts = pool->num_threads();
   const int64_t chunk = (n + parts - 1) / parts;
-  std::vector<Histogram> partial(parts, Histogram(num_bins()));
+  // The parts start empty at this histogram's R (R only ever doubles, so their bins line up with
+  // these): merging them is a plain sum of counts unless a part had to grow further.
+  Histogram empty(num_bins());
+  empty.range_ = range_;
+  std::vector<Histogram> partial(parts, empty);
   pool->ParallelFor(parts, 1, [&](int64_t b, int64_t e) {
     for (int64_t p = b; p < e; ++p) {
       int64_t s = p * chunk, t = std::min(n, s + chunk);

@@ -292,19 +292,27 @@ TEST(RangeMethods, ParseNames) {
 namespace dopt {
 namespace {
 
+// Several tensors in a row, as calibration adds them: the first sets R, later ones fit inside it,
+// grow it (in one part only, or in all), or hold values at exactly +R; the threaded parts start
+// at the histogram's R.
 TEST(Histogram, ThreadedAddEqualsSerialAdd) {
   std::mt19937 rng(11);
-  std::normal_distribution<float> nd(1, 3);
-  std::vector<float> x(300001);
-  for (auto& v : x) v = nd(rng);
   Histogram serial, threaded;
-  serial.Add(x.data(), (int64_t)x.size());
   ThreadPool pool(3);
-  threaded.Add(x.data(), (int64_t)x.size(), &pool);
-  EXPECT_EQ(serial.counts(), threaded.counts());
-  EXPECT_EQ(serial.range(), threaded.range());
-  EXPECT_EQ(serial.min(), threaded.min());
-  EXPECT_EQ(serial.max(), threaded.max());
+  for (float scale : {3.f, 1.f, 40.f, 0.5f, 1000.f}) {
+    std::normal_distribution<float> nd(1, scale);
+    std::vector<float> x(300001);
+    for (auto& v : x) v = nd(rng);
+    if (scale == 1.f) x[7] = (float)serial.range();         // exactly +R
+    if (scale == 0.5f) x[299000] = 9000.f;                     // only the last part grows
+    serial.Add(x.data(), (int64_t)x.size());
+    threaded.Add(x.data(), (int64_t)x.size(), &pool);
+    EXPECT_EQ(serial.counts(), threaded.counts()) << scale;
+    EXPECT_EQ(serial.range(), threaded.range()) << scale;
+    EXPECT_EQ(serial.min(), threaded.min()) << scale;
+    EXPECT_EQ(serial.max(), threaded.max()) << scale;
+    EXPECT_EQ(serial.total(), threaded.total()) << scale;
+  }
 }
 
 TEST(HistogramObserver, WatchesOnlyChosenValuesAcrossRuns) {
