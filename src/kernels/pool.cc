@@ -216,11 +216,47 @@ DOPT_KERNEL_CLONES void AveragePlane(const AvgTables& t, const float* xp, float*
   }
 }
 
+// Narrow 2-D planes at stride 1 (PoolFormer's 3x3 token mixer at 14x14, Inception's pool
+// branches): the plane is copied into a zero-padded buffer [Hp, Wp] and every tap adds along
+// the whole flattened plane at once (output (oh, ow) at acc[oh * Wp + ow]; the columns past OW
+// are never read). Adding a padding +0 leaves a sum's bits unchanged (a sum from +0 is never
+// -0), so the outputs are AveragePlane's bits, taps in the same (kh, kw) order.
+bool PaddedPlaneFits(const PoolGeom& g) {
+  const int64_t hp = g.in[1] + g.pb[1] + g.pe[1], wp = g.in[2] + g.pb[2] + g.pe[2];
+  return g.in[0] == 1 && g.out[0] == 1 && g.k[0] == 1 && g.s[1] == 1 && g.s[2] == 1 && g.in[2] < 4096 &&
+         g.out[1] == hp - (g.k[1] - 1) * g.d[1] && g.out[2] == wp - (g.k[2] - 1) * g.d[2] && g.out[1] > 0 &&
+         g.out[2] > 0;
+}
+
+DOPT_KERNEL_CLONES_AVX512 void AveragePlanePadded(const AvgTables& t, const float* xp, float* yp, float* pad,
+                                                  float* acc) {
+  const PoolGeom& g = t.g;
+  const int64_t H = g.in[1], W = g.in[2], wp = W + g.pb[2] + g.pe[2], hp = H + g.pb[1] + g.pe[1];
+  const int64_t OH = g.out[1], OW = g.out[2], n = (OH - 1) * wp + OW;
+  std::fill(pad, pad + hp * wp, 0.f);
+  for (int64_t h = 0; h < H; ++h) std::copy(xp + h * W, xp + (h + 1) * W, pad + (h + g.pb[1]) * wp + g.pb[2]);
+  for (int64_t o = 0; o < n; ++o) acc[o] = 0.f;
+  for (int64_t kh = 0; kh < g.k[1]; ++kh)
+    for (int64_t kw = 0; kw < g.k[2]; ++kw) {
+      const float* r = pad + kh * g.d[1] * wp + kw * g.d[2];
+      for (int64_t o = 0; o < n; ++o) acc[o] += r[o];
+    }
+  for (int64_t oh = 0; oh < OH; ++oh)
+    for (int64_t ow = 0; ow < OW; ++ow) yp[oh * OW + ow] = acc[oh * wp + ow] / t.divisor[(size_t)(oh * OW + ow)];
+}
+
 void AveragePool(const PoolGeom& g, const float* x, float* y, bool count_include_pad, ThreadPool* pool) {
   const int64_t insz = g.InSize(), outsz = g.OutSize();
   const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, outsz));
   const AvgTables t(g, count_include_pad);
+  const bool padded = PaddedPlaneFits(g);
   ParallelOrSerial(pool, g.planes, grain, [&](int64_t b, int64_t e) {
+    if (padded) {
+      const int64_t wp = g.in[2] + g.pb[2] + g.pe[2], hp = g.in[1] + g.pb[1] + g.pe[1];
+      std::vector<float> pad((size_t)(hp * wp)), acc((size_t)(g.out[1] * wp));
+      for (int64_t p = b; p < e; ++p) AveragePlanePadded(t, x + p * insz, y + p * outsz, pad.data(), acc.data());
+      return;
+    }
     std::vector<float> acc((size_t)g.out[2]);
     for (int64_t p = b; p < e; ++p) AveragePlane(t, x + p * insz, y + p * outsz, acc.data());
   });

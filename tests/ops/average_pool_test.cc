@@ -47,6 +47,53 @@ TEST(AveragePoolOp, SweepMatchesNaiveLoop) {
             }
 }
 
+// Stride 1 (kernels/pool.cc's zero-padded plane path, any width): the bits of a float loop that
+// sums each output's taps inside the input in (kh, kw) order from 0 and divides once, with
+// asymmetric pads, dilations, rectangular kernels, both count_include_pad settings.
+TEST(AveragePoolOp, StrideOneHasTheTapOrderBits) {
+  struct Case {
+    int64_t H, W, KH, KW, D, pt, pl, pb, pr;
+  } cases[] = {{14, 14, 3, 3, 1, 1, 1, 1, 1}, {7, 40, 3, 3, 1, 1, 1, 1, 1}, {9, 11, 2, 3, 1, 0, 1, 1, 0},
+               {10, 12, 3, 3, 2, 2, 2, 2, 2}, {5, 6, 5, 5, 1, 2, 2, 2, 2},  {8, 70, 1, 7, 1, 0, 3, 0, 3}};
+  uint32_t seed = 90;
+  for (const Case& c : cases)
+    for (int inc = 0; inc < 2; ++inc) {
+      const int64_t OH = c.H + c.pt + c.pb - (c.KH - 1) * c.D, OW = c.W + c.pl + c.pr - (c.KW - 1) * c.D;
+      Tensor x = Random({2, 3, c.H, c.W}, seed++);
+      // Some exact zeros and negative zeros, whose sums must not turn -0.
+      x.data<float>()[0] = -0.f;
+      x.data<float>()[1] = 0.f;
+      auto ref = [&](const std::vector<Tensor>& in) {
+        Tensor y(DType::kFloat32, {2, 3, OH, OW});
+        for (int64_t p = 0; p < 6; ++p)
+          for (int64_t oh = 0; oh < OH; ++oh)
+            for (int64_t ow = 0; ow < OW; ++ow) {
+              float sum = 0.f;
+              int64_t inside = 0;
+              for (int64_t kh = 0; kh < c.KH; ++kh)
+                for (int64_t kw = 0; kw < c.KW; ++kw) {
+                  const int64_t ih = oh - c.pt + kh * c.D, iw = ow - c.pl + kw * c.D;
+                  if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.W) continue;
+                  sum += in[0].data<float>()[(p * c.H + ih) * c.W + iw];
+                  ++inside;
+                }
+              const int64_t count = inc ? c.KH * c.KW : inside;
+              y.data<float>()[(p * OH + oh) * OW + ow] = count ? sum / (float)count : 0.f;
+            }
+        return std::vector<Tensor>{y};
+      };
+      ASSERT_TRUE(CheckOp(OpCase("AveragePool")
+                              .Attr("kernel_shape", IntsAttr({c.KH, c.KW}))
+                              .Attr("dilations", IntsAttr({c.D, c.D}))
+                              .Attr("pads", IntsAttr({c.pt, c.pl, c.pb, c.pr}))
+                              .Attr("count_include_pad", IntAttr(inc))
+                              .Input(x)
+                              .Reference(ref, Tol::Exact())
+                              .Label(std::to_string(c.H) + "x" + std::to_string(c.W) + " k" + std::to_string(c.KH) +
+                                     "x" + std::to_string(c.KW) + " inc=" + std::to_string(inc))));
+    }
+}
+
 TEST(AveragePoolOp, SameUpperAndBadInput) {
   Tensor x = Tensor::FromFloats({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
   OpCase c = OpCase("AveragePool")
