@@ -351,10 +351,9 @@ bool PointwiseDense(const ConvGeom& g, const float* x, const float* w, const flo
       // Declined after the checks above only if the reference kernels were forced meanwhile.
       if (!SgemmDenseOneDnn(rows, HW, Cg, w + m0 * Cg, x + (n * g.C + gi * Cg) * HW, yb))
         SgemmSerial(false, false, rows, HW, Cg, 1.f, w + m0 * Cg, Cg, x + (n * g.C + gi * Cg) * HW, HW, 0.f, yb, HW);
-      for (int64_t m = 0; m < rows; ++m) {
-        if (bias || act.kind != Activation::kNone) BiasActivate(yb + m * HW, HW, bias != nullptr, bias ? bias[m0 + m] : 0.f, act);
-        if (act.HasEpilogue()) ApplyEpilogue(*act.epilogue, yb + m * HW, HW, m0 + m);
-      }
+      if (bias || act.kind != Activation::kNone)
+        for (int64_t m = 0; m < rows; ++m) BiasActivate(yb + m * HW, HW, bias != nullptr, bias ? bias[m0 + m] : 0.f, act);
+      if (act.HasEpilogue()) ApplyEpilogueRows(*act.epilogue, yb, rows, HW, HW, m0);
     }
   });
   return true;
@@ -458,7 +457,7 @@ void ConvForward(const ConvGeom& g, const float* x, const float* w, const float*
       for (int64_t m = m0; m < m1; ++m) BiasActivate(yg + m * outsz + j0, nc, false, 0.f, act);
     }
     if (act.HasEpilogue()) {
-      for (int64_t m = m0; m < m1; ++m) ApplyEpilogue(*act.epilogue, yg + m * outsz + j0, nc, gi * Mg + m);
+      ApplyEpilogueRows(*act.epilogue, yg + m0 * outsz + j0, m1 - m0, nc, outsz, gi * Mg + m0);
     }
   };
   if (!shared_col && nrb * ncb == 1 && g.N * g.G > 1) {

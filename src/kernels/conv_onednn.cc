@@ -616,7 +616,7 @@ bool ConvForwardOneDnn(const ConvGeom& g, const float* x, const float* w, const 
         }
         strm.wait();
         if (act.HasEpilogue()) {
-          for (int64_t m = b.m0; m < b.m0 + b.mb; ++m) ApplyEpilogue(*act.epilogue, yn + m * OHW, OHW, m);
+          ApplyEpilogueRows(*act.epilogue, yn + b.m0 * OHW, b.mb, OHW, OHW, b.m0);
         }
       }
     });

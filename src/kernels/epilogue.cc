@@ -111,9 +111,27 @@ void ApplyEpilogue(const std::vector<EpilogueStep>& steps, float* y, int64_t n, 
   }
 }
 
+void ApplyEpilogueRows(const std::vector<EpilogueStep>& steps, float* y, int64_t rows, int64_t n, int64_t ld,
+                       int64_t first_channel) {
+  if (steps.empty() || rows <= 0) return;
+  bool per_channel = false;
+  for (const EpilogueStep& s : steps) per_channel = per_channel || !s.channel_c.empty();
+  if (!per_channel && ld == n) {
+    ApplyEpilogue(steps, y, rows * n, first_channel);
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r) ApplyEpilogue(steps, y + r * ld, n, first_channel + r);
+}
+
 void ApplyEpilogueChannelsLast(const std::vector<EpilogueStep>& steps, float* y, int64_t pixels, int64_t channels,
                                int64_t first_channel) {
   if (steps.empty()) return;
+  bool per_channel = false;
+  for (const EpilogueStep& s : steps) per_channel = per_channel || !s.channel_c.empty();
+  if (!per_channel) {  // the channel does not matter: one array
+    ApplyEpilogue(steps, y, pixels * channels, first_channel);
+    return;
+  }
   float r[kBlock];
   for (int64_t p = 0; p < pixels; ++p) {
     float* row = y + p * channels;

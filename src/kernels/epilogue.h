@@ -49,6 +49,12 @@ struct EpilogueStep {
 // Applies `steps` in order to y[0, n), all elements of output channel `channel`.
 void ApplyEpilogue(const std::vector<EpilogueStep>& steps, float* y, int64_t n, int64_t channel);
 
+// Applies `steps` to `rows` rows of n elements (row r: y + r * ld, all of output channel
+// first_channel + r). Steps without per-channel constants do not care where a channel ends: dense
+// rows then go through as one array (fewer, longer calls to the vector kernels).
+void ApplyEpilogueRows(const std::vector<EpilogueStep>& steps, float* y, int64_t rows, int64_t n, int64_t ld,
+                       int64_t first_channel);
+
 // Applies `steps` to y[pixels, channels] (channels-last): element (p, c) is of channel
 // first_channel + c.
 void ApplyEpilogueChannelsLast(const std::vector<EpilogueStep>& steps, float* y, int64_t pixels, int64_t channels,
