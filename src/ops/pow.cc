@@ -109,16 +109,26 @@ Status RunWithBase(KernelContext& ctx, const BroadcastPlan& plan) {
   const Tensor& y = ctx.input(1);
   Tensor& z = ctx.Output(0, x.dtype(), plan.out_shape);
   if constexpr (std::is_same_v<TA, float>) {
-    // x ^ 2 (RMSNorm, variance): x * x, vectorised instead of a call per element. It is the
-    // correctly rounded square; glibc's powf differs from it in the last bit where the exact
-    // square lies halfway between two floats (4097^2), as ONNX Runtime's x * x does.
-    const bool two = y.numel() == 1 && (y.dtype() == DType::kFloat32 ? y.data<float>()[0] == 2.f
-                                        : IsInteger(y.dtype()) && y.ToInt64Vector()[0] == 2);
-    if (two && x.shape() == plan.out_shape) {
+    // x ^ 2 (RMSNorm, variance) and x ^ 3 (the tanh GELU of GPT-2, ALBERT, ...): x * x and
+    // (x * x) * x, vectorised instead of a powf call per element (about 9 ns each). These are
+    // ONNX Runtime's own formulas, bit for bit. The square is correctly rounded (glibc's powf
+    // differs from it in the last bit where the exact square lies halfway between two floats,
+    // 4097^2); the cube, rounded twice, is within an ulp (about a quarter of values differ from
+    // powf's in the last bit).
+    const double e = y.numel() != 1 ? 0.0
+                     : y.dtype() == DType::kFloat32 ? (double)y.data<float>()[0]
+                     : IsInteger(y.dtype())        ? (double)y.ToInt64Vector()[0]
+                                                   : 0.0;
+    if ((e == 2.0 || e == 3.0) && x.shape() == plan.out_shape) {
       const float* xp = x.data<float>();
       float* zp = z.data<float>();
-      ParallelForOrInline(ctx.pool(), z.numel(), 1 << 14, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) zp[i] = xp[i] * xp[i];
+      const bool cube = e == 3.0;
+      ParallelForOrInline(ctx.pool(), z.numel(), 1 << 14, [&](int64_t b, int64_t end) {
+        if (cube) {
+          for (int64_t i = b; i < end; ++i) zp[i] = xp[i] * xp[i] * xp[i];
+        } else {
+          for (int64_t i = b; i < end; ++i) zp[i] = xp[i] * xp[i];
+        }
       });
       return Status::Ok();
     }
