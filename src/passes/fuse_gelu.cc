@@ -1,6 +1,7 @@
 #include "passes/fuse_gelu.h"
 
 #include <cmath>
+#include <string>
 
 #include "ir/graph_edit.h"
 
@@ -31,40 +32,65 @@ int OtherInput(const Node& n, int v) {
 StatusOr<int> FuseGeluPass::Run(Graph& g) {
   const auto consumers = g.Consumers();
   auto only_reader = [&](int v) { return OnlyReader(g, consumers, v); };
+  auto rank_of = [&](int v) { return v >= 0 && g.value(v).rank_known ? (int)g.value(v).shape.size() : -1; };
+  // The node producing v when v is read by node `reader` alone; -1 otherwise.
+  auto sole_producer = [&](int v, int reader) {
+    return v >= 0 && only_reader(v) == reader ? g.value(v).producer : -1;
+  };
+  // x when node ni is Op(x, c) (either order) with c a scalar constant near `want`; -1 otherwise.
+  auto scaled = [&](int ni, const char* op, double want) {
+    if (ni < 0 || !IsPlainOp(g.nodes[ni], op) || g.nodes[ni].inputs.size() != 2) return -1;
+    const Node& n = g.nodes[ni];
+    if (ScalarNear(g, n.inputs[1], want, rank_of(n.inputs[0]))) return n.inputs[0];
+    if (std::string(op) == "Mul" && ScalarNear(g, n.inputs[0], want, rank_of(n.inputs[1]))) return n.inputs[1];
+    return -1;
+  };
   int opset = DefaultOpset(g);
   if (opset <= 0) opset = kLatestOpset;
   std::vector<int> dead;
   std::vector<char> used(g.nodes.size(), 0);
   std::vector<Node> added;
   for (int ei = 0; ei < (int)g.nodes.size(); ++ei) {
-    const Node& erf = g.nodes[ei];
-    if (!IsPlainOp(erf, "Erf") || erf.inputs.size() != 1 || used[ei]) continue;
-    // x / sqrt(2) or x * (1 / sqrt(2)).
-    const int d = erf.inputs[0];
-    if (d < 0 || only_reader(d) != ei || g.value(d).producer < 0) continue;
-    const int di = g.value(d).producer;
-    const Node& scale = g.nodes[di];
-    if (scale.inputs.size() != 2) continue;
-    auto rank_of = [&](int v) { return v >= 0 && g.value(v).rank_known ? (int)g.value(v).shape.size() : -1; };
+    const Node& act = g.nodes[ei];
+    const bool tanh = IsPlainOp(act, "Tanh");
+    if ((!tanh && !IsPlainOp(act, "Erf")) || act.inputs.size() != 1 || used[ei]) continue;
+    const int di = sole_producer(act.inputs[0], ei);
+    if (di < 0) continue;
+    std::vector<int> chain = {di, ei};
     int x = -1;
-    if (IsPlainOp(scale, "Div") && ScalarNear(g, scale.inputs[1], std::sqrt(2.0), rank_of(scale.inputs[0]))) {
-      x = scale.inputs[0];
-    } else if (IsPlainOp(scale, "Mul")) {
-      if (ScalarNear(g, scale.inputs[1], std::sqrt(0.5), rank_of(scale.inputs[0]))) x = scale.inputs[0];
-      else if (ScalarNear(g, scale.inputs[0], std::sqrt(0.5), rank_of(scale.inputs[1]))) x = scale.inputs[1];
+    if (!tanh) {
+      // x / sqrt(2) or x * (1 / sqrt(2)).
+      x = scaled(di, "Div", std::sqrt(2.0));
+      if (x < 0) x = scaled(di, "Mul", std::sqrt(0.5));
+    } else {
+      // sqrt(2 / pi) * (x + 0.044715 * x^3), x^3 as Pow(x, 3).
+      const int a = scaled(di, "Mul", std::sqrt(2.0 / M_PI));
+      const int ai = sole_producer(a, di);
+      if (ai < 0 || !IsPlainOp(g.nodes[ai], "Add") || g.nodes[ai].inputs.size() != 2) continue;
+      for (int side = 0; side < 2 && x < 0; ++side) {
+        const int cand = g.nodes[ai].inputs[(size_t)side], m = g.nodes[ai].inputs[(size_t)(1 - side)];
+        const int mi = sole_producer(m, ai);
+        const int p = scaled(mi, "Mul", 0.044715);
+        const int pi = sole_producer(p, mi);
+        if (pi < 0 || !IsPlainOp(g.nodes[pi], "Pow") || g.nodes[pi].inputs.size() != 2 || g.nodes[pi].inputs[0] != cand ||
+            !ScalarNear(g, g.nodes[pi].inputs[1], 3.0, rank_of(cand)))
+          continue;
+        x = cand;
+        chain.insert(chain.end(), {ai, mi, pi});
+      }
     }
     if (x < 0 || g.value(x).dtype != DType::kFloat32) continue;
     const int xr = rank_of(x);
-    // erf + 1.
-    const int ai = only_reader(erf.outputs[0]);
-    if (ai < 0 || !IsPlainOp(g.nodes[ai], "Add") || !ScalarNear(g, OtherInput(g.nodes[ai], erf.outputs[0]), 1.0, xr)) continue;
+    // act + 1.
+    const int ai = only_reader(act.outputs[0]);
+    if (ai < 0 || !IsPlainOp(g.nodes[ai], "Add") || !ScalarNear(g, OtherInput(g.nodes[ai], act.outputs[0]), 1.0, xr)) continue;
     const int s = g.nodes[ai].outputs[0];
-    // (erf + 1) * x, then * 0.5; or (erf + 1) * (x * 0.5).
+    // (act + 1) * x, then * 0.5; or (act + 1) * (x * 0.5).
     const int mi = only_reader(s);
     if (mi < 0 || !IsPlainOp(g.nodes[mi], "Mul")) continue;
     const int t = OtherInput(g.nodes[mi], s);
     if (t < 0) continue;
-    std::vector<int> chain = {di, ei, ai, mi};
+    chain.insert(chain.end(), {ai, mi});
     int y = -1;
     if (t == x) {
       const int hi = only_reader(g.nodes[mi].outputs[0]);
@@ -88,7 +114,9 @@ StatusOr<int> FuseGeluPass::Run(Graph& g) {
       used[c] = 1;
       dead.push_back(c);
     }
-    added.push_back(MakeNode("Gelu", g.nodes[mi].name + "_gelu", {x}, {y}, {}, opset));
+    AttrList attrs;
+    if (tanh) attrs.push_back({"approximate", StringAttr("tanh")});
+    added.push_back(MakeNode("Gelu", g.nodes[mi].name + "_gelu", {x}, {y}, std::move(attrs), opset));
   }
   if (added.empty()) return 0;
   RemoveNodes(g, dead);

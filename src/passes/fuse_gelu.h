@@ -3,6 +3,9 @@
 //   y = Mul(Mul(x, Add(Erf(Div(x, sqrt(2))), 1)), 0.5)   or   Mul(Mul(x, 0.5), Add(Erf(...), 1)),
 // with the operands of Add and Mul in either order and Div(x, sqrt(2)) or Mul(x, 1/sqrt(2)),
 // becomes one Gelu node (ops/gelu.cc: the vectorised erf, one pass over memory instead of five).
+// Likewise the tanh GELU (transformers' gelu_new / NewGELUActivation: GPT-2, ALBERT, ...),
+//   Tanh(Mul(Add(x, Mul(Pow(x, 3), 0.044715)), sqrt(2 / pi))) in place of the Erf, with the same
+// tail and operands in either order, becomes Gelu(approximate = "tanh").
 // Every intermediate value must be read by the chain alone and not be a graph output (the
 // executor makes observed values outputs while passes run). Float tensors only.
 //

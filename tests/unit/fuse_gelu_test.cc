@@ -1,4 +1,4 @@
-// FuseGeluPass through the executor: the five-op exact GELU of exporters, in each spelling, runs
+// FuseGeluPass through the executor: the five-op exact GELU of exporters and the tanh GELU, in each spelling, runs
 // as one Gelu node in optimised (non-exact) runs with the chain's values; a chain whose
 // intermediate is read elsewhere, or observed, stays as it is; exact (observing) runs keep it.
 #include <gtest/gtest.h>
@@ -21,6 +21,7 @@ struct Spelling {
   bool half_first;     // (x * 0.5) * (erf + 1) instead of (x * (erf + 1)) * 0.5
   bool swapped;        // constants first in Add / Mul
   bool leak;           // the Erf output is also a graph output: no fusion
+  bool tanh = false;   // the tanh GELU: Tanh(sqrt(2/pi) * (x + 0.044715 * Pow(x, 3))) for the Erf
 };
 
 Graph MakeGelu(const Spelling& sp) {
@@ -40,9 +41,19 @@ Graph MakeGelu(const Spelling& sp) {
     g.AddNode(MakeNode(type, type + "_" + out, ins, {o}, {}, 17));
     return o;
   };
-  const int d = sp.mul_inv_sqrt2 ? node("Mul", x, c("r", (float)std::sqrt(0.5)), "d") : node("Div", x, -1, "d");
-  if (!sp.mul_inv_sqrt2) g.nodes.back().inputs = {x, c("s2", (float)std::sqrt(2.0))};
-  const int e = node("Erf", d, -1, "e");
+  int e;
+  if (sp.tanh) {
+    const int p = AddIntermediate(g, "p");
+    g.AddNode(MakeNode("Pow", "Pow_p", {x, c("three", 3.f)}, {p}, {}, 17));
+    const int m = node("Mul", p, c("k1", 0.044715f), "m1");
+    const int s = sp.mul_inv_sqrt2 ? node("Add", m, x, "s") : node("Add", x, m, "s");
+    const int d = node("Mul", s, c("k2", (float)std::sqrt(2.0 / M_PI)), "d");
+    e = node("Tanh", d, -1, "e");
+  } else {
+    const int d = sp.mul_inv_sqrt2 ? node("Mul", x, c("r", (float)std::sqrt(0.5)), "d") : node("Div", x, -1, "d");
+    if (!sp.mul_inv_sqrt2) g.nodes.back().inputs = {x, c("s2", (float)std::sqrt(2.0))};
+    e = node("Erf", d, -1, "e");
+  }
   const int a = node("Add", e, c("one", 1.f), "a");
   int y;
   if (sp.half_first) {
@@ -69,8 +80,8 @@ std::pair<Tensor, size_t> RunGraph(const Graph& g, ExecutorOptions o) {
 }
 
 TEST(FuseGelu, EverySpellingBecomesOneGeluWithTheChainsValues) {
-  for (int bits = 0; bits < 16; ++bits) {
-    const Spelling sp{(bits & 1) != 0, (bits & 2) != 0, (bits & 4) != 0, (bits & 8) != 0};
+  for (int bits = 0; bits < 32; ++bits) {
+    const Spelling sp{(bits & 1) != 0, (bits & 2) != 0, (bits & 4) != 0, (bits & 8) != 0, (bits & 16) != 0};
     const std::string what = "spelling " + std::to_string(bits);
     Graph g = MakeGelu(sp);
     ExecutorOptions plain, optimized;
@@ -79,6 +90,15 @@ TEST(FuseGelu, EverySpellingBecomesOneGeluWithTheChainsValues) {
     auto [got, g1] = RunGraph(g, optimized);
     EXPECT_EQ(g0, 0u) << what;
     EXPECT_EQ(g1, sp.leak ? 0u : 1u) << what;
+    if (sp.tanh && !sp.leak) {  // the tanh form, and not the erf one (they differ by up to 1e-3)
+      double worst = 0;
+      for (int64_t i = 0; i < got.numel(); ++i) {
+        const double v = Rand({2, 3, 37}, 5).data<float>()[i];
+        const double erf_gelu = 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+        worst = std::max(worst, std::fabs(got.data<float>()[i] - erf_gelu));
+      }
+      EXPECT_GT(worst, 1e-4) << what;
+    }
     ASSERT_EQ(got.numel(), want.numel());
     for (int64_t i = 0; i < got.numel(); ++i) {
       const float a = want.data<float>()[i], b = got.data<float>()[i];
