@@ -154,10 +154,12 @@ DOPT_VMATH_ARRAY(GeluTanhArray, GeluTanhCore)
 
 #undef DOPT_VMATH_ARRAY
 
+namespace {
+
 // The softmax lane: y = exp(x - m) as ExpArray gives it, and their sum in double over 16
 // interleaved accumulators (k mod 16), added up in a fixed order at the end: the same sum on
 // every ISA, vectorised instead of one long dependent chain.
-DOPT_KERNEL_CLONES_AVX512 double ExpShiftedSumArray(const float* x, float m, float* y, int64_t n) {
+DOPT_VMATH_INLINE double ExpShiftedSum(const float* x, float m, float* y, int64_t n) {
   float in[kBlock], out[kBlock];
   double acc[16] = {};
   for (int64_t i = 0; i < n; i += kBlock) {
@@ -172,6 +174,19 @@ DOPT_KERNEL_CLONES_AVX512 double ExpShiftedSumArray(const float* x, float m, flo
   double sum = 0;
   for (int l = 0; l < 16; ++l) sum += acc[l];
   return sum;
+}
+
+}  // namespace
+
+DOPT_KERNEL_CLONES_AVX512 double ExpShiftedSumArray(const float* x, float m, float* y, int64_t n) {
+  return ExpShiftedSum(x, m, y, n);
+}
+
+DOPT_KERNEL_CLONES_AVX512 void SoftmaxArray(const float* x, float* y, int64_t n) {
+  float mx = MaxArray(x, n);
+  if (std::isinf(mx) && mx < 0) mx = 0;  // all -inf: avoid -inf - -inf
+  const float inv = (float)(1.0 / ExpShiftedSum(x, mx, y, n));
+  for (int64_t k = 0; k < n; ++k) y[k] *= inv;
 }
 
 namespace {

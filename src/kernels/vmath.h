@@ -53,6 +53,11 @@ void GeluTanhArray(const float* x, float* y, int64_t n);
 // the same array.
 double ExpShiftedSumArray(const float* x, float m, float* y, int64_t n);
 
+// One softmax lane: y = exp(x - max) / sum, with max the exact MaxArray (0 when all of x is
+// -infinity), exp and the double sum as ExpShiftedSumArray, and one float reciprocal of the sum
+// multiplied in. x and y may be the same array.
+void SoftmaxArray(const float* x, float* y, int64_t n);
+
 // The largest of x[0..n), NaNs ignored; -infinity when n == 0 or all are NaN. Exact, so the same
 // value as the sequential loop `m = x[k] > m ? x[k] : m` (up to the sign of a zero maximum).
 float MaxArray(const float* x, int64_t n);

@@ -27,17 +27,10 @@ void Lane(const float* xs, float* ys, int64_t n, int64_t stride) {
   for (int64_t k = 0; k < n; ++k) ys[k * stride] *= inv;
 }
 
-// Contiguous lanes (the usual last-axis softmax): per lane the exact max, exp(x - max) and its
-// double sum in one vectorised pass (kernels::ExpShiftedSumArray), one float reciprocal.
+// Contiguous lanes (the usual last-axis softmax): kernels::SoftmaxArray per lane (the exact max,
+// exp(x - max) and its double sum in one vectorised pass, one float reciprocal).
 void ContiguousLanes(const float* x, float* y, int64_t lanes, int64_t n) {
-  for (int64_t l = 0; l < lanes; ++l) {
-    const float* xs = x + l * n;
-    float* ys = y + l * n;
-    float mx = kernels::MaxArray(xs, n);
-    if (std::isinf(mx) && mx < 0) mx = 0;  // all -inf: avoid -inf - -inf
-    const float inv = (float)(1.0 / kernels::ExpShiftedSumArray(xs, mx, ys, n));
-    for (int64_t k = 0; k < n; ++k) ys[k] *= inv;
-  }
+  for (int64_t l = 0; l < lanes; ++l) kernels::SoftmaxArray(x + l * n, y + l * n, n);
 }
 
 Status Run(KernelContext& ctx) {

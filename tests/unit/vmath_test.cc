@@ -270,6 +270,27 @@ TEST(VMath, ExpShiftedSumArrayMatchesExpArrayAndItsSum) {
     }
 }
 
+// SoftmaxArray is MaxArray, ExpShiftedSumArray and one float reciprocal multiplied in, bit for
+// bit, in place too; its lanes sum to 1.
+TEST(VMath, SoftmaxArrayIsItsThreeSteps) {
+  uint32_t s = 21;
+  auto next = [&] { return s = s * 1664525u + 1013904223u; };
+  for (int64_t n : {1, 2, 63, 64, 196, 1000}) {
+    std::vector<float> x((size_t)n), want((size_t)n), got((size_t)n);
+    for (float& v : x) v = (float)((int32_t)next() >> 8) / 131072.f;
+    const float m = MaxArray(x.data(), n);
+    const float inv = (float)(1.0 / ExpShiftedSumArray(x.data(), m, want.data(), n));
+    for (float& v : want) v *= inv;
+    SoftmaxArray(x.data(), got.data(), n);
+    EXPECT_EQ(0, std::memcmp(got.data(), want.data(), (size_t)n * sizeof(float))) << "n=" << n;
+    SoftmaxArray(x.data(), x.data(), n);
+    EXPECT_EQ(0, std::memcmp(x.data(), want.data(), (size_t)n * sizeof(float))) << "n=" << n;
+    double total = 0;
+    for (float v : got) total += v;
+    EXPECT_NEAR(total, 1.0, 1e-5) << "n=" << n;
+  }
+}
+
 }  // namespace
 }  // namespace kernels
 }  // namespace dopt
