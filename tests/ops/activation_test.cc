@@ -82,6 +82,33 @@ TEST(Activations, LargeInputsMatchTheFormulas) {
   EXPECT_TRUE(CheckOp(OpCase("Sqrt").Input(pos).Reference(ref([](double v) { return std::sqrt(v); }), Tol::Near(1e-7))));
 }
 
+// Sqrt and HardSwish run vectorised loops (clones per ISA): bit for bit the scalar float formula,
+// on negative inputs (Sqrt: NaN), zeros of both signs, infinities and NaN, at any length.
+TEST(Activations, SqrtAndHardSwishAreTheScalarFormulaBitForBit) {
+  Tensor x = Random({7, 1031}, 23, -50.f, 50.f);
+  const float special[] = {-0.f, 0.f, INFINITY, -INFINITY, NAN, 1e-40f, -1e-40f, 3.f, -3.f, 6e30f};
+  for (size_t i = 0; i < sizeof special / sizeof special[0]; ++i) x.data<float>()[i * 97] = special[i];
+  struct U { const char* op; float (*f)(float); } ops[] = {
+      {"Sqrt", [](float v) { return std::sqrt(v); }},
+      {"HardSwish", [](float v) {
+         float g = v / 6.f + 0.5f;
+         g = g < 0.f ? 0.f : g;
+         g = g > 1.f ? 1.f : g;
+         return v * g;
+       }}};
+  for (const U& u : ops) {
+    auto ref = [&u](const std::vector<Tensor>& in) {
+      Tensor y(DType::kFloat32, in[0].shape());
+      for (int64_t i = 0; i < y.numel(); ++i) y.data<float>()[i] = u.f(in[0].data<float>()[i]);
+      return std::vector<Tensor>{y};
+    };
+    std::vector<Tensor> out;
+    ASSERT_TRUE(CheckOp(OpCase(u.op).Input(x).Reference(ref, Tol::Exact()).Threads({2, 3}), &out)) << u.op;
+    const std::vector<Tensor> want = ref({x});
+    EXPECT_EQ(0, std::memcmp(out[0].raw(), want[0].raw(), out[0].nbytes())) << u.op << ": NaN payloads and signs too";
+  }
+}
+
 // The ops run the kernels/vmath.h kernels, bit for bit whatever the thread count, and with the
 // reference kernels forced the scalar std:: formulas, bit for bit.
 TEST(Activations, VMathKernelsAndTheReferencePath) {
