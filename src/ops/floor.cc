@@ -1,13 +1,21 @@
 // Floor: y = floor(x), the largest integer not greater than x (NaN and infinities pass through).
 #include <cmath>
 
+#include "kernels/clones.h"
 #include "ops/op_util.h"
 
 namespace dopt {
+
+// In AVX-512 / AVX2 clones: one rounding instruction per vector (SSE4.1's roundps) instead of a
+// library call per element at the baseline ISA.
+DOPT_KERNEL_CLONES_AVX512 void FloorArray(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = std::floor(x[i]);
+}
+
 namespace {
 
 Status Run(KernelContext& ctx) {
-  return RunFloatUnary(ctx, [](float x) { return std::floor(x); });
+  return RunFloatUnaryArray(ctx, FloorArray);
 }
 
 }  // namespace

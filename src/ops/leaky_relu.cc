@@ -1,7 +1,15 @@
 // LeakyRelu: y = x for x >= 0, alpha * x otherwise (alpha defaults to 0.01).
+#include "kernels/clones.h"
 #include "ops/op_util.h"
 
 namespace dopt {
+
+// In AVX-512 / AVX2 clones: the select vectorises (at the baseline ISA it was a branch per
+// element, mispredicted on mixed signs: 20x slower).
+DOPT_KERNEL_CLONES_AVX512 void LeakyReluArray(const float* x, float* y, int64_t n, float alpha) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] < 0.f ? alpha * x[i] : x[i];
+}
+
 namespace {
 
 Status Infer(InferContext& ctx) {
@@ -11,7 +19,7 @@ Status Infer(InferContext& ctx) {
 
 Status Run(KernelContext& ctx) {
   DOPT_ASSIGN_OR_RETURN(float alpha, ctx.node().GetFloat("alpha", 0.01f));
-  return RunFloatUnary(ctx, [alpha](float x) { return x < 0.f ? alpha * x : x; });
+  return RunFloatUnaryArray(ctx, [alpha](const float* x, float* y, int64_t n) { LeakyReluArray(x, y, n, alpha); });
 }
 
 bool Epilogue(const EpilogueQuery& q, kernels::EpilogueStep* s) {

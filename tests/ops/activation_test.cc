@@ -82,11 +82,12 @@ TEST(Activations, LargeInputsMatchTheFormulas) {
   EXPECT_TRUE(CheckOp(OpCase("Sqrt").Input(pos).Reference(ref([](double v) { return std::sqrt(v); }), Tol::Near(1e-7))));
 }
 
-// Sqrt and HardSwish run vectorised loops (clones per ISA): bit for bit the scalar float formula,
-// on negative inputs (Sqrt: NaN), zeros of both signs, infinities and NaN, at any length.
-TEST(Activations, SqrtAndHardSwishAreTheScalarFormulaBitForBit) {
+// Sqrt, HardSwish, LeakyRelu, Floor, Ceil and Round run vectorised loops (clones per ISA): bit for
+// bit the scalar float formula, on negative inputs (Sqrt: NaN), zeros of both signs, infinities,
+// NaN and halfway values (Round: to even), at any length.
+TEST(Activations, VectorisedUnaryOpsAreTheScalarFormulaBitForBit) {
   Tensor x = Random({7, 1031}, 23, -50.f, 50.f);
-  const float special[] = {-0.f, 0.f, INFINITY, -INFINITY, NAN, 1e-40f, -1e-40f, 3.f, -3.f, 6e30f};
+  const float special[] = {-0.f, 0.f, INFINITY, -INFINITY, NAN, 1e-40f, -1e-40f, 3.f, -3.f, 6e30f, 2.5f, -0.5f, 1.5f};
   for (size_t i = 0; i < sizeof special / sizeof special[0]; ++i) x.data<float>()[i * 97] = special[i];
   struct U { const char* op; float (*f)(float); } ops[] = {
       {"Sqrt", [](float v) { return std::sqrt(v); }},
@@ -95,7 +96,11 @@ TEST(Activations, SqrtAndHardSwishAreTheScalarFormulaBitForBit) {
          g = g < 0.f ? 0.f : g;
          g = g > 1.f ? 1.f : g;
          return v * g;
-       }}};
+       }},
+      {"LeakyRelu", [](float v) { return v < 0.f ? 0.01f * v : v; }},
+      {"Floor", [](float v) { return std::floor(v); }},
+      {"Ceil", [](float v) { return std::ceil(v); }},
+      {"Round", [](float v) { return std::nearbyint(v); }}};
   for (const U& u : ops) {
     auto ref = [&u](const std::vector<Tensor>& in) {
       Tensor y(DType::kFloat32, in[0].shape());
