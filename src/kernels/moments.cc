@@ -78,5 +78,14 @@ DOPT_KERNEL_CLONES void NormalizeAffine(const float* x, float* y, int64_t n, flo
   for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean) * a + b;
 }
 
+DOPT_KERNEL_CLONES void NormalizeScaleBias(const float* x, float* y, int64_t n, float mean, float inv, const float* s,
+                                           const float* b) {
+  if (b) {
+    for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean) * inv * s[i] + b[i];
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean) * inv * s[i];
+  }
+}
+
 }  // namespace kernels
 }  // namespace dopt

@@ -30,6 +30,9 @@ Moments ComputeMomentsParallel(const float* x, int64_t n, ThreadPool* pool);
 // y[i] = (x[i] - mean) * a + b for i < n (x and y may be the same array). The same bits on
 // every CPU.
 void NormalizeAffine(const float* x, float* y, int64_t n, float mean, float a, float b);
+// y[i] = (x[i] - mean) * inv * s[i] + b[i] (no b: without the add), per element scale and bias
+// (LayerNormalization), rounded after each operation on every ISA (no contraction).
+void NormalizeScaleBias(const float* x, float* y, int64_t n, float mean, float inv, const float* s, const float* b);
 
 }  // namespace kernels
 }  // namespace dopt

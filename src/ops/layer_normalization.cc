@@ -114,6 +114,8 @@ Status Run(KernelContext& ctx) {
   const float* sp = scale.data<float>();
   const float* bp = has_b ? ctx.input(2).data<float>() : nullptr;
   float* yp = y.data<float>();
+  // Scale and B of the normalized shape itself (the usual [C]): read in place, vectorised.
+  const bool dense = scale.numel() == n && (!bp || ctx.input(2).numel() == n);
   ParallelForOrInline(ctx.pool(), outer, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, n)), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const float* xr = xp + r * n;
@@ -121,10 +123,14 @@ Status Run(KernelContext& ctx) {
       const GroupStats st = ComputeGroupStats(xr, n);
       const float mean = (float)st.mean;
       const float inv = (float)(1.0 / std::sqrt(st.var + (double)eps));
-      for (int64_t j = 0; j < n; ++j) {
-        float v = (xr[j] - mean) * inv * sp[si[j]];
-        if (bp) v += bp[bi[j]];
-        yr[j] = v;
+      if (dense) {
+        kernels::NormalizeScaleBias(xr, yr, n, mean, inv, sp, bp);
+      } else {
+        for (int64_t j = 0; j < n; ++j) {
+          float v = (xr[j] - mean) * inv * sp[si[j]];
+          if (bp) v += bp[bi[j]];
+          yr[j] = v;
+        }
       }
       if (mp) mp[r] = mean;
       if (ip) ip[r] = inv;

@@ -118,14 +118,36 @@ void Reduce(KernelContext& ctx, const Tensor& x, const std::vector<bool>& red, T
     }
     return true;
   }();
+  auto offset_of = [&](int64_t o) {
+    int64_t rem = o, off = 0;
+    for (int k = (int)kdims.size() - 1; k >= 0; --k) {
+      off += (rem % kdims[k]) * kstride[k];
+      rem /= kdims[k];
+    }
+    return off;
+  };
   auto body = [&](int64_t b, int64_t e) {
     std::vector<int64_t> ridx(rdims.size());
-    for (int64_t o = b; o < e; ++o) {
-      int64_t rem = o, off = 0;
-      for (int k = (int)kdims.size() - 1; k >= 0; --k) {
-        off += (rem % kdims[k]) * kstride[k];
-        rem /= kdims[k];
+    int64_t o = b;
+    if (tail) {
+      // Eight outputs at a time: each accumulates its scan in order (the same result), eight
+      // independent chains keeping the adder busy instead of one waiting on each add.
+      constexpr int kRows = 8;
+      for (; o + kRows <= e; o += kRows) {
+        const T* p[kRows];
+        auto acc0 = InitFor<Acc, T>();
+        decltype(acc0) acc[kRows];
+        for (int j = 0; j < kRows; ++j) {
+          p[j] = xp + offset_of(o + j);
+          acc[j] = acc0;
+        }
+        for (int64_t i = 0; i < count; ++i)
+          for (int j = 0; j < kRows; ++j) acc[j] = Acc::Add(acc[j], p[j][i]);
+        for (int j = 0; j < kRows; ++j) yp[o + j] = Acc::Done(acc[j], count);
       }
+    }
+    for (; o < e; ++o) {
+      int64_t off = offset_of(o);
       auto acc = InitFor<Acc, T>();
       if (tail) {
         const T* p = xp + off;
