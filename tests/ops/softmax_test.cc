@@ -57,8 +57,8 @@ TEST(Softmax, LargeValuesAreStableAndThreadIndependent) {
   EXPECT_NEAR(sum, 1.0, 1e-4);
 }
 
-// The last-axis path (four lanes at a time, vectorised max) gives the bits of the one-lane
-// formulation: max, x - max, the vectorised exp, a double sum in order, one float reciprocal;
+// The last-axis path (kernels::SoftmaxArray) gives the bits of the one-lane formulation: max,
+// x - max, the vectorised exp, a double sum over 16 interleaved partials, one float reciprocal;
 // lane counts around 4, lengths around the max's 32-float steps, -inf, NaN-free and all -inf lanes.
 TEST(Softmax, LastAxisLanesGiveTheOneLaneBits) {
   uint32_t seed = 3;
@@ -79,8 +79,9 @@ TEST(Softmax, LastAxisLanesGiveTheOneLaneBits) {
         if (std::isinf(mx) && mx < 0) mx = 0;
         for (int64_t k = 0; k < n; ++k) ys[k] = xs[k] - mx;
         kernels::ExpArray(ys, ys, n);
-        double sum = 0;
-        for (int64_t k = 0; k < n; ++k) sum += ys[k];
+        double part[16] = {}, sum = 0;
+        for (int64_t k = 0; k < n; ++k) part[k % 16] += ys[k];
+        for (double p : part) sum += p;
         const float inv = (float)(1.0 / sum);
         for (int64_t k = 0; k < n; ++k) ys[k] *= inv;
       }
@@ -90,6 +91,41 @@ TEST(Softmax, LastAxisLanesGiveTheOneLaneBits) {
       for (size_t i = 0; i < want.size(); ++i)
         ASSERT_TRUE(got[i] == want[i] || (std::isnan(got[i]) && std::isnan(want[i])))
             << lanes << "x" << n << " i=" << i << ": " << got[i] << " vs " << want[i];
+    }
+}
+
+// An axis other than the last (lanes strided by `inner`, in blocks of 512 lanes): per lane the
+// max (NaN ignored), x - max, the vectorised exp, a double sum in axis order, one float
+// reciprocal, bit for bit; -inf, NaN and all -inf lanes; inner sizes across the block edge.
+TEST(Softmax, StridedLanesGiveTheirFormulaBits) {
+  uint32_t seed = 60;
+  for (int64_t inner : {3, 511, 600})
+    for (int64_t n : {1, 5, 21}) {
+      Tensor x = Random({2, n, inner}, seed++, -15.f, 15.f);
+      float* xp = x.data<float>();
+      xp[0] = -INFINITY;
+      xp[inner + 1] = NAN;
+      for (int64_t k = 0; k < n; ++k) xp[k * inner + inner - 1] = -INFINITY;  // lane inner-1 of image 0
+      std::vector<float> want((size_t)x.numel()), row((size_t)n);
+      for (int64_t o = 0; o < 2; ++o)
+        for (int64_t j = 0; j < inner; ++j) {
+          const float* xs = xp + o * n * inner + j;
+          float mx = -INFINITY;
+          for (int64_t k = 0; k < n; ++k) mx = std::max(mx, xs[k * inner]);
+          if (std::isinf(mx) && mx < 0) mx = 0;
+          for (int64_t k = 0; k < n; ++k) row[(size_t)k] = xs[k * inner] - mx;
+          kernels::ExpArray(row.data(), row.data(), n);
+          double sum = 0;
+          for (int64_t k = 0; k < n; ++k) sum += row[(size_t)k];
+          const float inv = (float)(1.0 / sum);
+          for (int64_t k = 0; k < n; ++k) want[(size_t)(o * n * inner + k * inner + j)] = row[(size_t)k] * inv;
+        }
+      std::vector<Tensor> out;
+      ASSERT_TRUE(CheckOp(OpCase("Softmax").Attr("axis", IntAttr(1)).Input(x).Threads({2, 3}), &out));
+      auto got = Values<float>(out[0]);
+      for (size_t i = 0; i < want.size(); ++i)
+        ASSERT_TRUE(got[i] == want[i] || (std::isnan(got[i]) && std::isnan(want[i])))
+            << n << "x" << inner << " i=" << i << ": " << got[i] << " vs " << want[i];
     }
 }
 
