@@ -51,6 +51,39 @@ TEST(Cast, FloatToIntegersMatchCastTo) {
   EXPECT_TRUE(CheckOp(OpCase("Cast").Attr("to", IntAttr(2)).Input(pos).Expect(pos.CastTo(DType::kUInt8)).Label("uint8")));
 }
 
+// Bool and integer sources to float32, bool and every integer type, and float32 to bool (the
+// typed parallel loops) against Tensor::CastTo, exactly: wrapping, int64 beyond 2^53 (float32
+// through double, as CastTo), zero and non-zero to bool, NaN to bool.
+TEST(Cast, TypedPathsMatchCastTo) {
+  const int64_t n = 3 * 9001;
+  std::vector<int64_t> v((size_t)n);
+  uint64_t st = 77;
+  for (int64_t i = 0; i < n; ++i) {
+    st = st * 6364136223846793005ull + 1442695040888963407ull;
+    v[(size_t)i] = (int64_t)(st >> 1) >> (i % 60);
+  }
+  v[0] = 0;
+  v[1] = (int64_t{1} << 53) + 1;
+  v[2] = -(int64_t{1} << 62) - 3;
+  v[3] = (int64_t{1} << 60) + (int64_t{1} << 36) + 1;  // float32 directly != through double
+  const std::pair<DType, int64_t> onnx[] = {{DType::kFloat32, 1}, {DType::kBool, 9},  {DType::kInt8, 3}, {DType::kUInt8, 2},
+                                            {DType::kInt16, 5},   {DType::kInt32, 6}, {DType::kInt64, 7}};
+  Tensor i64 = Tensor::FromInt64s({n}, v);
+  for (DType from : {DType::kBool, DType::kUInt8, DType::kInt8, DType::kInt16, DType::kInt32, DType::kInt64}) {
+    const Tensor x = i64.CastTo(from);
+    for (auto [to, code] : onnx) {
+      if (to == from) continue;
+      EXPECT_TRUE(CheckOp(OpCase("Cast").Attr("to", IntAttr(code)).Input(x).Expect(x.CastTo(to), Tol::Exact())
+                              .Label(std::string(DTypeName(from)) + " -> " + DTypeName(to))));
+    }
+  }
+  Tensor f = Random({n}, 8, -2.f, 2.f);
+  f.data<float>()[0] = 0.f;
+  f.data<float>()[1] = -0.f;
+  f.data<float>()[2] = NAN;
+  EXPECT_TRUE(CheckOp(OpCase("Cast").Attr("to", IntAttr(9)).Input(f).Expect(f.CastTo(DType::kBool), Tol::Exact())));
+}
+
 TEST(Cast, UnsupportedTargetsAreClearErrors) {
   for (int64_t to : {8, 11, 12, 99}) {
     auto info = InferOp(OpCase("Cast").Attr("to", IntAttr(to)), {Info(DType::kFloat32, {2})});
