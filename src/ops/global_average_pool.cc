@@ -1,7 +1,17 @@
 // GlobalAveragePool: mean over all spatial dims; Y is [N, C, 1, ...].
+#include "kernels/clones.h"
 #include "ops/op_util.h"
 
 namespace dopt {
+
+// acc[c] += s[p * stride + c] for every pixel p in order, c < nc: double sums of nc neighbouring
+// channels (AVX-512 / AVX2 clones: only adds, the same bits on every ISA).
+DOPT_KERNEL_CLONES_AVX512 void SumPixelsDouble(const float* s, int64_t pixels, int64_t stride, int64_t nc,
+                                               double* acc) {
+  for (int64_t p = 0; p < pixels; ++p)
+    for (int64_t c = 0; c < nc; ++c) acc[c] += s[p * stride + c];
+}
+
 namespace {
 
 Status Infer(InferContext& ctx) {
@@ -28,9 +38,7 @@ Status RunChannelsLast(KernelContext& ctx, const Tensor& x) {
     for (int64_t t = b; t < e; ++t) {
       const int64_t n = t / chunks, c0 = (t % chunks) * kChunk, nc = std::min(kChunk, C - c0);
       std::fill(acc, acc + nc, 0.0);
-      const float* s = xp + n * P * C + c0;
-      for (int64_t p = 0; p < P; ++p)
-        for (int64_t c = 0; c < nc; ++c) acc[c] += s[p * C + c];
+      SumPixelsDouble(xp + n * P * C + c0, P, C, nc, acc);
       for (int64_t c = 0; c < nc; ++c) yp[n * C + c0 + c] = P ? (float)(acc[c] / (double)P) : 0.f;
     }
   };
