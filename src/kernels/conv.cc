@@ -6,6 +6,7 @@
 #include "common/kernel_options.h"
 #include "kernels/clones.h"
 #include "kernels/gemm.h"
+#include "kernels/transpose.h"
 
 
 namespace dopt {
@@ -534,16 +535,12 @@ void ConvTransposeForward(const ConvGeom& g, const float* x, const float* w, con
   }
 }
 
-void ChannelsFirstToLast(const float* x, float* y, int64_t n, int64_t c, int64_t hw) {
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t p = 0; p < hw; ++p)
-      for (int64_t ch = 0; ch < c; ++ch) y[(b * hw + p) * c + ch] = x[(b * c + ch) * hw + p];
+void ChannelsFirstToLast(const float* x, float* y, int64_t n, int64_t c, int64_t hw, ThreadPool* pool) {
+  Transpose2D(x, y, n, c, hw, pool);
 }
 
-void ChannelsLastToFirst(const float* x, float* y, int64_t n, int64_t c, int64_t hw) {
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t p = 0; p < hw; ++p) y[(b * c + ch) * hw + p] = x[(b * hw + p) * c + ch];
+void ChannelsLastToFirst(const float* x, float* y, int64_t n, int64_t c, int64_t hw, ThreadPool* pool) {
+  Transpose2D(x, y, n, hw, c, pool);
 }
 
 }  // namespace kernels

@@ -61,8 +61,8 @@ void ConvTransposeForward(const ConvGeom& g, const float* x, const float* w, con
                           ThreadPool* pool);
 
 // Layout changes of n images of c channels by hw pixels: [n, c, hw] <-> [n, hw, c].
-void ChannelsFirstToLast(const float* x, float* y, int64_t n, int64_t c, int64_t hw);
-void ChannelsLastToFirst(const float* x, float* y, int64_t n, int64_t c, int64_t hw);
+void ChannelsFirstToLast(const float* x, float* y, int64_t n, int64_t c, int64_t hw, ThreadPool* pool = nullptr);
+void ChannelsLastToFirst(const float* x, float* y, int64_t n, int64_t c, int64_t hw, ThreadPool* pool = nullptr);
 
 // Writes rows [all K rows] x columns [j0, j1) of the im2col matrix of one group's input
 // (channels `cg`, starting at `x`) into `col` with row stride (j1 - j0).

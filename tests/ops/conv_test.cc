@@ -133,6 +133,11 @@ TEST(ConvOp, SweepMatchesNaiveLoop) {
   cases.push_back({2, 24, 80, 1, {9, 11}, {1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}, false});
   // Grouped pointwise (SqueezeBERT's 1-D convs): per group, 2 blocks of 48 + 32 rows.
   cases.push_back({1, 32, 320, 4, {37}, {1}, {1}, {1}, {0, 0}, true});
+  // Depthwise with 32+ channels outside a channels-last region (ops/conv.cc: oneDNN's channels-last
+  // kernel between two transposes): two images, strides, asymmetric pads, dilation.
+  cases.push_back({2, 48, 48, 48, {13, 11}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true});
+  cases.push_back({1, 40, 40, 40, {9, 10}, {5, 5}, {2, 2}, {1, 1}, {2, 1, 2, 1}, false});
+  cases.push_back({1, 64, 64, 64, {12, 12}, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}, true});
   uint32_t seed = 1;
   for (const Case& c : cases) {
     RunCase(c, seed, {2, 3});
