@@ -54,7 +54,7 @@ struct FewTap {
 constexpr int kMaxFewTaps = 64;
 
 // Outputs [lo, hi) (hi - lo >= kLanes) of one output row of one output channel:
-// y[o] += wts[t] * src[t][o] over the taps t in order. Blocks of 4 vectors, then single vectors,
+// y[o] += wts[t] * src[t][o - lo] over the taps t in order. Blocks of 4 vectors, then single vectors,
 // then a last vector ending at hi whose lanes before the unfinished ones are dropped. kTaps != 0:
 // that many taps, unrolled, their weights broadcast once into registers.
 template <typename V, int kLanes, int kTaps>
@@ -75,7 +75,7 @@ inline __attribute__((always_inline)) void FewRowVectors(const float* const* src
       else wt = V{} + wts[t];
       for (int v = 0; v < kVecs; ++v) {
         V xv;
-        std::memcpy(&xv, src[t] + o + v * kLanes, sizeof xv);
+        std::memcpy(&xv, src[t] + (o - lo) + v * kLanes, sizeof xv);
         acc[v] += wt * xv;
       }
     }
@@ -91,7 +91,7 @@ inline __attribute__((always_inline)) void FewRowVectors(const float* const* src
       if constexpr (kTaps != 0) wt = wv[t];
       else wt = V{} + wts[t];
       V xv;
-      std::memcpy(&xv, src[t] + ov, sizeof xv);
+      std::memcpy(&xv, src[t] + (ov - lo), sizeof xv);
       acc += wt * xv;
     }
     float lanes[kLanes];
@@ -161,7 +161,8 @@ inline __attribute__((always_inline)) void FewOutputsRowsImpl(const ConvGeom& g,
     const int nt = (int)taps.size();
     const float* src[kMaxFewTaps];
     float wts[kMaxFewTaps];
-    for (int t = 0; t < nt; ++t) src[t] = taps[(size_t)t].row + taps[(size_t)t].off;
+    // Each tap's input at output lo_all (inside the row: lo_all + off >= 0 for every tap).
+    for (int t = 0; t < nt; ++t) src[t] = taps[(size_t)t].row + taps[(size_t)t].off + lo_all;
     for (int64_t m = 0; m < M; ++m) {
       for (int t = 0; t < nt; ++t) wts[t] = w[m * K + taps[(size_t)t].wi];
       if (nt == 9) FewRowVectors<V, kLanes, 9>(src, wts, nt, ys[m], lo_all, hi_all);
@@ -364,7 +365,8 @@ bool ConvFewOutputsPreferred(const ConvGeom& g) {
   // Measured against oneDNN (AMD Zen 5, AVX-512): 2-3x faster at 1 and 2 output channels on long
   // rows (64 x 256^2: 7.3 -> 2.6 ms at 1 thread, 6.1 -> 1.3 ms at 2), slower on short rows
   // (256 x 40^2), at stride 2 and at 4 outputs.
-  return !ReferenceKernelsForced() && g.G == 1 && g.M <= kFewOutputs && g.in[0] == 1 && g.out[0] == 1 && g.k[0] == 1 && !IsPointwise(g) &&
+  return !ReferenceKernelsForced() && g.G == 1 && g.M <= kFewOutputs && g.in[0] == 1 && g.out[0] == 1 && g.k[0] == 1 &&
+         g.pb[0] == 0 && !IsPointwise(g) &&
          g.s[2] == 1 && g.out[2] >= 64 && g.C * g.KSize() >= 16 && g.KSize() <= kMaxFewTaps;
 }
 
@@ -374,7 +376,7 @@ void ConvForward(const ConvGeom& g, const float* x, const float* w, const float*
   const int64_t insz = g.InSize(), outsz = g.OutSize(), ks = g.KSize();
   const int64_t K = Cg * ks;
 
-  if (Cg == 1 && Mg == 1 && g.in[0] == 1 && g.out[0] == 1 && g.k[0] == 1) {
+  if (Cg == 1 && Mg == 1 && g.in[0] == 1 && g.out[0] == 1 && g.k[0] == 1 && g.pb[0] == 0) {
     // Depthwise: one channel per group, direct kernel, parallel over (n, c).
     ParallelOrSerial(pool, g.N * g.C, 1, [&](int64_t b, int64_t e) {
       std::vector<float> pad;

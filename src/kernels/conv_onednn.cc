@@ -480,7 +480,8 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
 // The channels-last path: 2-D, dense, depthwise or grouped (RegNet's, ResNeXt's).
 bool ShapeHandled(const ConvGeom& g) {
   if (!Enabled() || ReferenceKernelsForced()) return false;
-  if (g.in[0] != 1 || g.out[0] != 1 || g.k[0] != 1) return false;
+  // 2-D: depth 1 without a depth pad (a padded depth-1 window reads only padding).
+  if (g.in[0] != 1 || g.out[0] != 1 || g.k[0] != 1 || g.pb[0] != 0) return false;
   if (g.C <= 0 || g.M <= 0 || g.G <= 0 || g.in[1] <= 0 || g.in[2] <= 0 || g.out[1] <= 0 || g.out[2] <= 0) return false;
   return g.G == 1 || (g.C % g.G == 0 && g.M % g.G == 0);
 }

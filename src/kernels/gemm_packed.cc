@@ -181,7 +181,7 @@ bool SgemmPackedB(ThreadPool* pool, PackedGemmB& b, int64_t M, float alpha, cons
       // than four column blocks (N below 512: Swin's, MobileViT's projections), which would not
       // spread over the threads: every row range reads all of B again, which costs more than
       // it gains for wide B (BERT's and ViT's MLPs: 10-15 % slower at one thread). About one
-      // block per 2M multiply-adds, at most 8 in all, at least 32 rows each, an even count.
+      // block per 1M multiply-adds, at most 8 in all, at least 32 rows each, an even count.
       const int64_t nc = (int64_t)p.nb.size();
       int64_t mr = 1;
       if (nc < 4) {

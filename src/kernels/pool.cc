@@ -223,7 +223,8 @@ DOPT_KERNEL_CLONES void AveragePlane(const AvgTables& t, const float* xp, float*
 // -0), so the outputs are AveragePlane's bits, taps in the same (kh, kw) order.
 bool PaddedPlaneFits(const PoolGeom& g) {
   const int64_t hp = g.in[1] + g.pb[1] + g.pe[1], wp = g.in[2] + g.pb[2] + g.pe[2];
-  return g.in[0] == 1 && g.out[0] == 1 && g.k[0] == 1 && g.s[1] == 1 && g.s[2] == 1 && g.in[2] < 4096 &&
+  return g.in[0] == 1 && g.out[0] == 1 && g.k[0] == 1 && g.pb[0] == 0 && g.pe[0] == 0 && g.s[1] == 1 && g.s[2] == 1 &&
+         g.in[2] < 4096 &&
          g.out[1] == hp - (g.k[1] - 1) * g.d[1] && g.out[2] == wp - (g.k[2] - 1) * g.d[2] && g.out[1] > 0 &&
          g.out[2] > 0;
 }

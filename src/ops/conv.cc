@@ -120,8 +120,10 @@ Status Run(KernelContext& ctx) {
     const int64_t hw = g.InSize(), ohw = g.OutSize();
     Tensor xl = Tensor::Uninitialized(DType::kFloat32, xs), yl = Tensor::Uninitialized(DType::kFloat32, p.out_shape);
     kernels::ChannelsFirstToLast(x.data<float>(), xl.data<float>(), g.N, g.C, hw, ctx.pool());
+    // oneDNN's shared cache, not the node's slot: where the channels-last kernel declines, the
+    // slot stays the channels-first path's (one slot for both would rebuild each on every call).
     if (kernels::ConvForwardOneDnnNhwc(g, xl.data<float>(), w.data<float>(), bias, yl.data<float>(), ctx.pool(), act,
-                                       cache)) {
+                                       nullptr)) {
       kernels::ChannelsLastToFirst(yl.data<float>(), y.data<float>(), g.N, g.M, ohw, ctx.pool());
       return Status::Ok();
     }

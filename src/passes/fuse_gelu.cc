@@ -19,6 +19,15 @@ bool ScalarNear(const Graph& g, int v, double want, int x_rank) {
   return std::fabs((double)t->data<float>()[0] - want) <= 1e-4 * std::fabs(want);
 }
 
+// Whether v is a model constant of exactly 3 (float or integer, one element, rank up to x_rank):
+// Pow(x, 3) only, never a nearby exponent (Pow of a negative x to a non-integer is NaN).
+bool ExactlyThree(const Graph& g, int v, int x_rank) {
+  const Tensor* t = ModelConstant(g, v);
+  if (!t || t->numel() != 1 || (t->rank() > 0 && (x_rank < 0 || t->rank() > x_rank))) return false;
+  if (t->dtype() == DType::kFloat32) return t->data<float>()[0] == 3.f;
+  return IsInteger(t->dtype()) && t->ToInt64Vector()[0] == 3;
+}
+
 // The other input of a two-input node when one input is `v`; -1 otherwise.
 int OtherInput(const Node& n, int v) {
   if (n.inputs.size() != 2) return -1;
@@ -73,7 +82,7 @@ StatusOr<int> FuseGeluPass::Run(Graph& g) {
         const int p = scaled(mi, "Mul", 0.044715);
         const int pi = sole_producer(p, mi);
         if (pi < 0 || !IsPlainOp(g.nodes[pi], "Pow") || g.nodes[pi].inputs.size() != 2 || g.nodes[pi].inputs[0] != cand ||
-            !ScalarNear(g, g.nodes[pi].inputs[1], 3.0, rank_of(cand)))
+            !ExactlyThree(g, g.nodes[pi].inputs[1], rank_of(cand)))
           continue;
         x = cand;
         chain.insert(chain.end(), {ai, mi, pi});

@@ -94,6 +94,24 @@ TEST(AveragePoolOp, StrideOneHasTheTapOrderBits) {
     }
 }
 
+// 3-D with one input depth and a depth pad before it (stride 2 in depth): the one output depth
+// reads only padding, so every output is 0 (count_include_pad 0: no tap inside) or 0 over the
+// window (count_include_pad 1); the 2-D stride-1 path must not take it.
+TEST(AveragePoolOp, DepthPaddingOnlyWindowIsZero) {
+  Tensor x = Random({1, 2, 1, 5, 6}, 95, 1.f, 2.f);
+  for (int inc = 0; inc < 2; ++inc) {
+    Tensor want(DType::kFloat32, {1, 2, 1, 5, 6});
+    for (int64_t i = 0; i < want.numel(); ++i) want.data<float>()[i] = 0.f;
+    EXPECT_TRUE(CheckOp(OpCase("AveragePool")
+                            .Attr("kernel_shape", IntsAttr({1, 3, 3}))
+                            .Attr("strides", IntsAttr({2, 1, 1}))
+                            .Attr("pads", IntsAttr({1, 1, 1, 0, 1, 1}))
+                            .Attr("count_include_pad", IntAttr(inc))
+                            .Input(x)
+                            .Expect(want, Tol::Exact())));
+  }
+}
+
 TEST(AveragePoolOp, SameUpperAndBadInput) {
   Tensor x = Tensor::FromFloats({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
   OpCase c = OpCase("AveragePool")

@@ -192,6 +192,10 @@ TEST(ConvOp, FewOutputChannelsSweep) {
         }
   cases.push_back({1, 8, 1, 1, {5, 80}, {3, 7}, {1, 1}, {1, 1}, {1, 3, 1, 3}, true});
   cases.push_back({1, 8, 2, 1, {5, 90}, {1, 9}, {1, 1}, {1, 1}, {0, 0, 0, 4}, true});  // end pad only
+  // 3-D with one input depth and a depth pad before it: the one output depth reads only padding
+  // (the bias alone): no 2-D kernel may take it; the same for a depthwise conv.
+  cases.push_back({1, 8, 1, 1, {1, 5, 70}, {1, 3, 3}, {2, 1, 1}, {1, 1, 1}, {1, 1, 1, 0, 1, 1}, true});
+  cases.push_back({1, 40, 40, 40, {1, 5, 9}, {1, 3, 3}, {2, 1, 1}, {1, 1, 1}, {1, 1, 1, 0, 1, 1}, true});
   ASSERT_GT(cases.size(), 20u);
   uint32_t seed = 3000;
   for (const Case& c : cases) {

@@ -111,6 +111,16 @@ TEST(FuseGelu, EverySpellingBecomesOneGeluWithTheChainsValues) {
   }
 }
 
+// The tanh form's exponent must be exactly 3 (Pow of a negative x to 3.0002 is NaN).
+TEST(FuseGelu, TanhFormNeedsExactlyCube) {
+  Graph g = MakeGelu({false, false, false, false, true});
+  for (auto& v : g.values)
+    if (v.name == "three" && v.initializer) v.initializer = Tensor::Scalar(3.0002f);
+  ExecutorOptions o;
+  o.optimize = true;
+  EXPECT_EQ(RunGraph(g, o).second, 0u);
+}
+
 TEST(FuseGelu, OtherConstantsAreNotGelu) {
   Graph g = MakeGelu({false, false, false, false});
   for (auto& v : g.values)
