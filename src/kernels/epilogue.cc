@@ -111,12 +111,21 @@ void ApplyEpilogue(const std::vector<EpilogueStep>& steps, float* y, int64_t n, 
   }
 }
 
+namespace {
+
+// Whether any step has per-channel constants (else a step's value does not depend on the channel).
+bool HasChannelConstants(const std::vector<EpilogueStep>& steps) {
+  for (const EpilogueStep& s : steps)
+    if (!s.channel_c.empty()) return true;
+  return false;
+}
+
+}  // namespace
+
 void ApplyEpilogueRows(const std::vector<EpilogueStep>& steps, float* y, int64_t rows, int64_t n, int64_t ld,
                        int64_t first_channel) {
   if (steps.empty() || rows <= 0) return;
-  bool per_channel = false;
-  for (const EpilogueStep& s : steps) per_channel = per_channel || !s.channel_c.empty();
-  if (!per_channel && ld == n) {
+  if (!HasChannelConstants(steps) && ld == n) {
     ApplyEpilogue(steps, y, rows * n, first_channel);
     return;
   }
@@ -126,9 +135,7 @@ void ApplyEpilogueRows(const std::vector<EpilogueStep>& steps, float* y, int64_t
 void ApplyEpilogueChannelsLast(const std::vector<EpilogueStep>& steps, float* y, int64_t pixels, int64_t channels,
                                int64_t first_channel) {
   if (steps.empty()) return;
-  bool per_channel = false;
-  for (const EpilogueStep& s : steps) per_channel = per_channel || !s.channel_c.empty();
-  if (!per_channel) {  // the channel does not matter: one array
+  if (!HasChannelConstants(steps)) {  // the channel does not matter: one array
     ApplyEpilogue(steps, y, pixels * channels, first_channel);
     return;
   }

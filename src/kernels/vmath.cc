@@ -178,10 +178,6 @@ DOPT_VMATH_INLINE double ExpShiftedSum(const float* x, float m, float* y, int64_
 
 }  // namespace
 
-DOPT_KERNEL_CLONES_AVX512 double ExpShiftedSumArray(const float* x, float m, float* y, int64_t n) {
-  return ExpShiftedSum(x, m, y, n);
-}
-
 DOPT_KERNEL_CLONES_AVX512 void SoftmaxArray(const float* x, float* y, int64_t n) {
   float mx = MaxArray(x, n);
   if (std::isinf(mx) && mx < 0) mx = 0;  // all -inf: avoid -inf - -inf

@@ -48,14 +48,10 @@ void GeluErfArray(const float* x, float* y, int64_t n);
 // Gelu, approximate "tanh": y = 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))).
 void GeluTanhArray(const float* x, float* y, int64_t n);
 
-// y = exp(x - m) (the bits of ExpArray on x - m) and returns the sum of y in double, accumulated
-// in a fixed order (16 interleaved partial sums) that does not depend on the CPU. x and y may be
-// the same array.
-double ExpShiftedSumArray(const float* x, float m, float* y, int64_t n);
-
 // One softmax lane: y = exp(x - max) / sum, with max the exact MaxArray (0 when all of x is
-// -infinity), exp and the double sum as ExpShiftedSumArray, and one float reciprocal of the sum
-// multiplied in. x and y may be the same array.
+// -infinity), exp(x - max) with ExpArray's bits, their sum in double over 16 interleaved partials
+// (k mod 16, added in order at the end: the same sum on every CPU), and one float reciprocal of
+// the sum multiplied in. x and y may be the same array.
 void SoftmaxArray(const float* x, float* y, int64_t n);
 
 // The largest of x[0..n), NaNs ignored; -infinity when n == 0 or all are NaN. Exact, so the same

@@ -246,54 +246,34 @@ TEST(VMath, MaxArrayMatchesTheSequentialLoop) {
       }
 }
 
-// The softmax lane: y has ExpArray's bits for x - m, at any length and offset, in place too;
-// the sum is the 16-way interleaved double sum (k mod 16, then the 16 partials in order).
-TEST(VMath, ExpShiftedSumArrayMatchesExpArrayAndItsSum) {
-  uint32_t s = 11;
-  auto next = [&] { return s = s * 1664525u + 1013904223u; };
-  for (int64_t n : {0, 1, 15, 16, 17, 63, 64, 65, 200, 1000})
-    for (int64_t off : {0, 3}) {
-      std::vector<float> x((size_t)(n + off)), shifted((size_t)n), want((size_t)n), got((size_t)n);
-      for (float& v : x) v = (float)((int32_t)next() >> 8) / 262144.f;
-      const float m = n ? MaxArray(x.data() + off, n) : 0.f;
-      for (int64_t k = 0; k < n; ++k) shifted[(size_t)k] = x[(size_t)(off + k)] - m;
-      ExpArray(shifted.data(), want.data(), n);
-      double part[16] = {}, want_sum = 0;
-      for (int64_t k = 0; k < n; ++k) part[k % 16] += (double)want[(size_t)k];
-      for (double p : part) want_sum += p;
-      const double sum = ExpShiftedSumArray(x.data() + off, m, got.data(), n);
-      EXPECT_EQ(sum, want_sum) << "n=" << n;
-      // (memcmp only when non-empty: an empty vector's data() may be null.)
-      if (n > 0) {
-        EXPECT_EQ(0, std::memcmp(got.data(), want.data(), (size_t)n * sizeof(float))) << "n=" << n;
-      }
-      std::vector<float> inplace(x.begin() + off, x.end());
-      EXPECT_EQ(ExpShiftedSumArray(inplace.data(), m, inplace.data(), n), want_sum) << "n=" << n;
-      if (n > 0) {
-        EXPECT_EQ(0, std::memcmp(inplace.data(), want.data(), (size_t)n * sizeof(float))) << "n=" << n;
-      }
-    }
-}
-
-// SoftmaxArray is MaxArray, ExpShiftedSumArray and one float reciprocal multiplied in, bit for
-// bit, in place too; its lanes sum to 1.
+// SoftmaxArray, bit for bit: exp(x - max) with ExpArray's bits, the double sum over 16
+// interleaved partials (k mod 16, then the 16 in order), one float reciprocal multiplied in; at
+// lengths around the 16-wide and 64-wide blocks, at an offset and in place; its lanes sum to 1.
 TEST(VMath, SoftmaxArrayIsItsThreeSteps) {
   uint32_t s = 21;
   auto next = [&] { return s = s * 1664525u + 1013904223u; };
-  for (int64_t n : {1, 2, 63, 64, 196, 1000}) {
-    std::vector<float> x((size_t)n), want((size_t)n), got((size_t)n);
-    for (float& v : x) v = (float)((int32_t)next() >> 8) / 131072.f;
-    const float m = MaxArray(x.data(), n);
-    const float inv = (float)(1.0 / ExpShiftedSumArray(x.data(), m, want.data(), n));
-    for (float& v : want) v *= inv;
-    SoftmaxArray(x.data(), got.data(), n);
-    EXPECT_EQ(0, std::memcmp(got.data(), want.data(), (size_t)n * sizeof(float))) << "n=" << n;
-    SoftmaxArray(x.data(), x.data(), n);
-    EXPECT_EQ(0, std::memcmp(x.data(), want.data(), (size_t)n * sizeof(float))) << "n=" << n;
-    double total = 0;
-    for (float v : got) total += v;
-    EXPECT_NEAR(total, 1.0, 1e-5) << "n=" << n;
-  }
+  for (int64_t n : {1, 2, 15, 16, 17, 63, 64, 65, 196, 1000})
+    for (int64_t off : {0, 3}) {
+      std::vector<float> x((size_t)(n + off)), want((size_t)n), got((size_t)n);
+      for (float& v : x) v = (float)((int32_t)next() >> 8) / 131072.f;
+      const float* xs = x.data() + off;
+      const float m = MaxArray(xs, n);
+      for (int64_t k = 0; k < n; ++k) want[(size_t)k] = xs[k] - m;
+      ExpArray(want.data(), want.data(), n);
+      double part[16] = {}, sum = 0;
+      for (int64_t k = 0; k < n; ++k) part[k % 16] += (double)want[(size_t)k];
+      for (double p : part) sum += p;
+      const float inv = (float)(1.0 / sum);
+      for (float& v : want) v *= inv;
+      SoftmaxArray(xs, got.data(), n);
+      EXPECT_EQ(0, std::memcmp(got.data(), want.data(), (size_t)n * sizeof(float))) << "n=" << n << " off=" << off;
+      std::vector<float> inplace(x.begin() + off, x.end());
+      SoftmaxArray(inplace.data(), inplace.data(), n);
+      EXPECT_EQ(0, std::memcmp(inplace.data(), want.data(), (size_t)n * sizeof(float))) << "n=" << n;
+      double total = 0;
+      for (float v : got) total += v;
+      EXPECT_NEAR(total, 1.0, 1e-5) << "n=" << n;
+    }
 }
 
 }  // namespace
