@@ -102,9 +102,12 @@ class Executor {
   // Every sub-graph (If/Loop/Scan bodies, at any depth) by address: what running it needs.
   std::map<const Graph*, std::shared_ptr<SubgraphPlan>> subgraph_plans_;
   // DOPT_PROFILE=1: kernel time (ms) and call count per op type, printed on destruction (=2: per node).
+  // The first Run (oneDNN primitives built, weights packed) is kept apart: the totals are those
+  // of the later runs when there were any.
   bool profile_ = false;
   bool profile_nodes_ = false;  // DOPT_PROFILE=2: per node instead of per op type
-  std::map<std::string, std::pair<double, int64_t>> profile_totals_;
+  int64_t profile_runs_ = 0;    // finished Runs
+  std::map<std::string, std::pair<double, int64_t>> profile_totals_, profile_first_;
 };
 
 }  // namespace dopt

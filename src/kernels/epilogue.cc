@@ -30,11 +30,30 @@ inline void EachC(float* v, int64_t n, const float* cs, float c, F f) {
   }
 }
 
+// Whether a step from `from` on reads the saved value.
+bool ReadsSavedAfter(const std::vector<EpilogueStep>& steps, size_t from) {
+  for (size_t k = from; k < steps.size(); ++k) {
+    if (steps[k].op == EpilogueStep::kSave) return false;  // a new value is saved first
+    if (steps[k].op == EpilogueStep::kAddSaved || steps[k].op == EpilogueStep::kMulSaved) return true;
+  }
+  return false;
+}
+
 // v[0, n): all of channel `channel` (channels-first), or channels [channel, channel + n) of one
 // pixel (`row`, channels-last).
 DOPT_KERNEL_CLONES
 void RunBlock(const std::vector<EpilogueStep>& steps, float* v, float* r, int64_t n, int64_t channel, bool row) {
-  for (const EpilogueStep& s : steps) {
+  const size_t count = steps.size();
+  for (size_t k = 0; k < count; ++k) {
+    const EpilogueStep& s = steps[k];
+    // SiLU, [Save, Sigmoid, MulSaved] with no later step reading the saved value: one pass of
+    // SiluArray (the same bits: sigmoid(v) * v).
+    if (s.op == EpilogueStep::kSave && k + 2 < count && steps[k + 1].op == EpilogueStep::kSigmoid &&
+        steps[k + 2].op == EpilogueStep::kMulSaved && !ReferenceKernelsForced() && !ReadsSavedAfter(steps, k + 3)) {
+      SiluArray(v, v, n);
+      k += 2;
+      continue;
+    }
     const bool per_element = row && !s.channel_c.empty();
     const float* cs = per_element ? s.channel_c.data() + channel : nullptr;
     const float c = per_element ? 0.f : s.C(channel), a = s.a, b = s.b;

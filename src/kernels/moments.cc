@@ -87,5 +87,18 @@ DOPT_KERNEL_CLONES void NormalizeScaleBias(const float* x, float* y, int64_t n, 
   }
 }
 
+DOPT_KERNEL_CLONES void ScaleShift(const float* x, float* y, int64_t n, float a, float b) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * a + b;
+}
+
+DOPT_KERNEL_CLONES void ScaleShiftRows(const float* x, float* y, int64_t rows, int64_t n, const float* a,
+                                       const float* b) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * n;
+    float* yr = y + r * n;
+    for (int64_t j = 0; j < n; ++j) yr[j] = xr[j] * a[j] + b[j];
+  }
+}
+
 }  // namespace kernels
 }  // namespace dopt

@@ -33,6 +33,11 @@ void NormalizeAffine(const float* x, float* y, int64_t n, float mean, float a, f
 // y[i] = (x[i] - mean) * inv * s[i] + b[i] (no b: without the add), per element scale and bias
 // (LayerNormalization), rounded after each operation on every ISA (no contraction).
 void NormalizeScaleBias(const float* x, float* y, int64_t n, float mean, float inv, const float* s, const float* b);
+// y[i] = x[i] * a + b for i < n (BatchNormalization's plane of one channel), and per column:
+// y[r * n + j] = x[r * n + j] * a[j] + b[j] for r < rows (its channels-last rows). Rounded after
+// each operation on every ISA (no contraction): both give the same bits for an element.
+void ScaleShift(const float* x, float* y, int64_t n, float a, float b);
+void ScaleShiftRows(const float* x, float* y, int64_t rows, int64_t n, const float* a, const float* b);
 
 }  // namespace kernels
 }  // namespace dopt

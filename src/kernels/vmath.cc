@@ -56,6 +56,8 @@ DOPT_VMATH_INLINE float SigmoidCore(float x) {
   return (x < 0.f ? e : 1.f) / (1.f + e);
 }
 
+DOPT_VMATH_INLINE float SiluCore(float x) { return SigmoidCore(x) * x; }
+
 DOPT_VMATH_INLINE float WithSignOf(float magnitude, float x) {
   return AsFloat(AsBits(magnitude) | (AsBits(x) & 0x80000000u));
 }
@@ -147,6 +149,7 @@ DOPT_VMATH_INLINE float GeluTanhCore(float x) {
 
 DOPT_VMATH_ARRAY(ExpArray, ExpCore)
 DOPT_VMATH_ARRAY(SigmoidArray, SigmoidCore)
+DOPT_VMATH_ARRAY(SiluArray, SiluCore)
 DOPT_VMATH_ARRAY(TanhArray, TanhCore)
 DOPT_VMATH_ARRAY(ErfArray, ErfCore)
 DOPT_VMATH_ARRAY(GeluErfArray, GeluErfCore)

@@ -41,6 +41,9 @@ inline float GeluTanhReference(float x) {
 void ExpArray(const float* x, float* y, int64_t n);
 // y = 1 / (1 + exp(-x)).
 void SigmoidArray(const float* x, float* y, int64_t n);
+// SiLU: y = x * sigmoid(x), the product of x and SigmoidArray's value (the bits of Sigmoid then
+// Mul, in one pass).
+void SiluArray(const float* x, float* y, int64_t n);
 void TanhArray(const float* x, float* y, int64_t n);
 void ErfArray(const float* x, float* y, int64_t n);
 // Gelu, approximate "none": y = 0.5 * x * (1 + erf(x / sqrt(2))).

@@ -4,7 +4,13 @@
 // 1) and may output running_mean = mean * momentum + batch mean * (1 - momentum) and likewise
 // running_var: exporters use it for weight standardisation (transformers' BiT: a constant x
 // that dopt folds). The training outputs of opsets < 14 (saved mean/var) are not supported.
+// In inference with one value per channel (a BN that no Conv absorbed: DenseNet's pre-activation
+// BN after each Concat), it runs channels-last and is an epilogue anchor: the ReLU after it is
+// applied to each block while it is in cache (one pass over the tensor instead of two).
 #include <cmath>
+
+#include "kernels/epilogue.h"
+#include "kernels/moments.h"
 
 #include "ir/graph_edit.h"
 #include "ops/op_upgrade.h"
@@ -48,18 +54,19 @@ Status Infer(InferContext& ctx) {
     return InvalidArgument(node.Describe() + ": input X must have rank >= 2, got " + ShapeToString(x.shape));
   }
   DOPT_ASSIGN_OR_RETURN(int64_t spatial, node.GetInt("spatial", 1));
-  if (x.rank_known && x.shape[1] >= 0 && (spatial != 0 || node.opset_version >= 9)) {
+  const size_t caxis = IsChannelsLast(node) && x.rank_known && x.shape.size() == 4 ? 3 : 1;
+  if (x.rank_known && x.shape[caxis] >= 0 && (spatial != 0 || node.opset_version >= 9)) {
     for (int i = 1; i < 5; ++i) {
       const ValueInfo& p = ctx.input(i);
-      if (p.rank_known && p.shape.size() == 1 && p.shape[0] >= 0 && p.shape[0] != x.shape[1]) {
+      if (p.rank_known && p.shape.size() == 1 && p.shape[0] >= 0 && p.shape[0] != x.shape[caxis]) {
         return InvalidArgument(node.Describe() + ": input " + std::to_string(i) + " has shape " + ShapeToString(p.shape) +
-                               " but X " + ShapeToString(x.shape) + " has " + std::to_string(x.shape[1]) + " channels");
+                               " but X " + ShapeToString(x.shape) + " has " + std::to_string(x.shape[caxis]) + " channels");
       }
     }
   }
   DOPT_RETURN_IF_ERROR(InferSameAsInput0(ctx));
   if (training) {
-    const int64_t c = x.rank_known && x.shape.size() >= 2 ? x.shape[1] : -1;
+    const int64_t c = x.rank_known && x.shape.size() >= 2 ? x.shape[caxis] : -1;
     for (int i = 1; i < ctx.num_outputs(); ++i) ctx.SetOutput(i, x.dtype, Shape{c});
   }
   return Status::Ok();
@@ -78,8 +85,12 @@ Status Run(KernelContext& ctx) {
     }
   }
   if (x.rank() < 2) return InvalidArgument(node.Describe() + ": input X must have rank >= 2");
-  const int64_t N = x.dim(0), C = x.dim(1);
-  const int64_t inner = (N * C) != 0 ? x.numel() / (N * C) : 0;
+  DOPT_ASSIGN_OR_RETURN(std::vector<kernels::EpilogueStep> epilogue, GetEpilogueAttrs(node));
+  // Channels-last ([N, H, W, C]): rows of C values, as [N * H * W, C].
+  const bool nhwc = IsChannelsLast(node);
+  if (nhwc && x.rank() != 4) return InvalidArgument(node.Describe() + ": channels-last input must be 4-D");
+  const int64_t N = nhwc ? x.numel() / std::max<int64_t>(1, x.dim(3)) : x.dim(0), C = x.dim(nhwc ? 3 : 1);
+  const int64_t inner = nhwc ? 1 : (N * C) != 0 ? x.numel() / (N * C) : 0;
   // Per-channel (C values) or, for spatial=0, per-activation (C * inner values) parameters.
   const int64_t pn = ctx.input(1).numel();
   const bool per_act = !training && pn != C && pn == C * inner;
@@ -131,14 +142,18 @@ Status Run(KernelContext& ctx) {
   Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, x.shape());
   const float* xp = x.data<float>();
   float* yp = y.data<float>();
-  if (inner == 1 && !per_act) {  // [N, C] (after a Linear: LeViT): rows of C, the same formula
+  if (!epilogue.empty() && (training || per_act)) {
+    return InvalidArgument(node.Describe() + ": an epilogue needs inference with one value per channel");
+  }
+  if (inner == 1 && !per_act) {  // [N, C] (after a Linear: LeViT) or channels-last: rows of C, the same formula
     const float* ap = a.data();
     const float* bp = b.data();
-    ParallelForOrInline(ctx.pool(), N, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, C)), [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        const float* xr = xp + r * C;
-        float* yr = yp + r * C;
-        for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] * ap[c] + bp[c];
+    const int64_t rows_per_block = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, C));
+    ParallelForOrInline(ctx.pool(), N, rows_per_block, [&](int64_t r0, int64_t r1) {
+      for (int64_t rb = r0; rb < r1; rb += rows_per_block) {  // blocks of ~64 KiB: the epilogue reads them from cache
+        const int64_t re = std::min(r1, rb + rows_per_block);
+        kernels::ScaleShiftRows(xp + rb * C, yp + rb * C, re - rb, C, ap, bp);
+        if (!epilogue.empty()) kernels::ApplyEpilogueChannelsLast(epilogue, yp + rb * C, re - rb, C);
       }
     });
     return Status::Ok();
@@ -153,8 +168,8 @@ Status Run(KernelContext& ctx) {
         const float* bc = b.data() + c * inner;
         for (int64_t i = 0; i < inner; ++i) yi[i] = xi[i] * ac[i] + bc[i];
       } else {
-        const float ac = a[c], bc = b[c];
-        for (int64_t i = 0; i < inner; ++i) yi[i] = xi[i] * ac + bc;
+        kernels::ScaleShift(xi, yi, inner, a[c], b[c]);
+        if (!epilogue.empty()) kernels::ApplyEpilogue(epilogue, yi, inner, c);
       }
     }
   };
@@ -162,6 +177,28 @@ Status Run(KernelContext& ctx) {
   if (ctx.pool()) ctx.pool()->ParallelFor(N * C, grain, body);
   else body(0, N * C);
   return Status::Ok();
+}
+
+// Inference with constant parameters of one value per channel (what the two hooks below need).
+bool PerChannelInference(const Graph& g, const Node& n) {
+  if (n.outputs.size() != 1 || n.inputs.size() != 5 || !n.GetInt("training_mode", 0).ok() ||
+      *n.GetInt("training_mode", 0) != 0)
+    return false;
+  const Value& x = g.value(n.inputs[0]);
+  if (!x.rank_known || x.shape.size() < 2 || x.shape[1] <= 0) return false;
+  for (int i = 1; i < 5; ++i) {
+    if (n.inputs[i] < 0) return false;
+    const Value& p = g.value(n.inputs[i]);
+    if (!p.IsConstant() || !p.rank_known || p.shape != Shape{x.shape[1]}) return false;
+  }
+  return true;
+}
+
+// Epilogues run per channel, axis 1 of [N, C, ...].
+int EpilogueAnchor(const Graph& g, const Node& n) { return PerChannelInference(g, n) ? 1 : -1; }
+
+bool ChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan) {
+  return PerChannelInference(g, n) && KernelChannelsLast(g, n, plan);
 }
 
 // Opset upgrade: attributes of opsets < 7 are dropped (consumed_inputs; is_test must be
@@ -221,6 +258,8 @@ const OpDef& OpDef_BatchNormalization() {
       .max_outputs = 5,
       .infer = Infer,
       .run = Run,
+      .epilogue_anchor = EpilogueAnchor,
+      .channels_last = ChannelsLast,
       .upgrade = UpgradeBy(Upgrade),
       .quant = NoQuantRole(),  // an affine map per channel; dopt folds it into the preceding Conv
   };

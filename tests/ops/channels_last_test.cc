@@ -190,6 +190,58 @@ TEST(ChannelsLast, ElementwiseOpsRunChannelsLastBetweenConvolutions) {
   }
 }
 
+// A BatchNormalization that no Conv absorbs (DenseNet's pre-activation BN after a Concat) runs
+// channels-last inside the region and takes the ReLU after it as its epilogue: no transposes
+// around it, no Relu node left, the channels-first results; channels-first (no region) the fused
+// BN + ReLU gives the separate ops' bits; the thread count changes nothing.
+TEST(ChannelsLast, BatchNormalizationRunsChannelsLastWithItsRelu) {
+  Builder b;
+  const int x = b.Input("x", {1, 8, 9, 10});
+  const int c1 = b.Conv(x, 8, 16, 3, 1), c2 = b.Conv(x, 8, 8, 1, 2);
+  const int cat = b.Op("Concat", {c1, c2}, "cat", {{"axis", IntAttr(1)}});
+  Tensor var = Rand({24}, 13);
+  for (int64_t i = 0; i < 24; ++i) var.data<float>()[i] = 0.5f + std::fabs(var.data<float>()[i]);
+  const int bn = b.Op("BatchNormalization",
+                      {cat, b.C("scale", Rand({24}, 10)), b.C("bias", Rand({24}, 11)), b.C("mean", Rand({24}, 12)),
+                       b.C("var", var)},
+                      "bn");
+  const int r = b.Op("Relu", {bn}, "relu");
+  const int c3 = b.Conv(r, 24, 8, 3, 3);
+  b.g.outputs = {c3};
+  ASSERT_TRUE(PrepareGraph(b.g).ok());
+  auto count = [](const Graph& g, const std::string& type, bool channels_last) {
+    ExecutorOptions o;
+    o.optimize = true;
+    o.channels_last = channels_last;
+    auto ex = Executor::Create(g, o);
+    EXPECT_TRUE(ex.ok());
+    int n = 0;
+    for (const Node& node : (*ex)->graph().nodes)
+      n += node.op_type == type && (type != "BatchNormalization" || channels_last == IsChannelsLast(node));
+    return n;
+  };
+  EXPECT_EQ(count(b.g, "Relu", false), 0);
+  EXPECT_EQ(count(b.g, "Relu", true), 0);
+  const Result plain = RunGraph(b.g, false, false, 1);
+  const Result first = RunGraph(b.g, true, false, 1);
+  const Result last = RunGraph(b.g, true, true, 1), last3 = RunGraph(b.g, true, true, 3);
+  const std::string out = b.g.value(c3).name;
+  const Tensor& a = plain.outs.at(out);
+  EXPECT_EQ(0, std::memcmp(a.raw(), first.outs.at(out).raw(), a.nbytes()));
+  EXPECT_EQ(0, std::memcmp(last.outs.at(out).raw(), last3.outs.at(out).raw(), a.nbytes()));
+  if (last.channels_last_nodes == 0) GTEST_SKIP() << "oneDNN's channels-last convolutions are off here";
+  EXPECT_EQ(count(b.g, "BatchNormalization", true), 1);
+  EXPECT_EQ(last.transposes, 2) << "only x in and the output out";
+  double worst = 0, spread = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    const float l = last.outs.at(out).data<float>()[i];
+    worst = std::max(worst, std::fabs((double)a.data<float>()[i] - l) / (1.0 + std::fabs(a.data<float>()[i])));
+    spread = std::max(spread, std::fabs((double)a.data<float>()[i] - a.data<float>()[0]));
+  }
+  EXPECT_LT(worst, 1e-5);
+  EXPECT_GT(spread, 0.1);
+}
+
 TEST(ChannelsLast, OneConvolutionIsNotWorthARegion) {
   Builder b;
   const int x = b.Input("x", {1, 4, 10, 10});

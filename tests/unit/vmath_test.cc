@@ -3,6 +3,7 @@
 // the kernels' own branch points, and the independence of each element's result from the array
 // length and offset (what makes chunked parallel runs bit-identical).
 #include "kernels/vmath.h"
+#include "kernels/epilogue.h"
 
 #include <gtest/gtest.h>
 
@@ -160,7 +161,7 @@ TEST(VMath, ExactSpecialValues) {
     EXPECT_EQ(std::bit_cast<uint32_t>(one(fn, -0.f)), 0x80000000u);
     EXPECT_EQ(std::bit_cast<uint32_t>(one(fn, 0.f)), 0u);
   }
-  for (ArrayFn fn : {ExpArray, SigmoidArray, TanhArray, ErfArray, GeluErfArray, GeluTanhArray}) {
+  for (ArrayFn fn : {ExpArray, SigmoidArray, SiluArray, TanhArray, ErfArray, GeluErfArray, GeluTanhArray}) {
     EXPECT_TRUE(std::isnan(one(fn, NAN)));
     EXPECT_TRUE(std::isnan(one(fn, -NAN)));
   }
@@ -204,7 +205,7 @@ TEST(VMath, ResultDoesNotDependOnLengthOrOffset) {
   xs[77] = INFINITY;
   xs[130] = -INFINITY;
   xs[200] = -0.f;
-  for (ArrayFn fn : {ExpArray, SigmoidArray, TanhArray, ErfArray, GeluErfArray, GeluTanhArray}) {
+  for (ArrayFn fn : {ExpArray, SigmoidArray, SiluArray, TanhArray, ErfArray, GeluErfArray, GeluTanhArray}) {
     std::vector<float> whole(xs.size());
     fn(xs.data(), whole.data(), (int64_t)xs.size());
     std::vector<int64_t> sizes;
@@ -223,6 +224,52 @@ TEST(VMath, ResultDoesNotDependOnLengthOrOffset) {
     std::vector<float> inplace = xs;
     fn(inplace.data(), inplace.data(), (int64_t)inplace.size());
     EXPECT_EQ(std::memcmp(inplace.data(), whole.data(), whole.size() * 4), 0);
+  }
+}
+
+// SiluArray is Sigmoid then Mul: sigmoid(x) * x with SigmoidArray's value, bit for bit (NaN,
+// infinities, zeros, subnormal results included).
+TEST(VMath, SiluArrayIsSigmoidTimesX) {
+  std::vector<float> xs;
+  for (int i = 0; i < 4000; ++i) xs.push_back(std::sin(i * 0.91f) * (float)(i % 120));
+  for (float v : {NAN, INFINITY, -INFINITY, 0.f, -0.f, -90.f, -104.f, -200.f, 88.f, 1e-30f}) xs.push_back(v);
+  std::vector<float> sig(xs.size()), silu(xs.size());
+  SigmoidArray(xs.data(), sig.data(), (int64_t)xs.size());
+  SiluArray(xs.data(), silu.data(), (int64_t)xs.size());
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const float want = sig[i] * xs[i];
+    if (std::isnan(want)) {
+      EXPECT_TRUE(std::isnan(silu[i])) << xs[i];
+    } else {
+      EXPECT_EQ(std::bit_cast<uint32_t>(silu[i]), std::bit_cast<uint32_t>(want)) << xs[i];
+    }
+  }
+  EXPECT_GT(silu[1], 0.5f);  // not degenerate
+}
+
+// The epilogue runs [Save, Sigmoid, MulSaved] as SiluArray; where a later step reads the saved
+// value again it still holds the pre-activation value. Both give the separate steps' bits.
+TEST(VMath, EpilogueSiluKeepsTheSavedValueForLaterSteps) {
+  std::vector<float> xs;
+  for (int i = 0; i < 1500; ++i) xs.push_back(std::cos(i * 0.37f) * (float)(i % 50) - 2.f);
+  std::vector<float> sig(xs.size());
+  SigmoidArray(xs.data(), sig.data(), (int64_t)xs.size());
+  auto step = [](EpilogueStep::Op op) {
+    EpilogueStep s;
+    s.op = op;
+    return s;
+  };
+  using S = EpilogueStep;
+  for (bool add_saved : {false, true}) {
+    std::vector<EpilogueStep> steps = {step(S::kSave), step(S::kSigmoid), step(S::kMulSaved)};
+    if (add_saved) steps.push_back(step(S::kAddSaved));
+    std::vector<float> y = xs;
+    ApplyEpilogue(steps, y.data(), (int64_t)y.size(), 0);
+    for (size_t i = 0; i < xs.size(); ++i) {
+      float want = sig[i] * xs[i];
+      if (add_saved) want = want + xs[i];
+      ASSERT_EQ(std::bit_cast<uint32_t>(y[i]), std::bit_cast<uint32_t>(want)) << i << (add_saved ? " +saved" : "");
+    }
   }
 }
 
