@@ -288,8 +288,13 @@ inline __attribute__((always_inline)) void PoolRowNhwcImpl(const RowNhwc& r) {
   for (int64_t ow = 0; ow < r.out_w; ++ow) {
     const int64_t w0 = r.wlo[ow], w1 = r.whi[ow], iw0 = ow * r.sw - r.pw;
     float* out = r.y + ow * r.C;
+    // Blocks of 16 channels; a remainder of a C >= 16 as one more block that ends at C (it
+    // overlaps the last one: its channels get the same values again, each channel's taps being
+    // the same in the same order). Only C < 16 takes the scalar loop.
+    const int64_t blocks_end = r.C >= 16 ? r.C : 0;
     int64_t c0 = 0;
-    for (; c0 + 16 <= r.C; c0 += 16) {
+    for (int64_t b = 0; b < blocks_end; b += 16) {
+      c0 = std::min(b, r.C - 16);
       V acc[kN];
       for (int j = 0; j < kN; ++j) acc[j] = V{} + init;
       for (int64_t kd = r.d0; kd < r.d1; ++kd)
@@ -307,7 +312,7 @@ inline __attribute__((always_inline)) void PoolRowNhwcImpl(const RowNhwc& r) {
         }
       std::memcpy(out + c0, acc, sizeof acc);
     }
-    for (int64_t c = c0; c < r.C; ++c) {
+    for (int64_t c = blocks_end; c < r.C; ++c) {
       float acc = init;
       for (int64_t kd = r.d0; kd < r.d1; ++kd)
         for (int64_t kh = r.h0; kh < r.h1; ++kh) {
