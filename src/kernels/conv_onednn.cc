@@ -389,9 +389,9 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
   const dnnl::primitive_attr attr = MakeAttr(po);
   memory::dim pr_w = 0;
   if (!EndPad(W, OW, g.k[2], g.s[2], g.d[2], g.pb[2], &pr_w)) return e;
-  // Blocks, fixed by the shape alone: about one per 1M multiply-adds, an even count (at most
-  // 32), so that convs spread over the threads and small ones do not pay per-block overhead
-  // (2M per block left SqueezeNet's and UltraFace's 1-3M multiply-add 1x1 convs on one thread:
+  // Blocks, fixed by the shape alone: about one per 1M multiply-adds (at least 2 from 256K), an
+  // even count (at most 32), so that convs spread over the threads and small ones do not pay
+  // per-block overhead (2M per block left SqueezeNet's and UltraFace's 1-3M multiply-add 1x1 convs on one thread:
   // 1M is 3-5 % faster at 2 threads, 0-3 % slower at 1, measured on this session's Zen 5).
   // Rows first while each block keeps >= 128 output pixels (every block re-reads its weights;
   // grouped: 16), then output channels in multiples of 16 (>= 32 each; such a block computes
@@ -399,7 +399,9 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
   // Zen 4 host against 4M, 8M and 16M per block (docs/benchmarks.md): 2 threads 2-10 % faster,
   // 1 thread 1-4 % slower.
   const int64_t macs = OH * OW * g.M * Cg * ks;
-  int64_t want = std::clamp<int64_t>(macs >> 20, 1, 32);
+  // At least 2 from 256K multiply-adds: MobileNetV3's and MnasNet's small convs (0.3-1M) ran on
+  // one thread at 2 threads (MobileNetV3-small 2 threads 15 % faster, 1 thread 2 % slower).
+  int64_t want = std::clamp<int64_t>(macs >> 20, macs >= (int64_t{1} << 18) ? 2 : 1, 32);
   if (want > 1) want = (want + 1) / 2 * 2;  // even: no idle thread at the end with 2 or 4
   auto even = [](int64_t v) { return v > 1 ? v / 2 * 2 : v; };
   // Grouped convs have no channel blocks (one block of all groups), so their rows split further
