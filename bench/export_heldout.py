@@ -5,8 +5,13 @@ tests/e2e/real_models.py does), as ONNX opset 17, for bench/bench_forward.py. No
 downloaded: only transformers' model code is used. Models whose export fails are reported and
 skipped.
 
-Example (about 5 minutes on 2 cores):
-  python3 bench/export_heldout.py --out ~/.cache/dopt/heldout
+The third scan (twelfth session, file names "tv_*") takes torchvision's classic CNNs and
+segmentation nets: `pip install --no-deps torchvision==0.28.0` (the release for torch 2.13; its
+compiled operators do not load against this CPU build of torch, and only the model definitions
+are used, so the module that registers them is skipped) and `--torchvision`.
+
+Example (about 5 minutes on 2 cores; --torchvision about 3 more):
+  python3 bench/export_heldout.py --out ~/.cache/dopt/heldout [--torchvision]
   python3 bench/bench_forward.py --models_dir ~/.cache/dopt/heldout --models mobilenetv2.onnx x_cvt.onnx ...
 """
 import argparse
@@ -83,6 +88,50 @@ def mk(name):
     raise KeyError(name)
 
 
+def mk_torchvision(name):
+    """torchvision's architecture `name` (tv_ stripped), its input and input name."""
+    import types
+    sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
+    from torchvision import models
+    from torchvision.models import segmentation as seg
+
+    class Out(torch.nn.Module):  # segmentation nets return {"out": ...}
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, x):
+            y = self.m(x)
+            return y["out"] if isinstance(y, dict) else y
+
+    size = {"inception_v3": 299, "deeplabv3_mnv3": 320, "lraspp_mnv3": 320}.get(name, 224)
+    build = {
+        "resnext50": lambda: models.resnext50_32x4d(),
+        "densenet121": lambda: models.densenet121(),
+        "inception_v3": lambda: models.inception_v3(init_weights=True, aux_logits=False),
+        "googlenet": lambda: models.googlenet(init_weights=True, aux_logits=False),
+        "shufflenet_v2": lambda: models.shufflenet_v2_x1_0(),
+        "mnasnet": lambda: models.mnasnet1_0(),
+        "mobilenet_v3_large": lambda: models.mobilenet_v3_large(),
+        "mobilenet_v3_small": lambda: models.mobilenet_v3_small(),
+        "efficientnet_b0": lambda: models.efficientnet_b0(),
+        "efficientnet_v2_s": lambda: models.efficientnet_v2_s(),
+        "regnet_y_400mf": lambda: models.regnet_y_400mf(),
+        "alexnet": lambda: models.alexnet(),
+        "squeezenet1_1": lambda: models.squeezenet1_1(),
+        "convnext_tiny": lambda: models.convnext_tiny(),
+        "swin_t": lambda: models.swin_t(),
+        "maxvit_t": lambda: models.maxvit_t(),
+        "deeplabv3_mnv3": lambda: seg.deeplabv3_mobilenet_v3_large(weights=None, weights_backbone=None, aux_loss=False),
+        "lraspp_mnv3": lambda: seg.lraspp_mobilenet_v3_large(weights=None, weights_backbone=None),
+    }[name]
+    return Out(build()), (torch.randn(1, 3, size, size),), ["input"]
+
+
+TV_NAMES = ["resnext50", "densenet121", "inception_v3", "googlenet", "shufflenet_v2", "mnasnet", "mobilenet_v3_large",
+            "mobilenet_v3_small", "efficientnet_b0", "efficientnet_v2_s", "regnet_y_400mf", "alexnet", "squeezenet1_1",
+            "convnext_tiny", "swin_t", "maxvit_t", "deeplabv3_mnv3", "lraspp_mnv3"]
+
 NAMES = ["efficientnet", "mobilenetv2", "mobilenetv1", "deit", "segformer", "levit", "poolformer", "convnextv2",
          "clipvision", "roberta", "albert", "deberta", "electra", "wav2vec2", "resnet18", "bit", "glpn", "yolos",
          "rtdetr", "beit", "cvt", "pvtv2", "focalnet", "swiftformer", "swinv2", "swin2sr", "hiera", "siglip",
@@ -95,18 +144,21 @@ SECOND = set(NAMES[NAMES.index("beit"):])
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
-    ap.add_argument("names", nargs="*", default=NAMES)
+    ap.add_argument("--torchvision", action="store_true", help="export torchvision's set (tv_*) instead")
+    ap.add_argument("names", nargs="*")
     a = ap.parse_args()
+    a.names = a.names or (TV_NAMES if a.torchvision else NAMES)
     os.makedirs(a.out, exist_ok=True)
     failed = 0
     for name in a.names:
-        path = os.path.join(a.out, ("x_" if name in SECOND else "") + name + ".onnx")
+        prefix = "tv_" if a.torchvision else "x_" if name in SECOND else ""
+        path = os.path.join(a.out, prefix + name + ".onnx")
         try:
             torch.manual_seed(0)
-            m, args, names = mk(name)
+            m, args, names = mk_torchvision(name) if a.torchvision else mk(name)
             torch.manual_seed(0)
-            for sub in m.modules():
-                if hasattr(sub, "reset_parameters"):
+            for sub in m.modules():  # torchvision's nets keep their own initialisation
+                if hasattr(sub, "reset_parameters") and not a.torchvision:
                     sub.reset_parameters()
             m.eval()
             with torch.no_grad():
