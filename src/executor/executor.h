@@ -106,7 +106,8 @@ class Executor {
   // of the later runs when there were any.
   bool profile_ = false;
   bool profile_nodes_ = false;  // DOPT_PROFILE=2: per node instead of per op type
-  int64_t profile_runs_ = 0;    // finished Runs
+  int64_t profile_runs_ = 0;    // Runs started
+  bool profile_first_run_ = false;  // the Run under way is the first
   std::map<std::string, std::pair<double, int64_t>> profile_totals_, profile_first_;
 };
 

@@ -235,6 +235,47 @@ DOPT_KERNEL_CLONES void DepthwiseChannel(const ConvGeom& g, const float* x, cons
 
 }  // namespace
 
+bool LiveTaps(const ConvGeom& g, int64_t lo[3], int64_t hi[3]) {
+  bool trims = false;
+  for (int i = 0; i < 3; ++i) {
+    lo[i] = 0;
+    hi[i] = g.k[i] - 1;
+    if (g.k[i] == 1) continue;
+    auto live = [&](int64_t k) {
+      const int64_t c = k * g.d[i] - g.pb[i];  // input position of output 0
+      const int64_t o = c >= 0 ? 0 : (-c + g.s[i] - 1) / g.s[i];
+      return o < g.out[i] && o * g.s[i] + c < g.in[i];
+    };
+    while (lo[i] <= hi[i] && !live(lo[i])) ++lo[i];
+    while (hi[i] >= lo[i] && !live(hi[i])) --hi[i];
+    if (lo[i] > hi[i]) return false;  // no tap reads the input: left to the kernels
+    const int64_t pb = g.pb[i] - lo[i] * g.d[i];
+    const int64_t pe = (g.out[i] - 1) * g.s[i] + (hi[i] - lo[i]) * g.d[i] + 1 - g.in[i] - pb;
+    if (pb < 0 || pe <= -g.s[i]) return false;
+    trims = trims || lo[i] > 0 || hi[i] < g.k[i] - 1;
+  }
+  return trims;
+}
+
+void CropTaps(const ConvGeom& g, const int64_t lo[3], const int64_t hi[3], const float* w, std::vector<float>* live) {
+  const int64_t rows = g.M * (g.C / g.G);
+  live->resize((size_t)(rows * (hi[0] - lo[0] + 1) * (hi[1] - lo[1] + 1) * (hi[2] - lo[2] + 1)));
+  float* out = live->data();
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t a = lo[0]; a <= hi[0]; ++a)
+      for (int64_t b = lo[1]; b <= hi[1]; ++b)
+        for (int64_t c = lo[2]; c <= hi[2]; ++c) *out++ = w[((r * g.k[0] + a) * g.k[1] + b) * g.k[2] + c];
+}
+
+void TrimTaps(ConvGeom& g, const int64_t lo[3], const int64_t hi[3]) {
+  for (int i = 0; i < 3; ++i) {
+    g.pb[i] -= lo[i] * g.d[i];
+    g.k[i] = hi[i] - lo[i] + 1;
+    if (g.k[i] == 1) g.d[i] = 1;
+  }
+}
+
+
 void ConvGeom::SetSpatial(const std::vector<int64_t>& in_, const std::vector<int64_t>& out_,
                           const std::vector<int64_t>& k_, const std::vector<int64_t>& s_,
                           const std::vector<int64_t>& d_, const std::vector<int64_t>& pb_) {

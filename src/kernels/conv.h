@@ -29,6 +29,18 @@ struct ConvGeom {
   int64_t KSize() const { return k[0] * k[1] * k[2]; }
 };
 
+// Taps that read only padding for every output position add exact zeros (DeepLabV3's ASPP: 3x3
+// convs dilated 24 and 36 on a 20x20 map, whose outer taps never reach the input; oneDNN's
+// gemm-based kernel, the one it has for them on AVX2, computes them all). LiveTaps finds the live
+// taps [lo, hi] of each spatial dim; true when some edge taps are dead and the conv on the live
+// ones keeps a begin pad >= 0 and an end pad oneDNN can express (> -stride).
+bool LiveTaps(const ConvGeom& g, int64_t lo[3], int64_t hi[3]);
+// W [M, C/G, k...] cropped to taps [lo, hi] of each spatial dim, into `live`.
+void CropTaps(const ConvGeom& g, const int64_t lo[3], const int64_t hi[3], const float* w, std::vector<float>* live);
+// The geometry of the conv on taps [lo, hi] (kernel, begin pads, dilation of a 1-tap dim): the
+// same output positions.
+void TrimTaps(ConvGeom& g, const int64_t lo[3], const int64_t hi[3]);
+
 // An elementwise activation applied to the convolution result (after the bias), fused into
 // the kernel's epilogue while the output block is still in cache.
 struct Activation {

@@ -145,6 +145,12 @@ Status Run(KernelContext& ctx) {
   if (!epilogue.empty() && (training || per_act)) {
     return InvalidArgument(node.Describe() + ": an epilogue needs inference with one value per channel");
   }
+  for (const kernels::EpilogueStep& st : epilogue) {
+    if (!st.channel_c.empty() && (int64_t)st.channel_c.size() != C) {
+      return InvalidArgument(node.Describe() + ": dopt.epilogue_channels has " + std::to_string(st.channel_c.size()) +
+                             " values per step for " + std::to_string(C) + " channels");
+    }
+  }
   if (inner == 1 && !per_act) {  // [N, C] (after a Linear: LeViT) or channels-last: rows of C, the same formula
     const float* ap = a.data();
     const float* bp = b.data();
@@ -181,7 +187,8 @@ Status Run(KernelContext& ctx) {
 
 // Inference with constant parameters of one value per channel (what the two hooks below need).
 bool PerChannelInference(const Graph& g, const Node& n) {
-  if (n.outputs.size() != 1 || n.inputs.size() != 5 || !n.GetInt("training_mode", 0).ok() ||
+  // Asked of the channels-first graph (epilogues are fused before the channels_last pass).
+  if (IsChannelsLast(n) || n.outputs.size() != 1 || n.inputs.size() != 5 || !n.GetInt("training_mode", 0).ok() ||
       *n.GetInt("training_mode", 0) != 0)
     return false;
   const Value& x = g.value(n.inputs[0]);

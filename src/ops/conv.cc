@@ -56,63 +56,19 @@ StatusOr<kernels::Activation> FusedActivation(const Node& node) {
   return act;
 }
 
-// A Conv's state with constant weights: the weights cropped to their live taps (TrimDeadTaps),
-// and the kernels' own cache slot (oneDNN's primitives).
+// A Conv's state with constant weights: the weights cropped to their live taps (kernels::LiveTaps), and
+// the kernels' own cache slots (oneDNN's primitives): one for the node's own layout, one for the
+// other (a channels-last node's channels-first fallback; a channels-first depthwise conv's
+// channels-last kernel).
 struct ConvState {
-  const float* w = nullptr;  // the weights and input geometry this state was made for
+  // The weights, input geometry and kernel choice this state was made for.
+  const float* w = nullptr;
   int64_t in[3] = {0, 0, 0}, out[3] = {0, 0, 0}, pb[3] = {0, 0, 0};
+  bool reference = false;
   int64_t lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
   std::vector<float> live;  // W cropped to taps [lo, hi] per spatial dim
-  std::shared_ptr<void> kernel;
+  std::shared_ptr<void> kernel, other_layout;
 };
-
-// Taps that read only padding for every output position add exact zeros (DeepLabV3's ASPP:
-// 3x3 convs dilated 24 and 36 on a 20x20 map, whose outer taps never reach the input; oneDNN's
-// gemm-based kernel, the one it has for them on AVX2, computes them all). Finds the live taps
-// [lo, hi] of each spatial dim; true when some edge taps are dead and the conv on the live ones
-// keeps a begin pad >= 0 and an end pad oneDNN can express.
-bool LiveTaps(const kernels::ConvGeom& g, int64_t lo[3], int64_t hi[3]) {
-  bool trims = false;
-  for (int i = 0; i < 3; ++i) {
-    lo[i] = 0;
-    hi[i] = g.k[i] - 1;
-    if (g.k[i] == 1) continue;
-    auto live = [&](int64_t k) {
-      const int64_t c = k * g.d[i] - g.pb[i];  // input position of output 0
-      const int64_t o = c >= 0 ? 0 : (-c + g.s[i] - 1) / g.s[i];
-      return o < g.out[i] && o * g.s[i] + c < g.in[i];
-    };
-    while (lo[i] <= hi[i] && !live(lo[i])) ++lo[i];
-    while (hi[i] >= lo[i] && !live(hi[i])) --hi[i];
-    if (lo[i] > hi[i]) return false;  // no tap reads the input: left to the kernels
-    const int64_t pb = g.pb[i] - lo[i] * g.d[i];
-    const int64_t pe = (g.out[i] - 1) * g.s[i] + (hi[i] - lo[i]) * g.d[i] + 1 - g.in[i] - pb;
-    if (pb < 0 || pe <= -g.s[i]) return false;
-    trims = trims || lo[i] > 0 || hi[i] < g.k[i] - 1;
-  }
-  return trims;
-}
-
-// W [M, C/G, k...] cropped to taps [lo, hi] of each spatial dim, into `live`.
-void CropTaps(const kernels::ConvGeom& g, const int64_t lo[3], const int64_t hi[3], const float* w,
-              std::vector<float>* live) {
-  const int64_t rows = g.M * (g.C / g.G);
-  live->resize((size_t)(rows * (hi[0] - lo[0] + 1) * (hi[1] - lo[1] + 1) * (hi[2] - lo[2] + 1)));
-  float* out = live->data();
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t a = lo[0]; a <= hi[0]; ++a)
-      for (int64_t b = lo[1]; b <= hi[1]; ++b)
-        for (int64_t c = lo[2]; c <= hi[2]; ++c) *out++ = w[((r * g.k[0] + a) * g.k[1] + b) * g.k[2] + c];
-}
-
-// The geometry of the conv on taps [lo, hi]: the same output positions.
-void TrimGeom(kernels::ConvGeom& g, const int64_t lo[3], const int64_t hi[3]) {
-  for (int i = 0; i < 3; ++i) {
-    g.pb[i] -= lo[i] * g.d[i];
-    g.k[i] = hi[i] - lo[i] + 1;
-    if (g.k[i] == 1) g.d[i] = 1;
-  }
-}
 
 Status Run(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
@@ -157,30 +113,34 @@ Status Run(KernelContext& ctx) {
   act.epilogue = &epilogue;
   // Constant weights: the oneDNN primitives live in this node's state (no per-call lookup), and
   // the weights cropped to their live taps where edge taps read only padding.
-  std::shared_ptr<void>* cache = nullptr;
+  std::shared_ptr<void>*cache = nullptr, *other_cache = nullptr;
   const float* wp = w.data<float>();
   if (ctx.input_is_constant(1) && ctx.node_state()) {
     auto st = std::static_pointer_cast<ConvState>(*ctx.node_state());
     auto same = [&](const int64_t* a, const int64_t* b) { return std::equal(a, a + 3, b); };
-    if (!st || st->w != wp || !same(st->in, g.in) || !same(st->out, g.out) || !same(st->pb, g.pb)) {
+    const bool reference = ReferenceKernelsForced();
+    if (!st || st->w != wp || !same(st->in, g.in) || !same(st->out, g.out) || !same(st->pb, g.pb) ||
+        st->reference != reference) {
       st = std::make_shared<ConvState>();
       st->w = wp;
       std::copy(g.in, g.in + 3, st->in);
       std::copy(g.out, g.out + 3, st->out);
       std::copy(g.pb, g.pb + 3, st->pb);
+      st->reference = reference;
       int64_t lo[3], hi[3];
-      if (!ReferenceKernelsForced() && LiveTaps(g, lo, hi)) {
+      if (!reference && kernels::LiveTaps(g, lo, hi)) {
         std::copy(lo, lo + 3, st->lo);
         std::copy(hi, hi + 3, st->hi);
-        CropTaps(g, lo, hi, wp, &st->live);
+        kernels::CropTaps(g, lo, hi, wp, &st->live);
       }
       *ctx.node_state() = st;
     }
     if (!st->live.empty()) {
-      TrimGeom(g, st->lo, st->hi);
+      kernels::TrimTaps(g, st->lo, st->hi);
       wp = st->live.data();
     }
     cache = &st->kernel;
+    other_cache = &st->other_layout;
   }
   if (nhwc) {
     if (kernels::ConvForwardOneDnnNhwc(g, x.data<float>(), wp, bias, y.data<float>(), ctx.pool(), act,
@@ -191,7 +151,7 @@ Status Run(KernelContext& ctx) {
     const int64_t hw = g.InSize(), ohw = g.OutSize();
     Tensor xc = Tensor::Uninitialized(DType::kFloat32, xs), yc = Tensor::Uninitialized(DType::kFloat32, p.out_shape);
     kernels::ChannelsLastToFirst(x.data<float>(), xc.data<float>(), g.N, g.C, hw, ctx.pool());
-    if (!kernels::ConvForwardOneDnn(g, xc.data<float>(), wp, bias, yc.data<float>(), ctx.pool(), act)) {
+    if (!kernels::ConvForwardOneDnn(g, xc.data<float>(), wp, bias, yc.data<float>(), ctx.pool(), act, other_cache)) {
       kernels::ConvForward(g, xc.data<float>(), wp, bias, yc.data<float>(), ctx.pool(), act);
     }
     kernels::ChannelsFirstToLast(yc.data<float>(), y.data<float>(), g.N, g.M, ohw, ctx.pool());
@@ -205,10 +165,10 @@ Status Run(KernelContext& ctx) {
     const int64_t hw = g.InSize(), ohw = g.OutSize();
     Tensor xl = Tensor::Uninitialized(DType::kFloat32, xs), yl = Tensor::Uninitialized(DType::kFloat32, p.out_shape);
     kernels::ChannelsFirstToLast(x.data<float>(), xl.data<float>(), g.N, g.C, hw, ctx.pool());
-    // oneDNN's shared cache, not the node's slot: where the channels-last kernel declines, the
-    // slot stays the channels-first path's (one slot for both would rebuild each on every call).
+    // The state's other slot: where the channels-last kernel declines, the node's own slot stays
+    // the channels-first path's (one slot for both would rebuild each on every call).
     if (kernels::ConvForwardOneDnnNhwc(g, xl.data<float>(), wp, bias, yl.data<float>(), ctx.pool(), act,
-                                       nullptr)) {
+                                       other_cache)) {
       kernels::ChannelsLastToFirst(yl.data<float>(), y.data<float>(), g.N, g.M, ohw, ctx.pool());
       return Status::Ok();
     }

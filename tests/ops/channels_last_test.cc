@@ -196,7 +196,8 @@ TEST(ChannelsLast, ElementwiseOpsRunChannelsLastBetweenConvolutions) {
 // BN + ReLU gives the separate ops' bits; the thread count changes nothing.
 TEST(ChannelsLast, BatchNormalizationRunsChannelsLastWithItsRelu) {
   Builder b;
-  const int x = b.Input("x", {1, 8, 9, 10});
+  // 48 x 48: rows and planes enough for 3 threads to take separate parts of the BN.
+  const int x = b.Input("x", {1, 8, 48, 48});
   const int c1 = b.Conv(x, 8, 16, 3, 1), c2 = b.Conv(x, 8, 8, 1, 2);
   const int cat = b.Op("Concat", {c1, c2}, "cat", {{"axis", IntAttr(1)}});
   Tensor var = Rand({24}, 13);
@@ -205,7 +206,9 @@ TEST(ChannelsLast, BatchNormalizationRunsChannelsLastWithItsRelu) {
                       {cat, b.C("scale", Rand({24}, 10)), b.C("bias", Rand({24}, 11)), b.C("mean", Rand({24}, 12)),
                        b.C("var", var)},
                       "bn");
-  const int r = b.Op("Relu", {bn}, "relu");
+  // A per-channel step in its epilogue too.
+  const int mul = b.Op("Mul", {bn, b.C("k", Rand({24, 1, 1}, 14))}, "mul");
+  const int r = b.Op("Relu", {mul}, "relu");
   const int c3 = b.Conv(r, 24, 8, 3, 3);
   b.g.outputs = {c3};
   ASSERT_TRUE(PrepareGraph(b.g).ok());
@@ -222,6 +225,8 @@ TEST(ChannelsLast, BatchNormalizationRunsChannelsLastWithItsRelu) {
   };
   EXPECT_EQ(count(b.g, "Relu", false), 0);
   EXPECT_EQ(count(b.g, "Relu", true), 0);
+  EXPECT_EQ(count(b.g, "Mul", false), 0);
+  EXPECT_EQ(count(b.g, "Mul", true), 0);
   const Result plain = RunGraph(b.g, false, false, 1);
   const Result first = RunGraph(b.g, true, false, 1);
   const Result last = RunGraph(b.g, true, true, 1), last3 = RunGraph(b.g, true, true, 3);
@@ -229,6 +234,8 @@ TEST(ChannelsLast, BatchNormalizationRunsChannelsLastWithItsRelu) {
   const Tensor& a = plain.outs.at(out);
   EXPECT_EQ(0, std::memcmp(a.raw(), first.outs.at(out).raw(), a.nbytes()));
   EXPECT_EQ(0, std::memcmp(last.outs.at(out).raw(), last3.outs.at(out).raw(), a.nbytes()));
+  const Result first3 = RunGraph(b.g, true, false, 3);
+  EXPECT_EQ(0, std::memcmp(first.outs.at(out).raw(), first3.outs.at(out).raw(), a.nbytes()));
   if (last.channels_last_nodes == 0) GTEST_SKIP() << "oneDNN's channels-last convolutions are off here";
   EXPECT_EQ(count(b.g, "BatchNormalization", true), 1);
   EXPECT_EQ(last.transposes, 2) << "only x in and the output out";

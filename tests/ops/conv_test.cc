@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "check_op.h"
+#include "kernels/conv.h"
 #include "common/kernel_options.h"
 #include "executor/executor.h"
 #include "ir/graph_edit.h"
@@ -223,6 +224,7 @@ TEST(ConvOp, ResultsDoNotDependOnThreadCount) {
 // Through the executor with constant weights (where the cropped weights are kept): the naive
 // loop's values, the same as with the reference kernels, and the same bits at 1 and 3 threads.
 TEST(ConvOp, EdgeTapsThatReadOnlyPaddingAreLeftOut) {
+  const bool forced = ReferenceKernelsForced();
   std::vector<Case> cases = {
       {1, 8, 6, 1, {5, 5}, {3, 3}, {1, 1}, {6, 6}, {6, 6, 6, 6}, true},     // only the centre tap
       {1, 4, 5, 1, {6, 3}, {3, 3}, {1, 1}, {4, 4}, {4, 4, 4, 4}, true},     // W: the centre, H: all
@@ -237,8 +239,18 @@ TEST(ConvOp, EdgeTapsThatReadOnlyPaddingAreLeftOut) {
     Shape xs = {c.N, c.C}, ws = {c.M, c.C / c.G};
     xs.insert(xs.end(), c.in.begin(), c.in.end());
     ws.insert(ws.end(), c.k.begin(), c.k.end());
-    const Tensor x = Random(xs, seed), w = Random(ws, seed + 1), b = Random({c.M}, seed + 2);
+    const Tensor x = Random(xs, seed);
+    Tensor w = Random(ws, seed + 1);
+    const Tensor b = Random({c.M}, seed + 2);
     seed += 3;
+    // The first and the 1-D case keep only their centre tap: NaN weights elsewhere never enter
+    // (the taps are left out, not multiplied by padding zeros).
+    const bool centre_only = &c == &cases[0] || &c == &cases[4];
+    if (centre_only) {
+      const int64_t taps = w.numel() / (c.M * (c.C / c.G)), centre = taps / 2;
+      for (int64_t i = 0; i < w.numel(); ++i)
+        if (i % taps != centre) w.data<float>()[i] = NAN;
+    }
     const int xi = AddTestInput(g, "x", DType::kFloat32, xs);
     std::vector<int> ins = {xi, AddTestValue(g, "w", w)};
     if (c.bias) ins.push_back(AddTestValue(g, "b", b));
@@ -263,7 +275,7 @@ TEST(ConvOp, EdgeTapsThatReadOnlyPaddingAreLeftOut) {
     const Tensor one = run(1), three = run(3);
     SetReferenceKernelsForced(true);
     const Tensor ref = run(1);
-    SetReferenceKernelsForced(false);
+    SetReferenceKernelsForced(forced);
     ASSERT_EQ(one.shape(), ys) << Describe(c);
     EXPECT_EQ(0, std::memcmp(one.raw(), three.raw(), one.nbytes())) << Describe(c);
     double worst = 0, spread = 0;
@@ -272,9 +284,101 @@ TEST(ConvOp, EdgeTapsThatReadOnlyPaddingAreLeftOut) {
       worst = std::max(worst, (double)std::fabs(ref.data<float>()[i] - want[(size_t)i]));
       spread = std::max(spread, (double)std::fabs(want[(size_t)i] - want[0]));
     }
-    EXPECT_LT(worst, 1e-4) << Describe(c);
+    EXPECT_LT(worst, 1e-4) << Describe(c);  // NaN compares false: checked finite below
     EXPECT_GT(spread, 0.1) << Describe(c);  // the live taps do contribute
+    for (int64_t i = 0; i < one.numel(); ++i) ASSERT_TRUE(std::isfinite(one.data<float>()[i])) << Describe(c);
   }
+}
+
+// LiveTaps' geometry: which taps stay, the begin pads and kernel after TrimTaps, and the cases
+// it leaves alone (no dead edge tap; a begin pad that would turn negative; no live tap at all).
+TEST(ConvOp, LiveTapsGeometry) {
+  auto geom = [](int64_t in, int64_t out, int64_t k, int64_t s, int64_t d, int64_t pb) {
+    kernels::ConvGeom g;
+    g.SetSpatial({in, in}, {out, out}, {k, k}, {s, s}, {d, d}, {pb, pb});
+    return g;
+  };
+  int64_t lo[3], hi[3];
+  // ASPP: 3x3 dilated 24, pad 24, on 20x20: the centre only, a 1x1 conv without pads.
+  kernels::ConvGeom g = geom(20, 20, 3, 1, 24, 24);
+  ASSERT_TRUE(kernels::LiveTaps(g, lo, hi));
+  EXPECT_EQ(lo[1], 1);
+  EXPECT_EQ(hi[1], 1);
+  EXPECT_EQ(lo[2], 1);
+  EXPECT_EQ(hi[2], 1);
+  kernels::TrimTaps(g, lo, hi);
+  EXPECT_EQ(g.k[1], 1);
+  EXPECT_EQ(g.pb[1], 0);
+  EXPECT_EQ(g.d[1], 1);
+  // Dilated 12 on 20x20: every tap reads the input for some output.
+  g = geom(20, 20, 3, 1, 12, 12);
+  EXPECT_FALSE(kernels::LiveTaps(g, lo, hi));
+  // 5x5 stride 2, dilation 3, pad 6 on 4 -> out 2: tap k reads positions 3k - 6 and 3k - 4, so
+  // taps 0, 1 and 4 are dead, 2 and 3 live; begin pad 6 - 2 * 3 = 0.
+  g = geom(4, 2, 5, 2, 3, 6);
+  ASSERT_TRUE(kernels::LiveTaps(g, lo, hi));
+  EXPECT_EQ(lo[1], 2);
+  EXPECT_EQ(hi[1], 3);
+  kernels::TrimTaps(g, lo, hi);
+  EXPECT_EQ(g.k[1], 2);
+  EXPECT_EQ(g.pb[1], 0);
+  EXPECT_EQ(g.d[1], 3);
+  // An ordinary 3x3 pad 1: nothing to trim.
+  g = geom(7, 7, 3, 1, 1, 1);
+  EXPECT_FALSE(kernels::LiveTaps(g, lo, hi));
+  // Cropped weights: W[m][c][kh][kw] keeps [lo, hi] of each dim, in order.
+  g = geom(20, 20, 3, 1, 24, 24);
+  g.M = 2;
+  g.C = 1;
+  std::vector<float> w(18), live;
+  for (int i = 0; i < 18; ++i) w[(size_t)i] = (float)i;
+  ASSERT_TRUE(kernels::LiveTaps(g, lo, hi));
+  kernels::CropTaps(g, lo, hi, w.data(), &live);
+  EXPECT_EQ(live, (std::vector<float>{4.f, 13.f}));
+}
+
+// The same inside a channels-last region (oneDNN's NHWC kernel on the live taps, in blocks of
+// rows): 3x3 -> 3x3 dilated 6 on 5x5 (its centre tap only; NaN weights elsewhere) -> 1x1, against
+// the plain graph.
+TEST(ConvOp, EdgeTapsLeftOutInsideAChannelsLastRegion) {
+  Graph g;
+  const int x = AddTestInput(g, "x", DType::kFloat32, {1, 8, 5, 5});
+  Tensor w2 = Random({16, 16, 3, 3}, 31);
+  for (int64_t i = 0; i < w2.numel(); ++i)
+    if (i % 9 != 4) w2.data<float>()[i] = NAN;
+  auto conv = [&](int in, const std::string& name, Tensor w, int64_t d, int64_t p) {
+    const int y = AddTestValue(g, name);
+    g.AddNode(MakeNode("Conv", name, {in, AddTestValue(g, name + "_w", std::move(w))}, {y},
+                       {{"dilations", IntsAttr({d, d})}, {"pads", IntsAttr({p, p, p, p})}}, 17));
+    return y;
+  };
+  const int c1 = conv(x, "c1", Random({16, 8, 3, 3}, 30), 1, 1);
+  const int c2 = conv(c1, "c2", w2, 6, 6);
+  const int c3 = conv(c2, "c3", Random({4, 16, 1, 1}, 32), 1, 0);
+  g.outputs = {c3};
+  ASSERT_TRUE(PrepareGraph(g).ok());
+  const Tensor xv = Random({1, 8, 5, 5}, 33);
+  auto run = [&](bool optimize, bool channels_last, int threads) {
+    ExecutorOptions o;
+    o.optimize = optimize;
+    o.channels_last = channels_last;
+    o.num_threads = threads;
+    auto ex = Executor::Create(g, o);
+    EXPECT_TRUE(ex.ok());
+    std::map<std::string, Tensor> outs;
+    EXPECT_TRUE((*ex)->Run({{"x", xv}}, &outs).ok());
+    return outs.at("c3");
+  };
+  const Tensor plain = run(false, false, 1), last = run(true, true, 1), last3 = run(true, true, 3);
+  EXPECT_EQ(0, std::memcmp(last.raw(), last3.raw(), last.nbytes()));
+  double worst = 0, spread = 0;
+  for (int64_t i = 0; i < plain.numel(); ++i) {
+    ASSERT_TRUE(std::isfinite(plain.data<float>()[i]) && std::isfinite(last.data<float>()[i])) << i;
+    worst = std::max(worst, (double)std::fabs(plain.data<float>()[i] - last.data<float>()[i]));
+    spread = std::max(spread, (double)std::fabs(plain.data<float>()[i] - plain.data<float>()[0]));
+  }
+  EXPECT_LT(worst, 1e-4);
+  EXPECT_GT(spread, 0.1);
 }
 
 TEST(ConvOp, ChannelMismatchNamesTheNode) {
