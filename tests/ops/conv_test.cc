@@ -302,35 +302,25 @@ TEST(ConvOp, LiveTapsGeometry) {
     return g;
   };
   int64_t lo[3], hi[3];
+  // Trims `g` to taps [want_lo, want_hi] in H and W, then has kernel k, begin pad pb, dilation d.
+  auto expect_trim = [&](kernels::ConvGeom g, int64_t want_lo, int64_t want_hi, int64_t k, int64_t pb, int64_t d) {
+    ASSERT_TRUE(kernels::LiveTaps(g, lo, hi));
+    EXPECT_EQ((std::vector<int64_t>{lo[1], hi[1], lo[2], hi[2]}),
+              (std::vector<int64_t>{want_lo, want_hi, want_lo, want_hi}));
+    kernels::TrimTaps(g, lo, hi);
+    EXPECT_EQ((std::vector<int64_t>{g.k[1], g.pb[1], g.d[1]}), (std::vector<int64_t>{k, pb, d}));
+  };
   // ASPP: 3x3 dilated 24, pad 24, on 20x20: the centre only, a 1x1 conv without pads.
-  kernels::ConvGeom g = geom(20, 20, 3, 1, 24, 24);
-  ASSERT_TRUE(kernels::LiveTaps(g, lo, hi));
-  EXPECT_EQ(lo[1], 1);
-  EXPECT_EQ(hi[1], 1);
-  EXPECT_EQ(lo[2], 1);
-  EXPECT_EQ(hi[2], 1);
-  kernels::TrimTaps(g, lo, hi);
-  EXPECT_EQ(g.k[1], 1);
-  EXPECT_EQ(g.pb[1], 0);
-  EXPECT_EQ(g.d[1], 1);
+  expect_trim(geom(20, 20, 3, 1, 24, 24), 1, 1, 1, 0, 1);
   // Dilated 12 on 20x20: every tap reads the input for some output.
-  g = geom(20, 20, 3, 1, 12, 12);
-  EXPECT_FALSE(kernels::LiveTaps(g, lo, hi));
+  EXPECT_FALSE(kernels::LiveTaps(geom(20, 20, 3, 1, 12, 12), lo, hi));
   // 5x5 stride 2, dilation 3, pad 6 on 4 -> out 2: tap k reads positions 3k - 6 and 3k - 4, so
   // taps 0, 1 and 4 are dead, 2 and 3 live; begin pad 6 - 2 * 3 = 0.
-  g = geom(4, 2, 5, 2, 3, 6);
-  ASSERT_TRUE(kernels::LiveTaps(g, lo, hi));
-  EXPECT_EQ(lo[1], 2);
-  EXPECT_EQ(hi[1], 3);
-  kernels::TrimTaps(g, lo, hi);
-  EXPECT_EQ(g.k[1], 2);
-  EXPECT_EQ(g.pb[1], 0);
-  EXPECT_EQ(g.d[1], 3);
+  expect_trim(geom(4, 2, 5, 2, 3, 6), 2, 3, 2, 0, 3);
   // An ordinary 3x3 pad 1: nothing to trim.
-  g = geom(7, 7, 3, 1, 1, 1);
-  EXPECT_FALSE(kernels::LiveTaps(g, lo, hi));
+  EXPECT_FALSE(kernels::LiveTaps(geom(7, 7, 3, 1, 1, 1), lo, hi));
   // Cropped weights: W[m][c][kh][kw] keeps [lo, hi] of each dim, in order.
-  g = geom(20, 20, 3, 1, 24, 24);
+  kernels::ConvGeom g = geom(20, 20, 3, 1, 24, 24);
   g.M = 2;
   g.C = 1;
   std::vector<float> w(18), live;
