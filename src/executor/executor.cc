@@ -346,7 +346,8 @@ Status Executor::Run(const std::map<std::string, Tensor>& feeds, std::map<std::s
     const auto t0 = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     Status st = node.op->run(ctx);
     if (profile_) {
-      auto& e = (profile_first_run_ ? profile_first_ : profile_totals_)[profile_nodes_ ? node.name + " (" + node.op_type + ")" : node.op_type];
+      auto& totals = profile_first_run_ ? profile_first_ : profile_totals_;
+      auto& e = totals[profile_nodes_ ? node.name + " (" + node.op_type + ")" : node.op_type];
       e.first += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       e.second += 1;
     }

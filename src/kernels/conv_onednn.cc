@@ -232,8 +232,7 @@ bool AppendEpiloguePostOps(const std::vector<EpilogueStep>& steps, dnnl::post_op
       default: break;
     }
     flush();
-    if (s.op == EpilogueStep::kSave && i + 2 < steps.size() && steps[i + 1].op == EpilogueStep::kSigmoid &&
-        steps[i + 2].op == EpilogueStep::kMulSaved) {
+    if (IsSiluAt(steps, i)) {
       append(A::eltwise_swish, 1.f, 0.f);
       i += 2;
       continue;
@@ -391,8 +390,8 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
   if (!EndPad(W, OW, g.k[2], g.s[2], g.d[2], g.pb[2], &pr_w)) return e;
   // Blocks, fixed by the shape alone: about one per 1M multiply-adds (at least 2 from 256K), an
   // even count (at most 32), so that convs spread over the threads and small ones do not pay
-  // per-block overhead (2M per block left SqueezeNet's and UltraFace's 1-3M multiply-add 1x1 convs on one thread:
-  // 1M is 3-5 % faster at 2 threads, 0-3 % slower at 1, measured on this session's Zen 5).
+  // per-block overhead (2M per block left SqueezeNet's and UltraFace's 1-3M multiply-add 1x1
+  // convs on one thread: 1M is 3-5 % faster at 2 threads, 0-3 % slower at 1, on a Zen 5).
   // Rows first while each block keeps >= 128 output pixels (every block re-reads its weights;
   // grouped: 16), then output channels in multiples of 16 (>= 32 each; such a block computes
   // into a buffer of its own). 2M had been measured on SqueezeNet, ResNet-50 and YOLOX on the
@@ -449,11 +448,12 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
             memory::dims{g.s[1], g.s[2]}, memory::dims{g.d[1] - 1, g.d[2] - 1}, memory::dims{pt, g.pb[2]},
             memory::dims{pbot, pr_w});
         dnnl::convolution_forward::primitive_desc pd(d, attr, Engine());
-        if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0) return e;  // far slower than declining
-        // Nor its gemm-based kernel (AVX2: grouped and dilated convs): the channels-first kernels
-        // between two transposes beat it (ResNeXt-50's grouped 3x3s: 93 -> 85 ms a forward; a
-        // 3x3 conv dilated 12, 960 -> 256 channels at 20x20 in DeepLabV3: 36 -> 18 ms).
-        if (std::string(pd.impl_info_str()).find("gemm") != std::string::npos) return e;
+        // Not oneDNN's reference loops (far slower than declining), nor its gemm-based kernel
+        // (AVX2: grouped and dilated convs): the channels-first kernels between two transposes
+        // beat it (ResNeXt-50's grouped 3x3s: 93 -> 85 ms a forward; a 3x3 conv dilated 12,
+        // 960 -> 256 channels at 20x20 in DeepLabV3: 36 -> 18 ms).
+        const std::string impl = pd.impl_info_str();
+        if (impl.rfind("ref", 0) == 0 || impl.find("gemm") != std::string::npos) return e;
         it = prim_of.emplace(k, (int)e->pds.size()).first;
         e->prims.emplace_back(pd);
         e->pds.push_back(pd);

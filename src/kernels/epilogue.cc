@@ -30,6 +30,15 @@ inline void EachC(float* v, int64_t n, const float* cs, float c, F f) {
   }
 }
 
+}  // namespace
+
+bool IsSiluAt(const std::vector<EpilogueStep>& steps, size_t k) {
+  return k + 2 < steps.size() && steps[k].op == EpilogueStep::kSave && steps[k + 1].op == EpilogueStep::kSigmoid &&
+         steps[k + 2].op == EpilogueStep::kMulSaved;
+}
+
+namespace {
+
 // Whether a step from `from` on reads the saved value.
 bool ReadsSavedAfter(const std::vector<EpilogueStep>& steps, size_t from) {
   for (size_t k = from; k < steps.size(); ++k) {
@@ -48,8 +57,7 @@ void RunBlock(const std::vector<EpilogueStep>& steps, float* v, float* r, int64_
     const EpilogueStep& s = steps[k];
     // SiLU, [Save, Sigmoid, MulSaved] with no later step reading the saved value: one pass of
     // SiluArray (the same bits: sigmoid(v) * v).
-    if (s.op == EpilogueStep::kSave && k + 2 < count && steps[k + 1].op == EpilogueStep::kSigmoid &&
-        steps[k + 2].op == EpilogueStep::kMulSaved && !ReferenceKernelsForced() && !ReadsSavedAfter(steps, k + 3)) {
+    if (IsSiluAt(steps, k) && !ReferenceKernelsForced() && !ReadsSavedAfter(steps, k + 3)) {
       SiluArray(v, v, n);
       k += 2;
       continue;

@@ -46,6 +46,9 @@ struct EpilogueStep {
   float C(int64_t channel) const { return channel_c.empty() ? a : channel_c[(size_t)channel]; }
 };
 
+// Whether steps [k, k + 3) are SiLU as the fuse pass writes it: [Save, Sigmoid, MulSaved].
+bool IsSiluAt(const std::vector<EpilogueStep>& steps, size_t k);
+
 // Applies `steps` in order to y[0, n), all elements of output channel `channel`.
 void ApplyEpilogue(const std::vector<EpilogueStep>& steps, float* y, int64_t n, int64_t channel);
 

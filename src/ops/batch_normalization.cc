@@ -188,9 +188,8 @@ Status Run(KernelContext& ctx) {
 // Inference with constant parameters of one value per channel (what the two hooks below need).
 bool PerChannelInference(const Graph& g, const Node& n) {
   // Asked of the channels-first graph (epilogues are fused before the channels_last pass).
-  if (IsChannelsLast(n) || n.outputs.size() != 1 || n.inputs.size() != 5 || !n.GetInt("training_mode", 0).ok() ||
-      *n.GetInt("training_mode", 0) != 0)
-    return false;
+  const StatusOr<int64_t> training = n.GetInt("training_mode", 0);
+  if (IsChannelsLast(n) || n.outputs.size() != 1 || n.inputs.size() != 5 || !training.ok() || *training != 0) return false;
   const Value& x = g.value(n.inputs[0]);
   if (!x.rank_known || x.shape.size() < 2 || x.shape[1] <= 0) return false;
   for (int i = 1; i < 5; ++i) {
