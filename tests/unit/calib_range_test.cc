@@ -32,19 +32,22 @@ TEST(Histogram, GrowsByDoublingAndKeepsCountsExact) {
 
 // The binning by definition (bins / 2 + floor(v * bins / 2R), clamped; NaN and infinities not
 // binned), against the blocked, vectorized Add: the same counts on awkward data.
-// Every instruction-set version (SSE2, AVX2, AVX-512, as far as this CPU has them).
+// Every instruction-set version (SSE2, AVX2, AVX-512, as far as this CPU has them); `clean`
+// data (no NaN or infinity, nothing beyond R) takes the one-pass route of the wide versions,
+// the rest their two passes.
 TEST(Histogram, AddMatchesTheDefinition) {
   for (int isa = 0; isa <= 2; ++isa) {
+  for (bool clean : {false, true}) {
   SetHistogramIsaForTesting(isa);
   std::mt19937 rng(7);
   std::normal_distribution<float> nd(0, 3);
-  for (int64_t n : {1, 3, 4, 5, 15, 16, 17, 31, 33, 1023, 1024, 1025, 4099, 70001}) {
+  for (int64_t n : {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 1023, 1024, 1025, 4099, 70001}) {
     std::vector<float> x(n);
     for (int64_t i = 0; i < n; ++i) {
       switch (i % 11) {
         case 0: x[i] = 0.f; break;                   // runs of one bin (after a ReLU)
-        case 1: x[i] = i % 3 ? 0.f : NAN; break;
-        case 2: x[i] = (i % 5) ? 0.f : (i % 2 ? INFINITY : -INFINITY); break;
+        case 1: x[i] = i % 3 || clean ? 0.f : NAN; break;
+        case 2: x[i] = (i % 5) ? 0.f : clean ? -0.f : (i % 2 ? INFINITY : -INFINITY); break;
         case 3: x[i] = i % 2 ? 1e-42f : -1e-42f; break;  // denormals
         case 7: x[i] = i % 2 ? -1e-30f : -3e-9f; break;    // tiny negatives: below zero's bin, not in it
         case 4: x[i] = 8.f; break;                   // the range's edge: clamps to the last bin
@@ -73,12 +76,35 @@ TEST(Histogram, AddMatchesTheDefinition) {
       lo = std::min(lo, v);
       hi = std::max(hi, v);
     }
-    EXPECT_EQ(h.range(), 8.0) << n << " isa " << isa;
-    EXPECT_EQ(h.counts(), want) << n << " isa " << isa;
-    EXPECT_EQ(h.total(), valid) << n << " isa " << isa;
-    EXPECT_EQ(h.min(), lo) << n << " isa " << isa;
-    EXPECT_EQ(h.max(), hi) << n << " isa " << isa;
+    EXPECT_EQ(h.range(), 8.0) << n << " isa " << isa << " clean " << clean;
+    EXPECT_EQ(h.counts(), want) << n << " isa " << isa << " clean " << clean;
+    EXPECT_EQ(h.total(), valid) << n << " isa " << isa << " clean " << clean;
+    EXPECT_EQ(h.min(), lo) << n << " isa " << isa << " clean " << clean;
+    EXPECT_EQ(h.max(), hi) << n << " isa " << isa << " clean " << clean;
   }
+  }
+  }
+  SetHistogramIsaForTesting(2);
+}
+
+// Add counts into 16-bit tables, flushed into the 64-bit counts before one could wrap: long runs
+// of one bin (a constant tensor; a non-zero value now and then among zeros, which all land in
+// one table) keep every count.
+TEST(Histogram, LongRunsOfOneBinKeepTheirCounts) {
+  for (int isa = 0; isa <= 2; ++isa) {
+    SetHistogramIsaForTesting(isa);
+    for (int every : {1, 3, 1000}) {
+      const int64_t n = every == 1 ? 300000 : 70000 * (int64_t)every;
+      std::vector<float> x(n, 0.f);
+      for (int64_t i = 0; i < n; i += every) x[i] = 1.5f;
+      Histogram h(2048);
+      h.Add(x.data(), n);
+      const int64_t ones = (n + every - 1) / every;
+      EXPECT_EQ(h.range(), 2.0) << isa << " " << every;
+      EXPECT_EQ(h.counts()[1024 + (int)(1.5 * 2048 / 4)], (uint64_t)ones) << isa << " " << every;
+      EXPECT_EQ(h.counts()[1024], (uint64_t)(n - ones)) << isa << " " << every;
+      EXPECT_EQ(h.total(), (uint64_t)n) << isa << " " << every;
+    }
   }
   SetHistogramIsaForTesting(2);
 }
@@ -294,17 +320,19 @@ namespace {
 
 // Several tensors in a row, as calibration adds them: the first sets R, later ones fit inside it,
 // grow it (in one part only, or in all), or hold values at exactly +R; the threaded parts start
-// at the histogram's R.
+// at the histogram's R (the first part adds into the histogram itself, so when only it grows,
+// the others merge up into it).
 TEST(Histogram, ThreadedAddEqualsSerialAdd) {
   std::mt19937 rng(11);
   Histogram serial, threaded;
   ThreadPool pool(3);
-  for (float scale : {3.f, 1.f, 40.f, 0.5f, 1000.f}) {
+  for (float scale : {3.f, 1.f, 40.f, 0.5f, 1000.f, 0.25f}) {
     std::normal_distribution<float> nd(1, scale);
     std::vector<float> x(300001);
     for (auto& v : x) v = nd(rng);
     if (scale == 1.f) x[7] = (float)serial.range();         // exactly +R
     if (scale == 0.5f) x[299000] = 9000.f;                     // only the last part grows
+    if (scale == 0.25f) x[3] = 1e6f;                           // only the first part grows
     serial.Add(x.data(), (int64_t)x.size());
     threaded.Add(x.data(), (int64_t)x.size(), &pool);
     EXPECT_EQ(serial.counts(), threaded.counts()) << scale;
