@@ -1,6 +1,7 @@
 #include "ops/packed_weight.h"
 
 #include "kernels/gemm_packed.h"
+#include "kernels/gemv.h"
 
 namespace dopt {
 
@@ -25,6 +26,11 @@ bool SgemmWithConstantB(KernelContext& ctx, int b_input, bool trans_b, int64_t M
   const Tensor& b = ctx.input(b_input);
   if (b.dtype() != DType::kFloat32 || b.numel() != K * N) return false;
   const float* bp = b.data<float>();
+  // One row against B [N, K] (a classifier head's Gemm on one image): B read as it is.
+  if (M == 1 && (!epilogue || epilogue->empty()) &&
+      kernels::SgemvConstantB(ctx.pool(), trans_b, K, N, alpha, A, bp, trans_b ? K : N, beta, Y)) {
+    return true;
+  }
   auto st = std::static_pointer_cast<PackedWeightState>(*slot);
   if (!st || st->b != bp || st->trans_b != trans_b || st->K != K || st->N != N) {
     st = std::make_shared<PackedWeightState>();

@@ -9,6 +9,8 @@
 #include "executor/executor.h"
 #include "kernels/gemm.h"
 #include "kernels/gemm_packed.h"
+#include "kernels/clones.h"
+#include "kernels/gemv.h"
 #include "ops/shape_inference.h"
 
 namespace dopt {
@@ -93,6 +95,53 @@ TEST(GemmPacked, ManyRowCountsGiveTheSameBitsAsAFreshOperand) {
     ASSERT_TRUE(kernels::SgemmPackedB(&pool, *used, M, 1.f, A.data(), K, 0.f, a.data(), N)) << M;
     ASSERT_TRUE(kernels::SgemmPackedB(&pool, *fresh, M, 1.f, A.data(), K, 0.f, b.data(), N)) << M;
     EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4)) << "M " << M;
+  }
+}
+
+// One row against a constant B [N, K] (kernels/gemv.h): sizes around the vector widths, the
+// 4-row groups and the 256-output blocks, against SgemmReference, bit-identical for 1, 2 and 3
+// threads; B [K, N] is declined.
+TEST(Gemv, SweepAgainstReference) {
+  ThreadPool p1(1), p2(2), p3(3);
+  uint32_t seed = 300;
+  for (bool trans_b : {false, true})
+    for (int64_t K : {1, 7, 16, 17, 131, 1280})
+      for (int64_t N : {1, 3, 4, 5, 17, 128, 129, 255, 257, 1000}) {
+        const std::vector<float> A = RandomFloats((size_t)K, seed++);
+        const std::vector<float> B = RandomFloats((size_t)(K * N), seed++);
+        const std::vector<float> C0 = RandomFloats((size_t)N, seed++);
+        const int64_t ldb = trans_b ? K : N;
+        for (float alpha : {1.f, 0.5f})
+          for (float beta : {0.f, 1.f}) {
+            std::vector<float> ref = C0, got[3];
+            kernels::SgemmReference(false, trans_b, 1, N, K, alpha, A.data(), K, B.data(), ldb, beta, ref.data(), N);
+            ThreadPool* pools[3] = {&p1, &p2, &p3};
+            const std::string what = "N" + std::to_string(N) + " K" + std::to_string(K) + (trans_b ? " transB" : "") +
+                                     " alpha " + std::to_string(alpha) + " beta " + std::to_string(beta);
+            for (int t = 0; t < 3; ++t) {
+              got[t] = C0;
+              const bool ran = kernels::SgemvConstantB(pools[t], trans_b, K, N, alpha, A.data(), B.data(), ldb, beta,
+                                                       got[t].data());
+              if (!ran) {  // [K, N], no AVX2 + FMA, or the reference kernels forced: C untouched
+                EXPECT_EQ(0, std::memcmp(got[t].data(), C0.data(), C0.size() * 4)) << what;
+                got[t] = ref;
+              }
+            }
+            double err = 0, mag = 1e-6;
+            for (size_t i = 0; i < ref.size(); ++i) {
+              err = std::max(err, (double)std::fabs(got[0][i] - ref[i]));
+              mag = std::max(mag, (double)std::fabs(ref[i]));
+            }
+            EXPECT_LE(err, 1e-6 * (double)K * mag + 1e-6) << what;
+            EXPECT_EQ(0, std::memcmp(got[0].data(), got[1].data(), got[0].size() * 4)) << what << " 1 vs 2 threads";
+            EXPECT_EQ(0, std::memcmp(got[0].data(), got[2].data(), got[0].size() * 4)) << what << " 1 vs 3 threads";
+          }
+      }
+  if (!ReferenceKernelsForced() && kernels::CpuSimdIsa() != kernels::SimdIsa::kBase) {
+    std::vector<float> x(8, 1.f), B(64, 1.f), y(8, 0.f);
+    EXPECT_TRUE(kernels::SgemvConstantB(nullptr, true, 8, 8, 1.f, x.data(), B.data(), 8, 0.f, y.data()));
+    EXPECT_EQ(y[3], 8.f);
+    EXPECT_FALSE(kernels::SgemvConstantB(nullptr, false, 8, 8, 1.f, x.data(), B.data(), 8, 0.f, y.data()));
   }
 }
 
@@ -196,7 +245,7 @@ TEST(GemmPacked, ConstantWeightWithBiasTransposedScaled) {
   for (bool trans_b : {false, true})
     for (int cform = 0; cform < 4; ++cform)
       for (int64_t M : {1, 9, 32, 70}) {
-        const int64_t K = 131, N = 200;
+        const int64_t K = 131, N = M == 1 ? 600 : 200;  // one row: kernels/gemv.h, 3 blocks
         const float alpha = cform == 3 ? 0.75f : 1.f, beta = cform >= 2 ? 0.5f : 1.f;
         Tensor x = Random({M, K}, seed++), w = trans_b ? Random({N, K}, seed++) : Random({K, N}, seed++);
         Tensor c = cform == 0 ? Tensor() : cform == 1 ? Random({N}, seed++) : Random({M, N}, seed++);

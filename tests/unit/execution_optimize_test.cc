@@ -87,7 +87,7 @@ std::map<std::string, Tensor> RunModel(const Graph& g, bool optimize, int thread
   EXPECT_TRUE(ex.ok()) << ex.status().message();
   if (nodes) *nodes = (*ex)->graph().nodes.size();
   std::map<std::string, Tensor> outs;
-  Status st = (*ex)->Run({{"x", Rand({1, 8, 12, 12}, 99)}}, &outs);
+  Status st = (*ex)->Run({{"x", Rand(g.value(g.inputs[0]).shape, 99)}}, &outs);
   EXPECT_TRUE(st.ok()) << st.message();
   return outs;
 }
@@ -361,9 +361,9 @@ TEST(FuseConvEpilogue, WhatIsFusedAndWhatIsNot) {
 //   m1: x -> MatMul [12, 40] -> Add(bias [40]) -> Relu                                   fused
 //   m2: x -> MatMul [12, 512] -> MatMul [512, 200] -> Add([1,1,1,200]) -> Mul(2) -> Sub(1 - v)  fused (2 row blocks)
 //   m3: x -> MatMul [12, 16] -> out_m3 (a graph output) -> Add(bias) -> out_m4           not fused
-Graph MakeMatMulChainGraph() {
+Graph MakeMatMulChainGraphOf(const Shape& xs) {
   Builder b;
-  int x = b.Act("x", {1, 8, 12, 12});
+  int x = b.Act("x", xs);
   b.g.inputs = {x};
   int m1 = b.Unknown("m1"), a1 = b.Unknown("a1"), out_m1 = b.Unknown("out_m1");
   b.Node("MatMul", {x, b.Const("w1", Rand({12, 40}, 31))}, {m1});
@@ -384,8 +384,13 @@ Graph MakeMatMulChainGraph() {
   return b.g;
 }
 
+Graph MakeMatMulChainGraph() { return MakeMatMulChainGraphOf({1, 8, 12, 12}); }
+// One row (the packed matmul's single-row primitive, then the chain over the row).
+Graph MakeMatMulChainGraphOneRow() { return MakeMatMulChainGraphOf({1, 1, 1, 12}); }
+
 TEST(FuseConvEpilogue, MatMulBiasAndActivationsWithTheSameBits) {
   ExpectFusedSameBits(MakeMatMulChainGraph, 5, 4);  // the 4 MatMuls and the Add after out_m3
+  ExpectFusedSameBits(MakeMatMulChainGraphOneRow, 5, 4);
   Graph g = MakeMatMulChainGraph();
   ExecutorOptions o;
   o.optimize = true;
