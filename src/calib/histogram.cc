@@ -380,7 +380,8 @@ int isa_cap = 2;  // SetHistogramIsaForTesting
 
 Isa HistIsa() {
 #if defined(DOPT_HIST_WIDE)
-  return std::min(kernels::CpuSimdIsa(), (Isa)isa_cap);
+  static const bool popcnt = __builtin_cpu_supports("popcnt");  // the wide versions use it
+  return popcnt ? std::min(kernels::CpuSimdIsa(), (Isa)isa_cap) : Isa::kBase;
 #else
   return Isa::kBase;
 #endif
@@ -508,7 +509,10 @@ void Histogram::Add(const float* data, int64_t n) {
     const float* d = data + s;
     float blo, bhi;
     int k = 0;
-    if (range_ <= 0 || !ScanBin(d, m, (float)(nb / (2 * range_)), (float)range_, half, idx, &k, &zeros, &blo, &bhi)) {
+    // R as a float bound: 2^128 (a finite value above 2^127 grew it there) is no float, FLT_MAX
+    // then bounds the same finite values and still rejects the infinities.
+    const float bound = (float)std::min(range_, (double)kFloatMax);
+    if (range_ <= 0 || !ScanBin(d, m, (float)(nb / (2 * range_)), bound, half, idx, &k, &zeros, &blo, &bhi)) {
       float babs;
       int64_t bnans;
       Scan(d, m, &blo, &bhi, &babs, &bnans);
@@ -544,6 +548,10 @@ void Histogram::Add(const float* data, int64_t n) {
 }
 
 void Histogram::Extend(float lo, float hi, uint64_t valid) {
+  // A zero extreme as +0 (x + 0 is x for every other float): which of -0 and +0 the lanes and
+  // parts kept first would otherwise depend on the ISA and the thread count.
+  lo += 0.f;
+  hi += 0.f;
   min_ = total_ ? std::min(min_, lo) : lo;
   max_ = total_ ? std::max(max_, hi) : hi;
   total_ += valid;

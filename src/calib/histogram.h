@@ -4,7 +4,7 @@
 // bins/2 + floor(v * bins / 2R), computed exactly, so a value just below zero is never in zero's
 // bin. When new data falls outside, R doubles and pairs of bins merge, so counts stay exact
 // (the same as binning everything at the final R) and nothing is ever stored but the counts.
-// The exact minimum and maximum are tracked beside the bins.
+// The exact minimum and maximum are tracked beside the bins (a zero one as +0).
 #pragma once
 
 #include <cstdint>

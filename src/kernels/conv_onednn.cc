@@ -296,12 +296,14 @@ std::shared_ptr<Entry> Build(const ConvGeom& g, const float* w, const Activation
   // the thread count.
   int64_t unit = std::lcm(ChannelBlock(probe.src_desc()), ChannelBlock(probe.dst_desc()));
   unit = std::max<int64_t>(8, unit == 1 ? 16 : unit);
-  // Dense blocks also keep their weights within 768 KiB (a core's L2 holds them while the block
-  // streams the input): wav2vec2's 512 -> 512 1-D convs (3 MiB of weights) in 4 blocks ran 16 %
-  // faster than in 2 (Zen 4, 1 MiB L2; 8 blocks the same as 4, 16 as slow as 2).
+  // Dense blocks also keep their weights near 768 KiB (a core's L2 holds them while the block
+  // streams the input), in at most 8 blocks: wav2vec2's 512 -> 512 1-D convs (3 MiB of weights)
+  // in 4 blocks ran 16 % faster than in 2 (Zen 4, 1 MiB L2; 8 blocks the same as 4, 16 as slow
+  // as 2: every block reads the whole input again).
   constexpr int64_t kBlockWeightBytes = 768 << 10;
   const int64_t wbytes = g.M * Cg * ks * (int64_t)sizeof(float);
-  const int64_t nblk = e->grouped ? 4 : std::max<int64_t>(2, (wbytes + kBlockWeightBytes - 1) / kBlockWeightBytes + 1) / 2 * 2;
+  const int64_t nblk =
+      e->grouped ? 4 : std::clamp<int64_t>((wbytes + kBlockWeightBytes - 1) / kBlockWeightBytes + 1, 2, 8) / 2 * 2;
   const int64_t ob = std::max<int64_t>(unit, RoundUp((g.M + nblk - 1) / nblk, unit));
   if (!e->grouped) {
     e->src_desc = probe.src_desc();

@@ -18,7 +18,8 @@ namespace kernels {
 
 namespace {
 
-// Output j of a block: alpha * s + (beta ? y[j] : 0), written as Gemm's reference computes it.
+// Output j of a block: alpha * s (+ y[j] when beta is 1; the compiler may contract it to one FMA,
+// the same for every j).
 inline void Store(float* y, float s, float alpha, float beta) { *y = beta == 0.f ? alpha * s : alpha * s + *y; }
 
 #if defined(DOPT_GEMV_WIDE)

@@ -145,7 +145,7 @@ TEST(ConvOp, SweepMatchesNaiveLoop) {
   cases.push_back({1, 40, 40, 40, {9, 10}, {5, 5}, {2, 2}, {1, 1}, {2, 1, 2, 1}, false});
   cases.push_back({1, 64, 64, 64, {12, 12}, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}, true});
   // A 1-D conv with 1.6 MiB of weights (wav2vec2's feature extractor, smaller): 4 blocks of output
-  // channels, the last one short (80 + 80 + 80 + 32; kernels/conv_onednn.cc).
+  // channels, the last one short (80 + 80 + 80 + 32 with 16-channel layouts; kernels/conv_onednn.cc).
   cases.push_back({1, 512, 272, 1, {41}, {3}, {2}, {1}, {0, 0}, true});
   uint32_t seed = 1;
   for (const Case& c : cases) {

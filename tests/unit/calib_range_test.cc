@@ -87,6 +87,43 @@ TEST(Histogram, AddMatchesTheDefinition) {
   SetHistogramIsaForTesting(2);
 }
 
+// The one-pass route at a large R (scale 1/4: a negative denormal's product rounds to -0 and
+// still belongs below zero's bin), and at R = 2^128, which no float holds (a finite value above
+// 2^127 grew it there): infinities in a later block are still left out of the bins.
+TEST(Histogram, OnePassAtLargeRanges) {
+  for (int isa = 0; isa <= 2; ++isa) {
+    SetHistogramIsaForTesting(isa);
+    Histogram h(2048);
+    const float seed = 4096.f;  // R = 4096: bins of width 4
+    h.Add(&seed, 1);
+    std::vector<float> x(40);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = (i % 4 == 0) ? -1.4e-45f : (i % 4 == 1 ? 1.4e-45f : -3.f * (float)i);
+    h.Add(x.data(), (int64_t)x.size());
+    EXPECT_EQ(h.range(), 4096.0) << isa;
+    EXPECT_EQ(h.counts()[1023], 10u) << isa;  // the negative denormals ([-4, 0); the rest are <= -6)
+    EXPECT_EQ(h.counts()[1024], 10u) << isa;  // the positive ones
+    EXPECT_EQ(h.total(), 41u) << isa;
+
+    Histogram big(2048);
+    const float huge = 3e38f;
+    big.Add(&huge, 1);
+    EXPECT_EQ(big.range(), std::ldexp(1.0, 128)) << isa;
+    std::vector<float> y(48, 1e30f);
+    y[5] = INFINITY;
+    y[20] = -INFINITY;
+    y[33] = -2e38f;
+    big.Add(y.data(), (int64_t)y.size());
+    uint64_t binned = 0;
+    for (uint64_t c : big.counts()) binned += c;
+    EXPECT_EQ(binned, 47u) << isa;  // the seed and y but the infinities
+    EXPECT_EQ(big.total(), 49u) << isa;
+    EXPECT_EQ(big.min(), -INFINITY) << isa;
+    EXPECT_EQ(big.max(), INFINITY) << isa;
+    EXPECT_EQ(big.counts()[1024 + (int)(1e30 * 2048 / std::ldexp(2.0, 128))], 45u) << isa;
+  }
+  SetHistogramIsaForTesting(2);
+}
+
 // Add counts into 16-bit tables, flushed into the 64-bit counts before one could wrap: long runs
 // of one bin (a constant tensor; a non-zero value now and then among zeros, which all land in
 // one table) keep every count.
