@@ -572,8 +572,7 @@ void Histogram::Add(const float* data, int64_t n, ThreadPool* pool) {
   std::vector<Histogram>& partial = scratch;  // the caller's (the workers have their own scratch)
   partial.resize(parts - 1);
   for (Histogram& h : partial) {
-    if (h.counts_.size() != counts_.size()) h.counts_.assign(counts_.size(), 0);
-    else std::fill(h.counts_.begin(), h.counts_.end(), 0);
+    h.counts_.assign(counts_.size(), 0);  // no reallocation at the same size
     h.range_ = range_;
     h.total_ = h.at_range_ = 0;
   }

@@ -26,40 +26,46 @@ inline void Store(float* y, float s, float alpha, float beta) { *y = beta == 0.f
 // Each output is one FMA chain per vector lane over k (lane l takes k = l, l + W, ...), then the
 // lanes' fixed-order reduction: the same bits wherever the output sits in a block.
 
-// trans_b: y[n] = x . B[n, :], rows [n0, n1), four rows per pass over x.
+// Rows n.. of B for one pass: four row pointers (past n1 - 1 they repeat the last row, whose
+// result is dropped) and how many of them are real.
+inline int Rows(const float* B, int64_t ldb, int64_t n, int64_t n1, const float** b0, const float** b1,
+                const float** b2, const float** b3) {
+  const int rows = (int)std::min<int64_t>(4, n1 - n);
+  const float* last = B + (n + rows - 1) * ldb;
+  *b0 = B + n * ldb;
+  *b1 = rows > 1 ? *b0 + ldb : last;
+  *b2 = rows > 2 ? *b0 + 2 * ldb : last;
+  *b3 = rows > 3 ? *b0 + 3 * ldb : last;
+  return rows;
+}
+
+// trans_b: y[n] = x . B[n, :], rows [n0, n1), four rows per pass over x (each row's sum the
+// same wherever it sits in a pass).
 __attribute__((target("avx512f"))) void DotRowsAvx512(const float* x, const float* B, int64_t ldb, int64_t K,
                                                       int64_t n0, int64_t n1, float alpha, float beta, float* y) {
   const __mmask16 tail = (__mmask16)((1u << (K % 16)) - 1);
   const int64_t kv = K / 16 * 16;
-  int64_t n = n0;
-  for (; n + 4 <= n1; n += 4) {
-    const float* b = B + n * ldb;
+  for (int64_t n = n0; n < n1; n += 4) {
+    const float *b0, *b1, *b2, *b3;
+    const int rows = Rows(B, ldb, n, n1, &b0, &b1, &b2, &b3);
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     for (int64_t k = 0; k < kv; k += 16) {
       const __m512 xv = _mm512_loadu_ps(x + k);
-      a0 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(b + k), a0);
-      a1 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(b + ldb + k), a1);
-      a2 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(b + 2 * ldb + k), a2);
-      a3 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(b + 3 * ldb + k), a3);
+      a0 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(b0 + k), a0);
+      a1 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(b1 + k), a1);
+      a2 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(b2 + k), a2);
+      a3 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(b3 + k), a3);
     }
     if (tail) {
       const __m512 xv = _mm512_maskz_loadu_ps(tail, x + kv);
-      a0 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(tail, b + kv), a0);
-      a1 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(tail, b + ldb + kv), a1);
-      a2 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(tail, b + 2 * ldb + kv), a2);
-      a3 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(tail, b + 3 * ldb + kv), a3);
+      a0 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(tail, b0 + kv), a0);
+      a1 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(tail, b1 + kv), a1);
+      a2 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(tail, b2 + kv), a2);
+      a3 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(tail, b3 + kv), a3);
     }
-    Store(y + n, _mm512_reduce_add_ps(a0), alpha, beta);
-    Store(y + n + 1, _mm512_reduce_add_ps(a1), alpha, beta);
-    Store(y + n + 2, _mm512_reduce_add_ps(a2), alpha, beta);
-    Store(y + n + 3, _mm512_reduce_add_ps(a3), alpha, beta);
-  }
-  for (; n < n1; ++n) {
-    const float* b = B + n * ldb;
-    __m512 a0 = _mm512_setzero_ps();
-    for (int64_t k = 0; k < kv; k += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + k), _mm512_loadu_ps(b + k), a0);
-    if (tail) a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, x + kv), _mm512_maskz_loadu_ps(tail, b + kv), a0);
-    Store(y + n, _mm512_reduce_add_ps(a0), alpha, beta);
+    const float sums[4] = {_mm512_reduce_add_ps(a0), _mm512_reduce_add_ps(a1), _mm512_reduce_add_ps(a2),
+                           _mm512_reduce_add_ps(a3)};
+    for (int r = 0; r < rows; ++r) Store(y + n + r, sums[r], alpha, beta);
   }
 }
 
@@ -77,35 +83,26 @@ __attribute__((target("avx2,fma"))) void DotRowsAvx2(const float* x, const float
   for (int l = 0; l < 8; ++l) lanes[l] = l < K % 8 ? -1 : 0;
   const __m256i tail = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes));
   const bool has_tail = K % 8 != 0;
-  int64_t n = n0;
-  for (; n + 4 <= n1; n += 4) {
-    const float* b = B + n * ldb;
+  for (int64_t n = n0; n < n1; n += 4) {
+    const float *b0, *b1, *b2, *b3;
+    const int rows = Rows(B, ldb, n, n1, &b0, &b1, &b2, &b3);
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     for (int64_t k = 0; k < kv; k += 8) {
       const __m256 xv = _mm256_loadu_ps(x + k);
-      a0 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(b + k), a0);
-      a1 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(b + ldb + k), a1);
-      a2 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(b + 2 * ldb + k), a2);
-      a3 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(b + 3 * ldb + k), a3);
+      a0 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(b0 + k), a0);
+      a1 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(b1 + k), a1);
+      a2 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(b2 + k), a2);
+      a3 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(b3 + k), a3);
     }
     if (has_tail) {
       const __m256 xv = _mm256_maskload_ps(x + kv, tail);
-      a0 = _mm256_fmadd_ps(xv, _mm256_maskload_ps(b + kv, tail), a0);
-      a1 = _mm256_fmadd_ps(xv, _mm256_maskload_ps(b + ldb + kv, tail), a1);
-      a2 = _mm256_fmadd_ps(xv, _mm256_maskload_ps(b + 2 * ldb + kv, tail), a2);
-      a3 = _mm256_fmadd_ps(xv, _mm256_maskload_ps(b + 3 * ldb + kv, tail), a3);
+      a0 = _mm256_fmadd_ps(xv, _mm256_maskload_ps(b0 + kv, tail), a0);
+      a1 = _mm256_fmadd_ps(xv, _mm256_maskload_ps(b1 + kv, tail), a1);
+      a2 = _mm256_fmadd_ps(xv, _mm256_maskload_ps(b2 + kv, tail), a2);
+      a3 = _mm256_fmadd_ps(xv, _mm256_maskload_ps(b3 + kv, tail), a3);
     }
-    Store(y + n, ReduceAvx2(a0), alpha, beta);
-    Store(y + n + 1, ReduceAvx2(a1), alpha, beta);
-    Store(y + n + 2, ReduceAvx2(a2), alpha, beta);
-    Store(y + n + 3, ReduceAvx2(a3), alpha, beta);
-  }
-  for (; n < n1; ++n) {
-    const float* b = B + n * ldb;
-    __m256 a0 = _mm256_setzero_ps();
-    for (int64_t k = 0; k < kv; k += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(b + k), a0);
-    if (has_tail) a0 = _mm256_fmadd_ps(_mm256_maskload_ps(x + kv, tail), _mm256_maskload_ps(b + kv, tail), a0);
-    Store(y + n, ReduceAvx2(a0), alpha, beta);
+    const float sums[4] = {ReduceAvx2(a0), ReduceAvx2(a1), ReduceAvx2(a2), ReduceAvx2(a3)};
+    for (int r = 0; r < rows; ++r) Store(y + n + r, sums[r], alpha, beta);
   }
 }
 
