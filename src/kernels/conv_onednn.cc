@@ -82,7 +82,7 @@ struct InChunk {
 };
 
 struct Entry {
-  // Tells entries apart for the per-thread memory objects (ThreadBoundMemories).
+  // Tells entries apart for the per-thread memory objects (ExecuteBound).
   const uint64_t serial = NextOneDnnOwner();
   bool supported = false;
   std::vector<float> wcopy;  // the weights this entry was built from
@@ -98,6 +98,10 @@ struct Entry {
   // Per primitive (one per distinct block size).
   std::vector<dnnl::convolution_forward::primitive_desc> pds;
   std::vector<dnnl::convolution_forward> prims;
+  std::vector<size_t> scratch_bytes;  // each primitive's scratchpad size
+  // Channels-last: the primitive writes its channels in place, at the output's pixel stride
+  // (else densely, into a buffer copied out after it).
+  std::vector<bool> dst_in_place;
   // Depthwise: NCHW channel slice -> the primitive's source (none when that is plain NCHW).
   std::vector<bool> dw_in_reorder;
   std::vector<memory::desc> dw_in_descs;
@@ -132,21 +136,16 @@ uint8_t* Scratchpad(size_t bytes) {
 }
 
 // Runs primitive `prim` of `e` on this thread's memory objects for its arguments, re-pointed at
-// src, bias and dst; returns the destination memory (for a reorder after it).
+// src, bias and dst, and waits for it; returns the destination memory (for a reorder after it).
 memory& ExecuteConv(const Entry& e, int prim, dnnl::stream& strm, const float* src, const memory& wei,
                     const float* bias, float* dst) {
   const auto& pd = e.pds[(size_t)prim];
-  std::vector<memory>& m =
-      ThreadBoundMemories(e.serial, prim, {pd.src_desc(), pd.bias_desc(), pd.dst_desc(), pd.scratchpad_desc()});
-  m[0].set_data_handle(const_cast<float*>(src));
-  m[1].set_data_handle(const_cast<float*>(bias));
-  m[2].set_data_handle(dst);
-  m[3].set_data_handle(Scratchpad(pd.scratchpad_desc().get_size()));
-  e.prims[(size_t)prim].execute(strm, {{DNNL_ARG_SRC, m[0]},
-                                       {DNNL_ARG_WEIGHTS, wei},
-                                       {DNNL_ARG_BIAS, m[1]},
-                                       {DNNL_ARG_DST, m[2]},
-                                       {DNNL_ARG_SCRATCHPAD, m[3]}});
+  std::vector<memory>& m = ExecuteBound(e.prims[(size_t)prim], pd, e.serial, prim, strm,
+                                        {{DNNL_ARG_SRC, src},
+                                         {DNNL_ARG_BIAS, bias},
+                                         {DNNL_ARG_DST, dst},
+                                         {DNNL_ARG_SCRATCHPAD, Scratchpad(e.scratch_bytes[(size_t)prim])}},
+                                        &wei);
   return m[2];
 }
 
@@ -341,6 +340,7 @@ std::shared_ptr<Entry> Build(const ConvGeom& g, const float* w, const Activation
                  : dnnl::reorder());
       e->prims.emplace_back(pd);
       e->pds.push_back(pd);
+      e->scratch_bytes.push_back(pd.scratchpad_desc().get_size());
       it = prim_of_size.find(b.mb);
     }
     b.prim = it->second;
@@ -448,13 +448,29 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
       const std::vector<int64_t> k = {rin, rout, pt, pbot, b.mb};
       auto it = prim_of.find(k);
       if (it == prim_of.end()) {
-        dnnl::convolution_forward::desc d(
-            dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-            memory::desc({1, g.C, rin, W}, kF32, Tag::nhwc), memory::desc(wei_d, kF32, Tag::any),
-            memory::desc({b.mb}, kF32, Tag::x), memory::desc({1, b.mb, rout, OW}, kF32, Tag::nhwc),
-            memory::dims{g.s[1], g.s[2]}, memory::dims{g.d[1] - 1, g.d[2] - 1}, memory::dims{pt, g.pb[2]},
-            memory::dims{pbot, pr_w});
-        dnnl::convolution_forward::primitive_desc pd(d, attr, Engine());
+        auto make_pd = [&](const memory::desc& dst) {
+          dnnl::convolution_forward::desc d(
+              dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+              memory::desc({1, g.C, rin, W}, kF32, Tag::nhwc), memory::desc(wei_d, kF32, Tag::any),
+              memory::desc({b.mb}, kF32, Tag::x), dst, memory::dims{g.s[1], g.s[2]},
+              memory::dims{g.d[1] - 1, g.d[2] - 1}, memory::dims{pt, g.pb[2]}, memory::dims{pbot, pr_w});
+          return dnnl::convolution_forward::primitive_desc(d, attr, Engine());
+        };
+        dnnl::convolution_forward::primitive_desc pd;
+        bool in_place = false;
+        if (b.mb != g.M && (!act.HasEpilogue() || e->epilogue_in_primitive)) {
+          // Some of the channels: written in place, at the output's pixel stride (no buffer and
+          // copy); oneDNN's own kernels give the same bits either way.
+          try {
+            pd = make_pd(memory::desc({1, b.mb, rout, OW}, kF32, memory::dims{rout * OW * g.M, 1, OW * g.M, g.M}));
+            const std::string impl = pd.impl_info_str();
+            in_place = impl.rfind("ref", 0) != 0 && impl.find("gemm") == std::string::npos;
+            if (!in_place) pd = {};
+          } catch (const dnnl::error&) {
+            pd = {};
+          }
+        }
+        if (!pd) pd = make_pd(memory::desc({1, b.mb, rout, OW}, kF32, Tag::nhwc));
         // Not oneDNN's reference loops (far slower than declining), nor its gemm-based kernel
         // (AVX2: grouped and dilated convs): the channels-first kernels between two transposes
         // beat it (ResNeXt-50's grouped 3x3s: 93 -> 85 ms a forward; a 3x3 conv dilated 12,
@@ -464,6 +480,8 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
         it = prim_of.emplace(k, (int)e->pds.size()).first;
         e->prims.emplace_back(pd);
         e->pds.push_back(pd);
+        e->scratch_bytes.push_back(pd.scratchpad_desc().get_size());
+        e->dst_in_place.push_back(in_place);
       }
       b.prim = it->second;
       // The block's weights in its primitive's layout, shared by blocks of the same channels.
@@ -658,12 +676,12 @@ bool ConvForwardOneDnnNhwc(const ConvGeom& g, const float* x, const float* w, co
       const int64_t pixels = (b.oh1 - b.oh0) * OW;
       const float* src = x + ((n * g.in[1] + b.ih0) * W) * g.C;
       float* out = y + ((n * g.out[1] + b.oh0) * OW) * g.M;
-      // A block of some of the channels computes into its own dense buffer.
-      const bool part = b.mb != g.M;
+      // A block of some of the channels computes into its own dense buffer, unless its
+      // primitive writes them in place.
+      const bool part = b.mb != g.M && !e->dst_in_place[(size_t)b.prim];
       if (part) buf.resize((size_t)(pixels * b.mb));
-      float* dst = part ? buf.data() : out;
+      float* dst = part ? buf.data() : out + (b.mb != g.M ? b.m0 : 0);
       ExecuteConv(*e, b.prim, strm, src, b.wei, b_all + b.m0, dst);
-      strm.wait();
       if (act.HasEpilogue() && !e->epilogue_in_primitive) ApplyEpilogueChannelsLast(*act.epilogue, dst, pixels, b.mb, b.m0);
       if (part) {
         for (int64_t p = 0; p < pixels; ++p)

@@ -114,7 +114,7 @@ struct DenseMatmul {
   bool ok = false;
   dnnl::matmul::primitive_desc pd;
   dnnl::matmul prim;
-  const uint64_t owner = NextOneDnnOwner();  // for ThreadBoundMemories
+  const uint64_t owner = NextOneDnnOwner();  // for ExecuteBound
 };
 
 std::shared_ptr<DenseMatmul> MakeDenseMatmul(int64_t M, int64_t N, int64_t K) {
@@ -161,14 +161,8 @@ bool SgemmDenseOneDnn(int64_t M, int64_t N, int64_t K, const float* A, const flo
   thread_local dnnl::stream strm(OneDnnEngine());
   // Per call, not thread_local: a large shape must not leave its buffer behind on every thread.
   std::unique_ptr<uint8_t[]> scratch(new uint8_t[std::max<size_t>(e->pd.scratchpad_desc().get_size(), 1)]);
-  std::vector<dnnl::memory>& m =
-      ThreadBoundMemories(e->owner, 0, {e->pd.src_desc(), e->pd.weights_desc(), e->pd.dst_desc(), e->pd.scratchpad_desc()});
-  m[0].set_data_handle(const_cast<float*>(A));
-  m[1].set_data_handle(const_cast<float*>(B));
-  m[2].set_data_handle(C);
-  m[3].set_data_handle(scratch.get());
-  e->prim.execute(strm, {{DNNL_ARG_SRC, m[0]}, {DNNL_ARG_WEIGHTS, m[1]}, {DNNL_ARG_DST, m[2]}, {DNNL_ARG_SCRATCHPAD, m[3]}});
-  strm.wait();
+  ExecuteBound(e->prim, e->pd, e->owner, 0, strm,
+               {{DNNL_ARG_SRC, A}, {DNNL_ARG_WEIGHTS, B}, {DNNL_ARG_DST, C}, {DNNL_ARG_SCRATCHPAD, scratch.get()}});
   return true;
 }
 

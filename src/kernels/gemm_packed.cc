@@ -36,7 +36,7 @@ struct Prims {
   std::vector<int64_t> r0;    // row ranges [r0[i], r0[i + 1])
   std::vector<int> of_block;  // per block: index into pds / prims
   size_t scratch = 0;         // the largest scratchpad
-  const uint64_t owner = NextOneDnnOwner();  // for ThreadBoundMemories
+  const uint64_t owner = NextOneDnnOwner();  // for ExecuteBound
 };
 
 // What the primitives compute after the product (the epilogue's head, see SgemmPackedB).
@@ -245,22 +245,16 @@ bool SgemmPackedB(ThreadPool* pool, PackedGemmB& b, int64_t M, float alpha, cons
         tmp.reset(new float[tmp_size]);
       }
       float* out = direct ? C + r0 * ldc + n0 : tmp.get();
-      // The bias desc is a zero desc (an unused argument) without a bias tail.
-      std::vector<memory>& m = ThreadBoundMemories(
-          pr->owner, k, {pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc(), pd.query_md(dnnl::query::weights_md, 1)});
-      m[0].set_data_handle(const_cast<float*>(A + r0 * lda));
-      m[1].set_data_handle(out);
-      m[2].set_data_handle(scratch.get());
-      std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, m[0]},
-                                              {DNNL_ARG_WEIGHTS, p.wei[(size_t)bi]},
-                                              {DNNL_ARG_DST, m[1]},
-                                              {DNNL_ARG_SCRATCHPAD, m[2]}};
+      const dnnl::primitive& prim = pr->prims[(size_t)k];
+      const uint8_t* sp = scratch.get();
       if (bias) {
-        m[3].set_data_handle(const_cast<float*>(bias + n0));
-        args.emplace(DNNL_ARG_BIAS, m[3]);
+        ExecuteBound(prim, pd, pr->owner, k, strm,
+                     {{DNNL_ARG_SRC, A + r0 * lda}, {DNNL_ARG_DST, out}, {DNNL_ARG_SCRATCHPAD, sp}, {DNNL_ARG_BIAS, bias + n0}},
+                     &p.wei[(size_t)bi]);
+      } else {
+        ExecuteBound(prim, pd, pr->owner, k, strm, {{DNNL_ARG_SRC, A + r0 * lda}, {DNNL_ARG_DST, out}, {DNNL_ARG_SCRATCHPAD, sp}},
+                     &p.wei[(size_t)bi]);
       }
-      pr->prims[(size_t)k].execute(strm, args);
-      strm.wait();
       if (epilogue) ApplyEpilogueChannelsLast(*epilogue, out, rows, nb, n0);  // [rows, nb], dense
       if (direct) continue;
       for (int64_t i = 0; i < rows; ++i) {

@@ -19,17 +19,34 @@ uint64_t NextOneDnnOwner() {
   return ++next;
 }
 
-std::vector<dnnl::memory>& ThreadBoundMemories(uint64_t owner, int index,
-                                               std::initializer_list<dnnl::memory::desc> descs) {
+std::vector<dnnl::memory>& ExecuteBound(const dnnl::primitive& prim, const dnnl::primitive_desc_base& pd,
+                                        uint64_t owner, int index, dnnl::stream& strm,
+                                        std::initializer_list<BoundArg> args, const dnnl::memory* weights) {
   thread_local std::map<std::pair<uint64_t, int>, std::vector<dnnl::memory>> bound;
   if (bound.size() > 4096) bound.clear();  // primitives of models run long ago
-  auto it = bound.find({owner, index});
-  if (it == bound.end()) {
-    std::vector<dnnl::memory> mems;
-    for (const dnnl::memory::desc& d : descs) mems.push_back(dnnl::memory(d, OneDnnEngine(), DNNL_MEMORY_NONE));
-    it = bound.emplace(std::make_pair(owner, index), std::move(mems)).first;
+  std::vector<dnnl::memory>& mems = bound[{owner, index}];
+  if (mems.size() != args.size()) {
+    mems.clear();
+    for (const BoundArg& a : args)
+      mems.push_back(dnnl::memory(pd.query_md(dnnl::query::exec_arg_md, a.arg), OneDnnEngine(), DNNL_MEMORY_NONE));
   }
-  return it->second;
+  constexpr size_t kMaxArgs = 8;
+  dnnl_exec_arg_t c_args[kMaxArgs];
+  int n = 0;
+  size_t i = 0;
+  for (const BoundArg& a : args) {
+    if (n == (int)kMaxArgs) dnnl::error::wrap_c_api(dnnl_invalid_arguments, "too many primitive arguments");
+    dnnl::error::wrap_c_api(dnnl_memory_set_data_handle_v2(mems[i].get(), const_cast<void*>(a.ptr), nullptr),
+                            "could not set a memory's data handle");
+    c_args[n++] = {a.arg, mems[i++].get()};
+  }
+  if (weights) {
+    if (n == (int)kMaxArgs) dnnl::error::wrap_c_api(dnnl_invalid_arguments, "too many primitive arguments");
+    c_args[n++] = {DNNL_ARG_WEIGHTS, weights->get()};
+  }
+  dnnl::error::wrap_c_api(dnnl_primitive_execute(prim.get(), strm.get(), n, c_args), "could not execute a primitive");
+  strm.wait();
+  return mems;
 }
 
 bool OneDnnMatMulEnabled() {
