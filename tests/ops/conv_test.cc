@@ -296,6 +296,65 @@ TEST(ConvOp, EdgeTapsThatReadOnlyPaddingAreLeftOut) {
   }
 }
 
+// Convs from one input pixel to one output pixel through a 1x1 window (SE blocks' squeeze and
+// excite convs after a global pool; ops/conv.cc runs them as matrix-vector products): a 1x1 conv
+// of 70 -> 600 channels (three blocks of outputs, a K tail) with bias and a fused Relu, then a
+// 3x3 conv padded 1 whose only live tap is the centre (NaN elsewhere) with a HardSigmoid
+// epilogue, with and without the optimizing passes, plain and forced reference kernels: the
+// double-precision values, the same bits at 1 and 3 threads.
+TEST(ConvOp, OnePixelConvsMatchTheirDotProducts) {
+  const int64_t C = 70, M1 = 600, M2 = 48;
+  Graph g;
+  const Tensor x = Random({1, C, 1, 1}, 41), w1 = Random({M1, C, 1, 1}, 42), b1 = Random({M1}, 43);
+  Tensor w2 = Random({M2, M1, 3, 3}, 44);
+  const Tensor b2 = Random({M2}, 45);
+  const bool forced = ReferenceKernelsForced();
+  for (int64_t i = 0; i < w2.numel(); ++i)
+    if (i % 9 != 4 && !forced) w2.data<float>()[i] = NAN;
+  const int xi = AddTestInput(g, "x", DType::kFloat32, {1, C, 1, 1});
+  const int c1 = AddTestValue(g, "c1"), r1 = AddTestValue(g, "r1"), c2 = AddTestValue(g, "c2"), y = AddTestValue(g, "y");
+  g.AddNode(MakeNode("Conv", "conv1", {xi, AddTestValue(g, "w1", w1), AddTestValue(g, "b1", b1)}, {c1}, {}, 17));
+  g.AddNode(MakeNode("Relu", "relu", {c1}, {r1}, {}, 17));
+  g.AddNode(MakeNode("Conv", "conv2", {r1, AddTestValue(g, "w2", w2), AddTestValue(g, "b2", b2)}, {c2},
+                     {{"pads", IntsAttr({1, 1, 1, 1})}}, 17));
+  g.AddNode(MakeNode("HardSigmoid", "hs", {c2}, {y}, {{"alpha", FloatAttr(0.15f)}, {"beta", FloatAttr(0.5f)}}, 17));
+  g.outputs = {y};
+  ASSERT_TRUE(PrepareGraph(g).ok());
+  std::vector<double> h(M1), want(M2);
+  for (int64_t m = 0; m < M1; ++m) {
+    double acc = b1.data<float>()[m];
+    for (int64_t c = 0; c < C; ++c) acc += (double)w1.data<float>()[m * C + c] * x.data<float>()[c];
+    h[(size_t)m] = std::max(acc, 0.0);
+  }
+  for (int64_t m = 0; m < M2; ++m) {
+    double acc = b2.data<float>()[m];
+    for (int64_t c = 0; c < M1; ++c) acc += (double)w2.data<float>()[(m * M1 + c) * 9 + 4] * h[(size_t)c];
+    want[(size_t)m] = std::clamp(0.15 * acc + 0.5, 0.0, 1.0);
+  }
+  auto run = [&](bool optimize, int threads) {
+    ExecutorOptions o;
+    o.optimize = optimize;
+    o.num_threads = threads;
+    auto ex = Executor::Create(g, o);
+    EXPECT_TRUE(ex.ok());
+    std::map<std::string, Tensor> outs;
+    EXPECT_TRUE((*ex)->Run({{"x", x}}, &outs).ok());
+    return outs.at("y");
+  };
+  double spread = 0;
+  for (bool optimize : {false, true}) {
+    const Tensor one = run(optimize, 1), three = run(optimize, 3);
+    ASSERT_EQ(one.shape(), (Shape{1, M2, 1, 1}));
+    EXPECT_EQ(0, std::memcmp(one.raw(), three.raw(), one.nbytes())) << "optimize=" << optimize;
+    for (int64_t m = 0; m < M2; ++m) {
+      ASSERT_TRUE(std::isfinite(one.data<float>()[m])) << m;
+      EXPECT_NEAR(one.data<float>()[m], want[(size_t)m], 1e-5) << "optimize=" << optimize << " channel " << m;
+      spread = std::max(spread, std::fabs(want[(size_t)m] - want[0]));
+    }
+  }
+  EXPECT_GT(spread, 0.1);  // outputs that differ, not all clamped to one value
+}
+
 // LiveTaps' geometry: which taps stay, the begin pads and kernel after TrimTaps, and the cases
 // it leaves alone (no dead edge tap; a begin pad that would turn negative; no live tap at all).
 TEST(ConvOp, LiveTapsGeometry) {
