@@ -14,6 +14,7 @@
 #include "passes/fuse_gelu.h"
 #include "passes/fuse_group_norm.h"
 #include "passes/fuse_conv_activation.h"
+#include "passes/fuse_conv_add.h"
 #include "passes/fuse_conv_epilogue.h"
 
 #if defined(__GLIBC__)
@@ -241,6 +242,7 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const Graph& user_graph, co
     }
     pm.Add(std::make_unique<FuseConvActivationPass>());
     pm.Add(std::make_unique<FuseConvEpiloguePass>());
+    pm.Add(std::make_unique<FuseConvAddPass>());
     ChannelsLastPass* regions = nullptr;
     if ((!options.exact_only || options.observe_any_layout) && options.channels_last && ChannelsLastEnabled()) {
       // Watched values that are not real outputs may stay channels-last for their observers.

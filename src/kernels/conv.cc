@@ -344,6 +344,23 @@ DOPT_KERNEL_CLONES void ApplyEach(float* y, int64_t n, float b, F f) {
 
 }  // namespace
 
+namespace {
+DOPT_KERNEL_CLONES void AddRow(float* d, const float* s, int64_t n, bool relu) {
+  if (relu) {
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = d[i] + s[i];
+      d[i] = v > 0.f ? v : 0.f;
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) d[i] = d[i] + s[i];
+  }
+}
+}  // namespace
+
+void AddResidual(float* d, int64_t dld, const float* s, int64_t sld, int64_t rows, int64_t cols, Activation::Kind post) {
+  for (int64_t r = 0; r < rows; ++r) AddRow(d + r * dld, s + r * sld, cols, post == Activation::kRelu);
+}
+
 void BiasActivate(float* y, int64_t n, bool add_bias, float b, const Activation& act) {
   if (!add_bias) b = 0.f;  // x + 0.f == x for every float but -0.f, which no activation distinguishes
   switch (act.kind) {

@@ -57,6 +57,10 @@ struct Activation {
 // y[i] = act(y[i] + b) for i in [0, n); b is added only when add_bias.
 void BiasActivate(float* y, int64_t n, bool add_bias, float b, const Activation& act);
 
+// d[r * dld + c] = post(d[r * dld + c] + s[r * sld + c]) for `rows` rows of `cols` values: a
+// Conv's fused residual Add and the activation after it (kNone or kRelu, as BiasActivate).
+void AddResidual(float* d, int64_t dld, const float* s, int64_t sld, int64_t rows, int64_t cols, Activation::Kind post);
+
 // y[N, M, out...] = act(conv(x[N, C, in...], w[M, C/G, k...]) + bias[M]) (bias may be null).
 void ConvForward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y, ThreadPool* pool,
                  const Activation& act = Activation());

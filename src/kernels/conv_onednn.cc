@@ -659,7 +659,8 @@ bool ConvForwardOneDnn(const ConvGeom& g, const float* x, const float* w, const 
 bool ConvOneDnnNhwcMayRun(const ConvGeom& g) { return ShapeHandled(g); }
 
 bool ConvForwardOneDnnNhwc(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y,
-                           ThreadPool* pool, const Activation& act, std::shared_ptr<void>* cache) {
+                           ThreadPool* pool, const Activation& act, std::shared_ptr<void>* cache,
+                           const float* residual, Activation::Kind post) {
   if (!ShapeHandled(g)) return false;
   omp_set_num_threads(1);  // as in ConvForwardOneDnn
   std::shared_ptr<Entry> e = Lookup(g, w, act, true, cache);
@@ -683,6 +684,12 @@ bool ConvForwardOneDnnNhwc(const ConvGeom& g, const float* x, const float* w, co
       float* dst = part ? buf.data() : out + (b.mb != g.M ? b.m0 : 0);
       ExecuteConv(*e, b.prim, strm, src, b.wei, b_all + b.m0, dst);
       if (act.HasEpilogue() && !e->epilogue_in_primitive) ApplyEpilogueChannelsLast(*act.epilogue, dst, pixels, b.mb, b.m0);
+      if (residual) {
+        const float* res = residual + ((n * g.out[1] + b.oh0) * OW) * g.M + b.m0;
+        if (part) AddResidual(dst, b.mb, res, g.M, pixels, b.mb, post);
+        else if (b.mb != g.M) AddResidual(dst, g.M, res, g.M, pixels, b.mb, post);
+        else AddResidual(dst, 0, res, 0, 1, pixels * g.M, post);
+      }
       if (part) {
         for (int64_t p = 0; p < pixels; ++p)
           std::memcpy(out + p * g.M + b.m0, dst + p * b.mb, (size_t)b.mb * sizeof(float));

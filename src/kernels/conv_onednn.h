@@ -49,9 +49,12 @@ std::string DescribeConvOneDnn(const ConvGeom& g, const float* w, const Activati
 // image's output rows are split into blocks fixed by the shape (never by the thread count),
 // each block one single-threaded primitive over the input rows it needs (its own top / bottom
 // padding) on a dopt pool thread. Returns false without touching y when it declines (as
-// ConvForwardOneDnn, or when oneDNN offers only its reference kernel for NHWC).
+// ConvForwardOneDnn, or when oneDNN offers only its reference kernel for NHWC). With a
+// `residual` [N, OH, OW, M], each block then adds its part of it and applies `post` (kNone or
+// kRelu) while the block's output is in cache (AddResidual: a Conv's fused Add -> Relu).
 bool ConvForwardOneDnnNhwc(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y,
-                           ThreadPool* pool, const Activation& act, std::shared_ptr<void>* cache = nullptr);
+                           ThreadPool* pool, const Activation& act, std::shared_ptr<void>* cache = nullptr,
+                           const float* residual = nullptr, Activation::Kind post = Activation::kNone);
 // Whether ConvForwardOneDnnNhwc may run this shape (2-D, dense or depthwise) with the path on
 // (DOPT_CONV_ONEDNN not 0, reference kernels not forced); it can still decline at run time.
 bool ConvOneDnnNhwcMayRun(const ConvGeom& g);

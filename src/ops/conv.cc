@@ -17,7 +17,16 @@ namespace {
 
 #define FLOAT_TYPES {DType::kFloat32, DType::kFloat16, DType::kBFloat16}
 
+// Input 3 (the residual of fuse_conv_add, passes/fuse_conv_add.h) only with dopt.fused_add.
+Status CheckResidualInput(const Node& node, size_t inputs) {
+  if (inputs > 3 && !node.HasAttr("dopt.fused_add")) {
+    return InvalidArgument(node.Describe() + ": Conv takes 2 or 3 inputs, got " + std::to_string(inputs));
+  }
+  return Status::Ok();
+}
+
 Status Infer(InferContext& ctx) {
+  DOPT_RETURN_IF_ERROR(CheckResidualInput(ctx.node(), ctx.node().inputs.size()));
   DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 0, FLOAT_TYPES));
   DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 1, FLOAT_TYPES));
   if (ctx.has_input(2)) DOPT_RETURN_IF_ERROR(CheckInputDType(ctx, 2, FLOAT_TYPES));
@@ -58,6 +67,29 @@ StatusOr<kernels::Activation> FusedActivation(const Node& node) {
   return act;
 }
 
+// The residual Add fused by fuse_conv_add (input 3; null when none) and the activation after it
+// (dopt.fused_post_activation: Relu or none), checked against the output y.
+Status FusedResidual(KernelContext& ctx, const Tensor& y, const float** residual, kernels::Activation::Kind* post) {
+  *residual = nullptr;
+  *post = kernels::Activation::kNone;
+  const Node& node = ctx.node();
+  DOPT_RETURN_IF_ERROR(CheckResidualInput(node, node.inputs.size()));
+  if (!ctx.has_input(3)) return Status::Ok();
+  const Tensor& r = ctx.input(3);
+  if (r.dtype() != DType::kFloat32 || r.shape() != y.shape()) {
+    return InvalidArgument(node.Describe() + ": the fused residual must be float " + ShapeToString(y.shape()) +
+                           ", got " + DTypeName(r.dtype()) + " " + ShapeToString(r.shape()));
+  }
+  *residual = r.data<float>();
+  DOPT_ASSIGN_OR_RETURN(std::string kind, node.GetString("dopt.fused_post_activation", ""));
+  if (kind == "Relu") {
+    *post = kernels::Activation::kRelu;
+  } else if (!kind.empty()) {
+    return InvalidArgument(node.Describe() + ": unknown dopt.fused_post_activation '" + kind + "'");
+  }
+  return Status::Ok();
+}
+
 // A Conv's state with constant weights: the weights cropped to their live taps (kernels::LiveTaps), and
 // the kernels' own cache slots (oneDNN's primitives): one for the node's own layout, one for the
 // other (a channels-last node's channels-first fallback; a channels-first depthwise conv's
@@ -93,6 +125,9 @@ Status Run(KernelContext& ctx) {
     bias = b.data<float>();
   }
   Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, nhwc ? ToChannelsLast(p.out_shape) : p.out_shape);
+  const float* residual = nullptr;
+  kernels::Activation::Kind post = kernels::Activation::kNone;
+  DOPT_RETURN_IF_ERROR(FusedResidual(ctx, y, &residual, &post));
   if (y.numel() == 0) return Status::Ok();
   kernels::ConvGeom g;
   g.N = xs[0];
@@ -144,50 +179,67 @@ Status Run(KernelContext& ctx) {
     cache = &st->kernel;
     other_cache = &st->other_layout;
   }
-  // One input pixel to one output pixel through a 1x1 window (the squeeze and excite convs of
-  // SE blocks, after a global pool; either layout is then the same [C] vector): a matrix-vector
-  // product, 1.5-3x faster than oneDNN's 1x1 kernel on them (576 -> 144 channels: 38 -> 13 us).
-  if (g.N == 1 && g.G == 1 && g.InSize() == 1 && g.OutSize() == 1 && g.KSize() == 1 &&
-      kernels::SgemvConstantB(ctx.pool(), true, g.C, g.M, 1.f, x.data<float>(), wp, g.C, 0.f, y.data<float>())) {
+  // The convolution into y; true when the kernel also added the fused residual.
+  auto compute = [&]() -> bool {
+    // One input pixel to one output pixel through a 1x1 window (the squeeze and excite convs of
+    // SE blocks, after a global pool; either layout is then the same [C] vector): a matrix-vector
+    // product, 1.5-3x faster than oneDNN's 1x1 kernel on them (576 -> 144 channels: 38 -> 13 us).
+    if (g.N == 1 && g.G == 1 && g.InSize() == 1 && g.OutSize() == 1 && g.KSize() == 1 &&
+        kernels::SgemvConstantB(ctx.pool(), true, g.C, g.M, 1.f, x.data<float>(), wp, g.C, 0.f, y.data<float>())) {
+      float* yp = y.data<float>();
+      for (int64_t m = 0; m < g.M; ++m) kernels::BiasActivate(yp + m, 1, bias != nullptr, bias ? bias[m] : 0.f, act);
+      if (act.HasEpilogue()) kernels::ApplyEpilogueChannelsLast(epilogue, yp, 1, g.M);
+      return false;
+    }
+    if (nhwc) {
+      if (kernels::ConvForwardOneDnnNhwc(g, x.data<float>(), wp, bias, y.data<float>(), ctx.pool(), act, cache,
+                                         residual, post)) {
+        return true;  // the residual added block by block
+      }
+      // oneDNN declined: the channels-first kernels between two transposes.
+      const int64_t hw = g.InSize(), ohw = g.OutSize();
+      Tensor xc = Tensor::Uninitialized(DType::kFloat32, xs), yc = Tensor::Uninitialized(DType::kFloat32, p.out_shape);
+      kernels::ChannelsLastToFirst(x.data<float>(), xc.data<float>(), g.N, g.C, hw, ctx.pool());
+      if (!kernels::ConvForwardOneDnn(g, xc.data<float>(), wp, bias, yc.data<float>(), ctx.pool(), act, other_cache)) {
+        kernels::ConvForward(g, xc.data<float>(), wp, bias, yc.data<float>(), ctx.pool(), act);
+      }
+      kernels::ChannelsFirstToLast(yc.data<float>(), y.data<float>(), g.N, g.M, ohw, ctx.pool());
+      return false;
+    }
+    if (g.G > 1 && g.G == g.C && g.G == g.M && g.C >= 32 && kernels::ConvOneDnnNhwcMayRun(g)) {
+      // A depthwise conv outside a channels-last region (SegFormer's, PVTv2's and GLPN's MixFFN
+      // between two token-layout transposes): oneDNN's channels-last kernel between two tiled
+      // transposes beats its channels-first path, whose per-block reorders cost 4x the conv
+      // (256 channels at 56x56: 0.57 -> 0.2 ms).
+      const int64_t hw = g.InSize(), ohw = g.OutSize();
+      Tensor xl = Tensor::Uninitialized(DType::kFloat32, xs), yl = Tensor::Uninitialized(DType::kFloat32, p.out_shape);
+      kernels::ChannelsFirstToLast(x.data<float>(), xl.data<float>(), g.N, g.C, hw, ctx.pool());
+      // The state's other slot: where the channels-last kernel declines, the node's own slot stays
+      // the channels-first path's (one slot for both would rebuild each on every call).
+      if (kernels::ConvForwardOneDnnNhwc(g, xl.data<float>(), wp, bias, yl.data<float>(), ctx.pool(), act,
+                                         other_cache)) {
+        kernels::ChannelsLastToFirst(yl.data<float>(), y.data<float>(), g.N, g.M, ohw, ctx.pool());
+        return false;
+      }
+    }
+    if (!kernels::ConvForwardOneDnn(g, x.data<float>(), wp, bias, y.data<float>(), ctx.pool(), act,
+                                    cache)) {
+      kernels::ConvForward(g, x.data<float>(), wp, bias, y.data<float>(), ctx.pool(), act);
+    }
+    return false;
+  };
+  const bool residual_added = compute();
+  if (residual && !residual_added) {
+    // Over the whole output, in chunks of 16K values (one output, one residual layout).
+    constexpr int64_t kChunk = 16384;
     float* yp = y.data<float>();
-    for (int64_t m = 0; m < g.M; ++m) kernels::BiasActivate(yp + m, 1, bias != nullptr, bias ? bias[m] : 0.f, act);
-    if (act.HasEpilogue()) kernels::ApplyEpilogueChannelsLast(epilogue, yp, 1, g.M);
-    return Status::Ok();
-  }
-  if (nhwc) {
-    if (kernels::ConvForwardOneDnnNhwc(g, x.data<float>(), wp, bias, y.data<float>(), ctx.pool(), act,
-                                       cache)) {
-      return Status::Ok();
-    }
-    // oneDNN declined: the channels-first kernels between two transposes.
-    const int64_t hw = g.InSize(), ohw = g.OutSize();
-    Tensor xc = Tensor::Uninitialized(DType::kFloat32, xs), yc = Tensor::Uninitialized(DType::kFloat32, p.out_shape);
-    kernels::ChannelsLastToFirst(x.data<float>(), xc.data<float>(), g.N, g.C, hw, ctx.pool());
-    if (!kernels::ConvForwardOneDnn(g, xc.data<float>(), wp, bias, yc.data<float>(), ctx.pool(), act, other_cache)) {
-      kernels::ConvForward(g, xc.data<float>(), wp, bias, yc.data<float>(), ctx.pool(), act);
-    }
-    kernels::ChannelsFirstToLast(yc.data<float>(), y.data<float>(), g.N, g.M, ohw, ctx.pool());
-    return Status::Ok();
-  }
-  if (g.G > 1 && g.G == g.C && g.G == g.M && g.C >= 32 && kernels::ConvOneDnnNhwcMayRun(g)) {
-    // A depthwise conv outside a channels-last region (SegFormer's, PVTv2's and GLPN's MixFFN
-    // between two token-layout transposes): oneDNN's channels-last kernel between two tiled
-    // transposes beats its channels-first path, whose per-block reorders cost 4x the conv
-    // (256 channels at 56x56: 0.57 -> 0.2 ms).
-    const int64_t hw = g.InSize(), ohw = g.OutSize();
-    Tensor xl = Tensor::Uninitialized(DType::kFloat32, xs), yl = Tensor::Uninitialized(DType::kFloat32, p.out_shape);
-    kernels::ChannelsFirstToLast(x.data<float>(), xl.data<float>(), g.N, g.C, hw, ctx.pool());
-    // The state's other slot: where the channels-last kernel declines, the node's own slot stays
-    // the channels-first path's (one slot for both would rebuild each on every call).
-    if (kernels::ConvForwardOneDnnNhwc(g, xl.data<float>(), wp, bias, yl.data<float>(), ctx.pool(), act,
-                                       other_cache)) {
-      kernels::ChannelsLastToFirst(yl.data<float>(), y.data<float>(), g.N, g.M, ohw, ctx.pool());
-      return Status::Ok();
-    }
-  }
-  if (!kernels::ConvForwardOneDnn(g, x.data<float>(), wp, bias, y.data<float>(), ctx.pool(), act,
-                                  cache)) {
-    kernels::ConvForward(g, x.data<float>(), wp, bias, y.data<float>(), ctx.pool(), act);
+    const int64_t n = y.numel(), chunks = (n + kChunk - 1) / kChunk;
+    auto add = [&](int64_t c0, int64_t c1) {
+      const int64_t i0 = c0 * kChunk, i1 = std::min(n, c1 * kChunk);
+      kernels::AddResidual(yp + i0, 0, residual + i0, 0, 1, i1 - i0, post);
+    };
+    if (ctx.pool()) ctx.pool()->ParallelFor(chunks, 1, add);
+    else add(0, chunks);
   }
   return Status::Ok();
 }
@@ -196,6 +248,12 @@ Status Run(KernelContext& ctx) {
 bool ChannelsLast(const Graph& g, const Node& n, ChannelsLastPlan* plan) {
   if (n.inputs.size() < 2 || n.inputs[1] < 0 || !KernelChannelsLast(g, n, plan)) return false;
   plan->anchor = true;
+  // A fused residual (input 3) comes in the output's layout.
+  if (n.inputs.size() > 3 && n.inputs[3] >= 0) {
+    const Value& r = g.value(n.inputs[3]);
+    if (!r.rank_known || r.shape.size() != 4 || r.dtype != DType::kFloat32) return false;
+    plan->inputs |= uint64_t{1} << 3;
+  }
   const Value& x = g.value(n.inputs[0]);
   const Value& w = g.value(n.inputs[1]);
   if (!w.rank_known || w.shape.size() != 4 || w.shape[0] <= 0 || x.shape[1] <= 0) return false;
@@ -225,7 +283,7 @@ const OpDef& OpDef_Conv() {
   static const OpDef def{
       .name = "Conv",
       .min_inputs = 2,
-      .max_inputs = 3,
+      .max_inputs = 4,  // 4: the residual of passes/fuse_conv_add.h, only with dopt.fused_add
       .min_outputs = 1,
       .max_outputs = 1,
       .infer = Infer,

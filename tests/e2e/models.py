@@ -71,6 +71,16 @@ def conv_int64() -> onnx.ModelProto:
                   [helper.make_tensor_value_info("output", TensorProto.INT64, None)], [w])
 
 
+def conv_four_inputs() -> onnx.ModelProto:
+    """A Conv with a fourth input (X, W, B and one more): ONNX's Conv takes 2 or 3."""
+    w = numpy_helper.from_array(np.ones((1, 1, 3, 3), dtype=np.float32), "w")
+    b = numpy_helper.from_array(np.zeros((1,), dtype=np.float32), "b")
+    return _model([helper.make_node("Conv", ["input", "w", "b", "input"], ["output"], name="conv", kernel_shape=[3, 3],
+                                    pads=[1, 1, 1, 1])],
+                  [helper.make_tensor_value_info("input", TensorProto.FLOAT, X_SHAPE)],
+                  [helper.make_tensor_value_info("output", TensorProto.FLOAT, None)], [w, b])
+
+
 def string_input() -> onnx.ModelProto:
     return _model([helper.make_node("Identity", ["input"], ["output"], name="id")],
                   [helper.make_tensor_value_info("input", TensorProto.STRING, [1])],

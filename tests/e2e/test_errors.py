@@ -35,6 +35,7 @@ CASES = {
     "model-unknown-op": Case("run", "unknown_op.onnx", "model", r"unsupported op in 1 node: 'frob' \(FrobnicateTensor\)"),
     "model-control-flow-sequence": Case("run", "if_seq.onnx", "model", r"node 'choose' \(If\): attribute 'else_branch': value 'else_out' is not a tensor \(sequences, maps and optionals are not supported\)"),
     "model-conv-int64": Case("run", "conv_int64.onnx", "model", r"conv.*input 0 has type int64, expected one of float32"),
+    "model-conv-four-inputs": Case("run", "conv_four_inputs.onnx", "model", r"node 'conv' \(Conv\): Conv takes 2 or 3 inputs, got 4"),
     "model-string-input": Case("run", "string_input.onnx", "model", r"value 'input'.*data type STRING is not supported"),
     "model-ir-version-2": Case("run", "ir2.onnx", "model", r"ONNX IR version 2 is not supported"),
     "model-opset-6": Case("run", "opset6.onnx", "model", r"default-domain opset 6 is too old: .*; Add has a different definition at opset 6"),
@@ -64,6 +65,7 @@ def make_bad_files(d: Path) -> Path:
     models.save(models.unknown_op(), d / "unknown_op.onnx")
     models.save(models.control_flow_sequence(), d / "if_seq.onnx")
     models.save(models.conv_int64(), d / "conv_int64.onnx")
+    models.save(models.conv_four_inputs(), d / "conv_four_inputs.onnx")
     models.save(models.string_input(), d / "string_input.onnx")
     models.save(models.add_relu(ir_version=2), d / "ir2.onnx")
     models.save(models.add_relu(opset=6, ir_version=3), d / "opset6.onnx")

@@ -12,6 +12,7 @@
 #include "ir/graph_edit.h"
 #include "common/kernel_options.h"
 #include "ops/op_util.h"
+#include "passes/channels_last.h"
 #include "ops/shape_inference.h"
 #include "kernels/convert.h"
 
@@ -315,8 +316,9 @@ void ExpectFusedSameBits(Graph (*make)(), size_t nodes, size_t outputs) {
 }
 
 TEST(FuseConvEpilogue, ChainsRunInTheConvWithTheSameBits) {
-  // Left as nodes: the 7 Convs, out_d's Mul, f's Sigmoid and the final Add.
-  ExpectFusedSameBits(MakeChainGraph, 10, 7);
+  // Left as nodes: the 7 Convs, out_d's Mul and f's Sigmoid (the final Add is out_f's Conv's
+  // residual, fuse_conv_add).
+  ExpectFusedSameBits(MakeChainGraph, 9, 7);
   // The chains did something: SiLU has negative values above -0.28, Tanh lies in (-1, 1).
   Graph g = MakeChainGraph();
   auto opt = RunModel(g, true, 1);
@@ -431,6 +433,160 @@ TEST(FuseConvEpilogue, MalformedAttributesAreAnError) {
   Status st = (*ex)->Run({{"x", Rand({1, 8, 12, 12}, 99)}}, &outs);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("dopt.epilogue_channels"), std::string::npos) << st.message();
+}
+
+// ---- fuse_conv_add: a Conv's residual Add (and the Relu after it) run in the Conv ----
+
+// x[1,16,10,10]:
+//   a: Conv3x3 -> Relu -> Conv3x3 -> Add(., x) -> Relu -> out_a           (ResNet: fused, with the Relu)
+//   b: Conv1x1 -> Sigmoid -> Mul (SiLU) -> Add(x, .) -> out_b              (YOLO: epilogue, then the Add)
+//   c: Conv1x1 -> Add(., per-channel [16,1,1]) -> out_c                     (a broadcast: an epilogue step)
+//   d: Conv1x1 -> out_d (a graph output) -> Add(out_d, x) -> out_e          (not fused)
+//   f: Conv1x1 -> f (read twice) -> Add(f, f) -> out_f                      (not fused)
+//   g: Conv1x1 -> Add(., x) -> s -> Relu, and s is also read by Sigmoid     (Add fused, Relu not)
+Graph MakeResidualGraph() {
+  Builder b;
+  const Shape xs = {1, 16, 10, 10};
+  int x = b.Act("x", xs);
+  b.g.inputs = {x};
+  auto w = [&](const std::string& n, int64_t k, uint32_t seed) { return b.Const(n, Rand({16, 16, k, k}, seed)); };
+  const AttrList pad = {{"pads", IntsAttr({1, 1, 1, 1})}};
+  int a1 = b.Unknown("a1"), a2 = b.Unknown("a2"), a3 = b.Unknown("a3"), a4 = b.Unknown("a4"), out_a = b.Unknown("out_a");
+  b.Node("Conv", {x, w("wa1", 3, 31), b.Const("ba1", Rand({16}, 32))}, {a1}, pad);
+  b.Node("Relu", {a1}, {a2});
+  b.Node("Conv", {a2, w("wa2", 3, 33)}, {a3}, pad);
+  b.Node("Add", {a3, x}, {a4});
+  b.Node("Relu", {a4}, {out_a});
+  int b1 = b.Unknown("b1"), b2 = b.Unknown("b2"), b3 = b.Unknown("b3"), out_b = b.Unknown("out_b");
+  b.Node("Conv", {x, w("wb", 1, 34), b.Const("bb", Rand({16}, 35))}, {b1});
+  b.Node("Sigmoid", {b1}, {b2});
+  b.Node("Mul", {b1, b2}, {b3});
+  b.Node("Add", {x, b3}, {out_b});
+  int c1 = b.Unknown("c1"), out_c = b.Unknown("out_c");
+  b.Node("Conv", {x, w("wc", 1, 36)}, {c1});
+  b.Node("Add", {c1, b.Const("kc", Rand({16, 1, 1}, 37))}, {out_c});
+  int out_d = b.Unknown("out_d"), out_e = b.Unknown("out_e");
+  b.Node("Conv", {x, w("wd", 1, 38)}, {out_d});
+  b.Node("Add", {out_d, x}, {out_e});
+  int f1 = b.Unknown("f1"), out_f = b.Unknown("out_f");
+  b.Node("Conv", {x, w("wf", 1, 39)}, {f1});
+  b.Node("Add", {f1, f1}, {out_f});
+  int g1 = b.Unknown("g1"), s = b.Unknown("s"), out_g = b.Unknown("out_g"), out_h = b.Unknown("out_h");
+  b.Node("Conv", {x, w("wg", 1, 40)}, {g1});
+  b.Node("Add", {g1, x}, {s});
+  b.Node("Relu", {s}, {out_g});
+  b.Node("Sigmoid", {s}, {out_h});
+  b.g.outputs = {out_a, out_b, out_c, out_d, out_e, out_f, out_g, out_h};
+  Status st = PrepareGraph(b.g);
+  EXPECT_TRUE(st.ok()) << st.message();
+  return b.g;
+}
+
+TEST(FuseConvAdd, ResidualsRunInTheConvWithTheSameBits) {
+  // Left: the 7 Convs, d's and f's Adds, g's Relu and Sigmoid.
+  ExpectFusedSameBits(MakeResidualGraph, 11, 8);
+}
+
+TEST(FuseConvAdd, WhatIsFusedAndWhatIsNot) {
+  Graph g = MakeResidualGraph();
+  ExecutorOptions o;
+  o.optimize = true;
+  o.channels_last = false;
+  auto ex = Executor::Create(g, o);
+  ASSERT_TRUE(ex.ok()) << ex.status().message();
+  const Graph& og = (*ex)->graph();
+  std::map<std::string, std::string> fused;  // output -> residual name + post activation
+  for (const Node& n : og.nodes) {
+    if (n.op_type != "Conv" || !n.HasAttr("dopt.fused_add")) continue;
+    ASSERT_EQ(n.inputs.size(), 4u) << n.Describe();
+    auto post = n.GetString("dopt.fused_post_activation", "");
+    ASSERT_TRUE(post.ok());
+    fused[og.value(n.outputs[0]).name] = og.value(n.inputs[3]).name + " " + *post;
+  }
+  const std::map<std::string, std::string> want = {{"out_a", "x Relu"}, {"out_b", "x "}, {"s", "x "}};
+  EXPECT_EQ(fused, want);
+  // The caller's graph keeps its Adds.
+  int adds = 0;
+  for (const Node& n : g.nodes) adds += n.op_type == "Add";
+  EXPECT_EQ(adds, 6);
+}
+
+// A chain for the channels-last path (oneDNN's NHWC kernels add each block's residual):
+// x[1,64,7,7] -> Conv3x3 -> Relu -> Conv3x3 -> Add(x) -> Relu -> h        (ResNet)
+// h -> Conv1x1(256) -> t -> Conv1x1(256) -> Add(t) -> u                   (blocks of some channels)
+// u -> Conv1x1(64) -> Sigmoid -> Mul -> Add(h) -> out                      (YOLO)
+Graph MakeResidualChain() {
+  Builder b;
+  int x = b.Act("x", {1, 64, 7, 7});
+  b.g.inputs = {x};
+  const AttrList pad = {{"pads", IntsAttr({1, 1, 1, 1})}};
+  int a1 = b.Unknown("a1"), a2 = b.Unknown("a2"), a3 = b.Unknown("a3"), a4 = b.Unknown("a4"), h = b.Unknown("h");
+  b.Node("Conv", {x, b.Const("w1", Rand({64, 64, 3, 3}, 51)), b.Const("b1", Rand({64}, 52))}, {a1}, pad);
+  b.Node("Relu", {a1}, {a2});
+  b.Node("Conv", {a2, b.Const("w2", Rand({64, 64, 3, 3}, 53))}, {a3}, pad);
+  b.Node("Add", {a3, x}, {a4});
+  b.Node("Relu", {a4}, {h});
+  int t = b.Unknown("t"), t2 = b.Unknown("t2"), u = b.Unknown("u");
+  b.Node("Conv", {h, b.Const("w3", Rand({256, 64, 1, 1}, 54))}, {t});
+  b.Node("Conv", {t, b.Const("w4", Rand({256, 256, 1, 1}, 55)), b.Const("b4", Rand({256}, 56))}, {t2});
+  b.Node("Add", {t, t2}, {u});
+  int c = b.Unknown("c"), sg = b.Unknown("sg"), m = b.Unknown("m"), out = b.Unknown("out");
+  b.Node("Conv", {u, b.Const("w5", Rand({64, 256, 1, 1}, 57))}, {c});
+  b.Node("Sigmoid", {c}, {sg});
+  b.Node("Mul", {c, sg}, {m});
+  b.Node("Add", {h, m}, {out});
+  b.g.outputs = {out};
+  Status st = PrepareGraph(b.g);
+  EXPECT_TRUE(st.ok()) << st.message();
+  return b.g;
+}
+
+// The chain channels-last: three Convs with their residual, channels-last; the plain run's
+// values within float rounding, the same bits at 1 and 3 threads; without regions (channels
+// first) the plain run's bits.
+TEST(FuseConvAdd, ChannelsLastBlocksAddTheirResidual) {
+  Graph g = MakeResidualChain();
+  {
+    ExecutorOptions o;
+    o.optimize = true;
+    auto ex = Executor::Create(g, o);
+    ASSERT_TRUE(ex.ok()) << ex.status().message();
+    int fused_last = 0, fused = 0;
+    for (const Node& n : (*ex)->graph().nodes) {
+      fused += n.HasAttr("dopt.fused_add");
+      fused_last += IsChannelsLast(n) && n.HasAttr("dopt.fused_add");
+    }
+    EXPECT_EQ(fused, 3);
+    if (fused_last == 0 && (ReferenceKernelsForced() || !ChannelsLastEnabled())) GTEST_SKIP() << "no channels-last regions here";
+    EXPECT_EQ(fused_last, 3);
+  }
+  auto plain = RunModel(g, false, 1);
+  auto first = RunModel(g, true, 2);
+  auto one = RunModel(g, true, 1, nullptr, true), three = RunModel(g, true, 3, nullptr, true);
+  const Tensor& a = plain.at("out");
+  const Tensor& b = one.at("out");
+  ASSERT_EQ(a.shape(), b.shape());
+  EXPECT_EQ(0, std::memcmp(b.raw(), three.at("out").raw(), b.nbytes()));
+  EXPECT_EQ(0, std::memcmp(a.raw(), first.at("out").raw(), a.nbytes()));
+  double spread = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    ASSERT_NEAR(a.data<float>()[i], b.data<float>()[i], 1e-4 * (1 + std::fabs(a.data<float>()[i]))) << i;
+    spread = std::max(spread, (double)std::fabs(a.data<float>()[i] - a.data<float>()[0]));
+  }
+  EXPECT_GT(spread, 1.0);
+}
+
+// A Conv that reads a fourth input without the pass's attribute is malformed: one clear error.
+TEST(FuseConvAdd, FourthInputWithoutTheAttributeIsAnError) {
+  Builder b;
+  int x = b.Act("x", {1, 4, 6, 6});
+  b.g.inputs = {x};
+  int y = b.Unknown("y");
+  b.Node("Conv", {x, b.Const("w", Rand({4, 4, 1, 1}, 1)), b.Const("b", Rand({4}, 2)), x}, {y});
+  b.g.outputs = {y};
+  Status st = PrepareGraph(b.g);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("Conv takes 2 or 3 inputs, got 4"), std::string::npos) << st.message();
 }
 
 TEST(HalfToFloatArray, MatchesScalarConversionForAllValues) {
