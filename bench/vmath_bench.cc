@@ -1,9 +1,10 @@
 // Micro-benchmark of kernels/vmath.h: ns per element of each array function against the scalar
 // std:: loop the ops ran before (and still run with DOPT_REFERENCE_KERNELS=1), one thread, on
-// 1M floats uniform in [-8, 8] (4 MiB each way, the size of a YOLO activation).
+// 1M floats uniform in [-8, 8] (4 MiB each way, the size of a YOLO activation), or as many as
+// the second argument says (8192: in L1/L2, the compute cost alone).
 //
 // Build: cmake -S . -B build -DDOPT_BUILD_BENCH=ON && ninja -C build vmath_bench
-// Run:   ./build/bench/vmath_bench [repeat]
+// Run:   ./build/bench/vmath_bench [repeat] [elements]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -21,6 +22,10 @@ using ArrayFn = void (*)(const float*, float*, int64_t);
 void StdExp(const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
 }
+void StdSilu(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] / (1.f + std::exp(-x[i]));
+}
+
 void StdSigmoid(const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float v = x[i];
@@ -63,7 +68,7 @@ double NsPerElement(ArrayFn fn, const std::vector<float>& x, std::vector<float>&
 
 int main(int argc, char** argv) {
   const int repeat = argc > 1 ? std::atoi(argv[1]) : 20;
-  const int64_t n = 1 << 20;
+  const int64_t n = argc > 2 ? std::atoll(argv[2]) : int64_t{1} << 20;
   std::vector<float> x(n), y(n);
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-8.f, 8.f);
@@ -75,6 +80,7 @@ int main(int argc, char** argv) {
   const Row rows[] = {
       {"exp", StdExp, dopt::kernels::ExpArray},
       {"sigmoid", StdSigmoid, dopt::kernels::SigmoidArray},
+      {"silu", StdSilu, dopt::kernels::SiluArray},
       {"tanh", StdTanh, dopt::kernels::TanhArray},
       {"erf", StdErf, dopt::kernels::ErfArray},
       {"gelu_erf", StdGeluErf, dopt::kernels::GeluErfArray},
