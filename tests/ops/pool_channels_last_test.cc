@@ -1,4 +1,4 @@
-// MaxPool and AveragePool on channels-last activations (the node attribute the channels_last
+// MaxPool, AveragePool and GlobalAveragePool on channels-last activations (the node attribute the channels_last
 // pass sets: X and Y are [N, H, W, C]) against the naive channels-first loop, over channel counts
 // around the kernels' 16-channel vectors (whole blocks, a tail, a tail only), kernel, stride,
 // pads, dilations (MaxPool), count_include_pad (AveragePool) and ceil_mode.
@@ -61,6 +61,28 @@ void SweepChannelsLast(const char* op, uint32_t seed) {
 }
 
 TEST(PoolChannelsLast, MaxPoolSweepMatchesNaiveLoop) { SweepChannelsLast("MaxPool", 41); }
+
+// GlobalAveragePool channels-last: the channels-first kernel's bits (the same double sums in
+// pixel order) for channel counts that cover the 64-, 32- and 16-channel register kernels, their
+// mixes and the plain loop's remainders, and more than one 64-channel task; 1, 2 and 3 threads.
+TEST(PoolChannelsLast, GlobalAveragePoolHasTheChannelsFirstBits) {
+  uint32_t seed = 60;
+  for (int64_t C : {1, 7, 16, 24, 32, 48, 63, 64, 80, 112, 136, 200})
+    for (auto [H, W] : {std::pair<int64_t, int64_t>{5, 7}, {13, 11}}) {
+      const int64_t N = 2;
+      Tensor nchw = Random({N, C, H, W}, seed++);
+      auto first = RunOp(OpCase("GlobalAveragePool").Input(nchw));
+      ASSERT_TRUE(first.ok()) << first.status().message();
+      const Tensor& want = (*first)[0];
+      Tensor x = Tensor::FromFloats({N, H, W, C}, ToNhwc(nchw.data<float>(), N, C, H, W));
+      ASSERT_TRUE(CheckOp(OpCase("GlobalAveragePool")
+                              .Attr("dopt.channels_last", IntAttr(1))
+                              .Input(x)
+                              .Threads({2, 3})
+                              .Expect(Tensor::FromFloats({N, 1, 1, C}, std::vector<float>(want.data<float>(), want.data<float>() + want.numel())), Tol::Exact())
+                              .Label("C=" + std::to_string(C) + " " + std::to_string(H) + "x" + std::to_string(W))));
+    }
+}
 TEST(PoolChannelsLast, AveragePoolSweepMatchesNaiveLoop) { SweepChannelsLast("AveragePool", 43); }
 
 }  // namespace
