@@ -222,6 +222,20 @@ TEST(ConvOp, ResultsDoNotDependOnThreadCount) {
   EXPECT_EQ(y[0].shape(), (Shape{1, 24, 45, 47}));
 }
 
+// One run of graph g (input "x" = xv) through an executor; returns output `out`.
+Tensor RunGraph(const Graph& g, const Tensor& xv, const std::string& out, bool optimize, bool channels_last,
+                int threads) {
+  ExecutorOptions o;
+  o.optimize = optimize;
+  o.channels_last = channels_last;
+  o.num_threads = threads;
+  auto ex = Executor::Create(g, o);
+  EXPECT_TRUE(ex.ok());
+  std::map<std::string, Tensor> outs;
+  EXPECT_TRUE((*ex)->Run({{"x", xv}}, &outs).ok());
+  return outs.at(out);
+}
+
 // Kernel taps that read only padding for every output (DeepLabV3's ASPP: 3x3 convs dilated 24
 // and 36 on a 20x20 map) are left out: the conv runs on its live taps (ops/conv.cc LiveTaps).
 // Through the executor with constant weights (where the cropped weights are kept): the naive
@@ -267,15 +281,7 @@ TEST(ConvOp, EdgeTapsThatReadOnlyPaddingAreLeftOut) {
     ASSERT_TRUE(PrepareGraph(g).ok()) << Describe(c);
     const Shape ys = RefOutShape(c);
     const std::vector<float> want = RefConv(c, x, w, c.bias ? &b : nullptr, ys);
-    auto run = [&](int threads) {
-      ExecutorOptions o;
-      o.num_threads = threads;
-      auto ex = Executor::Create(g, o);
-      EXPECT_TRUE(ex.ok());
-      std::map<std::string, Tensor> outs;
-      EXPECT_TRUE((*ex)->Run({{"x", x}}, &outs).ok());
-      return outs.at("y");
-    };
+    auto run = [&](int threads) { return RunGraph(g, x, "y", false, true, threads); };
     const Tensor one = run(1), three = run(3);
     SetReferenceKernelsForced(true);
     const Tensor ref = run(1);
@@ -331,16 +337,7 @@ TEST(ConvOp, OnePixelConvsMatchTheirDotProducts) {
     for (int64_t c = 0; c < M1; ++c) acc += (double)w2.data<float>()[(m * M1 + c) * 9 + 4] * h[(size_t)c];
     want[(size_t)m] = std::clamp(0.15 * acc + 0.5, 0.0, 1.0);
   }
-  auto run = [&](bool optimize, int threads) {
-    ExecutorOptions o;
-    o.optimize = optimize;
-    o.num_threads = threads;
-    auto ex = Executor::Create(g, o);
-    EXPECT_TRUE(ex.ok());
-    std::map<std::string, Tensor> outs;
-    EXPECT_TRUE((*ex)->Run({{"x", x}}, &outs).ok());
-    return outs.at("y");
-  };
+  auto run = [&](bool optimize, int threads) { return RunGraph(g, x, "y", optimize, true, threads); };
   double spread = 0;
   for (bool optimize : {false, true}) {
     const Tensor one = run(optimize, 1), three = run(optimize, 3);
@@ -415,15 +412,7 @@ TEST(ConvOp, EdgeTapsLeftOutInsideAChannelsLastRegion) {
   ASSERT_TRUE(PrepareGraph(g).ok());
   const Tensor xv = Random({1, 8, 5, 5}, 33);
   auto run = [&](bool optimize, bool channels_last, int threads) {
-    ExecutorOptions o;
-    o.optimize = optimize;
-    o.channels_last = channels_last;
-    o.num_threads = threads;
-    auto ex = Executor::Create(g, o);
-    EXPECT_TRUE(ex.ok());
-    std::map<std::string, Tensor> outs;
-    EXPECT_TRUE((*ex)->Run({{"x", xv}}, &outs).ok());
-    return outs.at("c3");
+    return RunGraph(g, xv, "c3", optimize, channels_last, threads);
   };
   const Tensor plain = run(false, false, 1), last = run(true, true, 1), last3 = run(true, true, 3);
   EXPECT_EQ(0, std::memcmp(last.raw(), last3.raw(), last.nbytes()));

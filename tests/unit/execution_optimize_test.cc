@@ -328,14 +328,21 @@ TEST(FuseConvEpilogue, ChainsRunInTheConvWithTheSameBits) {
   EXPECT_GT(mn, -0.2785f);
 }
 
-TEST(FuseConvEpilogue, WhatIsFusedAndWhatIsNot) {
-  Graph g = MakeChainGraph();
+// An executor of g optimised, without channels-last regions (its graph shows what fused).
+std::unique_ptr<Executor> OptimisedChannelsFirst(const Graph& g) {
   ExecutorOptions o;
   o.optimize = true;
   o.channels_last = false;
   auto ex = Executor::Create(g, o);
-  ASSERT_TRUE(ex.ok()) << ex.status().message();
-  const Graph& og = (*ex)->graph();
+  EXPECT_TRUE(ex.ok()) << ex.status().message();
+  return ex.ok() ? std::move(*ex) : nullptr;
+}
+
+TEST(FuseConvEpilogue, WhatIsFusedAndWhatIsNot) {
+  Graph g = MakeChainGraph();
+  auto ex = OptimisedChannelsFirst(g);
+  ASSERT_TRUE(ex);
+  const Graph& og = ex->graph();
   std::map<std::string, std::vector<int64_t>> ops;  // output name -> the Conv's program
   for (const Node& n : og.nodes) {
     if (n.op_type != "Conv") continue;
@@ -489,12 +496,9 @@ TEST(FuseConvAdd, ResidualsRunInTheConvWithTheSameBits) {
 
 TEST(FuseConvAdd, WhatIsFusedAndWhatIsNot) {
   Graph g = MakeResidualGraph();
-  ExecutorOptions o;
-  o.optimize = true;
-  o.channels_last = false;
-  auto ex = Executor::Create(g, o);
-  ASSERT_TRUE(ex.ok()) << ex.status().message();
-  const Graph& og = (*ex)->graph();
+  auto ex = OptimisedChannelsFirst(g);
+  ASSERT_TRUE(ex);
+  const Graph& og = ex->graph();
   std::map<std::string, std::string> fused;  // output -> residual name + post activation
   for (const Node& n : og.nodes) {
     if (n.op_type != "Conv" || !n.HasAttr("dopt.fused_add")) continue;
