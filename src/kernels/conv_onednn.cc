@@ -99,9 +99,6 @@ struct Entry {
   std::vector<dnnl::convolution_forward::primitive_desc> pds;
   std::vector<dnnl::convolution_forward> prims;
   std::vector<size_t> scratch_bytes;  // each primitive's scratchpad size
-  // Channels-last: the primitive writes its channels in place, at the output's pixel stride
-  // (else densely, into a buffer copied out after it).
-  std::vector<bool> dst_in_place;
   // Depthwise: NCHW channel slice -> the primitive's source (none when that is plain NCHW).
   std::vector<bool> dw_in_reorder;
   std::vector<memory::desc> dw_in_descs;
@@ -448,29 +445,13 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
       const std::vector<int64_t> k = {rin, rout, pt, pbot, b.mb};
       auto it = prim_of.find(k);
       if (it == prim_of.end()) {
-        auto make_pd = [&](const memory::desc& dst) {
-          dnnl::convolution_forward::desc d(
-              dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-              memory::desc({1, g.C, rin, W}, kF32, Tag::nhwc), memory::desc(wei_d, kF32, Tag::any),
-              memory::desc({b.mb}, kF32, Tag::x), dst, memory::dims{g.s[1], g.s[2]},
-              memory::dims{g.d[1] - 1, g.d[2] - 1}, memory::dims{pt, g.pb[2]}, memory::dims{pbot, pr_w});
-          return dnnl::convolution_forward::primitive_desc(d, attr, Engine());
-        };
-        dnnl::convolution_forward::primitive_desc pd;
-        bool in_place = false;
-        if (b.mb != g.M && (!act.HasEpilogue() || e->epilogue_in_primitive)) {
-          // Some of the channels: written in place, at the output's pixel stride (no buffer and
-          // copy); oneDNN's own kernels give the same bits either way.
-          try {
-            pd = make_pd(memory::desc({1, b.mb, rout, OW}, kF32, memory::dims{rout * OW * g.M, 1, OW * g.M, g.M}));
-            const std::string impl = pd.impl_info_str();
-            in_place = impl.rfind("ref", 0) != 0 && impl.find("gemm") == std::string::npos;
-            if (!in_place) pd = {};
-          } catch (const dnnl::error&) {
-            pd = {};
-          }
-        }
-        if (!pd) pd = make_pd(memory::desc({1, b.mb, rout, OW}, kF32, Tag::nhwc));
+        dnnl::convolution_forward::desc d(
+            dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+            memory::desc({1, g.C, rin, W}, kF32, Tag::nhwc), memory::desc(wei_d, kF32, Tag::any),
+            memory::desc({b.mb}, kF32, Tag::x), memory::desc({1, b.mb, rout, OW}, kF32, Tag::nhwc),
+            memory::dims{g.s[1], g.s[2]}, memory::dims{g.d[1] - 1, g.d[2] - 1}, memory::dims{pt, g.pb[2]},
+            memory::dims{pbot, pr_w});
+        dnnl::convolution_forward::primitive_desc pd(d, attr, Engine());
         // Not oneDNN's reference loops (far slower than declining), nor its gemm-based kernel
         // (AVX2: grouped and dilated convs): the channels-first kernels between two transposes
         // beat it (ResNeXt-50's grouped 3x3s: 93 -> 85 ms a forward; a 3x3 conv dilated 12,
@@ -481,7 +462,6 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
         e->prims.emplace_back(pd);
         e->pds.push_back(pd);
         e->scratch_bytes.push_back(pd.scratchpad_desc().get_size());
-        e->dst_in_place.push_back(in_place);
       }
       b.prim = it->second;
       // The block's weights in its primitive's layout, shared by blocks of the same channels.
@@ -677,17 +657,16 @@ bool ConvForwardOneDnnNhwc(const ConvGeom& g, const float* x, const float* w, co
       const int64_t pixels = (b.oh1 - b.oh0) * OW;
       const float* src = x + ((n * g.in[1] + b.ih0) * W) * g.C;
       float* out = y + ((n * g.out[1] + b.oh0) * OW) * g.M;
-      // A block of some of the channels computes into its own dense buffer, unless its
-      // primitive writes them in place.
-      const bool part = b.mb != g.M && !e->dst_in_place[(size_t)b.prim];
+      // A block of some of the channels computes into its own dense buffer (oneDNN 2.6 offers
+      // only its reference kernel for a destination at the output's pixel stride).
+      const bool part = b.mb != g.M;
       if (part) buf.resize((size_t)(pixels * b.mb));
-      float* dst = part ? buf.data() : out + (b.mb != g.M ? b.m0 : 0);
+      float* dst = part ? buf.data() : out;
       ExecuteConv(*e, b.prim, strm, src, b.wei, b_all + b.m0, dst);
       if (act.HasEpilogue() && !e->epilogue_in_primitive) ApplyEpilogueChannelsLast(*act.epilogue, dst, pixels, b.mb, b.m0);
       if (residual) {
         const float* res = residual + ((n * g.out[1] + b.oh0) * OW) * g.M + b.m0;
         if (part) AddResidual(dst, b.mb, res, g.M, pixels, b.mb, post);
-        else if (b.mb != g.M) AddResidual(dst, g.M, res, g.M, pixels, b.mb, post);
         else AddResidual(dst, 0, res, 0, 1, pixels * g.M, post);
       }
       if (part) {

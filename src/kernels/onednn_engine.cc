@@ -22,14 +22,25 @@ uint64_t NextOneDnnOwner() {
 std::vector<dnnl::memory>& ExecuteBound(const dnnl::primitive& prim, const dnnl::primitive_desc_base& pd,
                                         uint64_t owner, int index, dnnl::stream& strm,
                                         std::initializer_list<BoundArg> args, const dnnl::memory* weights) {
-  thread_local std::map<std::pair<uint64_t, int>, std::vector<dnnl::memory>> bound;
+  struct Bound {
+    std::vector<int> ids;  // the argument ids the memory objects were made for
+    std::vector<dnnl::memory> mems;
+  };
+  thread_local std::map<std::pair<uint64_t, int>, Bound> bound;
   if (bound.size() > 4096) bound.clear();  // primitives of models run long ago
-  std::vector<dnnl::memory>& mems = bound[{owner, index}];
-  if (mems.size() != args.size()) {
-    mems.clear();
-    for (const BoundArg& a : args)
-      mems.push_back(dnnl::memory(pd.query_md(dnnl::query::exec_arg_md, a.arg), OneDnnEngine(), DNNL_MEMORY_NONE));
+  Bound& b = bound[{owner, index}];
+  bool same = b.ids.size() == args.size();
+  size_t k = 0;
+  for (const BoundArg& a : args) same = same && b.ids[k++] == a.arg;
+  if (!same) {
+    b.ids.clear();
+    b.mems.clear();
+    for (const BoundArg& a : args) {
+      b.ids.push_back(a.arg);
+      b.mems.push_back(dnnl::memory(pd.query_md(dnnl::query::exec_arg_md, a.arg), OneDnnEngine(), DNNL_MEMORY_NONE));
+    }
   }
+  std::vector<dnnl::memory>& mems = b.mems;
   constexpr size_t kMaxArgs = 8;
   dnnl_exec_arg_t c_args[kMaxArgs];
   int n = 0;

@@ -29,8 +29,8 @@ struct BoundArg {
 // 3 % of a SqueezeNet forward; a map of arguments per run, 1-2 % of an EfficientNet-B0 one).
 // `weights`, when not null, joins them as DNNL_ARG_WEIGHTS as it is. `owner` is a
 // NextOneDnnOwner() number of the object that holds the primitive (never an address, which a
-// later object may reuse), `index` the primitive among its own; every run of one (owner, index)
-// passes the same argument ids. Returns the memory objects in the order of `args` (the
+// later object may reuse), `index` the primitive among its own (other argument ids than the last
+// run's remake the memory objects). Returns the memory objects in the order of `args` (the
 // destination's, for a reorder after the primitive). Throws dnnl::error as execute() does.
 std::vector<dnnl::memory>& ExecuteBound(const dnnl::primitive& prim, const dnnl::primitive_desc_base& pd,
                                         uint64_t owner, int index, dnnl::stream& strm,

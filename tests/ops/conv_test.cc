@@ -144,6 +144,11 @@ TEST(ConvOp, SweepMatchesNaiveLoop) {
   cases.push_back({2, 48, 48, 48, {13, 11}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true});
   cases.push_back({1, 40, 40, 40, {9, 10}, {5, 5}, {2, 2}, {1, 1}, {2, 1, 2, 1}, false});
   cases.push_back({1, 64, 64, 64, {12, 12}, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}, true});
+  // One input pixel to one output pixel through a 1x1 window (ops/conv.cc's dot products), and
+  // the same with a begin pad and a stride past it: the one output then reads only padding.
+  cases.push_back({1, 40, 600, 1, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}, true});
+  cases.push_back({1, 40, 24, 1, {1, 1}, {1, 1}, {3, 3}, {1, 1}, {1, 1, 0, 0}, true});
+  cases.push_back({1, 40, 24, 1, {1, 1}, {1, 1}, {2, 2}, {1, 1}, {1, 0, 0, 0}, false});
   // A 1-D conv with 1.6 MiB of weights (wav2vec2's feature extractor, smaller): 4 blocks of output
   // channels, the last one short (80 + 80 + 80 + 32 with 16-channel layouts; kernels/conv_onednn.cc).
   cases.push_back({1, 512, 272, 1, {41}, {3}, {2}, {1}, {0, 0}, true});

@@ -515,13 +515,15 @@ TEST(FuseConvAdd, WhatIsFusedAndWhatIsNot) {
   EXPECT_EQ(adds, 6);
 }
 
-// A chain for the channels-last path (oneDNN's NHWC kernels add each block's residual):
-// x[1,64,7,7] -> Conv3x3 -> Relu -> Conv3x3 -> Add(x) -> Relu -> h        (ResNet)
-// h -> Conv1x1(256) -> t -> Conv1x1(256) -> Add(t) -> u                   (blocks of some channels)
+// A chain for the channels-last path (oneDNN's NHWC kernels add each block's residual), two
+// images of 28x28 (blocks of rows):
+// x[2,64,28,28] -> Conv3x3 -> Relu -> Conv3x3 -> Add(x) -> Relu -> h      (ResNet)
+// h -> Conv1x1(256) -> t -> Conv1x1(256) -> Mul(per-channel) -> Add(t) -> u
+//                       (blocks of rows x some channels, the epilogue after the primitive)
 // u -> Conv1x1(64) -> Sigmoid -> Mul -> Add(h) -> out                      (YOLO)
 Graph MakeResidualChain() {
   Builder b;
-  int x = b.Act("x", {1, 64, 7, 7});
+  int x = b.Act("x", {2, 64, 28, 28});
   b.g.inputs = {x};
   const AttrList pad = {{"pads", IntsAttr({1, 1, 1, 1})}};
   int a1 = b.Unknown("a1"), a2 = b.Unknown("a2"), a3 = b.Unknown("a3"), a4 = b.Unknown("a4"), h = b.Unknown("h");
@@ -530,10 +532,11 @@ Graph MakeResidualChain() {
   b.Node("Conv", {a2, b.Const("w2", Rand({64, 64, 3, 3}, 53))}, {a3}, pad);
   b.Node("Add", {a3, x}, {a4});
   b.Node("Relu", {a4}, {h});
-  int t = b.Unknown("t"), t2 = b.Unknown("t2"), u = b.Unknown("u");
+  int t = b.Unknown("t"), t2 = b.Unknown("t2"), t3 = b.Unknown("t3"), u = b.Unknown("u");
   b.Node("Conv", {h, b.Const("w3", Rand({256, 64, 1, 1}, 54))}, {t});
   b.Node("Conv", {t, b.Const("w4", Rand({256, 256, 1, 1}, 55)), b.Const("b4", Rand({256}, 56))}, {t2});
-  b.Node("Add", {t, t2}, {u});
+  b.Node("Mul", {t2, b.Const("k4", Rand({256, 1, 1}, 58))}, {t3});
+  b.Node("Add", {t, t3}, {u});
   int c = b.Unknown("c"), sg = b.Unknown("sg"), m = b.Unknown("m"), out = b.Unknown("out");
   b.Node("Conv", {u, b.Const("w5", Rand({64, 256, 1, 1}, 57))}, {c});
   b.Node("Sigmoid", {c}, {sg});
@@ -578,6 +581,32 @@ TEST(FuseConvAdd, ChannelsLastBlocksAddTheirResidual) {
     spread = std::max(spread, (double)std::fabs(a.data<float>()[i] - a.data<float>()[0]));
   }
   EXPECT_GT(spread, 1.0);
+}
+
+// Activation shapes not fixed in the graph (symbolic spatial dims): the Adds stay nodes.
+TEST(FuseConvAdd, UnknownShapesAreNotFused) {
+  Builder b;
+  Value v;
+  v.name = "x";
+  v.dtype = DType::kFloat32;
+  v.rank_known = true;
+  v.shape = {1, 8, -1, -1};
+  v.dim_params = {"", "", "h", "w"};
+  int x = b.g.AddValue(std::move(v));
+  b.g.inputs = {x};
+  int c = b.Unknown("c"), y = b.Unknown("y");
+  b.Node("Conv", {x, b.Const("w", Rand({8, 8, 3, 3}, 3))}, {c}, {{"pads", IntsAttr({1, 1, 1, 1})}});
+  b.Node("Add", {c, x}, {y});
+  b.g.outputs = {y};
+  ASSERT_TRUE(PrepareGraph(b.g).ok());
+  auto ex = OptimisedChannelsFirst(b.g);
+  ASSERT_TRUE(ex);
+  int adds = 0;
+  for (const Node& n : ex->graph().nodes) {
+    adds += n.op_type == "Add";
+    EXPECT_FALSE(n.HasAttr("dopt.fused_add")) << n.Describe();
+  }
+  EXPECT_EQ(adds, 1);
 }
 
 // A Conv that reads a fourth input without the pass's attribute is malformed: one clear error.
