@@ -7,8 +7,6 @@
 #include "common/kernel_options.h"
 #include "kernels/conv.h"
 #include "kernels/conv_onednn.h"
-#include "kernels/epilogue.h"
-#include "kernels/gemv.h"
 #include "ops/window_attrs.h"
 #include "ops/op_util.h"
 
@@ -181,18 +179,6 @@ Status Run(KernelContext& ctx) {
   }
   // The convolution into y; true when the kernel also added the fused residual.
   auto compute = [&]() -> bool {
-    // One input pixel to one output pixel through a 1x1 window (the squeeze and excite convs of
-    // SE blocks, after a global pool; either layout is then the same [C] vector): a matrix-vector
-    // product, 1.5-3x faster than oneDNN's 1x1 kernel on them (576 -> 144 channels: 38 -> 13 us).
-    // (Unpadded: a begin pad with a stride past it puts the one output on padding, bias only.)
-    if (g.N == 1 && g.G == 1 && g.InSize() == 1 && g.OutSize() == 1 && g.KSize() == 1 && g.pb[0] == 0 &&
-        g.pb[1] == 0 && g.pb[2] == 0 &&
-        kernels::SgemvConstantB(ctx.pool(), true, g.C, g.M, 1.f, x.data<float>(), wp, g.C, 0.f, y.data<float>())) {
-      float* yp = y.data<float>();
-      for (int64_t m = 0; m < g.M; ++m) kernels::BiasActivate(yp + m, 1, bias != nullptr, bias ? bias[m] : 0.f, act);
-      if (act.HasEpilogue()) kernels::ApplyEpilogueChannelsLast(epilogue, yp, 1, g.M);
-      return false;
-    }
     if (nhwc) {
       if (kernels::ConvForwardOneDnnNhwc(g, x.data<float>(), wp, bias, y.data<float>(), ctx.pool(), act, cache,
                                          residual, post)) {

@@ -144,8 +144,8 @@ TEST(ConvOp, SweepMatchesNaiveLoop) {
   cases.push_back({2, 48, 48, 48, {13, 11}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, true});
   cases.push_back({1, 40, 40, 40, {9, 10}, {5, 5}, {2, 2}, {1, 1}, {2, 1, 2, 1}, false});
   cases.push_back({1, 64, 64, 64, {12, 12}, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}, true});
-  // One input pixel to one output pixel through a 1x1 window (ops/conv.cc's dot products), and
-  // the same with a begin pad and a stride past it: the one output then reads only padding.
+  // One input pixel to one output pixel through a 1x1 window (SE blocks), and the same with a
+  // begin pad and a stride past it: the one output then reads only padding.
   cases.push_back({1, 40, 600, 1, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}, true});
   cases.push_back({1, 40, 24, 1, {1, 1}, {1, 1}, {3, 3}, {1, 1}, {1, 1, 0, 0}, true});
   cases.push_back({1, 40, 24, 1, {1, 1}, {1, 1}, {2, 2}, {1, 1}, {1, 0, 0, 0}, false});
@@ -308,7 +308,7 @@ TEST(ConvOp, EdgeTapsThatReadOnlyPaddingAreLeftOut) {
 }
 
 // Convs from one input pixel to one output pixel through a 1x1 window (SE blocks' squeeze and
-// excite convs after a global pool; ops/conv.cc runs them as matrix-vector products): a 1x1 conv
+// excite convs after a global pool): a 1x1 conv
 // of 70 -> 600 channels (three blocks of outputs, a K tail) with bias and a fused Relu, then a
 // 3x3 conv padded 1 whose only live tap is the centre (NaN elsewhere) with a HardSigmoid
 // epilogue, with and without the optimizing passes, plain and forced reference kernels: the
