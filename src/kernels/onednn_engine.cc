@@ -42,19 +42,18 @@ std::vector<dnnl::memory>& ExecuteBound(const dnnl::primitive& prim, const dnnl:
   }
   std::vector<dnnl::memory>& mems = b.mems;
   constexpr size_t kMaxArgs = 8;
+  if (args.size() + (weights ? 1 : 0) > kMaxArgs) {
+    dnnl::error::wrap_c_api(dnnl_invalid_arguments, "too many primitive arguments");
+  }
   dnnl_exec_arg_t c_args[kMaxArgs];
   int n = 0;
-  size_t i = 0;
   for (const BoundArg& a : args) {
-    if (n == (int)kMaxArgs) dnnl::error::wrap_c_api(dnnl_invalid_arguments, "too many primitive arguments");
-    dnnl::error::wrap_c_api(dnnl_memory_set_data_handle_v2(mems[i].get(), const_cast<void*>(a.ptr), nullptr),
+    dnnl::error::wrap_c_api(dnnl_memory_set_data_handle_v2(mems[(size_t)n].get(), const_cast<void*>(a.ptr), nullptr),
                             "could not set a memory's data handle");
-    c_args[n++] = {a.arg, mems[i++].get()};
+    c_args[n] = {a.arg, mems[(size_t)n].get()};
+    ++n;
   }
-  if (weights) {
-    if (n == (int)kMaxArgs) dnnl::error::wrap_c_api(dnnl_invalid_arguments, "too many primitive arguments");
-    c_args[n++] = {DNNL_ARG_WEIGHTS, weights->get()};
-  }
+  if (weights) c_args[n++] = {DNNL_ARG_WEIGHTS, weights->get()};
   dnnl::error::wrap_c_api(dnnl_primitive_execute(prim.get(), strm.get(), n, c_args), "could not execute a primitive");
   strm.wait();
   return mems;

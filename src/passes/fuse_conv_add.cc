@@ -2,18 +2,9 @@
 
 #include <vector>
 
+#include "ir/graph_edit.h"
+
 namespace dopt {
-
-namespace {
-
-Attribute StringAttribute(const std::string& s) {
-  Attribute a;
-  a.kind = Attribute::Kind::kString;
-  a.s = s;
-  return a;
-}
-
-}  // namespace
 
 StatusOr<int> FuseConvAddPass::Run(Graph& g) {
   const auto consumers = g.Consumers();
@@ -38,7 +29,7 @@ StatusOr<int> FuseConvAddPass::Run(Graph& g) {
       if (ci < 0 || removed[(size_t)ci]) continue;
       Node& conv = g.nodes[(size_t)ci];
       if (conv.op_type != "Conv" || !conv.domain.empty() || conv.outputs.size() != 1 || conv.outputs[0] != x ||
-          conv.inputs.size() > 3 || conv.HasAttr("dopt.fused_add")) {
+          conv.inputs.size() > 3) {  // more than X, W, B: already fused
         continue;
       }
       // Exactly the Add's shape on both sides (no broadcast), float.
@@ -62,7 +53,7 @@ StatusOr<int> FuseConvAddPass::Run(Graph& g) {
         const Node& relu = g.nodes[(size_t)ri];
         if (!removed[(size_t)ri] && relu.op_type == "Relu" && relu.domain.empty() && relu.inputs.size() == 1 &&
             relu.outputs.size() == 1 && relu.outputs[0] >= 0 && g.value(relu.outputs[0]).dtype == DType::kFloat32) {
-          conv.attributes.push_back({"dopt.fused_post_activation", StringAttribute("Relu")});
+          conv.attributes.push_back({"dopt.fused_post_activation", StringAttr("Relu")});
           result = relu.outputs[0];
           dead.push_back(ri);
           removed[(size_t)ri] = true;
