@@ -18,8 +18,14 @@ import argparse
 import os
 import sys
 
+import types
+
 import torch
-import transformers as T
+
+# transformers imports torchvision when it is installed (the --torchvision scan's `pip install
+# --no-deps torchvision`); its compiled operators do not load against this CPU build of torch.
+sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
+import transformers as T  # noqa: E402
 
 
 class First(torch.nn.Module):
@@ -85,6 +91,20 @@ def mk(name):
     if name == "mask2former": return First(T.Mask2FormerModel(T.Mask2FormerConfig())), (torch.randn(1,3,256,256),), ["pixel_values"]
     if name == "detr_resnet":
         return First(T.DetrForObjectDetection(T.DetrConfig(use_timm_backbone=False, use_pretrained_backbone=False, backbone_config=T.ResNetConfig(out_features=["stage4"])))), (torch.randn(1,3,320,320),), ["pixel_values"]
+    # the fourth scan (fifteenth session): detectors, depth, segmentation and pose heads
+    if name == "dpt": return First(T.DPTForDepthEstimation(T.DPTConfig(num_hidden_layers=4, backbone_out_indices=[0, 1, 2, 3]))), (torch.randn(1,3,384,384),), ["pixel_values"]
+    if name == "depth_anything":
+        return First(T.DepthAnythingForDepthEstimation(T.DepthAnythingConfig(backbone_config=T.Dinov2Config(hidden_size=384, num_attention_heads=6, num_hidden_layers=4, out_indices=[1, 2, 3, 4], reshape_hidden_states=False)))), (torch.randn(1,3,266,266),), ["pixel_values"]
+    if name == "conditional_detr":
+        return First(T.ConditionalDetrForObjectDetection(T.ConditionalDetrConfig(use_timm_backbone=False, use_pretrained_backbone=False, backbone_config=T.ResNetConfig(out_features=["stage4"])))), (torch.randn(1,3,320,320),), ["pixel_values"]
+    if name == "dfine": return First(T.DFineForObjectDetection(T.DFineConfig())), (torch.randn(1,3,640,640),), ["pixel_values"]
+    if name == "hgnetv2": return First(T.HGNetV2ForImageClassification(T.HGNetV2Config())), (img,), ["pixel_values"]
+    if name == "textnet": return First(T.TextNetModel(T.TextNetConfig())), (torch.randn(1,3,640,640),), ["pixel_values"]
+    if name == "vitpose":
+        return First(T.VitPoseForPoseEstimation(T.VitPoseConfig(backbone_config=T.VitPoseBackboneConfig(num_hidden_layers=4, out_indices=[4])))), (torch.randn(1,3,256,192),), ["pixel_values"]
+    if name == "superpoint": return First(T.SuperPointForKeypointDetection(T.SuperPointConfig())), (torch.randn(1,1,240,320),), ["pixel_values"]
+    if name == "mobilenetv2_seg": return First(T.MobileNetV2ForSemanticSegmentation(T.MobileNetV2Config())), (torch.randn(1,3,512,512),), ["pixel_values"]
+    if name == "mobilevit_seg": return First(T.MobileViTForSemanticSegmentation(T.MobileViTConfig())), (torch.randn(1,3,512,512),), ["pixel_values"]
     raise KeyError(name)
 
 
@@ -104,7 +124,7 @@ def mk_torchvision(name):
             y = self.m(x)
             return y["out"] if isinstance(y, dict) else y
 
-    size = {"inception_v3": 299, "deeplabv3_mnv3": 320, "lraspp_mnv3": 320}.get(name, 224)
+    size = {"inception_v3": 299, "deeplabv3_mnv3": 320, "lraspp_mnv3": 320, "fcn_resnet50": 320}.get(name, 224)
     build = {
         "resnext50": lambda: models.resnext50_32x4d(),
         "densenet121": lambda: models.densenet121(),
@@ -124,19 +144,28 @@ def mk_torchvision(name):
         "maxvit_t": lambda: models.maxvit_t(),
         "deeplabv3_mnv3": lambda: seg.deeplabv3_mobilenet_v3_large(weights=None, weights_backbone=None, aux_loss=False),
         "lraspp_mnv3": lambda: seg.lraspp_mobilenet_v3_large(weights=None, weights_backbone=None),
+        # the fourth scan (fifteenth session)
+        "fcn_resnet50": lambda: seg.fcn_resnet50(weights=None, weights_backbone=None, aux_loss=False),
+        "mobilenet_v2": lambda: models.mobilenet_v2(),
+        "r3d_18": lambda: models.video.r3d_18(),
     }[name]
+    if name == "r3d_18":  # a video clip: 8 frames of 112 x 112
+        return Out(build()), (torch.randn(1, 3, 8, 112, 112),), ["input"]
     return Out(build()), (torch.randn(1, 3, size, size),), ["input"]
 
 
 TV_NAMES = ["resnext50", "densenet121", "inception_v3", "googlenet", "shufflenet_v2", "mnasnet", "mobilenet_v3_large",
             "mobilenet_v3_small", "efficientnet_b0", "efficientnet_v2_s", "regnet_y_400mf", "alexnet", "squeezenet1_1",
-            "convnext_tiny", "swin_t", "maxvit_t", "deeplabv3_mnv3", "lraspp_mnv3"]
+            "convnext_tiny", "swin_t", "maxvit_t", "deeplabv3_mnv3", "lraspp_mnv3", "fcn_resnet50", "mobilenet_v2", "r3d_18"]
 
 NAMES = ["efficientnet", "mobilenetv2", "mobilenetv1", "deit", "segformer", "levit", "poolformer", "convnextv2",
          "clipvision", "roberta", "albert", "deberta", "electra", "wav2vec2", "resnet18", "bit", "glpn", "yolos",
          "rtdetr", "beit", "cvt", "pvtv2", "focalnet", "swiftformer", "swinv2", "swin2sr", "hiera", "siglip",
          "hubert", "wavlm", "ast", "convbert", "squeezebert", "mobilebert", "mpnet", "funnel", "xlmr", "t5enc",
          "bart_enc", "llama", "detr_resnet", "mask2former"]
+# The fourth scan's names (fifteenth session) take a "y_" prefix.
+FOURTH = ["dpt", "depth_anything", "conditional_detr", "dfine", "hgnetv2", "textnet",
+          "vitpose", "superpoint", "mobilenetv2_seg", "mobilevit_seg"]
 # The first scan's names keep no prefix, the second's an "x_" (as in docs/benchmarks.md).
 SECOND = set(NAMES[NAMES.index("beit"):])
 
@@ -145,13 +174,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
     ap.add_argument("--torchvision", action="store_true", help="export torchvision's set (tv_*) instead")
+    ap.add_argument("--fourth", action="store_true", help="export the fourth scan's set (y_*) instead")
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
-    a.names = a.names or (TV_NAMES if a.torchvision else NAMES)
+    a.names = a.names or (TV_NAMES if a.torchvision else FOURTH if a.fourth else NAMES)
     os.makedirs(a.out, exist_ok=True)
     failed = 0
     for name in a.names:
-        prefix = "tv_" if a.torchvision else "x_" if name in SECOND else ""
+        prefix = "tv_" if a.torchvision else "y_" if name in FOURTH else "x_" if name in SECOND else ""
         path = os.path.join(a.out, prefix + name + ".onnx")
         try:
             torch.manual_seed(0)

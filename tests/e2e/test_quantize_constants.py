@@ -113,6 +113,36 @@ def weight_from_input_model() -> onnx.ModelProto:
     return finish(nodes, [numpy_helper.from_array(rand(rng, (4, 3, 3, 3)), "w0")], [1, 4, 8, 8], "w_from_input")
 
 
+def float64_position_model(double_input: bool = False) -> onnx.ModelProto:
+    """D-FINE's style (a real detector's export): a position embedding computed in float64 from
+    the input's width (Shape -> Cast to DOUBLE -> Range with DOUBLE Constants -> Mul by a DOUBLE
+    initializer -> Sin -> Cast to FLOAT) and added to a Conv's output. double_input: the graph
+    input itself is float64."""
+    rng = np.random.default_rng(16)
+    f64 = TensorProto.DOUBLE
+    nodes = ([helper.make_node("Cast", ["input64"], ["input"], name="in_cast", to=TensorProto.FLOAT)] if double_input else []) + [
+        helper.make_node("Conv", ["input", "conv.w", "conv.b"], ["c1"], name="conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Shape", ["input"], ["shape"], name="shape"),
+        const_node("w_index", np.array(3, np.int64)),
+        helper.make_node("Gather", ["shape", "w_index"], ["width"], name="width"),
+        helper.make_node("Cast", ["width"], ["width64"], name="width_cast", to=f64),
+        const_node("start64", np.array(0.0, np.float64)), const_node("step64", np.array(1.0, np.float64)),
+        helper.make_node("Range", ["start64", "width64", "step64"], ["pos64"], name="range"),
+        helper.make_node("Mul", ["pos64", "omega64"], ["angle64"], name="angle"),
+        helper.make_node("Sin", ["angle64"], ["emb64"], name="sin"),
+        helper.make_node("Cast", ["emb64"], ["emb"], name="emb_cast", to=TensorProto.FLOAT),
+        helper.make_node("Add", ["c1", "emb"], ["p1"], name="add_pos"),
+        helper.make_node("Relu", ["p1"], ["r1"], name="relu1"),
+        helper.make_node("Flatten", ["r1"], ["flat"], name="flatten", axis=1),
+        helper.make_node("Gemm", ["flat", "fc.w", "fc.b"], ["logits"], name="fc", transB=1),
+    ]
+    inits = [numpy_helper.from_array(rand(rng, (4, 3, 3, 3)), "conv.w"), numpy_helper.from_array(rand(rng, 4, 0.1), "conv.b"),
+             numpy_helper.from_array(np.linspace(0.1, 1.3, 8).astype(np.float64), "omega64"),
+             numpy_helper.from_array(rand(rng, (10, 256), 0.1), "fc.w"), numpy_helper.from_array(rand(rng, 10, 0.1), "fc.b")]
+    inputs = [helper.make_tensor_value_info("input64", f64, X_SHAPE)] if double_input else None
+    return finish(nodes, inits, [1, 10], "float64_position", opset=17, inputs=inputs)
+
+
 def write_conf(d: Path, cal: str = "cal.bin") -> Path:
     p = d / "config.prototxt"
     p.write_text('strategy: "Quant_INT8-8"\ncalibration_method: "minmax"\npreprocess_parameter {\n'
@@ -312,3 +342,56 @@ def test_error_zero_calibration_samples(dopt, tmp_path, how):
     line = one_error_line(proc)
     assert re.search(cause, line), line
     assert not out.exists() and not param.exists()
+
+
+def test_float64_inside_the_model(dopt, tmp_path):
+    """float64 inside a model runs as float32 (docs/onnx_support.md): the model quantizes, the
+    written model keeps its float64 nodes and tensors (the DOUBLE Constants, now initializers, are
+    written as DOUBLE again), type-checks, and runs in ONNX Runtime as dopt simulates it."""
+    m = float64_position_model()
+    proc, model, out, param, x = quantize(dopt, tmp_path, m)
+    assert proc.returncode == 0, describe(proc)
+    assert "quantized:     2 ops (Conv 1, Gemm 1)" in proc.stdout, describe(proc)
+    q = onnx.load(str(out))
+    onnx.checker.check_model(q, full_check=True)
+    doubles = {t.name for t in q.graph.initializer if t.data_type == TensorProto.DOUBLE}
+    assert {"omega64", "start64", "step64"} <= doubles, doubles
+    casts = {n.name: helper.get_attribute_value(n.attribute[0]) for n in q.graph.node if n.op_type == "Cast"}
+    assert casts.get("width_cast") == TensorProto.DOUBLE, casts
+    check_all_weights_int8(q, {"conv": "Conv", "fc": "Gemm"})
+    ref, got = run_ort(model, x), run_ort(out, x)
+    c = cosine(ref, got)
+    print(f"float64 position embedding: {quantized_line(proc)}, cosine to float {c:.5f}")
+    assert c > 0.99, c
+    # The float forward: dopt's float32 arithmetic of the float64 chain matches ORT's float64.
+    np.save(tmp_path / "x.npy", x[:1])
+    fl = run_dopt(dopt, "run", "--model", model, "--input", f"input={tmp_path / 'x.npy'}", "--output_dir", tmp_path / "fl")
+    assert fl.returncode == 0, describe(fl)
+    np.testing.assert_allclose(np.load(tmp_path / "fl" / "logits.npy"), ref[:1], rtol=1e-4, atol=1e-5)
+    sim = run_dopt(dopt, "run", "--model", model, "--compress_conf", param, "--input", f"input={tmp_path / 'x.npy'}",
+                   "--output_dir", tmp_path / "sim")
+    assert sim.returncode == 0, describe(sim)
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    qdq = ort.InferenceSession(str(out), so, providers=["CPUExecutionProvider"]).run(None, {"input": x[:1]})[0]
+    np.testing.assert_allclose(np.load(tmp_path / "sim" / "logits.npy"), qdq, atol=1e-4 * np.abs(qdq).max())
+
+
+def test_float64_graph_input_is_refused(dopt, tmp_path):
+    """A float64 graph input: one clear error naming it, nothing written (dopt does not change a
+    model's interface)."""
+    model = tmp_path / "model.onnx"
+    onnx.save(float64_position_model(double_input=True), str(model))
+    np.save(tmp_path / "x.npy", np.zeros(X_SHAPE))
+    (tmp_path / "cal.bin").write_bytes(bin_bytes(np.zeros([4] + X_SHAPE[1:], np.float32)))
+    out = tmp_path / "q.onnx"
+    for args in (["run", "--model", model, "--input", f"input64={tmp_path / 'x.npy'}", "--output_dir", tmp_path / "o"],
+                 ["-m", "0", "--framework", "5", "--model", model, "--cal_conf", write_conf(tmp_path), "--output", out,
+                  "--input_format", "NCHW", "--input_shape", "input64: 1,3,8,8", "--compress_conf", tmp_path / "param"]):
+        proc = run_dopt(dopt, *args)
+        assert proc.returncode != 0, describe(proc)
+        lines = [l for l in proc.stderr.splitlines() if l.startswith("dopt: error:")]
+        assert len(lines) == 1 and "graph input 'input64' is float64 (DOUBLE)" in lines[0] and str(model) in lines[0], \
+            describe(proc)
+    assert not out.exists() and not (tmp_path / "param").exists() and not (tmp_path / "o").exists()

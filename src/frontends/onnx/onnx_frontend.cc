@@ -99,10 +99,39 @@ void CopyConvert(const Src& src, Dst* dst) {
   for (int i = 0; i < src.size(); ++i) dst[i] = (Dst)src.Get(i);
 }
 
+StatusOr<Tensor> TensorFromProto(const dopt_onnx::TensorProto& tp, const std::string& base_dir);
+
+// A DOUBLE tensor inside the model, read as float32 (docs/onnx_support.md: float64 inside a
+// model runs as float32; the written model keeps the source's float64 nodes and tensors).
+StatusOr<Tensor> DoubleTensorAsFloat(const dopt_onnx::TensorProto& tp, const std::string& base_dir) {
+  dopt_onnx::TensorProto as_int64 = tp;  // same bytes per element: sizes and external data checked once
+  as_int64.set_data_type(dopt_onnx::TensorProto::INT64);
+  const bool listed = tp.data_location() != dopt_onnx::TensorProto::EXTERNAL && !tp.has_raw_data();
+  if (listed) {  // double_data: moved to int64_data's count check as bit patterns
+    as_int64.clear_double_data();
+    for (double d : tp.double_data()) {
+      int64_t bits;
+      std::memcpy(&bits, &d, sizeof bits);
+      as_int64.add_int64_data(bits);
+    }
+  }
+  DOPT_ASSIGN_OR_RETURN(Tensor bits, TensorFromProto(as_int64, base_dir));
+  Tensor t = Tensor::Uninitialized(DType::kFloat32, bits.shape());
+  const int64_t* src = bits.data<int64_t>();
+  float* dst = t.data<float>();
+  for (int64_t i = 0; i < bits.numel(); ++i) {
+    double d;
+    std::memcpy(&d, &src[i], sizeof d);
+    dst[i] = (float)d;
+  }
+  return t;
+}
+
 StatusOr<Tensor> TensorFromProto(const dopt_onnx::TensorProto& tp, const std::string& base_dir) {
   auto where = [&](const Status& s) { return s.WithContext("tensor '" + tp.name() + "'"); };
   if (tp.segment().begin() != 0 || tp.segment().end() != 0 || tp.has_segment())
     return where(Unimplemented("segmented tensors are not supported"));
+  if (tp.data_type() == dopt_onnx::TensorProto::DOUBLE) return DoubleTensorAsFloat(tp, base_dir);
   auto dt = FromOnnxType(tp.data_type());
   if (!dt.ok()) return where(dt.status());
   Shape shape(tp.dims().begin(), tp.dims().end());
@@ -189,6 +218,21 @@ void TensorToProto(const Tensor& t, const std::string& name, dopt_onnx::TensorPr
   tp->set_raw_data(std::string(static_cast<const char*>(t.raw()), t.nbytes()));
 }
 
+// A float32 tensor written as DOUBLE (a source DOUBLE tensor that dopt read as float32).
+void DoubleTensorToProto(const Tensor& t, const std::string& name, dopt_onnx::TensorProto* tp) {
+  tp->Clear();
+  tp->set_name(name);
+  tp->set_data_type(dopt_onnx::TensorProto::DOUBLE);
+  for (int64_t d : t.shape()) tp->add_dims(d);
+  std::string raw((size_t)t.numel() * sizeof(double), '\0');
+  const float* src = t.data<float>();
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    double d = src[i];
+    std::memcpy(&raw[(size_t)i * sizeof d], &d, sizeof d);
+  }
+  tp->set_raw_data(std::move(raw));
+}
+
 Status ReadValueType(const dopt_onnx::ValueInfoProto& vi, Value* v) {
   // No type, or an empty TypeProto (exporters write `type {}` for some sub-graph outputs):
   // unknown, inferred later.
@@ -197,7 +241,9 @@ Status ReadValueType(const dopt_onnx::ValueInfoProto& vi, Value* v) {
     return Unimplemented("value '" + vi.name() + "' is not a tensor (sequences, maps and optionals are not supported)");
   }
   const auto& tt = vi.type().tensor_type();
-  if (tt.has_elem_type() && tt.elem_type() != 0) {
+  if (tt.elem_type() == dopt_onnx::TensorProto::DOUBLE) {
+    v->dtype = DType::kFloat32;  // float64 inside a model runs as float32 (TensorFromProto)
+  } else if (tt.has_elem_type() && tt.elem_type() != 0) {
     auto dt = FromOnnxType(tt.elem_type());
     if (!dt.ok()) return dt.status().WithContext("value '" + vi.name() + "'");
     v->dtype = *dt;
@@ -212,6 +258,25 @@ Status ReadValueType(const dopt_onnx::ValueInfoProto& vi, Value* v) {
     }
   }
   return Status::Ok();
+}
+
+// float64 runs as float32 inside a model, but a model's own inputs and outputs keep their types:
+// a caller feeds and reads what the model declares.
+Status CheckNotDoubleInterface(const dopt_onnx::ValueInfoProto& vi, const char* what) {
+  if (!vi.type().has_tensor_type() || vi.type().tensor_type().elem_type() != dopt_onnx::TensorProto::DOUBLE)
+    return Status::Ok();
+  return Unimplemented(std::string(what) + " '" + vi.name() +
+                       "' is float64 (DOUBLE): dopt computes float64 inside a model as float32 but does not change "
+                       "the types of a model's inputs and outputs; export it with float32 " + what + "s");
+}
+
+// Data-type codes in attributes (Cast's `to`, EyeLike's and the random ops' `dtype`) that name
+// DOUBLE read as FLOAT, like the tensors (TensorFromProto). The IR node is not marked changed,
+// so the written model keeps the source's node.
+void DoubleCodeAsFloat(const std::string& domain, const std::string& name, Attribute* a) {
+  if (domain.empty() && a->kind == Attribute::Kind::kInt && a->i == dopt_onnx::TensorProto::DOUBLE &&
+      (name == "to" || name == "dtype"))
+    a->i = dopt_onnx::TensorProto::FLOAT;
 }
 
 using OpsetMap = std::unordered_map<std::string, int64_t>;
@@ -320,6 +385,7 @@ Status BuildGraphBody(const dopt_onnx::GraphProto& gp, const OpsetMap& opset, co
     const auto& vi = gp.input(i);
     int id = g->FindValue(vi.name());
     if (id >= 0) continue;  // an initializer listed as input (IR < 4 style): a constant
+    if (!g->is_subgraph) DOPT_RETURN_IF_ERROR(CheckNotDoubleInterface(vi, "graph input"));
     Value v;
     v.name = vi.name();
     v.source_index = i;
@@ -358,12 +424,14 @@ Status BuildGraphBody(const dopt_onnx::GraphProto& gp, const OpsetMap& opset, co
     for (const auto& ap : np.attribute()) {
       auto a = ConvertAttribute(ap, base_dir, opset);
       if (!a.ok()) return a.status().WithContext(n.Describe() + ": attribute '" + ap.name() + "'");
+      DoubleCodeAsFloat(n.domain, ap.name(), &a.value());
       n.attributes.emplace_back(ap.name(), std::move(a).value());
     }
     g->AddNode(std::move(n));
   }
   for (int i = 0; i < gp.output_size(); ++i) {
     const auto& vi = gp.output(i);
+    if (!g->is_subgraph) DOPT_RETURN_IF_ERROR(CheckNotDoubleInterface(vi, "graph output"));
     int id = g->FindValue(vi.name());
     if (id < 0 && g->is_subgraph) id = value_id(vi.name());  // an outer-scope value passed through
     if (id < 0) return InvalidArgument("graph output '" + vi.name() + "' is never produced");
@@ -672,6 +740,18 @@ StatusOr<std::string> SerializeOnnxModel(const Graph& g, const SerializeOptions&
     if (ka != kb) return ka;
     return ka ? sa < sb : a < b;
   });
+  // Tensors the source holds as DOUBLE (initializers, Constant values), read as float32
+  // (TensorFromProto): written anew (a Constant that became an initializer) they go back to DOUBLE,
+  // so the source's float64 nodes that consume them still type-check.
+  std::unordered_set<std::string> double_names;
+  if (have_source) {
+    for (const auto& tp : original.initializer())
+      if (tp.data_type() == dopt_onnx::TensorProto::DOUBLE) double_names.insert(tp.name());
+    for (const auto& np : original.node())
+      if (np.op_type() == "Constant" && (np.domain().empty() || np.domain() == "ai.onnx") && np.output_size() == 1)
+        for (const auto& ap : np.attribute())
+          if (ap.name() == "value" && ap.t().data_type() == dopt_onnx::TensorProto::DOUBLE) double_names.insert(np.output(0));
+  }
   std::unordered_set<std::string> init_names;
   for (int v : inits) {
     const Value& val = g.values[v];
@@ -682,6 +762,7 @@ StatusOr<std::string> SerializeOnnxModel(const Graph& g, const SerializeOptions&
     // Moved, not copied; a second reader of the same index (none expected) finds no name there
     // and writes from the tensor.
     if (reuse) tp->Swap(original.mutable_initializer(val.source_index));
+    else if (double_names.count(val.name) && val.initializer->dtype() == DType::kFloat32) DoubleTensorToProto(*val.initializer, val.name, tp);
     else TensorToProto(*val.initializer, val.name, tp);
   }
   // Inputs: the source's list (IR < 4 models also list initializers), then any new ones.
