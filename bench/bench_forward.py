@@ -139,7 +139,12 @@ def main():
                 out_dir = os.path.join(tmp, f"out_{safe_name(mname)}_{t}")
                 os.makedirs(out_dir, exist_ok=True)
                 d_ms, info = time_dopt(args.dopt, model, npys, t, args.repeat, out_dir, args.stat)
-                o_ms, o_outs = time_ort(model, feeds, t, args.repeat, args.stat)
+                try:
+                    o_ms, o_outs = time_ort(model, feeds, t, args.repeat, args.stat)
+                except Exception as e:  # a model ONNX Runtime rejects (e.g. SuperPoint's MaxPool): no ratio
+                    d_txt = "FAILED" if d_ms is None else f"{d_ms:.2f}"
+                    print(f"| {mname} | {t} | {d_txt} | ORT FAILED | - | {str(e).splitlines()[0][:80]} |", flush=True)
+                    continue
                 if d_ms is None:
                     print(f"| {mname} | {t} | FAILED | {o_ms:.2f} | - | {info.splitlines()[-1][:80]} |")
                     continue

@@ -100,6 +100,95 @@ void CubicCoeffs(float t, float c[4]) {
   c[3] = ((A * (2 - x) - 5 * A) * (2 - x) + 8 * A) * (2 - x) - 4 * A;
 }
 
+// The taps of one output location along one spatial dim of length len, at normalised coordinate
+// nx: element indices through the padding mode (-1: a zero) and their weights (1, 2 or 4 of them).
+void DimTaps(const Attrs& a, float nx, int64_t len, int64_t* id, float* wd) {
+  float v = a.align_corners ? (nx + 1.f) / 2.f * (float)(len - 1) : ((nx + 1.f) * (float)len - 1.f) / 2.f;
+  if (a.mode == Mode::kNearest) v = std::nearbyint(v);
+  const float lo = a.align_corners ? 0.f : -0.5f;
+  const float hi = a.align_corners ? (float)(len - 1) : (float)len - 0.5f;
+  // A NaN or infinite coordinate reads as one far outside (zeros: 0; border: the edge).
+  if (!std::isfinite(v)) v = v > 0 ? hi + 8.f : lo - 8.f;
+  if (v < lo || v > hi) {
+    if (a.padding == Padding::kBorder) v = std::min(std::max(v, 0.f), (float)(len - 1));
+    else if (a.padding == Padding::kReflection) v = Reflect(v, lo, hi);
+    // zeros: past 4 of the border every tap reads 0; keeps the index casts in range.
+    else v = std::min(std::max(v, lo - 8.f), hi + 8.f);
+  }
+  // Index lookup through the padding mode (zeros: -1).
+  auto at = [&](int64_t i) -> int64_t {
+    if (i >= 0 && i < len) return i;
+    if (a.padding == Padding::kZeros) return -1;
+    if (a.padding == Padding::kBorder) return std::min<int64_t>(std::max<int64_t>(i, 0), len - 1);
+    const int64_t r = (int64_t)Reflect((float)i, lo, hi);
+    return std::min<int64_t>(std::max<int64_t>(r, 0), len - 1);
+  };
+  if (a.mode == Mode::kNearest) {
+    id[0] = at((int64_t)v);  // truncation, as the reference's astype(int32)
+    wd[0] = 1.f;
+    return;
+  }
+  const float f = std::floor(v);
+  const int64_t x0 = (int64_t)f;
+  if (a.mode == Mode::kLinear) {
+    const float tt = std::fabs(v - f);
+    wd[0] = 1.f - tt;
+    wd[1] = tt;
+    id[0] = at(x0);
+    id[1] = at(x0 + 1);
+  } else {
+    CubicCoeffs(v - f, wd);
+    for (int j = 0; j < 4; ++j) id[j] = at(x0 - 1 + j);
+  }
+}
+
+// 2-d bilinear (the deformable-attention detectors' GridSample: D-FINE, RT-DETR, Deformable DETR):
+// the valid taps of every output location first (offset and weight, in the general path's order,
+// so the same sums), then each channel plane over all locations (the plane stays in cache, the
+// output row is written in order).
+void RunLinear2D(KernelContext& ctx, const Attrs& a, const float* xp, const float* gp, float* yp, int64_t N, int64_t C,
+                 int64_t H, int64_t W, int64_t n_out) {
+  struct Tap4 {
+    int32_t off[4];
+    float w[4];
+    int32_t count;
+  };
+  std::vector<Tap4> taps((size_t)(N * n_out));
+  ParallelForOrInline(ctx.pool(), N * n_out, 1024, [&](int64_t b, int64_t e) {
+    for (int64_t task = b; task < e; ++task) {
+      const float* g = gp + task * 2;
+      int64_t iy[4], ix[4];
+      float wy[4], wx[4];
+      DimTaps(a, g[1], H, iy, wy);
+      DimTaps(a, g[0], W, ix, wx);
+      Tap4& t = taps[(size_t)task];
+      t.count = 0;
+      for (int j = 0; j < 2; ++j) {
+        if (iy[j] < 0) continue;
+        for (int i = 0; i < 2; ++i) {
+          if (ix[i] < 0) continue;
+          t.off[t.count] = (int32_t)(iy[j] * W + ix[i]);
+          t.w[t.count] = (1.f * wy[j]) * wx[i];
+          ++t.count;
+        }
+      }
+    }
+  });
+  const int64_t plane = H * W;
+  ParallelForOrInline(ctx.pool(), N * C, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, n_out)), [&](int64_t b, int64_t e) {
+    for (int64_t nc = b; nc < e; ++nc) {
+      const float* xc = xp + nc * plane;
+      const Tap4* t = taps.data() + (nc / C) * n_out;
+      float* yo = yp + nc * n_out;
+      for (int64_t o = 0; o < n_out; ++o) {
+        float acc = 0.f;
+        for (int j = 0; j < t[o].count; ++j) acc += t[o].w[j] * xc[t[o].off[j]];
+        yo[o] = acc;
+      }
+    }
+  });
+}
+
 Status Run(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& grid = ctx.input(1);
@@ -129,6 +218,10 @@ Status Run(KernelContext& ctx) {
   const float* xp = x.data<float>();
   const float* gp = grid.data<float>();
   float* yp = y.data<float>();
+  if (k == 2 && a.mode == Mode::kLinear && plane <= INT32_MAX) {
+    RunLinear2D(ctx, a, xp, gp, yp, N, C, dims[0], dims[1], n_out);
+    return Status::Ok();
+  }
   const int taps = a.mode == Mode::kLinear ? 2 : a.mode == Mode::kCubic ? 4 : 1;
   int64_t combos = 1;
   for (int d = 0; d < k; ++d) combos *= taps;
@@ -141,49 +234,7 @@ Status Run(KernelContext& ctx) {
     for (int64_t task = b; task < e; ++task) {
       const int64_t n = task / n_out, o = task % n_out;
       const float* g = gp + task * k;
-      for (int d = 0; d < k; ++d) {
-        const int64_t len = dims[d];
-        const float nx = g[k - 1 - d];
-        float v = a.align_corners ? (nx + 1.f) / 2.f * (float)(len - 1) : ((nx + 1.f) * (float)len - 1.f) / 2.f;
-        if (a.mode == Mode::kNearest) v = std::nearbyint(v);
-        const float lo = a.align_corners ? 0.f : -0.5f;
-        const float hi = a.align_corners ? (float)(len - 1) : (float)len - 0.5f;
-        // A NaN or infinite coordinate reads as one far outside (zeros: 0; border: the edge).
-        if (!std::isfinite(v)) v = v > 0 ? hi + 8.f : lo - 8.f;
-        if (v < lo || v > hi) {
-          if (a.padding == Padding::kBorder) v = std::min(std::max(v, 0.f), (float)(len - 1));
-          else if (a.padding == Padding::kReflection) v = Reflect(v, lo, hi);
-          // zeros: past 4 of the border every tap reads 0; keeps the index casts in range.
-          else v = std::min(std::max(v, lo - 8.f), hi + 8.f);
-        }
-        // Index lookup through the padding mode (zeros: -1).
-        auto at = [&](int64_t i) -> int64_t {
-          if (i >= 0 && i < len) return i;
-          if (a.padding == Padding::kZeros) return -1;
-          if (a.padding == Padding::kBorder) return std::min<int64_t>(std::max<int64_t>(i, 0), len - 1);
-          const int64_t r = (int64_t)Reflect((float)i, lo, hi);
-          return std::min<int64_t>(std::max<int64_t>(r, 0), len - 1);
-        };
-        float* wd = &w[d * 4];
-        int64_t* id = &idx[d * 4];
-        if (a.mode == Mode::kNearest) {
-          id[0] = at((int64_t)v);  // truncation, as the reference's astype(int32)
-          wd[0] = 1.f;
-        } else {
-          const float f = std::floor(v);
-          const int64_t x0 = (int64_t)f;
-          if (a.mode == Mode::kLinear) {
-            const float tt = std::fabs(v - f);
-            wd[0] = 1.f - tt;
-            wd[1] = tt;
-            id[0] = at(x0);
-            id[1] = at(x0 + 1);
-          } else {
-            CubicCoeffs(v - f, wd);
-            for (int j = 0; j < 4; ++j) id[j] = at(x0 - 1 + j);
-          }
-        }
-      }
+      for (int d = 0; d < k; ++d) DimTaps(a, g[k - 1 - d], dims[d], &idx[d * 4], &w[d * 4]);
       for (int64_t c = 0; c < C; ++c) {
         const float* xc = xp + (n * C + c) * plane;
         // Sum over tap combinations, innermost dim fastest; dims with a zero tap contribute 0.

@@ -97,6 +97,43 @@ TEST(GridSampleOp, IdentityGridReproducesInput) {
   }
 }
 
+// The 2-d bilinear path (taps of all locations first, then each channel plane) sums the same taps
+// in the same order as the general path: X [N, C, H, W] and the same X as [N, C, 1, H, W] sampled
+// at depth 0 (the general k-d path; its depth taps are 1 and a zero) give the same bits, for
+// grids inside and outside [-1, 1], several batches and channels, sizes swept. Border and
+// reflection read the depth's second tap (weight 0) where zeros skips it, so only zeros is
+// compared bit for bit; the others to 1e-6.
+TEST(GridSampleOp, Bilinear2DMatchesGeneralPath) {
+  uint32_t seed = 40;
+  for (const Shape& xs : {Shape{1, 1, 1, 1}, Shape{2, 3, 7, 9}, Shape{1, 8, 20, 20}, Shape{3, 2, 5, 1}}) {
+    for (const Shape& loc : {Shape{1, 1}, Shape{5, 6}, Shape{300, 4}}) {
+      Tensor x = Random(xs, ++seed, -2.f, 2.f);
+      Tensor grid = Random({xs[0], loc[0], loc[1], 2}, ++seed, -1.3f, 1.3f);
+      Tensor x3 = x.Reshaped({xs[0], xs[1], 1, xs[2], xs[3]});
+      Tensor grid3(DType::kFloat32, {xs[0], 1, loc[0], loc[1], 3});
+      for (int64_t p = 0; p < grid.numel() / 2; ++p) {
+        grid3.data<float>()[p * 3] = grid.data<float>()[p * 2];
+        grid3.data<float>()[p * 3 + 1] = grid.data<float>()[p * 2 + 1];
+        grid3.data<float>()[p * 3 + 2] = 0.f;
+      }
+      for (const char* padding : {"zeros", "border", "reflection"}) {
+        for (int ac : {0, 1}) {
+          auto run = [&](const Tensor& xx, const Tensor& gg) {
+            return RunOp(OpCase("GridSample", 20).Attr("mode", StringAttr("linear")).Attr("padding_mode", StringAttr(padding))
+                             .Attr("align_corners", IntAttr(ac)).Inputs({xx, gg}));
+          };
+          auto two = run(x, grid);
+          auto three = run(x3, grid3);
+          ASSERT_TRUE(two.ok() && three.ok()) << two.status().message() << three.status().message();
+          Tensor general = (*three)[0].Reshaped((*two)[0].shape());
+          EXPECT_TRUE(TensorsNear((*two)[0], general, std::string(padding) == "zeros" ? Tol::Exact() : Tol::Near(1e-6)))
+              << ShapeToString(xs) << " " << ShapeToString(loc) << " " << padding << " align_corners=" << ac;
+        }
+      }
+    }
+  }
+}
+
 // NaN, infinite and huge coordinates: zeros padding reads 0, border the edge pixel.
 TEST(GridSampleOp, NonFiniteAndFarCoordinates) {
   const float inf = std::numeric_limits<float>::infinity();
