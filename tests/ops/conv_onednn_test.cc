@@ -276,13 +276,15 @@ std::vector<float> ToNhwc(const std::vector<float>& x, int64_t n, int64_t c, int
 
 TEST(ConvOneDnnNhwc, MatchesReferenceAndIgnoresThreadCount) {
   // The sweep plus shapes that split into several row blocks (56x56) and into channel blocks
-  // (13x13 with 256 output channels), with every fused activation and an epilogue of
+  // (13x13 with 256 output channels; a weight-heavy conv), with every fused activation and an epilogue of
   // per-channel steps; 1, 2 and 3 threads give the same bits.
   std::vector<Shape2> shapes(std::begin(kShapes), std::end(kShapes));
   shapes.push_back({1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1});
   shapes.push_back({1, 256, 13, 13, 256, 3, 3, 1, 1, 1, 1});
   shapes.push_back({2, 96, 27, 27, 200, 1, 1, 1, 0, 1, 1});
   shapes.push_back({1, 64, 57, 55, 64, 3, 3, 2, 1, 1, 64});
+  // Weight-heavy (1.2 MB of weights, over the input's 0.6 MB): 2 row blocks x 4 channel blocks.
+  shapes.push_back({1, 256, 24, 24, 128, 3, 3, 1, 1, 1, 1});
   // Grouped (RegNet: groups of 8 channels, several row blocks; stride 2; a grouped 1x1).
   shapes.push_back({1, 48, 56, 56, 48, 3, 3, 1, 1, 1, 6});
   shapes.push_back({1, 24, 29, 31, 48, 3, 3, 2, 1, 1, 3});
