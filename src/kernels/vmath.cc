@@ -163,19 +163,35 @@ namespace {
 // interleaved accumulators (k mod 16), added up in a fixed order at the end: the same sum on
 // every ISA, vectorised instead of one long dependent chain.
 DOPT_VMATH_INLINE double ExpShiftedSum(const float* x, float m, float* y, int64_t n) {
-  float in[kBlock], out[kBlock];
-  double acc[16] = {};
-  for (int64_t i = 0; i < n; i += kBlock) {
-    const int64_t len = n - i < kBlock ? n - i : kBlock;
+  // The 16 partial sums as two vectors of 8 doubles held in registers (lanes 0-7 and 8-15).
+  typedef float F16 __attribute__((vector_size(64)));
+  typedef double D8 __attribute__((vector_size(64)));
+  D8 lo = {}, hi = {};
+  auto add16 = [&](const float* o) {
+    F16 v;
+    std::memcpy(&v, o, sizeof v);
+    lo += __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7), D8);
+    hi += __builtin_convertvector(__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15), D8);
+  };
+  float out[kBlock];
+  int64_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) {  // whole blocks: no padding to stage
+    for (int j = 0; j < kBlock; ++j) out[j] = ExpCore(x[i + j] - m);
+    std::memcpy(y + i, out, sizeof out);
+    for (int j = 0; j < kBlock; j += 16) add16(out + j);
+  }
+  if (i < n) {  // the rest, staged with zero padding (which adds nothing)
+    float in[kBlock];
+    const int64_t len = n - i;
     for (int j = 0; j < kBlock; ++j) in[j] = j < len ? x[i + j] - m : 0.f;
     for (int j = 0; j < kBlock; ++j) out[j] = ExpCore(in[j]);
-    for (int j = len; j < kBlock; ++j) out[j] = 0.f;  // the padding adds nothing
-    for (int j = 0; j < kBlock; j += 16)
-      for (int l = 0; l < 16; ++l) acc[l] += (double)out[j + l];
+    for (int j = (int)len; j < kBlock; ++j) out[j] = 0.f;
+    for (int j = 0; j < len; j += 16) add16(out + j);  // chunks wholly past len would add zeros
     std::memcpy(y + i, out, (size_t)len * sizeof(float));
   }
   double sum = 0;
-  for (int l = 0; l < 16; ++l) sum += acc[l];
+  for (int l = 0; l < 8; ++l) sum += lo[l];
+  for (int l = 0; l < 8; ++l) sum += hi[l];
   return sum;
 }
 
@@ -206,6 +222,11 @@ inline __attribute__((always_inline)) float MaxImpl(const float* x, int64_t n) {
       std::memcpy(&v, x + k + j * kLanes, sizeof v);
       acc[j] = v > acc[j] ? v : acc[j];  // NaN in v: ignored
     }
+  for (; k + kLanes <= n; k += kLanes) {  // then one vector at a time (49-wide windows: 32 + 16)
+    V v;
+    std::memcpy(&v, x + k, sizeof v);
+    acc[0] = v > acc[0] ? v : acc[0];
+  }
   float m = lowest;
   for (int j = 0; j < kN; ++j)
     for (int i = 0; i < kLanes; ++i) m = acc[j][i] > m ? acc[j][i] : m;

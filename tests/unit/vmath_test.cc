@@ -280,7 +280,7 @@ TEST(VMath, EpilogueSiluKeepsTheSavedValueForLaterSteps) {
 TEST(VMath, MaxArrayMatchesTheSequentialLoop) {
   uint32_t s = 5;
   auto next = [&] { return s = s * 1664525u + 1013904223u; };
-  for (int64_t n : {0, 1, 5, 31, 32, 33, 64, 100, 1000})
+  for (int64_t n : {0, 1, 5, 31, 32, 33, 47, 48, 49, 64, 100, 1000})
     for (int64_t off : {0, 1, 7, 31})
       for (int variant = 0; variant < 4; ++variant) {
         std::vector<float> x((size_t)(n + off));
@@ -301,7 +301,7 @@ TEST(VMath, MaxArrayMatchesTheSequentialLoop) {
 TEST(VMath, SoftmaxArrayIsItsThreeSteps) {
   uint32_t s = 21;
   auto next = [&] { return s = s * 1664525u + 1013904223u; };
-  for (int64_t n : {1, 2, 15, 16, 17, 63, 64, 65, 196, 1000})
+  for (int64_t n : {1, 2, 15, 16, 17, 49, 63, 64, 65, 196, 362, 1000})
     for (int64_t off : {0, 3}) {
       std::vector<float> x((size_t)(n + off)), want((size_t)n), got((size_t)n);
       for (float& v : x) v = (float)((int32_t)next() >> 8) / 131072.f;
