@@ -187,6 +187,21 @@ def check_all_weights_int8(q: onnx.ModelProto, ops: dict[str, str]) -> None:
         assert dq.input[0] in inits and inits[dq.input[0]].data_type == TensorProto.INT8, f"{name}: weight not int8"
 
 
+def check_simulation_matches_qdq(dopt, d: Path, model: Path, param: Path, out: Path, x: np.ndarray) -> None:
+    """dopt's own int8 simulation of the float model with the compress_conf (which prepares the
+    graph with the same passes) computes what the QDQ model computes in ORT (without ORT's graph
+    optimisations: exactly the QDQ arithmetic), on the first sample."""
+    np.save(d / "x.npy", x[:1])
+    sim = run_dopt(dopt, "run", "--model", model, "--compress_conf", param, "--input", f"input={d / 'x.npy'}",
+                   "--output_dir", d / "sim")
+    assert sim.returncode == 0, describe(sim)
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    qdq = ort.InferenceSession(str(out), so, providers=["CPUExecutionProvider"]).run(None, {"input": x[:1]})[0]
+    np.testing.assert_allclose(np.load(d / "sim" / "logits.npy"), qdq, atol=1e-4 * np.abs(qdq).max())
+
+
 def quantized_line(proc) -> str:
     m = re.search(r"quantized:\s+(\d+) ops \(([^)]*)\)", proc.stdout)
     assert m, describe(proc)
@@ -214,17 +229,7 @@ def test_every_weighted_op_is_quantized(dopt, tmp_path, build, expect, ops):
     c = cosine(ref, got)
     print(f"{build.__name__}: {quantized_line(proc)}, cosine to float {c:.5f}")
     assert c > 0.99, c
-    # dopt's own int8 simulation of the float model with the compress_conf (which prepares the
-    # graph with the same passes) computes what the QDQ model computes.
-    np.save(tmp_path / "x.npy", x[:1])
-    sim = run_dopt(dopt, "run", "--model", model, "--compress_conf", param, "--input", f"input={tmp_path / 'x.npy'}",
-                   "--output_dir", tmp_path / "sim")
-    assert sim.returncode == 0, describe(sim)
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # exactly the QDQ arithmetic
-    qdq = ort.InferenceSession(str(out), so, providers=["CPUExecutionProvider"]).run(None, {"input": x[:1]})[0]
-    np.testing.assert_allclose(np.load(tmp_path / "sim" / "logits.npy"), qdq, atol=1e-4 * np.abs(qdq).max())
+    check_simulation_matches_qdq(dopt, tmp_path, model, param, out, x)
 
 
 def test_identity_dedup_from_torch_export(dopt, tmp_path):
@@ -368,14 +373,7 @@ def test_float64_inside_the_model(dopt, tmp_path):
     fl = run_dopt(dopt, "run", "--model", model, "--input", f"input={tmp_path / 'x.npy'}", "--output_dir", tmp_path / "fl")
     assert fl.returncode == 0, describe(fl)
     np.testing.assert_allclose(np.load(tmp_path / "fl" / "logits.npy"), ref[:1], rtol=1e-4, atol=1e-5)
-    sim = run_dopt(dopt, "run", "--model", model, "--compress_conf", param, "--input", f"input={tmp_path / 'x.npy'}",
-                   "--output_dir", tmp_path / "sim")
-    assert sim.returncode == 0, describe(sim)
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    qdq = ort.InferenceSession(str(out), so, providers=["CPUExecutionProvider"]).run(None, {"input": x[:1]})[0]
-    np.testing.assert_allclose(np.load(tmp_path / "sim" / "logits.npy"), qdq, atol=1e-4 * np.abs(qdq).max())
+    check_simulation_matches_qdq(dopt, tmp_path, model, param, out, x)
 
 
 def test_float64_graph_input_is_refused(dopt, tmp_path):
