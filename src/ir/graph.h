@@ -49,6 +49,9 @@ struct Value {
   // In a sub-graph: a name the sub-graph uses but does not define, resolved by name against
   // the enclosing graphs (ONNX outer-scope reference). Set by ResolveOuterScope().
   bool outer_scope = false;
+  // The source model stores this value as float64; dopt computes it as float32 (dtype kFloat32)
+  // and the frontend writes it back as float64. Quantization leaves ops that touch it alone.
+  bool stored_float64 = false;
 
   bool IsConstant() const { return initializer.has_value() || folded.has_value(); }
   const Tensor* ConstantValue() const {

@@ -414,15 +414,20 @@ std::shared_ptr<Entry> BuildNhwc(const ConvGeom& g, const float* w, const Activa
   const int64_t units = (g.M + 15) / 16;  // channel blocks are whole multiples of 16 channels
   int64_t nc = e->grouped ? 1 : even(std::clamp<int64_t>(want / nr, 1, std::max<int64_t>(1, g.M / 32)));
   // Weight-heavy convs (weights over 1 MiB and over the input's size) keep to 2 row blocks, and
-  // split channels instead (at most 8 blocks): every row block reads its channels' weights again,
+  // split channels instead (at most 8 channel blocks): every row block reads its channels' weights again,
   // from memory once they pass the caches. FCN-ResNet50's head (3x3, 2048 -> 512 at 40x40, 38 MB
   // of weights) in 12 x 2 blocks took 358 ms, in 2 x 8 273 (ORT 275); the whole net 1093 -> 989 ms
   // at 1 thread, 569 -> 507 at 2 (Zen 4). Where it applies on the other scanned models (RT-DETR,
   // DPT, TextNet, AlexNet, MobileViT's segmentation head) the time is unchanged.
   const int64_t wbytes = g.M * Cg * ks * (int64_t)sizeof(float), xbytes = H * W * g.C * (int64_t)sizeof(float);
   if (!e->grouped && nr > 2 && wbytes > xbytes && wbytes > (int64_t{1} << 20)) {
-    nr = 2;
-    nc = even(std::clamp<int64_t>(want / nr, 1, std::min<int64_t>(8, std::max<int64_t>(1, g.M / 32))));
+    const int64_t nc2 = even(std::clamp<int64_t>(want / 2, 1, std::min<int64_t>(8, std::max<int64_t>(1, g.M / 32))));
+    // Not where that leaves fewer than 8 blocks (and fewer than before) for the threads: few
+    // output channels (3x3, 512 -> 64) keep their row blocks.
+    if (2 * nc2 >= std::min<int64_t>(nr * nc, 8)) {
+      nr = 2;
+      nc = nc2;
+    }
   }
   // Sizes balanced to within one row / 16 channels: a thread's share is then even too.
   std::vector<std::pair<int64_t, int64_t>> row_ranges, channel_ranges;

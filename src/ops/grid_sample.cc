@@ -143,9 +143,10 @@ void DimTaps(const Attrs& a, float nx, int64_t len, int64_t* id, float* wd) {
 }
 
 // 2-d bilinear (the deformable-attention detectors' GridSample: D-FINE, RT-DETR, Deformable DETR):
-// the valid taps of every output location first (offset and weight, in the general path's order,
-// so the same sums), then each channel plane over all locations (the plane stays in cache, the
-// output row is written in order).
+// the valid taps of a chunk of output locations first (offset and weight, in the general path's
+// order, so the same sums), then each channel plane over those locations (the plane stays in
+// cache, the output row is written in order). Chunks of at most 16K locations keep the taps
+// under 600 KB whatever the grid (a 1-channel warp of a large image included).
 void RunLinear2D(KernelContext& ctx, const Attrs& a, const float* xp, const float* gp, float* yp, int64_t N, int64_t C,
                  int64_t H, int64_t W, int64_t n_out) {
   struct Tap4 {
@@ -153,40 +154,49 @@ void RunLinear2D(KernelContext& ctx, const Attrs& a, const float* xp, const floa
     float w[4];
     int32_t count;
   };
-  std::vector<Tap4> taps((size_t)(N * n_out));
-  ParallelForOrInline(ctx.pool(), N * n_out, 1024, [&](int64_t b, int64_t e) {
-    for (int64_t task = b; task < e; ++task) {
-      const float* g = gp + task * 2;
-      int64_t iy[4], ix[4];
-      float wy[4], wx[4];
-      DimTaps(a, g[1], H, iy, wy);
-      DimTaps(a, g[0], W, ix, wx);
-      Tap4& t = taps[(size_t)task];
-      t.count = 0;
-      for (int j = 0; j < 2; ++j) {
-        if (iy[j] < 0) continue;
-        for (int i = 0; i < 2; ++i) {
-          if (ix[i] < 0) continue;
-          t.off[t.count] = (int32_t)(iy[j] * W + ix[i]);
-          t.w[t.count] = (1.f * wy[j]) * wx[i];
-          ++t.count;
-        }
-      }
-    }
-  });
+  constexpr int64_t kChunk = 16384, kPiece = 2048;
+  std::vector<Tap4> taps((size_t)std::min(n_out, kChunk));
   const int64_t plane = H * W;
-  ParallelForOrInline(ctx.pool(), N * C, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, n_out)), [&](int64_t b, int64_t e) {
-    for (int64_t nc = b; nc < e; ++nc) {
-      const float* xc = xp + nc * plane;
-      const Tap4* t = taps.data() + (nc / C) * n_out;
-      float* yo = yp + nc * n_out;
-      for (int64_t o = 0; o < n_out; ++o) {
-        float acc = 0.f;
-        for (int j = 0; j < t[o].count; ++j) acc += t[o].w[j] * xc[t[o].off[j]];
-        yo[o] = acc;
-      }
+  for (int64_t n = 0; n < N; ++n) {
+    for (int64_t o0 = 0; o0 < n_out; o0 += kChunk) {
+      const int64_t len = std::min(kChunk, n_out - o0);
+      ParallelForOrInline(ctx.pool(), len, 1024, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          const float* g = gp + (n * n_out + o0 + i) * 2;
+          int64_t iy[4], ix[4];
+          float wy[4], wx[4];
+          DimTaps(a, g[1], H, iy, wy);
+          DimTaps(a, g[0], W, ix, wx);
+          Tap4& t = taps[(size_t)i];
+          t.count = 0;
+          for (int j = 0; j < 2; ++j) {
+            if (iy[j] < 0) continue;
+            for (int k = 0; k < 2; ++k) {
+              if (ix[k] < 0) continue;
+              t.off[t.count] = (int32_t)(iy[j] * W + ix[k]);
+              t.w[t.count] = (1.f * wy[j]) * wx[k];
+              ++t.count;
+            }
+          }
+        }
+      });
+      // Tasks of (channel, piece of the chunk's locations): parallel however few the channels.
+      const int64_t pieces = (len + kPiece - 1) / kPiece;
+      ParallelForOrInline(ctx.pool(), C * pieces, std::max<int64_t>(1, 8 / pieces), [&](int64_t b, int64_t e) {
+        for (int64_t task = b; task < e; ++task) {
+          const int64_t c = task / pieces, p0 = (task % pieces) * kPiece, p1 = std::min(len, p0 + kPiece);
+          const float* xc = xp + (n * C + c) * plane;
+          float* yo = yp + (n * C + c) * n_out + o0;
+          for (int64_t o = p0; o < p1; ++o) {
+            const Tap4& t = taps[(size_t)o];
+            float acc = 0.f;
+            for (int j = 0; j < t.count; ++j) acc += t.w[j] * xc[t.off[j]];
+            yo[o] = acc;
+          }
+        }
+      });
     }
-  });
+  }
 }
 
 Status Run(KernelContext& ctx) {

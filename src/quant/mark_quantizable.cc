@@ -69,6 +69,11 @@ StatusOr<std::string> Check(const Graph& g, const Node& n, const QuantTraits& t,
   const int nin = (int)n.inputs.size();
   auto in = [&](int i) { return i >= 0 && i < nin ? n.inputs[i] : -1; };
   c->op_type = n.op_type;
+  for (const std::vector<int>* ids : {&n.inputs, &n.outputs})
+    for (int id : *ids)
+      if (id >= 0 && g.value(id).stored_float64)
+        return "computes in float64 in the source model ('" + g.value(id).name + "'): dopt runs it in float32 and "
+               "writes no QuantizeLinear/DequantizeLinear on float64 values";
   int ai = t.activation_input, wi = t.weight_input;
   const bool wa = IsWeight(g, in(ai)), ww = IsWeight(g, in(wi));
   if (t.operands_commute) {

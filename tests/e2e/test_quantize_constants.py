@@ -115,9 +115,11 @@ def weight_from_input_model() -> onnx.ModelProto:
 
 def float64_position_model(double_input: bool = False) -> onnx.ModelProto:
     """D-FINE's style (a real detector's export): a position embedding computed in float64 from
-    the input's width (Shape -> Cast to DOUBLE -> Range with DOUBLE Constants -> Mul by a DOUBLE
-    initializer -> Sin -> Cast to FLOAT) and added to a Conv's output. double_input: the graph
-    input itself is float64."""
+    the input's width (Shape -> Cast to DOUBLE -> Range with DOUBLE Constants, start 0.1 (not a
+    float32 value) -> Mul by a DOUBLE Div of two DOUBLE Constants (folded: a new initializer) ->
+    Sin -> Cast to FLOAT) added to a Conv's output, and a gate computed in float64 from the Conv's
+    output (ReduceMean -> Cast to DOUBLE -> MatMul by a DOUBLE initializer -> Cast to FLOAT: a
+    weighted op in float64, which stays float). double_input: the graph input itself is float64."""
     rng = np.random.default_rng(16)
     f64 = TensorProto.DOUBLE
     nodes = ([helper.make_node("Cast", ["input64"], ["input"], name="in_cast", to=TensorProto.FLOAT)] if double_input else []) + [
@@ -126,18 +128,25 @@ def float64_position_model(double_input: bool = False) -> onnx.ModelProto:
         const_node("w_index", np.array(3, np.int64)),
         helper.make_node("Gather", ["shape", "w_index"], ["width"], name="width"),
         helper.make_node("Cast", ["width"], ["width64"], name="width_cast", to=f64),
-        const_node("start64", np.array(0.0, np.float64)), const_node("step64", np.array(1.0, np.float64)),
+        const_node("start64", np.array(0.1, np.float64)), const_node("step64", np.array(1.0, np.float64)),
         helper.make_node("Range", ["start64", "width64", "step64"], ["pos64"], name="range"),
+        const_node("num64", np.linspace(0.2, 2.6, 8).astype(np.float64)), const_node("den64", np.array(2.0, np.float64)),
+        helper.make_node("Div", ["num64", "den64"], ["omega64"], name="omega"),
         helper.make_node("Mul", ["pos64", "omega64"], ["angle64"], name="angle"),
         helper.make_node("Sin", ["angle64"], ["emb64"], name="sin"),
         helper.make_node("Cast", ["emb64"], ["emb"], name="emb_cast", to=TensorProto.FLOAT),
         helper.make_node("Add", ["c1", "emb"], ["p1"], name="add_pos"),
-        helper.make_node("Relu", ["p1"], ["r1"], name="relu1"),
+        helper.make_node("ReduceMean", ["c1"], ["pooled"], name="pool", axes=[2, 3], keepdims=0),
+        helper.make_node("Cast", ["pooled"], ["pooled64"], name="pool_cast", to=f64),
+        helper.make_node("MatMul", ["pooled64", "gate.w64"], ["gate64"], name="gate_mm"),
+        helper.make_node("Cast", ["gate64"], ["gate"], name="gate_cast", to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["p1", "gate"], ["p2"], name="apply_gate"),
+        helper.make_node("Relu", ["p2"], ["r1"], name="relu1"),
         helper.make_node("Flatten", ["r1"], ["flat"], name="flatten", axis=1),
         helper.make_node("Gemm", ["flat", "fc.w", "fc.b"], ["logits"], name="fc", transB=1),
     ]
     inits = [numpy_helper.from_array(rand(rng, (4, 3, 3, 3)), "conv.w"), numpy_helper.from_array(rand(rng, 4, 0.1), "conv.b"),
-             numpy_helper.from_array(np.linspace(0.1, 1.3, 8).astype(np.float64), "omega64"),
+             numpy_helper.from_array((1 + rand(rng, (4, 8))).astype(np.float64), "gate.w64"),
              numpy_helper.from_array(rand(rng, (10, 256), 0.1), "fc.w"), numpy_helper.from_array(rand(rng, 10, 0.1), "fc.b")]
     inputs = [helper.make_tensor_value_info("input64", f64, X_SHAPE)] if double_input else None
     return finish(nodes, inits, [1, 10], "float64_position", opset=17, inputs=inputs)
@@ -357,12 +366,17 @@ def test_float64_inside_the_model(dopt, tmp_path):
     proc, model, out, param, x = quantize(dopt, tmp_path, m)
     assert proc.returncode == 0, describe(proc)
     assert "quantized:     2 ops (Conv 1, Gemm 1)" in proc.stdout, describe(proc)
+    assert "gate_mm (MatMul): computes in float64 in the source model" in proc.stdout, describe(proc)
     q = onnx.load(str(out))
-    onnx.checker.check_model(q, full_check=True)
-    doubles = {t.name for t in q.graph.initializer if t.data_type == TensorProto.DOUBLE}
-    assert {"omega64", "start64", "step64"} <= doubles, doubles
+    onnx.checker.check_model(q, full_check=True)  # with type inference: every float64 value still one
+    doubles = {t.name: t for t in q.graph.initializer if t.data_type == TensorProto.DOUBLE}
+    assert {"start64", "step64", "gate.w64"} <= set(doubles), sorted(doubles)
+    assert float(numpy_helper.to_array(doubles["start64"])) == 0.1  # the source's float64, not its float32 rounding
+    assert "omega64" in doubles or any(n.name == "omega" for n in q.graph.node), sorted(doubles)  # folded or kept
     casts = {n.name: helper.get_attribute_value(n.attribute[0]) for n in q.graph.node if n.op_type == "Cast"}
-    assert casts.get("width_cast") == TensorProto.DOUBLE, casts
+    assert casts.get("width_cast") == TensorProto.DOUBLE and casts.get("pool_cast") == TensorProto.DOUBLE, casts
+    producer = {o: n for n in q.graph.node for o in n.output}
+    assert all(producer[i].op_type != "DequantizeLinear" for i in producer["gate64"].input if i in producer)
     check_all_weights_int8(q, {"conv": "Conv", "fc": "Gemm"})
     ref, got = run_ort(model, x), run_ort(out, x)
     c = cosine(ref, got)

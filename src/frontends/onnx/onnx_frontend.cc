@@ -101,27 +101,38 @@ void CopyConvert(const Src& src, Dst* dst) {
 
 StatusOr<Tensor> TensorFromProto(const dopt_onnx::TensorProto& tp, const std::string& base_dir);
 
-// A DOUBLE tensor inside the model, read as float32 (docs/onnx_support.md: float64 inside a
-// model runs as float32; the written model keeps the source's float64 nodes and tensors).
+// A DOUBLE tensor inside the model, read as float32 (docs/architecture.md: float64 inside a
+// model runs as float32; the value is marked stored_float64 and written back as float64).
 StatusOr<Tensor> DoubleTensorAsFloat(const dopt_onnx::TensorProto& tp, const std::string& base_dir) {
-  dopt_onnx::TensorProto as_int64 = tp;  // same bytes per element: sizes and external data checked once
-  as_int64.set_data_type(dopt_onnx::TensorProto::INT64);
-  const bool listed = tp.data_location() != dopt_onnx::TensorProto::EXTERNAL && !tp.has_raw_data();
-  if (listed) {  // double_data: moved to int64_data's count check as bit patterns
-    as_int64.clear_double_data();
-    for (double d : tp.double_data()) {
-      int64_t bits;
-      std::memcpy(&bits, &d, sizeof bits);
-      as_int64.add_int64_data(bits);
-    }
+  auto where = [&](const Status& s) { return s.WithContext("tensor '" + tp.name() + "'"); };
+  Shape shape(tp.dims().begin(), tp.dims().end());
+  auto n = CheckedNumElements(shape, kMaxTensorElements);
+  if (!n.ok()) return where(n.status());
+  const size_t bytes = (size_t)*n * sizeof(double);
+  std::string external;
+  const std::string* raw = nullptr;
+  if (tp.data_location() == dopt_onnx::TensorProto::EXTERNAL) {
+    auto e = ReadExternalData(tp, base_dir, bytes);
+    if (!e.ok()) return where(e.status());
+    external = std::move(e).value();
+    raw = &external;
+  } else if (tp.has_raw_data()) {
+    raw = &tp.raw_data();
   }
-  DOPT_ASSIGN_OR_RETURN(Tensor bits, TensorFromProto(as_int64, base_dir));
-  Tensor t = Tensor::Uninitialized(DType::kFloat32, bits.shape());
-  const int64_t* src = bits.data<int64_t>();
+  if (raw && raw->size() != bytes) {
+    return where(InvalidArgument("raw data has " + std::to_string(raw->size()) + " bytes, shape " + ShapeToString(shape) +
+                                 " of float64 needs " + std::to_string(bytes)));
+  }
+  if (!raw && tp.double_data_size() != *n) {
+    return where(InvalidArgument("has " + std::to_string(tp.double_data_size()) + " values, shape " +
+                                 ShapeToString(shape) + " needs " + std::to_string(*n)));
+  }
+  Tensor t = Tensor::Uninitialized(DType::kFloat32, shape);
   float* dst = t.data<float>();
-  for (int64_t i = 0; i < bits.numel(); ++i) {
+  for (int64_t i = 0; i < *n; ++i) {
     double d;
-    std::memcpy(&d, &src[i], sizeof d);
+    if (raw) std::memcpy(&d, raw->data() + (size_t)i * sizeof d, sizeof d);
+    else d = tp.double_data((int)i);
     dst[i] = (float)d;
   }
   return t;
@@ -242,7 +253,8 @@ Status ReadValueType(const dopt_onnx::ValueInfoProto& vi, Value* v) {
   }
   const auto& tt = vi.type().tensor_type();
   if (tt.elem_type() == dopt_onnx::TensorProto::DOUBLE) {
-    v->dtype = DType::kFloat32;  // float64 inside a model runs as float32 (TensorFromProto)
+    v->dtype = DType::kFloat32;  // float64 inside a model runs as float32 (DoubleTensorAsFloat)
+    v->stored_float64 = true;
   } else if (tt.has_elem_type() && tt.elem_type() != 0) {
     auto dt = FromOnnxType(tt.elem_type());
     if (!dt.ok()) return dt.status().WithContext("value '" + vi.name() + "'");
@@ -271,12 +283,17 @@ Status CheckNotDoubleInterface(const dopt_onnx::ValueInfoProto& vi, const char* 
 }
 
 // Data-type codes in attributes (Cast's `to`, EyeLike's and the random ops' `dtype`) that name
-// DOUBLE read as FLOAT, like the tensors (TensorFromProto). The IR node is not marked changed,
-// so the written model keeps the source's node.
-void DoubleCodeAsFloat(const std::string& domain, const std::string& name, Attribute* a) {
-  if (domain.empty() && a->kind == Attribute::Kind::kInt && a->i == dopt_onnx::TensorProto::DOUBLE &&
-      (name == "to" || name == "dtype"))
-    a->i = dopt_onnx::TensorProto::FLOAT;
+// DOUBLE read as FLOAT, like the tensors (DoubleTensorAsFloat); true when it rewrote one (the
+// node's output is then stored as float64). The IR node is not marked changed, so the written
+// model keeps the source's node; one written anew gets DOUBLE back (WriteNode).
+bool IsTypeCodeAttribute(const std::string& domain, const std::string& name) {
+  return domain.empty() && (name == "to" || name == "dtype");
+}
+bool DoubleCodeAsFloat(const std::string& domain, const std::string& name, Attribute* a) {
+  if (!IsTypeCodeAttribute(domain, name) || a->kind != Attribute::Kind::kInt || a->i != dopt_onnx::TensorProto::DOUBLE)
+    return false;
+  a->i = dopt_onnx::TensorProto::FLOAT;
+  return true;
 }
 
 using OpsetMap = std::unordered_map<std::string, int64_t>;
@@ -373,6 +390,7 @@ Status BuildGraphBody(const dopt_onnx::GraphProto& gp, const OpsetMap& opset, co
     Value v;
     v.name = tp.name();
     v.dtype = t->dtype();
+    v.stored_float64 = tp.data_type() == dopt_onnx::TensorProto::DOUBLE;
     v.rank_known = true;
     v.shape = t->shape();
     v.initializer = std::move(t).value();
@@ -421,12 +439,15 @@ Status BuildGraphBody(const dopt_onnx::GraphProto& gp, const OpsetMap& opset, co
     n.source_index = i;
     for (const auto& in : np.input()) n.inputs.push_back(in.empty() ? -1 : value_id(in));
     for (const auto& out : np.output()) n.outputs.push_back(out.empty() ? -1 : value_id(out));
+    bool float64_out = false;  // a type code or a Constant / ConstantOfShape value in float64
     for (const auto& ap : np.attribute()) {
       auto a = ConvertAttribute(ap, base_dir, opset);
       if (!a.ok()) return a.status().WithContext(n.Describe() + ": attribute '" + ap.name() + "'");
-      DoubleCodeAsFloat(n.domain, ap.name(), &a.value());
+      float64_out |= DoubleCodeAsFloat(n.domain, ap.name(), &a.value());
+      float64_out |= n.domain.empty() && ap.name() == "value" && ap.has_t() && ap.t().data_type() == dopt_onnx::TensorProto::DOUBLE;
       n.attributes.emplace_back(ap.name(), std::move(a).value());
     }
+    if (float64_out && !n.outputs.empty() && n.outputs[0] >= 0) g->value(n.outputs[0]).stored_float64 = true;
     g->AddNode(std::move(n));
   }
   for (int i = 0; i < gp.output_size(); ++i) {
@@ -500,6 +521,24 @@ int SubgraphDepth(const std::string& bytes) {
 
 // The loader proper. `source` becomes graph.info.source_bytes as is: the file's bytes are held
 // once, not copied (the writer parses them again for every field dopt does not rebuild).
+// Values computed from float64 values are float64 in the source too (ONNX's ops keep their
+// inputs' float type), except where a type code sets the output (Cast, EyeLike, ...: marked when
+// read) and outputs of other types (Shape's int64, a comparison's bool). Runs on the prepared
+// graph (nodes in order, dtypes inferred); sub-graphs keep what their declarations say.
+void PropagateStoredFloat64(Graph& g) {
+  for (const Node& n : g.nodes) {
+    bool from64 = false;
+    for (int id : n.inputs) from64 |= id >= 0 && g.value(id).stored_float64;
+    bool typed = false;
+    for (const auto& kv : n.attributes) typed |= IsTypeCodeAttribute(n.domain, kv.first);
+    if (!from64 || typed) continue;
+    for (int id : n.outputs)
+      if (id >= 0 && g.value(id).dtype == DType::kFloat32) g.value(id).stored_float64 = true;
+  }
+  for (Value& v : g.values)
+    if (v.dtype != DType::kFloat32) v.stored_float64 = false;
+}
+
 StatusOr<Graph> LoadOnnxModelFromSource(std::shared_ptr<const std::string> source, const std::string& name,
                                         const std::string& base_dir, const OnnxLoadOptions& options) {
   auto fail = [&](const Status& s) { return s.WithContext(name); };
@@ -541,6 +580,7 @@ StatusOr<Graph> LoadOnnxModelFromSource(std::shared_ptr<const std::string> sourc
   if (options.prepare) {
     st = PrepareGraph(g);
     if (!st.ok()) return fail(st);
+    PropagateStoredFloat64(g);
   }
   return g;
 }
@@ -575,7 +615,8 @@ namespace {
 void WriteValueInfo(const Value& v, dopt_onnx::ValueInfoProto* vi) {
   vi->set_name(v.name);
   auto* tt = vi->mutable_type()->mutable_tensor_type();
-  tt->set_elem_type(ToOnnxType(v.dtype));
+  tt->set_elem_type(v.stored_float64 && v.dtype == DType::kFloat32 ? (int32_t)dopt_onnx::TensorProto::DOUBLE
+                                                                   : ToOnnxType(v.dtype));
   if (v.rank_known) {
     auto* shape = tt->mutable_shape();
     for (size_t d = 0; d < v.shape.size(); ++d) {
@@ -614,7 +655,15 @@ void WriteNode(const Graph& g, const Node& n, dopt_onnx::NodeProto* np) {
   if (!n.domain.empty()) np->set_domain(n.domain);
   for (int v : n.inputs) np->add_input(v >= 0 ? g.values[v].name : "");
   for (int v : n.outputs) np->add_output(v >= 0 ? g.values[v].name : "");
-  for (const auto& kv : n.attributes) WriteAttribute(kv.first, kv.second, np->add_attribute());
+  const bool out64 = !n.outputs.empty() && n.outputs[0] >= 0 && g.values[n.outputs[0]].stored_float64;
+  for (const auto& kv : n.attributes) {
+    auto* ap = np->add_attribute();
+    WriteAttribute(kv.first, kv.second, ap);
+    if (out64 && IsTypeCodeAttribute(n.domain, kv.first) && ap->i() == dopt_onnx::TensorProto::FLOAT)
+      ap->set_i(dopt_onnx::TensorProto::DOUBLE);  // read as FLOAT (DoubleCodeAsFloat)
+    if (out64 && n.domain.empty() && kv.first == "value" && kv.second.kind == Attribute::Kind::kTensor)
+      DoubleTensorToProto(kv.second.t, "", ap->mutable_t());
+  }
 }
 
 // A sub-graph written from the IR (its node was changed, or its own nodes were, e.g. by an
@@ -626,8 +675,11 @@ void WriteSubgraph(const Graph& g, dopt_onnx::GraphProto* gp) {
     if (v.dtype == DType::kUndefined) vi->set_name(v.name);  // no type known: the name only
     else WriteValueInfo(v, vi);
   };
-  for (const Value& v : g.values)
-    if (v.initializer) TensorToProto(*v.initializer, v.name, gp->add_initializer());
+  for (const Value& v : g.values) {
+    if (!v.initializer) continue;
+    if (v.stored_float64 && v.initializer->dtype() == DType::kFloat32) DoubleTensorToProto(*v.initializer, v.name, gp->add_initializer());
+    else TensorToProto(*v.initializer, v.name, gp->add_initializer());
+  }
   for (int id : g.inputs) info(g.values[id], gp->add_input());
   for (int id : g.outputs) info(g.values[id], gp->add_output());
   for (const Node& n : g.nodes) WriteNode(g, n, gp->add_node());
@@ -740,18 +792,32 @@ StatusOr<std::string> SerializeOnnxModel(const Graph& g, const SerializeOptions&
     if (ka != kb) return ka;
     return ka ? sa < sb : a < b;
   });
-  // Tensors the source holds as DOUBLE (initializers, Constant values), read as float32
-  // (TensorFromProto): written anew (a Constant that became an initializer) they go back to DOUBLE,
-  // so the source's float64 nodes that consume them still type-check.
-  std::unordered_set<std::string> double_names;
+  // The source's DOUBLE tensors by name (initializers, Constant values; not external data), for
+  // float64 values written anew (a Constant that became an initializer): their own bytes when
+  // dopt's float32 copy is still their rounding, so no float64 value loses digits.
+  std::unordered_map<std::string, const dopt_onnx::TensorProto*> source_doubles;
   if (have_source) {
     for (const auto& tp : original.initializer())
-      if (tp.data_type() == dopt_onnx::TensorProto::DOUBLE) double_names.insert(tp.name());
+      if (tp.data_type() == dopt_onnx::TensorProto::DOUBLE && !IsExternal(tp)) source_doubles[tp.name()] = &tp;
     for (const auto& np : original.node())
-      if (np.op_type() == "Constant" && (np.domain().empty() || np.domain() == "ai.onnx") && np.output_size() == 1)
+      if ((np.domain().empty() || np.domain() == "ai.onnx") && np.output_size() >= 1)
         for (const auto& ap : np.attribute())
-          if (ap.name() == "value" && ap.t().data_type() == dopt_onnx::TensorProto::DOUBLE) double_names.insert(np.output(0));
+          if (ap.name() == "value" && ap.has_t() && ap.t().data_type() == dopt_onnx::TensorProto::DOUBLE && !IsExternal(ap.t()))
+            source_doubles[np.output(0)] = &ap.t();
   }
+  auto write_double = [&](const Value& val, dopt_onnx::TensorProto* tp) {
+    auto it = source_doubles.find(val.name);
+    if (it != source_doubles.end() && it->second->data_type() == dopt_onnx::TensorProto::DOUBLE) {
+      auto same = DoubleTensorAsFloat(*it->second, "");
+      if (same.ok() && same->shape() == val.initializer->shape() &&
+          std::memcmp(same->raw(), val.initializer->raw(), val.initializer->nbytes()) == 0) {
+        *tp = *it->second;
+        tp->set_name(val.name);
+        return;
+      }
+    }
+    DoubleTensorToProto(*val.initializer, val.name, tp);
+  };
   std::unordered_set<std::string> init_names;
   for (int v : inits) {
     const Value& val = g.values[v];
@@ -762,7 +828,7 @@ StatusOr<std::string> SerializeOnnxModel(const Graph& g, const SerializeOptions&
     // Moved, not copied; a second reader of the same index (none expected) finds no name there
     // and writes from the tensor.
     if (reuse) tp->Swap(original.mutable_initializer(val.source_index));
-    else if (double_names.count(val.name) && val.initializer->dtype() == DType::kFloat32) DoubleTensorToProto(*val.initializer, val.name, tp);
+    else if (val.stored_float64 && val.initializer->dtype() == DType::kFloat32) write_double(val, tp);
     else TensorToProto(*val.initializer, val.name, tp);
   }
   // Inputs: the source's list (IR < 4 models also list initializers), then any new ones.
