@@ -116,6 +116,7 @@ int AddValueLike(Graph& g, const std::string& base, const Value& like, DType dty
   Value v;
   v.name = UniqueValueName(g, base);
   v.dtype = dtype == DType::kUndefined ? like.dtype : dtype;
+  v.stored_float64 = like.stored_float64 && v.dtype == like.dtype;
   v.rank_known = like.rank_known;
   v.shape = like.shape;
   v.dim_params = like.dim_params;

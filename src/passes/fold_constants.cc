@@ -54,13 +54,16 @@ int InlineConstantIfs(Graph& g) {
       int bv = b.outputs[o];
       if (if_outputs[o] < 0 || b.values[bv].producer < 0 || map[bv] >= 0) continue;
       map[bv] = if_outputs[o];
+      g.value(if_outputs[o]).stored_float64 |= b.values[bv].stored_float64;
       via_identity[o] = false;
     }
     for (size_t v = 0; v < b.values.size(); ++v) {
       if (map[v] >= 0) continue;
       const Value& bv = b.values[v];
+      const bool f64 = bv.stored_float64;
       if (bv.initializer) map[v] = AddInitializer(g, base + "/" + bv.name, *bv.initializer);
       else map[v] = AddValueLike(g, base + "/" + bv.name, bv);
+      g.value(map[v]).stored_float64 = f64;
     }
     for (const Node& bn : b.nodes) {
       Node c = bn;

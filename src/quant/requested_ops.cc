@@ -38,6 +38,9 @@ Status AddRequestedOps(Graph& graph, const std::vector<std::string>& types, bool
         why = "quantize_op_type: its input 0 is a constant";
       } else if (graph.value(x).dtype != DType::kFloat32) {
         why = std::string("quantize_op_type: its input 0 is ") + DTypeName(graph.value(x).dtype) + ", not float32";
+      } else if (graph.value(x).stored_float64) {
+        why = "quantize_op_type: its input 0 is float64 in the source model (no QuantizeLinear/DequantizeLinear on "
+              "float64 values)";
       }
       if (!why.empty()) {
         sel->excluded.push_back({n.name, n.op_type, why});

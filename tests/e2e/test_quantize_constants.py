@@ -118,8 +118,10 @@ def float64_position_model(double_input: bool = False) -> onnx.ModelProto:
     the input's width (Shape -> Cast to DOUBLE -> Range with DOUBLE Constants, start 0.1 (not a
     float32 value) -> Mul by a DOUBLE Div of two DOUBLE Constants (folded: a new initializer) ->
     Sin -> Cast to FLOAT) added to a Conv's output, and a gate computed in float64 from the Conv's
-    output (ReduceMean -> Cast to DOUBLE -> MatMul by a DOUBLE initializer -> Cast to FLOAT: a
-    weighted op in float64, which stays float). double_input: the graph input itself is float64."""
+    output (ReduceMean -> Cast to DOUBLE -> MatMul by a DOUBLE initializer -> Mul by a DOUBLE
+    constant -> Cast to FLOAT: a weighted op and an activation op in float64, which stay float),
+    and a Pow of a float32 activation by a float64 exponent (float32 out: the Gemm after it is
+    quantized). double_input: the graph input itself is float64."""
     rng = np.random.default_rng(16)
     f64 = TensorProto.DOUBLE
     nodes = ([helper.make_node("Cast", ["input64"], ["input"], name="in_cast", to=TensorProto.FLOAT)] if double_input else []) + [
@@ -139,9 +141,13 @@ def float64_position_model(double_input: bool = False) -> onnx.ModelProto:
         helper.make_node("ReduceMean", ["c1"], ["pooled"], name="pool", axes=[2, 3], keepdims=0),
         helper.make_node("Cast", ["pooled"], ["pooled64"], name="pool_cast", to=f64),
         helper.make_node("MatMul", ["pooled64", "gate.w64"], ["gate64"], name="gate_mm"),
-        helper.make_node("Cast", ["gate64"], ["gate"], name="gate_cast", to=TensorProto.FLOAT),
+        const_node("half64", np.array(0.5, np.float64)),
+        helper.make_node("Mul", ["gate64", "half64"], ["gate64s"], name="gate_scale"),
+        helper.make_node("Cast", ["gate64s"], ["gate"], name="gate_cast", to=TensorProto.FLOAT),
         helper.make_node("Mul", ["p1", "gate"], ["p2"], name="apply_gate"),
-        helper.make_node("Relu", ["p2"], ["r1"], name="relu1"),
+        helper.make_node("Relu", ["p2"], ["r0"], name="relu1"),
+        const_node("one64", np.array(1.0, np.float64)),
+        helper.make_node("Pow", ["r0", "one64"], ["r1"], name="pow_one"),
         helper.make_node("Flatten", ["r1"], ["flat"], name="flatten", axis=1),
         helper.make_node("Gemm", ["flat", "fc.w", "fc.b"], ["logits"], name="fc", transB=1),
     ]
@@ -152,20 +158,20 @@ def float64_position_model(double_input: bool = False) -> onnx.ModelProto:
     return finish(nodes, inits, [1, 10], "float64_position", opset=17, inputs=inputs)
 
 
-def write_conf(d: Path, cal: str = "cal.bin") -> Path:
+def write_conf(d: Path, cal: str = "cal.bin", extra: str = "") -> Path:
     p = d / "config.prototxt"
     p.write_text('strategy: "Quant_INT8-8"\ncalibration_method: "minmax"\npreprocess_parameter {\n'
-                 f'  input_type: BINARY\n  input_file_path: "{cal}"\n}}\n')
+                 f'  input_type: BINARY\n  input_file_path: "{cal}"\n}}\n' + extra)
     return p
 
 
-def quantize(dopt, d: Path, m: onnx.ModelProto, out_nodes="logits", samples=16, cal="cal.bin"):
+def quantize(dopt, d: Path, m: onnx.ModelProto, out_nodes="logits", samples=16, cal="cal.bin", extra=""):
     model = d / "model.onnx"
     onnx.save(m, str(model))
     x = np.random.default_rng(1).standard_normal((samples, 3, 8, 8)).astype(np.float32)
     (d / "cal.bin").write_bytes(bin_bytes(x))
     out, param = d / "q.onnx", d / "param"
-    proc = run_dopt(dopt, "-m", "0", "--framework", "5", "--model", model, "--cal_conf", write_conf(d, cal), "--output", out,
+    proc = run_dopt(dopt, "-m", "0", "--framework", "5", "--model", model, "--cal_conf", write_conf(d, cal, extra), "--output", out,
                     "--input_format", "NCHW", "--input_shape", "input: 1,3,8,8", "--out_nodes", out_nodes,
                     "--compress_conf", param)
     return proc, model, out, param, x
@@ -363,10 +369,11 @@ def test_float64_inside_the_model(dopt, tmp_path):
     written model keeps its float64 nodes and tensors (the DOUBLE Constants, now initializers, are
     written as DOUBLE again), type-checks, and runs in ONNX Runtime as dopt simulates it."""
     m = float64_position_model()
-    proc, model, out, param, x = quantize(dopt, tmp_path, m)
+    proc, model, out, param, x = quantize(dopt, tmp_path, m, extra='quantize_op_type: "Mul"\n')
     assert proc.returncode == 0, describe(proc)
-    assert "quantized:     2 ops (Conv 1, Gemm 1)" in proc.stdout, describe(proc)
+    assert "quantized:     3 ops (Conv 1, Gemm 1, Mul 1)" in proc.stdout, describe(proc)  # the float32 Mul
     assert "gate_mm (MatMul): computes in float64 in the source model" in proc.stdout, describe(proc)
+    assert "gate_scale (Mul): quantize_op_type: its input 0 is float64 in the source model" in proc.stdout, describe(proc)
     q = onnx.load(str(out))
     onnx.checker.check_model(q, full_check=True)  # with type inference: every float64 value still one
     doubles = {t.name: t for t in q.graph.initializer if t.data_type == TensorProto.DOUBLE}

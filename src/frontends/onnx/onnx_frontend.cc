@@ -461,6 +461,7 @@ Status BuildGraphBody(const dopt_onnx::GraphProto& gp, const OpsetMap& opset, co
       Value declared;
       DOPT_RETURN_IF_ERROR(ReadValueType(vi, &declared));
       if (declared.dtype != DType::kUndefined) v.dtype = declared.dtype;
+      v.stored_float64 |= declared.stored_float64;
       if (declared.rank_known) {
         v.rank_known = true;
         v.shape = declared.shape;
@@ -521,19 +522,38 @@ int SubgraphDepth(const std::string& bytes) {
 
 // The loader proper. `source` becomes graph.info.source_bytes as is: the file's bytes are held
 // once, not copied (the writer parses them again for every field dopt does not rebuild).
-// Values computed from float64 values are float64 in the source too (ONNX's ops keep their
-// inputs' float type), except where a type code sets the output (Cast, EyeLike, ...: marked when
-// read) and outputs of other types (Shape's int64, a comparison's bool). Runs on the prepared
-// graph (nodes in order, dtypes inferred); sub-graphs keep what their declarations say.
+// Values computed from float64 values are float64 in the source too. ONNX's ops take their
+// output's float type from input 0 (a type constraint T shared with the others): marked input 0,
+// marked outputs; where input 0 is no float (Where's condition, OneHot's indices), from any
+// marked input; CastLike's from input 1. Not: an output a type code sets (Cast, EyeLike, ...:
+// marked when read), outputs of other types (Shape's int64, a comparison's bool), an input of
+// a separate float type (Pow's exponent, GridSample's grid, Resize's roi). If / Loop / Scan
+// outputs follow their bodies' declared outputs. Runs on the prepared graph (nodes in order,
+// dtypes inferred).
 void PropagateStoredFloat64(Graph& g) {
+  auto marked = [&](int id) { return id >= 0 && g.value(id).stored_float64; };
   for (const Node& n : g.nodes) {
-    bool from64 = false;
-    for (int id : n.inputs) from64 |= id >= 0 && g.value(id).stored_float64;
     bool typed = false;
     for (const auto& kv : n.attributes) typed |= IsTypeCodeAttribute(n.domain, kv.first);
-    if (!from64 || typed) continue;
-    for (int id : n.outputs)
-      if (id >= 0 && g.value(id).dtype == DType::kFloat32) g.value(id).stored_float64 = true;
+    if (typed) continue;
+    bool from64 = false;
+    if (n.domain.empty() && n.op_type == "CastLike") {
+      from64 = n.inputs.size() > 1 && marked(n.inputs[1]);
+    } else if (!n.inputs.empty() && n.inputs[0] >= 0 && g.value(n.inputs[0]).dtype == DType::kFloat32) {
+      from64 = marked(n.inputs[0]);
+    } else {
+      for (int id : n.inputs) from64 |= marked(id);
+    }
+    for (size_t o = 0; o < n.outputs.size(); ++o) {
+      bool out64 = from64;
+      for (const auto& kv : n.attributes) {  // a body's output o (Loop's bodies: after the condition)
+        if (kv.second.kind != Attribute::Kind::kGraph || !kv.second.g) continue;
+        const Graph& b = *kv.second.g;
+        const size_t bo = n.op_type == "Loop" ? o + 1 : o;
+        out64 |= bo < b.outputs.size() && b.values[b.outputs[bo]].stored_float64;
+      }
+      if (out64 && n.outputs[o] >= 0 && g.value(n.outputs[o]).dtype == DType::kFloat32) g.value(n.outputs[o]).stored_float64 = true;
+    }
   }
   for (Value& v : g.values)
     if (v.dtype != DType::kFloat32) v.stored_float64 = false;

@@ -121,6 +121,10 @@ class QdqBuilder {
     if (!IsFloat(xt)) {
       return InvalidArgument(node.Describe() + ": activation '" + base + "' is " + DTypeName(xt) + ", not a float tensor");
     }
+    if (xv.stored_float64) {
+      return InvalidArgument(node.Describe() + ": activation '" + base +
+                             "' is float64 in the source model; dopt writes no QuantizeLinear on float64 values");
+    }
     const int32_t z = q.zero_points.empty() ? 0 : q.zero_points[0];
     const int32_t lo = q.bits == 16 ? -32768 : -128, hi = q.bits == 16 ? 32767 : 127;
     if (z < lo || z > hi) {
