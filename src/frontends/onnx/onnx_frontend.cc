@@ -101,6 +101,27 @@ void CopyConvert(const Src& src, Dst* dst) {
 
 StatusOr<Tensor> TensorFromProto(const dopt_onnx::TensorProto& tp, const std::string& base_dir);
 
+// The tensor's packed bytes (raw_data, or its external data file read into *external), checked
+// against `bytes` (the shape's size in `type_name` elements) before anything of the declared
+// size is allocated: a header may claim billions of elements that the file does not hold.
+// nullptr when the values are in the typed repeated fields.
+StatusOr<const std::string*> PackedBytes(const dopt_onnx::TensorProto& tp, const std::string& base_dir,
+                                         const Shape& shape, size_t bytes, const std::string& type_name,
+                                         std::string* external) {
+  const std::string* raw = nullptr;
+  if (tp.data_location() == dopt_onnx::TensorProto::EXTERNAL) {
+    DOPT_ASSIGN_OR_RETURN(*external, ReadExternalData(tp, base_dir, bytes));
+    raw = external;
+  } else if (tp.has_raw_data()) {
+    raw = &tp.raw_data();
+  }
+  if (raw && raw->size() != bytes) {
+    return InvalidArgument("raw data has " + std::to_string(raw->size()) + " bytes, shape " + ShapeToString(shape) +
+                           " of " + type_name + " needs " + std::to_string(bytes));
+  }
+  return raw;
+}
+
 // A DOUBLE tensor inside the model, read as float32 (docs/architecture.md: float64 inside a
 // model runs as float32; the value is marked stored_float64 and written back as float64).
 StatusOr<Tensor> DoubleTensorAsFloat(const dopt_onnx::TensorProto& tp, const std::string& base_dir) {
@@ -108,21 +129,10 @@ StatusOr<Tensor> DoubleTensorAsFloat(const dopt_onnx::TensorProto& tp, const std
   Shape shape(tp.dims().begin(), tp.dims().end());
   auto n = CheckedNumElements(shape, kMaxTensorElements);
   if (!n.ok()) return where(n.status());
-  const size_t bytes = (size_t)*n * sizeof(double);
   std::string external;
-  const std::string* raw = nullptr;
-  if (tp.data_location() == dopt_onnx::TensorProto::EXTERNAL) {
-    auto e = ReadExternalData(tp, base_dir, bytes);
-    if (!e.ok()) return where(e.status());
-    external = std::move(e).value();
-    raw = &external;
-  } else if (tp.has_raw_data()) {
-    raw = &tp.raw_data();
-  }
-  if (raw && raw->size() != bytes) {
-    return where(InvalidArgument("raw data has " + std::to_string(raw->size()) + " bytes, shape " + ShapeToString(shape) +
-                                 " of float64 needs " + std::to_string(bytes)));
-  }
+  auto raw_or = PackedBytes(tp, base_dir, shape, (size_t)*n * sizeof(double), "float64", &external);
+  if (!raw_or.ok()) return where(raw_or.status());
+  const std::string* raw = *raw_or;
   if (!raw && tp.double_data_size() != *n) {
     return where(InvalidArgument("has " + std::to_string(tp.double_data_size()) + " values, shape " +
                                  ShapeToString(shape) + " needs " + std::to_string(*n)));
@@ -151,23 +161,9 @@ StatusOr<Tensor> TensorFromProto(const dopt_onnx::TensorProto& tp, const std::st
   DType dtype = *dt;
   size_t bytes = (size_t)*n * DTypeSize(dtype);
   std::string external;
-  const std::string* raw = nullptr;
-  if (tp.data_location() == dopt_onnx::TensorProto::EXTERNAL) {
-    auto e = ReadExternalData(tp, base_dir, bytes);
-    if (!e.ok()) return where(e.status());
-    external = std::move(e).value();
-    raw = &external;
-  } else if (tp.has_raw_data()) {
-    raw = &tp.raw_data();
-  }
-  // The data is checked against the declared shape before anything of the declared size is
-  // allocated: a header may claim billions of elements that the file does not hold.
-  if (raw) {
-    if (raw->size() != bytes) {
-      return where(InvalidArgument("raw data has " + std::to_string(raw->size()) + " bytes, shape " +
-                                   ShapeToString(shape) + " of " + DTypeName(dtype) + " needs " +
-                                   std::to_string(bytes)));
-    }
+  auto raw_or = PackedBytes(tp, base_dir, shape, bytes, DTypeName(dtype), &external);
+  if (!raw_or.ok()) return where(raw_or.status());
+  if (const std::string* raw = *raw_or) {
     Tensor t = Tensor::Uninitialized(dtype, shape);
     if (bytes) std::memcpy(t.raw(), raw->data(), bytes);
     return t;
