@@ -107,6 +107,24 @@ MODEL_INPUTS = {
 }
 
 
+def check_simulation_matches_qdq(dopt: Path, d: Path, model: Path, param: Path, out: Path, x: np.ndarray) -> None:
+    """dopt's own int8 simulation of the float model with the compress_conf (which prepares the
+    graph with the same passes) computes what the QDQ model computes in ORT (without ORT's graph
+    optimisations: exactly the QDQ arithmetic), on the first sample; input "input", output
+    "logits"."""
+    import onnxruntime as ort
+
+    np.save(d / "x.npy", x[:1])
+    sim = run_dopt(dopt, "run", "--model", model, "--compress_conf", param, "--input", f"input={d / 'x.npy'}",
+                   "--output_dir", d / "sim")
+    assert sim.returncode == 0, describe(sim)
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    qdq = ort.InferenceSession(str(out), so, providers=["CPUExecutionProvider"]).run(None, {"input": x[:1]})[0]
+    np.testing.assert_allclose(np.load(d / "sim" / "logits.npy"), qdq, atol=1e-4 * np.abs(qdq).max())
+
+
 def make_inputs(session, model_stem: str, seed: int = 1234) -> dict[str, np.ndarray]:
     """Deterministic random inputs for every graph input of an ORT session."""
     cfg = MODEL_INPUTS.get(model_stem, {})

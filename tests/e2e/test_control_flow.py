@@ -14,7 +14,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from conftest import describe, run_dopt
+from conftest import check_simulation_matches_qdq, describe, run_dopt
 from models import bin_bytes
 
 X_SHAPE = [1, 3, 8, 8]
@@ -241,14 +241,4 @@ def test_control_flow_run_and_quantize(dopt, tmp_path, name):
     got = ort_run(out, x)
     err = np.abs(got - want).max() / max(float(want.max() - want.min()), 1e-12)
     assert err < 0.1, f"{name}: quantized model differs from float by {err:.3g} of the range"
-    # dopt's int8 simulation of the float model with the compress_conf computes what the QDQ
-    # model computes in ORT (without ORT's graph optimisations: exactly the QDQ arithmetic).
-    np.save(tmp_path / "x.npy", x[:1])
-    sim = run_dopt(dopt, "run", "--model", model, "--compress_conf", tmp_path / "param", "--input",
-                   f"input={tmp_path / 'x.npy'}", "--output_dir", tmp_path / "sim")
-    assert sim.returncode == 0, describe(sim)
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    qdq = ort.InferenceSession(str(out), so, providers=["CPUExecutionProvider"]).run(None, {"input": x[:1]})[0]
-    np.testing.assert_allclose(np.load(tmp_path / "sim" / "logits.npy"), qdq, atol=1e-4 * np.abs(qdq).max())
+    check_simulation_matches_qdq(dopt, tmp_path, model, tmp_path / "param", out, x)

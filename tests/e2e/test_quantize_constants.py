@@ -15,7 +15,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from conftest import describe, run_dopt
+from conftest import check_simulation_matches_qdq, describe, run_dopt
 from models import bin_bytes
 
 X_SHAPE = [1, 3, 8, 8]
@@ -200,21 +200,6 @@ def check_all_weights_int8(q: onnx.ModelProto, ops: dict[str, str]) -> None:
         dq = producer.get(n.input[1])
         assert dq is not None and dq.op_type == "DequantizeLinear", f"{name}: weight not behind a DequantizeLinear"
         assert dq.input[0] in inits and inits[dq.input[0]].data_type == TensorProto.INT8, f"{name}: weight not int8"
-
-
-def check_simulation_matches_qdq(dopt, d: Path, model: Path, param: Path, out: Path, x: np.ndarray) -> None:
-    """dopt's own int8 simulation of the float model with the compress_conf (which prepares the
-    graph with the same passes) computes what the QDQ model computes in ORT (without ORT's graph
-    optimisations: exactly the QDQ arithmetic), on the first sample."""
-    np.save(d / "x.npy", x[:1])
-    sim = run_dopt(dopt, "run", "--model", model, "--compress_conf", param, "--input", f"input={d / 'x.npy'}",
-                   "--output_dir", d / "sim")
-    assert sim.returncode == 0, describe(sim)
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    qdq = ort.InferenceSession(str(out), so, providers=["CPUExecutionProvider"]).run(None, {"input": x[:1]})[0]
-    np.testing.assert_allclose(np.load(d / "sim" / "logits.npy"), qdq, atol=1e-4 * np.abs(qdq).max())
 
 
 def quantized_line(proc) -> str:
