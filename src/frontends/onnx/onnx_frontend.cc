@@ -516,8 +516,6 @@ int SubgraphDepth(const std::string& bytes) {
   return deepest;
 }
 
-// The loader proper. `source` becomes graph.info.source_bytes as is: the file's bytes are held
-// once, not copied (the writer parses them again for every field dopt does not rebuild).
 // Values computed from float64 values are float64 in the source too. ONNX's ops take their
 // output's float type from input 0 (a type constraint T shared with the others): marked input 0,
 // marked outputs; where input 0 is no float (Where's condition, OneHot's indices), from any
@@ -555,6 +553,8 @@ void PropagateStoredFloat64(Graph& g) {
     if (v.dtype != DType::kFloat32) v.stored_float64 = false;
 }
 
+// The loader proper. `source` becomes graph.info.source_bytes as is: the file's bytes are held
+// once, not copied (the writer parses them again for every field dopt does not rebuild).
 StatusOr<Graph> LoadOnnxModelFromSource(std::shared_ptr<const std::string> source, const std::string& name,
                                         const std::string& base_dir, const OnnxLoadOptions& options) {
   auto fail = [&](const Status& s) { return s.WithContext(name); };
