@@ -89,6 +89,13 @@ std::string UniqueNodeName(const Graph& g, const std::string& base) {
   return NodeNamer(g).Take(base);
 }
 
+int AddInitializerLike(Graph& g, const std::string& base, Tensor t, int like) {
+  const bool f64 = like >= 0 && g.value(like).stored_float64;  // read before AddValue moves g.values
+  const int id = AddInitializer(g, base, std::move(t));
+  g.value(id).stored_float64 = f64;
+  return id;
+}
+
 int AddInitializer(Graph& g, const std::string& base, Tensor t) {
   Value v;
   v.name = UniqueValueName(g, base);

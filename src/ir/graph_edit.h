@@ -46,6 +46,9 @@ std::string UniqueNodeName(const Graph& g, const std::string& base);
 // ---- values ----
 // Adds a constant (initializer) named after `base`; returns its id. Marked dirty.
 int AddInitializer(Graph& g, const std::string& base, Tensor t);
+// The same, for a constant that takes the place of (or has the type of) value `like` (a folded
+// weight, a bias, an upgrade's scalar): it keeps like's Value::stored_float64. like < 0: none.
+int AddInitializerLike(Graph& g, const std::string& base, Tensor t, int like);
 // A 1-D int64 initializer.
 int AddInt64Initializer(Graph& g, const std::string& base, const std::vector<int64_t>& vals);
 // Adds an intermediate value named after `base` (dtype/shape unknown unless given).

@@ -133,9 +133,7 @@ Status Upgrade(Graph& g, int ni, int from, int to) {
       const size_t es = DTypeSize(t->dtype());
       for (int64_t c = 0; c < C; ++c)
         std::memcpy((char*)pc.raw() + c * es, (const char*)t->raw() + (c / cpg) * es, es);
-      const bool f64 = g.value(pid).stored_float64;
-      const int id = AddInitializer(g, base + what + "_per_channel", std::move(pc));
-      g.value(id).stored_float64 = f64;
+      const int id = AddInitializerLike(g, base + what + "_per_channel", std::move(pc), pid);
       g.nodes[ni].inputs[i] = id;
     } else {
       const DType pdtype = g.value(pid).dtype;  // copied: adding values below moves g.values

@@ -30,10 +30,7 @@ StatusOr<int> AddFloatScalarInitializer(Graph& g, const Node& n, const std::stri
   }
   Tensor t = Tensor::Scalar(v);
   if (dtype != DType::kFloat32) t = t.CastTo(dtype);
-  const bool f64 = !n.inputs.empty() && n.inputs[0] >= 0 && g.value(n.inputs[0]).stored_float64;
-  const int id = AddInitializer(g, base, std::move(t));
-  g.value(id).stored_float64 = f64;  // the same type as input 0 in the written model
-  return id;
+  return AddInitializerLike(g, base, std::move(t), n.inputs.empty() ? -1 : n.inputs[0]);  // input 0's type
 }
 
 Status UpgradeAxesAttrToInput(Graph& g, int ni, int from, int to, int version, AxesWhenAbsent absent) {

@@ -114,9 +114,7 @@ void Store(Graph& g, int ni, int slot, const std::vector<std::vector<int>>& cons
     v.dirty = true;
     return;
   }
-  const bool f64 = g.value(id).stored_float64;
-  const int nid = AddInitializer(g, g.value(id).name + "_equalized", t.CastTo(dt));
-  g.value(nid).stored_float64 = f64;
+  const int nid = AddInitializerLike(g, g.value(id).name + "_equalized", t.CastTo(dt), id);
   g.nodes[ni].inputs[slot] = nid;
   g.nodes[ni].dirty = true;
 }

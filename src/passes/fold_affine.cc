@@ -36,9 +36,7 @@ void StoreInput(Graph& g, int ni, int slot, const std::vector<std::vector<int>>&
     v.dirty = true;
     return;
   }
-  const bool f64 = id >= 0 && g.value(id).stored_float64;
-  int nid = AddInitializer(g, id >= 0 ? g.value(id).name + "_affinefolded" : fresh_name, t.CastTo(dt));
-  g.value(nid).stored_float64 = f64;
+  int nid = AddInitializerLike(g, id >= 0 ? g.value(id).name + "_affinefolded" : fresh_name, t.CastTo(dt), id);
   Node& n2 = g.nodes[ni];  // AddInitializer does not touch nodes, but stay safe
   while ((int)n2.inputs.size() <= slot) n2.inputs.push_back(-1);
   n2.inputs[slot] = nid;

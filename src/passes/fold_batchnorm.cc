@@ -66,17 +66,14 @@ StatusOr<int> FoldBatchNormPass::Run(Graph& g) {
       g.value(wid).initializer = wf.CastTo(wdt);
       g.value(wid).dirty = true;
     } else {
-      const bool f64 = g.value(wid).stored_float64;
-      conv.inputs[1] = AddInitializer(g, g.value(wid).name + "_bnfolded", wf.CastTo(wdt));
-      g.value(conv.inputs[1]).stored_float64 = f64;
+      conv.inputs[1] = AddInitializerLike(g, g.value(wid).name + "_bnfolded", wf.CastTo(wdt), wid);
     }
     if (b && CountUses(g, consumers, conv.inputs[2]) == 1) {
       g.value(conv.inputs[2]).initializer = bf.CastTo(bdt);
       g.value(conv.inputs[2]).dirty = true;
     } else {
-      const bool f64 = g.value(b ? conv.inputs[2] : conv.inputs[1]).stored_float64;
-      int nb = AddInitializer(g, b ? g.value(conv.inputs[2]).name + "_bnfolded" : bn.name + ".bias", bf.CastTo(bdt));
-      g.value(nb).stored_float64 = f64;
+      int nb = AddInitializerLike(g, b ? g.value(conv.inputs[2]).name + "_bnfolded" : bn.name + ".bias", bf.CastTo(bdt),
+                                  b ? conv.inputs[2] : conv.inputs[1]);
       if (conv.inputs.size() > 2) conv.inputs[2] = nb;
       else conv.inputs.push_back(nb);
     }

@@ -60,10 +60,12 @@ int InlineConstantIfs(Graph& g) {
     for (size_t v = 0; v < b.values.size(); ++v) {
       if (map[v] >= 0) continue;
       const Value& bv = b.values[v];
-      const bool f64 = bv.stored_float64;
-      if (bv.initializer) map[v] = AddInitializer(g, base + "/" + bv.name, *bv.initializer);
-      else map[v] = AddValueLike(g, base + "/" + bv.name, bv);
-      g.value(map[v]).stored_float64 = f64;
+      if (bv.initializer) {
+        map[v] = AddInitializer(g, base + "/" + bv.name, *bv.initializer);
+        g.value(map[v]).stored_float64 = bv.stored_float64;  // AddValueLike keeps it itself
+      } else {
+        map[v] = AddValueLike(g, base + "/" + bv.name, bv);
+      }
     }
     for (const Node& bn : b.nodes) {
       Node c = bn;

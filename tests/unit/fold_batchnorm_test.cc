@@ -103,6 +103,41 @@ TEST(FoldBatchNorm, ConvWithoutBiasGetsOneAndSharedOutputIsLeftAlone) {
   EXPECT_EQ(g.value(g.nodes[0].outputs[0]).name, "y");
   auto after = RunGraph(g, feeds);
   EXPECT_LT(MaxRelDiff(after["y"], before["y"]), 1e-6);
+  EXPECT_FALSE(g.value(g.nodes[0].inputs[2]).stored_float64);
+}
+
+// A weight the source stores as float64 (Value::stored_float64): the bias the fold adds takes
+// its mark (graph_edit's AddInitializerLike), so the writer writes both as float64.
+TEST(FoldBatchNorm, NewBiasKeepsTheWeightsFloat64Mark) {
+  Graph g;
+  optest::AddTestInput(g, "x", DType::kFloat32, {1, 2, 3, 3});
+  int w = optest::AddTestValue(g, "w", Tensor::FromFloats({2, 2, 1, 1}, {1, 2, 3, 4}));
+  g.value(w).stored_float64 = true;
+  int c = optest::AddTestValue(g, "c");
+  std::vector<int> p;
+  for (const char* n : {"s", "b", "m", "v"}) p.push_back(optest::AddTestValue(g, n, Tensor::FromFloats({2}, {1, 2})));
+  int y = optest::AddTestValue(g, "y");
+  Node conv;
+  conv.name = "conv";
+  conv.op_type = "Conv";
+  conv.inputs = {g.inputs[0], w};
+  conv.outputs = {c};
+  Node bn;
+  bn.name = "bn";
+  bn.op_type = "BatchNormalization";
+  bn.inputs = {c, p[0], p[1], p[2], p[3]};
+  bn.outputs = {y};
+  g.AddNode(conv);
+  g.AddNode(bn);
+  g.outputs.push_back(y);
+  ASSERT_TRUE(PrepareGraph(g).ok());
+  auto n = FoldBatchNormPass().Run(g);
+  ASSERT_TRUE(n.ok());
+  ASSERT_EQ(*n, 1);
+  ASSERT_EQ(g.nodes.size(), 1u);
+  ASSERT_EQ(g.nodes[0].inputs.size(), 3u);
+  EXPECT_TRUE(g.value(g.nodes[0].inputs[1]).stored_float64);
+  EXPECT_TRUE(g.value(g.nodes[0].inputs[2]).stored_float64);
 }
 
 }  // namespace
